@@ -1,0 +1,22 @@
+# Production image: multi-stage, non-root; runs migrations, then the server against DATABASE_URL.
+FROM python:3.11-slim AS build
+WORKDIR /src
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+COPY pyproject.toml constraints.txt ./
+COPY backend ./backend
+COPY routing ./routing
+COPY notifications ./notifications
+COPY schemas ./schemas
+RUN /opt/venv/bin/pip install -c constraints.txt .
+
+FROM python:3.11-slim AS runtime
+RUN useradd --system --uid 10001 --create-home --home-dir /app app
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+ENV PATH=/opt/venv/bin:$PATH APP_ENV=production HOST=0.0.0.0 PORT=8000 PYTHONUNBUFFERED=1
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os;urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
+# DATABASE_URL (postgresql+asyncpg://...) and SECRET_KEY must be provided; the service refuses defaults.
+CMD ["sh", "-c", "python -m backend migrate && python -m backend serve"]

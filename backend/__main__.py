@@ -1,0 +1,89 @@
+"""Command line: ``python -m backend COMMAND``.
+
+migrate            apply Alembic migrations to DATABASE_URL
+seed-demo          load reference data and the demo province (idempotent)
+serve              run the API (HOST, PORT)
+run                migrate, seed the demo, print the demo accounts, serve
+import-dossiers F  import past dossiers from a CSV file (see backend/reporting)
+"""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from backend.settings import get_settings
+
+
+def _migrate() -> None:
+    from backend.migrations import upgrade
+
+    upgrade(get_settings().database_url)
+
+
+async def _seed() -> dict[str, object]:
+    from backend.db import make_engine
+    from backend.demo import seed_all
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        return await seed_all(engine, password=settings.demo_password)
+    finally:
+        await engine.dispose()
+
+
+def _print_accounts() -> None:
+    s = get_settings()
+    print(
+        "\nDemo accounts (password: DEMO_PASSWORD, default demo1234):\n"
+        "  admin                      administrator\n"
+        "  dispatcher01 … dispatcher12  post-office dispatchers\n"
+        "  courier01 … courier24        couriers (bưu tá)\n"
+        "  desk01 (provincial centre), desk02 … desk13  one-stop desk clerks\n"
+        "  agency01 (Sở Tư pháp), agency02 (Sở NN&MT), agency03 …  agency officers\n"
+        "  citizens: +84900000001 … +84900000099 with code 123456 (POST /api/v1/auth/citizen/verify)\n"
+        f"\nAPI: http://{s.host}:{s.port}/api/v1   docs: http://{s.host}:{s.port}/schema\n"
+    )
+
+
+def _serve() -> None:
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run("backend.app:create_app", factory=True, host=s.host, port=s.port, log_level="info")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate")
+    sub.add_parser("seed-demo")
+    sub.add_parser("serve")
+    sub.add_parser("run")
+    imp = sub.add_parser("import-dossiers")
+    imp.add_argument("file")
+    imp.add_argument("--org", default=None, help="organisation code the dossiers belong to")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    get_settings().validate()
+    if args.command == "migrate":
+        _migrate()
+    elif args.command == "seed-demo":
+        print(asyncio.run(_seed()))
+    elif args.command == "serve":
+        _serve()
+    elif args.command == "run":
+        _migrate()
+        print(asyncio.run(_seed()))
+        _print_accounts()
+        _serve()
+    elif args.command == "import-dossiers":
+        from backend.reporting.importer import main as import_main  # type: ignore[import-not-found]
+
+        return int(import_main(args.file, args.org))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

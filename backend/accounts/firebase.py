@@ -1,0 +1,67 @@
+"""Exchange of a Firebase ID token (phone sign-in in the citizens' app) for our own token.
+
+firebase-admin verifies the token's signature against Google's public certificates; ``FIREBASE_ID_TOKEN_CERT_URL``
+points that fetch elsewhere (a proxy in production, a loopback server in tests).
+"""
+
+import asyncio
+import os
+from typing import Any
+
+import firebase_admin
+from firebase_admin import auth as fb_auth
+from firebase_admin import credentials
+
+from backend.lib.problems import Problem
+from backend.settings import Settings
+
+APP_NAME = "hoso-auth"
+
+
+def _app(settings: Settings) -> firebase_admin.App:
+    try:
+        return firebase_admin.get_app(APP_NAME)
+    except ValueError:
+        pass
+    cert_url = os.environ.get("FIREBASE_ID_TOKEN_CERT_URL")
+    if cert_url:
+        from firebase_admin import _token_gen
+
+        _token_gen.ID_TOKEN_CERT_URI = cert_url
+    options = {"projectId": settings.firebase_project_id} if settings.firebase_project_id else None
+    cred: Any = (
+        credentials.Certificate(settings.firebase_credentials) if settings.firebase_credentials else None
+    )
+    if cred is None and not options:
+        raise Problem(
+            503,
+            "Đăng nhập Firebase chưa được cấu hình / Firebase sign-in is not configured",
+            code="firebase_not_configured",
+        )
+    return firebase_admin.initialize_app(cred, options=options, name=APP_NAME)
+
+
+async def verified_phone(settings: Settings, id_token: str) -> str:
+    """The phone number of a verified Firebase ID token; 401 for any invalid token."""
+    app = _app(settings)
+    try:
+        claims = await asyncio.to_thread(fb_auth.verify_id_token, id_token, app)
+    except (
+        ValueError,
+        fb_auth.InvalidIdTokenError,
+        fb_auth.ExpiredIdTokenError,
+        fb_auth.RevokedIdTokenError,
+    ) as exc:
+        raise Problem(
+            401, "Mã Firebase không hợp lệ / Invalid Firebase ID token", code="firebase_invalid"
+        ) from exc
+    except fb_auth.CertificateFetchError as exc:
+        raise Problem(
+            503, "Không kiểm tra được mã Firebase / Cannot verify now", code="firebase_unavailable"
+        ) from exc
+    phone = claims.get("phone_number")
+    if not phone:
+        raise Problem(
+            422, "Tài khoản Firebase không có số điện thoại / Token has no phone number", code="no_phone"
+        )
+    return str(phone)

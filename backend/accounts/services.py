@@ -1,0 +1,110 @@
+"""Sign-in and the caller's own record."""
+
+import uuid
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.passwords import verify_password
+from backend.lib.auth import Principal, issue_token
+from backend.lib.problems import Problem
+from schemas.accounts import (
+    AddressPublic,
+    Citizen,
+    CitizenAddress,
+    CourierProfile,
+    MePublic,
+    StaffUser,
+    TokenResponse,
+    UserPublic,
+)
+from schemas.enums import Role
+from schemas.orgs import Organisation
+
+
+def _staff_public(user: StaffUser, org: Organisation | None) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        role=user.role,
+        username=user.username,
+        full_name=user.full_name,
+        phone=user.phone,
+        organisation_id=user.organisation_id,
+        organisation_code=org.code if org else None,
+        organisation_name=org.name if org else None,
+    )
+
+
+def _citizen_public(citizen: Citizen) -> UserPublic:
+    return UserPublic(id=citizen.id, role=Role.citizen, full_name=citizen.full_name, phone=citizen.phone)
+
+
+async def staff_login(session: AsyncSession, username: str, password: str) -> TokenResponse:
+    user = (await session.exec(select(StaffUser).where(StaffUser.username == username))).one_or_none()
+    if not verify_password(user.password_hash if user else None, password) or user is None or not user.active:
+        raise Problem(
+            401, "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password", code="bad_credentials"
+        )
+    org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    token, ttl = issue_token(Principal(id=user.id, role=user.role, org_id=user.organisation_id))
+    return TokenResponse(access_token=token, expires_in=ttl, user=_staff_public(user, org))
+
+
+async def citizen_by_phone(session: AsyncSession, phone: str, *, create: bool = True) -> Citizen | None:
+    citizen = (await session.exec(select(Citizen).where(Citizen.phone == phone))).one_or_none()
+    if citizen is None and create:
+        citizen = Citizen(phone=phone)
+        session.add(citizen)
+        await session.flush()
+    return citizen
+
+
+async def citizen_token(session: AsyncSession, phone: str) -> TokenResponse:
+    citizen = await citizen_by_phone(session, phone)
+    assert citizen is not None
+    await session.commit()
+    token, ttl = issue_token(Principal(id=citizen.id, role=Role.citizen))
+    return TokenResponse(access_token=token, expires_in=ttl, user=_citizen_public(citizen))
+
+
+async def me(session: AsyncSession, principal: Principal) -> MePublic:
+    if principal.is_citizen:
+        citizen = await session.get(Citizen, principal.id)
+        if citizen is None:
+            raise Problem(
+                401, "Tài khoản không còn tồn tại / Account no longer exists", code="unknown_account"
+            )
+        addresses = await session.exec(select(CitizenAddress).where(CitizenAddress.citizen_id == citizen.id))
+        return MePublic(
+            **_citizen_public(citizen).model_dump(),
+            addresses=[AddressPublic.model_validate(a, from_attributes=True) for a in addresses],
+        )
+    user = await session.get(StaffUser, principal.id)
+    if user is None or not user.active:
+        raise Problem(401, "Tài khoản không còn hoạt động / Account disabled", code="unknown_account")
+    org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    courier = await session.get(CourierProfile, user.id) if user.role == Role.courier else None
+    return MePublic(
+        **_staff_public(user, org).model_dump(),
+        courier=courier.model_dump(exclude={"user_id"}) if courier else None,
+    )
+
+
+async def staff_org(session: AsyncSession, user_id: uuid.UUID) -> Organisation | None:
+    user = await session.get(StaffUser, user_id)
+    return await session.get(Organisation, user.organisation_id) if user and user.organisation_id else None
+
+
+async def citizen_record(session: AsyncSession, principal: Principal, citizen_id: uuid.UUID) -> MePublic:
+    """A citizen reads only their own record; staff who serve citizens may read any (Decree 13/2023/NĐ-CP:
+    couriers are not among them — they see only what a stop needs, through their route)."""
+    if principal.is_citizen and principal.id != citizen_id:
+        raise Problem(404, "Không tìm thấy công dân / Citizen not found", code="not_found")
+    if principal.role == Role.courier:
+        raise Problem(
+            403, "Bưu tá không xem hồ sơ công dân / Couriers cannot read citizen records", code="forbidden"
+        )
+    citizen = await session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise Problem(404, "Không tìm thấy công dân / Citizen not found", code="not_found")
+    return await me(session, Principal(id=citizen.id, role=Role.citizen))

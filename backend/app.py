@@ -1,0 +1,131 @@
+"""The Litestar application: wiring only. Each domain folder contributes ``controllers.ROUTES``."""
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import swagger_ui_bundle
+from litestar import Litestar, Request, Router, get
+from litestar.config.cors import CORSConfig
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import backend
+from backend.db import make_engine, sqlalchemy_plugin
+from backend.lib.auth import BearerAuthMiddleware
+from backend.lib.problems import EXCEPTION_HANDLERS
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("backend")
+API_PREFIX = "/api/v1"
+SWAGGER_STATIC = "/schema-assets"
+
+# Background services started with the app (dispatcher, plan workers...), registered by domains:
+# each is ``async def hook(app) -> AsyncContextManager``.
+LIFESPAN_HOOKS: list[Callable[[Litestar], Any]] = []
+
+
+def _domain_routes() -> list[Any]:
+    """Every ``backend/<domain>/controllers.py`` exposes ``ROUTES``; collecting them here keeps domains
+    independent of each other and of this file."""
+    routes: list[Any] = []
+    for mod in sorted(pkgutil.iter_modules(backend.__path__), key=lambda m: m.name):
+        if not mod.ispkg or mod.name in {"lib", "migrations", "demo"}:
+            continue
+        try:
+            controllers = importlib.import_module(f"backend.{mod.name}.controllers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"backend.{mod.name}.controllers":
+                raise
+            continue
+        routes.extend(getattr(controllers, "ROUTES", []))
+    return routes
+
+
+@get("/health", tags=["ops"], exclude_from_auth=True)
+async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def _is_auth_path(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(f"{API_PREFIX}/auth/")
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
+    settings = settings or get_settings()
+    settings.validate()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from contextlib import AsyncExitStack
+
+        async with AsyncExitStack() as stack:
+            for hook in LIFESPAN_HOOKS:
+                await stack.enter_async_context(hook(app))
+            yield
+
+    api = Router(path=API_PREFIX, route_handlers=_domain_routes())
+    swagger_dir = swagger_ui_bundle.swagger_ui_path
+    openapi = OpenAPIConfig(
+        title="Hồ sơ qua bưu điện — API",
+        version=backend.__version__,
+        description=(
+            "Tiếp nhận và trả kết quả thủ tục hành chính qua dịch vụ bưu chính công ích "
+            "(Quyết định 45/2016/QĐ-TTg). Postal carriage of administrative dossiers."
+        ),
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path=["/", "/swagger"],
+                js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_STATIC}/swagger-ui-standalone-preset.js",
+                favicon=f'<link rel="icon" type="image/png" href="{SWAGGER_STATIC}/favicon-32x32.png">',
+            ),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        security=[{"BearerToken": []}],
+    )
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_per_minute),
+        check_throttle_handler=_is_auth_path,
+    )
+    app = Litestar(
+        route_handlers=[
+            api,
+            health,
+            create_static_files_router(
+                path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False
+            ),
+        ],
+        plugins=[sqlalchemy_plugin(engine)],
+        middleware=[rate_limit.middleware, BearerAuthMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_headers=["Authorization", "Content-Type", "Idempotency-Key"]
+        ),
+        lifespan=[lifespan],
+        debug=settings.debug,
+        request_max_body_size=12 * 1024 * 1024,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    return app

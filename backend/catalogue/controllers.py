@@ -1,0 +1,87 @@
+"""HTTP for reference data (public: no personal data here)."""
+
+from typing import Any
+
+from litestar import Controller, get
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.catalogue import services
+from backend.lib.paging import Paging, page, provide_paging
+from schemas.catalogue import ProcedurePublic
+from schemas.enums import OrgKind
+from schemas.orgs import OrganisationPublic
+from schemas.units import ProvincePublic
+
+paging_dep = {"paging": Provide(provide_paging, sync_to_thread=False)}
+
+
+class UnitsController(Controller):
+    path = "/units"
+    tags = ["reference"]
+
+    @get("/provinces")
+    async def provinces(self, db_session: AsyncSession) -> list[ProvincePublic]:
+        return await services.provinces(db_session)
+
+    @get("/communes")
+    async def communes(
+        self,
+        db_session: AsyncSession,
+        province: str | None = Parameter(query="province", default=None, max_length=8),
+        q: str | None = Parameter(query="q", default=None, max_length=100),
+        limit: int = Parameter(query="limit", default=500, ge=1, le=500),
+        offset: int = Parameter(query="offset", default=0, ge=0),
+    ) -> dict[str, Any]:
+        """Communes, 500 a page by default so a province fits in one."""
+        paging = Paging(limit=limit, offset=offset)
+        items, total = await services.communes(db_session, province, q, paging)
+        return page(items, total, paging)
+
+
+class OrganisationsController(Controller):
+    path = "/organisations"
+    tags = ["reference"]
+    dependencies = paging_dep
+
+    @get("/")
+    async def list_organisations(
+        self,
+        db_session: AsyncSession,
+        paging: Paging,
+        kind: OrgKind | None = Parameter(query="kind", default=None),
+        province: str | None = Parameter(query="province", default=None, max_length=8),
+        commune: str | None = Parameter(query="commune", default=None, max_length=8),
+    ) -> dict[str, Any]:
+        items, total = await services.organisations(db_session, kind, province, commune, paging)
+        return page(items, total, paging)
+
+    @get("/{code:str}")
+    async def get_organisation(self, db_session: AsyncSession, code: str) -> OrganisationPublic:
+        return await services.organisation(db_session, code)
+
+
+class ProceduresController(Controller):
+    path = "/procedures"
+    tags = ["reference"]
+    dependencies = paging_dep
+
+    @get("/")
+    async def list_procedures(
+        self,
+        db_session: AsyncSession,
+        paging: Paging,
+        q: str | None = Parameter(query="q", default=None, max_length=100),
+        field: str | None = Parameter(query="field", default=None, max_length=120),
+        postal: bool | None = Parameter(query="postal", default=None),
+    ) -> dict[str, Any]:
+        items, total = await services.procedures(db_session, q, field, postal, paging)
+        return page(items, total, paging)
+
+    @get("/{code:str}")
+    async def get_procedure(self, db_session: AsyncSession, code: str) -> ProcedurePublic:
+        return services.procedure_public(await services.procedure_by_code(db_session, code))
+
+
+ROUTES: list[Any] = [UnitsController, OrganisationsController, ProceduresController]

@@ -1,0 +1,109 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Handlers raise ``Problem`` (or Litestar's HTTP exceptions); anything unexpected is logged and answered with a
+generic 500 body that reveals nothing internal. Integrity errors from the database become 409, so a race that
+slips past a service check still gets a clear answer and nothing stored is lost.
+"""
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("backend.errors")
+PROBLEM_JSON = "application/problem+json"
+
+TITLES = {
+    400: "Yêu cầu không hợp lệ / Bad request",
+    401: "Chưa đăng nhập / Not authenticated",
+    403: "Không có quyền / Forbidden",
+    404: "Không tìm thấy / Not found",
+    405: "Phương thức không được hỗ trợ / Method not allowed",
+    409: "Xung đột / Conflict",
+    413: "Tệp quá lớn / Payload too large",
+    415: "Định dạng không hỗ trợ / Unsupported media type",
+    422: "Dữ liệu không hợp lệ / Unprocessable content",
+    429: "Quá nhiều yêu cầu / Too many requests",
+    500: "Lỗi hệ thống / Internal error",
+    503: "Dịch vụ tạm thời không sẵn sàng / Service unavailable",
+}
+
+
+class Problem(HTTPException):
+    """An error with a stable machine-readable ``code`` and a Vietnamese-first message."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.code = code
+        self.problem_extra = extra or {}
+
+
+def not_found(what: str, key: object) -> Problem:
+    return Problem(404, f"Không tìm thấy {what} '{key}' / {what} '{key}' not found", code="not_found")
+
+
+def forbidden(
+    detail: str = "Bạn không có quyền với tài nguyên này / Not allowed for this resource",
+) -> Problem:
+    return Problem(403, detail, code="forbidden")
+
+
+def _body(request: Request[Any, Any, Any], status: int, detail: str | None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://hoso.vnpost.vn/problems/{extra.pop('code', None) or status}",
+        "title": TITLES.get(status, "Lỗi / Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("server error on %s %s", request.method, request.url.path, exc_info=exc)
+    if isinstance(exc, Problem):
+        return _respond(_body(request, status, exc.detail, code=exc.code, **exc.problem_extra), exc.headers)
+    if isinstance(exc, ValidationException):
+        errors = exc.extra if isinstance(exc.extra, list) else None
+        detail = "Dữ liệu gửi lên không hợp lệ / The request is invalid"
+        return _respond(_body(request, 400, detail, code="validation", errors=errors), exc.headers)
+    return _respond(_body(request, status, exc.detail), exc.headers)
+
+
+def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+    detail = "Dữ liệu xung đột với dữ liệu đã có / Conflicts with existing data"
+    return _respond(_body(request, HTTP_409_CONFLICT, detail, code="conflict"))
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    detail = "Đã có lỗi, vui lòng thử lại / Something went wrong, please retry"
+    return _respond(_body(request, HTTP_500_INTERNAL_SERVER_ERROR, detail, code="internal"))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTPException: http_exception_handler,
+    IntegrityError: integrity_error_handler,
+    Exception: unexpected_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "MediaType", "Problem", "forbidden", "not_found"]

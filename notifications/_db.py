@@ -1,0 +1,16 @@
+"""Running a statement on either SQLAlchemy's or SQLModel's AsyncSession.
+
+SQLModel's ``AsyncSession.execute`` warns (deprecated in favour of ``exec``); plain SQLAlchemy sessions
+have no ``exec``. The backend uses SQLModel's; callers of this package may use either.
+"""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def execute(session: AsyncSession, statement: Any) -> Any:
+    run = getattr(session, "exec", None)
+    if run is not None:
+        return await run(statement)
+    return await session.execute(statement)

@@ -1,0 +1,359 @@
+"""Message templates: one per business event, Vietnamese first, English too.
+
+Templates are rendered when a notification is written (see ``outbox.enqueue``), so the inbox keeps the
+text that was true at the time. Times are shown in Vietnam time as ``dd/mm/yyyy HH:MM``.
+
+Deep links are app routes (paths); the apps resolve them, and the web push sender prefixes its HTTPS
+base. Collapse keys group messages that replace each other on the device (an ETA update replaces the
+previous ETA).
+"""
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from schemas.base import to_vn
+
+Audience = Literal["citizen", "staff"]
+
+
+class TemplateError(ValueError):
+    """Base class: the notification cannot be rendered."""
+
+
+class UnknownTemplateError(TemplateError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"unknown notification template {key!r}; known: {', '.join(sorted(TEMPLATES))}")
+        self.key = key
+
+
+class MissingParamsError(TemplateError):
+    def __init__(self, key: str, missing: list[str]) -> None:
+        super().__init__(f"template {key!r} needs params {missing} that were not given")
+        self.key = key
+        self.missing = missing
+
+
+class BadParamError(TemplateError):
+    def __init__(self, key: str, name: str, problem: str) -> None:
+        super().__init__(f"template {key!r}: param {name!r} {problem}")
+        self.key = key
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title_vi: str
+    body_vi: str
+    title_en: str
+    body_en: str
+    deep_link: str | None
+    collapse_key: str | None
+    data_only: bool
+    priority: str
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    audience: Audience
+    title_vi: str
+    body_vi: str
+    title_en: str
+    body_en: str
+    link: str | None = None
+    collapse: str | None = None
+    priority: str = "normal"
+    data_only: bool = False
+    # Params shown as a date-time (or a date, for ``date`` values) in Vietnam time.
+    times: tuple[str, ...] = ()
+    # Params that are lists, shown joined.
+    lists: tuple[str, ...] = ()
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.title_vi, self.body_vi, self.title_en, self.body_en) if f) + tuple(
+            f for f in (self.link, self.collapse) if f
+        )
+
+    @property
+    def params(self) -> frozenset[str]:
+        """Every param any of the texts, the link or the collapse key needs."""
+        names: set[str] = set()
+        for fmt in self.formats:
+            names.update(field for _, field, _, _ in string.Formatter().parse(fmt) if field)
+        return frozenset(names)
+
+
+_APPT = "/appointments/{appointment_id}"
+_DOSSIER = "/dossiers/{item_id}"
+
+_ALL: tuple[Template, ...] = (
+    # --- appointments (citizen) ---------------------------------------------------------------------
+    Template(
+        key="appointment.booked",
+        audience="citizen",
+        title_vi="Đặt lịch hẹn thành công",
+        body_vi="Lịch hẹn lúc {start} đã được xác nhận. Bưu điện phụ trách: {post_office}.",
+        title_en="Appointment booked",
+        body_en="Your appointment at {start} is confirmed. Post office: {post_office}.",
+        link=_APPT,
+        times=("start",),
+    ),
+    Template(
+        key="appointment.rescheduled",
+        audience="citizen",
+        title_vi="Lịch hẹn đã được đổi",
+        body_vi="Lịch hẹn của bạn đã chuyển từ {old_start} sang {start}.",
+        title_en="Appointment rescheduled",
+        body_en="Your appointment moved from {old_start} to {start}.",
+        link=_APPT,
+        times=("start", "old_start"),
+    ),
+    Template(
+        key="appointment.cancelled",
+        audience="citizen",
+        title_vi="Lịch hẹn đã bị hủy",
+        body_vi="Lịch hẹn lúc {start} đã bị hủy. Lý do: {reason}.",
+        title_en="Appointment cancelled",
+        body_en="Your appointment at {start} was cancelled. Reason: {reason}.",
+        link=_APPT,
+        times=("start",),
+    ),
+    Template(
+        key="appointment.reminder_day_before",
+        audience="citizen",
+        title_vi="Nhắc lịch hẹn ngày mai",
+        body_vi="Nhân viên bưu điện sẽ đến lúc {start}. Vui lòng chuẩn bị sẵn hồ sơ và giấy tờ tùy thân.",
+        title_en="Reminder: appointment tomorrow",
+        body_en="The postal worker will come at {start}. Please have your documents and ID ready.",
+        link=_APPT,
+        times=("start",),
+    ),
+    Template(
+        key="appointment.reminder_hour_before",
+        audience="citizen",
+        title_vi="Nhắc lịch hẹn sau một giờ",
+        body_vi="Nhân viên bưu điện sẽ đến trong khoảng một giờ nữa (lịch hẹn lúc {start}).",
+        title_en="Reminder: appointment in one hour",
+        body_en="The postal worker will arrive in about an hour (appointment at {start}).",
+        link=_APPT,
+        times=("start",),
+    ),
+    Template(
+        key="courier.on_the_way",
+        audience="citizen",
+        title_vi="Bưu tá đang đến",
+        body_vi="Bưu tá {courier_name} đang trên đường đến, dự kiến lúc {eta}.",
+        title_en="Your courier is on the way",
+        body_en="Courier {courier_name} is on the way, expected at {eta}.",
+        link=_APPT,
+        # A newer ETA replaces the older one on the device.
+        collapse="eta-{appointment_id}",
+        priority="high",
+        times=("eta",),
+    ),
+    # --- dossiers (citizen) -------------------------------------------------------------------------
+    Template(
+        key="dossier.picked_up",
+        audience="citizen",
+        title_vi="Bưu điện đã nhận hồ sơ {item_id}",
+        body_vi="Hồ sơ {item_id} đã được nhận tại địa chỉ của bạn và đang được chuyển đến Bộ phận Một cửa.",
+        title_en="Dossier {item_id} picked up",
+        body_en="Dossier {item_id} was collected from your address and is on its way to the one-stop desk.",
+        link=_DOSSIER,
+    ),
+    Template(
+        # The desk's receipt gives the date the result is due (giấy tiếp nhận hồ sơ và hẹn trả kết quả,
+        # Decree 118/2025/NĐ-CP); the citizen is told that date here.
+        key="dossier.handed_to_agency",
+        audience="citizen",
+        title_vi="Hồ sơ {item_id} đã được tiếp nhận",
+        body_vi="Hồ sơ {item_id} đã được bàn giao cho {agency}. Ngày hẹn trả kết quả: {result_due}.",
+        title_en="Dossier {item_id} accepted",
+        body_en="Dossier {item_id} was handed to {agency}. Result due on {result_due}.",
+        link=_DOSSIER,
+        times=("result_due",),
+    ),
+    Template(
+        # Decree 118/2025/NĐ-CP: a dossier needing supplements is returned with one notice listing
+        # everything missing, so the list is sent whole.
+        key="dossier.supplement_requested",
+        audience="citizen",
+        title_vi="Hồ sơ {item_id} cần bổ sung",
+        body_vi="Vui lòng bổ sung: {documents}. Chạm để đặt lịch bưu điện đến nhận giấy tờ bổ sung.",
+        title_en="Dossier {item_id} needs more documents",
+        body_en="Please provide: {documents}. Tap to book a pickup of the extra documents.",
+        link=_DOSSIER,
+        priority="high",
+        lists=("documents",),
+    ),
+    Template(
+        key="dossier.result_ready",
+        audience="citizen",
+        title_vi="Đã có kết quả hồ sơ {item_id}",
+        body_vi="Kết quả giải quyết hồ sơ {item_id} đã sẵn sàng. Chạm để đặt lịch trả kết quả tại nhà.",
+        title_en="Result ready for dossier {item_id}",
+        body_en="The result for dossier {item_id} is ready. Tap to book home delivery.",
+        link=_DOSSIER,
+    ),
+    Template(
+        key="dossier.out_for_delivery",
+        audience="citizen",
+        title_vi="Đang giao kết quả hồ sơ {item_id}",
+        body_vi="Bưu tá đang giao kết quả hồ sơ {item_id}, dự kiến đến lúc {eta}.",
+        title_en="Result of dossier {item_id} out for delivery",
+        body_en="The courier is delivering the result of dossier {item_id}, expected at {eta}.",
+        link=_DOSSIER,
+        collapse="eta-{item_id}",
+        priority="high",
+        times=("eta",),
+    ),
+    Template(
+        key="dossier.delivered",
+        audience="citizen",
+        title_vi="Đã giao kết quả hồ sơ {item_id}",
+        body_vi="Kết quả hồ sơ {item_id} đã được giao thành công. Cảm ơn bạn đã sử dụng dịch vụ bưu chính công ích.",
+        title_en="Result of dossier {item_id} delivered",
+        body_en="The result of dossier {item_id} was delivered. Thank you for using the public postal service.",
+        link=_DOSSIER,
+        collapse="eta-{item_id}",
+    ),
+    Template(
+        key="dossier.delivery_failed",
+        audience="citizen",
+        title_vi="Giao kết quả hồ sơ {item_id} không thành công",
+        body_vi="Lý do: {reason}. Chạm để đặt lại lịch giao.",
+        title_en="Delivery of dossier {item_id} failed",
+        body_en="Reason: {reason}. Tap to book a new delivery time.",
+        # Straight to rebooking a delivery of this dossier.
+        link="/appointments/new?kind=delivery&dossier={item_id}",
+        collapse="eta-{item_id}",
+        priority="high",
+    ),
+    # --- one-stop desks (staff) ---------------------------------------------------------------------
+    Template(
+        key="desk.incoming_batch",
+        audience="staff",
+        title_vi="Lô hồ sơ sắp đến",
+        body_vi="{count} hồ sơ từ {sender} đang được chuyển đến, dự kiến lúc {eta}.",
+        title_en="Incoming batch",
+        body_en="{count} dossiers from {sender} are on their way, expected at {eta}.",
+        link="/handovers/{handover_id}",
+        times=("eta",),
+    ),
+    Template(
+        key="desk.discrepancy",
+        audience="staff",
+        title_vi="Sai lệch khi bàn giao",
+        body_vi="Lô bàn giao từ {sender}: {detail}.",
+        title_en="Handover discrepancy",
+        body_en="Handover from {sender}: {detail}.",
+        link="/handovers/{handover_id}",
+        priority="high",
+    ),
+    Template(
+        key="desk.dossier_due_soon",
+        audience="staff",
+        title_vi="Hồ sơ {item_id} sắp quá hạn",
+        body_vi="Hồ sơ {item_id} phải trả kết quả trước {due_at}.",
+        title_en="Dossier {item_id} is about to be overdue",
+        body_en="Dossier {item_id} must be resolved by {due_at}.",
+        link=_DOSSIER,
+        collapse="due-{item_id}",
+        priority="high",
+        times=("due_at",),
+    ),
+    # --- couriers (staff, data-only: the courier app syncs and shows its own UI) -----------------------
+    Template(
+        key="courier.route_updated",
+        audience="staff",
+        title_vi="Lộ trình đã thay đổi",
+        body_vi="Lộ trình ngày {service_date} đã được cập nhật.",
+        title_en="Route updated",
+        body_en="Your route for {service_date} was updated.",
+        link="/route",
+        # Only the latest route change matters to the courier app, whatever the day.
+        collapse="route",
+        priority="high",
+        data_only=True,
+        times=("service_date",),
+    ),
+    Template(
+        key="courier.stop_cancelled",
+        audience="staff",
+        title_vi="Điểm dừng đã bị hủy",
+        body_vi="Lịch hẹn lúc {start} đã bị hủy, vui lòng bỏ qua điểm dừng này.",
+        title_en="Stop cancelled",
+        body_en="The appointment at {start} was cancelled; skip this stop.",
+        link=_APPT,
+        priority="high",
+        data_only=True,
+        times=("start",),
+    ),
+)
+
+TEMPLATES: Mapping[str, Template] = {t.key: t for t in _ALL}
+
+
+def get_template(key: str) -> Template:
+    try:
+        return TEMPLATES[key]
+    except KeyError:
+        raise UnknownTemplateError(key) from None
+
+
+def format_time(value: Any) -> str:
+    """``dd/mm/yyyy HH:MM`` in Vietnam time for an instant, ``dd/mm/yyyy`` for a calendar date.
+
+    Accepts ``datetime``/``date`` objects and their ISO strings (the form params take in the JSON column).
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if ("T" in value or " " in value) else date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"not an ISO date or date-time: {value!r}") from exc
+    if isinstance(value, datetime):
+        return to_vn(value).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    raise ValueError(f"not a date or date-time: {value!r}")
+
+
+def _display(tpl: Template, params: Mapping[str, Any]) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for name in tpl.params:
+        value = params[name]
+        if name in tpl.times:
+            try:
+                shown[name] = format_time(value)
+            except ValueError as exc:
+                raise BadParamError(tpl.key, name, str(exc)) from None
+        elif name in tpl.lists:
+            if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
+                raise BadParamError(tpl.key, name, "must be a non-empty list")
+            shown[name] = "; ".join(str(v) for v in value)
+        else:
+            shown[name] = str(value)
+    return shown
+
+
+def render(template_key: str, params: Mapping[str, Any]) -> Rendered:
+    """Render one template. Raises ``UnknownTemplateError``, ``MissingParamsError`` or ``BadParamError``."""
+    tpl = get_template(template_key)
+    missing = sorted(name for name in tpl.params if params.get(name) is None)
+    if missing:
+        raise MissingParamsError(template_key, missing)
+    shown = _display(tpl, params)
+    return Rendered(
+        title_vi=tpl.title_vi.format_map(shown),
+        body_vi=tpl.body_vi.format_map(shown),
+        title_en=tpl.title_en.format_map(shown),
+        body_en=tpl.body_en.format_map(shown),
+        deep_link=tpl.link.format_map(shown) if tpl.link else None,
+        collapse_key=tpl.collapse.format_map(shown) if tpl.collapse else None,
+        data_only=tpl.data_only,
+        priority=tpl.priority,
+    )

@@ -1,0 +1,56 @@
+"""Pure route-optimisation library: dataclasses in, solution out (no web, no DB)."""
+
+from routing.insertion import InsertionResult, can_insert
+from routing.matrix import HaversineMatrix, OsrmError, OsrmMatrix, geodesic_m, haversine_matrix_m
+from routing.model import (
+    Break,
+    BreakTaken,
+    Depot,
+    Location,
+    MatrixProvider,
+    PickupDelivery,
+    Problem,
+    Route,
+    Solution,
+    SolveOptions,
+    Stop,
+    TimeWindow,
+    TravelMatrix,
+    Unassigned,
+    Vehicle,
+    Visit,
+)
+from routing.parallel import solve_async, solve_in_subprocess
+from routing.scenario import province_day, sample_centroids
+from routing.solver import solve
+
+__all__ = [
+    "Break",
+    "BreakTaken",
+    "Depot",
+    "HaversineMatrix",
+    "InsertionResult",
+    "Location",
+    "MatrixProvider",
+    "OsrmError",
+    "OsrmMatrix",
+    "PickupDelivery",
+    "Problem",
+    "Route",
+    "Solution",
+    "SolveOptions",
+    "Stop",
+    "TimeWindow",
+    "TravelMatrix",
+    "Unassigned",
+    "Vehicle",
+    "Visit",
+    "can_insert",
+    "geodesic_m",
+    "haversine_matrix_m",
+    "province_day",
+    "sample_centroids",
+    "solve",
+    "solve_async",
+    "solve_in_subprocess",
+]

@@ -1,0 +1,237 @@
+"""Fast "can this new stop still be served by the plan?" check: cheapest feasible insertion, no OR-Tools.
+
+Each route is simulated once (earliest-start schedule); an insertion is then checked by pushing the schedule
+forward from the insertion point and stopping as soon as a visit's start is unchanged (everything after it is
+then unchanged too: the schedule is monotone in departure times). Breaks keep their place between visits.
+"""
+
+from dataclasses import dataclass, replace
+
+from routing.compile import Compiled, compile_problem
+from routing.evaluate import Tokens, evaluate, place_breaks
+from routing.model import Problem, Solution, SolveOptions, Stop
+
+
+@dataclass(frozen=True)
+class InsertionResult:
+    feasible: bool
+    vehicle: str | None = None
+    position: int | None = None  # index among the route's stops where the new stop goes
+    added_time: float = 0.0  # extra travel time (model units, usually seconds)
+    reason: str = ""
+
+
+Plan = Solution | dict[str, list[str]]
+
+
+def _plan_tokens(c: Compiled, plan: Plan) -> list[Tokens | None]:
+    """Per vehicle, tokens of the plan (None if the plan's route is itself infeasible)."""
+    out: list[Tokens | None] = [[] for _ in c.starts]
+    if isinstance(plan, Solution):
+        for r in plan.routes:
+            k = c.vehicle_index[r.vehicle_id]
+            nodes = [c.stop_index[v.stop_id] for v in r.visits]
+            tokens: Tokens = []
+            order = sorted(range(len(r.breaks)), key=lambda b: r.breaks[b].start)
+            bi = 0
+            for v, n in zip(r.visits, nodes, strict=True):
+                while bi < len(order) and r.breaks[order[bi]].start < v.start:
+                    tokens.append(-(order[bi] + 1))
+                    bi += 1
+                tokens.append(n)
+            tokens.extend(-(b + 1) for b in order[bi:])
+            if len(r.breaks) != len(c.breaks[k]) or not evaluate(c, k, tokens).feasible:
+                out[k] = place_breaks(c, k, nodes)
+            else:
+                out[k] = tokens
+    else:
+        for vid, ids in plan.items():
+            k = c.vehicle_index[vid]
+            out[k] = place_breaks(c, k, [c.stop_index[s] for s in ids])
+    for k, t in enumerate(out):
+        if t == [] and c.breaks[k]:
+            out[k] = place_breaks(c, k, [])
+    return out
+
+
+def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int] | None:
+    """Cheapest feasible position of node x in route k: (token position, added scaled travel)."""
+    tt = c.travel_list(c.vehicle_profile[k])
+    ev = evaluate(c, k, tokens)
+    if not ev.feasible:
+        return None
+    brk = c.breaks[k]
+    svc = c.service
+    tws, twe = c.tw_start, c.tw_end
+    n = len(tokens)
+    # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
+    # the mixed model, before it (depot delivery).
+    dx_i, dx_w = int(c.items[x]), int(c.weight[x])
+    cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
+    depot_delivery = c.mixed_load and dx_i < 0
+    start_i = (
+        ev.load_items[0] - int(c.items[tokens[0]]) if n and tokens[0] >= 0 else (ev.load_items[0] if n else 0)
+    )
+    start_w = (
+        ev.load_weight[0] - int(c.weight[tokens[0]])
+        if n and tokens[0] >= 0
+        else (ev.load_weight[0] if n else 0)
+    )
+    loads_i = [start_i, *ev.load_items]  # load before token p is loads_i[p]
+    loads_w = [start_w, *ev.load_weight]
+    pre_max_i = list(loads_i)
+    pre_max_w = list(loads_w)
+    for p in range(1, n + 1):
+        pre_max_i[p] = max(pre_max_i[p - 1], loads_i[p])
+        pre_max_w[p] = max(pre_max_w[p - 1], loads_w[p])
+    suf_max_i = list(loads_i)
+    suf_max_w = list(loads_w)
+    for p in range(n - 1, -1, -1):
+        suf_max_i[p] = max(suf_max_i[p + 1], loads_i[p])
+        suf_max_w[p] = max(suf_max_w[p + 1], loads_w[p])
+
+    # Departure time after each token (break tokens are transparent: use the previous stop's departure).
+    prev_node = [0] * (n + 1)
+    dep = [0] * (n + 1)
+    prev_node[0] = c.starts[k]
+    dep[0] = c.shift_start[k]
+    for p, tok in enumerate(tokens):
+        if tok >= 0:
+            prev_node[p + 1] = tok
+            dep[p + 1] = ev.start[p] + int(svc[tok])
+        else:
+            prev_node[p + 1] = prev_node[p]
+            dep[p + 1] = dep[p]
+    end_node = c.ends[k]
+    shift_end = c.shift_end[k]
+    best: tuple[int, int] | None = None
+    for pos in range(n + 1):
+        # Insert x before tokens[pos]; breaks before pos on the same arc are taken before travelling to x.
+        if depot_delivery:
+            if cap_i is not None and pre_max_i[pos] - dx_i > cap_i:
+                continue
+            if cap_w is not None and pre_max_w[pos] - dx_w > cap_w:
+                continue
+        else:
+            if cap_i is not None and suf_max_i[pos] + dx_i > cap_i:
+                continue
+            if cap_w is not None and suf_max_w[pos] + dx_w > cap_w:
+                continue
+        a = prev_node[pos]
+        nb = pos
+        while nb < n and tokens[nb] < 0:
+            nb += 1
+        b = tokens[nb] if nb < n else end_node
+        # Breaks right before pos are now taken on the arc a -> x.
+        q = pos
+        pend: list[int] = []
+        while q > 0 and tokens[q - 1] < 0:
+            pend.append(-tokens[q - 1] - 1)
+            q -= 1
+        pend.reverse()
+        t = dep[q]
+        travel = tt[a][x]
+        if pend:
+            rem = travel
+            ok = True
+            for bidx in pend:
+                e, lat, dur = brk[bidx]
+                bs = max(t, e)
+                if bs > lat:
+                    ok = False
+                    break
+                rem = max(0, rem - (bs - t))
+                t = bs + dur
+            if not ok:
+                continue
+            arr = t + rem
+        else:
+            arr = t + travel
+        st = max(arr, int(tws[x]))
+        if st > twe[x]:
+            continue
+        t = st + int(svc[x])
+        added = tt[a][x] + tt[x][b] - tt[a][b]
+        if best is not None and added >= best[1]:
+            continue
+        # Push forward through the rest of the route until the schedule is unchanged.
+        feasible = True
+        cur = x
+        p = pos
+        while p < n:
+            tok = tokens[p]
+            if tok < 0:
+                # break on the arc cur -> next stop: collect consecutive breaks
+                pend2 = []
+                while p < n and tokens[p] < 0:
+                    pend2.append(-tokens[p] - 1)
+                    p += 1
+                nxt = tokens[p] if p < n else end_node
+                rem = tt[cur][nxt]
+                for bidx in pend2:
+                    e, lat, dur = brk[bidx]
+                    bs = max(t, e)
+                    if bs > lat:
+                        feasible = False
+                        break
+                    rem = max(0, rem - (bs - t))
+                    t = bs + dur
+                if not feasible:
+                    break
+                arr = t + rem
+                if p == n:
+                    feasible = arr <= shift_end
+                    break
+            else:
+                nxt = tok
+                arr = t + tt[cur][nxt]
+            st = max(arr, int(tws[nxt]))
+            if st > twe[nxt]:
+                feasible = False
+                break
+            if st == ev.start[p]:
+                break  # unchanged from here on
+            t = st + int(svc[nxt])
+            cur = nxt
+            p += 1
+        else:
+            feasible = t + tt[cur][end_node] <= shift_end
+        if feasible:
+            best = (pos, added)
+    return best
+
+
+def can_insert(
+    plan: Plan,
+    problem: Problem,
+    new_stop: Stop,
+    options: SolveOptions | None = None,
+    compiled: Compiled | None = None,
+) -> InsertionResult:
+    """Can `new_stop` be added to `plan` (a Solution or {vehicle_id: [stop ids]}) without moving other stops
+    between couriers? Returns the cheapest feasible (vehicle, position) by added travel time.
+
+    `compiled` may be passed to reuse a compiled problem that already contains `new_stop` as its last stop.
+    """
+    opts = options or SolveOptions()
+    c = compiled
+    if c is None:
+        pb = replace(problem, stops=[*problem.stops, new_stop], pairs=list(problem.pairs), initial_routes={})
+        c = compile_problem(pb, opts.time_scale, opts.objective)
+    x = c.stop_index[new_stop.id]
+    routes = _plan_tokens(c, plan)
+    allowed = c.allowed[x]
+    best: tuple[int, int, int] | None = None  # (added, vehicle, token pos)
+    for k, tokens in enumerate(routes):
+        if tokens is None or (allowed is not None and k not in allowed):
+            continue
+        r = _insert_route(c, k, tokens, x)
+        if r is not None and (best is None or r[1] < best[0]):
+            best = (r[1], k, r[0])
+    if best is None:
+        reason = "no vehicle with skill" if allowed == [] else "no feasible position"
+        return InsertionResult(False, reason=reason)
+    added, k, pos = best
+    tokens = routes[k] or []
+    stop_pos = sum(1 for t in tokens[:pos] if t >= 0)
+    return InsertionResult(True, c.problem.vehicles[k].id, stop_pos, added / c.scale)

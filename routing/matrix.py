@@ -1,0 +1,122 @@
+"""Travel-time matrix providers: vectorised haversine (default) and an OSRM `/table` client."""
+
+import os
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+from geopy.distance import geodesic
+
+from routing.model import FloatArray, Location, TravelMatrix
+
+EARTH_RADIUS_M = 6_371_008.8
+
+# Effective urban door-to-door speeds (km/h) including junctions and parking; motorbike is the courier default.
+DEFAULT_SPEEDS_KMH: dict[str, float] = {
+    "motorbike": 27.0,
+    "car": 22.0,
+    "bicycle": 12.0,
+    "foot": 4.5,
+}
+
+
+def _coords(locations: list[Location]) -> FloatArray:
+    out = np.empty((len(locations), 2), dtype=np.float64)
+    for i, loc in enumerate(locations):
+        if loc.lat is None or loc.lon is None:
+            raise ValueError(f"location {i} has no lat/lon")
+        out[i, 0] = loc.lat
+        out[i, 1] = loc.lon
+    return out
+
+
+def haversine_matrix_m(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Great-circle distances (metres) between all pairs, vectorised."""
+    phi = np.radians(lat)
+    lam = np.radians(lon)
+    cos_phi = np.cos(phi)
+    dphi = phi[:, None] - phi[None, :]
+    dlam = lam[:, None] - lam[None, :]
+    a = np.sin(dphi * 0.5) ** 2 + np.outer(cos_phi, cos_phi) * np.sin(dlam * 0.5) ** 2
+    np.clip(a, 0.0, 1.0, out=a)
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+
+
+def geodesic_m(a: Location, b: Location) -> float:
+    """Precise single distance (WGS84 ellipsoid, geopy) in metres."""
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
+        raise ValueError("geodesic_m needs lat/lon on both locations")
+    return float(geodesic((a.lat, a.lon), (b.lat, b.lon)).meters)
+
+
+@dataclass
+class HaversineMatrix:
+    """Great-circle distance × road circuity, divided by the profile's effective speed.
+
+    circuity 1.35 is a common urban road/straight-line ratio; Vietnamese alleys (hẻm/ngõ) are often worse, so
+    callers may raise it per province.
+    """
+
+    circuity: float = 1.35
+    speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPEEDS_KMH))
+
+    def matrix(self, locations: list[Location], profile: str) -> TravelMatrix:
+        c = _coords(locations)
+        dist = haversine_matrix_m(c[:, 0], c[:, 1])
+        dist *= self.circuity
+        speed_ms = self.speeds_kmh.get(profile, self.speeds_kmh["motorbike"]) / 3.6
+        return TravelMatrix(durations=dist / speed_ms, distances=dist)
+
+
+class OsrmError(RuntimeError):
+    pass
+
+
+@dataclass
+class OsrmMatrix:
+    """OSRM `/table/v1/{profile}` client. Base URL from `url` or env `OSRM_URL`.
+
+    OSRM profile names differ from ours; `profiles` maps ours to the server's (a motorbike usually runs on the
+    "car" graph, scaled by `speed_factor` since bikes filter through traffic).
+    """
+
+    url: str | None = None
+    timeout_s: float = 30.0
+    profiles: dict[str, str] = field(
+        default_factory=lambda: {"motorbike": "car", "car": "car", "bicycle": "bike", "foot": "foot"}
+    )
+    speed_factor: dict[str, float] = field(default_factory=lambda: {"motorbike": 1.0})
+
+    def base_url(self) -> str:
+        url = self.url or os.environ.get("OSRM_URL")
+        if not url:
+            raise OsrmError("OSRM_URL is not set")
+        return url.rstrip("/")
+
+    def matrix(self, locations: list[Location], profile: str) -> TravelMatrix:
+        c = _coords(locations)
+        coords = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in c)
+        server_profile = self.profiles.get(profile, profile)
+        url = f"{self.base_url()}/table/v1/{server_profile}/{coords}"
+        resp = httpx.get(url, params={"annotations": "duration,distance"}, timeout=self.timeout_s)
+        if resp.status_code != 200:
+            raise OsrmError(f"OSRM /table HTTP {resp.status_code}: {resp.text[:200]}")
+        body = resp.json()
+        if body.get("code") != "Ok":
+            raise OsrmError(f"OSRM /table error: {body.get('code')} {body.get('message', '')}")
+        n = len(locations)
+        dur = _table(body.get("durations"), n, "durations")
+        dist = _table(body.get("distances"), n, "distances") if "distances" in body else None
+        factor = self.speed_factor.get(profile, 1.0)
+        if factor != 1.0:
+            dur = dur / factor
+        return TravelMatrix(durations=dur, distances=dist)
+
+
+def _table(rows: object, n: int, name: str) -> FloatArray:
+    if not isinstance(rows, list) or len(rows) != n:
+        raise OsrmError(f"OSRM /table: bad {name} shape")
+    arr = np.array([[np.inf if v is None else float(v) for v in row] for row in rows], dtype=np.float64)
+    if arr.shape != (n, n):
+        raise OsrmError(f"OSRM /table: bad {name} shape {arr.shape}")
+    return arr

@@ -1,0 +1,135 @@
+"""People who use the service: staff (with a role and an organisation) and citizens."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from schemas.base import json_field, new_id, utc_field
+from schemas.enums import Role, Vehicle
+
+# A courier's default weekly shift: Monday to Saturday morning, ISO weekday -> [start, end] in Vietnam time.
+DEFAULT_SHIFTS: dict[str, list[str]] = {
+    **{str(d): ["07:30", "17:00"] for d in range(1, 6)},
+    "6": ["07:30", "11:30"],
+}
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(index=True, max_length=20)
+    organisation_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
+    full_name: str = Field(max_length=120)
+    phone: str | None = Field(default=None, max_length=20)
+    active: bool = True
+    created_at: datetime = utc_field(default_now=True)
+
+
+class CourierProfile(SQLModel, table=True):
+    """Vehicle, capacity and weekly shift pattern of a courier (bưu tá)."""
+
+    __tablename__ = "courier_profile"
+    user_id: uuid.UUID = Field(foreign_key="staff_user.id", primary_key=True)
+    vehicle: Vehicle = Field(default=Vehicle.motorbike, max_length=20)
+    capacity_items: int = 40
+    capacity_kg: float = 30.0
+    shifts: dict[str, Any] = json_field(default_factory=lambda: dict(DEFAULT_SHIFTS))
+    skills: list[str] = json_field(default_factory=lambda: ["fees"])
+    home_lat: float | None = None
+    home_lon: float | None = None
+
+
+class Citizen(SQLModel, table=True):
+    """A citizen is identified by phone number (E.164, +84...). Name and national id are optional
+    personal data (Decree 13/2023/NĐ-CP): collected only when a procedure needs them."""
+
+    __tablename__ = "citizen"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    phone: str = Field(unique=True, index=True, max_length=20)
+    full_name: str | None = Field(default=None, max_length=120)
+    national_id: str | None = Field(default=None, max_length=12)
+    created_at: datetime = utc_field(default_now=True)
+
+
+class CitizenAddress(SQLModel, table=True):
+    __tablename__ = "citizen_address"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    citizen_id: uuid.UUID = Field(foreign_key="citizen.id", index=True)
+    label: str = Field(default="Nhà riêng", max_length=60)
+    address: str = Field(max_length=300)
+    commune_code: str = Field(foreign_key="commune.code", index=True, max_length=8)
+    lat: float
+    lon: float
+    is_default: bool = True
+    created_at: datetime = utc_field(default_now=True)
+
+
+class OtpChallenge(SQLModel, table=True):
+    """A one-time sign-in code sent to a phone; only its hash is kept."""
+
+    __tablename__ = "otp_challenge"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    phone: str = Field(index=True, max_length=20)
+    code_hash: str = Field(max_length=255)
+    created_at: datetime = utc_field(default_now=True, index=True)
+    expires_at: datetime = utc_field()
+    attempts: int = 0
+    used_at: datetime | None = utc_field(nullable=True)
+
+
+# API shapes -----------------------------------------------------------------------------------------------
+
+
+class UserPublic(SQLModel):
+    id: uuid.UUID
+    role: Role
+    username: str | None = None
+    full_name: str | None = None
+    phone: str | None = None
+    organisation_id: uuid.UUID | None = None
+    organisation_code: str | None = None
+    organisation_name: str | None = None
+
+
+class AddressPublic(SQLModel):
+    id: uuid.UUID
+    label: str
+    address: str
+    commune_code: str
+    lat: float
+    lon: float
+    is_default: bool
+
+
+class MePublic(UserPublic):
+    addresses: list[AddressPublic] = []
+    courier: dict[str, Any] | None = None
+
+
+class StaffLogin(SQLModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class OtpRequest(SQLModel):
+    phone: str = Field(min_length=8, max_length=20)
+
+
+class OtpVerify(SQLModel):
+    phone: str = Field(min_length=8, max_length=20)
+    code: str = Field(min_length=4, max_length=10)
+
+
+class FirebaseExchange(SQLModel):
+    id_token: str = Field(min_length=10, max_length=8192)
+
+
+class TokenResponse(SQLModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserPublic

@@ -1,0 +1,50 @@
+"""Organisations: post offices, one-stop desks and agencies."""
+
+import uuid
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from schemas.base import json_field, new_id
+from schemas.enums import OrgKind
+
+# Opening hours are kept per ISO weekday ("1" = Monday ... "7" = Sunday) as a list of [start, end] "HH:MM"
+# pairs in Vietnam time. One-stop desks work office hours (Decree 118/2025/NĐ-CP art. 9: receipt in working
+# hours on working days); post offices usually also open on Saturday mornings.
+OFFICE_HOURS: dict[str, list[list[str]]] = {
+    str(d): [["07:30", "11:30"], ["13:30", "17:00"]] for d in range(1, 6)
+}
+
+
+class OrganisationBase(SQLModel):
+    code: str = Field(unique=True, index=True, max_length=32)
+    kind: OrgKind = Field(index=True, max_length=20)
+    name: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    commune_code: str = Field(foreign_key="commune.code", index=True, max_length=8)
+    province_code: str = Field(foreign_key="province.code", index=True, max_length=8)
+    lat: float
+    lon: float
+    address: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class Organisation(OrganisationBase, table=True):
+    __tablename__ = "organisation"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    opening_hours: dict[str, Any] = json_field(default_factory=lambda: dict(OFFICE_HOURS))
+
+
+class OrganisationPublic(OrganisationBase):
+    id: uuid.UUID
+    opening_hours: dict[str, Any]
+    commune: str  # the commune's name, for display
+    served_communes: list[str] | None = None  # post offices only
+
+
+class PostOfficeCommune(SQLModel, table=True):
+    """Which communes a post office serves for at-home appointments."""
+
+    __tablename__ = "post_office_commune"
+    post_office_id: uuid.UUID = Field(foreign_key="organisation.id", primary_key=True)
+    commune_code: str = Field(foreign_key="commune.code", primary_key=True, max_length=8, index=True)

@@ -1,0 +1,1 @@
+"""Placeholder until the console's browser tests land: nothing to install yet."""

@@ -1,0 +1,385 @@
+"""A fake Firebase Cloud Messaging server on 127.0.0.1 for tests and the benchmark.
+
+It answers what firebase-admin talks to:
+- the OAuth token endpoint (``POST /token``): google-auth posts a JWT signed with the service account's
+  private key; the fake checks the signature and audience and hands out a bearer token;
+- ``POST /v1/projects/{project}/messages:send``: checks the bearer token, records the request body, and
+  answers per token as scripted: success, ``UNREGISTERED`` (404), ``QUOTA_EXCEEDED`` (429 + Retry-After),
+  ``UNAVAILABLE`` (503), ``INTERNAL`` (500), ``INVALID_ARGUMENT`` (400), ``SENDER_ID_MISMATCH`` (403), or
+  no answer at all (``HANG``, to freeze a worker mid-batch).
+
+It is a small HTTP/1.1 keep-alive server on asyncio streams running in its own thread, fast enough for
+thousands of requests a second.
+"""
+
+import asyncio
+import json
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+SEND_SUFFIX = "/messages:send"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+CLOUD_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # ok | unregistered | quota | unavailable | internal | invalid_token | sender_mismatch | hang
+    retry_after: int | None = None
+
+
+OK = Reply("ok")
+UNREGISTERED = Reply("unregistered")
+UNAVAILABLE = Reply("unavailable")
+INTERNAL = Reply("internal")
+INVALID_TOKEN = Reply("invalid_token")
+INVALID_PAYLOAD = Reply("invalid_payload")
+SENDER_MISMATCH = Reply("sender_mismatch")
+HANG = Reply("hang")
+
+
+def QUOTA(retry_after: int | None = 120) -> Reply:  # noqa: N802 - reads like the other constants
+    return Reply("quota", retry_after)
+
+
+@dataclass
+class Recorded:
+    """One send request as FCM would have received it."""
+
+    seq: int
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    reply: str
+    status: int | None = None  # None: never answered (HANG)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        return dict(self.body.get("message", {}))
+
+    @property
+    def token(self) -> str:
+        return str(self.message.get("token", ""))
+
+    @property
+    def nid(self) -> str:
+        return str(self.message.get("data", {}).get("nid", ""))
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status == 200
+
+
+def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> dict[str, Any]:
+    details = (
+        [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}] if fcm_code else []
+    )
+    return {"error": {"code": code, "message": message, "status": status, "details": details}}
+
+
+_ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
+    "unregistered": (404, _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")),
+    "quota": (429, _fcm_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for the device.", "QUOTA_EXCEEDED")),
+    "unavailable": (503, _fcm_error(503, "UNAVAILABLE", "The service is currently unavailable.", "UNAVAILABLE")),
+    "internal": (500, _fcm_error(500, "INTERNAL", "Internal error encountered.", "INTERNAL")),
+    "invalid_token": (
+        400,
+        _fcm_error(
+            400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT"
+        ),
+    ),
+    "invalid_payload": (
+        400,
+        _fcm_error(400, "INVALID_ARGUMENT", "Invalid value at 'message.data[0].value'", "INVALID_ARGUMENT"),
+    ),
+    "sender_mismatch": (
+        403,
+        _fcm_error(403, "PERMISSION_DENIED", "SenderId mismatch", "SENDER_ID_MISMATCH"),
+    ),
+}
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+_REASONS |= {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+@dataclass
+class _Script:
+    replies: list[Reply] = field(default_factory=list)
+
+    def next(self) -> Reply:
+        # Replies are used in order; the last one sticks.
+        if len(self.replies) > 1:
+            return self.replies.pop(0)
+        return self.replies[0] if self.replies else OK
+
+
+class FakeFcm:
+    def __init__(self, project_id: str = "fake-project", *, delay: float = 0.0, record_bodies: bool = True) -> None:
+        self.project_id = project_id
+        self.delay = delay
+        self.record_bodies = record_bodies
+        self._lock = threading.Lock()
+        self._scripts: dict[str, _Script] = {}
+        self._requests: list[Recorded] = []
+        self._acked = 0
+        self._hang_after: int | None = None
+        self._access_tokens: set[str] = set()
+        self.token_requests = 0
+        self.rejected_auth = 0
+        self._public_pem: bytes | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        self._release: asyncio.Event | None = None
+        self.port = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> "FakeFcm":
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+
+            async def boot() -> None:
+                self._release = asyncio.Event()
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+                self.port = self._server.sockets[0].getsockname()[1]
+
+            loop.run_until_complete(boot())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-fcm", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake FCM server did not start")
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+
+        async def shutdown() -> None:
+            assert self._server is not None and self._release is not None
+            self._release.set()
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> "FakeFcm":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.base_url}/token"
+
+    # --- scripting ------------------------------------------------------------------------------------------
+
+    def script(self, token: str, *replies: Reply) -> None:
+        """Answer ``token``'s requests with ``replies`` in order (the last one repeats)."""
+        with self._lock:
+            self._scripts[token] = _Script(list(replies))
+
+    def hang_after(self, acknowledged: int | None) -> None:
+        """After this many successful sends, leave every further send request unanswered."""
+        with self._lock:
+            self._hang_after = acknowledged
+
+    def release_hung(self) -> None:
+        """Stop hanging; requests left hanging are dropped unanswered (never acknowledged)."""
+        with self._lock:
+            self._hang_after = None
+        if self._loop is not None and self._release is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
+
+    def write_service_account(self, directory: Path) -> Path:
+        """A service-account JSON with a fresh RSA key whose ``token_uri`` points at this server."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        info = {
+            "type": "service_account",
+            "project_id": self.project_id,
+            "private_key_id": uuid.uuid4().hex,
+            "private_key": pem,
+            "client_email": f"fcm-sender@{self.project_id}.iam.gserviceaccount.com",
+            "client_id": "100000000000000000000",
+            "auth_uri": f"{self.base_url}/auth",
+            "token_uri": self.token_uri,
+            "auth_provider_x509_cert_url": f"{self.base_url}/certs",
+            "client_x509_cert_url": f"{self.base_url}/certs/fcm-sender",
+        }
+        path = Path(directory) / f"service-account-{uuid.uuid4().hex[:8]}.json"
+        path.write_text(json.dumps(info))
+        return path
+
+    # --- what was received ----------------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._lock:
+            return list(self._requests)
+
+    def for_token(self, token: str) -> list[Recorded]:
+        return [r for r in self.requests if r.token == token]
+
+    def acknowledged(self) -> list[Recorded]:
+        return [r for r in self.requests if r.acknowledged]
+
+    def acknowledged_pairs(self) -> Counter[tuple[str, str]]:
+        """How many times each (notification id, token) was accepted."""
+        return Counter((r.nid, r.token) for r in self.acknowledged())
+
+    def pending_hung(self) -> int:
+        with self._lock:
+            return sum(1 for r in self._requests if r.reply == "hang" and r.status is None)
+
+    @property
+    def acked_count(self) -> int:
+        with self._lock:
+            return self._acked
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._scripts.clear()
+            self._acked = 0
+            self._hang_after = None
+
+    # --- HTTP -----------------------------------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                answer = await self._route(method, path, headers, body)
+                if answer is None:  # hang: never answer, drop the connection once released
+                    return
+                status, payload, extra = answer
+                data = json.dumps(payload).encode()
+                out = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "Content-Type: application/json"]
+                out += [f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in extra.items())]
+                writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + data)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
+
+    async def _route(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        if method == "POST" and path == "/token":
+            return self._token(body)
+        if method == "POST" and path.startswith("/v1/projects/") and path.endswith(SEND_SUFFIX):
+            return await self._send(path, headers, body)
+        return 404, {"error": {"code": 404, "message": f"no route {method} {path}", "status": "NOT_FOUND"}}, {}
+
+    def _token(self, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        assertion = form.get("assertion", "")
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or self._public_pem is None:
+            return 400, {"error": "unsupported_grant_type"}, {}
+        try:
+            # google-auth always addresses the assertion to Google's token endpoint, whatever token_uri says.
+            claims = jwt.decode(assertion, self._public_pem, algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE)
+        except jwt.PyJWTError as exc:
+            return 400, {"error": "invalid_grant", "error_description": str(exc)}, {}
+        scopes = set(str(claims.get("scope", "")).split())
+        if not scopes & {FCM_SCOPE, CLOUD_SCOPE}:  # what FCM's v1 API accepts
+            return 400, {"error": "invalid_scope", "error_description": claims.get("scope")}, {}
+        access = f"ya29.fake-{uuid.uuid4().hex}"
+        with self._lock:
+            self.token_requests += 1
+            self._access_tokens.add(access)
+        return 200, {"access_token": access, "expires_in": 3600, "token_type": "Bearer"}, {}
+
+    async def _send(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self._access_tokens:
+            with self._lock:
+                self.rejected_auth += 1
+            return 401, _fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.", None), {}
+        parsed = json.loads(body)
+        token = str(parsed.get("message", {}).get("token", ""))
+        with self._lock:
+            hanging = self._hang_after is not None and self._acked >= self._hang_after
+            reply = HANG if hanging else self._scripts.get(token, _Script()).next()
+            rec = Recorded(
+                seq=len(self._requests),
+                path=path,
+                headers=headers if self.record_bodies else {},
+                body=parsed if self.record_bodies else {"message": {"token": token, "data": _nid_only(parsed)}},
+                reply=reply.kind,
+            )
+            self._requests.append(rec)
+        if reply.kind == "hang":
+            assert self._release is not None
+            await self._release.wait()
+            return None
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if reply.kind == "ok":
+            with self._lock:
+                self._acked += 1
+                rec.status = 200
+            return 200, {"name": f"projects/{self.project_id}/messages/{rec.seq}"}, {}
+        status, payload = _ERRORS[reply.kind]
+        extra = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
+        with self._lock:
+            rec.status = status
+        return status, payload, extra
+
+
+def _nid_only(parsed: dict[str, Any]) -> dict[str, str]:
+    nid = parsed.get("message", {}).get("data", {}).get("nid")
+    return {"nid": nid} if nid else {}

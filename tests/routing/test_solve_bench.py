@@ -1,0 +1,50 @@
+"""Solver on truncated benchmark instances, verified by the independent checker."""
+
+from pathlib import Path
+
+import pytest
+
+from routing.bench.check import check
+from routing.bench.instances import find_instance, read_instance, to_problem, truncate
+from routing.model import SolveOptions
+from routing.solver import solve
+
+
+@pytest.mark.parametrize("name", ["R101", "C201", "RC105"])
+def test_truncated_solomon_feasible(bench_root: Path, name: str) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, name)), 25)
+    sol = solve(to_problem(inst), SolveOptions(time_limit_s=2, objective="distance", time_scale=1000))
+    routes = [[int(s) for s in r.stop_ids] for r in sol.routes]
+    res = check(inst, routes)
+    assert res.feasible, res.violations
+    assert not sol.unassigned
+    assert sol.total_distance == pytest.approx(res.distance, rel=1e-9)
+    # visit times reported by the library respect the windows too
+    for r in sol.routes:
+        for v in r.visits:
+            i = int(v.stop_id)
+            assert inst.ready[i] <= v.start <= inst.due[i] + 1  # +1: reported times are ceil'd integers
+
+
+def test_small_pdptw_feasible(bench_root: Path) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, "lr101")), 40)
+    assert len(inst.pairs) >= 8
+    sol = solve(
+        to_problem(inst),
+        SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, minimize_vehicles=True),
+    )
+    routes = [[int(s) for s in r.stop_ids] for r in sol.routes]
+    res = check(inst, routes)
+    assert res.feasible, res.violations
+    assert not sol.unassigned
+
+
+def test_fleet_limit_leaves_stops_unassigned_with_reason(bench_root: Path) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, "R101")), 25)
+    problem = to_problem(inst, fleet=2)
+    sol = solve(problem, SolveOptions(time_limit_s=2, objective="distance", time_scale=1000))
+    assert sol.vehicles_used <= 2
+    assert sol.unassigned, "25 tight-window R101 customers cannot fit on 2 vehicles"
+    assert {u.reason for u in sol.unassigned} <= {"not enough vehicles/time", "time window unreachable"}
+    served = [int(s) for r in sol.routes for s in r.stop_ids]
+    assert len(served) + len(sol.unassigned) == 25
