@@ -18,6 +18,15 @@ from backend.settings import Settings
 APP_NAME = "hoso-auth"
 
 
+class _NoCredential(credentials.Base):
+    """Verifying ID tokens needs only Google's public certificates and the project id, no service account."""
+
+    def get_credential(self) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+
+
 def _app(settings: Settings) -> firebase_admin.App:
     try:
         return firebase_admin.get_app(APP_NAME)
@@ -38,6 +47,11 @@ def _app(settings: Settings) -> firebase_admin.App:
             "Đăng nhập Firebase chưa được cấu hình / Firebase sign-in is not configured",
             code="firebase_not_configured",
         )
+    cred: Any = (
+        credentials.Certificate(settings.firebase_credentials)
+        if settings.firebase_credentials
+        else _NoCredential()
+    )
     return firebase_admin.initialize_app(cred, options=options, name=APP_NAME)
 
 

@@ -153,3 +153,23 @@ async def test_openapi_and_offline_docs(client: Client) -> None:
 async def test_health(client: Client) -> None:
     r = await client.get("/health")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+async def test_login_endpoints_are_rate_limited(engine: object) -> None:
+    from backend.app import create_app
+    from backend.settings import Settings
+    from tests.conftest import lifespan
+
+    app = create_app(Settings(database_url=str(engine.url), auth_rate_per_minute=5), engine=engine)  # type: ignore[attr-defined]
+    async with (
+        lifespan(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):  # type: ignore[arg-type]
+        body = {"username": "admin", "password": "wrong"}
+        statuses = [(await c.post("/api/v1/auth/staff/login", json=body)).status_code for _ in range(7)]
+        assert statuses[:5] == [401] * 5
+        assert statuses[5] == 429
+        r = await c.post("/api/v1/auth/citizen/verify", json={"phone": "+84900000001", "code": "123456"})
+        assert r.status_code == 429 and r.headers["content-type"].startswith("application/problem+json")
+        # other endpoints are not throttled
+        assert (await c.get("/api/v1/units/provinces")).status_code == 200
