@@ -1,6 +1,7 @@
 """Citizens signing in with a Firebase ID token: firebase-admin verifies it for real, against certificates
 served by a loopback server standing in for Google's x509 endpoint."""
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -68,10 +69,8 @@ def signing_key(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[rsa.RSAPriva
 
     from backend.accounts.firebase import APP_NAME
 
-    try:
+    with contextlib.suppress(ValueError):
         firebase_admin.delete_app(firebase_admin.get_app(APP_NAME))
-    except ValueError:
-        pass
 
 
 @pytest.fixture(scope="module")
