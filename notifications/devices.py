@@ -5,10 +5,11 @@ These functions work in the caller's session and do not commit.
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
-from notifications._db import execute
+from notifications._db import execute, scalars
 from schemas.base import utcnow
 from schemas.notifications import DeviceTarget, Platform, RecipientKind
 
@@ -29,7 +30,7 @@ async def register_device(
     if not token or len(token) > 512:
         raise ValueError("token must be 1..512 characters")
     now = utcnow()
-    row = (await session.scalars(select(DeviceTarget).where(DeviceTarget.token == token))).first()  # type: ignore[arg-type]
+    row = (await scalars(session, select(DeviceTarget).where(DeviceTarget.token == token))).first()  # type: ignore[arg-type]
     if row is None:
         row = DeviceTarget(
             owner_kind=kind,
@@ -52,23 +53,25 @@ async def register_device(
 
 async def remove_device(session: AsyncSession, *, owner_kind: str, owner_id: uuid.UUID, token: str) -> bool:
     """Remove one of the caller's own tokens; False if it was not theirs (or unknown)."""
-    result = await execute(session, 
+    result = await execute(
+        session,
         delete(DeviceTarget).where(
             DeviceTarget.token == token,  # type: ignore[arg-type]
             DeviceTarget.owner_kind == RecipientKind(owner_kind).value,  # type: ignore[arg-type]
             DeviceTarget.owner_id == owner_id,  # type: ignore[arg-type]
-        )
+        ),
     )
     return bool(getattr(result, "rowcount", 0))
 
 
 async def list_devices(session: AsyncSession, *, owner_kind: str, owner_id: uuid.UUID) -> list[DeviceTarget]:
-    rows = await session.scalars(
+    rows = await scalars(
+        session,
         select(DeviceTarget)
         .where(
             DeviceTarget.owner_kind == RecipientKind(owner_kind).value,  # type: ignore[arg-type]
             DeviceTarget.owner_id == owner_id,  # type: ignore[arg-type]
         )
-        .order_by(DeviceTarget.created_at)  # type: ignore[arg-type]
+        .order_by(DeviceTarget.created_at),  # type: ignore[arg-type]
     )
     return list(rows)

@@ -213,7 +213,9 @@ class Dispatcher:
         plans: list[tuple[Claimed, list[PushMessage]]] = []
         for row in live:
             done = delivered.get(row.id, set())
-            tokens = [(t, p) for t, p in targets.get((row.recipient_kind, row.recipient_id), []) if t not in done]
+            tokens = [
+                (t, p) for t, p in targets.get((row.recipient_kind, row.recipient_id), []) if t not in done
+            ]
             if tokens:
                 plans.append((row, [_message(row, t, p) for t, p in tokens]))
             elif done:
@@ -282,7 +284,9 @@ class Dispatcher:
                 for kind, owner, token, platform in await conn.execute(q):
                     targets.setdefault((kind, owner), []).append((token, platform))
             for start in range(0, len(retried), 1000):
-                q = select(L.c.notification_id, L.c.token).where(L.c.notification_id.in_(retried[start : start + 1000]))
+                q = select(L.c.notification_id, L.c.token).where(
+                    L.c.notification_id.in_(retried[start : start + 1000])
+                )
                 for nid, token in await conn.execute(q):
                     delivered.setdefault(nid, set()).add(token)
             await conn.rollback()
@@ -293,7 +297,11 @@ class Dispatcher:
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(N)
-                .where(N.c.id.in_(ids), N.c.claimed_by == self.worker_id, N.c.status == NotificationStatus.sending.value)
+                .where(
+                    N.c.id.in_(ids),
+                    N.c.claimed_by == self.worker_id,
+                    N.c.status == NotificationStatus.sending.value,
+                )
                 .values(claimed_until=until, next_attempt_at=until)
             )
 
@@ -326,7 +334,9 @@ class Dispatcher:
             settled.append(self._decide(row, mine, bool(delivered_before.get(row.id)), now))
         await self._settle(settled, deliveries, dead, now)
 
-    def _decide(self, row: Claimed, results: list[PushResult], had_deliveries: bool, now: datetime) -> Settled:
+    def _decide(
+        self, row: Claimed, results: list[PushResult], had_deliveries: bool, now: datetime
+    ) -> Settled:
         sent = tuple(r.token for r in results if r.outcome is Outcome.sent)
         retry = [r for r in results if r.outcome is Outcome.retry]
         fatal = [r for r in results if r.outcome is Outcome.fatal]
@@ -334,7 +344,11 @@ class Dispatcher:
         if retry:
             if row.attempts >= self.max_attempts:
                 return Settled(
-                    row, NotificationStatus.failed, f"gave up after {row.attempts} attempts: {errors}"[:1000], None, sent
+                    row,
+                    NotificationStatus.failed,
+                    f"gave up after {row.attempts} attempts: {errors}"[:1000],
+                    None,
+                    sent,
                 )
             wait = backoff_seconds(
                 row.attempts,
@@ -348,7 +362,9 @@ class Dispatcher:
             return Settled(row, NotificationStatus.sent, errors, None, sent)
         if fatal:
             return Settled(row, NotificationStatus.failed, errors, None, sent)
-        return Settled(row, NotificationStatus.skipped, "no working device (all targets unregistered)", None, sent)
+        return Settled(
+            row, NotificationStatus.skipped, "no working device (all targets unregistered)", None, sent
+        )
 
     async def _settle(
         self, settled: list[Settled], deliveries: list[dict[str, Any]], dead: list[str], now: datetime
@@ -367,7 +383,9 @@ class Dispatcher:
                 result = await conn.execute(
                     update(N)
                     .where(N.c.id.in_(plain_sent), *fence)
-                    .values(status=NotificationStatus.sent.value, sent_at=now, claimed_until=None, last_error=None)
+                    .values(
+                        status=NotificationStatus.sent.value, sent_at=now, claimed_until=None, last_error=None
+                    )
                 )
                 lost += len(plain_sent) - max(result.rowcount, 0)
             if others:
@@ -431,7 +449,9 @@ class Dispatcher:
         self.stats.dead_targets += dead
         if lost:
             self.stats.lost_leases += lost
-            log.warning("%s: %d rows were taken over by another worker before we settled them", self.worker_id, lost)
+            log.warning(
+                "%s: %d rows were taken over by another worker before we settled them", self.worker_id, lost
+            )
 
 
 def _engine_of(db: AsyncEngine | async_sessionmaker[Any]) -> AsyncEngine:

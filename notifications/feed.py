@@ -35,7 +35,9 @@ def desk_channel(desk_id: uuid.UUID | str) -> str:
     return f"{DESK_CHANNEL_PREFIX}:{str(desk_id).lower()}"
 
 
-def publish_desk_event(channels: ChannelsPlugin, desk_id: uuid.UUID | str, payload: Mapping[str, Any]) -> None:
+def publish_desk_event(
+    channels: ChannelsPlugin, desk_id: uuid.UUID | str, payload: Mapping[str, Any]
+) -> None:
     """Queue ``payload`` (JSON-encodable) for the desk's subscribers; returns at once, never blocks the
     request that caused it. Delivery is best effort: the feed is a live view, the database is the record."""
     channels.publish(dict(payload), channels=[desk_channel(desk_id)])

@@ -6,10 +6,11 @@ These functions work in the caller's session and do not commit.
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
-from notifications._db import execute
+from notifications._db import execute, scalars
 from schemas.base import utcnow
 from schemas.notifications import Notification, RecipientKind
 
@@ -36,13 +37,14 @@ async def list_inbox(
     where = _mine(recipient_kind, recipient_id)
     if unread_only:
         where.append(Notification.read_at.is_(None))  # type: ignore[union-attr]
-    total = (await session.scalars(select(func.count()).select_from(Notification).where(*where))).one()  # type: ignore[arg-type]
-    rows = await session.scalars(
+    total = (await scalars(session, select(func.count()).select_from(Notification).where(*where))).one()  # type: ignore[arg-type]
+    rows = await scalars(
+        session,
         select(Notification)
         .where(*where)  # type: ignore[arg-type]
         .order_by(Notification.created_at.desc(), Notification.id.desc())  # type: ignore[attr-defined]
         .limit(limit)
-        .offset(offset)
+        .offset(offset),
     )
     return list(rows), int(total)
 
@@ -62,11 +64,8 @@ async def mark_read(
     ids: Sequence[uuid.UUID] | None = None,
 ) -> int:
     """Mark the given notifications (all when ``ids`` is None) read; only the recipient's own are touched."""
-    where = [
-        Notification.recipient_id == recipient_id,
-        Notification.recipient_kind == RecipientKind(recipient_kind).value,
-        Notification.read_at.is_(None),  # type: ignore[union-attr]
-    ]
+    where = _mine(recipient_kind, recipient_id)
+    where.append(Notification.read_at.is_(None))  # type: ignore[union-attr]
     if ids is not None:
         if not ids:
             return 0

@@ -11,13 +11,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import select
 
+from notifications._db import scalars
 from notifications.templates import get_template, render
 from schemas.base import utcnow
-from schemas.notifications import Notification, NotificationStatus, RecipientKind
+from schemas.notifications import Notification, NotificationStatus, Priority, RecipientKind
 
 _AUDIENCE_KINDS = {"citizen": RecipientKind.citizen, "staff": RecipientKind.staff}
 
@@ -74,7 +75,7 @@ def build(
         body_en=text.body_en,
         deep_link=text.deep_link,
         collapse_key=text.collapse_key,
-        priority=text.priority,
+        priority=Priority(text.priority),
         data_only=text.data_only,
         dedupe_key=dedupe_key,
         not_before=not_before,
@@ -138,12 +139,13 @@ async def enqueue_once(
         ):
             return obj, False
     existing = (
-        await session.scalars(
+        await scalars(
+            session,
             select(Notification).where(
                 Notification.recipient_kind == kind.value,  # type: ignore[arg-type]
                 Notification.recipient_id == recipient_id,  # type: ignore[arg-type]
                 Notification.dedupe_key == dedupe_key,  # type: ignore[arg-type]
-            )
+            ),
         )
     ).first()
     if existing is not None:

@@ -13,7 +13,9 @@ import hashlib
 import logging
 import os
 import re
+import ssl
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +23,15 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import firebase_admin
+import httpx
 from firebase_admin import credentials, exceptions, messaging
 
 log = logging.getLogger(__name__)
 
 FCM_BATCH_LIMIT = 500  # firebase-admin refuses more messages in one send_each call
+# firebase-admin 7.x marks Message.token deprecated in favour of Firebase installation ids (``fid``); the
+# apps register FCM registration tokens (API contract), which the v1 API still takes as ``token``.
+_TOKEN_DEPRECATION = r"Message\.token is deprecated"
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,9 @@ class FcmSender:
     firebase-admin's own transport retries 500/503 up to 4 times with sleeps inside ``send_each_async``,
     which would hold a whole batch (and its lease) for one slow token. We turn that off (``transport_retries``)
     and retry through the outbox instead, with backoff that survives restarts.
+
+    ``ca_file`` adds a trusted CA (a local fake FCM over TLS); ``max_connections`` bounds the HTTP pool
+    (over HTTP/2, as with the real FCM, all requests share one connection anyway).
     """
 
     enabled = True
@@ -243,11 +252,10 @@ class FcmSender:
         link_base: str | None = None,
         http_timeout: float = 20.0,
         transport_retries: int = 0,
+        max_connections: int = 100,
+        ca_file: str | None = None,
         app_name: str | None = None,
     ) -> None:
-        from firebase_admin import _http_client
-        from firebase_admin._retry import HttpxRetry
-
         options: dict[str, Any] = {"httpTimeout": http_timeout}
         if project_id:
             options["projectId"] = project_id
@@ -262,10 +270,8 @@ class FcmSender:
             raise RuntimeError("this firebase-admin version has no _fcm_url/_async_client; update FcmSender")
         if base_url:
             service._fcm_url = f"{base_url.rstrip('/')}/v1/projects/{service._project_id}/messages:send"
-        service._async_client = _http_client.HttpxAsyncClient(
-            credential=service._credential,
-            timeout=http_timeout,
-            retry_config=HttpxRetry(max_retries=transport_retries, status_forcelist=[500, 503], backoff_factor=0.5),
+        service._async_client = _async_http_client(
+            service._credential, http_timeout, transport_retries, max_connections, ca_file
         )
         self._service = service
 
@@ -282,22 +288,26 @@ class FcmSender:
     async def _send_batch(self, batch: list[PushMessage]) -> list[PushResult]:
         built: list[messaging.Message | None] = []
         invalid: dict[int, PushResult] = {}
-        for i, msg in enumerate(batch):
-            try:
-                built.append(build_message(msg, link_base=self.link_base))
-            except ValueError as exc:
-                built.append(None)
-                invalid[i] = PushResult(msg.token, Outcome.fatal, error=f"invalid message: {exc}"[:500])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_TOKEN_DEPRECATION, category=DeprecationWarning)
+            for i, msg in enumerate(batch):
+                try:
+                    built.append(build_message(msg, link_base=self.link_base))
+                except ValueError as exc:
+                    built.append(None)
+                    invalid[i] = PushResult(msg.token, Outcome.fatal, error=f"invalid message: {exc}"[:500])
         to_send = [m for m in built if m is not None]
         try:
             response = await messaging.send_each_async(to_send, app=self.app) if to_send else None
         except ValueError:
             # The SDK validates the whole list before sending anything; find the bad one(s) and send the rest.
             return await self._send_one_by_one(batch)
-        except Exception as exc:  # noqa: BLE001 - e.g. the OAuth token could not be fetched: retry all
+        except Exception as exc:
             log.warning("FCM batch of %d failed before sending: %s", len(to_send), exc)
             error = f"{type(exc).__name__}: {exc}"[:500]
-            return [invalid.get(i) or PushResult(m.token, Outcome.retry, error=error) for i, m in enumerate(batch)]
+            return [
+                invalid.get(i) or PushResult(m.token, Outcome.retry, error=error) for i, m in enumerate(batch)
+            ]
         answers = iter(response.responses if response else [])
         results: list[PushResult] = []
         for i, msg in enumerate(batch):
@@ -314,9 +324,10 @@ class FcmSender:
     async def _send_one_by_one(self, batch: list[PushMessage]) -> list[PushResult]:
         async def one(msg: PushMessage) -> PushResult:
             try:
-                response = await messaging.send_each_async(
-                    [build_message(msg, link_base=self.link_base)], app=self.app
-                )
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=_TOKEN_DEPRECATION, category=DeprecationWarning)
+                    built = build_message(msg, link_base=self.link_base)
+                response = await messaging.send_each_async([built], app=self.app)
             except ValueError as exc:
                 return PushResult(msg.token, Outcome.fatal, error=f"invalid message: {exc}"[:500])
             answer = response.responses[0]
@@ -332,6 +343,35 @@ class FcmSender:
         await asyncio.to_thread(firebase_admin.delete_app, self.app)
 
 
+def _async_http_client(
+    credential: Any, timeout: float, transport_retries: int, max_connections: int, ca_file: str | None
+) -> Any:
+    """firebase-admin's ``HttpxAsyncClient`` (it adds the OAuth header, refreshing the token as needed, and
+    turns HTTP errors into FirebaseErrors), over a transport we configure: HTTP/2 like the SDK's own, our
+    connection limits, an extra CA for a local fake, and the SDK's retrying transport only when asked."""
+    from firebase_admin import _http_client
+    from firebase_admin._retry import HttpxRetry, HttpxRetryTransport
+
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    transport: httpx.AsyncBaseTransport
+    if transport_retries:
+        retry = HttpxRetry(max_retries=transport_retries, status_forcelist=[500, 503], backoff_factor=0.5)
+        transport = HttpxRetryTransport(retry=retry, verify=verify, limits=limits)
+    else:
+        transport = httpx.AsyncHTTPTransport(http2=True, verify=verify, limits=limits, retries=0)
+    wrapper = _http_client.HttpxAsyncClient(credential=credential, timeout=int(timeout))
+    # Replace the client the wrapper built (it has no connections yet) with one on our transport.
+    wrapper._async_client = httpx.AsyncClient(
+        http2=True,
+        timeout=timeout,
+        headers=wrapper._headers,
+        auth=_http_client.GoogleAuthCredentialFlow(credential),
+        transport=transport,
+    )
+    return wrapper
+
+
 def make_sender(
     credentials_path: str | None,
     *,
@@ -343,7 +383,9 @@ def make_sender(
     if not credentials_path:
         log.info("FIREBASE_CREDENTIALS not set: push notifications are off (inbox only)")
         return NullSender()
-    return FcmSender(credentials_path, base_url=base_url or None, project_id=project_id or None, link_base=link_base)
+    return FcmSender(
+        credentials_path, base_url=base_url or None, project_id=project_id or None, link_base=link_base
+    )
 
 
 def sender_from_env() -> PushSender:

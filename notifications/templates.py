@@ -312,7 +312,9 @@ def format_time(value: Any) -> str:
     """
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if ("T" in value or " " in value) else date.fromisoformat(value)
+            value = (
+                datetime.fromisoformat(value) if ("T" in value or " " in value) else date.fromisoformat(value)
+            )
         except ValueError as exc:
             raise ValueError(f"not an ISO date or date-time: {value!r}") from exc
     if isinstance(value, datetime):

@@ -145,6 +145,12 @@ class SolveOptions:
     time_scale: internal integer resolution (units per model time unit); travel times are rounded UP so an
     integer-feasible plan is feasible in exact arithmetic.
     solution_limit: stop after that many improving solutions (makes runs reproducible regardless of CPU speed).
+    allow_unserved: False = every stop must be served (no disjunctions: a faster search); if no such plan is
+    found, the solver falls back to penalised disjunctions and reports unassigned stops.
+    decompose_above: more stops than this (without pairs/committed stops, single depot) are solved by angular
+    sectors of ~decompose_size stops using decompose_share of the time, then improved as a whole.
+    seed: recorded for callers/scenarios; the OR-Tools search itself is deterministic, so runs with the same
+    `solution_limit` (and a time limit that is not hit) return identical plans.
     """
 
     time_limit_s: float = 10.0
@@ -154,7 +160,11 @@ class SolveOptions:
     time_scale: int = 1
     solution_limit: int | None = None
     first_solution_share: float = 0.1
-    decompose_above: int = 600
+    allow_unserved: bool = True
+    decompose_above: int = 400
+    decompose_size: int = 150
+    decompose_share: float = 0.65
+    fleet_phase_share: float = 0.0
     log_search: bool = False
 
 

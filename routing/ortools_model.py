@@ -44,6 +44,7 @@ def build_model(
     minimize_vehicles: bool = False,
     vehicles: list[int] | None = None,
     stops: list[int] | None = None,
+    mandatory: bool = False,
 ) -> Built:
     """`vehicles`/`stops` restrict the model to a sub-problem (used by decomposition); indices are global."""
     veh = list(range(len(c.starts))) if vehicles is None else vehicles
@@ -124,12 +125,13 @@ def build_model(
         idx = manager.NodeToIndex(pos[i])
         if i in c.delivery_of:
             didx = manager.NodeToIndex(pos[c.delivery_of[i]])
-            routing.AddDisjunction([idx], pen)
-            routing.AddDisjunction([didx], pen)
+            if not mandatory:
+                routing.AddDisjunction([idx], pen)
+                routing.AddDisjunction([didx], pen)
             routing.AddPickupAndDelivery(idx, didx)
             solver.Add(routing.VehicleVar(idx) == routing.VehicleVar(didx))
             solver.Add(time.CumulVar(idx) <= time.CumulVar(didx))
-        else:
+        elif not mandatory:
             routing.AddDisjunction([idx], pen)
     for i in nodes_stops:
         allowed = c.allowed[i]

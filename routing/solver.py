@@ -1,8 +1,12 @@
 """`solve(problem, options) -> Solution`: OR-Tools search strategy around the model of `ortools_model`."""
 
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
+import numpy.typing as npt
+from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.compile import Compiled, compile_problem
@@ -53,19 +57,12 @@ def search_params(
     if solution_limit is not None:
         p.solution_limit = solution_limit
     p.log_search = log
+    # Measured on Solomon (10 s and 30 s runs): 0.2 beats the default 0.1 on R1/RC1 tight windows.
+    p.guided_local_search_lambda_coefficient = 0.2
+    overrides = os.environ.get("ROUTING_SEARCH_OVERRIDES")
+    if overrides:  # developer knob for benchmark experiments (protobuf text format)
+        text_format.Merge(overrides, p)
     return p
-
-
-def _exp(params: pywrapcp.DefaultRoutingSearchParameters) -> None:
-    import json
-    import os
-
-    from google.protobuf import text_format
-
-    raw = os.environ.get("ROUTING_EXP")
-    if raw:
-        text_format.Merge(raw, params)
-    del json
 
 
 def _routes_of(built: Built, assignment: pywrapcp.Assignment, n_vehicles: int) -> Plan:
@@ -123,7 +120,7 @@ def repair_routes(c: Compiled, routes: list[list[int]]) -> list[list[int]]:
 
 
 def _best_first_solution(
-    built: Built, c: Compiled, options: SolveOptions, budget_s: float, warm: list[list[int]] | None
+    built: Built, c: Compiled, budget_s: float, warm: list[list[int]] | None
 ) -> Plan | None:
     best: Plan | None = None
     strategies = list(FIRST_STRATEGIES)
@@ -148,21 +145,32 @@ def _best_first_solution(
     return best
 
 
-def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan | None:
-    built = build_model(c, options.minimize_vehicles)
+def _improve(
+    c: Compiled,
+    options: SolveOptions,
+    deadline: float,
+    warm: list[list[int]] | None = None,
+    vehicles: list[int] | None = None,
+    stops: list[int] | None = None,
+    mandatory: bool = False,
+    strategies: bool = True,
+) -> Plan | None:
+    """First solutions (+ warm start) then guided local search until `deadline`, on the whole problem or on
+    the sub-problem given by global `vehicles` / `stops`."""
+    built = build_model(c, options.minimize_vehicles, vehicles, stops, mandatory)
     built.routing.CloseModelWithParameters(
         search_params(FS.PARALLEL_CHEAPEST_INSERTION, LSM.GUIDED_LOCAL_SEARCH, 1)
     )
-    warm: list[list[int]] | None = None
-    if c.problem.initial_routes or any(c.committed):
-        raw: list[list[int]] = [[] for _ in c.starts]
-        for vid, ids in c.problem.initial_routes.items():
-            k = c.vehicle_index.get(vid)
-            if k is not None:
-                raw[k] = [c.stop_index[s] for s in ids if s in c.stop_index]
-        warm = repair_routes(c, raw)
     remaining = deadline - time.perf_counter()
-    first = _best_first_solution(built, c, options, max(0.05, remaining * options.first_solution_share), warm)
+    if strategies:
+        first = _best_first_solution(built, c, max(0.05, remaining * options.first_solution_share), warm)
+    else:
+        first = None
+        if warm is not None:
+            a0 = routes_to_assignment(built, warm)
+            if a0 is not None:
+                first = _routes_of(built, a0, len(c.starts))
+                first.info["first_solution"] = "warm_start"
     remaining = deadline - time.perf_counter()
     params = search_params(
         FS.PARALLEL_CHEAPEST_INSERTION,
@@ -171,7 +179,6 @@ def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan 
         options.solution_limit,
         options.log_search,
     )
-    _exp(params)
     if first is not None:
         start = routes_to_assignment(built, first.routes)
         a = built.routing.SolveFromAssignmentWithParameters(start, params) if start is not None else None
@@ -184,6 +191,110 @@ def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan 
         plan.info.update(first.info)
         plan.info["first_objective"] = first.objective
     return plan
+
+
+def _warm_routes(c: Compiled) -> list[list[int]] | None:
+    if not (c.problem.initial_routes or any(c.committed)):
+        return None
+    raw: list[list[int]] = [[] for _ in c.starts]
+    for vid, ids in c.problem.initial_routes.items():
+        k = c.vehicle_index.get(vid)
+        if k is not None:
+            raw[k] = [c.stop_index[s] for s in ids if s in c.stop_index]
+    return repair_routes(c, raw)
+
+
+def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan | None:
+    warm = _warm_routes(c)
+    if warm is None and decomposable(c, options):
+        return solve_decomposed(c, options, deadline)
+    mandatory = not options.allow_unserved
+    if options.fleet_phase_share > 0 and not options.minimize_vehicles:
+        # Phase 1 packs routes (fewest vehicles), phase 2 minimises travel from there and may reopen routes.
+        t_split = time.perf_counter() + (deadline - time.perf_counter()) * options.fleet_phase_share
+        packed = _improve(c, replace(options, minimize_vehicles=True), t_split, warm, mandatory=mandatory)
+        if packed is not None:
+            warm = packed.routes
+            plan = _improve(c, options, deadline, warm, mandatory=mandatory, strategies=False)
+            if plan is not None:
+                plan.info["fleet_phase_vehicles"] = sum(1 for r in packed.routes if r)
+                return plan
+    plan = _improve(c, options, deadline, warm, mandatory=mandatory)
+    if plan is None and mandatory:
+        # Serving everything is impossible (or too hard to find): fall back to penalised disjunctions.
+        plan = _improve(c, options, max(deadline, time.perf_counter() + 1.0), warm)
+    return plan
+
+
+def decomposable(c: Compiled, options: SolveOptions) -> bool:
+    return (
+        c.n_stops > options.decompose_above
+        and not c.pickup_of
+        and not any(c.committed)
+        and len(set(c.starts)) == 1
+        and len(set(c.ends)) == 1
+        and len(c.profiles) == 1
+    )
+
+
+def _plane_coords(c: Compiled) -> npt.NDArray[np.float64]:
+    """2-D positions of all nodes: lat/lon when known, else classical MDS of the (symmetrised) matrix."""
+    locs = [s.location for s in c.problem.stops]
+    if all(loc.lat is not None and loc.lon is not None for loc in locs):
+        depot = c.problem.depots[0].location if c.problem.depots else locs[0]
+        pts = [(loc.lat, loc.lon) for loc in locs]
+        xy = np.array(pts + [(depot.lat, depot.lon)] * (c.n_nodes - c.n_stops), dtype=np.float64)
+        xy[:, 1] *= np.cos(np.radians(float(np.mean(xy[:, 0]))))
+        return xy
+    d = c.distances[0]
+    d = (d + d.T) / 2
+    n = d.shape[0]
+    j = np.eye(n) - np.ones((n, n)) / n
+    b = -0.5 * j @ (d**2) @ j
+    vals, vecs = np.linalg.eigh(b)
+    top = np.argsort(vals)[::-1][:2]
+    return vecs[:, top] * np.sqrt(np.maximum(vals[top], 0.0))
+
+
+def solve_decomposed(c: Compiled, options: SolveOptions, deadline: float) -> Plan | None:
+    """Large instances: split the customers into angular sectors around the depot, solve each sector with its
+    share of the fleet and time, merge, then improve the whole plan with the remaining time."""
+    t0 = time.perf_counter()
+    total = deadline - t0
+    xy = _plane_coords(c)
+    depot = xy[c.starts[0]]
+    ang = np.arctan2(xy[: c.n_stops, 1] - depot[1], xy[: c.n_stops, 0] - depot[0])
+    order = [int(i) for i in np.argsort(ang)]
+    # Rotate so the largest angular gap falls between sectors rather than inside one.
+    gaps = np.diff(np.concatenate([ang[order], [ang[order[0]] + 2 * np.pi]]))
+    cut = int(np.argmax(gaps)) + 1
+    order = order[cut:] + order[:cut]
+    n_sec = max(2, int(np.ceil(c.n_stops / options.decompose_size)))
+    sectors = [order[k * len(order) // n_sec : (k + 1) * len(order) // n_sec] for k in range(n_sec)]
+    n_veh = len(c.starts)
+    routes: list[list[int]] = [[] for _ in range(n_veh)]
+    next_vehicle = 0
+    sub_budget = total * options.decompose_share / n_sec
+    info: dict[str, float | int | str] = {"decomposed_sectors": n_sec}
+    for k, sec in enumerate(sectors):
+        share = max(1, int(np.ceil(n_veh * len(sec) / c.n_stops * 1.3)))
+        veh = list(range(next_vehicle, min(n_veh, next_vehicle + share)))
+        if not veh:
+            break
+        sub_deadline = min(deadline, time.perf_counter() + sub_budget)
+        plan = _improve(c, options, sub_deadline, vehicles=veh, stops=sec)
+        used = [v for v in veh if plan is not None and plan.routes[v]]
+        if plan is not None:
+            for v in veh:
+                routes[v] = plan.routes[v]
+        # Unused vehicles of this sector go to the next one.
+        next_vehicle = (max(used) + 1) if used else next_vehicle
+        info[f"sector_{k}_stops"] = len(sec)
+    final = _improve(c, options, deadline, warm=routes, strategies=False)
+    if final is None:
+        return None
+    final.info.update(info)
+    return final
 
 
 def _tokens_with_breaks(c: Compiled, k: int, nodes: list[int], break_starts: list[int]) -> Tokens:

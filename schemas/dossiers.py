@@ -7,8 +7,10 @@ II.06a. Columns may be added; the ones here are not renamed.
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
+from pydantic import Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -44,7 +46,9 @@ class Dossier(SQLModel, table=True):
     channel: Channel = Field(index=True, max_length=20)
     postal_pickup: bool = Field(default=False, description="picked up by the post (home or counter)")
     postal_return: bool = Field(default=False, description="the citizen asked for the result by post")
-    status: str = Field(index=True, max_length=32, description="normalised status (backend/custody/transitions)")
+    status: str = Field(
+        index=True, max_length=32, description="normalised status (backend/custody/transitions)"
+    )
     portal_status: int = Field(default=1, ge=1, le=10, description="national portal status 1-10")
     custodian_kind: CustodianKind = Field(max_length=20)
     custodian_org_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
@@ -52,7 +56,9 @@ class Dossier(SQLModel, table=True):
     post_office_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
     desk_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
     agency_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
-    agency_code: str | None = Field(default=None, index=True, max_length=64, description="the agency's own code")
+    agency_code: str | None = Field(
+        default=None, index=True, max_length=64, description="the agency's own code"
+    )
     appointment_id: uuid.UUID | None = Field(default=None, index=True)
     # Legal clock (Decree 118/2025/NĐ-CP): received by the desk, due date in working days, pauses for supplements.
     submitted_at: datetime | None = utc_field(nullable=True)  # handed over by the citizen (pickup or counter)
@@ -93,3 +99,199 @@ class DossierEvent(SQLModel, table=True):
     lon: float | None = None
     reason: str | None = Field(default=None, max_length=300)
     data: dict[str, Any] = json_field()
+
+
+# --- custody: counters, results, pickups, handovers, proofs (owned by backend/custody) -----------------------
+
+
+class ItemCounter(SQLModel, table=True):
+    """The last serial issued per S10 service indicator (HS, KQ). Incremented with one guarded UPDATE, so two
+    transactions never get the same serial on SQLite (writers queue) or PostgreSQL (row lock)."""
+
+    __tablename__ = "item_counter"
+    prefix: str = Field(primary_key=True, max_length=2)
+    last_serial: int = 0
+
+
+class ResultItem(SQLModel, table=True):
+    """The result of a procedure (giấy tờ kết quả) travelling back as its own postal item (S10 ``KQ...``)."""
+
+    __tablename__ = "result_item"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    item_id: str = Field(unique=True, index=True, max_length=13)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True, unique=True)
+    delivery_attempts: int = 0
+    counter_pickup: bool = False  # after too many failed deliveries the citizen collects it at the desk
+    delivered_at: datetime | None = utc_field(nullable=True)
+    recipient_check: str | None = Field(default=None, max_length=20)  # code | national_id | authorisation
+    recipient_name: str | None = Field(default=None, max_length=120)
+    proof_id: uuid.UUID | None = Field(default=None, foreign_key="proof_file.id")
+    created_at: datetime = utc_field(default_now=True)
+
+
+class PickupRecord(SQLModel, table=True):
+    """What the courier checked at a home pickup (Circular 17/2017/TT-BTTTT art. 5): each required document
+    ticked as original or copy, the seal number, the fee collected and how the citizen confirmed."""
+
+    __tablename__ = "pickup_record"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True, unique=True)
+    courier_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    documents: list[dict[str, Any]] = json_field(default_factory=list)  # [{id, name, original, provided, as}]
+    missing: list[str] = json_field(default_factory=list)
+    seal_number: str | None = Field(default=None, max_length=40)
+    fee_collected: int = 0
+    receipt_number: str | None = Field(default=None, max_length=40)
+    confirmed_by: str = Field(max_length=20)  # code | signature
+    signature_proof_id: uuid.UUID | None = Field(default=None, foreign_key="proof_file.id")
+    created_at: datetime = utc_field(default_now=True)
+
+
+class ProofFile(SQLModel, table=True):
+    """An uploaded photo or signature image (stored under ``settings.upload_dir``; only metadata here)."""
+
+    __tablename__ = "proof_file"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    kind: str = Field(max_length=20)  # photo | signature | authorisation
+    content_type: str = Field(max_length=40)
+    size: int
+    sha256: str = Field(max_length=64)
+    path: str = Field(max_length=300)
+    uploaded_by: uuid.UUID | None = None
+    org_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
+    created_at: datetime = utc_field(default_now=True)
+
+
+class HandoverStatus(StrEnum):
+    pending = "pending"  # sent, waiting for the receiver's scan
+    confirmed = "confirmed"  # everything on the manifest arrived, nothing extra
+    discrepancy = "discrepancy"  # confirmed with missing and/or extra items
+
+
+class Handover(SQLModel, table=True):
+    """A batch of items passed from one custodian to another, with its manifest (HandoverItem rows)."""
+
+    __tablename__ = "handover"
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    status: HandoverStatus = Field(default=HandoverStatus.pending, index=True, max_length=20)
+    from_org_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
+    from_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    from_kind: CustodianKind = Field(max_length=20)
+    to_org_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
+    to_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    to_kind: CustodianKind = Field(max_length=20)
+    created_by: uuid.UUID | None = None
+    confirmed_by: uuid.UUID | None = None
+    created_at: datetime = utc_field(default_now=True, index=True)
+    confirmed_at: datetime | None = utc_field(nullable=True)
+    eta: datetime | None = utc_field(nullable=True)
+    seal_number: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=300)
+
+
+class HandoverItemState(StrEnum):
+    expected = "expected"  # on the manifest, not yet scanned
+    received = "received"  # on the manifest and scanned by the receiver: custody moved
+    missing = "missing"  # on the manifest, not scanned at confirmation: custody stays with the sender
+    extra = "extra"  # scanned but not on the manifest: recorded, custody unchanged
+
+
+class HandoverItem(SQLModel, table=True):
+    __tablename__ = "handover_item"
+    __table_args__ = (UniqueConstraint("handover_id", "item_id", name="uq_handover_item"),)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    handover_id: uuid.UUID = Field(foreign_key="handover.id", index=True)
+    item_id: str = Field(max_length=13, index=True)
+    dossier_id: uuid.UUID | None = Field(default=None, foreign_key="dossier.id", index=True)
+    state: HandoverItemState = Field(default=HandoverItemState.expected, max_length=20, index=True)
+
+
+# --- API shapes ------------------------------------------------------------------------------------------------
+
+
+class DocumentTick(BaseModel):
+    """One required document as the courier/clerk found it: handed over or not, original (bản chính) or copy."""
+
+    id: str = PField(min_length=1, max_length=40)
+    provided: bool = True
+    original: bool = False
+
+
+class CitizenConfirmation(BaseModel):
+    """How the citizen confirmed the handover at home (Circular 17/2017/TT-BTTTT art. 5)."""
+
+    method: Literal["code", "signature"]
+    code: str | None = PField(default=None, min_length=6, max_length=6)
+    signature_proof_id: uuid.UUID | None = None
+
+
+class Where(BaseModel):
+    place: str | None = PField(default=None, max_length=200)
+    lat: float | None = PField(default=None, ge=-90, le=90)
+    lon: float | None = PField(default=None, ge=-180, le=180)
+    client_at: datetime | None = None
+
+
+class DossierCreate(Where):
+    procedure: str = PField(min_length=1, max_length=32)
+    channel: Channel
+    citizen_phone: str | None = PField(default=None, max_length=20)
+    appointment_id: uuid.UUID | None = None
+    desk: str | None = PField(default=None, max_length=32, description="one-stop desk code")
+    agency: str | None = PField(default=None, max_length=32, description="deciding agency code")
+    agency_code: str | None = PField(default=None, max_length=64)
+    postal_return: bool | None = None
+    documents: list[DocumentTick] = PField(default_factory=list, max_length=60)
+    carry_incomplete: bool = False
+    seal_number: str | None = PField(default=None, max_length=40)
+    fee_collected: int = PField(default=0, ge=0, le=100_000_000)
+    receipt_number: str | None = PField(default=None, max_length=40)
+    confirmation: CitizenConfirmation | None = None
+
+
+class RecipientCheck(BaseModel):
+    """Who received the result: the citizen's handover code, their national id on file, or an authorised
+    person with a photographed authorisation letter."""
+
+    method: Literal["code", "national_id", "authorisation"]
+    code: str | None = PField(default=None, min_length=6, max_length=6)
+    national_id: str | None = PField(default=None, min_length=9, max_length=12)
+    name: str | None = PField(default=None, max_length=120)
+    authorisation_proof_id: uuid.UUID | None = None
+
+
+class EventIn(Where):
+    code: str = PField(min_length=3, max_length=3)
+    reason: str | None = PField(default=None, max_length=300)
+    reason_code: str | None = PField(default=None, max_length=30)
+    agency: str | None = PField(default=None, max_length=32)
+    agency_code: str | None = PField(default=None, max_length=64)
+    outcome: Literal["approved", "refused"] | None = None
+    missing_documents: list[str] = PField(default_factory=list, max_length=60)
+    recipient: RecipientCheck | None = None
+    proof_id: uuid.UUID | None = None
+    eta: datetime | None = None
+
+
+class BatchEventIn(EventIn):
+    client_event_id: str = PField(min_length=1, max_length=64)
+    item_id: str = PField(min_length=1, max_length=20)
+    client_at: datetime  # required offline: the device's time orders the events
+
+
+class BatchIn(BaseModel):
+    events: list[BatchEventIn] = PField(min_length=1, max_length=500)
+
+
+class HandoverCreate(BaseModel):
+    to: str = PField(
+        min_length=1, max_length=64, description="receiving organisation code or courier username"
+    )
+    items: list[str] = PField(min_length=1, max_length=500)
+    eta: datetime | None = None
+    seal_number: str | None = PField(default=None, max_length=40)
+    note: str | None = PField(default=None, max_length=300)
+
+
+class HandoverConfirm(Where):
+    scanned: list[str] = PField(default_factory=list, max_length=500)

@@ -38,10 +38,7 @@ def _app(settings: Settings) -> firebase_admin.App:
 
         _token_gen.ID_TOKEN_CERT_URI = cert_url
     options = {"projectId": settings.firebase_project_id} if settings.firebase_project_id else None
-    cred: Any = (
-        credentials.Certificate(settings.firebase_credentials) if settings.firebase_credentials else None
-    )
-    if cred is None and not options:
+    if not settings.firebase_credentials and not options:
         raise Problem(
             503,
             "Đăng nhập Firebase chưa được cấu hình / Firebase sign-in is not configured",

@@ -26,20 +26,15 @@ SPECIAL = ("province", "matrix", "insertion")
 
 
 def bench_instance(
-    path: Path, root: Path, time_limit: float, seed: int, sol_dir: Path | None
+    path: Path, root: Path, time_limit: float, seed: int, sol_dir: Path | None, extra: dict[str, Any]
 ) -> dict[str, Any]:
     inst = read_instance(path)
     bks = read_bks(root).get(inst.name.lower(), {})
     hierarchical = inst.kind == "pdptw"
     t0 = time.perf_counter()
     problem = to_problem(inst)
-    opts = SolveOptions(
-        time_limit_s=time_limit,
-        minimize_vehicles=hierarchical,
-        objective="distance",
-        time_scale=1000,
-        seed=seed,
-    )
+    kw: dict[str, Any] = {"minimize_vehicles": hierarchical, **extra}
+    opts = SolveOptions(time_limit_s=time_limit, objective="distance", time_scale=1000, seed=seed, **kw)
     sol = solve(problem, opts)
     wall = time.perf_counter() - t0
     routes = [[int(s) for s in r.stop_ids] for r in sol.routes]
@@ -160,12 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solutions-dir", type=Path)
     ap.add_argument("--root", type=Path)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--mandatory", action="store_true", help="no disjunctions: every customer must be served (slower here)"
+    )
+    ap.add_argument("--decompose-above", type=int, default=400)
+    ap.add_argument("--minimize-vehicles", choices=["auto", "yes", "no"], default="auto")
+    ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
     a = ap.parse_args(argv)
+    extra: dict[str, Any] = {"allow_unserved": not a.mandatory, "decompose_above": a.decompose_above}
+    if a.fleet_phase:
+        extra["fleet_phase_share"] = a.fleet_phase
+    if a.minimize_vehicles != "auto":
+        extra["minimize_vehicles"] = a.minimize_vehicles == "yes"
     root = a.root or default_root()
     results: list[dict[str, Any]] = []
     names = [n for n in a.instances if n.lower() not in SPECIAL]
     for path in expand(root, names):
-        r = bench_instance(path, root, a.time_limit, a.seed, a.solutions_dir)
+        r = bench_instance(path, root, a.time_limit, a.seed, a.solutions_dir, extra)
         results.append(r)
         print(json.dumps(r) if a.json else _line(r), flush=True)
     for special in (n.lower() for n in a.instances if n.lower() in SPECIAL):

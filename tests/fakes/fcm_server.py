@@ -8,12 +8,19 @@ It answers what firebase-admin talks to:
   ``UNAVAILABLE`` (503), ``INTERNAL`` (500), ``INVALID_ARGUMENT`` (400), ``SENDER_ID_MISMATCH`` (403), or
   no answer at all (``HANG``, to freeze a worker mid-batch).
 
-It is a small HTTP/1.1 keep-alive server on asyncio streams running in its own thread, fast enough for
-thousands of requests a second.
+It runs in its own thread: a plain HTTP/1.1 keep-alive listener (token endpoint and sends), and with
+``tls=True`` also a TLS listener speaking HTTP/2 (ALPN ``h2``) like the real FCM endpoint, with a
+self-signed certificate in ``ca_file`` for the client to trust. firebase-admin's httpx client uses HTTP/2
+only over TLS, so the TLS listener is what reproduces production's connection behaviour (one multiplexed
+connection instead of a pool of HTTP/1.1 connections).
 """
 
 import asyncio
+import datetime as dt
+import ipaddress
 import json
+import ssl
+import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -22,9 +29,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 SEND_SUFFIX = "/messages:send"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
@@ -48,7 +61,7 @@ SENDER_MISMATCH = Reply("sender_mismatch")
 HANG = Reply("hang")
 
 
-def QUOTA(retry_after: int | None = 120) -> Reply:  # noqa: N802 - reads like the other constants
+def QUOTA(retry_after: int | None = 120) -> Reply:
     return Reply("quota", retry_after)
 
 
@@ -61,6 +74,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     reply: str
+    protocol: str = "HTTP/1.1"
     status: int | None = None  # None: never answered (HANG)
 
     @property
@@ -82,7 +96,9 @@ class Recorded:
 
 def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> dict[str, Any]:
     details = (
-        [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}] if fcm_code else []
+        [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}]
+        if fcm_code
+        else []
     )
     return {"error": {"code": code, "message": message, "status": status, "details": details}}
 
@@ -90,12 +106,18 @@ def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> di
 _ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
     "unregistered": (404, _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")),
     "quota": (429, _fcm_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for the device.", "QUOTA_EXCEEDED")),
-    "unavailable": (503, _fcm_error(503, "UNAVAILABLE", "The service is currently unavailable.", "UNAVAILABLE")),
+    "unavailable": (
+        503,
+        _fcm_error(503, "UNAVAILABLE", "The service is currently unavailable.", "UNAVAILABLE"),
+    ),
     "internal": (500, _fcm_error(500, "INTERNAL", "Internal error encountered.", "INTERNAL")),
     "invalid_token": (
         400,
         _fcm_error(
-            400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT"
+            400,
+            "INVALID_ARGUMENT",
+            "The registration token is not a valid FCM registration token",
+            "INVALID_ARGUMENT",
         ),
     ),
     "invalid_payload": (
@@ -124,8 +146,19 @@ class _Script:
 
 
 class FakeFcm:
-    def __init__(self, project_id: str = "fake-project", *, delay: float = 0.0, record_bodies: bool = True) -> None:
+    def __init__(
+        self,
+        project_id: str = "fake-project",
+        *,
+        delay: float = 0.0,
+        record_bodies: bool = True,
+        tls: bool = False,
+    ) -> None:
         self.project_id = project_id
+        self.tls = tls
+        self.tls_port = 0
+        self.ca_file: str | None = None
+        self._tls_server: asyncio.Server | None = None
         self.delay = delay
         self.record_bodies = record_bodies
         self._lock = threading.Lock()
@@ -157,6 +190,11 @@ class FakeFcm:
                 self._release = asyncio.Event()
                 self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
                 self.port = self._server.sockets[0].getsockname()[1]
+                if self.tls:
+                    self._tls_server = await asyncio.get_running_loop().create_server(
+                        lambda: _H2Protocol(self), "127.0.0.1", 0, ssl=self._ssl_context(), backlog=1024
+                    )
+                    self.tls_port = self._tls_server.sockets[0].getsockname()[1]
 
             loop.run_until_complete(boot())
             ready.set()
@@ -179,6 +217,8 @@ class FakeFcm:
             assert self._server is not None and self._release is not None
             self._release.set()
             self._server.close()
+            if self._tls_server is not None:
+                self._tls_server.close()
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for t in tasks:
                 t.cancel()
@@ -200,6 +240,11 @@ class FakeFcm:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def send_base_url(self) -> str:
+        """Where the sender should send: the HTTP/2 TLS listener when there is one."""
+        return f"https://127.0.0.1:{self.tls_port}" if self.tls else self.base_url
+
+    @property
     def token_uri(self) -> str:
         return f"{self.base_url}/token"
 
@@ -219,8 +264,14 @@ class FakeFcm:
         """Stop hanging; requests left hanging are dropped unanswered (never acknowledged)."""
         with self._lock:
             self._hang_after = None
-        if self._loop is not None and self._release is not None:
-            self._loop.call_soon_threadsafe(self._release.set)
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._renew_release(), self._loop).result(10)
+
+    async def _renew_release(self) -> None:
+        # Wake the requests hung so far; later HANG replies wait on a fresh event.
+        if self._release is not None:
+            self._release.set()
+        self._release = asyncio.Event()
 
     def write_service_account(self, directory: Path) -> Path:
         """A service-account JSON with a fresh RSA key whose ``token_uri`` points at this server."""
@@ -274,13 +325,48 @@ class FakeFcm:
             return self._acked
 
     def clear(self) -> None:
+        self.release_hung()
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
             self._acked = 0
-            self._hang_after = None
+            self.token_requests = 0
+            self.rejected_auth = 0
 
     # --- HTTP -----------------------------------------------------------------------------------------------
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-fcm.local")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        folder = Path(tempfile.mkdtemp(prefix="fake-fcm-"))
+        cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        self.ca_file = str(cert_path)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert_path, key_path)
+        ctx.set_alpn_protocols(["h2"])
+        return ctx
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -302,7 +388,10 @@ class FakeFcm:
                     return
                 status, payload, extra = answer
                 data = json.dumps(payload).encode()
-                out = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "Content-Type: application/json"]
+                out = [
+                    f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+                    "Content-Type: application/json",
+                ]
                 out += [f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in extra.items())]
                 writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + data)
                 await writer.drain()
@@ -314,22 +403,31 @@ class FakeFcm:
             writer.close()
 
     async def _route(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
+        self, method: str, path: str, headers: dict[str, str], body: bytes, protocol: str = "HTTP/1.1"
     ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         if method == "POST" and path == "/token":
             return self._token(body)
         if method == "POST" and path.startswith("/v1/projects/") and path.endswith(SEND_SUFFIX):
-            return await self._send(path, headers, body)
-        return 404, {"error": {"code": 404, "message": f"no route {method} {path}", "status": "NOT_FOUND"}}, {}
+            return await self._send(path, headers, body, protocol)
+        return (
+            404,
+            {"error": {"code": 404, "message": f"no route {method} {path}", "status": "NOT_FOUND"}},
+            {},
+        )
 
     def _token(self, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         assertion = form.get("assertion", "")
-        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or self._public_pem is None:
+        if (
+            form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            or self._public_pem is None
+        ):
             return 400, {"error": "unsupported_grant_type"}, {}
         try:
             # google-auth always addresses the assertion to Google's token endpoint, whatever token_uri says.
-            claims = jwt.decode(assertion, self._public_pem, algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE)
+            claims = jwt.decode(
+                assertion, self._public_pem, algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE
+            )
         except jwt.PyJWTError as exc:
             return 400, {"error": "invalid_grant", "error_description": str(exc)}, {}
         scopes = set(str(claims.get("scope", "")).split())
@@ -342,13 +440,17 @@ class FakeFcm:
         return 200, {"access_token": access, "expires_in": 3600, "token_type": "Bearer"}, {}
 
     async def _send(
-        self, path: str, headers: dict[str, str], body: bytes
+        self, path: str, headers: dict[str, str], body: bytes, protocol: str
     ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self._access_tokens:
             with self._lock:
                 self.rejected_auth += 1
-            return 401, _fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.", None), {}
+            return (
+                401,
+                _fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.", None),
+                {},
+            )
         parsed = json.loads(body)
         token = str(parsed.get("message", {}).get("token", ""))
         with self._lock:
@@ -358,8 +460,11 @@ class FakeFcm:
                 seq=len(self._requests),
                 path=path,
                 headers=headers if self.record_bodies else {},
-                body=parsed if self.record_bodies else {"message": {"token": token, "data": _nid_only(parsed)}},
+                body=parsed
+                if self.record_bodies
+                else {"message": {"token": token, "data": _nid_only(parsed)}},
                 reply=reply.kind,
+                protocol=protocol,
             )
             self._requests.append(rec)
         if reply.kind == "hang":
@@ -383,3 +488,76 @@ class FakeFcm:
 def _nid_only(parsed: dict[str, Any]) -> dict[str, str]:
     nid = parsed.get("message", {}).get("data", {}).get("nid")
     return {"nid": nid} if nid else {}
+
+
+class _H2Protocol(asyncio.Protocol):
+    """HTTP/2 server side of one connection; each request stream is answered by its own task."""
+
+    def __init__(self, fake: FakeFcm) -> None:
+        self.fake = fake
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        )
+        self.transport: asyncio.Transport | None = None
+        self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.conn.initiate_connection()
+        transport.write(self.conn.data_to_send())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for ev in events:
+            if isinstance(ev, h2.events.RequestReceived):
+                self.streams[ev.stream_id] = ({str(k): str(v) for k, v in ev.headers}, bytearray())
+            elif isinstance(ev, h2.events.DataReceived):
+                self.streams[ev.stream_id][1].extend(ev.data)
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                head, body = self.streams.pop(ev.stream_id)
+                task = asyncio.ensure_future(self._answer(ev.stream_id, head, bytes(body)))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        self._flush()
+
+    def _flush(self) -> None:
+        out = self.conn.data_to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+
+    async def _answer(self, stream_id: int, head: dict[str, str], body: bytes) -> None:
+        headers = {k.lower(): v for k, v in head.items() if not k.startswith(":")}
+        answer = await self.fake._route(
+            head.get(":method", ""), head.get(":path", ""), headers, body, "HTTP/2"
+        )
+        if self.transport is None:
+            return
+        if answer is None:  # a hung request, now released: drop it unanswered
+            self.conn.reset_stream(stream_id)
+            self._flush()
+            return
+        status, payload, extra = answer
+        data = json.dumps(payload).encode()
+        response = [
+            (":status", str(status)),
+            ("content-type", "application/json"),
+            ("content-length", str(len(data))),
+        ]
+        response += [(k.lower(), v) for k, v in extra.items()]
+        try:
+            self.conn.send_headers(stream_id, response)
+            self.conn.send_data(stream_id, data, end_stream=True)
+        except h2.exceptions.H2Error:
+            return  # the client reset the stream
+        self._flush()

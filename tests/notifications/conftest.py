@@ -21,7 +21,8 @@ DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgre
 
 @pytest.fixture(scope="session")
 def fake_fcm_server() -> Iterator[FakeFcm]:
-    with FakeFcm(project_id="hoso-test") as fake:
+    # TLS + HTTP/2 like fcm.googleapis.com (firebase-admin speaks HTTP/2 only over TLS).
+    with FakeFcm(project_id="hoso-test", tls=True) as fake:
         yield fake
 
 
@@ -40,7 +41,12 @@ def fcm(fake_fcm_server: FakeFcm) -> FakeFcm:
 
 @pytest_asyncio.fixture
 async def sender(fcm: FakeFcm, service_account: Path) -> AsyncIterator[FcmSender]:
-    s = FcmSender(str(service_account), base_url=fcm.base_url, link_base="https://dichvu.example.vn/app")
+    s = FcmSender(
+        str(service_account),
+        base_url=fcm.send_base_url,
+        ca_file=fcm.ca_file,
+        link_base="https://dichvu.example.vn/app",
+    )
     yield s
     await s.aclose()
 

@@ -13,6 +13,7 @@ def dispatcher_process(
     url: str,
     service_account: str,
     fcm_base_url: str,
+    ca_file: str | None,
     worker_id: str,
     start: Any,
     *,
@@ -25,7 +26,7 @@ def dispatcher_process(
 
     async def main() -> None:
         engine = make_engine(url)
-        sender = FcmSender(service_account, base_url=fcm_base_url)
+        sender = FcmSender(service_account, base_url=fcm_base_url, ca_file=ca_file)
         dispatcher = Dispatcher(
             engine,
             sender,

@@ -1,9 +1,10 @@
 """Helpers shared by the notification tests and their child processes (importable under spawn)."""
 
 import asyncio
+import itertools
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,3 +111,15 @@ async def status_counts(engine: AsyncEngine) -> dict[str, int]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+async def eventually(predicate: Callable[[], bool], limit_s: float = 60.0) -> None:
+    """Wait until ``predicate()`` holds (polled: the state lives in another thread or process)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    for _ in itertools.count():
+        if predicate():
+            return
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)

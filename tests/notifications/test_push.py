@@ -1,8 +1,10 @@
 """FcmSender against the fake FCM server: the real firebase-admin code path, OAuth included."""
 
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 from firebase_admin import exceptions, messaging
@@ -48,13 +50,16 @@ def msg(token: str, **kw: object) -> PushMessage:
     return PushMessage(**base)  # type: ignore[arg-type]
 
 
-async def test_citizen_message_carries_link_collapse_key_and_priority(sender: FcmSender, fcm: FakeFcm) -> None:
+async def test_citizen_message_carries_link_collapse_key_and_priority(
+    sender: FcmSender, fcm: FakeFcm
+) -> None:
     m = msg("tok-citizen-1")
     [result] = await sender.send([m])
     assert result.outcome is Outcome.sent
     assert result.message_id == "projects/hoso-test/messages/0"
 
     [req] = fcm.requests
+    assert req.protocol == "HTTP/2"
     assert req.path == "/v1/projects/hoso-test/messages:send"
     assert req.headers["authorization"].startswith("Bearer ya29.fake-")
     body = req.message
@@ -118,7 +123,9 @@ async def test_errors_are_mapped_per_token(sender: FcmSender, fcm: FakeFcm) -> N
     assert [r.token for r in results] == tokens
     assert got["ok"].outcome is Outcome.sent
     assert got["dead"].outcome is Outcome.dead and "UnregisteredError" in (got["dead"].error or "")
-    assert got["mismatch"].outcome is Outcome.dead and "SenderIdMismatchError" in (got["mismatch"].error or "")
+    assert got["mismatch"].outcome is Outcome.dead and "SenderIdMismatchError" in (
+        got["mismatch"].error or ""
+    )
     assert got["badtoken"].outcome is Outcome.dead
     assert got["badpayload"].outcome is Outcome.fatal
     assert got["quota"].outcome is Outcome.retry and got["quota"].retry_after == 90.0
@@ -138,8 +145,6 @@ async def test_more_than_500_messages_are_split_into_batches(sender: FcmSender, 
 
 async def test_unreachable_fcm_means_retry_not_loss(service_account: object) -> None:
     # Nothing listens on this port (we bound and closed it), so every message must come back as retry.
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -156,7 +161,9 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     secs = exceptions.UnavailableError("x", http_response=httpx.Response(503, headers={"Retry-After": "30"}))
     assert retry_after_seconds(secs, now=now) == 30.0
     date_form = format_datetime(now + timedelta(minutes=2), usegmt=True)
-    dated = exceptions.UnavailableError("x", http_response=httpx.Response(503, headers={"Retry-After": date_form}))
+    dated = exceptions.UnavailableError(
+        "x", http_response=httpx.Response(503, headers={"Retry-After": date_form})
+    )
     assert retry_after_seconds(dated, now=now) == 120.0
     assert retry_after_seconds(exceptions.UnavailableError("x")) is None
     quota = messaging.QuotaExceededError("q", http_response=httpx.Response(429, headers={"Retry-After": "7"}))
@@ -168,3 +175,21 @@ async def test_without_credentials_push_is_off() -> None:
     assert isinstance(s, NullSender) and not s.enabled
     [r] = await s.send([msg("x")])
     assert r.outcome is Outcome.fatal
+
+
+async def test_plain_http_endpoint_works_too(tmp_path: Path) -> None:
+    # FCM_BASE_URL may point at a plain-HTTP fake or proxy; httpx then speaks HTTP/1.1.
+    with FakeFcm(project_id="hoso-test") as fake:
+        sa = fake.write_service_account(tmp_path)
+        s = FcmSender(str(sa), base_url=fake.base_url)
+        try:
+            fake.script("gone", UNREGISTERED)
+            fake.script("slow", QUOTA(retry_after=5))
+            results = await s.send([msg("h1-ok"), msg("gone"), msg("slow")])
+        finally:
+            await s.aclose()
+        assert [r.outcome for r in results] == [Outcome.sent, Outcome.dead, Outcome.retry]
+        assert results[2].retry_after == 5.0
+        assert {r.token for r in fake.requests} == {"h1-ok", "gone", "slow"}
+        assert {r.protocol for r in fake.requests} == {"HTTP/1.1"}
+        assert fake.token_requests == 1

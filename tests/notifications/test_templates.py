@@ -101,7 +101,10 @@ def test_times_are_shown_in_vietnam_time() -> None:
     assert "01/03/2025 08:30" in out.body_vi
     assert "01/03/2025 08:30" in out.body_en
     # The same instant given as its stored ISO string renders identically.
-    again = render("appointment.booked", {"appointment_id": APPT, "start": START.isoformat(), "post_office": "BC Ba Đình"})
+    again = render(
+        "appointment.booked",
+        {"appointment_id": APPT, "start": START.isoformat(), "post_office": "BC Ba Đình"},
+    )
     assert again == out
     # Late evening UTC is already the next day in Vietnam.
     assert format_time(datetime(2025, 12, 31, 18, 5, tzinfo=UTC)) == "01/01/2026 01:05"
@@ -129,7 +132,9 @@ def test_eta_updates_share_a_collapse_key_and_courier_messages_are_data_only() -
 
 
 def test_supplement_lists_every_missing_document_and_failed_delivery_links_to_rebooking() -> None:
-    out = render("dossier.supplement_requested", {"item_id": "HS123456785VN", "documents": SAMPLE["documents"]})
+    out = render(
+        "dossier.supplement_requested", {"item_id": "HS123456785VN", "documents": SAMPLE["documents"]}
+    )
     assert "Bản sao CCCD" in out.body_vi and "Giấy khai sinh" in out.body_vi
     failed = render("dossier.delivery_failed", {"item_id": "HS123456785VN", "reason": "không có người nhận"})
     assert failed.deep_link == "/appointments/new?kind=delivery&dossier=HS123456785VN"

@@ -16,7 +16,7 @@ from routing import (
     solve,
 )
 from routing.compile import compile_problem
-from routing.evaluate import evaluate
+from routing.evaluate import evaluate, place_breaks
 from routing.insertion import _plan_tokens
 
 CENTER = (21.186, 106.076)
@@ -29,7 +29,6 @@ def brute_force(c, plan, x: int) -> tuple[bool, float]:  # type: ignore[no-untyp
     for k, tokens in enumerate(routes):
         if tokens is None or (allowed is not None and k not in allowed):
             continue
-        tt = c.travel_list(c.vehicle_profile[k])
         base = evaluate(c, k, tokens).travel
         for pos in range(len(tokens) + 1):
             cand = [*tokens[:pos], x, *tokens[pos:]]
@@ -38,7 +37,6 @@ def brute_force(c, plan, x: int) -> tuple[bool, float]:  # type: ignore[no-untyp
                 added = ev.travel - base
                 if best is None or added < best:
                     best = added
-        del tt
     return best is not None, (best or 0) / c.scale
 
 
@@ -73,14 +71,9 @@ def test_can_insert_matches_brute_force(seed: int, cap: int | None) -> None:
             assert res.vehicle is not None and res.position is not None
             # the reported position really works
             k = c.vehicle_index[res.vehicle]
-            nodes = (
-                [c.stop_index[v.stop_id] for v in sol.route_of(res.vehicle).visits]
-                if sol.route_of(res.vehicle)
-                else []
-            )
+            route = sol.route_of(res.vehicle)
+            nodes = [c.stop_index[v.stop_id] for v in route.visits] if route is not None else []
             nodes.insert(res.position, c.stop_index[stop.id])
-            from routing.evaluate import place_breaks
-
             assert place_breaks(c, k, nodes) is not None
         outcomes.add(feasible)
     assert outcomes == {True, False}, "test stops should include both insertable and impossible ones"

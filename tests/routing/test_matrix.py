@@ -56,6 +56,7 @@ class _Osrm(BaseHTTPRequestHandler):
             self.end_headers()
             return
         coords = [tuple(map(float, c.split(","))) for c in parts[4].split(";")]
+        body: dict[str, object]
         if len(coords) > 3:
             body = {"code": "TooBig", "message": "Too many table coordinates"}
         else:

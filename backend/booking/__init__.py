@@ -1,0 +1,1 @@
+"""At-home appointments: windows, capacity, booking and changes."""

@@ -1,0 +1,163 @@
+"""HTTP for at-home appointments: slots, booking, reschedule, cancel, no-show and failed visits."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.booking import services
+from backend.booking.geocoding import Geocoder, geocoder_for
+from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.paging import Paging, page, provide_paging
+from schemas.booking import (
+    AppointmentCancel,
+    AppointmentCreate,
+    AppointmentKind,
+    AppointmentOutcome,
+    AppointmentPublic,
+    AppointmentReschedule,
+    AppointmentStatus,
+)
+from schemas.enums import Role
+
+
+def provide_geocoder(request: Request[Any, Any, Any]) -> Geocoder:
+    """``app.state.geocoder`` if set (tests, custom deployments), else one built from ``GEOCODER_URL``."""
+    custom: Geocoder | None = getattr(request.app.state, "geocoder", None)
+    if custom is not None:
+        return custom
+    settings = getattr(request.app.state, "settings", None)
+    return geocoder_for(getattr(settings, "geocoder_url", "") or "")
+
+
+GEOCODER = {"geocoder": Provide(provide_geocoder, sync_to_thread=False)}
+
+
+@get("/slots", tags=["appointments"], dependencies=GEOCODER, exclude_from_auth=True)
+async def slots(
+    db_session: AsyncSession,
+    geocoder: Geocoder,
+    kind: AppointmentKind = Parameter(query="kind"),
+    lat: float | None = Parameter(query="lat", default=None, ge=-90, le=90),
+    lon: float | None = Parameter(query="lon", default=None, ge=-180, le=180),
+    address: str | None = Parameter(query="address", default=None, max_length=300),
+    first: date | None = Parameter(query="from", default=None),
+    last: date | None = Parameter(query="to", default=None),
+    procedure: str | None = Parameter(query="procedure", default=None, max_length=32),
+) -> dict[str, Any]:
+    """Bookable windows at a place with their remaining capacity for ``kind``, plus the fee quote."""
+    return await services.list_slots(
+        db_session,
+        kind=kind,
+        lat=lat,
+        lon=lon,
+        address=address,
+        first=first,
+        last=last,
+        procedure_code=procedure,
+        geocoder=geocoder,
+    )
+
+
+class AppointmentsController(Controller):
+    path = "/appointments"
+    tags = ["appointments"]
+    # Agencies have no purpose to see home appointments (Decree 13/2023/NĐ-CP: least data per purpose).
+    guards = [requires(Role.citizen, Role.courier, Role.dispatcher, Role.desk, Role.admin)]
+    dependencies = {
+        "principal": Provide(provide_principal),
+        "paging": Provide(provide_paging, sync_to_thread=False),
+        **GEOCODER,
+    }
+
+    @post("/", guards=[requires(Role.citizen, Role.desk, Role.dispatcher)])
+    async def book(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        geocoder: Geocoder,
+        data: AppointmentCreate,
+        idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None),
+    ) -> Response[AppointmentPublic]:
+        """Book a window (201). The same ``Idempotency-Key`` from the same caller returns the same
+        appointment; with a different body it is a 422. A full window is a 409."""
+        appt, created = await services.book(
+            db_session, principal, data, idempotency_key=idempotency_key, geocoder=geocoder
+        )
+        headers = {} if created else {"Idempotent-Replayed": "true"}
+        return Response(appt, status_code=201, headers=headers)
+
+    @get("/")
+    async def list_appointments(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        paging: Paging,
+        status: AppointmentStatus | None = Parameter(query="status", default=None),
+        kind: AppointmentKind | None = Parameter(query="kind", default=None),
+        first: date | None = Parameter(query="from", default=None),
+        last: date | None = Parameter(query="to", default=None),
+        post_office: str | None = Parameter(query="post_office", default=None, max_length=32),
+    ) -> dict[str, Any]:
+        """Appointments scoped to the caller: citizens their own, dispatchers and couriers their post office's,
+        desk clerks their province's, admins all."""
+        items, total = await services.list_appointments(
+            db_session,
+            principal,
+            paging,
+            status=status,
+            kind=kind,
+            first=first,
+            last=last,
+            post_office=post_office,
+        )
+        return page(items, total, paging)
+
+    @get("/{appointment_id:uuid}")
+    async def get_one(
+        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID
+    ) -> AppointmentPublic:
+        appt = await services.visible(db_session, principal, appointment_id)
+        return await services.one_public(db_session, principal, appt)
+
+    @patch("/{appointment_id:uuid}")
+    async def reschedule(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        appointment_id: UUID,
+        data: AppointmentReschedule,
+    ) -> AppointmentPublic:
+        """Move to another window of the same post office (closes ``cutoff_minutes`` before the window)."""
+        return await services.reschedule(db_session, principal, appointment_id, data)
+
+    @post("/{appointment_id:uuid}/cancel", status_code=200)
+    async def cancel(
+        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentCancel
+    ) -> AppointmentPublic:
+        return await services.cancel(db_session, principal, appointment_id, data)
+
+    @post("/{appointment_id:uuid}/no-show", status_code=200)
+    async def no_show(
+        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentOutcome
+    ) -> AppointmentPublic:
+        """Courier or dispatcher: the citizen was not there (reason codes in ``schemas.booking.NO_SHOW_REASONS``)."""
+        return await services.record_outcome(
+            db_session, principal, appointment_id, AppointmentStatus.no_show, data
+        )
+
+    @post("/{appointment_id:uuid}/fail", status_code=200)
+    async def fail(
+        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentOutcome
+    ) -> AppointmentPublic:
+        """Courier or dispatcher: the visit could not be completed (``schemas.booking.FAILED_REASONS``)."""
+        return await services.record_outcome(
+            db_session, principal, appointment_id, AppointmentStatus.failed, data
+        )
+
+
+ROUTES: list[Any] = [slots, AppointmentsController]

@@ -1,0 +1,166 @@
+"""A place -> the commune it is in -> the post office serving that commune.
+
+Communes carry a centroid and an area, not a boundary, so "in" means: the nearest commune centroid among
+the communes of provinces that have post offices, provided the point lies within a reasonable radius of it
+(1.6 x the radius of a disc of the commune's area, at least 4 km). Points farther away, or in a commune no
+post office serves, are refused with a 422 that says which.
+
+The served area is reference data: it is read once and kept for ``TTL_S`` seconds per database.
+"""
+
+import math
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from geopy.distance import geodesic
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.lib.problems import Problem
+from schemas.orgs import Organisation, PostOfficeCommune
+from schemas.units import Commune
+
+TTL_S = 300.0
+MIN_RADIUS_KM = 4.0
+RADIUS_FACTOR = 1.6
+EARTH_KM = 6371.0088
+
+
+@dataclass(frozen=True)
+class Place:
+    commune_code: str
+    commune_name: str
+    province_code: str
+    post_office_id: uuid.UUID | None
+    distance_km: float  # to the commune centroid
+
+
+@dataclass
+class ServedArea:
+    codes: list[str]
+    names: list[str]
+    provinces: list[str]
+    lat: np.ndarray
+    lon: np.ndarray
+    radius_km: np.ndarray
+    post_office_of: dict[str, uuid.UUID]
+    folded_names: list[tuple[str, int]]  # (folded short name, index), longest first
+    loaded_at: float
+
+
+_cache: dict[str, ServedArea] = {}
+
+
+def invalidate() -> None:
+    """Forget the cached served area (after changing post offices or their communes)."""
+    _cache.clear()
+
+
+def fold(text: str) -> str:
+    """Lower case without Vietnamese diacritics, for matching typed commune names."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).lower()
+
+
+async def served_area(session: AsyncSession) -> ServedArea:
+    key = str(session.get_bind().engine.url)
+    area = _cache.get(key)
+    if area is not None and time.monotonic() - area.loaded_at < TTL_S:
+        return area
+    links = (
+        await session.exec(select(PostOfficeCommune.commune_code, PostOfficeCommune.post_office_id))
+    ).all()
+    post_office_of = {code: po for code, po in links}
+    provinces = (
+        await session.exec(
+            select(Organisation.province_code).where(col(Organisation.id).in_(set(post_office_of.values())))
+        )
+    ).all()
+    communes = list(
+        (
+            await session.exec(
+                select(Commune).where(col(Commune.province_code).in_(set(provinces))).order_by(Commune.code)
+            )
+        ).all()
+    )
+    radius = [max(MIN_RADIUS_KM, RADIUS_FACTOR * math.sqrt((c.area_km2 or 0.0) / math.pi)) for c in communes]
+    folded = sorted(
+        ((fold(c.short_name), i) for i, c in enumerate(communes) if c.short_name),
+        key=lambda t: -len(t[0]),
+    )
+    area = ServedArea(
+        codes=[c.code for c in communes],
+        names=[c.name for c in communes],
+        provinces=[c.province_code for c in communes],
+        lat=np.array([c.lat for c in communes], dtype=float),
+        lon=np.array([c.lon for c in communes], dtype=float),
+        radius_km=np.array(radius, dtype=float),
+        post_office_of=post_office_of,
+        folded_names=folded,
+        loaded_at=time.monotonic(),
+    )
+    _cache[key] = area
+    return area
+
+
+def _haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dphi = p2 - p1
+    dl = np.radians(lons) - math.radians(lon)
+    a = np.sin(dphi / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * EARTH_KM * np.arcsin(np.sqrt(a)))
+
+
+def check_coordinates(lat: float, lon: float) -> None:
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise Problem(422, "Tọa độ không hợp lệ / Malformed coordinates", code="invalid_coordinates")
+
+
+def locate(area: ServedArea, lat: float, lon: float) -> Place:
+    """The served commune containing the point, or a 422 problem."""
+    check_coordinates(lat, lon)
+    if not area.codes:
+        raise Problem(
+            422, "Chưa có bưu cục nhận hẹn / No post office takes bookings", code="outside_service_area"
+        )
+    dist = _haversine_km(lat, lon, area.lat, area.lon)
+    i = int(np.argmin(dist))
+    if dist[i] > area.radius_km[i]:
+        raise Problem(
+            422,
+            "Địa điểm nằm ngoài khu vực phục vụ của bưu điện / The place is outside the area served",
+            code="outside_service_area",
+            extra={"lat": lat, "lon": lon},
+        )
+    code = area.codes[i]
+    return Place(code, area.names[i], area.provinces[i], area.post_office_of.get(code), float(dist[i]))
+
+
+def served_place(area: ServedArea, lat: float, lon: float) -> Place:
+    place = locate(area, lat, lon)
+    if place.post_office_id is None:
+        raise Problem(
+            422,
+            f"{place.commune_name} chưa có bưu cục nhận hẹn tại nhà / "
+            f"No post office offers home appointments in {place.commune_name}",
+            code="commune_not_served",
+            extra={"commune": place.commune_code},
+        )
+    return place
+
+
+def commune_in_text(area: ServedArea, text: str) -> int | None:
+    """Index of the commune whose name appears in a typed address (longest name wins), else None."""
+    folded = fold(text)
+    for name, i in area.folded_names:
+        if len(name) >= 3 and name in folded:
+            return i
+    return None
+
+
+def distance_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
+    """Geodesic distance (WGS-84) for fee zones."""
+    return float(geodesic((a_lat, a_lon), (b_lat, b_lon)).km)

@@ -1,0 +1,1011 @@
+"""Booking rules and transactions: slots, book, reschedule, cancel, no-show / failed visit.
+
+Every change writes the appointment, its ``AppointmentEvent`` and its notifications in ONE transaction.
+Validation runs before the first write and every refusal after a write rolls back first, so a refused
+request leaves nothing stored. Concurrency rests on two conditional UPDATEs: the window ledger
+(``capacity.reserve``) and the appointment's ``version`` (first writer wins, the other gets 409).
+"""
+
+import hashlib
+import json
+import time as _time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.phones import normalise_phone
+from backend.booking import capacity, places
+from backend.booking.geocoding import Geocoder, NoGeocoder
+from backend.booking.windows import (
+    BookingRules,
+    Window,
+    WindowError,
+    bookable_windows,
+    capacity_minutes,
+    check_window,
+    cutoff_passed,
+    local_date,
+    remaining,
+)
+from backend.catalogue import tariffs
+from backend.catalogue.calendar import VN_TZ
+from backend.catalogue.calendar_service import working_calendar
+from backend.lib.auth import Principal
+from backend.lib.paging import Paging, fetch_page
+from backend.lib.problems import Problem, forbidden, not_found
+from notifications.outbox import enqueue
+from schemas import s10
+from schemas.accounts import Citizen
+from schemas.base import new_id, utcnow
+from schemas.booking import (
+    FAILED_REASONS,
+    NO_SHOW_REASONS,
+    Appointment,
+    AppointmentCancel,
+    AppointmentCreate,
+    AppointmentEvent,
+    AppointmentEventPublic,
+    AppointmentKind,
+    AppointmentOutcome,
+    AppointmentPublic,
+    AppointmentReschedule,
+    AppointmentStatus,
+    BookingChannel,
+    BookingSettings,
+    IdempotencyRecord,
+    SlotPublic,
+)
+from schemas.catalogue import Procedure
+from schemas.dossiers import Dossier
+from schemas.enums import Role
+from schemas.notifications import Notification, NotificationStatus
+from schemas.orgs import Organisation
+from schemas.units import Commune
+
+STAFF_CHANNEL = {
+    Role.desk: BookingChannel.desk,
+    Role.dispatcher: BookingChannel.phone,
+    Role.courier: BookingChannel.app,
+    Role.admin: BookingChannel.desk,
+    Role.citizen: BookingChannel.app,
+}
+# Reminders go out the evening before and an hour before (times in Vietnam time).
+DAY_BEFORE_AT = time(18, 0)
+HOUR_BEFORE = timedelta(hours=1)
+
+
+# --- shared look-ups -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Office:
+    org: Organisation
+    rules: BookingRules
+
+
+def rules_from(row: BookingSettings | None) -> BookingRules:
+    if row is None:
+        return BookingRules()
+    return BookingRules(
+        window_minutes=row.window_minutes,
+        min_notice_minutes=row.min_notice_minutes,
+        horizon_days=row.horizon_days,
+        cutoff_minutes=row.cutoff_minutes,
+        travel_minutes=row.travel_minutes,
+        service_minutes={
+            **BookingRules().service_minutes,
+            **{k: int(v) for k, v in row.service_minutes.items()},
+        },
+    )
+
+
+async def office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
+    org = await session.get(Organisation, post_office_id)
+    if org is None:
+        raise not_found("bưu cục / post office", post_office_id)
+    return Office(org, rules_from(await session.get(BookingSettings, post_office_id)))
+
+
+# Slot listings read the office and its couriers' shifts through a short cache: they change a few times a
+# year and ``GET /slots`` is the hottest path. Bookings always read them fresh.
+CACHE_TTL_S = 10.0
+_office_cache: dict[tuple[str, uuid.UUID], tuple[float, Office, list[dict[str, Any]]]] = {}
+
+
+def invalidate_caches() -> None:
+    """Forget cached offices, shifts and the served area (after editing them outside the API)."""
+    _office_cache.clear()
+    places.invalidate()
+
+
+async def cached_office(
+    session: AsyncSession, post_office_id: uuid.UUID
+) -> tuple[Office, list[dict[str, Any]]]:
+    key = (str(session.get_bind().engine.url), post_office_id)
+    hit = _office_cache.get(key)
+    if hit is not None and _time.monotonic() - hit[0] < CACHE_TTL_S:
+        return hit[1], hit[2]
+    off = await office(session, post_office_id)
+    shifts = await capacity.courier_shifts(session, post_office_id)
+    _office_cache[key] = (_time.monotonic(), off, shifts)
+    return off, shifts
+
+
+def _problem(err: WindowError) -> Problem:
+    return Problem(422, str(err), code=err.code, extra=err.extra or None)
+
+
+def _kind(raw: str | AppointmentKind) -> AppointmentKind:
+    try:
+        return AppointmentKind(str(raw))
+    except ValueError:
+        raise Problem(
+            422,
+            f"Loại hẹn không hợp lệ: {raw} / Unknown kind (pickup, delivery, assisted)",
+            code="invalid_kind",
+        ) from None
+
+
+async def postal_procedure(session: AsyncSession, code: str) -> Procedure:
+    """A procedure that may be picked up by the post (Decision 45/2016/QĐ-TTg lists which may)."""
+    proc = (await session.exec(select(Procedure).where(Procedure.code == code))).one_or_none()
+    if proc is None:
+        raise Problem(
+            422, f"Không có thủ tục '{code}' / Unknown procedure '{code}'", code="unknown_procedure"
+        )
+    if not proc.postal_pickup:
+        raise Problem(
+            422,
+            f"Thủ tục '{code}' không nhận hồ sơ qua bưu chính / Procedure '{code}' is not filed by post",
+            code="procedure_not_postal",
+        )
+    return proc
+
+
+async def resolve_point(
+    session: AsyncSession,
+    area: places.ServedArea,
+    geocoder: Geocoder,
+    lat: float | None,
+    lon: float | None,
+    address: str | None,
+) -> tuple[float, float, str]:
+    """Coordinates from the app, else the typed address through the geocoder, else its commune's centroid."""
+    if lat is not None and lon is not None:
+        places.check_coordinates(lat, lon)
+        return lat, lon, "coordinates"
+    if lat is not None or lon is not None:
+        raise Problem(
+            422, "Cần cả vĩ độ và kinh độ / Both lat and lon are needed", code="invalid_coordinates"
+        )
+    if not address or not address.strip():
+        raise Problem(422, "Cần tọa độ hoặc địa chỉ / Coordinates or an address are needed", code="no_place")
+    point = await geocoder.geocode(address.strip())
+    if point is not None:
+        return point.lat, point.lon, "geocoder"
+    i = places.commune_in_text(area, address)
+    if i is None:
+        raise Problem(
+            422,
+            "Không xác định được vị trí từ địa chỉ; hãy chọn trên bản đồ / "
+            "Could not place the address; pick the place on the map",
+            code="address_not_found",
+        )
+    return float(area.lat[i]), float(area.lon[i]), "commune_centroid"
+
+
+def fees_for(kind: AppointmentKind, distance: float, proc: Procedure | None) -> dict[str, Any]:
+    """Postal charge by kind and distance zone, plus the procedure's fee (phí) and charge (lệ phí), collected
+    at pickup. A delivery collects only the postal charge: fees were paid when the dossier was filed."""
+    q = tariffs.quote(kind.value, distance)
+    fee = proc.fee if proc is not None and kind != AppointmentKind.delivery else 0
+    charge = proc.charge if proc is not None and kind != AppointmentKind.delivery else 0
+    return {
+        "postal": q.amount_vnd,
+        "fee": fee,
+        "charge": charge,
+        "total": q.amount_vnd + fee + charge,
+        "currency": "VND",
+        "zone": q.zone,
+        "distance_km": round(distance, 2),
+        "label_vi": q.label_vi,
+        "label_en": q.label_en,
+    }
+
+
+# --- slots ---------------------------------------------------------------------------------------------
+
+
+async def list_slots(
+    session: AsyncSession,
+    *,
+    kind: str,
+    lat: float | None,
+    lon: float | None,
+    address: str | None,
+    first: date | None,
+    last: date | None,
+    procedure_code: str | None,
+    geocoder: Geocoder | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or utcnow()
+    k = _kind(kind)
+    proc = await postal_procedure(session, procedure_code) if procedure_code else None
+    area = await places.served_area(session)
+    lat_, lon_, source = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
+    place = places.served_place(area, lat_, lon_)
+    assert place.post_office_id is not None
+    off, shifts = await cached_office(session, place.post_office_id)
+    today = local_date(now)
+    first = first or today
+    last = last or today + timedelta(days=off.rules.horizon_days)
+    if last < first:
+        raise Problem(422, "'to' phải sau 'from' / 'to' must not be before 'from'", code="invalid_range")
+    cal = await working_calendar(session)
+    windows = bookable_windows(cal, off.org.opening_hours, off.rules, now, first, last)
+    policy = capacity.get_policy()
+    if isinstance(policy, capacity.CourierShiftPolicy):
+        caps = {w.start: capacity_minutes(shifts, w) for w in windows}
+    else:
+        caps = await policy.capacity(session, off.org.id, windows)
+    booked = await capacity.booked_minutes(session, off.org.id, [w.start for w in windows])
+    cost = off.rules.cost(k.value)
+    items = [
+        SlotPublic(
+            start=w.start.astimezone(VN_TZ),
+            end=w.end.astimezone(VN_TZ),
+            kind=k,
+            remaining=remaining(caps.get(w.start, 0), booked.get(w.start, 0), cost),
+            post_office=off.org.code,
+        )
+        for w in windows
+    ]
+    distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
+    return {
+        "items": items,
+        "total": len(items),
+        "limit": len(items),
+        "offset": 0,
+        "post_office": {"code": off.org.code, "name": off.org.name, "lat": off.org.lat, "lon": off.org.lon},
+        "commune": {"code": place.commune_code, "name": place.commune_name},
+        "place": {"lat": lat_, "lon": lon_, "source": source},
+        "fees": fees_for(k, distance, proc),
+        "documents": proc.documents if proc is not None else None,
+    }
+
+
+# --- visibility ----------------------------------------------------------------------------------------
+
+
+async def _scope(session: AsyncSession, principal: Principal) -> Any:
+    """A WHERE clause limiting appointments to what the caller may see.
+
+    Citizens: their own. Dispatchers and couriers: their post office's. Desk clerks: every appointment in
+    their desk's province (a pickup's dossier may go to any desk of the province; the desk plans staffing on
+    the province's flow). Admins: all. Agencies see none (Decree 13/2023/NĐ-CP: no purpose)."""
+    if principal.role == Role.citizen:
+        return col(Appointment.citizen_id) == principal.id
+    if principal.role in (Role.dispatcher, Role.courier):
+        return col(Appointment.post_office_id) == principal.org_id
+    if principal.role == Role.desk:
+        org = await session.get(Organisation, principal.org_id) if principal.org_id else None
+        return col(Appointment.province_code) == (org.province_code if org else "")
+    if principal.role == Role.admin:
+        return col(Appointment.id).is_not(None)
+    return col(Appointment.id).is_(None)
+
+
+async def visible(session: AsyncSession, principal: Principal, appointment_id: uuid.UUID) -> Appointment:
+    """The appointment if the caller may see it; otherwise 404, never 403 (no probing of others' ids)."""
+    stmt = select(Appointment).where(Appointment.id == appointment_id, await _scope(session, principal))
+    appt = (await session.exec(stmt)).one_or_none()
+    if appt is None:
+        raise not_found("lịch hẹn / appointment", appointment_id)
+    return appt
+
+
+async def to_public(
+    session: AsyncSession,
+    principal: Principal,
+    appts: Sequence[Appointment],
+    *,
+    with_events: bool = False,
+) -> list[AppointmentPublic]:
+    if not appts:
+        return []
+    po_ids = {a.post_office_id for a in appts}
+    orgs = {
+        o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(po_ids))))
+    }
+    communes = dict(
+        (
+            await session.exec(
+                select(Commune.code, Commune.name).where(
+                    col(Commune.code).in_({a.commune_code for a in appts})
+                )
+            )
+        ).all()
+    )
+    proc_ids = {a.procedure_id for a in appts if a.procedure_id}
+    procs = (
+        {p.id: p for p in (await session.exec(select(Procedure).where(col(Procedure.id).in_(proc_ids))))}
+        if proc_ids
+        else {}
+    )
+    phones: dict[uuid.UUID, str] = {}
+    if principal.is_staff:
+        phones = dict(
+            (
+                await session.exec(
+                    select(Citizen.id, Citizen.phone).where(
+                        col(Citizen.id).in_({a.citizen_id for a in appts})
+                    )
+                )
+            ).all()
+        )
+    events: dict[uuid.UUID, list[AppointmentEventPublic]] = {}
+    if with_events:
+        rows = await session.exec(
+            select(AppointmentEvent)
+            .where(col(AppointmentEvent.appointment_id).in_([a.id for a in appts]))
+            .order_by(col(AppointmentEvent.seq))
+        )
+        for e in rows:
+            events.setdefault(e.appointment_id, []).append(
+                AppointmentEventPublic.model_validate(e.model_dump())
+            )
+    out = []
+    for a in appts:
+        org = orgs[a.post_office_id]
+        proc = procs.get(a.procedure_id) if a.procedure_id else None
+        out.append(
+            AppointmentPublic(
+                id=a.id,
+                kind=a.kind,
+                status=a.status,
+                start=a.start.astimezone(VN_TZ),
+                end=a.end.astimezone(VN_TZ),
+                post_office=org.code,
+                post_office_name=org.name,
+                commune=communes.get(a.commune_code, a.commune_code),
+                citizen_id=a.citizen_id,
+                citizen_phone=phones.get(a.citizen_id),
+                procedure=proc.code if proc else None,
+                procedure_name=proc.name if proc else None,
+                documents=proc.documents if proc else None,
+                dossier=a.dossier_item_id,
+                lat=a.lat,
+                lon=a.lon,
+                address=a.address,
+                note=a.note,
+                distance_km=a.distance_km,
+                fees=a.fees,
+                channel=a.channel,
+                rebook_of=a.rebook_of,
+                outcome_code=a.outcome_code,
+                reason=a.reason,
+                version=a.version,
+                created_at=a.created_at,
+                updated_at=a.updated_at,
+                events=events.get(a.id, []) if with_events else None,
+            )
+        )
+    return out
+
+
+async def one_public(session: AsyncSession, principal: Principal, appt: Appointment) -> AppointmentPublic:
+    return (await to_public(session, principal, [appt], with_events=True))[0]
+
+
+async def list_appointments(
+    session: AsyncSession,
+    principal: Principal,
+    paging: Paging,
+    *,
+    status: AppointmentStatus | None = None,
+    kind: AppointmentKind | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    post_office: str | None = None,
+) -> tuple[list[AppointmentPublic], int]:
+    stmt = select(Appointment).where(await _scope(session, principal))
+    if status:
+        stmt = stmt.where(Appointment.status == status)
+    if kind:
+        stmt = stmt.where(Appointment.kind == kind)
+    if first:
+        stmt = stmt.where(col(Appointment.start) >= datetime.combine(first, time(0), tzinfo=VN_TZ))
+    if last:
+        stmt = stmt.where(
+            col(Appointment.start) < datetime.combine(last + timedelta(days=1), time(0), tzinfo=VN_TZ)
+        )
+    if post_office:
+        org_id = select(Organisation.id).where(Organisation.code == post_office).scalar_subquery()
+        stmt = stmt.where(col(Appointment.post_office_id) == org_id)
+    stmt = stmt.order_by(col(Appointment.start), col(Appointment.id))
+    items, total = await fetch_page(session, stmt, paging)  # type: ignore[arg-type]
+    return await to_public(session, principal, items), total
+
+
+# --- events and notifications ----------------------------------------------------------------------------
+
+
+def _event(
+    appt: Appointment,
+    seq: int,
+    type_: str,
+    principal: Principal,
+    channel: BookingChannel,
+    *,
+    reason: str | None = None,
+    reason_code: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AppointmentEvent:
+    return AppointmentEvent(
+        appointment_id=appt.id,
+        seq=seq,
+        type=type_,
+        at=at or utcnow(),
+        actor_role=principal.role.value,
+        actor_id=principal.id,
+        channel=channel,
+        reason=reason,
+        reason_code=reason_code,
+        data=data or {},
+    )
+
+
+def _key(appt_id: uuid.UUID, version: int, what: str) -> str:
+    return f"appt:{appt_id}:v{version}:{what}"
+
+
+def schedule_reminders(
+    session: AsyncSession,
+    appt_id: uuid.UUID,
+    citizen_id: uuid.UUID,
+    start: datetime,
+    version: int,
+    now: datetime,
+) -> None:
+    """Day-before (18:00 the evening before) and hour-before reminders, if still in the future."""
+    day_before = datetime.combine(local_date(start) - timedelta(days=1), DAY_BEFORE_AT, tzinfo=VN_TZ)
+    for template, at, what in (
+        ("appointment.reminder_day_before", day_before, "remind_day"),
+        ("appointment.reminder_hour_before", start - HOUR_BEFORE, "remind_hour"),
+    ):
+        if at > now:
+            enqueue(
+                session,
+                recipient_kind="citizen",
+                recipient_id=citizen_id,
+                template=template,
+                params={"appointment_id": appt_id, "start": start},
+                not_before=at,
+                dedupe_key=_key(appt_id, version, what),
+            )
+
+
+async def withdraw_reminders(session: AsyncSession, appt_id: uuid.UUID) -> None:
+    """Reminders not yet sent for an appointment that moved or ended are deleted with the change, in the same
+    transaction, so the citizen is never reminded of a time that no longer holds."""
+    await session.execute(
+        delete(Notification)
+        .where(
+            col(Notification.dedupe_key).like(f"appt:{appt_id}:%:remind%"),
+            col(Notification.status) == NotificationStatus.pending.value,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- booking -------------------------------------------------------------------------------------------
+
+
+def request_hash(data: AppointmentCreate) -> str:
+    body = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def _replay(
+    session: AsyncSession, principal: Principal, rec: IdempotencyRecord, digest: str
+) -> AppointmentPublic:
+    if rec.request_hash != digest:
+        raise Problem(
+            422,
+            "Idempotency-Key đã dùng cho một yêu cầu khác / Idempotency-Key was used for a different request",
+            code="idempotency_key_reused",
+        )
+    appt = await session.get(Appointment, rec.appointment_id)
+    if appt is None:  # pragma: no cover - the record and the appointment commit together
+        raise not_found("lịch hẹn / appointment", rec.appointment_id)
+    return await one_public(session, principal, appt)
+
+
+async def _dossier_for_delivery(session: AsyncSession, citizen_id: uuid.UUID | None, raw: str | None) -> str:
+    """The dossier's S10 id, checked: it belongs to the citizen and asked for the result by post
+    (Decision 45/2016/QĐ-TTg: return of results by post on the citizen's request)."""
+    if not raw:
+        raise Problem(
+            422, "Cần mã hồ sơ cho lịch trả kết quả / A dossier id is needed", code="dossier_required"
+        )
+    try:
+        item_id = s10.parse(raw).item_id
+    except s10.S10Error as exc:
+        raise Problem(422, str(exc), code="invalid_item_id") from None
+    dossier = (await session.exec(select(Dossier).where(Dossier.item_id == item_id))).one_or_none()
+    if dossier is None:
+        # Until dossiers are recorded here (custody domain), a well-formed id is accepted; once any exist,
+        # an unknown id is refused.
+        if (await session.exec(select(func.count()).select_from(Dossier))).one():
+            raise not_found("hồ sơ / dossier", item_id)
+        return item_id
+    if citizen_id is not None and dossier.citizen_id != citizen_id:
+        raise not_found("hồ sơ / dossier", item_id)
+    if not dossier.postal_return:
+        raise Problem(
+            422,
+            f"Hồ sơ {item_id} không đăng ký nhận kết quả qua bưu chính / "
+            f"Dossier {item_id} did not ask for the result by post",
+            code="dossier_not_postal_return",
+        )
+    return item_id
+
+
+async def book(
+    session: AsyncSession,
+    principal: Principal,
+    data: AppointmentCreate,
+    *,
+    idempotency_key: str | None,
+    geocoder: Geocoder | None = None,
+    now: datetime | None = None,
+) -> tuple[AppointmentPublic, bool]:
+    """Book a window. Returns the appointment and whether it was created now (False: a replay)."""
+    now = now or utcnow()
+    digest = request_hash(data)
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200:
+            raise Problem(400, "Idempotency-Key dài 1-200 ký tự / must be 1-200 characters", code="bad_key")
+        rec = await session.get(IdempotencyRecord, (principal.id, idempotency_key))
+        if rec is not None:
+            return await _replay(session, principal, rec, digest), False
+
+    # Who the appointment is for, and through which channel.
+    phone: str | None = None
+    citizen_id: uuid.UUID | None = None
+    if principal.role == Role.citizen:
+        if data.citizen_phone or data.channel not in (None, BookingChannel.app):
+            raise Problem(422, "Chỉ nhân viên đặt hộ / Only staff book for others", code="not_allowed")
+        citizen_id, channel = principal.id, BookingChannel.app
+    else:
+        if not data.citizen_phone:
+            raise Problem(
+                422, "Cần số điện thoại người dân / citizen_phone is required", code="citizen_required"
+            )
+        phone = normalise_phone(data.citizen_phone)
+        existing = (await session.exec(select(Citizen.id).where(Citizen.phone == phone))).one_or_none()
+        citizen_id = existing
+        if data.channel in (BookingChannel.app, BookingChannel.system):
+            raise Problem(422, "Kênh không hợp lệ / channel must be desk or phone", code="invalid_channel")
+        channel = data.channel or STAFF_CHANNEL[principal.role]
+
+    kind = data.kind
+    procedure_code, dossier_raw = data.procedure, data.dossier
+    lat, lon, address = data.lat, data.lon, data.address
+    if data.rebook_of is not None:
+        orig = await session.get(Appointment, data.rebook_of)
+        if orig is None or citizen_id is None or orig.citizen_id != citizen_id:
+            raise not_found("lịch hẹn / appointment", data.rebook_of)
+        if orig.status not in (
+            AppointmentStatus.no_show,
+            AppointmentStatus.failed,
+            AppointmentStatus.cancelled,
+        ):
+            raise Problem(
+                422, "Lịch hẹn gốc vẫn còn hiệu lực / The original is still booked", code="not_rebookable"
+            )
+        if orig.procedure_id and not procedure_code:
+            p = await session.get(Procedure, orig.procedure_id)
+            procedure_code = p.code if p else None
+        dossier_raw = dossier_raw or orig.dossier_item_id
+        if lat is None and lon is None and not address:
+            lat, lon, address = orig.lat, orig.lon, orig.address
+
+    proc: Procedure | None = None
+    item_id: str | None = None
+    if kind in (AppointmentKind.pickup, AppointmentKind.assisted):
+        if not procedure_code:
+            raise Problem(422, "Cần mã thủ tục / A procedure code is needed", code="procedure_required")
+        proc = await postal_procedure(session, procedure_code)
+    else:
+        item_id = await _dossier_for_delivery(session, citizen_id, dossier_raw)
+        proc_id = (
+            await session.exec(select(Dossier.procedure_id).where(Dossier.item_id == item_id))
+        ).one_or_none()
+        proc = await session.get(Procedure, proc_id) if proc_id else None
+
+    area = await places.served_area(session)
+    lat_, lon_, _ = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
+    place = places.served_place(area, lat_, lon_)
+    assert place.post_office_id is not None
+    if principal.role == Role.dispatcher and place.post_office_id != principal.org_id:
+        raise forbidden("Địa chỉ thuộc bưu cục khác / The address belongs to another post office")
+    off = await office(session, place.post_office_id)
+    if principal.role == Role.desk:
+        desk = await session.get(Organisation, principal.org_id) if principal.org_id else None
+        if desk is None or desk.province_code != off.org.province_code:
+            raise forbidden(
+                "Địa chỉ ngoài tỉnh của Bộ phận Một cửa / The address is outside the desk's province"
+            )
+    cal = await working_calendar(session)
+    try:
+        window = check_window(cal, off.org.opening_hours, off.rules, now, data.start)
+    except WindowError as err:
+        raise _problem(err) from None
+    cost = off.rules.cost(kind.value)
+    policy = capacity.get_policy()
+    cap = (await policy.capacity(session, off.org.id, [window]))[window.start]
+    visit = capacity.VisitRequest(off.org.id, window, kind.value, lat_, lon_, cost)
+    if cap < cost or not await policy.admits(session, visit):
+        raise _full(window)
+    distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
+    fees = fees_for(kind, distance, proc)
+
+    # Writes start here.
+    appt_id = new_id()
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyRecord(
+                caller_id=principal.id, key=idempotency_key, request_hash=digest, appointment_id=appt_id
+            )
+        )
+        try:
+            await session.flush()
+        except IntegrityError:
+            # A concurrent retry with the same key committed first: answer with its appointment.
+            await session.rollback()
+            rec = await session.get(IdempotencyRecord, (principal.id, idempotency_key))
+            if rec is None:  # pragma: no cover
+                raise
+            return await _replay(session, principal, rec, digest), False
+    if citizen_id is None:
+        assert phone is not None
+        citizen = Citizen(phone=phone)
+        session.add(citizen)
+        await session.flush()
+        citizen_id = citizen.id
+    if not await capacity.reserve(session, off.org.id, window, cap, cost):
+        await session.rollback()
+        raise _full(window)
+    appt = Appointment(
+        id=appt_id,
+        citizen_id=citizen_id,
+        post_office_id=off.org.id,
+        province_code=off.org.province_code,
+        commune_code=place.commune_code,
+        kind=kind,
+        status=AppointmentStatus.booked,
+        start=window.start,
+        end=window.end,
+        cost_minutes=cost,
+        procedure_id=proc.id if proc and kind != AppointmentKind.delivery else None,
+        dossier_item_id=item_id,
+        lat=lat_,
+        lon=lon_,
+        address=address,
+        note=data.note,
+        distance_km=round(distance, 3),
+        fees=fees,
+        channel=channel,
+        booked_by_role=principal.role.value,
+        booked_by_id=principal.id,
+        rebook_of=data.rebook_of,
+        created_at=now,
+        updated_at=now,
+    )
+    if kind == AppointmentKind.delivery and proc is not None:
+        appt.procedure_id = proc.id
+    session.add(appt)
+    await session.flush()
+    session.add(
+        _event(appt, 1, "booked", principal, channel, at=now, data={"start": window.start.isoformat()})
+    )
+    enqueue(
+        session,
+        recipient_kind="citizen",
+        recipient_id=citizen_id,
+        template="appointment.booked",
+        params={"appointment_id": appt.id, "start": window.start, "post_office": off.org.name},
+        dedupe_key=_key(appt.id, 1, "booked"),
+    )
+    schedule_reminders(session, appt.id, citizen_id, window.start, 1, now)
+    await session.commit()
+    return await one_public(session, principal, appt), True
+
+
+def _full(window: Window) -> Problem:
+    return Problem(
+        409,
+        "Khung giờ đã kín, vui lòng chọn khung khác / The window is full, please pick another",
+        code="window_full",
+        extra={"start": window.start.astimezone(VN_TZ).isoformat(), "remaining": 0},
+    )
+
+
+# --- changes ---------------------------------------------------------------------------------------------
+
+
+def _changed() -> Problem:
+    return Problem(
+        409,
+        "Lịch hẹn vừa được thay đổi, vui lòng tải lại / The appointment changed meanwhile, reload it",
+        code="appointment_changed",
+    )
+
+
+async def _bump(session: AsyncSession, appt: Appointment, **values: Any) -> int:
+    """Move the appointment from the version the caller read to the next one, if nobody else did first."""
+    result = await session.execute(
+        update(Appointment)
+        .where(
+            col(Appointment.id) == appt.id,
+            col(Appointment.version) == appt.version,
+            col(Appointment.status) == AppointmentStatus.booked.value,
+        )
+        .values(version=appt.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        await session.rollback()
+        raise _changed()
+    return appt.version + 1
+
+
+def _may_change(principal: Principal, appt: Appointment) -> None:
+    if principal.role not in (Role.citizen, Role.dispatcher, Role.desk, Role.admin):
+        raise forbidden()
+    if appt.status != AppointmentStatus.booked:
+        raise Problem(
+            409,
+            f"Lịch hẹn đang ở trạng thái {appt.status} / The appointment is {appt.status}",
+            code="not_booked",
+        )
+
+
+def _check_version(expected: int | None, appt: Appointment) -> None:
+    if expected is not None and expected != appt.version:
+        raise _changed()
+
+
+def _check_cutoff(principal: Principal, rules: BookingRules, now: datetime, appt: Appointment) -> None:
+    # Staff may still change a booking after the cut-off (e.g. a courier falls ill); citizens may not,
+    # because the day's routes are fixed by then.
+    if principal.role == Role.citizen and cutoff_passed(rules, now, appt.start):
+        raise Problem(
+            422,
+            f"Đã quá hạn đổi/hủy ({rules.cutoff_minutes} phút trước giờ hẹn) / "
+            f"Too late to change: changes close {rules.cutoff_minutes} minutes before the window",
+            code="cutoff_passed",
+        )
+
+
+async def reschedule(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    data: AppointmentReschedule,
+    *,
+    now: datetime | None = None,
+) -> AppointmentPublic:
+    now = now or utcnow()
+    appt = await visible(session, principal, appointment_id)
+    _may_change(principal, appt)
+    _check_version(data.version, appt)
+    off = await office(session, appt.post_office_id)
+    _check_cutoff(principal, off.rules, now, appt)
+    cal = await working_calendar(session)
+    try:
+        window = check_window(cal, off.org.opening_hours, off.rules, now, data.start)
+    except WindowError as err:
+        raise _problem(err) from None
+    if window.start == appt.start:
+        raise Problem(422, "Khung giờ mới trùng khung cũ / Same window as now", code="same_window")
+    policy = capacity.get_policy()
+    cap = (await policy.capacity(session, off.org.id, [window]))[window.start]
+    visit = capacity.VisitRequest(off.org.id, window, appt.kind.value, appt.lat, appt.lon, appt.cost_minutes)
+    if cap < appt.cost_minutes or not await policy.admits(session, visit):
+        raise _full(window)
+    old_start, citizen_id = appt.start, appt.citizen_id
+    channel = STAFF_CHANNEL[principal.role]
+
+    version = await _bump(session, appt, start=window.start, end=window.end, reason=data.reason)
+    # Ledger rows are locked in start order so two reschedules crossing each other cannot deadlock.
+    for start in sorted((old_start, window.start)):
+        if start == old_start:
+            await capacity.release(session, off.org.id, old_start, appt.cost_minutes)
+        elif not await capacity.reserve(session, off.org.id, window, cap, appt.cost_minutes):
+            await session.rollback()
+            raise _full(window)
+    session.add(
+        _event(
+            appt,
+            version,
+            "rescheduled",
+            principal,
+            channel,
+            reason=data.reason,
+            at=now,
+            data={"from": old_start.isoformat(), "to": window.start.isoformat()},
+        )
+    )
+    await withdraw_reminders(session, appt.id)
+    enqueue(
+        session,
+        recipient_kind="citizen",
+        recipient_id=citizen_id,
+        template="appointment.rescheduled",
+        params={"appointment_id": appt.id, "start": window.start, "old_start": old_start},
+        dedupe_key=_key(appt.id, version, "rescheduled"),
+    )
+    schedule_reminders(session, appt.id, citizen_id, window.start, version, now)
+    await session.commit()
+    await session.refresh(appt)
+    return await one_public(session, principal, appt)
+
+
+async def cancel(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    data: AppointmentCancel,
+    *,
+    now: datetime | None = None,
+) -> AppointmentPublic:
+    now = now or utcnow()
+    appt = await visible(session, principal, appointment_id)
+    _may_change(principal, appt)
+    _check_version(data.version, appt)
+    off = await office(session, appt.post_office_id)
+    _check_cutoff(principal, off.rules, now, appt)
+    start, citizen_id = appt.start, appt.citizen_id
+    version = await _bump(session, appt, status=AppointmentStatus.cancelled.value, reason=data.reason)
+    await capacity.release(session, off.org.id, start, appt.cost_minutes)
+    session.add(
+        _event(
+            appt, version, "cancelled", principal, STAFF_CHANNEL[principal.role], reason=data.reason, at=now
+        )
+    )
+    await withdraw_reminders(session, appt.id)
+    enqueue(
+        session,
+        recipient_kind="citizen",
+        recipient_id=citizen_id,
+        template="appointment.cancelled",
+        params={"appointment_id": appt.id, "start": start, "reason": data.reason},
+        dedupe_key=_key(appt.id, version, "cancelled"),
+    )
+    await session.commit()
+    await session.refresh(appt)
+    return await one_public(session, principal, appt)
+
+
+async def record_outcome(
+    session: AsyncSession,
+    principal: Principal,
+    appointment_id: uuid.UUID,
+    outcome: AppointmentStatus,
+    data: AppointmentOutcome,
+    *,
+    now: datetime | None = None,
+) -> AppointmentPublic:
+    """A courier or dispatcher marks a visit as a no-show or a failed visit, and offers a rebooking."""
+    now = now or utcnow()
+    if principal.role not in (Role.courier, Role.dispatcher, Role.admin):
+        raise forbidden()
+    appt = await visible(session, principal, appointment_id)
+    if appt.status != AppointmentStatus.booked:
+        raise Problem(
+            409,
+            f"Lịch hẹn đang ở trạng thái {appt.status} / The appointment is {appt.status}",
+            code="not_booked",
+        )
+    reasons = NO_SHOW_REASONS if outcome == AppointmentStatus.no_show else FAILED_REASONS
+    if data.reason_code not in reasons:
+        raise Problem(
+            422,
+            f"Mã lý do không hợp lệ / Unknown reason code '{data.reason_code}'",
+            code="unknown_reason_code",
+            extra={"allowed": sorted(reasons)},
+        )
+    if now < appt.start:
+        raise Problem(422, "Chưa đến giờ hẹn / The window has not started yet", code="window_not_started")
+    reason_vi, reason_en = reasons[data.reason_code]
+    reason = f"{reason_vi} / {reason_en}" + (f": {data.note}" if data.note else "")
+    start, citizen_id = appt.start, appt.citizen_id
+    version = await _bump(
+        session, appt, status=outcome.value, outcome_code=data.reason_code, reason=reason[:300]
+    )
+    # The window's minutes are not given back: the courier spent them.
+    session.add(
+        _event(
+            appt,
+            version,
+            outcome.value,
+            principal,
+            STAFF_CHANNEL[principal.role],
+            reason=data.note,
+            reason_code=data.reason_code,
+            at=now,
+            data={"offer_rebook": data.offer_rebook},
+        )
+    )
+    await withdraw_reminders(session, appt.id)
+    if data.offer_rebook:
+        if appt.kind == AppointmentKind.delivery and appt.dossier_item_id:
+            enqueue(
+                session,
+                recipient_kind="citizen",
+                recipient_id=citizen_id,
+                template="dossier.delivery_failed",
+                params={"item_id": appt.dossier_item_id, "reason": reason_vi},
+                dedupe_key=_key(appt.id, version, "rebook"),
+            )
+        else:
+            # No dedicated "missed visit" template yet: the cancellation text with the reason and an
+            # invitation to rebook; its link opens this appointment, where the app offers the rebooking.
+            enqueue(
+                session,
+                recipient_kind="citizen",
+                recipient_id=citizen_id,
+                template="appointment.cancelled",
+                params={
+                    "appointment_id": appt.id,
+                    "start": start,
+                    "reason": f"{reason_vi}. Chạm để đặt lại lịch / Tap to book again",
+                },
+                dedupe_key=_key(appt.id, version, "rebook"),
+            )
+    await session.commit()
+    await session.refresh(appt)
+    public = await one_public(session, principal, appt)
+    if data.offer_rebook:
+        public.rebook = await rebook_offer(session, appt, now)
+    return public
+
+
+async def rebook_offer(session: AsyncSession, appt: Appointment, now: datetime) -> dict[str, Any]:
+    """What the app needs to book again: the body to send (with ``rebook_of``) and the next free windows."""
+    proc = await session.get(Procedure, appt.procedure_id) if appt.procedure_id else None
+    off = await office(session, appt.post_office_id)
+    cal = await working_calendar(session)
+    today = local_date(now)
+    windows = bookable_windows(
+        cal, off.org.opening_hours, off.rules, now, today, today + timedelta(days=off.rules.horizon_days)
+    )
+    caps = await capacity.get_policy().capacity(session, off.org.id, windows)
+    booked = await capacity.booked_minutes(session, off.org.id, [w.start for w in windows])
+    free = [w for w in windows if remaining(caps.get(w.start, 0), booked.get(w.start, 0), appt.cost_minutes)]
+    body: dict[str, Any] = {
+        "kind": appt.kind.value,
+        "lat": appt.lat,
+        "lon": appt.lon,
+        "rebook_of": str(appt.id),
+    }
+    if appt.kind != AppointmentKind.delivery and proc is not None:
+        body["procedure"] = proc.code
+    if appt.dossier_item_id:
+        body["dossier"] = appt.dossier_item_id
+    return {
+        "link": f"/appointments/new?rebook_of={appt.id}",
+        "body": body,
+        "suggested": [w.start.astimezone(VN_TZ).isoformat() for w in free[:3]],
+    }

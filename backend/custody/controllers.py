@@ -1,0 +1,244 @@
+"""HTTP for dossiers, events, handovers, proofs and public tracking (thin: the rules live in services)."""
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.custody import handovers, services, sync, views
+from backend.custody.proofs import MAX_BYTES, store_proof
+from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
+from backend.lib.paging import Paging, page, provide_paging
+from backend.lib.problems import Problem
+from schemas.base import to_vn, utcnow
+from schemas.dossiers import BatchIn, DossierCreate, EventIn, HandoverConfirm, HandoverCreate, HandoverStatus
+from schemas.enums import Role
+
+log = logging.getLogger("backend.custody")
+
+deps = {
+    "principal": Provide(provide_principal),
+    "paging": Provide(provide_paging, sync_to_thread=False),
+}
+
+
+def publish(request: Request[Any, Any, Any], effects: services.Effects) -> None:
+    """After the commit: tell the desks' live consoles. Best effort, the database is the record."""
+    channels = getattr(request.app.state, "channels", None)
+    if channels is None or not effects.feed:
+        return
+    try:
+        from notifications.feed import publish_desk_event
+    except ImportError:  # pragma: no cover - the feed module ships with notifications
+        return
+    for desk_id, payload in effects.feed:
+        try:
+            publish_desk_event(channels, desk_id, payload)
+        except Exception:
+            log.warning("desk feed publish failed for %s", desk_id, exc_info=True)
+
+
+class TrackController(Controller):
+    path = "/track"
+    tags = ["tracking"]
+
+    @get("/{item_id:str}", exclude_from_auth=True)
+    async def track(self, db_session: AsyncSession, item_id: str) -> dict[str, Any]:
+        """Public tracking: status and timeline with office names and times; nothing personal."""
+        return await views.track(db_session, item_id)
+
+
+class DossierController(Controller):
+    path = "/dossiers"
+    tags = ["dossiers"]
+    dependencies = deps
+
+    @get("/", guards=[signed_in])
+    async def list_dossiers(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        paging: Paging,
+        status: str | None = Parameter(query="status", default=None, max_length=200),
+        custodian: str | None = Parameter(query="custodian", default=None, max_length=32),
+        due_before: datetime | None = Parameter(query="due_before", default=None),
+        overdue: bool | None = Parameter(query="overdue", default=None),
+        view: str | None = Parameter(
+            query="view", default=None, pattern="^(incoming|on_hand|outgoing|due_soon|overdue)$"
+        ),
+        q: str | None = Parameter(query="q", default=None, max_length=64),
+    ) -> dict[str, Any]:
+        """Dossiers scoped to the caller (staff: their organisation; courier: what they carry; citizen: own).
+        Views: incoming, on_hand, outgoing, due_soon, overdue. ``q``: item id, agency code or phone."""
+        items, total = await views.list_dossiers(
+            db_session,
+            principal,
+            paging,
+            status=status,
+            custodian=custodian,
+            due_before=due_before,
+            overdue=overdue,
+            view=view,
+            q=q,
+        )
+        return page(items, total, paging)
+
+    @post("/", guards=[requires(Role.courier, Role.dispatcher, Role.desk, Role.admin)], status_code=201)
+    async def create_dossier(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        data: DossierCreate,
+    ) -> dict[str, Any]:
+        """A courier at a home pickup, a post-office counter, or a desk (direct/online with postal return)."""
+        dossier, effects = await services.create_dossier(db_session, principal, data)
+        publish(request, effects)
+        return await views.dossier_detail(db_session, principal, dossier.item_id)
+
+    @get("/{item_id:str}", guards=[signed_in])
+    async def get_dossier(
+        self, db_session: AsyncSession, principal: Principal, item_id: str
+    ) -> dict[str, Any]:
+        return await views.dossier_detail(db_session, principal, item_id)
+
+    @post("/{item_id:str}/events", guards=[staff_only], status_code=201)
+    async def record_event(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        item_id: str,
+        data: EventIn,
+    ) -> dict[str, Any]:
+        """Record one event; 409 with the allowed codes when the transition is not allowed."""
+        dossier, _, effects = await services.record_event(db_session, principal, item_id, data)
+        publish(request, effects)
+        return await views.dossier_detail(db_session, principal, dossier.item_id)
+
+
+class EventsController(Controller):
+    path = "/events"
+    tags = ["dossiers"]
+    dependencies = deps
+
+    @post("/batch", guards=[requires(Role.courier, Role.dispatcher)], status_code=200)
+    async def batch(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: BatchIn
+    ) -> dict[str, Any]:
+        """Offline sync: per-event accepted/rejected; replaying a batch changes nothing."""
+        result, effects = await sync.apply_batch(db_session, principal, data)
+        publish(request, effects)
+        return result
+
+
+class HandoverController(Controller):
+    path = "/handovers"
+    tags = ["handovers"]
+    dependencies = deps
+    guards = [staff_only]
+
+    @post("/", status_code=201)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        data: HandoverCreate,
+    ) -> dict[str, Any]:
+        h, effects = await handovers.create_handover(db_session, principal, data)
+        publish(request, effects)
+        return await handovers.handover_out(db_session, h)
+
+    @get("/")
+    async def list_handovers(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        paging: Paging,
+        status: HandoverStatus | None = Parameter(query="status", default=None),
+        direction: str | None = Parameter(query="direction", default=None, pattern="^(incoming|outgoing)$"),
+    ) -> dict[str, Any]:
+        items, total = await handovers.list_handovers(
+            db_session, principal, paging, status=status, direction=direction
+        )
+        return page(items, total, paging)
+
+    @get("/{handover_id:uuid}")
+    async def get_handover(
+        self, db_session: AsyncSession, principal: Principal, handover_id: uuid.UUID
+    ) -> dict[str, Any]:
+        h = await handovers.get_handover(db_session, principal, handover_id)
+        return await handovers.handover_out(db_session, h)
+
+    @post("/{handover_id:uuid}/confirm", status_code=200)
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        handover_id: uuid.UUID,
+        data: HandoverConfirm,
+    ) -> dict[str, Any]:
+        """The receiver's scan: custody moves for scanned items; missing/extra become discrepancies."""
+        h, effects = await handovers.confirm_handover(db_session, principal, handover_id, data)
+        publish(request, effects)
+        return await handovers.handover_out(db_session, h)
+
+
+class ProofController(Controller):
+    path = "/proofs"
+    tags = ["dossiers"]
+    dependencies = deps
+    guards = [requires(Role.courier, Role.dispatcher, Role.desk, Role.admin)]
+
+    @post("/", status_code=201, request_max_body_size=MAX_BYTES + 64 * 1024)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, Any]:
+        """A photo, signature or authorisation letter (PNG/JPEG/WebP, at most 5 MB); returns its id."""
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Problem(422, "Thiếu tệp 'file' / missing 'file' part", code="file_required")
+        kind = str(data.get("kind") or "photo")
+        content = await upload.read(MAX_BYTES + 1)
+        proof = await store_proof(db_session, principal, request.app.state.settings.upload_dir, kind, content)
+        return {
+            "id": str(proof.id),
+            "kind": proof.kind,
+            "content_type": proof.content_type,
+            "size": proof.size,
+        }
+
+
+class HandoverCodeController(Controller):
+    path = "/handover-code"
+    tags = ["dossiers"]
+    dependencies = deps
+
+    @get("/", guards=[requires(Role.citizen)])
+    async def my_code(self, principal: Principal) -> dict[str, Any]:
+        """The citizen's code for today, read to the courier at a pickup or a delivery."""
+        today = to_vn(utcnow()).date()
+        return {"code": services.handover_code(principal.id, today), "valid_on": today.isoformat()}
+
+
+ROUTES = [
+    TrackController,
+    DossierController,
+    EventsController,
+    HandoverController,
+    ProofController,
+    HandoverCodeController,
+]

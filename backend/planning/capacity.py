@@ -1,0 +1,196 @@
+"""Does one more home visit still fit the day's plan? For the booking screen (``routing.can_insert``: cheapest
+feasible insertion without moving other stops between couriers; milliseconds for a few hundred stops)."""
+
+import asyncio
+import uuid
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.planning import clock
+from backend.planning.problem_builder import ITEM_WEIGHT_G, matrix_provider
+from routing import (
+    Break,
+    Depot,
+    InsertionResult,
+    Location,
+    PickupDelivery,
+    Problem,
+    Stop,
+    TimeWindow,
+    Vehicle,
+    can_insert,
+)
+from schemas.orgs import Organisation
+from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
+
+NEW_STOP = "new"
+
+
+async def latest_plan(session: AsyncSession, post_office_id: uuid.UUID, day: object) -> Plan | None:
+    """The day's published plan, else its latest solved one."""
+    for statuses in ([PlanStatus.published], [PlanStatus.done]):
+        plan = (
+            await session.exec(
+                select(Plan)
+                .where(
+                    Plan.post_office_id == post_office_id,
+                    Plan.service_date == day,
+                    col(Plan.status).in_(statuses),
+                )
+                .order_by(col(Plan.finished_at).desc())
+                .limit(1)
+            )
+        ).first()
+        if plan is not None:
+            return plan
+    return None
+
+
+async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
+    """The plan as the solver saw it (from its stored routes and stops) and its routes as stop-id lists."""
+    po = await session.get(Organisation, plan.post_office_id)
+    assert po is not None
+    day = plan.service_date
+    routes = (
+        await session.exec(select(PlanRoute).where(PlanRoute.plan_id == plan.id).order_by(col(PlanRoute.seq)))
+    ).all()
+    stops = (
+        await session.exec(
+            select(PlanStop)
+            # Finished visits are behind the courier: only what is ahead must still fit.
+            .where(
+                PlanStop.plan_id == plan.id,
+                col(PlanStop.status).in_([StopStatus.planned, StopStatus.started]),
+            )
+            .order_by(col(PlanStop.seq))
+        )
+    ).all()
+    vehicles = [
+        Vehicle(
+            id=str(r.courier_id),
+            depot_id=str(po.id),
+            start_location=Location(lat=r.start_lat, lon=r.start_lon),
+            end_location=Location(lat=r.end_lat, lon=r.end_lon),
+            shift_start=clock.secs(day, r.shift_start),
+            shift_end=clock.secs(day, r.shift_end),
+            breaks=tuple(Break(int(b["duration_s"]), int(b["earliest"]), int(b["latest"])) for b in r.breaks),
+            capacity_items=r.capacity_items,
+            capacity_weight=r.capacity_weight_g,
+            skills=frozenset(r.skills),
+            profile=r.profile,
+        )
+        for r in routes
+    ]
+    keys = {s.key for s in stops}
+    routing_stops = [
+        Stop(
+            id=s.key,
+            location=Location(lat=s.lat, lon=s.lon),
+            window=(
+                TimeWindow(clock.secs(day, s.window_start), clock.secs(day, s.window_end))
+                # A started visit is under way: its window no longer constrains what follows.
+                if s.window_start and s.window_end and s.status != StopStatus.started
+                else None
+            ),
+            service_time=s.service_s,
+            kind="pickup" if s.kind in ("pickup", "assisted", "desk_pickup") else "delivery",
+            items=s.items,
+            weight=s.weight_g,
+            skills=frozenset(s.skills),
+        )
+        for s in stops
+    ]
+    pairs = [
+        PickupDelivery(s.key, s.pair_key)
+        for s in stops
+        if s.kind == "desk_pickup" and s.pair_key and s.pair_key in keys
+    ]
+    by_route: dict[uuid.UUID, list[str]] = {}
+    for s in stops:
+        by_route.setdefault(s.route_id, []).append(s.key)
+    plan_routes = {str(r.courier_id): by_route.get(r.id, []) for r in routes}
+    problem = Problem(
+        depots=[Depot(id=str(po.id), location=Location(lat=po.lat, lon=po.lon))],
+        vehicles=vehicles,
+        stops=routing_stops,
+        pairs=pairs,
+        matrix_provider=matrix_provider(),
+    )
+    return problem, plan_routes
+
+
+async def fits_in_plan(
+    session: AsyncSession,
+    post_office_id: uuid.UUID,
+    window_start: datetime,
+    window_end: datetime,
+    lat: float,
+    lon: float,
+    service_s: int,
+) -> bool:
+    """Can a visit at (lat, lon) starting within [window_start, window_end] still be served by the day's
+    published (else latest solved) plan without moving other stops? True when the day has no plan yet: the
+    booking ledger's courier-minutes are then the only limit."""
+    result = await insertion_check(session, post_office_id, window_start, window_end, lat, lon, service_s)
+    return result is None or result.feasible
+
+
+async def insertion_check(
+    session: AsyncSession,
+    post_office_id: uuid.UUID,
+    window_start: datetime,
+    window_end: datetime,
+    lat: float,
+    lon: float,
+    service_s: int,
+) -> InsertionResult | None:
+    """The cheapest insertion (courier, position, added travel) or why none; None when the day has no plan."""
+    day = clock.vn_date(window_start)
+    plan = await latest_plan(session, post_office_id, day)
+    if plan is None:
+        return None
+    problem, routes = await plan_problem(session, plan)
+    if not problem.vehicles:
+        return InsertionResult(False, reason="no courier in the plan")
+    new = Stop(
+        id=NEW_STOP,
+        location=Location(lat=lat, lon=lon),
+        window=TimeWindow(clock.secs(day, window_start), clock.secs(day, window_end)),
+        service_time=service_s,
+        kind="pickup",
+        items=1,
+        weight=ITEM_WEIGHT_G,
+    )
+    # The matrix provider may be OSRM (network): keep the event loop free.
+    return await asyncio.to_thread(can_insert, routes, problem, new)
+
+
+class RouteInsertionPolicy:
+    """A booking ``CapacityPolicy`` (backend/booking/capacity.py): courier-shift minutes as capacity, and a
+    visit is admitted only if it still fits the day's plan. Install with
+    ``backend.booking.capacity.set_policy(RouteInsertionPolicy())``."""
+
+    def __init__(self) -> None:
+        from backend.booking.capacity import CourierShiftPolicy
+
+        self._minutes = CourierShiftPolicy()
+
+    async def capacity(self, session: AsyncSession, post_office_id: uuid.UUID, windows: object) -> object:
+        return await self._minutes.capacity(session, post_office_id, windows)  # type: ignore[arg-type]
+
+    async def admits(self, session: AsyncSession, visit: object) -> bool:
+        from backend.booking.capacity import VisitRequest
+
+        assert isinstance(visit, VisitRequest)
+        service_s = max(visit.cost_minutes, 1) * 60
+        return await fits_in_plan(
+            session,
+            visit.post_office_id,
+            visit.window.start,
+            visit.window.end,
+            visit.lat,
+            visit.lon,
+            service_s,
+        )

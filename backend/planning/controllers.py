@@ -1,0 +1,138 @@
+"""HTTP for route plans (dispatchers) and routes (couriers). Thin: the work is in ``services``/``courier``."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.app import LIFESPAN_HOOKS
+from backend.lib.auth import Principal, provide_principal, requires
+from backend.planning import courier, services, worker
+from schemas.enums import Role
+from schemas.planning import LocationReport, PlanCreate, ReplanCreate, StopAction, StopFailure
+
+if worker.lifespan_hook not in LIFESPAN_HOOKS:
+    LIFESPAN_HOOKS.append(worker.lifespan_hook)
+
+PRINCIPAL = {"principal": Provide(provide_principal)}
+PLANNERS = requires(Role.dispatcher, Role.admin)
+
+
+def _accepted(plan: Any) -> Response[dict[str, Any]]:
+    body = {"id": str(plan.id), "status": plan.status, "date": plan.service_date.isoformat()}
+    return Response(body, status_code=202, headers={"Location": f"/api/v1/plans/{plan.id}"})
+
+
+class PostOfficePlansController(Controller):
+    path = "/post-offices/{office:str}/plans"
+    tags = ["routes"]
+    guards = [PLANNERS]
+    dependencies = PRINCIPAL
+
+    @post("/", status_code=202)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        office: str,
+        data: PlanCreate,
+    ) -> Response[dict[str, Any]]:
+        """Plan that day's routes in the background; poll ``GET /plans/{id}``. ``office`` is a UUID or a code."""
+        plan = await services.create_plan(db_session, principal, office, data)
+        worker.runner_of(request.app).launch(plan.id)
+        return _accepted(plan)
+
+    @get("/")
+    async def list_plans(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        office: str,
+        day: date | None = Parameter(query="date", default=None),
+    ) -> list[dict[str, Any]]:
+        return await services.list_plans(db_session, principal, office, day)
+
+
+class PlansController(Controller):
+    path = "/plans"
+    tags = ["routes"]
+    guards = [PLANNERS]
+    dependencies = PRINCIPAL
+
+    @get("/{plan_id:uuid}")
+    async def detail(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> dict[str, Any]:
+        """Status, progress, routes (ordered stops, ETAs, distances, load), unassigned stops with reasons."""
+        return await services.plan_detail(db_session, principal, plan_id)
+
+    @get("/{plan_id:uuid}/map.svg", media_type="image/svg+xml")
+    async def map_svg(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> Response[str]:
+        svg = await services.plan_map(db_session, principal, plan_id)
+        return Response(svg, media_type="image/svg+xml")
+
+    @post("/{plan_id:uuid}/publish", status_code=200)
+    async def publish(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> dict[str, Any]:
+        """Assign the plan's appointments to their couriers; supersedes an earlier published plan of the day."""
+        return await services.publish(db_session, principal, plan_id)
+
+    @post("/{plan_id:uuid}/replan", status_code=202)
+    async def replan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        plan_id: UUID,
+        data: ReplanCreate | None = None,
+    ) -> Response[dict[str, Any]]:
+        """A new plan of the day from couriers' positions, keeping started stops; publish it to use it."""
+        plan = await services.replan(db_session, principal, plan_id, data or ReplanCreate())
+        worker.runner_of(request.app).launch(plan.id)
+        return _accepted(plan)
+
+
+class CourierController(Controller):
+    path = "/couriers/me"
+    tags = ["routes"]
+    guards = [requires(Role.courier)]
+    dependencies = PRINCIPAL
+
+    @get("/route")
+    async def route(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        day: date | None = Parameter(query="date", default=None),
+    ) -> dict[str, Any]:
+        """My ordered stops of the day (default today) with windows, ETAs and what each stop needs."""
+        return await courier.my_route(db_session, principal, day)
+
+    @post("/location", status_code=201)
+    async def location(
+        self, db_session: AsyncSession, principal: Principal, data: LocationReport
+    ) -> dict[str, Any]:
+        return await courier.report_location(db_session, principal, data)
+
+    @post("/stops/{stop_id:uuid}/start", status_code=200)
+    async def start(
+        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopAction | None = None
+    ) -> dict[str, Any]:
+        return await courier.stop_action(db_session, principal, stop_id, "start", data or StopAction())
+
+    @post("/stops/{stop_id:uuid}/complete", status_code=200)
+    async def complete(
+        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopAction | None = None
+    ) -> dict[str, Any]:
+        return await courier.stop_action(db_session, principal, stop_id, "complete", data or StopAction())
+
+    @post("/stops/{stop_id:uuid}/fail", status_code=200)
+    async def fail(
+        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopFailure
+    ) -> dict[str, Any]:
+        return await courier.stop_action(db_session, principal, stop_id, "fail", data)
+
+
+ROUTES: list[Any] = [PostOfficePlansController, PlansController, CourierController]

@@ -1,0 +1,421 @@
+"""The courier's side: my route of the day, position reports, starting / finishing / failing a stop.
+
+A stop action records an appointment event (and for a failed visit, the booking domain's own outcome, which
+also offers the citizen a rebooking), then moves the ETAs of the stops still ahead along the route from where
+the courier is, with the same travel-time matrix the solver used.
+"""
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.lib.auth import Principal
+from backend.lib.problems import Problem as HttpProblem
+from backend.lib.problems import not_found
+from backend.planning import clock, eta, privacy
+from backend.planning.problem_builder import fees_total, matrix_provider
+from backend.planning.services import bump_appointment, window_of
+from notifications.outbox import enqueue
+from schemas.accounts import Citizen, StaffUser
+from schemas.base import utcnow
+from schemas.booking import (
+    FAILED_REASONS,
+    NO_SHOW_REASONS,
+    Appointment,
+    AppointmentOutcome,
+    AppointmentStatus,
+)
+from schemas.catalogue import Procedure
+from schemas.dossiers import Dossier, ResultItem
+from schemas.orgs import Organisation
+from schemas.planning import (
+    CourierPosition,
+    LocationReport,
+    Plan,
+    PlanRoute,
+    PlanStatus,
+    PlanStop,
+    StopAction,
+    StopFailure,
+    StopKind,
+    StopStatus,
+)
+
+# A position older than this is not "where the courier is" any more.
+FRESH_POSITION = timedelta(minutes=30)
+STOP_FAILURE_REASONS = {**NO_SHOW_REASONS, **FAILED_REASONS, "desk_closed": ("Nơi nhận đóng cửa", "Closed")}
+
+
+def nav_link(lat: float, lon: float) -> str:
+    return f"https://www.google.com/maps/dir/?api=1&destination={lat:.6f},{lon:.6f}"
+
+
+async def my_route(
+    session: AsyncSession, principal: Principal, day: date | None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or utcnow()
+    day = day or clock.vn_date(now)
+    row = (
+        await session.exec(
+            select(PlanRoute, Plan)
+            .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
+            .where(
+                PlanRoute.courier_id == principal.id,
+                Plan.service_date == day,
+                Plan.status == PlanStatus.published,
+            )
+            .order_by(col(Plan.published_at).desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return {"date": day.isoformat(), "published": False, "plan_id": None, "stops": []}
+    route, plan = row
+    stops = (
+        await session.exec(select(PlanStop).where(PlanStop.route_id == route.id).order_by(col(PlanStop.seq)))
+    ).all()
+    po = await session.get(Organisation, plan.post_office_id)
+    details = await _stop_details(session, list(stops))
+    today = clock.vn_date(now)
+    return {
+        "date": day.isoformat(),
+        "published": True,
+        "plan_id": plan.id,
+        "post_office": {"code": po.code, "name": po.name, "lat": po.lat, "lon": po.lon} if po else None,
+        "route": {
+            "id": route.id,
+            "shift": {"start": clock.rfc3339(route.shift_start), "end": clock.rfc3339(route.shift_end)},
+            "start_at": clock.rfc3339(route.start_at),
+            "end_at": clock.rfc3339(route.end_at),
+            "distance_m": round(route.distance_m, 1),
+            "breaks": route.breaks,
+        },
+        "stops": [_courier_stop(s, details.get(s.id, {}), day, today) for s in stops],
+    }
+
+
+async def _stop_details(session: AsyncSession, stops: list[PlanStop]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per stop, only what the visit needs (see ``privacy``)."""
+    appt_ids = [s.appointment_id for s in stops if s.appointment_id]
+    appts = (
+        {
+            a.id: a
+            for a in (await session.exec(select(Appointment).where(col(Appointment.id).in_(appt_ids)))).all()
+        }
+        if appt_ids
+        else {}
+    )
+    citizens = (
+        {
+            c.id: c
+            for c in (
+                await session.exec(
+                    select(Citizen).where(col(Citizen.id).in_({a.citizen_id for a in appts.values()}))
+                )
+            ).all()
+        }
+        if appts
+        else {}
+    )
+    proc_ids = {a.procedure_id for a in appts.values() if a.procedure_id}
+    dossier_ids = {s.dossier_id for s in stops if s.dossier_id}
+    dossiers = (
+        {d.id: d for d in (await session.exec(select(Dossier).where(col(Dossier.id).in_(dossier_ids)))).all()}
+        if dossier_ids
+        else {}
+    )
+    proc_ids |= {d.procedure_id for d in dossiers.values()}
+    procs = (
+        {
+            p.id: p
+            for p in (await session.exec(select(Procedure).where(col(Procedure.id).in_(proc_ids)))).all()
+        }
+        if proc_ids
+        else {}
+    )
+    result_ids = {s.result_item_id for s in stops if s.result_item_id}
+    results = (
+        {
+            r.id: r.item_id
+            for r in (await session.exec(select(ResultItem).where(col(ResultItem.id).in_(result_ids)))).all()
+        }
+        if result_ids
+        else {}
+    )
+    org_ids = {s.org_id for s in stops if s.org_id}
+    orgs = (
+        {
+            o.id: o
+            for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids)))).all()
+        }
+        if org_ids
+        else {}
+    )
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for s in stops:
+        d: dict[str, Any] = {}
+        appt = appts.get(s.appointment_id) if s.appointment_id else None
+        dossier = dossiers.get(s.dossier_id) if s.dossier_id else None
+        proc = procs.get(appt.procedure_id) if appt and appt.procedure_id else None
+        if proc is None and dossier is not None:
+            proc = procs.get(dossier.procedure_id)
+        if appt is not None:
+            citizen = citizens.get(appt.citizen_id)
+            d["appointment"] = {"id": appt.id, "status": appt.status, "note": appt.note}
+            d["address"] = appt.address
+            d["person"] = {
+                "name": privacy.name_hint(citizen.full_name if citizen else None),
+                "phone_masked": privacy.mask_phone(citizen.phone if citizen else None),
+            }
+            d["_phone"] = citizen.phone if citizen else None
+            fees = appt.fees or {}
+            d["collect_fees"] = {
+                "total_vnd": fees_total(fees),
+                "postal_vnd": fees.get("postal"),
+                "fee_vnd": fees.get("fee"),
+                "charge_vnd": fees.get("charge"),
+            }
+        if proc is not None:
+            d["procedure"] = {
+                "code": proc.code,
+                "name": proc.name,
+                "documents_count": len(proc.documents or []),
+            }
+        if dossier is not None:
+            d["dossier"] = dossier.item_id
+        if s.result_item_id:
+            d["result_item"] = results.get(s.result_item_id)
+        org = orgs.get(s.org_id) if s.org_id else None
+        if org is not None:
+            d["place"] = {"code": org.code, "name": org.name, "address": org.address, "phone": org.phone}
+        out[s.id] = d
+    return out
+
+
+WHAT_TO_DO = {
+    StopKind.pickup: ("Nhận hồ sơ tại nhà, kiểm tra giấy tờ", "Collect the dossier, check the documents"),
+    StopKind.assisted: ("Hỗ trợ kê khai và nhận hồ sơ", "Help fill in and collect the dossier"),
+    StopKind.delivery: ("Trả kết quả, kiểm tra người nhận", "Deliver the result, check the recipient"),
+    StopKind.desk_pickup: ("Nhận kết quả tại Bộ phận Một cửa", "Collect the result at the one-stop desk"),
+    StopKind.handover: ("Bàn giao túi hồ sơ cho nơi nhận", "Hand the batch over"),
+}
+
+
+def _courier_stop(s: PlanStop, d: dict[str, Any], day: date, today: date) -> dict[str, Any]:
+    open_ = s.status in (StopStatus.planned, StopStatus.started)
+    phone = d.pop("_phone", None)
+    person = d.get("person")
+    if person is not None:
+        person["call"] = f"tel:{phone}" if phone and privacy.may_call(open_, day, today) else None
+    todo_vi, todo_en = WHAT_TO_DO[StopKind(s.kind)]
+    return {
+        "id": s.id,
+        "seq": s.seq,
+        "kind": s.kind,
+        "status": s.status,
+        "task": f"{todo_vi} / {todo_en}",
+        "window": window_of(s.window_start, s.window_end),
+        "eta": clock.rfc3339(s.eta),
+        "planned_eta": clock.rfc3339(s.planned_eta),
+        "lat": s.lat,
+        "lon": s.lon,
+        "navigation": nav_link(s.lat, s.lon),
+        "items": s.items,
+        "started_at": clock.rfc3339(s.started_at),
+        "finished_at": clock.rfc3339(s.finished_at),
+        "outcome_code": s.outcome_code,
+        **d,
+    }
+
+
+async def report_location(
+    session: AsyncSession, principal: Principal, data: LocationReport, *, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or utcnow()
+    at = data.at or now
+    if at.tzinfo is None:
+        raise HttpProblem(422, "Thời điểm cần múi giờ / 'at' needs a UTC offset", code="naive_time")
+    if at > now + timedelta(minutes=5) or at < now - timedelta(days=1):
+        raise HttpProblem(422, "Thời điểm không hợp lệ / 'at' is out of range", code="bad_time")
+    row = CourierPosition(
+        courier_id=principal.id,
+        lat=data.lat,
+        lon=data.lon,
+        accuracy_m=data.accuracy,
+        speed_ms=data.speed,
+        heading=data.heading,
+        at=at,
+        received_at=now,
+    )
+    session.add(row)
+    await session.commit()
+    return {"id": row.id, "at": clock.rfc3339(at), "received_at": clock.rfc3339(now)}
+
+
+async def _my_stop(
+    session: AsyncSession, principal: Principal, stop_id: uuid.UUID
+) -> tuple[PlanStop, PlanRoute, Plan]:
+    row = (
+        await session.exec(
+            select(PlanStop, PlanRoute, Plan)
+            .join(PlanRoute, col(PlanRoute.id) == col(PlanStop.route_id))
+            .join(Plan, col(Plan.id) == col(PlanStop.plan_id))
+            .where(PlanStop.id == stop_id)
+        )
+    ).first()
+    if row is None or row[1].courier_id != principal.id or row[2].status != PlanStatus.published:
+        raise not_found("điểm dừng / stop", stop_id)
+    return row
+
+
+async def stop_action(
+    session: AsyncSession,
+    principal: Principal,
+    stop_id: uuid.UUID,
+    action: str,
+    data: StopAction,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """``action`` is start, complete or fail (``data`` is then a ``StopFailure``)."""
+    now = now or utcnow()
+    at = min(data.at or now, now)
+    stop, route, plan = await _my_stop(session, principal, stop_id)
+    allowed = {"start": (StopStatus.planned,), "complete": (StopStatus.planned, StopStatus.started),
+               "fail": (StopStatus.planned, StopStatus.started)}[action]  # fmt: skip
+    if stop.status not in allowed:
+        raise HttpProblem(
+            409,
+            f"Điểm dừng đang ở trạng thái {stop.status} / The stop is {stop.status}",
+            code="stop_state",
+        )
+    appt = await session.get(Appointment, stop.appointment_id) if stop.appointment_id else None
+    if data.lat is not None and data.lon is not None:
+        session.add(
+            CourierPosition(courier_id=principal.id, lat=data.lat, lon=data.lon, at=at, received_at=now)
+        )
+    if action == "start":
+        stop.status, stop.started_at = StopStatus.started, at
+    else:
+        stop.status = StopStatus.done if action == "complete" else StopStatus.failed
+        stop.finished_at = at
+        stop.started_at = stop.started_at or at
+    if data.note:
+        stop.note = data.note
+    session.add(stop)
+    # ETAs of what is still ahead, from where the courier is now.
+    origin = (data.lat, data.lon) if data.lat is not None and data.lon is not None else None
+    if origin is None and action != "start":
+        origin = (stop.lat, stop.lon)
+    await refresh_etas(session, route, plan, at, origin)
+    if action == "fail":
+        assert isinstance(data, StopFailure)
+        if data.reason_code not in STOP_FAILURE_REASONS:
+            raise HttpProblem(
+                422,
+                f"Mã lý do không hợp lệ / Unknown reason code '{data.reason_code}'",
+                code="unknown_reason_code",
+                extra={"allowed": sorted(STOP_FAILURE_REASONS)},
+            )
+        stop.outcome_code = data.reason_code
+        if appt is not None and appt.status == AppointmentStatus.booked:
+            from backend.booking.services import record_outcome
+
+            outcome = (
+                AppointmentStatus.no_show if data.reason_code in NO_SHOW_REASONS else AppointmentStatus.failed
+            )
+            # Booking's own outcome: validates the code, writes the event, withdraws reminders, offers a
+            # rebooking to the citizen; it commits this session (our stop update with it).
+            await record_outcome(
+                session, principal, appt.id, outcome,
+                AppointmentOutcome(reason_code=data.reason_code, note=data.note), now=at,
+            )  # fmt: skip
+            return await _action_out(session, stop, route)
+    elif appt is not None and appt.status == AppointmentStatus.booked:
+        if action == "start":
+            await bump_appointment(
+                session, appt, "en_route", principal, at=at,
+                data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id)},
+            )  # fmt: skip
+            courier = await session.get(StaffUser, principal.id)
+            enqueue(
+                session,
+                recipient_kind="citizen",
+                recipient_id=appt.citizen_id,
+                template="courier.on_the_way",
+                params={
+                    "courier_name": courier.full_name if courier else "",
+                    "eta": stop.eta,
+                    "appointment_id": appt.id,
+                },
+                dedupe_key=f"appt:{appt.id}:on_the_way:{stop.id}",
+            )
+        else:
+            # TODO(custody): the pickup record / delivery proof are the custody domain's events (they need the
+            # document ticks and the recipient check); the courier app records them there. Here the visit is
+            # marked done so the booking shows it and a re-plan leaves it out.
+            await bump_appointment(
+                session, appt, "completed", principal, at=at, status=AppointmentStatus.completed,
+                data={"stop_id": str(stop.id), "plan_id": str(plan.id)},
+            )  # fmt: skip
+    await session.commit()
+    return await _action_out(session, stop, route)
+
+
+async def _action_out(session: AsyncSession, stop: PlanStop, route: PlanRoute) -> dict[str, Any]:
+    rest = (
+        await session.exec(
+            select(PlanStop)
+            .where(
+                PlanStop.route_id == route.id,
+                col(PlanStop.status).in_([StopStatus.planned, StopStatus.started]),
+            )
+            .order_by(col(PlanStop.seq))
+        )
+    ).all()
+    return {
+        "stop": {"id": stop.id, "status": stop.status, "outcome_code": stop.outcome_code,
+                 "started_at": clock.rfc3339(stop.started_at), "finished_at": clock.rfc3339(stop.finished_at)},
+        "remaining": [{"id": s.id, "seq": s.seq, "eta": clock.rfc3339(s.eta)} for s in rest],
+    }  # fmt: skip
+
+
+async def refresh_etas(
+    session: AsyncSession, route: PlanRoute, plan: Plan, at: datetime, origin: tuple[float, float] | None
+) -> None:
+    """Move ETAs of the route's open stops: leave ``origin`` (else the courier's fresh position, else the last
+    finished stop, else the route's start) at ``at``."""
+    stops = (
+        await session.exec(select(PlanStop).where(PlanStop.route_id == route.id).order_by(col(PlanStop.seq)))
+    ).all()
+    ahead = [s for s in stops if s.status in (StopStatus.planned, StopStatus.started)]
+    if not ahead:
+        return
+    if origin is None:
+        pos = (
+            await session.exec(
+                select(CourierPosition)
+                .where(
+                    CourierPosition.courier_id == route.courier_id,
+                    col(CourierPosition.at) >= at - FRESH_POSITION,
+                )
+                .order_by(col(CourierPosition.at).desc())
+                .limit(1)
+            )
+        ).first()
+        done = [s for s in stops if s.status in (StopStatus.done, StopStatus.failed)]
+        if pos is not None:
+            origin = (pos.lat, pos.lon)
+        elif done:
+            origin = (done[-1].lat, done[-1].lon)
+        else:
+            origin = (route.start_lat, route.start_lon)
+    depart = max(at, route.shift_start)
+    legs = [eta.Leg(s.lat, s.lon, s.window_start, s.service_s) for s in ahead]
+    timings = eta.recompute(matrix_provider(), route.profile, origin, depart, legs)
+    for s, t in zip(ahead, timings, strict=True):
+        s.eta, s.service_start, s.departure = t.arrival, t.service_start, t.departure
+        session.add(s)

@@ -1,0 +1,106 @@
+"""Demo routes: a published plan of the next working day for every post office, and at the first post office
+a plan of the first working day (today when it is one) with a courier mid-route: two visits done, the third
+under way, position reports along the way.
+
+Solves run in this process with a short time limit (the seed is a command, not the web server)."""
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.catalogue.calendar_service import working_calendar
+from backend.demo.province import DemoContext
+from backend.lib.auth import Principal
+from backend.planning import clock, courier, services
+from routing import solve
+from schemas.base import utcnow
+from schemas.enums import Role
+from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction
+
+log = logging.getLogger("backend.planning.demo")
+DEMO_TIME_LIMIT_S = 1.0
+
+
+async def plan_and_publish(session: AsyncSession, po_id: uuid.UUID, day: Any, admin: Principal) -> Plan:
+    plan = Plan(
+        post_office_id=po_id,
+        service_date=day,
+        status=PlanStatus.running,
+        started_at=utcnow(),
+        created_by=admin.id,
+        options={"time_limit_s": DEMO_TIME_LIMIT_S, "minimize_couriers": False, "seed": 0},
+    )
+    session.add(plan)
+    await session.commit()
+    job = await services.prepare_solve(session, plan.id)
+    solution = solve(job.problem, job.options) if job.day.stops and job.day.couriers else None
+    await services.store_solution(session, plan.id, job, solution)
+    await session.commit()
+    await services.publish(session, admin, plan.id)
+    return plan
+
+
+async def mid_route(session: AsyncSession, plan: Plan) -> dict[str, Any]:
+    """The busiest courier of ``plan`` has done two visits and is on the way to the third."""
+    route = (
+        await session.exec(
+            select(PlanRoute).where(PlanRoute.plan_id == plan.id).order_by(col(PlanRoute.stops_count).desc())
+        )
+    ).first()
+    if route is None:
+        return {}
+    stops = (
+        await session.exec(select(PlanStop).where(PlanStop.route_id == route.id).order_by(col(PlanStop.seq)))
+    ).all()
+    me = Principal(id=route.courier_id, role=Role.courier, org_id=plan.post_office_id)
+    trail = [(route.start_lat, route.start_lon, route.start_at or route.shift_start)]
+    for s in stops[:2]:
+        trail.append((s.lat, s.lon, s.eta))
+        await courier.stop_action(session, me, s.id, "start", StopAction(), now=s.eta - timedelta(minutes=5))
+        await courier.stop_action(
+            session, me, s.id, "complete", StopAction(lat=s.lat, lon=s.lon), now=s.departure
+        )
+    if len(stops) > 2:
+        nxt = stops[2]
+        last = stops[1] if len(stops) > 1 else None
+        at = (last.departure if last else nxt.eta) + timedelta(minutes=2)
+        await courier.stop_action(session, me, nxt.id, "start", StopAction(), now=at)
+        if last is not None:
+            # Part of the way from the last visit to the next one.
+            trail.append(((last.lat + nxt.lat) / 2, (last.lon + nxt.lon) / 2, at + timedelta(minutes=3)))
+    for lat, lon, at in trail:
+        session.add(CourierPosition(courier_id=route.courier_id, lat=lat, lon=lon, accuracy_m=15.0, at=at))
+    await session.commit()
+    return {"courier": str(route.courier_id), "done": min(2, len(stops))}
+
+
+async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
+    admin_user = ctx.staff.get("admin")
+    admin = Principal(id=admin_user.id if admin_user else uuid.uuid4(), role=Role.admin)
+    cal = await working_calendar(session)
+    today = clock.vn_date(utcnow())
+    first = cal.next_working_day(today, include_today=True)
+    following = cal.next_working_day(today)
+    plans = 0
+    for po in ctx.post_offices:
+        await plan_and_publish(session, po.id, following, admin)
+        plans += 1
+    out: dict[str, Any] = {"plans": plans, "day": following.isoformat()}
+    if ctx.post_offices:
+        po = ctx.post_offices[0]
+        plan = (
+            await session.exec(
+                select(Plan).where(
+                    Plan.post_office_id == po.id,
+                    Plan.service_date == first,
+                    Plan.status == PlanStatus.published,
+                )
+            )
+        ).first() or await plan_and_publish(session, po.id, first, admin)
+        out["mid_route"] = await mid_route(session, plan)
+    log.info("planning demo: %s", out)
+    return out

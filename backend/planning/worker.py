@@ -1,0 +1,212 @@
+"""Background plan computation: an asyncio task per plan awaits a solve in a separate process.
+
+OR-Tools holds the GIL for its whole search, so solving in the web process would freeze every request. Each
+solve runs in a fresh 'spawn' process that the task can terminate (app shutdown, timeout); the routing library's
+``solve_async`` would have to wait for the search to end instead. Progress is the share of the solver's time
+budget used so far (the library reports no intermediate solutions), written with a heartbeat so a plan whose
+process died is recognisable as stale.
+"""
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from litestar import Litestar
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from backend.db import session_factory
+from backend.planning import solve_child
+from routing import Problem, Solution, SolveOptions
+from schemas.base import utcnow
+from schemas.planning import Plan, PlanStatus
+
+log = logging.getLogger("backend.planning")
+
+DEFAULT_TIME_LIMIT_S = 10.0
+# A running plan whose heartbeat is older than this belongs to a dead process.
+STALE_AFTER = timedelta(minutes=2)
+HEARTBEAT_S = 1.0
+# Solves at once per web process: the machine's cores are shared with the web server.
+MAX_CONCURRENT = 1
+
+
+class SolveError(RuntimeError):
+    pass
+
+
+async def solve_in_process(
+    problem: Problem, options: SolveOptions, on_tick: Any = None, grace_s: float = 60.0
+) -> Solution:
+    """``routing.solve`` in a spawned process; ``await on_tick(elapsed_s)`` about every second meanwhile.
+    Cancelling the awaiting task terminates the process."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=solve_child.run, args=(problem, options, child), daemon=True)
+    proc.start()
+    child.close()
+    t0 = time.monotonic()
+    try:
+        while not parent.poll():
+            if not proc.is_alive() and not parent.poll():
+                raise SolveError(f"solver process exited with code {proc.exitcode}")
+            elapsed = time.monotonic() - t0
+            if elapsed > options.time_limit_s + grace_s:
+                raise SolveError("solver did not finish in time")
+            if on_tick is not None:
+                await on_tick(elapsed)
+            await asyncio.sleep(min(HEARTBEAT_S, 0.2 + elapsed / 10))
+        status, payload = await asyncio.to_thread(parent.recv)
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.terminate()
+        await asyncio.to_thread(proc.join, 5)
+    if status != "ok":
+        raise SolveError(str(payload))
+    assert isinstance(payload, Solution)
+    return payload
+
+
+@dataclass
+class PlanRunner:
+    """Owns the background tasks of one app (kept referenced so they are not garbage-collected)."""
+
+    engine: AsyncEngine
+    limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT))
+    tasks: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
+
+    def launch(self, plan_id: uuid.UUID) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self.run(plan_id), name=f"plan-{plan_id}")
+        self.tasks[plan_id] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(plan_id, None))
+        return task
+
+    async def run(self, plan_id: uuid.UUID) -> None:
+        from backend.planning import services
+
+        factory = session_factory(self.engine)
+        try:
+            async with self.limit:
+                async with factory() as session:
+                    claimed = await session.execute(
+                        update(Plan)
+                        .where(col(Plan.id) == plan_id, col(Plan.status) == PlanStatus.queued)
+                        .values(
+                            status=PlanStatus.running, progress=5, started_at=utcnow(), heartbeat_at=utcnow()
+                        )
+                    )
+                    await session.commit()
+                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                        return
+                    job = await services.prepare_solve(session, plan_id)
+                    await session.commit()
+
+                async def tick(elapsed: float) -> None:
+                    pct = 10 + int(85 * min(elapsed / max(job.options.time_limit_s, 0.1), 1.0))
+                    async with factory() as s:
+                        await s.execute(
+                            update(Plan)
+                            .where(col(Plan.id) == plan_id, col(Plan.status) == PlanStatus.running)
+                            .values(progress=min(pct, 95), heartbeat_at=utcnow())
+                        )
+                        await s.commit()
+
+                solution = None
+                if job.day.stops and job.day.couriers:
+                    solution = await solve_in_process(job.problem, job.options, tick)
+                async with factory() as session:
+                    await services.store_solution(session, plan_id, job, solution)
+                    await session.commit()
+        except asyncio.CancelledError:
+            await _fail(factory, plan_id, "Bị gián đoạn khi dừng máy chủ / Interrupted by a server shutdown")
+            raise
+        except Exception as exc:
+            log.exception("plan %s failed", plan_id)
+            await _fail(factory, plan_id, f"Lỗi khi tính lộ trình / Solve failed: {exc}"[:500])
+
+    async def cancel_all(self) -> None:
+        tasks = list(self.tasks.values())
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
+
+
+async def _fail(factory: Any, plan_id: uuid.UUID, error: str) -> None:
+    async with factory() as session:
+        await session.execute(
+            update(Plan)
+            .where(col(Plan.id) == plan_id, col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]))
+            .values(status=PlanStatus.failed, error=error, finished_at=utcnow())
+        )
+        await session.commit()
+
+
+async def recover_stale(engine: AsyncEngine, runner: PlanRunner | None = None) -> dict[str, int]:
+    """At startup: plans left queued or running by a process that died are re-queued and solved again if
+    their day has not passed; older ones are marked failed. A plan whose heartbeat is fresh belongs to
+    another live web process and is left alone."""
+    from backend.planning.clock import vn_date
+
+    factory = session_factory(engine)
+    now = utcnow()
+    requeued: list[uuid.UUID] = []
+    failed = 0
+    async with factory() as session:
+        rows = (
+            await session.exec(
+                select(Plan).where(col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]))
+            )
+        ).all()
+        for plan in rows:
+            last = plan.heartbeat_at or plan.created_at
+            if runner is not None and plan.id in runner.tasks:
+                continue
+            if now - last < STALE_AFTER:
+                continue
+            if plan.service_date >= vn_date(now):
+                plan.status, plan.progress, plan.heartbeat_at = PlanStatus.queued, 0, now
+                plan.error = "Tính lại sau khi máy chủ khởi động lại / Re-queued after a restart"
+                requeued.append(plan.id)
+            else:
+                plan.status, plan.finished_at = PlanStatus.failed, now
+                plan.error = "Bị gián đoạn, ngày đã qua / Interrupted; the day has passed"
+                failed += 1
+            session.add(plan)
+        await session.commit()
+    if runner is not None:
+        for plan_id in requeued:
+            runner.launch(plan_id)
+    return {"requeued": len(requeued), "failed": failed}
+
+
+def runner_of(app: Litestar) -> PlanRunner:
+    runner = getattr(app.state, "plan_runner", None)
+    if runner is None:
+        runner = PlanRunner(app.state.engine)
+        app.state.plan_runner = runner
+    return runner
+
+
+@asynccontextmanager
+async def lifespan_hook(app: Litestar) -> AsyncIterator[None]:
+    runner = runner_of(app)
+    try:
+        await recover_stale(app.state.engine, runner)
+    except Exception:  # a missing table (first start before migrations) must not stop the app
+        log.exception("could not recover stale plans")
+    try:
+        yield
+    finally:
+        await runner.cancel_all()

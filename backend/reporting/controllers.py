@@ -1,0 +1,104 @@
+"""HTTP for reports: form II.06a figures (JSON or CSV) and the admin import of past dossiers."""
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.problems import Problem
+from backend.reporting import export, importer, services
+from backend.reporting.definitions import vn_date
+from backend.reporting.query import GroupBy
+from schemas.base import utcnow
+from schemas.enums import Role
+
+MAX_UPLOAD_BYTES = 12 * 1024 * 1024
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+@dataclass
+class ImportUpload:
+    file: UploadFile
+    org: str | None = None
+    dry_run: bool = False
+
+
+class ReportsController(Controller):
+    path = "/reports"
+    tags = ["reports"]
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @get("/dossiers", guards=[requires(Role.desk, Role.agency, Role.admin)])
+    async def dossiers(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        from_: date | None = Parameter(query="from", default=None, description="first day (Vietnam time)"),
+        to: date | None = Parameter(query="to", default=None, description="last day, inclusive"),
+        org: str | None = Parameter(
+            query="org", default=None, max_length=32, description="organisation code, or a province code"
+        ),
+        group_by: GroupBy = Parameter(query="group_by", default=GroupBy.field),
+        format: ReportFormat = Parameter(query="format", default=ReportFormat.json),
+    ) -> Response[Any]:
+        """Form II.06a (received / resolved / in progress) with postal counts and rates; see
+        ``backend/reporting/definitions.py`` for what each column counts. Desks and agencies see their own
+        organisation; admins any organisation, a province (``org=82``) or everything."""
+        period = services.make_period(from_, to, vn_date(utcnow()))
+        scope = await services.resolve_scope(db_session, principal, org)
+        report = await services.dossier_report(db_session, period, scope, group_by)
+        if format is ReportFormat.csv:
+            return Response(
+                content=export.to_csv(report),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{export.filename(report)}"'},
+            )
+        return Response(content=report.as_json())
+
+    @post("/imports", guards=[requires(Role.admin)], status_code=201)
+    async def import_dossiers(
+        self,
+        db_session: AsyncSession,
+        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, Any]:
+        """Import past dossiers from the previous one-stop system (CSV, columns in
+        ``backend/reporting/importer.py``). All or nothing: any bad row rejects the file with 422 and the list
+        of ``errors`` by line. ``dry_run=true`` validates only."""
+        content = await data.file.read()
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise Problem(413, "Tệp quá lớn / File too large", code="too_large")
+        try:
+            result = await importer.import_dossiers(
+                db_session,
+                content,
+                source=data.file.filename or "upload.csv",
+                org_code=data.org or None,
+                dry_run=data.dry_run,
+            )
+        except importer.ImportRejected as exc:
+            raise Problem(
+                422,
+                f"Không nhập hồ sơ nào: {len(exc.errors)} lỗi / Nothing imported: {len(exc.errors)} error(s)",
+                code="import_rejected",
+                extra={
+                    "rows": exc.rows,
+                    "error_count": len(exc.errors),
+                    "errors": [e.as_json() for e in exc.errors[: importer.MAX_ERRORS_SHOWN]],
+                },
+            ) from None
+        return result.as_json()
+
+
+ROUTES = [ReportsController]

@@ -1,0 +1,179 @@
+"""The definitions of form II.06a (pure): single dossiers with known classification, identities on random
+dossiers, rates, periods, and the CSV round trip of a report."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.catalogue.calendar import VN_TZ, default_calendar
+from backend.reporting.definitions import (
+    COUNT_FIELDS,
+    Counts,
+    DossierFacts,
+    Period,
+    aggregate,
+    classify,
+    day_number,
+    effective_due_date,
+    rates,
+    resolution_instant,
+    start_of_day,
+    timeliness,
+)
+from backend.reporting.export import read_csv, to_csv
+from backend.reporting.query import GroupBy, Scope
+from backend.reporting.services import Report, ReportRow
+
+CAL = default_calendar()
+MARCH = Period(date(2025, 3, 1), date(2025, 3, 31))
+
+
+def vn(y: int, m: int, d: int, h: int = 9) -> datetime:
+    return datetime(y, m, d, h, tzinfo=VN_TZ)
+
+
+def test_period_bounds_are_vietnam_midnights() -> None:
+    assert MARCH.start == datetime(2025, 2, 28, 17, tzinfo=UTC)
+    assert MARCH.end == datetime(2025, 3, 31, 17, tzinfo=UTC)
+    assert MARCH.as_of(date(2025, 3, 10)) == date(2025, 3, 10)
+    assert MARCH.as_of(date(2026, 1, 1)) == date(2025, 3, 31)
+    assert start_of_day(date(1976, 1, 2)) == datetime(1976, 1, 1, 17, tzinfo=UTC)
+    assert start_of_day(date(1970, 1, 2)) != datetime(1970, 1, 1, 17, tzinfo=UTC)  # UTC+8 then: see FIRST_DAY
+    assert day_number(date(1970, 1, 2)) == 1
+    with pytest.raises(ValueError):
+        Period(date(2025, 3, 2), date(2025, 3, 1))
+
+
+def test_timeliness_by_dates() -> None:
+    due = date(2025, 3, 14)
+    assert timeliness(date(2025, 3, 13), due) == "early"
+    assert timeliness(date(2025, 3, 14), due) == "on_time"
+    assert timeliness(date(2025, 3, 15), due) == "late"
+    assert timeliness(date(2025, 3, 15), None) == "on_time"
+
+
+def test_pause_moves_due_date_over_holidays() -> None:
+    # due Tuesday 29/4/2025; 30/4 and 1/5 are holidays, 2/5 was swapped off: 2 working days -> Tue 6/5
+    d = DossierFacts(received_at=vn(2025, 4, 21), due_at=vn(2025, 4, 29, 17), paused_working_days=2)
+    assert effective_due_date(d, CAL) == date(2025, 5, 6)
+    assert effective_due_date(DossierFacts(received_at=vn(2025, 4, 21)), CAL) is None
+
+
+def test_resolution_instant_falls_back_to_return_and_never_precedes_receipt() -> None:
+    assert resolution_instant(DossierFacts(received_at=vn(2025, 3, 3), returned_at=vn(2025, 3, 5))) == vn(
+        2025, 3, 5
+    )
+    early = DossierFacts(received_at=vn(2025, 3, 3), resolved_at=vn(2025, 3, 1), returned_at=vn(2025, 3, 9))
+    assert resolution_instant(early) == vn(2025, 3, 3)
+
+
+def test_single_dossiers() -> None:
+    as_of = MARCH.last
+    assert classify(DossierFacts(received_at=None), MARCH, CAL, as_of) is None
+    assert classify(DossierFacts(received_at=vn(2025, 4, 1)), MARCH, CAL, as_of) is None
+    closed = DossierFacts(received_at=vn(2025, 2, 3), resolved_at=vn(2025, 2, 27))
+    assert classify(closed, MARCH, CAL, as_of) is None
+
+    carried = classify(
+        DossierFacts(received_at=vn(2025, 2, 27), due_at=vn(2025, 3, 3, 17), resolved_at=vn(2025, 3, 3, 16)),
+        MARCH,
+        CAL,
+        as_of,
+    )
+    assert carried == Counts(received_total=1, carried_over=1, resolved_total=1, resolved_on_time=1)
+
+    postal = classify(
+        DossierFacts(
+            received_at=vn(2025, 3, 3), due_at=vn(2025, 3, 5, 17), channel="home_pickup", postal_return=True
+        ),
+        MARCH,
+        CAL,
+        as_of,
+    )
+    assert postal == Counts(
+        received_total=1,
+        received_direct_postal=1,
+        in_progress_total=1,
+        in_progress_overdue=1,
+        postal_pickup=1,
+        postal_home_pickup=1,
+    )
+    # the same dossier judged on 4 March, before its due date, is within the deadline
+    within = classify(
+        DossierFacts(received_at=vn(2025, 3, 3), due_at=vn(2025, 3, 5, 17)), MARCH, CAL, date(2025, 3, 4)
+    )
+    assert within is not None and within.in_progress_within == 1
+
+
+def test_rates() -> None:
+    c = Counts(
+        received_total=10,
+        received_online=3,
+        received_direct_postal=4,
+        carried_over=3,
+        resolved_total=6,
+        resolved_early=1,
+        resolved_on_time=1,
+        resolved_late=4,
+        in_progress_total=4,
+        in_progress_within=4,
+        postal_pickup=2,
+    )
+    assert c.identity_errors() == []
+    assert rates(c) == {"on_time_rate": 33.3, "online_share": 42.9, "postal_share": 28.6}
+    assert rates(Counts()) == {"on_time_rate": None, "online_share": None, "postal_share": None}
+    broken = Counts(received_total=1, received_online=1, resolved_total=1)
+    assert len(broken.identity_errors()) == 1
+
+
+BASE = datetime(2025, 1, 20, tzinfo=VN_TZ)  # Tết 2025 (28/1-2/2) falls inside
+instants = st.integers(-30 * 24, 90 * 24).map(lambda h: BASE + timedelta(hours=h))
+facts = st.builds(
+    DossierFacts,
+    received_at=st.none() | instants,
+    due_at=st.none() | instants,
+    resolved_at=st.none() | instants,
+    returned_at=st.none() | instants,
+    paused_at=st.none() | instants,
+    paused_working_days=st.integers(0, 6),
+    channel=st.sampled_from(["direct", "online", "home_pickup", "post_office"]),
+    postal_pickup=st.booleans(),
+    postal_return=st.booleans(),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(facts, max_size=40), st.integers(-20, 60), st.integers(0, 40), st.integers(-5, 60))
+def test_identities_and_chaining_on_random_dossiers(
+    dossiers: list[DossierFacts], start: int, length: int, today: int
+) -> None:
+    first = BASE.date() + timedelta(days=start)
+    period = Period(first, first + timedelta(days=length))
+    as_of = period.as_of(first + timedelta(days=today))
+    total = aggregate(dossiers, period, CAL, as_of)
+    assert total.identity_errors() == []
+    for d in dossiers:
+        c = classify(d, period, CAL, as_of)
+        if c is not None:
+            assert c.identity_errors() == []
+            assert c.received_total == 1
+    # what is in progress at the end of one period is what the next one carries over
+    after = Period(period.last + timedelta(days=1), period.last + timedelta(days=10))
+    following = aggregate(dossiers, after, CAL, after.last)
+    assert following.carried_over == total.in_progress_total
+
+
+def test_csv_round_trip_of_a_report() -> None:
+    c = Counts(
+        received_total=3, received_online=1, received_direct_postal=2, resolved_total=3, resolved_late=3
+    )
+    rows = [ReportRow("Hộ tịch", "Hộ tịch", c), ReportRow('Chứng thực, "sao y"', "x;y", c + c)]
+    report = Report(MARCH, Scope(kind="desk", code="82-MC-1"), GroupBy.field, MARCH.last, rows, BASE)
+    data = to_csv(report)
+    assert data.startswith(b"\xef\xbb\xbf")
+    parsed = read_csv(data)
+    assert parsed == [r.as_json() for r in rows] + [report.total.as_json()]
+    assert parsed[-1]["received_total"] == 9 and parsed[-1]["on_time_rate"] == 0.0
+    assert set(COUNT_FIELDS) <= parsed[0].keys()
