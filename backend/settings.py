@@ -47,6 +47,8 @@ class Settings:
     geocoder_url: str = field(default_factory=lambda: _env("GEOCODER_URL"))
     osrm_url: str = field(default_factory=lambda: _env("OSRM_URL"))
     upload_dir: str = field(default_factory=lambda: _env("UPLOAD_DIR", str(ROOT / "var" / "uploads")))
+    # How booking counts a window's room: "shifts" (courier-minutes) or "routes" (also the day's plan must fit).
+    booking_capacity: str = field(default_factory=lambda: _env("BOOKING_CAPACITY", "routes"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
     debug: bool = field(default_factory=lambda: _bool("DEBUG", False))
 

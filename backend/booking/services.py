@@ -268,6 +268,16 @@ async def list_slots(
         )
         for w in windows
     ]
+    narrow = getattr(policy, "admitted_windows", None)
+    if narrow is not None:
+        # Route-aware capacity: on a day that already has a plan, offer only windows the plan can absorb.
+        open_windows = [
+            (w.start, w.end) for w, item in zip(windows, items, strict=True) if item.remaining > 0
+        ]
+        admitted = await narrow(session, off.org.id, open_windows, lat_, lon_, cost * 60)
+        for w, item in zip(windows, items, strict=True):
+            if item.remaining > 0 and w.start not in admitted:
+                item.remaining = 0
     distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
     return {
         "items": items,

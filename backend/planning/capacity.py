@@ -3,12 +3,18 @@ feasible insertion without moving other stops between couriers; milliseconds for
 
 import asyncio
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.planning import clock
+
+if TYPE_CHECKING:
+    from backend.booking.capacity import VisitRequest
+    from backend.booking.windows import Window
 from backend.planning.problem_builder import ITEM_WEIGHT_G, matrix_provider
 from routing import (
     Break,
@@ -154,17 +160,21 @@ async def insertion_check(
     problem, routes = await plan_problem(session, plan)
     if not problem.vehicles:
         return InsertionResult(False, reason="no courier in the plan")
-    new = Stop(
+    new = _new_stop(day, window_start, window_end, lat, lon, service_s)
+    # The matrix provider may be OSRM (network): keep the event loop free.
+    return await asyncio.to_thread(can_insert, routes, problem, new)
+
+
+def _new_stop(day: date, start: datetime, end: datetime, lat: float, lon: float, service_s: int) -> Stop:
+    return Stop(
         id=NEW_STOP,
         location=Location(lat=lat, lon=lon),
-        window=TimeWindow(clock.secs(day, window_start), clock.secs(day, window_end)),
+        window=TimeWindow(clock.secs(day, start), clock.secs(day, end)),
         service_time=service_s,
         kind="pickup",
         items=1,
         weight=ITEM_WEIGHT_G,
     )
-    # The matrix provider may be OSRM (network): keep the event loop free.
-    return await asyncio.to_thread(can_insert, routes, problem, new)
 
 
 class RouteInsertionPolicy:
@@ -177,13 +187,39 @@ class RouteInsertionPolicy:
 
         self._minutes = CourierShiftPolicy()
 
-    async def capacity(self, session: AsyncSession, post_office_id: uuid.UUID, windows: object) -> object:
-        return await self._minutes.capacity(session, post_office_id, windows)  # type: ignore[arg-type]
+    async def capacity(
+        self, session: AsyncSession, post_office_id: uuid.UUID, windows: "Sequence[Window]"
+    ) -> dict[datetime, int]:
+        return await self._minutes.capacity(session, post_office_id, windows)
 
-    async def admits(self, session: AsyncSession, visit: object) -> bool:
-        from backend.booking.capacity import VisitRequest
+    async def admitted_windows(
+        self,
+        session: AsyncSession,
+        post_office_id: uuid.UUID,
+        windows: Sequence[tuple[datetime, datetime]],
+        lat: float,
+        lon: float,
+        service_s: int,
+    ) -> set[datetime]:
+        """The window starts (of ``windows``) in which the visit still fits: every window of a day without a
+        plan, and on a planned day those where ``can_insert`` finds a place. One plan load per planned day."""
+        days = {clock.vn_date(start) for start, _ in windows}
+        planned = {
+            d: plan for d in days if (plan := await latest_plan(session, post_office_id, d)) is not None
+        }
+        admitted = {start for start, _ in windows if clock.vn_date(start) not in planned}
+        for day, plan in planned.items():
+            problem, routes = await plan_problem(session, plan)
+            todays = [(s, e) for s, e in windows if clock.vn_date(s) == day]
+            if not problem.vehicles:
+                continue
+            for start, end in todays:
+                new = _new_stop(day, start, end, lat, lon, service_s)
+                if (await asyncio.to_thread(can_insert, routes, problem, new)).feasible:
+                    admitted.add(start)
+        return admitted
 
-        assert isinstance(visit, VisitRequest)
+    async def admits(self, session: AsyncSession, visit: "VisitRequest") -> bool:
         service_s = max(visit.cost_minutes, 1) * 60
         return await fits_in_plan(
             session,
