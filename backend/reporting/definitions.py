@@ -29,17 +29,21 @@ Definitions (a period is ``[from, to]``, whole days in Asia/Ho_Chi_Minh, both in
 * **Carried over** from the previous period: received before ``S`` and not resolved before ``S``. This is
   exactly the previous period's "in progress" at its end, so consecutive periods chain.
 * **Resolved** in the period: a new or carried-over dossier resolved before ``E``; the others are **in progress**.
-* **Early / on time / late**: compare the Vietnam date of the resolution with the *effective due date*:
-  before it early (trước hạn), the same day on time (đúng hạn), after it late (quá hạn). Dates, not instants,
-  because the appointment slip gives a day ("ngày hẹn trả"). A dossier without a due date (no legal time
-  limit) that is resolved counts as on time.
-* **Pauses**: while a dossier waits for a supplement the clock stops (Decree 118/2025/NĐ-CP: time for the
-  citizen to supplement is not counted). ``due_at`` stays the date printed at receipt; ``paused_working_days``
-  accumulates the working days the clock stood still, and the effective due date is the Vietnam date of
-  ``due_at`` moved forward by that many working days (the working calendar, holidays included).
-* **Overdue / within** (in progress): overdue when the effective due date is before the *as-of* day (the last
-  day of the period, or today for a period not yet over); a dossier paused at the end of the period
-  (``paused_at`` set before ``E``) is within the deadline: its clock is stopped. No due date: within.
+* **Early / on time / late** (the rule of ``backend/custody/deadlines.timeliness``, so the desk's live view
+  and the report agree): resolved on a Vietnam date before the due date is early (trước hạn); after the due
+  instant is late (quá hạn), including later on the due day itself (the slip gives the hour, usually the close
+  of office hours); otherwise on time (đúng hạn). A dossier without a due date counts as on time.
+* **Pauses**: while a dossier waits for a supplement the clock stops (Decree 118/2025/NĐ-CP: the time the
+  citizen takes to supplement is not counted). Custody moves ``due_at`` later by the paused working days when
+  the clock restarts (``deadlines.resume``), so ``due_at`` is always the deadline in force;
+  ``paused_working_days`` is a record of it and is NOT added again here. An imported ``due_at`` is likewise
+  the final appointment date.
+* **Overdue / within** (in progress): judged at the *as-of* instant, the end of the period (or now, while
+  the period is running): overdue when that instant is after ``due_at``. A dossier paused at that time is
+  judged at the moment it was paused (its clock stands still), as custody does. No due date: within.
+* **Withdrawn** (outcome ``withdrawn``, rút hồ sơ): counted apart, in no column of the form (custody's
+  ``timeliness`` gives none either); the ``withdrawn`` count says how many there were among the dossiers the
+  period would otherwise include.
 * **Postal counts**: ``postal_pickup`` counts new dossiers that came through the post (channel ``home_pickup``
   or ``post_office``, or the ``postal_pickup`` flag); ``postal_home_pickup`` those collected at the citizen's
   home (Circular 17/2017/TT-BTTTT art. 5); ``postal_return`` the dossiers resolved in the period whose result
@@ -48,8 +52,8 @@ Definitions (a period is ``[from, to]``, whole days in Asia/Ho_Chi_Minh, both in
   share = online / new; postal share = postal pickup / new. Percentages with one decimal, ``None`` when the
   denominator is zero.
 
-Known limits: pause columns hold the dossier's state now, not at the end of a past period, so a report on an
-old period may see a later pause (which can only move a deadline later). Days before 1976 (``FIRST_DAY``) are
+Known limits: ``due_at``, ``paused_at`` and ``outcome`` hold the dossier's state now, not at the end of a past
+period, so a report on an old period may see a later pause (a later deadline) or a later withdrawal. Days before 1976 (``FIRST_DAY``) are
 not supported: the SQL uses the fixed UTC+7 offset.
 """
 
@@ -57,7 +61,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
-from backend.catalogue.calendar import WorkingCalendar
 from schemas.base import VN_TZ
 
 # Asia/Ho_Chi_Minh has been UTC+7 without daylight saving since 13 June 1975 (the South used UTC+8 before),
@@ -69,6 +72,7 @@ FIRST_DAY = date(1976, 1, 1)
 ONLINE = "online"
 POSTAL_CHANNELS = frozenset({"home_pickup", "post_office"})
 HOME_PICKUP = "home_pickup"
+WITHDRAWN = "withdrawn"
 
 
 def vn_date(instant: datetime) -> date:
@@ -105,9 +109,9 @@ class Period:
         """Exclusive end: 00:00 of the day after ``last``."""
         return start_of_day(self.last + timedelta(days=1))
 
-    def as_of(self, today: date) -> date:
-        """The day overdue is judged on: the period's last day, or today while the period is running."""
-        return min(self.last, today)
+    def as_of(self, now: datetime) -> datetime:
+        """The instant open dossiers are judged at: the end of the period, or now while it is running."""
+        return min(self.end, now)
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class DossierFacts:
     channel: str = "direct"
     postal_pickup: bool = False
     postal_return: bool = False
+    outcome: str | None = None
 
 
 @dataclass
@@ -143,6 +148,7 @@ class Counts:
     postal_pickup: int = 0
     postal_home_pickup: int = 0
     postal_return: int = 0
+    withdrawn: int = 0  # counted apart: not part of the identities
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(**{n: getattr(self, n) + getattr(other, n) for n in COUNT_FIELDS})
@@ -190,28 +196,35 @@ def resolution_instant(d: DossierFacts) -> datetime | None:
     return res
 
 
-def effective_due_date(d: DossierFacts, calendar: WorkingCalendar) -> date | None:
-    if d.due_at is None:
-        return None
-    due = vn_date(d.due_at)
-    return calendar.add_days(due, d.paused_working_days) if d.paused_working_days > 0 else due
-
-
-def timeliness(resolved_on: date, due: date | None) -> str:
-    """``early`` / ``on_time`` / ``late`` by Vietnam dates (see the module docstring)."""
-    if due is None or resolved_on == due:
+def timeliness(resolved: datetime, due: datetime | None) -> str:
+    """``early`` / ``on_time`` / ``late`` of a resolution (see the module docstring)."""
+    if due is None:
         return "on_time"
-    return "early" if resolved_on < due else "late"
+    if vn_date(resolved) < vn_date(due):
+        return "early"
+    return "late" if resolved > due else "on_time"
 
 
-def classify(d: DossierFacts, period: Period, calendar: WorkingCalendar, as_of: date) -> Counts | None:
-    """This dossier's contribution to a row, or ``None`` when it is not in the report at all."""
+def overdue_at(d: DossierFacts, as_of: datetime) -> bool:
+    """An open dossier is overdue when its judging instant is after its deadline."""
+    if d.due_at is None:
+        return False
+    judged = d.paused_at if d.paused_at is not None and d.paused_at < as_of else as_of
+    return judged > d.due_at
+
+
+def classify(d: DossierFacts, period: Period, as_of: datetime) -> Counts | None:
+    """This dossier's contribution to a row, or ``None`` when it is not in the report at all.
+
+    ``as_of`` is ``period.as_of(now)``."""
     if d.received_at is None or d.received_at >= period.end:
         return None
     res = resolution_instant(d)
     new = d.received_at >= period.start
     if not new and res is not None and res < period.start:
         return None  # closed before the period began
+    if d.outcome == WITHDRAWN:
+        return Counts(withdrawn=1)
     c = Counts(received_total=1)
     if new:
         if d.channel == ONLINE:
@@ -224,10 +237,9 @@ def classify(d: DossierFacts, period: Period, calendar: WorkingCalendar, as_of: 
             c.postal_home_pickup = 1
     else:
         c.carried_over = 1
-    due = effective_due_date(d, calendar)
     if res is not None and res < period.end:
         c.resolved_total = 1
-        kind = timeliness(vn_date(res), due)
+        kind = timeliness(res, d.due_at)
         c.resolved_early, c.resolved_on_time, c.resolved_late = (
             int(kind == "early"),
             int(kind == "on_time"),
@@ -236,19 +248,16 @@ def classify(d: DossierFacts, period: Period, calendar: WorkingCalendar, as_of: 
         c.postal_return = int(d.postal_return)
     else:
         c.in_progress_total = 1
-        paused_now = d.paused_at is not None and d.paused_at < period.end
-        overdue = due is not None and due < as_of and not paused_now
+        overdue = overdue_at(d, as_of)
         c.in_progress_overdue, c.in_progress_within = int(overdue), int(not overdue)
     return c
 
 
-def aggregate(
-    dossiers: Iterable[DossierFacts], period: Period, calendar: WorkingCalendar, as_of: date
-) -> Counts:
+def aggregate(dossiers: Iterable[DossierFacts], period: Period, as_of: datetime) -> Counts:
     """The naive reference: classify one by one and add up."""
     total = Counts()
     for d in dossiers:
-        c = classify(d, period, calendar, as_of)
+        c = classify(d, period, as_of)
         if c is not None:
             total = total + c
     return total

@@ -27,6 +27,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("postal_pickup", "Tiếp nhận qua bưu chính / Received by post"),
     ("postal_home_pickup", "Thu gom tại nhà / Picked up at home"),
     ("postal_return", "Trả kết quả qua bưu chính / Results returned by post"),
+    ("withdrawn", "Rút hồ sơ (không tính) / Withdrawn (not counted)"),
     ("received_new", "Tiếp nhận mới trong kỳ / New in the period"),
     ("on_time_rate", "Tỷ lệ đúng và trước hạn (%) / On-time rate (%)"),
     ("online_share", "Tỷ lệ trực tuyến (%) / Online share (%)"),

@@ -8,7 +8,8 @@ Columns (header names, any order; UTF-8 with or without BOM; comma or semicolon 
   the citizen's home), ``postal_return`` (0|1: result returned by post), ``received_at``, ``due_at``,
   ``resolved_at`` and ``returned_at`` (the last two may be blank: still in progress);
 * optional: ``desk_code``, ``post_office_code``, ``outcome`` (approved|refused|withdrawn),
-  ``paused_working_days``.
+  ``paused_working_days`` (a record only: ``due_at`` must be the final appointment date, pauses included,
+  as custody keeps it; see ``definitions``).
 
 Times: ISO 8601 (``2025-03-04T09:15:00+07:00``, ``2025-03-04 09:15``) or ``04/03/2025 09:15``; without an
 offset they are Vietnam time. A ``due_at`` given as a bare date means the close of office hours that day.

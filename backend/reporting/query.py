@@ -4,14 +4,13 @@ Every condition here mirrors a rule of ``definitions.py`` (read that first); the
 random data. Vietnam dates are compared as day numbers (days since 1970-01-01 at UTC+7) so the same SQL runs on
 SQLite and PostgreSQL; ``vn_day`` compiles to each dialect's date arithmetic.
 
-Pauses need the working calendar, which lives in Python: the service first asks the database for the distinct
-(due day, paused working days) pairs of the period, computes each pair's shift in calendar days with the
-calendar, and passes them back as a small inline VALUES table joined on the pair.
+Instants (received, resolved, due, the as-of instant) are compared as timestamps, so the indexes on them serve
+the period filter.
 """
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +29,7 @@ from backend.reporting.definitions import (
     ONLINE,
     POSTAL_CHANNELS,
     VN_OFFSET_S,
+    WITHDRAWN,
     Period,
 )
 from schemas.catalogue import Procedure
@@ -116,75 +116,45 @@ def base_where(terms: Terms, scope: Scope) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def pause_pairs_statement(terms: Terms, scope: Scope) -> sa.Select[Any]:
-    """Distinct (due day, paused working days) of paused dossiers in the report."""
-    return (
-        sa.select(vn_day(col(Dossier.due_at)), col(Dossier.paused_working_days))
-        .where(
-            *base_where(terms, scope), col(Dossier.paused_working_days) > 0, col(Dossier.due_at).is_not(None)
-        )
-        .distinct()
-    )
-
-
 def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(sa.case((cond, 1), else_=0)), 0)
 
 
-def report_statement(
-    terms: Terms,
-    scope: Scope,
-    group_by: GroupBy,
-    as_of_day: int,
-    shifts: Sequence[tuple[int, int, int]],
-) -> sa.Select[Any]:
-    """One row per group: key, label, then the counts in ``definitions.COUNT_FIELDS`` order.
-
-    ``shifts`` holds (due day, paused working days, calendar days to add) for every pair the pause query found.
-    """
+def report_statement(terms: Terms, scope: Scope, group_by: GroupBy, as_of: datetime) -> sa.Select[Any]:
+    """One row per group: key, label, then the counts in ``definitions.COUNT_FIELDS`` order."""
     d_channel = col(Dossier.channel)
-    due_day: ColumnElement[int] = vn_day(col(Dossier.due_at))
+    due = col(Dossier.due_at)
+    paused_at = col(Dossier.paused_at)
     frm: Any = sa.join(Dossier, Procedure, col(Dossier.procedure_id) == col(Procedure.id))
-    if shifts:
-        table = sa.values(
-            sa.column("due_day", sa.Integer),
-            sa.column("paused", sa.Integer),
-            sa.column("shift", sa.Integer),
-            name="pause_shift",
-            literal_binds=True,  # ints computed here, not user input; avoids parameter-count limits
-        ).data(list(shifts))
-        shift = table.cte("pause_shift")
-        frm = frm.outerjoin(
-            shift,
-            sa.and_(shift.c.due_day == due_day, shift.c.paused == col(Dossier.paused_working_days)),
-        )
-        eff_due: ColumnElement[int] = due_day + func.coalesce(shift.c.shift, 0)
-    else:
-        eff_due = due_day
-
-    new = terms.received >= terms.start
-    resolved = sa.and_(terms.res.is_not(None), terms.res < terms.end)
-    in_progress = sa.or_(terms.res.is_(None), terms.res >= terms.end)
-    res_day = vn_day(terms.res)
-    paused_now = sa.and_(col(Dossier.paused_at).is_not(None), col(Dossier.paused_at) < terms.end)
-    as_of = sa.literal(as_of_day, sa.Integer)
+    counted = sa.or_(col(Dossier.outcome).is_(None), col(Dossier.outcome) != WITHDRAWN)
+    new = sa.and_(counted, terms.received >= terms.start)
+    resolved = sa.and_(counted, terms.res.is_not(None), terms.res < terms.end)
+    in_progress = sa.and_(counted, sa.or_(terms.res.is_(None), terms.res >= terms.end))
+    as_of_at = sa.bindparam("as_of", as_of, type_=DateTimeUTC(timezone=True))
+    # definitions.overdue_at: a paused dossier is judged at the moment it was paused
+    judged = sa.case((sa.and_(paused_at.is_not(None), paused_at < as_of_at), paused_at), else_=as_of_at)
+    early = sa.and_(resolved, vn_day(terms.res) < vn_day(due))
+    late = sa.and_(resolved, terms.res > due)
     conditions: dict[str, ColumnElement[bool]] = {
-        "received_total": sa.true(),
+        "received_total": counted,
         "received_online": sa.and_(new, d_channel == ONLINE),
         "received_direct_postal": sa.and_(new, d_channel != ONLINE),
-        "carried_over": terms.received < terms.start,
+        "carried_over": sa.and_(counted, terms.received < terms.start),
         "resolved_total": resolved,
-        "resolved_early": sa.and_(resolved, res_day < eff_due),
-        "resolved_on_time": sa.and_(resolved, sa.or_(eff_due.is_(None), res_day == eff_due)),
-        "resolved_late": sa.and_(resolved, res_day > eff_due),
+        "resolved_early": early,
+        "resolved_on_time": sa.and_(
+            resolved, sa.or_(due.is_(None), sa.and_(terms.res <= due, vn_day(terms.res) >= vn_day(due)))
+        ),
+        "resolved_late": late,
         "in_progress_total": in_progress,
-        "in_progress_within": sa.and_(in_progress, sa.or_(eff_due.is_(None), eff_due >= as_of, paused_now)),
-        "in_progress_overdue": sa.and_(in_progress, eff_due < as_of, sa.not_(paused_now)),
+        "in_progress_within": sa.and_(in_progress, sa.or_(due.is_(None), judged <= due)),
+        "in_progress_overdue": sa.and_(in_progress, judged > due),
         "postal_pickup": sa.and_(
             new, sa.or_(d_channel.in_(sorted(POSTAL_CHANNELS)), col(Dossier.postal_pickup).is_(True))
         ),
         "postal_home_pickup": sa.and_(new, d_channel == HOME_PICKUP),
         "postal_return": sa.and_(resolved, col(Dossier.postal_return).is_(True)),
+        "withdrawn": sa.not_(counted),
     }
     assert tuple(conditions) == COUNT_FIELDS  # the SQL and the definitions name the same columns
     key, label = _group_columns(group_by)

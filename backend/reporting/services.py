@@ -1,28 +1,23 @@
 """The dossier report (form II.06a): who may see what, then one aggregate query per report."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue.calendar import WorkingCalendar
-from backend.catalogue.calendar_service import working_calendar
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.reporting.definitions import (
     COUNT_FIELDS,
-    EPOCH,
     FIRST_DAY,
     Counts,
     Period,
-    day_number,
     rates,
-    vn_date,
 )
-from backend.reporting.query import GroupBy, Scope, Terms, pause_pairs_statement, report_statement
-from schemas.base import utcnow
+from backend.reporting.query import GroupBy, Scope, Terms, report_statement
+from schemas.base import to_vn, utcnow
 from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
 from schemas.units import Province
@@ -45,7 +40,7 @@ class Report:
     period: Period
     scope: Scope
     group_by: GroupBy
-    as_of: date
+    as_of: datetime
     rows: list[ReportRow]
     generated_at: datetime
 
@@ -64,7 +59,7 @@ class Report:
             "org_name": self.scope.name,
             "scope": self.scope.kind,
             "group_by": self.group_by.value,
-            "as_of": self.as_of.isoformat(),
+            "as_of": to_vn(self.as_of).isoformat(),
             "generated_at": self.generated_at.isoformat(),
             "rows": [r.as_json() for r in self.rows],
             "total": self.total.as_json(),
@@ -117,31 +112,20 @@ def _org_scope(org: Organisation) -> Scope:
     return Scope(kind=kind, code=org.code, name=org.name, org_id=org.id)
 
 
-def pause_shifts(pairs: list[tuple[int, int]], calendar: WorkingCalendar) -> list[tuple[int, int, int]]:
-    """(due day, paused days) -> (due day, paused days, calendar days to the effective due date)."""
-    out = []
-    for due_day, paused in pairs:
-        due = EPOCH + timedelta(days=int(due_day))
-        out.append((int(due_day), int(paused), (calendar.add_days(due, int(paused)) - due).days))
-    return out
-
-
 async def dossier_report(
     session: AsyncSession,
     period: Period,
     scope: Scope,
     group_by: GroupBy = GroupBy.field,
     *,
-    today: date | None = None,
+    now: datetime | None = None,
 ) -> Report:
-    now = utcnow()
-    as_of = period.as_of(today or vn_date(now))
-    terms = Terms(period)
-    pairs = (await session.execute(pause_pairs_statement(terms, scope))).all()
-    shifts = pause_shifts([(p[0], p[1]) for p in pairs], await working_calendar(session)) if pairs else []
-    stmt = report_statement(terms, scope, group_by, day_number(as_of), shifts)
+    """``now`` decides the as-of instant of a period still running (tests pass it; default the clock)."""
+    generated = utcnow()
+    as_of = period.as_of(now or generated)
+    stmt = report_statement(Terms(period), scope, group_by, as_of)
     rows = []
     for r in (await session.execute(stmt)).all():
         counts = Counts(**{name: int(r._mapping[name]) for name in COUNT_FIELDS})
         rows.append(ReportRow(group=str(r.group_key), name=str(r.group_name), counts=counts))
-    return Report(period, scope, group_by, as_of, rows, now)
+    return Report(period, scope, group_by, as_of, rows, generated)

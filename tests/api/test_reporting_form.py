@@ -34,9 +34,15 @@ async def march_2025(engine: AsyncEngine) -> tuple[Any, Any, Any, list[uuid.UUID
         # A: received in February, resolved early in March: carried over, early; result by post.
         dossier(p1, desk, received_at=vn(2025, 2, 25), due_at=vn(2025, 3, 5, 17), resolved_at=vn(2025, 3, 4),
                 returned_at=vn(2025, 3, 5), postal_return=True),
-        # B: paused two working days for a supplement: due 10/3 becomes 12/3; resolved 12/3 is on time.
-        dossier(p1, desk, received_at=vn(2025, 3, 3), due_at=vn(2025, 3, 10, 17), paused_working_days=2,
+        # B: paused two working days for a supplement; custody moved its due date from 10/3 to 12/3 on
+        # resumption, so resolving on 12/3 is on time (the pause is not added a second time).
+        dossier(p1, desk, received_at=vn(2025, 3, 3), due_at=vn(2025, 3, 12, 17), paused_working_days=2,
                 resolved_at=vn(2025, 3, 12, 15)),
+        # P: resolved on its due day but after the hour on the slip: late (custody's rule).
+        dossier(p1, desk, received_at=vn(2025, 3, 17), due_at=vn(2025, 3, 19, 11, 30),
+                resolved_at=vn(2025, 3, 19, 14)),
+        # W: withdrawn by the citizen: counted apart, in no column of the form.
+        dossier(p2, desk, received_at=vn(2025, 3, 4), due_at=vn(2025, 3, 11, 17), outcome="withdrawn"),
         # C: online, resolved on its due date (late afternoon): on time.
         dossier(p1, desk, channel="online", received_at=vn(2025, 3, 5), due_at=vn(2025, 3, 14, 17),
                 resolved_at=vn(2025, 3, 14, 16, 30)),
@@ -53,7 +59,7 @@ async def march_2025(engine: AsyncEngine) -> tuple[Any, Any, Any, list[uuid.UUID
         dossier(p2, desk, received_at=vn(2025, 2, 10), due_at=vn(2025, 2, 17, 17), resolved_at=vn(2025, 2, 20)),
         # H: received in April: not in the March report.
         dossier(p2, desk, received_at=vn(2025, 4, 2), due_at=vn(2025, 4, 9, 17)),
-        # I: paused at the end of March although its due date passed: the clock is stopped, within.
+        # I: paused on 24/3 before its due date (27/3) and still paused: judged when paused, within.
         dossier(p2, desk, received_at=vn(2025, 3, 20), due_at=vn(2025, 3, 27, 17), paused_at=vn(2025, 3, 24)),
         # J: received in February, overdue and still open at the end of March (resolved in April).
         dossier(p2, desk, received_at=vn(2025, 2, 26), due_at=vn(2025, 3, 3, 17), resolved_at=vn(2025, 4, 3)),
@@ -82,30 +88,30 @@ async def test_known_month_totals_groups_rates_and_chaining(client: Client, engi
         assert r.status_code == 200, r.text
         body = r.json()
         assert (body["from"], body["to"], body["org"], body["as_of"]) == (
-            "2025-03-01", "2025-03-31", desk.code, "2025-03-31",
+            "2025-03-01", "2025-03-31", desk.code, "2025-04-01T00:00:00+07:00",
         )  # fmt: skip
         total = body["total"]
         assert only_counts(total) == expected(
-            received_total=12, received_online=4, received_direct_postal=5, carried_over=3,
-            resolved_total=6, resolved_early=2, resolved_on_time=2, resolved_late=2,
+            received_total=13, received_online=4, received_direct_postal=6, carried_over=3,
+            resolved_total=7, resolved_early=2, resolved_on_time=2, resolved_late=3,
             in_progress_total=6, in_progress_within=4, in_progress_overdue=2,
-            postal_pickup=2, postal_home_pickup=1, postal_return=2,
+            postal_pickup=2, postal_home_pickup=1, postal_return=2, withdrawn=1,
         )  # fmt: skip
-        assert (total["on_time_rate"], total["online_share"], total["postal_share"]) == (66.7, 44.4, 22.2)
-        assert total["received_new"] == 9
+        assert (total["on_time_rate"], total["online_share"], total["postal_share"]) == (57.1, 40.0, 20.0)
+        assert total["received_new"] == 10
         rows = {row["group"]: row for row in body["rows"]}
         assert set(rows) == {p1.code, p2.code}
         assert rows[p1.code]["name"] == p1.name
         assert only_counts(rows[p1.code]) == expected(
-            received_total=5, received_online=1, received_direct_postal=3, carried_over=1,
-            resolved_total=4, resolved_early=1, resolved_on_time=2, resolved_late=1,
+            received_total=6, received_online=1, received_direct_postal=4, carried_over=1,
+            resolved_total=5, resolved_early=1, resolved_on_time=2, resolved_late=2,
             in_progress_total=1, in_progress_overdue=1,
             postal_pickup=2, postal_home_pickup=1, postal_return=2,
         )  # fmt: skip
         assert only_counts(rows[p2.code]) == expected(
             received_total=7, received_online=3, received_direct_postal=2, carried_over=2,
             resolved_total=2, resolved_early=1, resolved_late=1,
-            in_progress_total=5, in_progress_within=4, in_progress_overdue=1,
+            in_progress_total=5, in_progress_within=4, in_progress_overdue=1, withdrawn=1,
         )  # fmt: skip
 
         by_field = (await client.get(URL, params={**params, "group_by": "field"}, headers=admin)).json()
@@ -146,7 +152,7 @@ async def test_csv_round_trip(client: Client, engine: AsyncEngine) -> None:
         assert len(parsed) == len(as_json["rows"]) + 1
         for got, want in zip(parsed, [*as_json["rows"], as_json["total"]], strict=True):
             assert got == {k: want[k] for k in got}
-        assert parsed[-1]["received_total"] == 12
+        assert parsed[-1]["received_total"] == 13
     finally:
         await remove(engine, ids)
 
