@@ -22,6 +22,7 @@ import backend
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
+from backend.lib.responses import LocalTimeResponse
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger("backend")
@@ -33,8 +34,9 @@ SWAGGER_STATIC = "/schema-assets"
 LIFESPAN_HOOKS: list[Callable[[Litestar], Any]] = []
 
 
-def _domain_routes() -> list[Any]:
-    """Every ``backend/<domain>/controllers.py`` exposes ``ROUTES``; collecting them here keeps domains
+def _domain_routes(attr: str = "ROUTES") -> list[Any]:
+    """Every ``backend/<domain>/controllers.py`` exposes ``ROUTES`` (mounted under /api/v1) and may expose
+    ``ROOT_ROUTES`` (mounted at the root, e.g. the /console pages); collecting them here keeps domains
     independent of each other and of this file."""
     routes: list[Any] = []
     for mod in sorted(pkgutil.iter_modules(backend.__path__), key=lambda m: m.name):
@@ -46,7 +48,7 @@ def _domain_routes() -> list[Any]:
             if exc.name != f"backend.{mod.name}.controllers":
                 raise
             continue
-        routes.extend(getattr(controllers, "ROUTES", []))
+        routes.extend(getattr(controllers, attr, []))
     return routes
 
 
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app = Litestar(
         route_handlers=[
             api,
+            *_domain_routes("ROOT_ROUTES"),
             health,
             create_static_files_router(
                 path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         lifespan=[lifespan],
         debug=settings.debug,
         request_max_body_size=12 * 1024 * 1024,
+        response_class=LocalTimeResponse,
     )
     app.state.settings = settings
     app.state.engine = engine

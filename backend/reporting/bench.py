@@ -126,7 +126,7 @@ def synthetic_rows(
         returned = resolved + timedelta(days=rng.randint(0, 3)) if resolved and rng.random() < 0.9 else None
         if returned is not None and returned > now:
             returned = None
-        status = "returned" if returned else ("resolved" if resolved else "received")
+        status = "delivered" if returned else ("result_ready" if resolved else "processing")
         rows.append(
             (
                 uuid.uuid4(),

@@ -22,7 +22,7 @@ bad row is reported with its line number (the header is line 1) and the reason. 
 imported (same old ``code`` for the same agency) is rejected the same way, so importing twice is harmless.
 
 Stored as ``Dossier`` rows: the old code in ``agency_code``, ``data = {"imported": true, "source": FILE,
-"line": N}``, status ``returned`` / ``resolved`` / ``received``. Item ids are S10 ``HS`` ids from serial
+"line": N}``, status ``delivered`` / ``result_ready`` / ``processing`` (custody's vocabulary). Item ids are S10 ``HS`` ids from serial
 90 000 000 up (``SERIAL_START``), a range reserved for imports so they never collide with ids the custody
 domain issues below it; an advisory lock (PostgreSQL) or the write lock (SQLite) serialises imports.
 """
@@ -44,6 +44,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import working_calendar
+from backend.custody.transitions import PORTAL_STATUS, Status
 from backend.lib.problems import Problem
 from backend.reporting.definitions import FIRST_DAY
 from schemas import s10
@@ -292,12 +293,15 @@ def validate_row(row: dict[str, str], lookups: Lookups, now: datetime) -> dict[s
         custodian = CustodianKind.desk
     else:
         custodian = CustodianKind.agency
+    # Statuses from custody's one vocabulary, so tracking and desk views read imported dossiers too.
+    status = Status.delivered if returned else (Status.result_ready if resolved else Status.processing)
     return {
         "procedure_id": procedure_id,
         "channel": channel,
         "postal_pickup": postal_pickup,
         "postal_return": postal_return,
-        "status": "returned" if returned else ("resolved" if resolved else "received"),
+        "status": status.value,
+        "portal_status": PORTAL_STATUS[status],
         "custodian_kind": custodian,
         "custodian_org_id": None if returned else (desk_id if custodian == CustodianKind.desk else agency_id),
         "post_office_id": post_office_id,

@@ -173,3 +173,19 @@ async def test_login_endpoints_are_rate_limited(engine: object) -> None:
         assert r.status_code == 429 and r.headers["content-type"].startswith("application/problem+json")
         # other endpoints are not throttled
         assert (await c.get("/api/v1/units/provinces")).status_code == 200
+
+
+async def test_times_are_shown_in_vietnam_time(client: Client, demo: object) -> None:
+    from backend.lib.responses import localise
+
+    r = await client.get("/api/v1/me", headers=await staff_headers(client, "admin"))
+    assert r.status_code == 200
+    import datetime as dt
+
+    instant = dt.datetime(2026, 2, 16, 1, 30, tzinfo=dt.UTC)
+    shown = localise({"a": [instant], "b": {"c": instant}})
+    assert shown["a"][0].isoformat() == "2026-02-16T08:30:00+07:00" == shown["b"]["c"].isoformat()
+    po = demo.post_offices[0]  # type: ignore[attr-defined]
+    slots = await client.get("/api/v1/slots", params={"kind": "pickup", "lat": po.lat, "lon": po.lon})
+    assert slots.status_code == 200, slots.text
+    assert slots.json()["items"] and all(s["start"].endswith("+07:00") for s in slots.json()["items"])

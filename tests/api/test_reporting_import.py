@@ -71,7 +71,7 @@ async def test_admin_upload_then_report(client: Client, engine: AsyncEngine) -> 
         d.data == {"imported": True, "source": "old-system-2023.csv", "line": i + 2}
         for i, d in enumerate(rows)
     )
-    assert [d.status for d in rows] == ["returned", "resolved", "received"]
+    assert [d.status for d in rows] == ["delivered", "result_ready", "processing"]
     for d in rows:
         assert s10.is_valid(d.item_id) and int(s10.parse(d.item_id).serial) >= SERIAL_START
 

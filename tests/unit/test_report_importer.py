@@ -92,12 +92,12 @@ def test_channels_and_flags() -> None:
 
 def test_row_rules() -> None:
     v = validate_row(row(resolved_at="2024-05-09 10:00", returned_at="2024-05-10 08:00"), lookups(), NOW)
-    assert v["status"] == "returned" and v["custodian_kind"] == "citizen"
+    assert v["status"] == "delivered" and v["custodian_kind"] == "citizen"
     assert v["due_at"] == datetime(2024, 5, 10, 10, tzinfo=UTC)  # bare due date: 17:00 Vietnam time
     assert v["agency_code"] == "HS-OLD-1" and v["agency_id"] == AGENCY and v["desk_id"] is None
     v = validate_row(row(desk_code="82-TTPVHCC", resolved_at="2024-05-09 10:00"), lookups(), NOW)
-    assert (v["status"], v["custodian_kind"], v["custodian_org_id"]) == ("resolved", "desk", DESK)
-    assert validate_row(row(), lookups(), NOW)["status"] == "received"
+    assert (v["status"], v["custodian_kind"], v["custodian_org_id"]) == ("result_ready", "desk", DESK)
+    assert validate_row(row(), lookups(), NOW)["status"] == "processing"
     cases = {
         "procedure": dict(procedure_code="9.999"),
         "agency is a desk": dict(agency_code="82-TTPVHCC"),
