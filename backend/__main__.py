@@ -33,6 +33,23 @@ async def _seed() -> dict[str, object]:
         await engine.dispose()
 
 
+async def _dispatch() -> None:
+    import signal
+
+    from backend.db import make_engine
+    from backend.notices.worker import run
+
+    engine = make_engine(get_settings().database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run(engine, stop)
+    finally:
+        await engine.dispose()
+
+
 def _print_accounts() -> None:
     s = get_settings()
     print(
@@ -61,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("seed-demo")
     sub.add_parser("serve")
     sub.add_parser("run")
+    sub.add_parser("dispatch")
     imp = sub.add_parser("import-dossiers")
     imp.add_argument("file")
     imp.add_argument("--org", default=None, help="organisation code the dossiers belong to")
@@ -78,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         print(asyncio.run(_seed()))
         _print_accounts()
         _serve()
+    elif args.command == "dispatch":
+        asyncio.run(_dispatch())
     elif args.command == "import-dossiers":
-        from backend.reporting.importer import main as import_main  # type: ignore[import-not-found]
+        from backend.reporting.importer import main as import_main
 
         return int(import_main(args.file, args.org))
     return 0

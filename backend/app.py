@@ -24,6 +24,7 @@ from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.responses import LocalTimeResponse
 from backend.settings import Settings, get_settings
+from notifications.feed import make_channels_plugin
 
 log = logging.getLogger("backend")
 API_PREFIX = "/api/v1"
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             yield
 
     api = Router(path=API_PREFIX, route_handlers=_domain_routes())
+    # Desk live feeds: in memory for one process, Redis pub/sub when REDIS_URL is set (several instances).
+    channels = make_channels_plugin(settings.redis_url or None)
     swagger_dir = swagger_ui_bundle.swagger_ui_path
     openapi = OpenAPIConfig(
         title="Hồ sơ qua bưu điện — API",
@@ -118,7 +121,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False
             ),
         ],
-        plugins=[sqlalchemy_plugin(engine)],
+        plugins=[sqlalchemy_plugin(engine), channels],
         middleware=[rate_limit.middleware, BearerAuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -132,4 +135,5 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.channels = channels
     return app

@@ -4,7 +4,7 @@ Seeds N notifications (one device each) in a fresh PostgreSQL database, then tim
 (real FcmSender, HTTP/2 over TLS like fcm.googleapis.com) until every row is sent, with 1 and with 2
 workers. The fake FCM runs in its own process. Checks that every row was acknowledged exactly once.
 
-Options: --rows 10000, --workers 1,2, --batch 500, --uvloop, --db postgresql+asyncpg://...test (admin DB in
+Options: --rows 10000, --workers 1,2, --batch 500, --loop uvloop|asyncio, --plain-http, --db postgresql+asyncpg://...test (admin DB in
 which a ``bench_notif_*`` database is created and dropped).
 """
 
@@ -150,7 +150,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--batch", type=int, default=500)
-    ap.add_argument("--uvloop", action="store_true")
+    # uvicorn runs the app (and so an embedded dispatcher) on uvloop when it is installed, as it is here.
+    ap.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     ap.add_argument("--plain-http", action="store_true", help="HTTP/1.1 fake instead of HTTP/2 over TLS")
     ap.add_argument("--db", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_DB))
     args = ap.parse_args()
@@ -177,7 +178,7 @@ def main() -> None:
         asyncio.run(setup())
         print(
             f"cores={os.cpu_count()} load={os.getloadavg()[0]:.2f} rows={args.rows} batch={args.batch} "
-            f"transport={'HTTP/1.1' if args.plain_http else 'HTTP/2+TLS'} loop={'uvloop' if args.uvloop else 'asyncio'}"
+            f"transport={'HTTP/1.1' if args.plain_http else 'HTTP/2+TLS'} loop={args.loop}"
         )
         for workers in [int(w) for w in args.workers.split(",")]:
 
@@ -190,7 +191,8 @@ def main() -> None:
             start, out = ctx.Event(), ctx.Queue()
             procs = [
                 ctx.Process(
-                    target=_worker, args=(db_url, info, f"bench-{i}", args.batch, args.uvloop, start, out)
+                    target=_worker,
+                    args=(db_url, info, f"bench-{i}", args.batch, args.loop == "uvloop", start, out),
                 )
                 for i in range(workers)
             ]

@@ -23,7 +23,9 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 def feed_app(channels: ChannelsPlugin) -> Litestar:
     @get("/desks/{desk_id:uuid}/feed")
-    async def feed(desk_id: FromPath[uuid.UUID], channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
+    async def feed(
+        desk_id: FromPath[uuid.UUID], channels: NamedDependency[ChannelsPlugin]
+    ) -> ServerSentEvent:
         return ServerSentEvent(desk_sse_events(channels, desk_id, ping_every=0.2))
 
     return Litestar([feed], plugins=[channels])
@@ -44,12 +46,12 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
 
 async def next_event(lines: AsyncIterator[str], kinds: set[str]) -> tuple[str, str]:
     """The next SSE message whose event is in ``kinds`` (comments and other events skipped)."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     async for line in lines:
         if line == "":
             if event in kinds and data:
                 return event, "\n".join(data)
-            event, data = "message", []
+            event, data = "message", list[str]()
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
@@ -57,9 +59,14 @@ async def next_event(lines: AsyncIterator[str], kinds: set[str]) -> tuple[str, s
     raise AssertionError("stream ended")
 
 
-async def read_feed(base: str, desk: uuid.UUID, publish: object, other_desk: uuid.UUID) -> list[dict[str, object]]:
+async def read_feed(
+    base: str, desk: uuid.UUID, publish: object, other_desk: uuid.UUID
+) -> list[dict[str, object]]:
     got: list[dict[str, object]] = []
-    async with httpx.AsyncClient(timeout=10) as client, client.stream("GET", f"{base}/desks/{desk}/feed") as resp:
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("GET", f"{base}/desks/{desk}/feed") as resp,
+    ):
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
         lines = resp.aiter_lines()
@@ -67,7 +74,9 @@ async def read_feed(base: str, desk: uuid.UUID, publish: object, other_desk: uui
         assert data == desk_channel(desk)
         # Subscribed: publish one event for another desk, then two for ours.
         publish(other_desk, {"kind": "dossier.arrived", "item_id": "HS000000001VN"})  # type: ignore[operator]
-        publish(desk, {"kind": "dossier.arrived", "item_id": "HS123456785VN", "note": "Lô từ Bưu cục Ba Đình"})  # type: ignore[operator]
+        publish(
+            desk, {"kind": "dossier.arrived", "item_id": "HS123456785VN", "note": "Lô từ Bưu cục Ba Đình"}
+        )  # type: ignore[operator]
         publish(desk, {"kind": "handover.discrepancy", "handover_id": "H-7"})  # type: ignore[operator]
         for _ in range(2):
             _, data = await asyncio.wait_for(next_event(lines, {"desk"}), 10)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:34:43.838287
+Create Date: 2026-11-22 03:45:42.994053
 """
 
 from collections.abc import Sequence
