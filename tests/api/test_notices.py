@@ -90,7 +90,7 @@ async def test_desk_feed_receives_an_incoming_handover(
         for _ in range(400):  # bounded wait for uvicorn to listen
             if server.started:
                 break
-            await asyncio.sleep(0.05)  # noqa: ASYNC110 - uvicorn offers no started event
+            await asyncio.sleep(0.05)
         assert server.started
         item = (await pickup(client, "+84900000035"))["item_id"]
         await hand(client, "courier01", "dispatcher01", po.code, [item])
