@@ -105,6 +105,14 @@ class AddressPublic(SQLModel):
     is_default: bool
 
 
+class AddressCreate(SQLModel):
+    label: str = Field(default="Nhà riêng", min_length=1, max_length=60)
+    address: str = Field(min_length=3, max_length=300)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    is_default: bool = True
+
+
 class MePublic(UserPublic):
     addresses: list[AddressPublic] = []
     courier: dict[str, Any] | None = None

@@ -3,7 +3,7 @@
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,7 +11,16 @@ from backend.accounts import firebase, otp, services
 from backend.accounts.phones import normalise_phone
 from backend.lib.auth import Principal, provide_principal, signed_in
 from backend.settings import get_settings
-from schemas.accounts import FirebaseExchange, MePublic, OtpRequest, OtpVerify, StaffLogin, TokenResponse
+from schemas.accounts import (
+    AddressCreate,
+    AddressPublic,
+    FirebaseExchange,
+    MePublic,
+    OtpRequest,
+    OtpVerify,
+    StaffLogin,
+    TokenResponse,
+)
 
 
 def provide_otp_sender(request: Request[Any, Any, Any]) -> otp.OtpSender:
@@ -67,4 +76,22 @@ async def citizen(db_session: AsyncSession, principal: Principal, citizen_id: UU
     return await services.citizen_record(db_session, principal, citizen_id)
 
 
-ROUTES: list[Any] = [AuthController, me, citizen]
+@post(
+    "/me/addresses", guards=[signed_in], tags=["auth"], dependencies={"principal": Provide(provide_principal)}
+)
+async def add_address(db_session: AsyncSession, principal: Principal, data: AddressCreate) -> AddressPublic:
+    return await services.add_address(db_session, principal, data)
+
+
+@delete(
+    "/me/addresses/{address_id:uuid}",
+    guards=[signed_in],
+    tags=["auth"],
+    dependencies={"principal": Provide(provide_principal)},
+    status_code=204,
+)
+async def remove_address(db_session: AsyncSession, principal: Principal, address_id: UUID) -> None:
+    await services.remove_address(db_session, principal, address_id)
+
+
+ROUTES: list[Any] = [AuthController, me, citizen, add_address, remove_address]

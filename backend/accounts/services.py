@@ -9,6 +9,7 @@ from backend.accounts.passwords import verify_password
 from backend.lib.auth import Principal, issue_token
 from backend.lib.problems import Problem
 from schemas.accounts import (
+    AddressCreate,
     AddressPublic,
     Citizen,
     CitizenAddress,
@@ -108,3 +109,29 @@ async def citizen_record(session: AsyncSession, principal: Principal, citizen_id
     if citizen is None:
         raise Problem(404, "Không tìm thấy công dân / Citizen not found", code="not_found")
     return await me(session, Principal(id=citizen.id, role=Role.citizen))
+
+
+async def add_address(session: AsyncSession, principal: Principal, data: AddressCreate) -> AddressPublic:
+    """A citizen saves a home address (map pin or GPS); it must lie in a served commune."""
+    from backend.booking import places  # the served area is booking's knowledge
+
+    if not principal.is_citizen:
+        raise Problem(403, "Chỉ công dân lưu địa chỉ / Only citizens save addresses", code="forbidden")
+    place = places.locate(await places.served_area(session), data.lat, data.lon)
+    if data.is_default:
+        for other in (
+            await session.exec(select(CitizenAddress).where(CitizenAddress.citizen_id == principal.id))
+        ).all():
+            other.is_default = False
+    row = CitizenAddress(citizen_id=principal.id, commune_code=place.commune_code, **data.model_dump())
+    session.add(row)
+    await session.commit()
+    return AddressPublic.model_validate(row, from_attributes=True)
+
+
+async def remove_address(session: AsyncSession, principal: Principal, address_id: uuid.UUID) -> None:
+    row = await session.get(CitizenAddress, address_id)
+    if row is None or row.citizen_id != principal.id:
+        raise Problem(404, "Không tìm thấy địa chỉ / Address not found", code="not_found")
+    await session.delete(row)
+    await session.commit()

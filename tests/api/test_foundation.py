@@ -189,3 +189,24 @@ async def test_times_are_shown_in_vietnam_time(client: Client, demo: object) -> 
     slots = await client.get("/api/v1/slots", params={"kind": "pickup", "lat": po.lat, "lon": po.lon})
     assert slots.status_code == 200, slots.text
     assert slots.json()["items"] and all(s["start"].endswith("+07:00") for s in slots.json()["items"])
+
+
+async def test_citizen_saves_addresses_in_served_communes(client: Client, demo: object) -> None:
+    alice = await citizen_headers(client, "+84900000021")
+    commune = demo.communes[5]  # type: ignore[attr-defined]
+    body = {"address": "Số 12 đường Ấp Bắc", "lat": commune.lat, "lon": commune.lon}
+    r = await client.post("/api/v1/me/addresses", json=body, headers=alice)
+    assert r.status_code == 201, r.text
+    saved = r.json()
+    assert saved["commune_code"] == commune.code and saved["is_default"]
+    me = (await client.get("/api/v1/me", headers=alice)).json()
+    assert saved["id"] in {a["id"] for a in me["addresses"]}
+    far = await client.post("/api/v1/me/addresses", json={**body, "lat": 21.03, "lon": 105.85}, headers=alice)
+    assert far.status_code == 422
+    bad = await client.post("/api/v1/me/addresses", json={**body, "lat": 123}, headers=alice)
+    assert bad.status_code == 400
+    bob = await citizen_headers(client, "+84900000022")
+    assert (await client.delete(f"/api/v1/me/addresses/{saved['id']}", headers=bob)).status_code == 404
+    assert (await client.delete(f"/api/v1/me/addresses/{saved['id']}", headers=alice)).status_code == 204
+    staff = await staff_headers(client, "desk01")
+    assert (await client.post("/api/v1/me/addresses", json=body, headers=staff)).status_code == 403
