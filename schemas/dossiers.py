@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from pydantic import Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -111,6 +111,17 @@ class ItemCounter(SQLModel, table=True):
     __tablename__ = "item_counter"
     prefix: str = Field(primary_key=True, max_length=2)
     last_serial: int = 0
+
+
+class ReservedItemId(SQLModel, table=True):
+    """An item id handed to a courier in advance (a pre-printed label), so a home pickup can be recorded with
+    no network and synced later: the id is the dossier's, whichever order the device's requests arrive in."""
+
+    __tablename__ = "reserved_item_id"
+    item_id: str = Field(primary_key=True, max_length=13)
+    courier_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
+    reserved_at: datetime = utc_field(default_now=True)
+    used_at: datetime | None = utc_field(nullable=True)
 
 
 class ResultItem(SQLModel, table=True):
@@ -233,6 +244,11 @@ class Where(BaseModel):
 
 
 class DossierCreate(Where):
+    item_id: str | None = PField(
+        default=None,
+        max_length=20,
+        description="a label reserved in advance (offline pickup); else issued now",
+    )
     procedure: str = PField(min_length=1, max_length=32)
     channel: Channel
     citizen_phone: str | None = PField(default=None, max_length=20)
@@ -279,8 +295,27 @@ class BatchEventIn(EventIn):
     client_at: datetime  # required offline: the device's time orders the events
 
 
+class OfflinePickup(DossierCreate):
+    """A home pickup recorded on the device with no network, with a reserved item id."""
+
+    client_event_id: str = PField(min_length=1, max_length=64)
+    item_id: str = PField(min_length=1, max_length=20)  # type: ignore[assignment]
+    client_at: datetime  # type: ignore[assignment]
+
+
 class BatchIn(BaseModel):
-    events: list[BatchEventIn] = PField(min_length=1, max_length=500)
+    pickups: list[OfflinePickup] = PField(default_factory=list, max_length=200)
+    events: list[BatchEventIn] = PField(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "BatchIn":
+        if not self.pickups and not self.events:
+            raise ValueError("a batch needs at least one pickup or event")
+        return self
+
+
+class ItemIdRequest(BaseModel):
+    count: int = PField(default=20, ge=1, le=100)
 
 
 class HandoverCreate(BaseModel):

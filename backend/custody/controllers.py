@@ -12,13 +12,21 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.custody import handovers, services, sync, views
+from backend.custody import handovers, ids, services, sync, views
 from backend.custody.proofs import MAX_BYTES, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.paging import Paging, page, provide_paging
 from backend.lib.problems import Problem
 from schemas.base import to_vn, utcnow
-from schemas.dossiers import BatchIn, DossierCreate, EventIn, HandoverConfirm, HandoverCreate, HandoverStatus
+from schemas.dossiers import (
+    BatchIn,
+    DossierCreate,
+    EventIn,
+    HandoverConfirm,
+    HandoverCreate,
+    HandoverStatus,
+    ItemIdRequest,
+)
 from schemas.enums import Role
 
 log = logging.getLogger("backend.custody")
@@ -234,7 +242,22 @@ class HandoverCodeController(Controller):
         return {"code": services.handover_code(principal.id, today), "valid_on": today.isoformat()}
 
 
+@post(
+    "/couriers/me/item-ids",
+    guards=[requires(Role.courier)],
+    dependencies=deps,
+    tags=["dossiers"],
+    status_code=201,
+)
+async def reserve_item_ids(
+    db_session: AsyncSession, principal: Principal, data: ItemIdRequest
+) -> dict[str, Any]:
+    """Labels for pickups the courier may have to record offline (then sent with ``POST /events/batch``)."""
+    return {"item_ids": await ids.reserve_item_ids(db_session, principal.id, data.count)}
+
+
 ROUTES = [
+    reserve_item_ids,
     TrackController,
     DossierController,
     EventsController,

@@ -22,7 +22,7 @@ from backend.catalogue.calendar import WorkingCalendar, to_local
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import deadlines
 from backend.custody import transitions as tr
-from backend.custody.ids import new_item_id, parse_item_id
+from backend.custody.ids import claim_reserved, new_item_id, parse_item_id
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, not_found
 from backend.settings import get_settings
@@ -42,6 +42,7 @@ from schemas.dossiers import (
     PickupRecord,
     ProofFile,
     RecipientCheck,
+    ReservedItemId,
     ResultItem,
 )
 from schemas.enums import OrgKind, Role
@@ -290,9 +291,30 @@ async def default_desk(session: AsyncSession, procedure: Procedure, commune_code
 
 
 async def create_dossier(
-    session: AsyncSession, principal: Principal, body: DossierCreate, *, now: datetime | None = None
+    session: AsyncSession,
+    principal: Principal,
+    body: DossierCreate,
+    *,
+    now: datetime | None = None,
+    commit: bool = True,
 ) -> tuple[Dossier, Effects]:
     now = now or utcnow()
+    if body.item_id:
+        # A pickup recorded offline with a reserved label: replaying it returns the dossier it made.
+        existing = (
+            await session.exec(select(Dossier).where(Dossier.item_id == parse_item_id(body.item_id)))
+        ).one_or_none()
+        if existing is not None:
+            mine = (
+                await session.exec(
+                    select(ReservedItemId).where(
+                        ReservedItemId.item_id == existing.item_id, ReservedItemId.courier_id == principal.id
+                    )
+                )
+            ).one_or_none()
+            if mine is None:
+                raise Problem(409, "Số hiệu đã được dùng / item id already used", code="item_id_used")
+            return existing, Effects()
     actor = await actor_for(session, principal)
     code, status, roles = tr.CREATION[body.channel]
     if principal.role not in roles:
@@ -351,7 +373,11 @@ async def create_dossier(
     if desk is None:
         desk = await default_desk(session, procedure, commune)
     agency = await org_by_code(session, body.agency, OrgKind.agency) if body.agency else None
-    item_id = await new_item_id(session, s10.PREFIX_DOSSIER)
+    item_id = (
+        await claim_reserved(session, principal.id, body.item_id)
+        if body.item_id
+        else await new_item_id(session, s10.PREFIX_DOSSIER)
+    )
     dossier = Dossier(
         item_id=item_id,
         procedure_id=procedure.id,
@@ -408,7 +434,8 @@ async def create_dossier(
         effects=effects,
         target_org=desk if status == tr.Status.received else None,
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return dossier, effects
 
 

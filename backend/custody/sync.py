@@ -16,11 +16,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.custody import transitions as tr
-from backend.custody.services import Effects, actor_for, event_time, load_dossier, may_act, record_event
+from backend.custody.services import (
+    Effects,
+    actor_for,
+    create_dossier,
+    event_time,
+    load_dossier,
+    may_act,
+    record_event,
+)
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from schemas.base import utcnow
-from schemas.dossiers import BatchEventIn, BatchIn, DossierEvent
+from schemas.dossiers import BatchEventIn, BatchIn, Dossier, DossierEvent
 
 
 async def _existing(session: AsyncSession, principal: Principal, client_event_id: str) -> DossierEvent | None:
@@ -103,6 +111,7 @@ async def apply_batch(
 ) -> tuple[dict[str, Any], Effects]:
     now = now or utcnow()
     effects = Effects()
+    pickups = await _apply_pickups(session, principal, batch, now, effects)
     results: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     order = sorted(range(len(batch.events)), key=lambda i: (batch.events[i].client_at, i))
@@ -171,7 +180,41 @@ async def apply_batch(
     ordered = [results[ev.client_event_id] for ev in batch.events if ev.client_event_id in results]
     # Duplicated ids within one batch answer once per position.
     return {
+        "pickups": pickups,
         "results": ordered,
-        "accepted": sum(1 for r in ordered if r["accepted"]),
-        "rejected": sum(1 for r in ordered if not r["accepted"]),
+        "accepted": sum(1 for r in [*pickups, *ordered] if r["accepted"]),
+        "rejected": sum(1 for r in [*pickups, *ordered] if not r["accepted"]),
     }, effects
+
+
+async def _apply_pickups(
+    session: AsyncSession, principal: Principal, batch: BatchIn, now: datetime, effects: Effects
+) -> list[dict[str, Any]]:
+    """Home pickups recorded offline with reserved labels, before the events that may follow them. Replaying
+    one answers ``duplicate`` with the dossier it made (the label is the idempotency key)."""
+    results: dict[str, dict[str, Any]] = {}
+    for p in sorted(batch.pickups, key=lambda p: p.client_at):
+        if p.client_event_id in results:
+            continue
+        try:
+            async with session.begin_nested():
+                before = (await session.exec(select(Dossier.id).where(Dossier.item_id == p.item_id))).first()
+                dossier, fx = await create_dossier(session, principal, p, now=now, commit=False)
+            effects.feed.extend(fx.feed)
+            results[p.client_event_id] = {
+                "client_event_id": p.client_event_id,
+                "accepted": True,
+                "duplicate": before is not None,
+                "item_id": dossier.item_id,
+                "status": dossier.status,
+            }
+        except Problem as exc:
+            results[p.client_event_id] = {
+                "client_event_id": p.client_event_id,
+                "accepted": False,
+                "item_id": p.item_id,
+                "error": exc.code,
+                "detail": exc.detail,
+                **{k: v for k, v in exc.problem_extra.items()},
+            }
+    return [results[p.client_event_id] for p in batch.pickups if p.client_event_id in results]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:45:42.994053
+Create Date: 2026-11-22 03:55:43.188321
 """
 
 from collections.abc import Sequence
@@ -781,6 +781,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_plan_route_plan_id"), ["plan_id"], unique=False)
 
     op.create_table(
+        "reserved_item_id",
+        sa.Column("item_id", sqlmodel.sql.sqltypes.AutoString(length=13), nullable=False),
+        sa.Column("courier_id", sa.Uuid(), nullable=False),
+        sa.Column("reserved_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("used_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["courier_id"],
+            ["staff_user.id"],
+        ),
+        sa.PrimaryKeyConstraint("item_id"),
+    )
+    with op.batch_alter_table("reserved_item_id", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reserved_item_id_courier_id"), ["courier_id"], unique=False)
+
+    op.create_table(
         "dossier_event",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("dossier_id", sa.Uuid(), nullable=False),
@@ -1086,6 +1101,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_dossier_event_at"))
 
     op.drop_table("dossier_event")
+    with op.batch_alter_table("reserved_item_id", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reserved_item_id_courier_id"))
+
+    op.drop_table("reserved_item_id")
     with op.batch_alter_table("plan_route", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_plan_route_plan_id"))
         batch_op.drop_index(batch_op.f("ix_plan_route_courier_id"))
