@@ -27,25 +27,13 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from backend.lib.pgadmin import PG_DEFAULT, admin_exec
+
 PHONES = [f"+849000{n:05d}" for n in range(1, 100)]
 
 
 async def _pg(sql: str) -> None:
-    import asyncpg
-
-    url = make_url(os.environ.get("BENCH_DATABASE_URL", PG_DEFAULT))
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "test",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await admin_exec(os.environ.get("BENCH_DATABASE_URL", PG_DEFAULT), sql)
 
 
 async def _prepare(url: str) -> list[tuple[float, float]]:

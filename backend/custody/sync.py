@@ -106,6 +106,17 @@ async def _historical(
     return event
 
 
+def _rejected(client_event_id: str, item_id: str, exc: Problem) -> dict[str, Any]:
+    return {
+        "client_event_id": client_event_id,
+        "accepted": False,
+        "item_id": item_id,
+        "error": exc.code,
+        "detail": exc.detail,
+        **exc.problem_extra,
+    }
+
+
 async def apply_batch(
     session: AsyncSession, principal: Principal, batch: BatchIn, *, now: datetime | None = None
 ) -> tuple[dict[str, Any], Effects]:
@@ -168,14 +179,7 @@ async def apply_batch(
                 "seq": event.seq,
             }
         except Problem as exc:
-            results[ev.client_event_id] = {
-                "client_event_id": ev.client_event_id,
-                "accepted": False,
-                "item_id": ev.item_id,
-                "error": exc.code,
-                "detail": exc.detail,
-                **{k: v for k, v in exc.problem_extra.items()},
-            }
+            results[ev.client_event_id] = _rejected(ev.client_event_id, ev.item_id, exc)
     await session.commit()
     ordered = [results[ev.client_event_id] for ev in batch.events if ev.client_event_id in results]
     # Duplicated ids within one batch answer once per position.
@@ -209,12 +213,5 @@ async def _apply_pickups(
                 "status": dossier.status,
             }
         except Problem as exc:
-            results[p.client_event_id] = {
-                "client_event_id": p.client_event_id,
-                "accepted": False,
-                "item_id": p.item_id,
-                "error": exc.code,
-                "detail": exc.detail,
-                **{k: v for k, v in exc.problem_extra.items()},
-            }
+            results[p.client_event_id] = _rejected(p.client_event_id, p.item_id, exc)
     return [results[p.client_event_id] for p in batch.pickups if p.client_event_id in results]

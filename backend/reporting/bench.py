@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from backend.catalogue.calendar import VN_TZ, default_calendar
+from backend.lib.pgadmin import admin_exec
 from backend.reporting import export
 from backend.reporting.definitions import Period
 from backend.reporting.query import GroupBy, Scope
@@ -66,20 +67,7 @@ COPY_COLUMNS = (
 
 
 async def _admin_exec(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "test",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await admin_exec(admin_url, sql)
 
 
 def synthetic_rows(
