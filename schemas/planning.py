@@ -14,6 +14,7 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id, utc_field
+from schemas.dossiers import RecipientCheck
 
 
 class PlanStatus(StrEnum):
@@ -204,6 +205,9 @@ class StopAction(SQLModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     at: datetime | None = None
     note: str | None = Field(default=None, max_length=300)
+    # Completing a result delivery: who received it (custody's recipient check) and the proof photo/signature.
+    recipient: RecipientCheck | None = None
+    proof_id: uuid.UUID | None = None
 
 
 class StopFailure(StopAction):

@@ -293,6 +293,7 @@ async def stop_action(
             code="stop_state",
         )
     appt = await session.get(Appointment, stop.appointment_id) if stop.appointment_id else None
+    custody_status: str | None = None
     if data.lat is not None and data.lon is not None:
         session.add(
             CourierPosition(courier_id=principal.id, lat=data.lat, lon=data.lon, at=at, received_at=now)
@@ -321,6 +322,7 @@ async def stop_action(
                 extra={"allowed": sorted(STOP_FAILURE_REASONS)},
             )
         stop.outcome_code = data.reason_code
+        custody_status = await custody_event(session, principal, stop, action, data, at)
         if appt is not None and appt.status == AppointmentStatus.booked:
             from backend.booking.services import record_outcome
 
@@ -331,9 +333,11 @@ async def stop_action(
             # rebooking to the citizen; it commits this session (our stop update with it).
             await record_outcome(
                 session, principal, appt.id, outcome,
-                AppointmentOutcome(reason_code=data.reason_code, note=data.note), now=at,
+                # When custody recorded the failed attempt it already told the citizen and offered a rebooking.
+                AppointmentOutcome(reason_code=data.reason_code, note=data.note, offer_rebook=custody_status is None),
+                now=at,
             )  # fmt: skip
-            return await _action_out(session, stop, route)
+            return await _action_out(session, stop, route, custody_status)
     elif appt is not None and appt.status == AppointmentStatus.booked:
         if action == "start":
             await bump_appointment(
@@ -354,18 +358,66 @@ async def stop_action(
                 dedupe_key=f"appt:{appt.id}:on_the_way:{stop.id}",
             )
         else:
-            # TODO(custody): the pickup record / delivery proof are the custody domain's events (they need the
-            # document ticks and the recipient check); the courier app records them there. Here the visit is
-            # marked done so the booking shows it and a re-plan leaves it out.
+            # A home pickup's record (document ticks, seal, fees) is custody's own request (POST /dossiers); a
+            # result delivery completed with its recipient check is recorded below. Here the visit is marked done
+            # so the booking shows it and a re-plan leaves it out.
             await bump_appointment(
                 session, appt, "completed", principal, at=at, status=AppointmentStatus.completed,
                 data={"stop_id": str(stop.id), "plan_id": str(plan.id)},
             )  # fmt: skip
+    if action == "complete":
+        custody_status = await custody_event(session, principal, stop, action, data, at)
     await session.commit()
-    return await _action_out(session, stop, route)
+    return await _action_out(session, stop, route, custody_status)
 
 
-async def _action_out(session: AsyncSession, stop: PlanStop, route: PlanRoute) -> dict[str, Any]:
+# Why a delivery visit failed, in custody's words for an unsuccessful delivery attempt (EMH).
+CUSTODY_REASONS = {
+    "citizen_absent": "not_home",
+    "unreachable": "not_home",
+    "wrong_address": "wrong_address",
+    "citizen_refused": "refused",
+    "identity_mismatch": "no_identity",
+    "address_inaccessible": "unsafe",
+    "courier_unable": "unsafe",
+}
+
+
+async def custody_event(
+    session: AsyncSession, principal: Principal, stop: PlanStop, action: str, data: StopAction, at: datetime
+) -> str | None:
+    """A result delivery stop is also the result's custody step, in the same transaction: a failed visit is an
+    unsuccessful delivery attempt (EMH, with the reason), a completed one with a recipient check is the final
+    delivery (EMI). Only when this courier holds the result and it is out for delivery; returns the new
+    custody status, or None when nothing was recorded (e.g. the app records the delivery itself)."""
+    if stop.kind != StopKind.delivery or stop.result_item_id is None or stop.dossier_id is None:
+        return None
+    from backend.custody.services import record_event
+    from schemas.dossiers import EventIn
+
+    dossier = await session.get(Dossier, stop.dossier_id)
+    result = await session.get(ResultItem, stop.result_item_id)
+    if dossier is None or result is None or dossier.status != "out_for_delivery":
+        return None
+    if dossier.custodian_user_id != principal.id:
+        return None
+    where = {"lat": data.lat, "lon": data.lon, "client_at": data.at}
+    if action == "fail":
+        assert isinstance(data, StopFailure)
+        ev = EventIn(
+            code="EMH", reason_code=CUSTODY_REASONS.get(data.reason_code, "other"), reason=data.note, **where
+        )
+    elif action == "complete" and data.recipient is not None:
+        ev = EventIn(code="EMI", recipient=data.recipient, proof_id=data.proof_id, **where)
+    else:
+        return None
+    updated, _, _ = await record_event(session, principal, result.item_id, ev, now=at, commit=False)
+    return str(updated.status)
+
+
+async def _action_out(
+    session: AsyncSession, stop: PlanStop, route: PlanRoute, custody_status: str | None = None
+) -> dict[str, Any]:
     rest = (
         await session.exec(
             select(PlanStop)
@@ -380,6 +432,7 @@ async def _action_out(session: AsyncSession, stop: PlanStop, route: PlanRoute) -
         "stop": {"id": stop.id, "status": stop.status, "outcome_code": stop.outcome_code,
                  "started_at": clock.rfc3339(stop.started_at), "finished_at": clock.rfc3339(stop.finished_at)},
         "remaining": [{"id": s.id, "seq": s.seq, "eta": clock.rfc3339(s.eta)} for s in rest],
+        "custody_status": custody_status,
     }  # fmt: skip
 
 

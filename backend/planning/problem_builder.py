@@ -300,6 +300,9 @@ async def build_day(session: AsyncSession, post_office: Organisation, day: date)
         if pair is not None:
             dossier, result = pair
             stop = replace(stop, dossier_id=dossier.id, result_item_id=result.id if result else None)
+            if dossier.custodian_kind == CustodianKind.courier and dossier.custodian_user_id is not None:
+                # The result is already in a courier's bag: that courier delivers it.
+                stop = replace(stop, pinned_courier=dossier.custodian_user_id)
             desk = desks.get(dossier.custodian_org_id) if dossier.custodian_org_id else None
             at_desk = dossier.custodian_kind in (CustodianKind.desk, CustodianKind.agency)
             if at_desk and desk is not None and desk.id != post_office.id:
