@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.booking.capacity import CourierShiftPolicy
 from backend.planning import clock
 
 if TYPE_CHECKING:
     from backend.booking.capacity import VisitRequest
-    from backend.booking.windows import Window
 from backend.planning.problem_builder import ITEM_WEIGHT_G, matrix_provider
 from routing import (
     Break,
@@ -52,6 +52,29 @@ async def latest_plan(session: AsyncSession, post_office_id: uuid.UUID, day: obj
         if plan is not None:
             return plan
     return None
+
+
+async def latest_plans(session: AsyncSession, post_office_id: uuid.UUID, days: set[date]) -> dict[date, Plan]:
+    """``latest_plan`` for many days in one query (the booking screen lists two weeks at once)."""
+    if not days:
+        return {}
+    rows = (
+        await session.exec(
+            select(Plan)
+            .where(
+                Plan.post_office_id == post_office_id,
+                col(Plan.service_date).in_(days),
+                col(Plan.status).in_([PlanStatus.published, PlanStatus.done]),
+            )
+            .order_by(col(Plan.finished_at).desc())
+        )
+    ).all()
+    best: dict[date, Plan] = {}
+    for plan in rows:  # newest first: a published plan wins over any solved one, else the newest solved
+        seen = best.get(plan.service_date)
+        if seen is None or (seen.status != PlanStatus.published and plan.status == PlanStatus.published):
+            best[plan.service_date] = plan
+    return best
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
@@ -177,20 +200,10 @@ def _new_stop(day: date, start: datetime, end: datetime, lat: float, lon: float,
     )
 
 
-class RouteInsertionPolicy:
-    """A booking ``CapacityPolicy`` (backend/booking/capacity.py): courier-shift minutes as capacity, and a
-    visit is admitted only if it still fits the day's plan. Install with
-    ``backend.booking.capacity.set_policy(RouteInsertionPolicy())``."""
-
-    def __init__(self) -> None:
-        from backend.booking.capacity import CourierShiftPolicy
-
-        self._minutes = CourierShiftPolicy()
-
-    async def capacity(
-        self, session: AsyncSession, post_office_id: uuid.UUID, windows: "Sequence[Window]"
-    ) -> dict[datetime, int]:
-        return await self._minutes.capacity(session, post_office_id, windows)
+class RouteInsertionPolicy(CourierShiftPolicy):
+    """A booking ``CapacityPolicy`` (backend/booking/capacity.py): courier-shift minutes as capacity (inherited,
+    so booking's cached shift counts apply), and a visit is admitted only if it still fits the day's plan.
+    Install with ``backend.booking.capacity.set_policy(RouteInsertionPolicy())``."""
 
     async def admitted_windows(
         self,
@@ -204,9 +217,7 @@ class RouteInsertionPolicy:
         """The window starts (of ``windows``) in which the visit still fits: every window of a day without a
         plan, and on a planned day those where ``can_insert`` finds a place. One plan load per planned day."""
         days = {clock.vn_date(start) for start, _ in windows}
-        planned = {
-            d: plan for d in days if (plan := await latest_plan(session, post_office_id, d)) is not None
-        }
+        planned = await latest_plans(session, post_office_id, days)
         admitted = {start for start, _ in windows if clock.vn_date(start) not in planned}
         for day, plan in planned.items():
             problem, routes = await plan_problem(session, plan)
