@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-10)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck pytest bench migrate seed serve migration regen-migration browsers clean
+.PHONY: run test lint typecheck pytest bench bench-routing migrate seed serve migration regen-migration clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -33,10 +33,18 @@ pytest: $(STAMP)
 	$(BIN)/python scripts/ensure_browser.py
 	$(BIN)/pytest -q
 
-## bench: routing, booking, notification and report benchmarks (print figures; never part of `make test`)
+## bench: every benchmark once, printing figures (never part of `make test`; takes ~10 minutes)
 bench: $(STAMP)
-	$(BIN)/python -m routing.bench solomon-sample --time-limit 30
-	$(BIN)/python -m routing.bench province --time-limit 30
+	$(BIN)/python -m routing.bench C101 C201 R101 R201 RC101 RC201 lc101 lr101 --time-limit 30
+	$(BIN)/python -m routing.bench province matrix insertion --time-limit 10
+	$(BIN)/python -m backend.booking.bench
+	$(BIN)/python -m notifications.bench
+	$(BIN)/python -m backend.reporting.bench
+
+## bench-routing: the full routing sets (56 Solomon + 56 Li & Lim at 30 s, two 1000-customer at 60 s: ~1 hour)
+bench-routing: $(STAMP)
+	$(BIN)/python -m routing.bench solomon lilim --time-limit 30 --solutions-dir bench-out/solutions
+	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --solutions-dir bench-out/solutions
 
 migrate: $(STAMP)
 	$(BIN)/python -m backend migrate
