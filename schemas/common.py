@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 MAX_LIMIT = 500
+MAX_OFFSET = 10_000_000  # beyond any real list; keeps the value inside a 64-bit integer for the database
 
 
 class Page(BaseModel, Generic[T]):

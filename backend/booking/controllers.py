@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.booking import services
 from backend.booking.geocoding import Geocoder, geocoder_for
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.dates import check_days
 from backend.lib.paging import Paging, page, provide_paging
 from schemas.booking import (
     AppointmentCancel,
@@ -50,6 +51,7 @@ async def slots(
     procedure: str | None = Parameter(query="procedure", default=None, max_length=32),
 ) -> dict[str, Any]:
     """Bookable windows at a place with their remaining capacity for ``kind``, plus the fee quote."""
+    check_days(**{"from": first, "to": last})
     return await services.list_slots(
         db_session,
         kind=kind,
@@ -105,6 +107,7 @@ class AppointmentsController(Controller):
     ) -> dict[str, Any]:
         """Appointments scoped to the caller: citizens their own, dispatchers and couriers their post office's,
         desk clerks their province's, admins all."""
+        check_days(**{"from": first, "to": last})
         items, total = await services.list_appointments(
             db_session,
             principal,

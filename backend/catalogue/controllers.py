@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.catalogue import services
 from backend.lib.paging import Paging, page, provide_paging
 from schemas.catalogue import ProcedurePublic
+from schemas.common import MAX_OFFSET
 from schemas.enums import OrgKind
 from schemas.orgs import OrganisationPublic
 from schemas.units import ProvincePublic
@@ -32,7 +33,7 @@ class UnitsController(Controller):
         province: str | None = Parameter(query="province", default=None, max_length=8),
         q: str | None = Parameter(query="q", default=None, max_length=100),
         limit: int = Parameter(query="limit", default=500, ge=1, le=500),
-        offset: int = Parameter(query="offset", default=0, ge=0),
+        offset: int = Parameter(query="offset", default=0, ge=0, le=MAX_OFFSET),
     ) -> dict[str, Any]:
         """Communes, 500 a page by default so a province fits in one."""
         paging = Paging(limit=limit, offset=offset)

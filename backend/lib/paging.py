@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from schemas.common import MAX_LIMIT
+from schemas.common import MAX_LIMIT, MAX_OFFSET
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ class Paging:
 
 def provide_paging(
     limit: int = Parameter(query="limit", default=50, ge=1, le=MAX_LIMIT),
-    offset: int = Parameter(query="offset", default=0, ge=0),
+    offset: int = Parameter(query="offset", default=0, ge=0, le=MAX_OFFSET),
 ) -> Paging:
     return Paging(limit=limit, offset=offset)
 

@@ -210,3 +210,13 @@ async def test_citizen_saves_addresses_in_served_communes(client: Client, demo: 
     assert (await client.delete(f"/api/v1/me/addresses/{saved['id']}", headers=alice)).status_code == 204
     staff = await staff_headers(client, "desk01")
     assert (await client.post("/api/v1/me/addresses", json=body, headers=staff)).status_code == 403
+
+
+async def test_absurd_paging_and_dates_are_4xx(client: Client) -> None:
+    """Found by fuzzing the OpenAPI schema: values past a 64-bit integer or the year range were 500s."""
+    staff = await staff_headers(client, "dispatcher01")
+    for path in ("/api/v1/procedures", "/api/v1/organisations", "/api/v1/notifications", "/api/v1/dossiers"):
+        r = await client.get(path, params={"offset": 18446744073709551617}, headers=staff)
+        assert r.status_code == 400, (path, r.status_code)
+    r = await client.get("/api/v1/appointments", params={"from": "0001-01-01", "to": "0008-01-06"}, headers=staff)
+    assert r.status_code == 422 and r.json()["status"] == 422
