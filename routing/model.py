@@ -149,7 +149,10 @@ class SolveOptions:
     found, the solver falls back to penalised disjunctions and reports unassigned stops.
     decompose_above: more stops than this (without pairs/committed stops, single depot) are solved by angular
     sectors of ~decompose_size stops using decompose_share of the time, then improved as a whole.
-    seed: recorded for callers/scenarios; the OR-Tools search itself is deterministic, so runs with the same
+    stall_restart_s: when guided local search has not improved for that long, ruin a spatially close group of
+    stops of the best plan and search again (-1 = automatic: 0.015 s per stop, at most 5 % of the budget, at least 1 s; 0 = off).
+    Restarts are off when solution_limit is set. The ruin choice is drawn from `seed`.
+    seed: seeds the ruin-and-restart choices; the OR-Tools search itself is deterministic, so runs with the same
     `solution_limit` (and a time limit that is not hit) return identical plans.
     """
 
@@ -165,6 +168,7 @@ class SolveOptions:
     decompose_size: int = 150
     decompose_share: float = 0.65
     fleet_phase_share: float = 0.0
+    stall_restart_s: float = -1.0
     log_search: bool = False
 
 
@@ -213,7 +217,7 @@ class Solution:
     total_distance: float
     vehicles_used: int
     objective: int
-    status: str
+    status: str  # "all_served", "partial" (see `unassigned`) or "no_solution"
     wall_time_s: float
     stats: dict[str, float | int | str] = field(default_factory=dict)
 

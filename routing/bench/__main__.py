@@ -156,13 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--mandatory", action="store_true", help="no disjunctions: every customer must be served (slower here)"
+        "--mandatory",
+        action="store_true",
+        help="no disjunctions: every customer must be served (slower here)",
     )
     ap.add_argument("--decompose-above", type=int, default=400)
+    ap.add_argument("--decompose-size", type=int, default=150)
     ap.add_argument("--minimize-vehicles", choices=["auto", "yes", "no"], default="auto")
+    ap.add_argument("--stall", type=float, default=-1.0, help="stall_restart_s (-1 auto, 0 off)")
     ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
     a = ap.parse_args(argv)
     extra: dict[str, Any] = {"allow_unserved": not a.mandatory, "decompose_above": a.decompose_above}
+    extra["stall_restart_s"] = a.stall
+    extra["decompose_size"] = a.decompose_size
     if a.fleet_phase:
         extra["fleet_phase_share"] = a.fleet_phase
     if a.minimize_vehicles != "auto":

@@ -218,5 +218,7 @@ async def test_absurd_paging_and_dates_are_4xx(client: Client) -> None:
     for path in ("/api/v1/procedures", "/api/v1/organisations", "/api/v1/notifications", "/api/v1/dossiers"):
         r = await client.get(path, params={"offset": 18446744073709551617}, headers=staff)
         assert r.status_code == 400, (path, r.status_code)
-    r = await client.get("/api/v1/appointments", params={"from": "0001-01-01", "to": "0008-01-06"}, headers=staff)
+    r = await client.get(
+        "/api/v1/appointments", params={"from": "0001-01-01", "to": "0008-01-06"}, headers=staff
+    )
     assert r.status_code == 422 and r.json()["status"] == 422

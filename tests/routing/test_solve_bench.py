@@ -17,7 +17,7 @@ def test_truncated_solomon_feasible(bench_root: Path, name: str) -> None:
     routes = [[int(s) for s in r.stop_ids] for r in sol.routes]
     res = check(inst, routes)
     assert res.feasible, res.violations
-    assert not sol.unassigned
+    assert not sol.unassigned and sol.status == "all_served"
     assert sol.total_distance == pytest.approx(res.distance, rel=1e-9)
     # visit times reported by the library respect the windows too
     for r in sol.routes:
@@ -48,3 +48,26 @@ def test_fleet_limit_leaves_stops_unassigned_with_reason(bench_root: Path) -> No
     assert {u.reason for u in sol.unassigned} <= {"not enough vehicles/time", "time window unreachable"}
     served = [int(s) for r in sol.routes for s in r.stop_ids]
     assert len(served) + len(sol.unassigned) == 25
+
+
+def test_decomposition_path_is_feasible(bench_root: Path) -> None:
+    """Force the large-instance path (angular sectors via MDS of the matrix, merge, improve) on 60 customers."""
+    inst = truncate(read_instance(find_instance(bench_root, "R201")), 60)
+    opts = SolveOptions(
+        time_limit_s=4, objective="distance", time_scale=1000, decompose_above=30, decompose_size=20
+    )
+    sol = solve(to_problem(inst), opts)
+    assert sol.stats.get("decomposed_sectors") == 3
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations
+    assert not sol.unassigned
+
+
+def test_restarts_do_not_break_feasibility(bench_root: Path) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, "RC101")), 40)
+    opts = SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, stall_restart_s=0.3, seed=5)
+    sol = solve(to_problem(inst), opts)
+    assert int(sol.stats["gls_rounds"]) >= 2
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations
+    assert not sol.unassigned
