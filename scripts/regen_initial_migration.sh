@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Until the first release there is one initial migration, regenerated from the models.
-# After a release, add new revisions with `make migration m="..."` instead.
+# Before the first release there was one initial migration, regenerated from the models. Revision 0001 has
+# now landed: add new revisions with `make migration m="..."` instead; running this would rewrite history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
