@@ -112,6 +112,12 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         rate_limit=("minute", settings.auth_rate_per_minute),
         check_throttle_handler=_is_auth_path,
     )
+    # Rate limits must be shared by every instance in production: Redis when configured, memory embedded.
+    stores: dict[str, Any] = {}
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="hoso-rate-limit")
     app = Litestar(
         route_handlers=[
             api,
@@ -132,6 +138,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         debug=settings.debug,
         request_max_body_size=12 * 1024 * 1024,
         response_class=LocalTimeResponse,
+        stores=stores or None,
     )
     app.state.settings = settings
     app.state.engine = engine

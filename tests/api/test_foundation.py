@@ -222,3 +222,26 @@ async def test_absurd_paging_and_dates_are_4xx(client: Client) -> None:
         "/api/v1/appointments", params={"from": "0001-01-01", "to": "0008-01-06"}, headers=staff
     )
     assert r.status_code == 422 and r.json()["status"] == 422
+
+
+async def test_rate_limit_is_shared_through_redis(engine: object) -> None:
+    """Two service instances behind a load balancer count sign-in attempts together when REDIS_URL is set."""
+    import uuid
+
+    from backend.app import create_app
+    from backend.settings import Settings
+    from tests.conftest import lifespan
+
+    url = "redis://127.0.0.1:6379/15"
+    settings = Settings(database_url=str(engine.url), auth_rate_per_minute=4, redis_url=url)  # type: ignore[attr-defined]
+    apps = [create_app(settings, engine=engine) for _ in range(2)]  # type: ignore[arg-type]
+    client_ip = f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"  # a fresh key in Redis per run
+    statuses = []
+    async with lifespan(apps[0]), lifespan(apps[1]):
+        for i in range(6):
+            transport = httpx.ASGITransport(app=apps[i % 2], client=(client_ip, 1234))  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                r = await c.post("/api/v1/auth/staff/login", json={"username": "admin", "password": "x"})
+                statuses.append(r.status_code)
+    assert statuses[:4] == [401] * 4
+    assert statuses[4:] == [429, 429]
