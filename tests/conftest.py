@@ -45,16 +45,10 @@ def _pg_admin_url() -> str:
 async def _pg_exec(sql: str) -> None:
     import asyncpg
 
-    url = make_url(_pg_admin_url())
+    from backend.lib.pgadmin import connect
+
     try:
-        conn = await asyncpg.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password,
-            database=url.database or "test",
-            timeout=10,
-        )
+        conn = await connect(_pg_admin_url(), connect_timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.exit(
             f"PostgreSQL is unreachable at {_pg_admin_url()} ({exc}). Start it, set TEST_DATABASE_URL, "

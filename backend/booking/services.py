@@ -808,6 +808,19 @@ def _check_cutoff(principal: Principal, rules: BookingRules, now: datetime, appt
         )
 
 
+async def _changeable(
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, version: int | None, now: datetime
+) -> tuple[Appointment, Office]:
+    """The appointment the caller may reschedule or cancel now: visible to them, theirs to change, the version
+    they saw, and (for citizens) before the cut-off."""
+    appt = await visible(session, principal, appointment_id)
+    _may_change(principal, appt)
+    _check_version(version, appt)
+    off = await office(session, appt.post_office_id)
+    _check_cutoff(principal, off.rules, now, appt)
+    return appt, off
+
+
 async def reschedule(
     session: AsyncSession,
     principal: Principal,
@@ -817,11 +830,7 @@ async def reschedule(
     now: datetime | None = None,
 ) -> AppointmentPublic:
     now = now or utcnow()
-    appt = await visible(session, principal, appointment_id)
-    _may_change(principal, appt)
-    _check_version(data.version, appt)
-    off = await office(session, appt.post_office_id)
-    _check_cutoff(principal, off.rules, now, appt)
+    appt, off = await _changeable(session, principal, appointment_id, data.version, now)
     cal = await working_calendar(session)
     try:
         window = check_window(cal, off.org.opening_hours, off.rules, now, data.start)
@@ -881,11 +890,7 @@ async def cancel(
     now: datetime | None = None,
 ) -> AppointmentPublic:
     now = now or utcnow()
-    appt = await visible(session, principal, appointment_id)
-    _may_change(principal, appt)
-    _check_version(data.version, appt)
-    off = await office(session, appt.post_office_id)
-    _check_cutoff(principal, off.rules, now, appt)
+    appt, off = await _changeable(session, principal, appointment_id, data.version, now)
     start, citizen_id = appt.start, appt.citizen_id
     version = await _bump(session, appt, status=AppointmentStatus.cancelled.value, reason=data.reason)
     await capacity.release(session, off.org.id, start, appt.cost_minutes)

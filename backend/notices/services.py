@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody.transitions import Status
 from backend.lib.auth import Principal
-from backend.lib.paging import Paging
+from backend.lib.paging import Paging, fetch_page, page
 from backend.lib.problems import Problem
 from notifications import devices, inbox, outbox
 from schemas.accounts import StaffUser
@@ -94,8 +94,6 @@ async def failed_notifications(session: AsyncSession, paging: Paging) -> dict[st
         .where(Notification.status == NotificationStatus.failed)
         .order_by(col(Notification.created_at).desc())
     )
-    from backend.lib.paging import fetch_page, page
-
     items, total = await fetch_page(session, stmt, paging)
     shown = [
         {

@@ -34,24 +34,9 @@ from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
 NEW_STOP = "new"
 
 
-async def latest_plan(session: AsyncSession, post_office_id: uuid.UUID, day: object) -> Plan | None:
+async def latest_plan(session: AsyncSession, post_office_id: uuid.UUID, day: date) -> Plan | None:
     """The day's published plan, else its latest solved one."""
-    for statuses in ([PlanStatus.published], [PlanStatus.done]):
-        plan = (
-            await session.exec(
-                select(Plan)
-                .where(
-                    Plan.post_office_id == post_office_id,
-                    Plan.service_date == day,
-                    col(Plan.status).in_(statuses),
-                )
-                .order_by(col(Plan.finished_at).desc())
-                .limit(1)
-            )
-        ).first()
-        if plan is not None:
-            return plan
-    return None
+    return (await latest_plans(session, post_office_id, {day})).get(day)
 
 
 async def latest_plans(session: AsyncSession, post_office_id: uuid.UUID, days: set[date]) -> dict[date, Plan]:

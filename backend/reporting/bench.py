@@ -66,10 +66,6 @@ COPY_COLUMNS = (
 )
 
 
-async def _admin_exec(admin_url: str, sql: str) -> None:
-    await admin_exec(admin_url, sql)
-
-
 def synthetic_rows(
     n: int, procedures: list[Procedure], orgs: list[Organisation], seed: int = 82
 ) -> list[tuple[Any, ...]]:
@@ -172,7 +168,7 @@ async def run(rows: int, repeat: int, admin_url: str, keep: bool) -> None:
     from backend.migrations import upgrade_async
 
     name = f"hoso_bench_{uuid.uuid4().hex[:8]}"
-    await _admin_exec(admin_url, f'CREATE DATABASE "{name}"')
+    await admin_exec(admin_url, f'CREATE DATABASE "{name}"')
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     try:
@@ -246,7 +242,7 @@ async def run(rows: int, repeat: int, admin_url: str, keep: bool) -> None:
         if keep:
             print(f"kept database {name} ({url})")
         else:
-            await _admin_exec(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_exec(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv: list[str] | None = None) -> None:
