@@ -4,7 +4,7 @@ Seeds N notifications (one device each) in a fresh PostgreSQL database, then tim
 (real FcmSender, HTTP/2 over TLS like fcm.googleapis.com) until every row is sent, with 1 and with 2
 workers. The fake FCM runs in its own process. Checks that every row was acknowledged exactly once.
 
-Options: --rows 10000, --workers 1,2, --batch 500, --loop uvloop|asyncio, --plain-http, --db postgresql+asyncpg://...test (admin DB in
+Options: --rows 10000, --workers 1,2, --batch 500, --http 1.1|2, --loop uvloop|asyncio, --plain-http, --db postgresql+asyncpg://...test (admin DB in
 which a ``bench_notif_*`` database is created and dropped).
 """
 
@@ -55,20 +55,39 @@ def _fake_server(conn: Connection, tls: bool) -> None:
             return
 
 
-def _worker(url: str, info: FakeInfo, name: str, batch: int, use_uvloop: bool, start: Any, out: Any) -> None:
+def _worker(
+    url: str,
+    info: FakeInfo,
+    name: str,
+    batch: int,
+    use_uvloop: bool,
+    http: str,
+    start: Any,
+    out: Any,
+    profile: str | None,
+) -> None:
     from notifications.dispatcher import Dispatcher
     from notifications.push import FcmSender
 
     async def main() -> None:
         engine = create_async_engine(url, pool_size=4)
-        sender = FcmSender(info.service_account, base_url=info.send_base_url, ca_file=info.ca_file)
+        sender = FcmSender(info.service_account, base_url=info.send_base_url, ca_file=info.ca_file, http=http)
         d = Dispatcher(engine, sender, name, batch_size=batch, send_chunk=batch)
         await d.run_once()  # warm up: OAuth token, TLS, connection pool (no rows yet)
         start.wait()
         began = time.perf_counter()
         cpu0 = time.process_time()
+        prof = None
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         while await d.run_once():
             pass
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(f"{profile}.{name}")
         out.put((name, began, time.perf_counter(), time.process_time() - cpu0, d.stats.sent))
         await sender.aclose()
         await engine.dispose()
@@ -152,8 +171,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=500)
     # uvicorn runs the app (and so an embedded dispatcher) on uvloop when it is installed, as it is here.
     ap.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
-    ap.add_argument("--plain-http", action="store_true", help="HTTP/1.1 fake instead of HTTP/2 over TLS")
+    ap.add_argument("--plain-http", action="store_true", help="the fake without TLS (http://)")
+    ap.add_argument(
+        "--http",
+        choices=["1.1", "2"],
+        default="1.1",
+        help="FcmSender wire: our HTTP/1.1 pool or httpx HTTP/2",
+    )
     ap.add_argument("--db", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_DB))
+    ap.add_argument("--profile", metavar="FILE", help="cProfile each worker into FILE.<worker name>")
     args = ap.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -178,7 +204,7 @@ def main() -> None:
         asyncio.run(setup())
         print(
             f"cores={os.cpu_count()} load={os.getloadavg()[0]:.2f} rows={args.rows} batch={args.batch} "
-            f"transport={'HTTP/1.1' if args.plain_http else 'HTTP/2+TLS'} loop={args.loop}"
+            f"transport=HTTP/{args.http}{'' if args.plain_http else '+TLS'} loop={args.loop}"
         )
         for workers in [int(w) for w in args.workers.split(",")]:
 
@@ -192,7 +218,17 @@ def main() -> None:
             procs = [
                 ctx.Process(
                     target=_worker,
-                    args=(db_url, info, f"bench-{i}", args.batch, args.loop == "uvloop", start, out),
+                    args=(
+                        db_url,
+                        info,
+                        f"bench-{i}",
+                        args.batch,
+                        args.loop == "uvloop",
+                        args.http,
+                        start,
+                        out,
+                        args.profile,
+                    ),
                 )
                 for i in range(workers)
             ]

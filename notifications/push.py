@@ -26,6 +26,8 @@ import firebase_admin
 import httpx
 from firebase_admin import credentials, exceptions, messaging
 
+from notifications.http1 import Http1Transport
+
 log = logging.getLogger(__name__)
 
 FCM_BATCH_LIMIT = 500  # firebase-admin refuses more messages in one send_each call
@@ -237,8 +239,10 @@ class FcmSender:
     which would hold a whole batch (and its lease) for one slow token. We turn that off (``transport_retries``)
     and retry through the outbox instead, with backoff that survives restarts.
 
-    ``ca_file`` adds a trusted CA (a local fake FCM over TLS); ``max_connections`` bounds the HTTP pool
-    (over HTTP/2, as with the real FCM, all requests share one connection anyway).
+    ``http`` picks the wire: ``"1.1"`` (default) is our lean keep-alive pool (``notifications.http1``, up to
+    ``max_connections`` requests in flight, one per connection), measured about twice as fast per message as
+    ``"2"``, httpx's own HTTP/2 stack (all requests multiplexed on one connection, as the SDK does by default).
+    ``ca_file`` adds a trusted CA (a local fake FCM over TLS).
     """
 
     enabled = True
@@ -255,7 +259,10 @@ class FcmSender:
         max_connections: int = 100,
         ca_file: str | None = None,
         app_name: str | None = None,
+        http: str = "1.1",
     ) -> None:
+        if http not in ("1.1", "2"):
+            raise ValueError(f"FCM HTTP version must be 1.1 or 2, not {http!r}")
         options: dict[str, Any] = {"httpTimeout": http_timeout}
         if project_id:
             options["projectId"] = project_id
@@ -265,13 +272,14 @@ class FcmSender:
             name=app_name or f"notifications-{uuid.uuid4().hex[:12]}",
         )
         self.link_base = link_base
+        self.http = http
         service = messaging._get_messaging_service(self.app)
         if not hasattr(service, "_fcm_url") or not hasattr(service, "_async_client"):
             raise RuntimeError("this firebase-admin version has no _fcm_url/_async_client; update FcmSender")
         if base_url:
             service._fcm_url = f"{base_url.rstrip('/')}/v1/projects/{service._project_id}/messages:send"
         service._async_client = _async_http_client(
-            service._credential, http_timeout, transport_retries, max_connections, ca_file
+            service._credential, http_timeout, transport_retries, max_connections, ca_file, http
         )
         self._service = service
 
@@ -344,32 +352,52 @@ class FcmSender:
 
 
 def _async_http_client(
-    credential: Any, timeout: float, transport_retries: int, max_connections: int, ca_file: str | None
+    credential: Any,
+    timeout: float,
+    transport_retries: int,
+    max_connections: int,
+    ca_file: str | None,
+    http: str,
 ) -> Any:
     """firebase-admin's ``HttpxAsyncClient`` (it adds the OAuth header, refreshing the token as needed, and
-    turns HTTP errors into FirebaseErrors), over a transport we configure: HTTP/2 like the SDK's own, our
-    connection limits, an extra CA for a local fake, and the SDK's retrying transport only when asked."""
+    turns HTTP errors into FirebaseErrors), over a transport we configure: our HTTP/1.1 pool or HTTP/2 like
+    the SDK's own, our connection limits, an extra CA for a local fake, and the SDK's retrying transport
+    only when asked."""
     from firebase_admin import _http_client
     from firebase_admin._retry import HttpxRetry, HttpxRetryTransport
 
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     transport: httpx.AsyncBaseTransport
-    if transport_retries:
+    if http == "1.1" and not transport_retries:
+        transport = Http1Transport(
+            verify=verify, max_connections=max_connections, connect_timeout=timeout, read_timeout=timeout
+        )
+    elif transport_retries:
         retry = HttpxRetry(max_retries=transport_retries, status_forcelist=[500, 503], backoff_factor=0.5)
         transport = HttpxRetryTransport(retry=retry, verify=verify, limits=limits)
     else:
         transport = httpx.AsyncHTTPTransport(http2=True, verify=verify, limits=limits, retries=0)
     wrapper = _http_client.HttpxAsyncClient(credential=credential, timeout=int(timeout))
     # Replace the client the wrapper built (it has no connections yet) with one on our transport.
-    wrapper._async_client = httpx.AsyncClient(
-        http2=True,
+    client = httpx.AsyncClient(
+        http2=http == "2",
         timeout=timeout,
         headers=wrapper._headers,
         auth=_http_client.GoogleAuthCredentialFlow(credential),
         transport=transport,
     )
+    # httpx wraps every answer in urllib's cookie machinery (~10 % of a message's CPU) although FCM sets
+    # no cookies; only answers that do set one go through it (the constructor would re-wrap a subclass).
+    client._cookies = _CookiesWhenSet(client.cookies)
+    wrapper._async_client = client
     return wrapper
+
+
+class _CookiesWhenSet(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
 
 
 def make_sender(
@@ -378,21 +406,31 @@ def make_sender(
     base_url: str | None = None,
     project_id: str | None = None,
     link_base: str | None = None,
+    http: str = "1.1",
+    max_connections: int = 100,
 ) -> PushSender:
     """``FcmSender`` when a service-account file is configured, else ``NullSender`` (push off)."""
     if not credentials_path:
         log.info("FIREBASE_CREDENTIALS not set: push notifications are off (inbox only)")
         return NullSender()
     return FcmSender(
-        credentials_path, base_url=base_url or None, project_id=project_id or None, link_base=link_base
+        credentials_path,
+        base_url=base_url or None,
+        project_id=project_id or None,
+        link_base=link_base,
+        http=http,
+        max_connections=max_connections,
     )
 
 
 def sender_from_env() -> PushSender:
-    """From ``FIREBASE_CREDENTIALS``, ``FCM_BASE_URL``, ``FIREBASE_PROJECT_ID`` and ``APP_LINK_BASE``."""
+    """From ``FIREBASE_CREDENTIALS``, ``FCM_BASE_URL``, ``FIREBASE_PROJECT_ID``, ``APP_LINK_BASE``,
+    ``FCM_HTTP`` (``1.1`` or ``2``) and ``FCM_MAX_CONNECTIONS``."""
     return make_sender(
         os.environ.get("FIREBASE_CREDENTIALS"),
         base_url=os.environ.get("FCM_BASE_URL"),
         project_id=os.environ.get("FIREBASE_PROJECT_ID"),
         link_base=os.environ.get("APP_LINK_BASE"),
+        http=os.environ.get("FCM_HTTP", "1.1"),
+        max_connections=int(os.environ.get("FCM_MAX_CONNECTIONS", "100")),
     )

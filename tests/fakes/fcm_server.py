@@ -191,8 +191,8 @@ class FakeFcm:
                 self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
                 self.port = self._server.sockets[0].getsockname()[1]
                 if self.tls:
-                    self._tls_server = await asyncio.get_running_loop().create_server(
-                        lambda: _H2Protocol(self), "127.0.0.1", 0, ssl=self._ssl_context(), backlog=1024
+                    self._tls_server = await asyncio.start_server(
+                        self._handle_tls, "127.0.0.1", 0, ssl=self._ssl_context(), backlog=1024
                     )
                     self.tls_port = self._tls_server.sockets[0].getsockname()[1]
 
@@ -365,8 +365,15 @@ class FakeFcm:
         self.ca_file = str(cert_path)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert_path, key_path)
-        ctx.set_alpn_protocols(["h2"])
+        ctx.set_alpn_protocols(["h2", "http/1.1"])  # like fcm.googleapis.com
         return ctx
+
+    async def _handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        if ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2":
+            await _H2Session(self, writer).serve(reader)
+        else:
+            await self._handle(reader, writer)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -490,34 +497,37 @@ def _nid_only(parsed: dict[str, Any]) -> dict[str, str]:
     return {"nid": nid} if nid else {}
 
 
-class _H2Protocol(asyncio.Protocol):
+class _H2Session:
     """HTTP/2 server side of one connection; each request stream is answered by its own task."""
 
-    def __init__(self, fake: FakeFcm) -> None:
+    def __init__(self, fake: FakeFcm, writer: asyncio.StreamWriter) -> None:
         self.fake = fake
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
         )
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.StreamWriter | None = writer
         self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
         self.conn.initiate_connection()
-        transport.write(self.conn.data_to_send())
+        self._flush()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
+    async def serve(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(65536):
+                if not self.data_received(data):
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            if self.transport is not None:
+                self.transport.close()
+            self.transport = None
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: bytes) -> bool:
         try:
             events = self.conn.receive_data(data)
         except h2.exceptions.ProtocolError:
-            if self.transport is not None:
-                self.transport.close()
-            return
+            return False
         for ev in events:
             if isinstance(ev, h2.events.RequestReceived):
                 self.streams[ev.stream_id] = ({str(k): str(v) for k, v in ev.headers}, bytearray())
@@ -530,6 +540,7 @@ class _H2Protocol(asyncio.Protocol):
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         self._flush()
+        return True
 
     def _flush(self) -> None:
         out = self.conn.data_to_send()

@@ -21,7 +21,7 @@ DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgre
 
 @pytest.fixture(scope="session")
 def fake_fcm_server() -> Iterator[FakeFcm]:
-    # TLS + HTTP/2 like fcm.googleapis.com (firebase-admin speaks HTTP/2 only over TLS).
+    # TLS, HTTP/2 or HTTP/1.1 by ALPN, like fcm.googleapis.com (httpx speaks HTTP/2 only over TLS).
     with FakeFcm(project_id="hoso-test", tls=True) as fake:
         yield fake
 
@@ -39,13 +39,17 @@ def fcm(fake_fcm_server: FakeFcm) -> FakeFcm:
     return fake_fcm_server
 
 
-@pytest_asyncio.fixture
-async def sender(fcm: FakeFcm, service_account: Path) -> AsyncIterator[FcmSender]:
+@pytest_asyncio.fixture(params=["1.1", "2"], ids=["http1", "http2"])
+async def sender(
+    request: pytest.FixtureRequest, fcm: FakeFcm, service_account: Path
+) -> AsyncIterator[FcmSender]:
+    """The production sender on each wire: our HTTP/1.1 pool (the default) and httpx's HTTP/2."""
     s = FcmSender(
         str(service_account),
         base_url=fcm.send_base_url,
         ca_file=fcm.ca_file,
         link_base="https://dichvu.example.vn/app",
+        http=request.param,
     )
     yield s
     await s.aclose()

@@ -59,7 +59,7 @@ async def test_citizen_message_carries_link_collapse_key_and_priority(
     assert result.message_id == "projects/hoso-test/messages/0"
 
     [req] = fcm.requests
-    assert req.protocol == "HTTP/2"
+    assert req.protocol == ("HTTP/2" if sender.http == "2" else "HTTP/1.1")
     assert req.path == "/v1/projects/hoso-test/messages:send"
     assert req.headers["authorization"].startswith("Bearer ya29.fake-")
     body = req.message
