@@ -1,32 +1,36 @@
 """Booking benchmark: ``python -m backend.booking.bench [--slots N] [--bookings N] [--clients C]``.
 
 Creates a fresh PostgreSQL database (``BENCH_DATABASE_URL``, default the local ``test`` server), migrates
-it, seeds the demo province, runs the API with uvicorn on a free 127.0.0.1 port, then measures with httpx
-at ``--clients`` concurrent clients (closed loop: each client sends its next request when the last answered):
+it, seeds the demo province, runs the API with uvicorn (``--workers``, default 2) on a free 127.0.0.1 port, then
+loads it with ``backend.lib.loadgen`` (pre-built requests, C parser: the client costs little of the CPU it
+shares with the server):
 
 * ``GET /slots`` for 14 days at one address;
-* ``POST /appointments`` for citizens spread over the province's post offices and windows.
+* ``POST /appointments`` for citizens spread over the province's post offices and windows;
 
-Prints p50/p90/p99 latency and throughput. Targets: slots p99 < 50 ms, booking p99 < 100 ms. Figures depend
-on what else runs on the machine; the database is dropped afterwards.
+first closed loop at ``--clients`` concurrent clients (each sends its next request when the last is answered),
+then open loop at each of ``--rates`` requests/s (Poisson arrivals, latency from arrival). Prints p50/p90/p99
+latency and throughput. Targets: slots p99 < 50 ms, booking p99 < 100 ms at 50 clients. Figures depend on
+what else runs on the machine; the database is dropped afterwards.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
-from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy.engine import make_url
 
+from backend.lib import loadgen
 from backend.lib.pgadmin import PG_DEFAULT, admin_exec
 
 PHONES = [f"+849000{n:05d}" for n in range(1, 100)]
@@ -60,42 +64,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def _report(name: str, lat_ms: list[float], wall: float, codes: dict[int, int]) -> None:
+def _report(name: str, r: loadgen.Result) -> None:
     print(
-        f"{name:<22} n={len(lat_ms):<5} p50={_pct(lat_ms, 50):7.1f} ms  p90={_pct(lat_ms, 90):7.1f} ms  "
-        f"p99={_pct(lat_ms, 99):7.1f} ms  mean={statistics.fmean(lat_ms):6.1f} ms  "
-        f"{len(lat_ms) / wall:6.0f} req/s  status={dict(sorted(codes.items()))}"
+        f"  {name:<22} n={len(r.latencies_ms):<5} p50={r.pct(50):7.1f} ms  p90={r.pct(90):7.1f} ms  "
+        f"p99={r.pct(99):7.1f} ms  mean={statistics.fmean(r.latencies_ms):6.1f} ms  "
+        f"{r.rate:6.0f} req/s  status={dict(sorted(r.statuses.items()))}"
     )
 
 
-async def _run(
-    clients: int, jobs: list[Any], client: httpx.AsyncClient
-) -> tuple[list[float], float, dict[int, int]]:
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    for j in jobs:
-        queue.put_nowait(j)
-    latencies: list[float] = []
-    codes: dict[int, int] = {}
-
-    async def worker() -> None:
-        while not queue.empty():
-            job = queue.get_nowait()
-            t = time.perf_counter()
-            r = await job(client)
-            latencies.append((time.perf_counter() - t) * 1000)
-            codes[r.status_code] = codes.get(r.status_code, 0) + 1
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return latencies, time.perf_counter() - t0, codes
-
-
-async def bench(slots_n: int, bookings_n: int, clients: int, workers: int) -> None:
+async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates: list[float]) -> None:
     name = f"hoso_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await _pg(f'CREATE DATABASE "{name}"')
     url = make_url(os.environ.get("BENCH_DATABASE_URL", PG_DEFAULT)).set(database=name)
@@ -157,33 +134,20 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int) -> No
             day14 = (date.fromisoformat(day0) + timedelta(days=14)).isoformat()
             params = {"kind": "pickup", "lat": lat, "lon": lon, "from": day0, "to": day14}
 
-            def slots_job(c: httpx.AsyncClient) -> Any:
-                return c.get("/api/v1/slots", params=params)
-
-            def health_job(c: httpx.AsyncClient) -> Any:
-                return c.get("/health")
-
-            print(
-                f"\nPostgreSQL, {clients} concurrent clients, uvicorn workers={workers}, cpus={os.cpu_count()}"
-            )
-            # The harness's own ceiling: the cheapest endpoint (one SELECT 1) under the same load and client.
-            await _run(clients, [health_job] * 100, client)
-            lat_ms, wall, codes = await _run(clients, [health_job] * slots_n, client)
-            _report("GET /health (baseline)", lat_ms, wall, codes)
-            await _run(clients, [slots_job] * 100, client)  # warm-up
-            lat_ms, wall, codes = await _run(clients, [slots_job] * slots_n, client)
-            _report("GET /slots (14 days)", lat_ms, wall, codes)
+            host = f"127.0.0.1:{port}"
+            slots_req = loadgen.request_bytes("GET", "/api/v1/slots?" + urlencode(params), host)
+            health_req = loadgen.request_bytes("GET", "/health", host)
 
             # Bookings: random citizens at random homes, each into a window that still had room when listed.
             rng = random.Random(5)
-            plans: list[tuple[str, dict[str, Any]]] = []
             windows_at: dict[tuple[float, float], list[str]] = {}
             for hlat, hlon in rng.sample(homes, 40):
                 r = await client.get("/api/v1/slots", params={"kind": "pickup", "lat": hlat, "lon": hlon})
                 if r.status_code == 200:
                     windows_at[(hlat, hlon)] = [s["start"] for s in r.json()["items"] if s["remaining"] > 0]
             places = [p for p, ws in windows_at.items() if ws]
-            for _ in range(bookings_n + 100):
+
+            def booking() -> bytes:
                 p = rng.choice(places)
                 body = {
                     "kind": "pickup",
@@ -192,20 +156,47 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int) -> No
                     "lon": p[1],
                     "procedure": "1.004859",
                 }
-                plans.append((rng.choice(tokens), body))
+                headers = {
+                    "Authorization": f"Bearer {rng.choice(tokens)}",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                    "Content-Type": "application/json",
+                }
+                return loadgen.request_bytes(
+                    "POST", "/api/v1/appointments", host, headers, json.dumps(body).encode()
+                )
 
-            def book_job(token: str, body: dict[str, Any]) -> Any:
-                def run(c: httpx.AsyncClient) -> Any:
-                    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
-                    return c.post("/api/v1/appointments", json=body, headers=headers)
-
-                return run
-
-            jobs = [book_job(t, b) for t, b in plans]
-            await _run(clients, jobs[:100], client)  # warm-up
-            lat_ms, wall, codes = await _run(clients, jobs[100:], client)
-            _report("POST /appointments", lat_ms, wall, codes)
-            print("(409 = window full: a real answer, timed like the others)")
+        print(
+            f"\nPostgreSQL, uvicorn workers={workers}, cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}"
+        )
+        print(f"closed loop, {clients} concurrent clients (each sends its next request when answered):")
+        # The harness's ceiling: the cheapest endpoint (one SELECT 1) under the same load and client.
+        await loadgen.closed_loop("127.0.0.1", port, [health_req] * 200, clients)
+        _report(
+            "GET /health (baseline)",
+            await loadgen.closed_loop("127.0.0.1", port, [health_req] * slots_n, clients),
+        )
+        await loadgen.closed_loop("127.0.0.1", port, [slots_req] * 200, clients)  # warm-up
+        _report(
+            "GET /slots (14 days)",
+            await loadgen.closed_loop("127.0.0.1", port, [slots_req] * slots_n, clients),
+        )
+        await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(100)], clients)  # warm-up
+        _report(
+            "POST /appointments",
+            await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(bookings_n)], clients),
+        )
+        for rate in rates:
+            print(f"open loop, {rate:g} requests/s arriving (Poisson), up to {clients} connections:")
+            n = max(200, int(rate * 10))
+            _report(
+                "GET /slots (14 days)",
+                await loadgen.open_loop("127.0.0.1", port, [slots_req] * n, clients, rate),
+            )
+            _report(
+                "POST /appointments",
+                await loadgen.open_loop("127.0.0.1", port, [booking() for _ in range(n)], clients, rate),
+            )
+        print("(409 = window full: a real answer, timed like the others)")
     finally:
         if proc is not None:
             proc.terminate()
@@ -221,9 +212,20 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=2000)
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--rates", default="50,100", help="open-loop arrival rates (requests/s), comma-separated; '' for none"
+    )
     args = parser.parse_args()
-    asyncio.run(bench(args.slots, args.bookings, args.clients, args.workers))
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    run = asyncio.run
+    try:
+        import uvloop  # the client's own overhead matters on 2 cores
+
+        run = uvloop.run
+    except ImportError:
+        pass
+    run(bench(args.slots, args.bookings, args.clients, args.workers, rates))
 
 
 if __name__ == "__main__":

@@ -120,41 +120,41 @@ def _insert_ignore(session: AsyncSession) -> Any:
 async def reserve(
     session: AsyncSession, post_office_id: uuid.UUID, window: Window, capacity: int, cost: int
 ) -> bool:
-    """Take ``cost`` minutes of the window if they are free. Creates the ledger row on first use; a racing
-    creator is absorbed by ON CONFLICT DO NOTHING (PostgreSQL waits for the other insert to settle). The
-    UPDATE's WHERE is re-checked on the row's latest version under its lock, so exactly as many bookings as
-    fit succeed. ``capacity`` is written each time, so a changed courier roster takes effect at once."""
+    """Take ``cost`` minutes of the window if they are free, in one statement: the ledger row is created by
+    the first booking, later ones update it only while ``booked + cost <= capacity``. On PostgreSQL a racing
+    insert of the same window waits for the other to settle and then takes the update branch, whose WHERE
+    is evaluated on the row's latest version under its lock, so exactly as many bookings as fit succeed
+    (SQLite's writers are serialised by BEGIN IMMEDIATE). ``capacity`` is written each time, so a changed
+    courier roster takes effect at once."""
+    if cost > capacity:
+        return False
     now = utcnow()
     insert = _insert_ignore(session)
-    await session.execute(
+    booked = col(SlotCapacity.booked_minutes)
+    stmt = (
         insert(SlotCapacity)
         .values(
             post_office_id=post_office_id,
             start=window.start,
             end=window.end,
             capacity_minutes=capacity,
-            booked_minutes=0,
-            bookings=0,
+            booked_minutes=cost,
+            bookings=1,
             updated_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["post_office_id", "start"])
-    )
-    result = await session.execute(
-        update(SlotCapacity)
-        .where(
-            col(SlotCapacity.post_office_id) == post_office_id,
-            col(SlotCapacity.start) == window.start,
-            col(SlotCapacity.booked_minutes) + cost <= capacity,
+        .on_conflict_do_update(
+            index_elements=["post_office_id", "start"],
+            set_={
+                "booked_minutes": booked + cost,
+                "bookings": col(SlotCapacity.bookings) + 1,
+                "capacity_minutes": capacity,
+                "updated_at": now,
+            },
+            where=booked + cost <= capacity,
         )
-        .values(
-            booked_minutes=col(SlotCapacity.booked_minutes) + cost,
-            bookings=col(SlotCapacity.bookings) + 1,
-            capacity_minutes=capacity,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        .returning(col(SlotCapacity.bookings))
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    return (await session.execute(stmt)).first() is not None
 
 
 async def release(session: AsyncSession, post_office_id: uuid.UUID, start: datetime, cost: int) -> None:

@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
@@ -31,11 +31,13 @@ from backend.booking.windows import (
     capacity_minutes,
     check_window,
     cutoff_passed,
+    last_bookable_day,
     local_date,
     remaining,
+    windows_between,
 )
 from backend.catalogue import tariffs
-from backend.catalogue.calendar import VN_TZ
+from backend.catalogue.calendar import VN_TZ, WorkingCalendar
 from backend.catalogue.calendar_service import working_calendar
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
@@ -113,16 +115,32 @@ async def office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
     return Office(org, rules_from(await session.get(BookingSettings, post_office_id)))
 
 
-# Slot listings read the office and its couriers' shifts through a short cache: they change a few times a
-# year and ``GET /slots`` is the hottest path. Bookings always read them fresh.
+# Reference data read through a short cache (CACHE_TTL_S): the office and its booking settings, the working
+# calendar, procedures, and for listings the couriers' shifts and the windows they make. They change a few
+# times a year and ``GET /slots`` / ``POST /appointments`` are the hottest paths; an edit shows within the
+# TTL in every process (``invalidate_caches`` for at once in this one). Never cached: what is booked (the
+# ledger) and, for bookings, the courier-minutes written into the ledger (a roster change applies at once).
 CACHE_TTL_S = 10.0
 _office_cache: dict[tuple[str, uuid.UUID], tuple[float, Office, list[dict[str, Any]]]] = {}
 
 
+_frame_cache: dict[tuple[str, uuid.UUID, date, date], tuple[float, list[tuple[Window, int]]]] = {}
+_procedure_cache: dict[tuple[str, str], tuple[float, Procedure]] = {}
+_calendar_cache: dict[str, tuple[float, WorkingCalendar]] = {}
+
+
 def invalidate_caches() -> None:
-    """Forget cached offices, shifts and the served area (after editing them outside the API)."""
+    """Forget cached offices, shifts, windows, procedures and the served area (after editing them outside
+    the API)."""
     _office_cache.clear()
+    _frame_cache.clear()
+    _procedure_cache.clear()
+    _calendar_cache.clear()
     places.invalidate()
+
+
+def _fresh(stamp: float) -> bool:
+    return _time.monotonic() - stamp < CACHE_TTL_S
 
 
 async def cached_office(
@@ -130,12 +148,21 @@ async def cached_office(
 ) -> tuple[Office, list[dict[str, Any]]]:
     key = (str(session.get_bind().engine.url), post_office_id)
     hit = _office_cache.get(key)
-    if hit is not None and _time.monotonic() - hit[0] < CACHE_TTL_S:
+    if hit is not None and _fresh(hit[0]):
         return hit[1], hit[2]
-    off = await office(session, post_office_id)
+    loaded = await office(session, post_office_id)
+    off = Office(_detached(loaded.org), loaded.rules)
     shifts = await capacity.courier_shifts(session, post_office_id)
     _office_cache[key] = (_time.monotonic(), off, shifts)
     return off, shifts
+
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def _detached(row: _Row) -> _Row:
+    """A copy no session knows: a cached row must not be expired by a rollback of the session that read it."""
+    return type(row).model_validate(row.model_dump())
 
 
 def _problem(err: WindowError) -> Problem:
@@ -167,6 +194,46 @@ async def postal_procedure(session: AsyncSession, code: str) -> Procedure:
             code="procedure_not_postal",
         )
     return proc
+
+
+async def cached_calendar(session: AsyncSession) -> WorkingCalendar:
+    key = str(session.get_bind().engine.url)
+    hit = _calendar_cache.get(key)
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    cal = await working_calendar(session)
+    _calendar_cache[key] = (_time.monotonic(), cal)
+    return cal
+
+
+async def cached_postal_procedure(session: AsyncSession, code: str) -> Procedure:
+    """``postal_procedure`` through the listing cache (read-only use: fees and the documents checklist)."""
+    key = (str(session.get_bind().engine.url), code)
+    hit = _procedure_cache.get(key)
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    proc = _detached(await postal_procedure(session, code))
+    _procedure_cache[key] = (_time.monotonic(), proc)
+    return proc
+
+
+async def window_frame(
+    session: AsyncSession, off: Office, shifts: list[dict[str, Any]], first: date, last: date
+) -> list[tuple[Window, int]]:
+    """The office's windows on working days in [first, last] with the courier-minutes each offers, through the
+    listing cache: they depend only on the calendar, opening hours, rules and shifts. The caller still drops
+    the windows whose notice has passed; the booked minutes are always read fresh."""
+    key = (str(session.get_bind().engine.url), off.org.id, first, last)
+    hit = _frame_cache.get(key)
+    if hit is not None and _fresh(hit[0]):
+        return hit[1]
+    cal = await cached_calendar(session)
+    windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
+    frame = [(w, capacity_minutes(shifts, w)) for w in windows]
+    if len(_frame_cache) > 4096:  # offices x date ranges asked for; drop all rather than track ages
+        _frame_cache.clear()
+    _frame_cache[key] = (_time.monotonic(), frame)
+    return frame
 
 
 async def resolve_point(
@@ -238,7 +305,7 @@ async def list_slots(
 ) -> dict[str, Any]:
     now = now or utcnow()
     k = _kind(kind)
-    proc = await postal_procedure(session, procedure_code) if procedure_code else None
+    proc = await cached_postal_procedure(session, procedure_code) if procedure_code else None
     area = await places.served_area(session)
     lat_, lon_, source = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
     place = places.served_place(area, lat_, lon_)
@@ -249,12 +316,19 @@ async def list_slots(
     last = last or today + timedelta(days=off.rules.horizon_days)
     if last < first:
         raise Problem(422, "'to' phải sau 'from' / 'to' must not be before 'from'", code="invalid_range")
-    cal = await working_calendar(session)
-    windows = bookable_windows(cal, off.org.opening_hours, off.rules, now, first, last)
     policy = capacity.get_policy()
+    # The same clamping as bookable_windows, so the cached frame is keyed by the days actually listed.
+    first, last = max(first, today), min(last, last_bookable_day(off.rules, now))
+    earliest = now + timedelta(minutes=off.rules.min_notice_minutes)
     if isinstance(policy, capacity.CourierShiftPolicy):
-        caps = {w.start: capacity_minutes(shifts, w) for w in windows}
+        frame = [
+            (w, c) for w, c in await window_frame(session, off, shifts, first, last) if w.start >= earliest
+        ]
+        windows = [w for w, _ in frame]
+        caps = {w.start: c for w, c in frame}
     else:
+        cal = await cached_calendar(session)
+        windows = bookable_windows(cal, off.org.opening_hours, off.rules, now, first, last)
         caps = await policy.capacity(session, off.org.id, windows)
     booked = await capacity.booked_minutes(session, off.org.id, [w.start for w in windows])
     cost = off.rules.cost(k.value)
@@ -372,43 +446,57 @@ async def to_public(
             events.setdefault(e.appointment_id, []).append(
                 AppointmentEventPublic.model_validate(e.model_dump())
             )
-    out = []
-    for a in appts:
-        org = orgs[a.post_office_id]
-        proc = procs.get(a.procedure_id) if a.procedure_id else None
-        out.append(
-            AppointmentPublic(
-                id=a.id,
-                kind=a.kind,
-                status=a.status,
-                start=a.start.astimezone(VN_TZ),
-                end=a.end.astimezone(VN_TZ),
-                post_office=org.code,
-                post_office_name=org.name,
-                commune=communes.get(a.commune_code, a.commune_code),
-                citizen_id=a.citizen_id,
-                citizen_phone=phones.get(a.citizen_id),
-                procedure=proc.code if proc else None,
-                procedure_name=proc.name if proc else None,
-                documents=proc.documents if proc else None,
-                dossier=a.dossier_item_id,
-                lat=a.lat,
-                lon=a.lon,
-                address=a.address,
-                note=a.note,
-                distance_km=a.distance_km,
-                fees=a.fees,
-                channel=a.channel,
-                rebook_of=a.rebook_of,
-                outcome_code=a.outcome_code,
-                reason=a.reason,
-                version=a.version,
-                created_at=a.created_at,
-                updated_at=a.updated_at,
-                events=events.get(a.id, []) if with_events else None,
-            )
+    return [
+        _public(
+            a,
+            orgs[a.post_office_id],
+            communes.get(a.commune_code, a.commune_code),
+            procs.get(a.procedure_id) if a.procedure_id else None,
+            phones.get(a.citizen_id),
+            events.get(a.id, []) if with_events else None,
         )
-    return out
+        for a in appts
+    ]
+
+
+def _public(
+    a: Appointment,
+    org: Organisation,
+    commune_name: str,
+    proc: Procedure | None,
+    phone: str | None,
+    events: list[AppointmentEventPublic] | None,
+) -> AppointmentPublic:
+    return AppointmentPublic(
+        id=a.id,
+        kind=a.kind,
+        status=a.status,
+        start=a.start.astimezone(VN_TZ),
+        end=a.end.astimezone(VN_TZ),
+        post_office=org.code,
+        post_office_name=org.name,
+        commune=commune_name,
+        citizen_id=a.citizen_id,
+        citizen_phone=phone,
+        procedure=proc.code if proc else None,
+        procedure_name=proc.name if proc else None,
+        documents=proc.documents if proc else None,
+        dossier=a.dossier_item_id,
+        lat=a.lat,
+        lon=a.lon,
+        address=a.address,
+        note=a.note,
+        distance_km=a.distance_km,
+        fees=a.fees,
+        channel=a.channel,
+        rebook_of=a.rebook_of,
+        outcome_code=a.outcome_code,
+        reason=a.reason,
+        version=a.version,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        events=events,
+    )
 
 
 async def one_public(session: AsyncSession, principal: Principal, appt: Appointment) -> AppointmentPublic:
@@ -635,7 +723,7 @@ async def book(
     if kind in (AppointmentKind.pickup, AppointmentKind.assisted):
         if not procedure_code:
             raise Problem(422, "Cần mã thủ tục / A procedure code is needed", code="procedure_required")
-        proc = await postal_procedure(session, procedure_code)
+        proc = await cached_postal_procedure(session, procedure_code)
     else:
         item_id = await _dossier_for_delivery(session, citizen_id, dossier_raw)
         proc_id = (
@@ -649,14 +737,14 @@ async def book(
     assert place.post_office_id is not None
     if principal.role == Role.dispatcher and place.post_office_id != principal.org_id:
         raise forbidden("Địa chỉ thuộc bưu cục khác / The address belongs to another post office")
-    off = await office(session, place.post_office_id)
+    off, _ = await cached_office(session, place.post_office_id)
     if principal.role == Role.desk:
         desk = await session.get(Organisation, principal.org_id) if principal.org_id else None
         if desk is None or desk.province_code != off.org.province_code:
             raise forbidden(
                 "Địa chỉ ngoài tỉnh của Bộ phận Một cửa / The address is outside the desk's province"
             )
-    cal = await working_calendar(session)
+    cal = await cached_calendar(session)
     try:
         window = check_window(cal, off.org.opening_hours, off.rules, now, data.start)
     except WindowError as err:
@@ -726,9 +814,8 @@ async def book(
         appt.procedure_id = proc.id
     session.add(appt)
     await session.flush()
-    session.add(
-        _event(appt, 1, "booked", principal, channel, at=now, data={"start": window.start.isoformat()})
-    )
+    event = _event(appt, 1, "booked", principal, channel, at=now, data={"start": window.start.isoformat()})
+    session.add(event)
     enqueue(
         session,
         recipient_kind="citizen",
@@ -739,7 +826,16 @@ async def book(
     )
     schedule_reminders(session, appt.id, citizen_id, window.start, 1, now)
     await session.commit()
-    return await one_public(session, principal, appt), True
+    # Everything the answer shows is at hand: no second round of reads (this is the hottest write).
+    public = _public(
+        appt,
+        off.org,
+        place.commune_name,
+        proc,
+        phone if principal.is_staff else None,
+        [AppointmentEventPublic.model_validate(event.model_dump())],
+    )
+    return public, True
 
 
 def _full(window: Window) -> Problem:
@@ -831,7 +927,7 @@ async def reschedule(
 ) -> AppointmentPublic:
     now = now or utcnow()
     appt, off = await _changeable(session, principal, appointment_id, data.version, now)
-    cal = await working_calendar(session)
+    cal = await cached_calendar(session)
     try:
         window = check_window(cal, off.org.opening_hours, off.rules, now, data.start)
     except WindowError as err:
@@ -1001,7 +1097,7 @@ async def rebook_offer(session: AsyncSession, appt: Appointment, now: datetime) 
     """What the app needs to book again: the body to send (with ``rebook_of``) and the next free windows."""
     proc = await session.get(Procedure, appt.procedure_id) if appt.procedure_id else None
     off = await office(session, appt.post_office_id)
-    cal = await working_calendar(session)
+    cal = await cached_calendar(session)
     today = local_date(now)
     windows = bookable_windows(
         cal, off.org.opening_hours, off.rules, now, today, today + timedelta(days=off.rules.horizon_days)

@@ -101,10 +101,17 @@ def bookable_windows(
     first = max(first, local_date(now))
     last = min(last, last_bookable_day(rules, now))
     earliest = now + timedelta(minutes=rules.min_notice_minutes)
+    return [w for w in windows_between(cal, opening_hours, rules, first, last) if w.start >= earliest]
+
+
+def windows_between(
+    cal: WorkingCalendar, opening_hours: Mapping[str, Any], rules: BookingRules, first: date, last: date
+) -> list[Window]:
+    """Every window of the working days in [first, last], whatever the time now."""
     out: list[Window] = []
     for day in cal.working_days_in(first, last) if first <= last else []:
         hours = parse_hours(opening_hours.get(str(day.isoweekday())))
-        out.extend(w for w in day_windows(day, hours, rules) if w.start >= earliest)
+        out.extend(day_windows(day, hours, rules))
     return out
 
 
