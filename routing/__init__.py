@@ -20,7 +20,7 @@ from routing.model import (
     Vehicle,
     Visit,
 )
-from routing.parallel import solve_async, solve_in_subprocess
+from routing.parallel import solve_async, solve_in_subprocess, solve_portfolio
 from routing.scenario import province_day, sample_centroids
 from routing.solver import solve
 
@@ -53,4 +53,5 @@ __all__ = [
     "solve",
     "solve_async",
     "solve_in_subprocess",
+    "solve_portfolio",
 ]

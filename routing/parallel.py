@@ -3,7 +3,9 @@ async web server's event loop (and every other thread) for the time limit."""
 
 import asyncio
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from routing.model import Problem, Solution, SolveOptions
 from routing.solver import solve
@@ -30,3 +32,39 @@ async def solve_async(problem: Problem, options: SolveOptions | None = None) -> 
     loop = asyncio.get_running_loop()
     with _executor() as ex:
         return await loop.run_in_executor(ex, solve, problem, opts)
+
+
+def _solve_until(problem: Problem, options: SolveOptions, deadline_epoch: float) -> Solution:
+    # The budget is a wall-clock deadline shared by all workers, so process start-up and imports are paid
+    # out of the same time limit as a single solve.
+    limit = max(0.5, deadline_epoch - time.time())
+    return solve(problem, replace(options, time_limit_s=limit))
+
+
+def better(a: Solution, b: Solution) -> bool:
+    """Is ``a`` a better plan than ``b`` of the same problem: fewer unserved stops, then a lower objective."""
+    return (len(a.unassigned), a.objective) < (len(b.unassigned), b.objective)
+
+
+def solve_portfolio(problem: Problem, options: SolveOptions | None = None, workers: int = 2) -> Solution:
+    """``workers`` independent searches in parallel processes (seeds ``seed``, ``seed + 1``, ...; the ruin
+    choices differ, so the searches diverge after their first restart), within the one time limit; returns
+    the best. Worth it only with as many idle cores as workers (benchmarks, a dedicated planning box)."""
+    opts = options or SolveOptions()
+    if workers <= 1:
+        return solve(problem, opts)
+    deadline = time.time() + opts.time_limit_s
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        futures = [
+            ex.submit(_solve_until, problem, replace(opts, seed=opts.seed + i), deadline)
+            for i in range(workers)
+        ]
+        solutions = [f.result(timeout=opts.time_limit_s + 120.0) for f in futures]
+    best = solutions[0]
+    for sol in solutions[1:]:
+        if better(sol, best):
+            best = sol
+    best.stats["portfolio_workers"] = workers
+    best.stats["portfolio_objectives"] = ",".join(str(s.objective) for s in solutions)
+    return best

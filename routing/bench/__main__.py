@@ -19,6 +19,7 @@ from routing.bench.instances import default_root, expand, read_bks, read_instanc
 from routing.insertion import can_insert
 from routing.matrix import HaversineMatrix
 from routing.model import Location, SolveOptions, Stop, TimeWindow
+from routing.parallel import solve_portfolio
 from routing.scenario import province_day, sample_centroids
 from routing.solver import solve
 
@@ -26,7 +27,13 @@ SPECIAL = ("province", "matrix", "insertion")
 
 
 def bench_instance(
-    path: Path, root: Path, time_limit: float, seed: int, sol_dir: Path | None, extra: dict[str, Any]
+    path: Path,
+    root: Path,
+    time_limit: float,
+    seed: int,
+    sol_dir: Path | None,
+    extra: dict[str, Any],
+    workers: int = 1,
 ) -> dict[str, Any]:
     inst = read_instance(path)
     bks = read_bks(root).get(inst.name.lower(), {})
@@ -35,7 +42,7 @@ def bench_instance(
     problem = to_problem(inst)
     kw: dict[str, Any] = {"minimize_vehicles": hierarchical, **extra}
     opts = SolveOptions(time_limit_s=time_limit, objective="distance", time_scale=1000, seed=seed, **kw)
-    sol = solve(problem, opts)
+    sol = solve_portfolio(problem, opts, workers) if workers > 1 else solve(problem, opts)
     wall = time.perf_counter() - t0
     routes = [[int(s) for s in r.stop_ids] for r in sol.routes]
     res = check(inst, routes, "double")
@@ -44,6 +51,7 @@ def bench_instance(
         "kind": inst.kind,
         "customers": inst.n - 1,
         "time_limit_s": time_limit,
+        "workers": workers,
         "feasible": res.feasible,
         "vehicles": res.vehicles,
         "distance": round(res.distance, 4),
@@ -165,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minimize-vehicles", choices=["auto", "yes", "no"], default="auto")
     ap.add_argument("--stall", type=float, default=-1.0, help="stall_restart_s (-1 auto, 0 off)")
     ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel searches per instance (solve_portfolio), one core each",
+    )
     a = ap.parse_args(argv)
     extra: dict[str, Any] = {"allow_unserved": not a.mandatory, "decompose_above": a.decompose_above}
     extra["stall_restart_s"] = a.stall
@@ -177,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     names = [n for n in a.instances if n.lower() not in SPECIAL]
     for path in expand(root, names):
-        r = bench_instance(path, root, a.time_limit, a.seed, a.solutions_dir, extra)
+        r = bench_instance(path, root, a.time_limit, a.seed, a.solutions_dir, extra, a.workers)
         results.append(r)
         print(json.dumps(r) if a.json else _line(r), flush=True)
     for special in (n.lower() for n in a.instances if n.lower() in SPECIAL):

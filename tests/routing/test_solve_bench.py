@@ -7,6 +7,7 @@ import pytest
 from routing.bench.check import check
 from routing.bench.instances import find_instance, read_instance, to_problem, truncate
 from routing.model import SolveOptions
+from routing.parallel import solve_portfolio
 from routing.solver import solve
 
 
@@ -71,3 +72,14 @@ def test_restarts_do_not_break_feasibility(bench_root: Path) -> None:
     res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
     assert res.feasible, res.violations
     assert not sol.unassigned
+
+
+def test_portfolio_keeps_the_best_of_its_searches(bench_root: Path) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, "RC105")), 40)
+    opts = SolveOptions(time_limit_s=4, objective="distance", time_scale=1000, stall_restart_s=0.5)
+    sol = solve_portfolio(to_problem(inst), opts, workers=2)
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations
+    assert not sol.unassigned
+    objectives = [int(o) for o in str(sol.stats["portfolio_objectives"]).split(",")]
+    assert len(objectives) == 2 and sol.objective == min(objectives)
