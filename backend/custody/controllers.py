@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ETag, UploadFile
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
+from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.custody import handovers, ids, services, sync, views
-from backend.custody.proofs import MAX_BYTES, store_proof
+from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.paging import Paging, page, provide_paging
 from backend.lib.problems import Problem
@@ -205,9 +206,35 @@ class ProofController(Controller):
     path = "/proofs"
     tags = ["dossiers"]
     dependencies = deps
-    guards = [requires(Role.courier, Role.dispatcher, Role.desk, Role.admin)]
 
-    @post("/", status_code=201, request_max_body_size=MAX_BYTES + 64 * 1024)
+    @get("/{proof_id:uuid}", guards=[signed_in])
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        principal: Principal,
+        proof_id: uuid.UUID,
+    ) -> File:
+        """The image, for whoever may see it: the uploader, staff of their office, an admin, and readers of a
+        dossier that cites it (pickup signature, delivery proof). Others get 404."""
+        proof, path = await readable_proof(
+            db_session, principal, request.app.state.settings.upload_dir, proof_id
+        )
+        return File(
+            path=path,
+            media_type=proof.content_type,
+            content_disposition_type="inline",
+            filename=f"{proof.kind}-{proof.id.hex}{path.suffix}",
+            headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+            etag=ETag(value=proof.sha256),
+        )
+
+    @post(
+        "/",
+        status_code=201,
+        request_max_body_size=MAX_BYTES + 64 * 1024,
+        guards=[requires(Role.courier, Role.dispatcher, Role.desk, Role.admin)],
+    )
     async def upload(
         self,
         request: Request[Any, Any, Any],

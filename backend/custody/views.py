@@ -236,6 +236,7 @@ async def dossier_detail(session: AsyncSession, principal: Principal, raw_id: st
             "fee_collected": pickup.fee_collected,
             "receipt_number": pickup.receipt_number,
             "confirmed_by": pickup.confirmed_by,
+            "signature_proof_id": pickup.signature_proof_id,  # GET /proofs/{id}
         }
     result = await result_of(session, dossier)
     if result is not None:
@@ -245,6 +246,7 @@ async def dossier_detail(session: AsyncSession, principal: Principal, raw_id: st
             "counter_pickup": result.counter_pickup,
             "delivered_at": result.delivered_at,
             "recipient_check": result.recipient_check,
+            "proof_id": result.proof_id,  # GET /proofs/{id}
         }
     return row
 
