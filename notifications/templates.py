@@ -123,6 +123,16 @@ _ALL: tuple[Template, ...] = (
         times=("start",),
     ),
     Template(
+        key="appointment.missed",
+        audience="citizen",
+        title_vi="Bưu điện chưa gặp được quý khách",
+        body_vi="Lịch hẹn lúc {start} chưa thực hiện được. Lý do: {reason}. Chạm để đặt lại lịch.",
+        title_en="We missed you",
+        body_en="Your appointment at {start} could not take place. Reason: {reason}. Tap to book again.",
+        link=_APPT,
+        times=("start",),
+    ),
+    Template(
         key="appointment.reminder_day_before",
         audience="citizen",
         title_vi="Nhắc lịch hẹn ngày mai",

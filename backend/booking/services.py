@@ -1071,18 +1071,13 @@ async def record_outcome(
                 dedupe_key=_key(appt.id, version, "rebook"),
             )
         else:
-            # No dedicated "missed visit" template yet: the cancellation text with the reason and an
-            # invitation to rebook; its link opens this appointment, where the app offers the rebooking.
+            # Its link opens this appointment, where the app offers the rebooking (``rebook`` below).
             enqueue(
                 session,
                 recipient_kind="citizen",
                 recipient_id=citizen_id,
-                template="appointment.cancelled",
-                params={
-                    "appointment_id": appt.id,
-                    "start": start,
-                    "reason": f"{reason_vi}. Chạm để đặt lại lịch / Tap to book again",
-                },
+                template="appointment.missed",
+                params={"appointment_id": appt.id, "start": start, "reason": reason_vi},
                 dedupe_key=_key(appt.id, version, "rebook"),
             )
     await session.commit()

@@ -447,7 +447,10 @@ async def test_no_show_offers_rebooking(client: httpx.AsyncClient, demo: Any, en
     async with engine.connect() as conn:
         n = (
             await conn.execute(
-                text("SELECT count(*) FROM notification WHERE dedupe_key = :k AND body_vi LIKE '%đặt lại%'"),
+                text(
+                    "SELECT count(*) FROM notification WHERE dedupe_key = :k AND template = 'appointment.missed' "
+                    "AND body_vi LIKE '%đặt lại%' AND body_vi LIKE '%vắng nhà%'"
+                ),
                 {"k": f"appt:{a['id']}:v2:rebook"},
             )
         ).scalar_one()

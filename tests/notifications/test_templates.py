@@ -41,6 +41,7 @@ EVENTS = [
     "appointment.booked",
     "appointment.rescheduled",
     "appointment.cancelled",
+    "appointment.missed",
     "appointment.reminder_day_before",
     "appointment.reminder_hour_before",
     "courier.on_the_way",
