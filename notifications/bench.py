@@ -41,7 +41,7 @@ class FakeInfo:
 def _fake_server(conn: Connection, tls: bool) -> None:
     from tests.fakes.fcm_server import FakeFcm  # a dev tool: run from the repository root
 
-    fake = FakeFcm(project_id="bench", record_bodies=False, tls=tls).start()
+    fake = FakeFcm(project_id="bench", record_bodies=False, tls=tls, uvloop=True).start()
     sa = fake.write_service_account(Path(tempfile.mkdtemp(prefix="bench-fcm-")))
     conn.send(FakeInfo(fake.send_base_url, fake.ca_file, str(sa)))
     while True:

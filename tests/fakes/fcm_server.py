@@ -153,8 +153,10 @@ class FakeFcm:
         delay: float = 0.0,
         record_bodies: bool = True,
         tls: bool = False,
+        uvloop: bool = False,
     ) -> None:
         self.project_id = project_id
+        self.use_uvloop = uvloop  # benchmarks: the fake must not be the bottleneck it measures
         self.tls = tls
         self.tls_port = 0
         self.ca_file: str | None = None
@@ -182,7 +184,12 @@ class FakeFcm:
         ready = threading.Event()
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            if self.use_uvloop:
+                import uvloop
+
+                loop = uvloop.new_event_loop()
+            else:
+                loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
 
