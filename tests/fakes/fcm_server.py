@@ -184,6 +184,7 @@ class FakeFcm:
         ready = threading.Event()
 
         def run() -> None:
+            loop: asyncio.AbstractEventLoop
             if self.use_uvloop:
                 import uvloop
 
