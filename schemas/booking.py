@@ -71,6 +71,23 @@ class BookingSettings(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
+class ServiceMinutes(SQLModel):
+    pickup: int = Field(default=DEFAULT_SERVICE_MINUTES["pickup"], ge=1, le=240)
+    delivery: int = Field(default=DEFAULT_SERVICE_MINUTES["delivery"], ge=1, le=240)
+    assisted: int = Field(default=DEFAULT_SERVICE_MINUTES["assisted"], ge=1, le=240)
+
+
+class BookingSettingsIn(SQLModel):
+    """A post office's booking rules as an admin or its dispatcher sets them (the whole set at once)."""
+
+    window_minutes: int = Field(default=120, ge=30, le=480)
+    min_notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    horizon_days: int = Field(default=14, ge=1, le=90)
+    cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    travel_minutes: int = Field(default=12, ge=0, le=240)
+    service_minutes: ServiceMinutes = Field(default_factory=ServiceMinutes)
+
+
 class SlotCapacity(SQLModel, table=True):
     """The booking ledger of one window of one post office, in courier-minutes.
 

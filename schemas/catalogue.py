@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Field, SQLModel
 
@@ -55,3 +55,12 @@ class CalendarOverride(SQLModel, table=True):
     kind: str = Field(max_length=20, description="'off' or 'working'")
     note: str = Field(default="", max_length=300)
     source: str = Field(default="", max_length=300)
+
+
+class CalendarOverrideIn(SQLModel):
+    """An admin's entry of a government decision: ``off`` (extra day off, swapped day) or ``working``
+    (make-up working day). ``source`` cites the decision (e.g. Thông báo 6150/TB-BNV)."""
+
+    kind: Literal["off", "working"]
+    note: str = Field(default="", max_length=300)
+    source: str = Field(min_length=3, max_length=300)

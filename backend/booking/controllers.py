@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +22,7 @@ from schemas.booking import (
     AppointmentPublic,
     AppointmentReschedule,
     AppointmentStatus,
+    BookingSettingsIn,
 )
 from schemas.enums import Role
 
@@ -163,4 +164,24 @@ class AppointmentsController(Controller):
         )
 
 
-ROUTES: list[Any] = [slots, AppointmentsController]
+class BookingSettingsController(Controller):
+    path = "/post-offices/{office:str}/booking-settings"
+    tags = ["appointments"]
+    guards = [requires(Role.admin, Role.dispatcher)]
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @get("/")
+    async def show(self, db_session: AsyncSession, principal: Principal, office: str) -> dict[str, Any]:
+        """The office's booking rules (``defaults: true`` when it has none of its own)."""
+        return await services.get_settings_of(db_session, principal, office)
+
+    @put("/")
+    async def replace(
+        self, db_session: AsyncSession, principal: Principal, office: str, data: BookingSettingsIn
+    ) -> dict[str, Any]:
+        """Replace the rules: window length, notice, horizon, change cut-off, travel allowance, service
+        minutes per kind. Booked appointments keep their windows."""
+        return await services.put_settings(db_session, principal, office, data)
+
+
+ROUTES: list[Any] = [slots, AppointmentsController, BookingSettingsController]

@@ -8,6 +8,7 @@ request leaves nothing stored. Concurrency rests on two conditional UPDATEs: the
 
 import hashlib
 import json
+import logging
 import time as _time
 import uuid
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from backend.booking.windows import (
 )
 from backend.catalogue import tariffs
 from backend.catalogue.calendar import VN_TZ, WorkingCalendar
+from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
@@ -61,15 +63,18 @@ from schemas.booking import (
     AppointmentStatus,
     BookingChannel,
     BookingSettings,
+    BookingSettingsIn,
     IdempotencyRecord,
     SlotPublic,
 )
 from schemas.catalogue import Procedure
 from schemas.dossiers import Dossier
-from schemas.enums import Role
+from schemas.enums import OrgKind, Role
 from schemas.notifications import Notification, NotificationStatus
 from schemas.orgs import Organisation
 from schemas.units import Commune
+
+log = logging.getLogger("backend.booking")
 
 STAFF_CHANNEL = {
     Role.desk: BookingChannel.desk,
@@ -124,9 +129,9 @@ CACHE_TTL_S = 10.0
 _office_cache: dict[tuple[str, uuid.UUID], tuple[float, Office, list[dict[str, Any]]]] = {}
 
 
-_frame_cache: dict[tuple[str, uuid.UUID, date, date], tuple[float, list[tuple[Window, int]]]] = {}
+_frame_cache: dict[tuple[str, uuid.UUID, date, date, int], tuple[float, list[tuple[Window, int]]]] = {}
 _procedure_cache: dict[tuple[str, str], tuple[float, Procedure]] = {}
-_calendar_cache: dict[str, tuple[float, WorkingCalendar]] = {}
+_calendar_cache: dict[tuple[str, int], tuple[float, WorkingCalendar]] = {}
 
 
 def invalidate_caches() -> None:
@@ -165,6 +170,71 @@ def _detached(row: _Row) -> _Row:
     return type(row).model_validate(row.model_dump())
 
 
+# --- settings --------------------------------------------------------------------------------------------
+
+
+async def settings_office(session: AsyncSession, principal: Principal, key: str) -> Organisation:
+    """The post office by id or code, if the caller may manage its booking rules (admin, its dispatchers)."""
+    org: Organisation | None = None
+    try:
+        org = await session.get(Organisation, uuid.UUID(key))
+    except ValueError:
+        org = (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()
+    if org is None or org.kind != OrgKind.post_office:
+        raise not_found("bưu cục / post office", key)
+    if principal.role != Role.admin and not (
+        principal.role == Role.dispatcher and principal.org_id == org.id
+    ):
+        raise forbidden(
+            "Chỉ quản trị hoặc điều phối viên của bưu cục / Only an admin or this office's dispatchers"
+        )
+    return org
+
+
+def settings_out(org: Organisation, rules: BookingRules, updated_at: datetime | None) -> dict[str, Any]:
+    return {
+        "post_office": org.code,
+        "window_minutes": rules.window_minutes,
+        "min_notice_minutes": rules.min_notice_minutes,
+        "horizon_days": rules.horizon_days,
+        "cutoff_minutes": rules.cutoff_minutes,
+        "travel_minutes": rules.travel_minutes,
+        "service_minutes": dict(rules.service_minutes),
+        "updated_at": updated_at,
+        "defaults": updated_at is None,
+    }
+
+
+async def get_settings_of(session: AsyncSession, principal: Principal, key: str) -> dict[str, Any]:
+    org = await settings_office(session, principal, key)
+    row = await session.get(BookingSettings, org.id)
+    return settings_out(org, rules_from(row), row.updated_at if row else None)
+
+
+async def put_settings(
+    session: AsyncSession, principal: Principal, key: str, data: BookingSettingsIn
+) -> dict[str, Any]:
+    """Replace the office's booking rules. Existing appointments keep their windows; new listings use the
+    new rules at once in this process and within ``CACHE_TTL_S`` in the others."""
+    org = await settings_office(session, principal, key)
+    row = await session.merge(
+        BookingSettings(
+            post_office_id=org.id,
+            window_minutes=data.window_minutes,
+            min_notice_minutes=data.min_notice_minutes,
+            horizon_days=data.horizon_days,
+            cutoff_minutes=data.cutoff_minutes,
+            travel_minutes=data.travel_minutes,
+            service_minutes=data.service_minutes.model_dump(),
+            updated_at=utcnow(),
+        )
+    )
+    await session.commit()
+    invalidate_caches()
+    log.info("booking settings of %s set by %s: %s", org.code, principal.id, data.model_dump())
+    return settings_out(org, rules_from(row), row.updated_at)
+
+
 def _problem(err: WindowError) -> Problem:
     return Problem(422, str(err), code=err.code, extra=err.extra or None)
 
@@ -197,7 +267,7 @@ async def postal_procedure(session: AsyncSession, code: str) -> Procedure:
 
 
 async def cached_calendar(session: AsyncSession) -> WorkingCalendar:
-    key = str(session.get_bind().engine.url)
+    key = (str(session.get_bind().engine.url), calendar_generation())
     hit = _calendar_cache.get(key)
     if hit is not None and _fresh(hit[0]):
         return hit[1]
@@ -223,7 +293,7 @@ async def window_frame(
     """The office's windows on working days in [first, last] with the courier-minutes each offers, through the
     listing cache: they depend only on the calendar, opening hours, rules and shifts. The caller still drops
     the windows whose notice has passed; the booked minutes are always read fresh."""
-    key = (str(session.get_bind().engine.url), off.org.id, first, last)
+    key = (str(session.get_bind().engine.url), off.org.id, first, last, calendar_generation())
     hit = _frame_cache.get(key)
     if hit is not None and _fresh(hit[0]):
         return hit[1]

@@ -1,17 +1,19 @@
 """HTTP for reference data (public: no personal data here)."""
 
+from datetime import date
 from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, delete, get, put
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue import services
+from backend.catalogue import calendar_service, services
+from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.paging import Paging, page, provide_paging
-from schemas.catalogue import ProcedurePublic
+from schemas.catalogue import CalendarOverrideIn, ProcedurePublic
 from schemas.common import MAX_OFFSET
-from schemas.enums import OrgKind
+from schemas.enums import OrgKind, Role
 from schemas.orgs import OrganisationPublic
 from schemas.units import ProvincePublic
 
@@ -85,4 +87,31 @@ class ProceduresController(Controller):
         return services.procedure_public(await services.procedure_by_code(db_session, code))
 
 
-ROUTES: list[Any] = [UnitsController, OrganisationsController, ProceduresController]
+class CalendarController(Controller):
+    path = "/calendar"
+    tags = ["reference"]
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @get("/", exclude_from_auth=True)
+    async def year(
+        self, db_session: AsyncSession, year: int = Parameter(query="year", ge=1976, le=2199)
+    ) -> dict[str, Any]:
+        """The working calendar of state agencies for one year: weekdays off (public holidays, swapped days)
+        and working weekends (make-up days), from the Labour Code's holidays plus the stored overrides."""
+        return await calendar_service.calendar_year(db_session, year)
+
+    @put("/overrides/{day:date}", guards=[requires(Role.admin)])
+    async def set_override(
+        self, db_session: AsyncSession, principal: Principal, day: date, data: CalendarOverrideIn
+    ) -> dict[str, Any]:
+        """Enter a government decision for one day (admin): ``off`` or ``working``, citing its ``source``.
+        Deadlines computed from now on count it; listings pick it up at once."""
+        row = await calendar_service.set_override(db_session, principal, day, data)
+        return row.model_dump()
+
+    @delete("/overrides/{day:date}", guards=[requires(Role.admin)], status_code=204)
+    async def delete_override(self, db_session: AsyncSession, principal: Principal, day: date) -> None:
+        await calendar_service.delete_override(db_session, principal, day)
+
+
+ROUTES: list[Any] = [UnitsController, OrganisationsController, ProceduresController, CalendarController]
