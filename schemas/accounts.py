@@ -141,3 +141,42 @@ class TokenResponse(SQLModel):
     token_type: str = "bearer"
     expires_in: int
     user: UserPublic
+
+
+class StaffCreate(SQLModel):
+    """A new staff account (admin). ``organisation`` is the organisation's code or id."""
+
+    username: str = Field(min_length=3, max_length=64, regex=r"^[a-z0-9._-]+$")
+    full_name: str = Field(min_length=1, max_length=120)
+    role: Role
+    organisation: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+    password: str = Field(min_length=10, max_length=200)
+
+
+class StaffUpdate(SQLModel):
+    """Fields an admin may change; absent fields stay as they are."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=120)
+    phone: str | None = Field(default=None, max_length=20)
+    organisation: str | None = Field(default=None, max_length=64)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class StaffPublic(UserPublic):
+    active: bool
+    created_at: datetime
+
+
+class CourierProfileIn(SQLModel):
+    """A courier's vehicle, load limits, weekly shifts (ISO weekday "1".."7" -> [["07:30","11:30"], ...])
+    and skills; set by an admin or the dispatchers of the courier's post office."""
+
+    vehicle: Vehicle = Vehicle.motorbike
+    capacity_items: int = Field(default=40, ge=1, le=1000)
+    capacity_kg: float = Field(default=30.0, gt=0, le=2000)
+    shifts: dict[str, list[list[str]]] = Field(default_factory=dict)
+    skills: list[str] = Field(default_factory=list, max_length=10)
+    home_lat: float | None = Field(default=None, ge=-90, le=90)
+    home_lon: float | None = Field(default=None, ge=-180, le=180)

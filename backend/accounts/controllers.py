@@ -3,24 +3,31 @@
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import Provide
+from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.accounts import firebase, otp, services
+from backend.accounts import firebase, otp, services, staff
 from backend.accounts.phones import normalise_phone
-from backend.lib.auth import Principal, provide_principal, signed_in
+from backend.lib.auth import Principal, provide_principal, requires, signed_in
+from backend.lib.paging import Paging, page, provide_paging
 from backend.settings import get_settings
 from schemas.accounts import (
     AddressCreate,
     AddressPublic,
+    CourierProfileIn,
     FirebaseExchange,
     MePublic,
     OtpRequest,
     OtpVerify,
+    StaffCreate,
     StaffLogin,
+    StaffPublic,
+    StaffUpdate,
     TokenResponse,
 )
+from schemas.enums import Role
 
 
 def provide_otp_sender(request: Request[Any, Any, Any]) -> otp.OtpSender:
@@ -94,4 +101,66 @@ async def remove_address(db_session: AsyncSession, principal: Principal, address
     await services.remove_address(db_session, principal, address_id)
 
 
-ROUTES: list[Any] = [AuthController, me, citizen, add_address, remove_address]
+class StaffController(Controller):
+    path = "/staff"
+    tags = ["accounts"]
+    dependencies = {
+        "principal": Provide(provide_principal),
+        "paging": Provide(provide_paging, sync_to_thread=False),
+    }
+
+    @get("/", guards=[requires(Role.admin, Role.dispatcher, Role.desk, Role.agency)])
+    async def list_staff(
+        self,
+        db_session: AsyncSession,
+        principal: Principal,
+        paging: Paging,
+        role: Role | None = Parameter(query="role", default=None),
+        org: str | None = Parameter(query="org", default=None, max_length=64),
+        active: bool | None = Parameter(query="active", default=None),
+    ) -> dict[str, Any]:
+        """Staff accounts: every one for an admin, one's own organisation's for its staff."""
+        items, total = await staff.list_staff(db_session, principal, paging, role, org, active)
+        return page(items, total, paging)
+
+    @post("/", guards=[requires(Role.admin)])
+    async def create(self, db_session: AsyncSession, principal: Principal, data: StaffCreate) -> StaffPublic:
+        """A new account (admin); a courier gets a default profile to adjust."""
+        return await staff.create_staff(db_session, principal, data)
+
+    @patch("/{user_id:uuid}", guards=[requires(Role.admin)])
+    async def update(
+        self, db_session: AsyncSession, principal: Principal, user_id: UUID, data: StaffUpdate
+    ) -> StaffPublic:
+        """Change name, phone, organisation, password, or disable an account (admin)."""
+        return await staff.update_staff(db_session, principal, user_id, data)
+
+
+class CourierProfileController(Controller):
+    path = "/couriers/{user_id:uuid}/profile"
+    tags = ["accounts"]
+    dependencies = {"principal": Provide(provide_principal)}
+    guards = [requires(Role.admin, Role.dispatcher, Role.courier)]
+
+    @get("/")
+    async def show(self, db_session: AsyncSession, principal: Principal, user_id: UUID) -> dict[str, Any]:
+        """Vehicle, load limits, weekly shifts and skills (admin, the office's dispatchers, the courier)."""
+        return await staff.get_profile(db_session, principal, user_id)
+
+    @put("/", guards=[requires(Role.admin, Role.dispatcher)])
+    async def replace(
+        self, db_session: AsyncSession, principal: Principal, user_id: UUID, data: CourierProfileIn
+    ) -> dict[str, Any]:
+        """Replace the profile; shifts count at once in new bookings and plans."""
+        return await staff.put_profile(db_session, principal, user_id, data)
+
+
+ROUTES: list[Any] = [
+    AuthController,
+    me,
+    citizen,
+    add_address,
+    remove_address,
+    StaffController,
+    CourierProfileController,
+]

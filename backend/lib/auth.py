@@ -5,6 +5,7 @@ anonymous); a present but invalid token is a 401, never silently anonymous. Guar
 scope queries to the caller's organisation or own records (Decree 13/2023/NĐ-CP: least data per purpose).
 """
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import text
 
 from backend.lib.problems import Problem
 from backend.settings import get_settings
@@ -80,6 +82,42 @@ def decode_token(token: str) -> Principal:
         ) from exc
 
 
+# A staff token stays valid until it expires (TOKEN_TTL_S), but a disabled account, or one moved to another
+# role or organisation, must lose access sooner: each staff request checks the account, through a short
+# per-process cache (an admin's change applies at once in its own process, within STAFF_CHECK_TTL_S elsewhere).
+STAFF_CHECK_TTL_S = 30.0
+_staff_seen: dict[uuid.UUID, tuple[float, bool]] = {}
+
+
+def forget_staff(user_id: uuid.UUID) -> None:
+    _staff_seen.pop(user_id, None)
+
+
+async def _staff_current(scope: Scope, principal: Principal) -> bool:
+    hit = _staff_seen.get(principal.id)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < STAFF_CHECK_TTL_S:
+        return hit[1]
+    engine = getattr(scope["app"].state, "engine", None)
+    if engine is None:  # an app without a database (never in this service)
+        return True
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT active, role, organisation_id FROM staff_user WHERE id = :id"),
+                {"id": principal.id if engine.dialect.name == "postgresql" else principal.id.hex},
+            )
+        ).first()
+    ok = False
+    if row is not None:
+        org = row[2] if row[2] is None or isinstance(row[2], uuid.UUID) else uuid.UUID(str(row[2]))
+        ok = bool(row[0]) and row[1] == principal.role.value and org == principal.org_id
+    if len(_staff_seen) > 100_000:
+        _staff_seen.clear()
+    _staff_seen[principal.id] = (now, ok)
+    return ok
+
+
 class BearerAuthMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -90,7 +128,16 @@ class BearerAuthMiddleware(ASGIMiddleware):
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and token.strip():
-                    scope["user"] = decode_token(token.strip())
+                    principal = decode_token(token.strip())
+                    if principal.role != Role.citizen and not await _staff_current(scope, principal):
+                        raise Problem(
+                            401,
+                            "Tài khoản đã bị khóa hoặc thay đổi; hãy đăng nhập lại / "
+                            "The account was disabled or changed; sign in again",
+                            code="account_changed",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                        )
+                    scope["user"] = principal
                     scope["auth"] = token.strip()
                 break
         await next_app(scope, receive, send)

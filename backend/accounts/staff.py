@@ -1,0 +1,260 @@
+"""Staff accounts and courier profiles: admins manage accounts; an office's dispatchers set its couriers'
+shifts, vehicles and skills (the shifts are what booking capacity and routing count)."""
+
+import logging
+import re
+import uuid
+from datetime import time
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.passwords import hash_password
+from backend.accounts.phones import normalise_phone
+from backend.lib.auth import Principal, forget_staff
+from backend.lib.paging import Paging, fetch_page
+from backend.lib.problems import Problem, forbidden, not_found
+from schemas.accounts import (
+    CourierProfile,
+    CourierProfileIn,
+    StaffCreate,
+    StaffPublic,
+    StaffUpdate,
+    StaffUser,
+)
+from schemas.enums import OrgKind, Role
+from schemas.orgs import Organisation
+
+log = logging.getLogger("backend.accounts")
+
+SKILLS = frozenset({"fees", "assisted"})  # what planning asks of a courier (cash handling, assisted filing)
+# Which kind of organisation each staff role belongs to.
+ROLE_ORG = {
+    Role.courier: OrgKind.post_office,
+    Role.dispatcher: OrgKind.post_office,
+    Role.desk: OrgKind.desk,
+    Role.agency: OrgKind.agency,
+}
+_HM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+async def organisation(session: AsyncSession, key: str) -> Organisation:
+    org: Organisation | None = None
+    try:
+        org = await session.get(Organisation, uuid.UUID(key))
+    except ValueError:
+        org = (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()
+    if org is None:
+        raise Problem(422, f"Không có tổ chức '{key}' / Unknown organisation '{key}'", code="unknown_org")
+    return org
+
+
+def _public(user: StaffUser, org: Organisation | None) -> StaffPublic:
+    return StaffPublic(
+        id=user.id,
+        role=user.role,
+        username=user.username,
+        full_name=user.full_name,
+        phone=user.phone,
+        organisation_id=user.organisation_id,
+        organisation_code=org.code if org else None,
+        organisation_name=org.name if org else None,
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+async def _check_org(session: AsyncSession, role: Role, key: str | None) -> Organisation | None:
+    if role == Role.citizen:
+        raise Problem(422, "Công dân không là nhân viên / Citizens are not staff", code="invalid_role")
+    if role == Role.admin:
+        return await organisation(session, key) if key else None
+    if not key:
+        raise Problem(422, "Cần tổ chức / An organisation is required for this role", code="org_required")
+    org = await organisation(session, key)
+    if org.kind != ROLE_ORG[role]:
+        raise Problem(
+            422,
+            f"Vai trò {role.value} thuộc {ROLE_ORG[role].value}, không thuộc {org.kind} / "
+            f"role {role.value} belongs to a {ROLE_ORG[role].value}, not a {org.kind}",
+            code="role_org_mismatch",
+        )
+    return org
+
+
+async def list_staff(
+    session: AsyncSession,
+    principal: Principal,
+    paging: Paging,
+    role: Role | None = None,
+    org_key: str | None = None,
+    active: bool | None = None,
+) -> tuple[list[StaffPublic], int]:
+    """Admins see everyone; a dispatcher, desk or agency officer sees the staff of their own organisation."""
+    stmt = select(StaffUser)
+    if principal.role != Role.admin:
+        if principal.org_id is None or principal.role == Role.courier:
+            raise forbidden("Chỉ quản trị hoặc cán bộ của tổ chức / Admins and an organisation's staff only")
+        stmt = stmt.where(StaffUser.organisation_id == principal.org_id)
+    if org_key:
+        stmt = stmt.where(StaffUser.organisation_id == (await organisation(session, org_key)).id)
+    if role is not None:
+        stmt = stmt.where(StaffUser.role == role)
+    if active is not None:
+        stmt = stmt.where(col(StaffUser.active).is_(active))
+    stmt = stmt.order_by(col(StaffUser.username))
+    users, total = await fetch_page(session, stmt, paging)  # type: ignore[arg-type]
+    ids = {u.organisation_id for u in users if u.organisation_id}
+    orgs = {o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(ids))))}
+    return [_public(u, orgs.get(u.organisation_id) if u.organisation_id else None) for u in users], total
+
+
+async def create_staff(session: AsyncSession, principal: Principal, data: StaffCreate) -> StaffPublic:
+    org = await _check_org(session, data.role, data.organisation)
+    taken = (await session.exec(select(func.count()).where(StaffUser.username == data.username))).one()
+    if taken:
+        raise Problem(409, f"Tên đăng nhập '{data.username}' đã có / username taken", code="username_taken")
+    user = StaffUser(
+        username=data.username,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        organisation_id=org.id if org else None,
+        full_name=data.full_name,
+        phone=normalise_phone(data.phone) if data.phone else None,
+    )
+    session.add(user)
+    if data.role == Role.courier:
+        await session.flush()
+        session.add(CourierProfile(user_id=user.id))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Problem(
+            409, f"Tên đăng nhập '{data.username}' đã có / username taken", code="username_taken"
+        ) from None
+    _roster_changed()
+    log.info("staff %s (%s) created by %s", user.username, user.role.value, principal.id)
+    return _public(user, org)
+
+
+async def update_staff(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: StaffUpdate
+) -> StaffPublic:
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise not_found("nhân viên / staff", user_id)
+    if user.id == principal.id and data.active is False:
+        raise Problem(422, "Không tự khóa tài khoản mình / You cannot disable yourself", code="self_disable")
+    fields = data.model_dump(exclude_unset=True)
+    if "organisation" in fields:
+        org = await _check_org(session, user.role, data.organisation)
+        user.organisation_id = org.id if org else None
+    if data.full_name is not None:
+        user.full_name = data.full_name
+    if "phone" in fields:
+        user.phone = normalise_phone(data.phone) if data.phone else None
+    if data.active is not None:
+        user.active = data.active
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+    await session.commit()
+    forget_staff(user.id)
+    _roster_changed()
+    log.info("staff %s updated by %s: %s", user.username, principal.id, sorted(fields.keys() - {"password"}))
+    org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    return _public(user, org)
+
+
+def _roster_changed() -> None:
+    """Booking lists windows from cached courier shifts: forget them in this process (others within the
+    cache's TTL)."""
+    from backend.booking.services import invalidate_caches  # booking imports accounts, not the reverse
+
+    invalidate_caches()
+
+
+def check_shifts(shifts: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+    """ISO weekdays "1".."7" to ordered, non-overlapping [start, end] pairs of HH:MM (Vietnam time)."""
+    out: dict[str, list[list[str]]] = {}
+    for day, pairs in shifts.items():
+        if day not in {str(d) for d in range(1, 8)}:
+            raise Problem(422, f"Ngày '{day}' phải là 1..7 / weekday keys are 1..7", code="invalid_shifts")
+        spans: list[tuple[time, time]] = []
+        for pair in pairs:
+            if len(pair) != 2 or not all(_HM.match(t) for t in pair):
+                raise Problem(
+                    422,
+                    f"Ca '{pair}' phải là [HH:MM, HH:MM] / shift must be [HH:MM, HH:MM]",
+                    code="invalid_shifts",
+                )
+            a, b = (time.fromisoformat(t) for t in pair)
+            if a >= b:
+                raise Problem(
+                    422,
+                    f"Ca {pair}: giờ bắt đầu phải trước giờ kết thúc / start before end",
+                    code="invalid_shifts",
+                )
+            spans.append((a, b))
+        spans.sort()
+        if any(prev[1] > nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False)):
+            raise Problem(
+                422, f"Các ca ngày {day} chồng nhau / shifts of day {day} overlap", code="invalid_shifts"
+            )
+        if spans:
+            out[day] = [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in spans]
+    return out
+
+
+async def _courier(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> StaffUser:
+    user = await session.get(StaffUser, user_id)
+    if user is None or user.role != Role.courier:
+        raise not_found("bưu tá / courier", user_id)
+    if principal.role == Role.admin:
+        return user
+    if principal.role == Role.dispatcher and principal.org_id == user.organisation_id:
+        return user
+    if principal.role == Role.courier and principal.id == user.id:
+        return user
+    raise not_found("bưu tá / courier", user_id)  # the same answer as for an unknown id
+
+
+async def get_profile(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> dict[str, Any]:
+    user = await _courier(session, principal, user_id)
+    profile = await session.get(CourierProfile, user.id) or CourierProfile(user_id=user.id)
+    return {"user_id": user.id, "username": user.username, **profile.model_dump(exclude={"user_id"})}
+
+
+async def put_profile(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: CourierProfileIn
+) -> dict[str, Any]:
+    """Replace a courier's profile (admin or the dispatchers of the courier's office). A shift change
+    counts at once in new bookings and plans; appointments already booked keep their windows."""
+    if principal.role not in (Role.admin, Role.dispatcher):
+        raise forbidden("Chỉ quản trị hoặc điều phối viên / Admins and dispatchers only")
+    user = await _courier(session, principal, user_id)
+    unknown = set(data.skills) - SKILLS
+    if unknown:
+        raise Problem(
+            422,
+            f"Kỹ năng không hợp lệ: {sorted(unknown)} / unknown skills",
+            code="invalid_skills",
+            extra={"allowed": sorted(SKILLS)},
+        )
+    row = CourierProfile(
+        user_id=user.id,
+        vehicle=data.vehicle,
+        capacity_items=data.capacity_items,
+        capacity_kg=data.capacity_kg,
+        shifts=check_shifts(data.shifts),
+        skills=sorted(set(data.skills)),
+        home_lat=data.home_lat,
+        home_lon=data.home_lon,
+    )
+    row = await session.merge(row)
+    await session.commit()
+    _roster_changed()
+    log.info("courier profile of %s set by %s", user.username, principal.id)
+    return {"user_id": user.id, "username": user.username, **row.model_dump(exclude={"user_id"})}
