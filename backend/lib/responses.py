@@ -4,7 +4,9 @@ msgspec encodes datetimes natively (as UTC ``Z`` for our UTC values), so a type 
 response class localises every aware datetime in the content before it is encoded.
 """
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from litestar import Response
@@ -13,8 +15,19 @@ from pydantic import BaseModel
 
 from schemas.base import to_vn
 
+# Leaves that never hold a datetime (exact types: ``datetime`` subclasses ``date``). Checking the type first
+# keeps the walk cheap for big listings (two weeks of slots is a few hundred values).
+_PLAIN = frozenset({str, int, float, bool, type(None), uuid.UUID, date, Decimal})
+
 
 def localise(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: v if type(v) in _PLAIN else localise(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else localise(v) for v in value]
     if isinstance(value, datetime):
         return to_vn(value)
     if isinstance(value, BaseModel):

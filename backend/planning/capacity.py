@@ -2,6 +2,7 @@
 feasible insertion without moving other stops between couriers; milliseconds for a few hundred stops)."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -60,6 +61,33 @@ async def latest_plans(session: AsyncSession, post_office_id: uuid.UUID, days: s
         if seen is None or (seen.status != PlanStatus.published and plan.status == PlanStatus.published):
             best[plan.service_date] = plan
     return best
+
+
+# Listings ask for the planned days of two weeks on every request; plans change a few times a day. A short
+# per-process cache (dropped in this process whenever a plan is solved or published) saves that query; the
+# booking itself (``admits``) always reads the plan fresh.
+PLAN_CACHE_TTL_S = 10.0
+_listing_plans: dict[tuple[str, uuid.UUID, frozenset[date]], tuple[float, dict[date, Plan]]] = {}
+
+
+def forget_plans() -> None:
+    _listing_plans.clear()
+
+
+async def listing_plans(
+    session: AsyncSession, post_office_id: uuid.UUID, days: set[date]
+) -> dict[date, Plan]:
+    key = (str(session.get_bind().engine.url), post_office_id, frozenset(days))
+    hit = _listing_plans.get(key)
+    if hit is not None and time.monotonic() - hit[0] < PLAN_CACHE_TTL_S:
+        return hit[1]
+    plans = await latest_plans(session, post_office_id, days)
+    for plan in plans.values():
+        session.expunge(plan)  # kept beyond this session: only its id, day and status are read
+    if len(_listing_plans) > 4096:
+        _listing_plans.clear()
+    _listing_plans[key] = (time.monotonic(), plans)
+    return plans
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
@@ -202,7 +230,7 @@ class RouteInsertionPolicy(CourierShiftPolicy):
         """The window starts (of ``windows``) in which the visit still fits: every window of a day without a
         plan, and on a planned day those where ``can_insert`` finds a place. One plan load per planned day."""
         days = {clock.vn_date(start) for start, _ in windows}
-        planned = await latest_plans(session, post_office_id, days)
+        planned = await listing_plans(session, post_office_id, days)
         admitted = {start for start, _ in windows if clock.vn_date(start) not in planned}
         for day, plan in planned.items():
             problem, routes = await plan_problem(session, plan)

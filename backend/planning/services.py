@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import forbidden, not_found
-from backend.planning import clock
+from backend.planning import capacity, clock
 from backend.planning.problem_builder import DayInput, StopInfo, build_day, matrix_provider
 from backend.planning.worker import DEFAULT_TIME_LIMIT_S
 from notifications.outbox import enqueue
@@ -414,6 +414,7 @@ async def store_solution(
             )
         )
     plan.status = PlanStatus.done
+    capacity.forget_plans()
     plan.progress = 100
     plan.finished_at = utcnow()
     plan.stops_total = len(day.stops) + len(day.excluded)
@@ -753,6 +754,7 @@ async def publish(
             dedupe_key=f"plan.published:{plan.id}",
         )
     await session.commit()
+    capacity.forget_plans()
     return {
         "id": plan.id,
         "status": PlanStatus.published,

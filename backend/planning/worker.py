@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from backend.db import session_factory
-from backend.planning import solve_child
+from backend.planning import capacity, solve_child
 from routing import Problem, Solution, SolveOptions
 from schemas.base import utcnow
 from schemas.planning import Plan, PlanStatus
@@ -127,6 +127,7 @@ class PlanRunner:
                 async with factory() as session:
                     await services.store_solution(session, plan_id, job, solution)
                     await session.commit()
+                capacity.forget_plans()
         except asyncio.CancelledError:
             await _fail(factory, plan_id, "Bị gián đoạn khi dừng máy chủ / Interrupted by a server shutdown")
             raise
