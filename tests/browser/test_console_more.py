@@ -187,3 +187,60 @@ def test_dispatcher_plans_tomorrow(live_server: LiveServer, context: Any) -> Non
     assert f"{po['lat'] + 0.001:.4f}" in courier01
     assert "chưa có" in next(r for r in rows if "courier02" in r)
     shot(page, "dispatcher-live")
+
+
+def test_dispatcher_edits_shifts_and_booking_rules(live_server: LiveServer, context: Any) -> None:
+    live = live_server
+    office = "82-BD-03"  # dispatcher03, courier05 and courier06
+    admin = live.staff("admin")
+    couriers = live.http.get(
+        "/api/v1/staff", params={"role": "courier", "org": office, "active": "true"}, headers=admin
+    ).json()["items"]
+    target = next(c for c in couriers if c["username"] == "courier06")
+    url = f"/api/v1/couriers/{target['id']}/profile"
+    original = live.http.get(url, headers=admin).json()
+    rules_url = f"/api/v1/post-offices/{office}/booking-settings"
+    rules_before = live.http.get(rules_url, headers=admin).json()
+
+    page = context.new_page()
+    sign_in(page, live.base_url, "dispatcher03")
+    page.wait_for_url("**/console/dispatcher**")
+    page.click("a[data-tab='team']")
+    page.wait_for_selector("#team-table")
+    rows = page.eval_on_selector_all("#team-table tbody tr", "rows => rows.map(r => r.textContent)")
+    assert len(rows) == 2 and any("courier05" in r for r in rows) and any("courier06" in r for r in rows)
+    row = "#team-table tbody tr:has-text('courier06')"
+    page.fill(f"{row} input[data-day='1']", "13:00-17:00, 07:30-11:30")
+    page.fill(f"{row} input[data-day='6']", "")
+    page.click(f"{row} button[data-courier='courier06']")
+    page.wait_for_function(
+        "document.querySelector(\"#team-table tbody tr:nth-child(2) input[data-day='1']\") !== null"
+    )
+    page.wait_for_selector("#toast:has-text('courier06')")
+    saved = live.http.get(url, headers=admin).json()
+    assert saved["shifts"]["1"] == [["07:30", "11:30"], ["13:00", "17:00"]] and "6" not in saved["shifts"]
+    page.fill(f"{row} input[data-day='2']", "7h-9h")  # refused with the API's own problem text
+    page.click(f"{row} button[data-courier='courier06']")
+    page.wait_for_selector("#toast.error")
+
+    assert page.input_value("#rules-form input[name='window_minutes']") == str(rules_before["window_minutes"])
+    page.fill("#rules-form input[name='window_minutes']", "90")
+    page.click("#rules-save")
+    page.wait_for_selector("#toast.info")
+    assert live.http.get(rules_url, headers=admin).json()["window_minutes"] == 90
+    shot(page, "dispatcher-team")
+
+    restore = {
+        k: original[k] for k in ("vehicle", "capacity_items", "capacity_kg", "skills", "home_lat", "home_lon")
+    }
+    restore["shifts"] = {d: (v if isinstance(v[0], list) else [v]) for d, v in original["shifts"].items()}
+    assert live.http.put(url, json=restore, headers=admin).status_code == 200
+    keys = (
+        "window_minutes",
+        "min_notice_minutes",
+        "horizon_days",
+        "cutoff_minutes",
+        "travel_minutes",
+        "service_minutes",
+    )
+    assert live.http.put(rules_url, json={k: rules_before[k] for k in keys}, headers=admin).status_code == 200

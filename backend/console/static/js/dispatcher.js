@@ -202,6 +202,96 @@ async function refreshLive() {
   if (location.hash === "#live") liveTimer = setTimeout(refreshLive, 15000);
 }
 
+// --- couriers' shifts and the office's booking rules -------------------------------------------------------
+
+const DAYS = ["1", "2", "3", "4", "5", "6", "7"];
+
+// {"1": [["07:30","11:30"], ...]} <-> "07:30-11:30, 13:00-17:00" per day (older profiles hold a single pair).
+function shiftText(pairs) {
+  if (!pairs || !pairs.length) return "";
+  const list = typeof pairs[0] === "string" ? [pairs] : pairs;
+  return list.map(([a, b]) => `${a}-${b}`).join(", ");
+}
+
+function parseShifts(text) {
+  return text
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => part.split("-").map((x) => x.trim()));
+}
+
+async function loadTeam() {
+  const box = document.getElementById("team-couriers");
+  try {
+    const staff = await api(`staff?role=courier&active=true&org=${encodeURIComponent(office)}`);
+    const profiles = await Promise.all(staff.items.map((c) => api(`couriers/${c.id}/profile`)));
+    box.replaceChildren(
+      h(
+        "table",
+        { class: "grid", id: "team-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Bưu tá / Courier"), ...DAYS.map((d) => h("th", {}, t(`weekday.${d}`))), h("th", {}, ""))),
+        h(
+          "tbody",
+          {},
+          profiles.map((p, i) => {
+            const inputs = DAYS.map((d) => h("input", { type: "text", size: 12, value: shiftText(p.shifts[d]), "data-day": d, placeholder: "—" }));
+            const save = h("button", { type: "button", class: "primary", "data-courier": p.username }, t("save"));
+            save.addEventListener("click", async () => {
+              const shifts = {};
+              for (const input of inputs) {
+                const pairs = parseShifts(input.value);
+                if (pairs.length) shifts[input.dataset.day] = pairs;
+              }
+              const body = { ...p, shifts };
+              delete body.user_id;
+              delete body.username;
+              try {
+                const saved = await api(`couriers/${p.user_id}/profile`, { method: "PUT", body });
+                inputs.forEach((input) => (input.value = shiftText(saved.shifts[input.dataset.day])));
+                toast(`${t("team.saved")}: ${p.username}`);
+              } catch (err) {
+                toast(errorText(err), "error");
+              }
+            });
+            return h("tr", {}, h("td", {}, `${staff.items[i].full_name} (${p.username})`), ...inputs.map((x) => h("td", {}, x)), h("td", {}, save));
+          }),
+        ),
+      ),
+    );
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "error" }, errorText(err)));
+  }
+  try {
+    const rules = await api(`post-offices/${encodeURIComponent(office)}/booking-settings`);
+    const form = document.getElementById("rules-form");
+    for (const key of ["window_minutes", "min_notice_minutes", "horizon_days", "cutoff_minutes", "travel_minutes"]) form.elements[key].value = rules[key];
+    for (const kind of ["pickup", "delivery", "assisted"]) form.elements[kind].value = rules.service_minutes[kind];
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+}
+
+document.getElementById("rules-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const f = event.target.elements;
+  const num = (name) => Number(f[name].value);
+  const body = {
+    window_minutes: num("window_minutes"),
+    min_notice_minutes: num("min_notice_minutes"),
+    horizon_days: num("horizon_days"),
+    cutoff_minutes: num("cutoff_minutes"),
+    travel_minutes: num("travel_minutes"),
+    service_minutes: { pickup: num("pickup"), delivery: num("delivery"), assisted: num("assisted") },
+  };
+  try {
+    await api(`post-offices/${encodeURIComponent(office)}/booking-settings`, { method: "PUT", body });
+    toast(t("team.saved"));
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+});
+
 if (user) {
   document.getElementById("plan-date").value = vnDate(1); // tomorrow
   document.addEventListener("langchange", () => {
@@ -214,5 +304,6 @@ if (user) {
       refreshLive();
       if (plan) loadMap(plan.id);
     }
+    if (name === "team") loadTeam();
   });
 }
