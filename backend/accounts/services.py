@@ -23,7 +23,7 @@ from schemas.enums import Role
 from schemas.orgs import Organisation
 
 
-def _staff_public(user: StaffUser, org: Organisation | None) -> UserPublic:
+def staff_public(user: StaffUser, org: Organisation | None) -> UserPublic:
     return UserPublic(
         id=user.id,
         role=user.role,
@@ -48,7 +48,7 @@ async def staff_login(session: AsyncSession, username: str, password: str) -> To
         )
     org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     token, ttl = issue_token(Principal(id=user.id, role=user.role, org_id=user.organisation_id))
-    return TokenResponse(access_token=token, expires_in=ttl, user=_staff_public(user, org))
+    return TokenResponse(access_token=token, expires_in=ttl, user=staff_public(user, org))
 
 
 async def citizen_by_phone(session: AsyncSession, phone: str, *, create: bool = True) -> Citizen | None:
@@ -86,7 +86,7 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
     org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     courier = await session.get(CourierProfile, user.id) if user.role == Role.courier else None
     return MePublic(
-        **_staff_public(user, org).model_dump(),
+        **staff_public(user, org).model_dump(),
         courier=courier.model_dump(exclude={"user_id"}) if courier else None,
     )
 

@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.passwords import hash_password
 from backend.accounts.phones import normalise_phone
+from backend.accounts.services import staff_public
+from backend.catalogue.services import organisation_by_key
 from backend.lib.auth import Principal, forget_staff
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
@@ -41,29 +43,14 @@ _HM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 async def organisation(session: AsyncSession, key: str) -> Organisation:
-    org: Organisation | None = None
-    try:
-        org = await session.get(Organisation, uuid.UUID(key))
-    except ValueError:
-        org = (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()
+    org = await organisation_by_key(session, key)
     if org is None:
         raise Problem(422, f"Không có tổ chức '{key}' / Unknown organisation '{key}'", code="unknown_org")
     return org
 
 
 def _public(user: StaffUser, org: Organisation | None) -> StaffPublic:
-    return StaffPublic(
-        id=user.id,
-        role=user.role,
-        username=user.username,
-        full_name=user.full_name,
-        phone=user.phone,
-        organisation_id=user.organisation_id,
-        organisation_code=org.code if org else None,
-        organisation_name=org.name if org else None,
-        active=user.active,
-        created_at=user.created_at,
-    )
+    return StaffPublic(**staff_public(user, org).model_dump(), active=user.active, created_at=user.created_at)
 
 
 async def _check_org(session: AsyncSession, role: Role, key: str | None) -> Organisation | None:

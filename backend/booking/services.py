@@ -41,6 +41,7 @@ from backend.catalogue import tariffs
 from backend.catalogue.calendar import VN_TZ, WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
+from backend.catalogue.services import organisation_by_key
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
@@ -175,11 +176,7 @@ def _detached(row: _Row) -> _Row:
 
 async def settings_office(session: AsyncSession, principal: Principal, key: str) -> Organisation:
     """The post office by id or code, if the caller may manage its booking rules (admin, its dispatchers)."""
-    org: Organisation | None = None
-    try:
-        org = await session.get(Organisation, uuid.UUID(key))
-    except ValueError:
-        org = (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()
+    org = await organisation_by_key(session, key)
     if org is None or org.kind != OrgKind.post_office:
         raise not_found("bưu cục / post office", key)
     if principal.role != Role.admin and not (

@@ -109,3 +109,11 @@ async def procedure_by_code(session: AsyncSession, code: str) -> Procedure:
     if proc is None:
         raise not_found("thủ tục / procedure", code)
     return proc
+
+
+async def organisation_by_key(session: AsyncSession, key: str) -> Organisation | None:
+    """An organisation by its UUID or its code (URLs and forms take either)."""
+    try:
+        return await session.get(Organisation, uuid.UUID(key))
+    except ValueError:
+        return (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()

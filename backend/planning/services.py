@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.catalogue.services import organisation_by_key
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import forbidden, not_found
@@ -81,11 +82,7 @@ def reason_of(raw: str) -> tuple[str, str]:
 
 async def post_office(session: AsyncSession, key: str) -> Organisation:
     """A post office by UUID or code."""
-    org: Organisation | None = None
-    try:
-        org = await session.get(Organisation, uuid.UUID(key))
-    except ValueError:
-        org = (await session.exec(select(Organisation).where(Organisation.code == key))).one_or_none()
+    org = await organisation_by_key(session, key)
     if org is None or org.kind != OrgKind.post_office:
         raise not_found("bưu cục / post office", key)
     return org
