@@ -46,25 +46,43 @@ def better(a: Solution, b: Solution) -> bool:
     return (len(a.unassigned), a.objective) < (len(b.unassigned), b.objective)
 
 
-def solve_portfolio(problem: Problem, options: SolveOptions | None = None, workers: int = 2) -> Solution:
-    """``workers`` independent searches in parallel processes (seeds ``seed``, ``seed + 1``, ...; the ruin
-    choices differ, so the searches diverge after their first restart), within the one time limit; returns
-    the best. Worth it only with as many idle cores as workers (benchmarks, a dedicated planning box)."""
+def solve_portfolio(
+    problem: Problem, options: SolveOptions | None = None, workers: int = 2, epochs: int = 2
+) -> Solution:
+    """``workers`` searches in parallel processes (seeds ``seed``, ``seed + 1``, ...: the ruin choices differ,
+    so the searches diverge) within the one time limit, in ``epochs`` rounds: after each round every worker
+    starts again from the best plan found so far (a warm start) with fresh seeds. Returns the best plan.
+    Worth it only with as many idle cores as workers (benchmarks, a dedicated planning machine)."""
     opts = options or SolveOptions()
     if workers <= 1:
         return solve(problem, opts)
-    deadline = time.time() + opts.time_limit_s
+    t0 = time.time()
     ctx = multiprocessing.get_context("spawn")
+    best: Solution | None = None
+    objectives: list[str] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-        futures = [
-            ex.submit(_solve_until, problem, replace(opts, seed=opts.seed + i), deadline)
-            for i in range(workers)
-        ]
-        solutions = [f.result(timeout=opts.time_limit_s + 120.0) for f in futures]
-    best = solutions[0]
-    for sol in solutions[1:]:
-        if better(sol, best):
-            best = sol
+        for epoch in range(max(1, epochs)):
+            until = t0 + opts.time_limit_s * (epoch + 1) / max(1, epochs)
+            start_from = problem
+            epoch_opts = opts
+            if best is not None and best.routes:
+                start_from = replace(problem, initial_routes={r.vehicle_id: r.stop_ids for r in best.routes})
+                # The warm start is the first solution: no time spent racing construction heuristics again.
+                epoch_opts = replace(opts, first_solution_share=0.01)
+            futures = [
+                ex.submit(
+                    _solve_until, start_from, replace(epoch_opts, seed=opts.seed + epoch * workers + i), until
+                )
+                for i in range(workers)
+            ]
+            for f in futures:
+                sol = f.result(timeout=opts.time_limit_s + 120.0)
+                objectives.append(str(sol.objective))
+                if best is None or better(sol, best):
+                    best = sol
+    assert best is not None
+    best.wall_time_s = time.time() - t0
     best.stats["portfolio_workers"] = workers
-    best.stats["portfolio_objectives"] = ",".join(str(s.objective) for s in solutions)
+    best.stats["portfolio_epochs"] = epochs
+    best.stats["portfolio_objectives"] = ",".join(objectives)
     return best
