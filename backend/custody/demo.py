@@ -71,6 +71,10 @@ class Journey:
     ):
         self.session, self.ctx, self.rng, self.photo, self.now = session, ctx, rng, photo, now
 
+    async def photo_by(self, user: StaffUser) -> Any:
+        """A delivery photo taken by ``user`` (proofs back one visit each, uploaded by whoever cites them)."""
+        return (await store_proof(self.session, _who(user), get_settings().upload_dir, "photo", _png())).id
+
     async def event(self, user: StaffUser, item: str, at: datetime, **kw: Any) -> bool:
         if at >= self.now:
             return False
@@ -213,7 +217,7 @@ class Journey:
                 t,
                 code="EMI",
                 recipient=RecipientCheck(method="code", code=code),
-                proof_id=self.photo,
+                proof_id=await self.photo_by(courier),
             )
             return
 

@@ -361,7 +361,7 @@ async def create_dossier(
                 extra={"missing": missing},
             )
     if body.channel == Channel.home_pickup:
-        await check_confirmation(session, body, citizen, when)
+        await check_confirmation(session, principal, body, citizen, when)
     commune = None
     if actor.org is not None:
         commune = actor.org.commune_code
@@ -440,7 +440,7 @@ async def create_dossier(
 
 
 async def check_confirmation(
-    session: AsyncSession, body: DossierCreate, citizen: Citizen | None, when: datetime
+    session: AsyncSession, principal: Principal, body: DossierCreate, citizen: Citizen | None, when: datetime
 ) -> None:
     conf = body.confirmation
     if conf is None or citizen is None:
@@ -453,10 +453,26 @@ async def check_confirmation(
         if not conf.code or not code_matches(citizen.id, conf.code, when):
             raise Problem(422, "Mã xác nhận không đúng / wrong confirmation code", code="wrong_code")
     else:
-        await require_proof(session, conf.signature_proof_id, "signature")
+        await require_proof(session, conf.signature_proof_id, "signature", by=principal, single_use=True)
 
 
-async def require_proof(session: AsyncSession, proof_id: uuid.UUID | None, *kinds: str) -> ProofFile:
+def _may_cite(by: Principal, proof: ProofFile) -> bool:
+    """A courier cites only what they uploaded; office staff also what their office uploaded."""
+    if by.role == Role.admin or proof.uploaded_by == by.id:
+        return True
+    return by.role != Role.courier and by.org_id is not None and proof.org_id == by.org_id
+
+
+async def require_proof(
+    session: AsyncSession,
+    proof_id: uuid.UUID | None,
+    *kinds: str,
+    by: Principal | None = None,
+    single_use: bool = False,
+) -> ProofFile:
+    """An uploaded proof of one of ``kinds``. ``by``: it must come from that person or their office (nobody
+    proves a visit with someone else's photo). ``single_use``: a pickup signature or a delivery proof is
+    evidence of one visit, so it may not be cited by another dossier (an authorisation letter may be)."""
     proof = await session.get(ProofFile, proof_id) if proof_id else None
     if proof is None or (kinds and proof.kind not in kinds):
         raise Problem(
@@ -464,6 +480,26 @@ async def require_proof(session: AsyncSession, proof_id: uuid.UUID | None, *kind
             f"Cần ảnh chứng từ đã tải lên ({'/'.join(kinds)}) / an uploaded proof is required",
             code="proof_required",
         )
+    if by is not None and not _may_cite(by, proof):
+        raise Problem(
+            422,
+            "Chứng từ do người khác tải lên / The proof was uploaded by someone else",
+            code="proof_not_yours",
+        )
+    if single_use:
+        cited = (
+            await session.exec(
+                select(PickupRecord.id).where(PickupRecord.signature_proof_id == proof.id).limit(1)
+            )
+        ).first() or (
+            await session.exec(select(ResultItem.id).where(ResultItem.proof_id == proof.id).limit(1))
+        ).first()
+        if cited is not None:
+            raise Problem(
+                422,
+                "Chứng từ này đã dùng cho một lần giao nhận khác / The proof already backs another visit",
+                code="proof_already_used",
+            )
     return proof
 
 
@@ -830,7 +866,9 @@ async def _apply_side_effects(
         proof = None
         if code == "EMI" or ev.proof_id:
             # A delivery at home keeps a photo or a signature as proof (Decision 45/2016/QĐ-TTg).
-            proof = await require_proof(session, ev.proof_id, "photo", "signature")
+            proof = await require_proof(
+                session, ev.proof_id, "photo", "signature", by=actor.principal, single_use=True
+            )
         dossier.returned_at = when
         result = await result_of(session, dossier)
         if result is not None:

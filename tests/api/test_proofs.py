@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.test_custody_journey import pickup, png_bytes, upload
+from tests.api.test_custody_journey import PROCEDURE, all_documents, pickup, png_bytes, upload
 from tests.conftest import citizen_headers, staff_headers
 
 PHONE = "+84900000071"
@@ -66,3 +66,40 @@ async def test_a_proof_no_dossier_cites_stays_with_its_office(client: httpx.Asyn
     ).status_code == 200
     r = await client.get(f"/api/v1/proofs/{photo}", headers=await citizen_headers(client, PHONE))
     assert r.status_code == 404
+
+
+async def test_a_signature_backs_one_visit_by_its_own_courier(client: httpx.AsyncClient, demo: Any) -> None:
+    courier = await staff_headers(client, "courier01")
+    theirs = await upload(client, await staff_headers(client, "courier05"), kind="signature")
+    r = await client.post(
+        "/api/v1/dossiers",
+        json=await _pickup_body(client, "+84900000073", theirs),
+        headers=courier,
+    )
+    assert r.status_code == 422 and r.json()["type"].endswith("proof_not_yours")
+
+    mine = await upload(client, courier, kind="signature")
+    first = await client.post(
+        "/api/v1/dossiers", json=await _pickup_body(client, "+84900000073", mine), headers=courier
+    )
+    assert first.status_code == 201, first.text
+    again = await client.post(
+        "/api/v1/dossiers", json=await _pickup_body(client, "+84900000074", mine), headers=courier
+    )
+    assert again.status_code == 422 and again.json()["type"].endswith("proof_already_used")
+
+
+async def _pickup_body(client: httpx.AsyncClient, phone: str, signature: str) -> dict[str, Any]:
+    return {
+        "procedure": PROCEDURE,
+        "channel": "home_pickup",
+        "citizen_phone": phone,
+        "documents": await all_documents(client),
+        "seal_number": "SEAL-0002",
+        "fee_collected": 25000,
+        "receipt_number": "BL-2",
+        "confirmation": {"method": "signature", "signature_proof_id": signature},
+        "place": "tại nhà công dân",
+        "lat": 10.46,
+        "lon": 105.63,
+    }
