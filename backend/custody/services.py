@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import citizen_by_phone
+from backend.booking import places  # the served communes and their centroids
 from backend.catalogue.calendar import WorkingCalendar, to_local
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import deadlines
@@ -30,6 +31,7 @@ from notifications.outbox import enqueue
 from schemas import s10
 from schemas.accounts import Citizen, StaffUser
 from schemas.base import utcnow
+from schemas.booking import Appointment
 from schemas.catalogue import Procedure
 from schemas.dossiers import (
     POSTAL_CHANNELS,
@@ -265,6 +267,22 @@ def check_documents(procedure: Procedure, ticks: list[Any]) -> tuple[list[dict[s
     return checklist, missing
 
 
+async def filing_commune(session: AsyncSession, actor: Actor, body: DossierCreate) -> str | None:
+    """The commune whose one-stop centre receives a commune-level dossier: where the citizen lives (the
+    booked appointment's commune, else the pickup place), not where the courier's post office stands, which
+    serves several communes; at a desk, the desk's own commune."""
+    if body.appointment_id is not None:
+        appt = await session.get(Appointment, body.appointment_id)
+        if appt is not None:
+            return appt.commune_code
+    if body.channel == Channel.home_pickup and body.lat is not None and body.lon is not None:
+        try:
+            return places.locate(await places.served_area(session), body.lat, body.lon).commune_code
+        except Problem:
+            pass  # outside the served area: fall back to the post office's commune
+    return actor.org.commune_code if actor.org is not None else None
+
+
 async def default_desk(session: AsyncSession, procedure: Procedure, commune_code: str | None) -> Organisation:
     """Commune procedures go to the commune's one-stop centre, others to the provincial centre
     (Decree 118/2025/NĐ-CP art. 7 on where dossiers are received)."""
@@ -362,9 +380,7 @@ async def create_dossier(
             )
     if body.channel == Channel.home_pickup:
         await check_confirmation(session, principal, body, citizen, when)
-    commune = None
-    if actor.org is not None:
-        commune = actor.org.commune_code
+    commune = await filing_commune(session, actor, body)
     desk = await org_by_code(session, body.desk, OrgKind.desk) if body.desk else None
     if desk is None and body.channel in {Channel.direct, Channel.online}:
         if actor.org is None or actor.org.kind != OrgKind.desk:

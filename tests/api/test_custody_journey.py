@@ -49,9 +49,28 @@ async def all_documents(client: httpx.AsyncClient, code: str = PROCEDURE) -> lis
     return [{"id": d["id"], "provided": True, "original": True} for d in r.json()["documents"]]
 
 
+_homes: dict[tuple[str, str], tuple[float, float]] = {}
+
+
+async def office_commune_centre(client: httpx.AsyncClient, courier: str) -> tuple[float, float]:
+    """The centroid of the commune where the courier's post office stands (a home there files at that
+    commune's desk)."""
+    key = (str(client.base_url), courier)
+    if key not in _homes:
+        me = (await client.get("/api/v1/me", headers=await staff_headers(client, courier))).json()
+        org = (await client.get(f"/api/v1/organisations/{me['organisation_code']}")).json()
+        communes = (
+            await client.get("/api/v1/units/communes", params={"province": org["province_code"]})
+        ).json()
+        home = next(c for c in communes["items"] if c["code"] == org["commune_code"])
+        _homes[key] = (home["lat"], home["lon"])
+    return _homes[key]
+
+
 async def pickup(
     client: httpx.AsyncClient, phone: str, courier: str = "courier01", **extra: Any
 ) -> dict[str, Any]:
+    lat, lon = await office_commune_centre(client, courier)
     citizen = await citizen_headers(client, phone)
     code = (await client.get("/api/v1/handover-code", headers=citizen)).json()["code"]
     body = {
@@ -64,8 +83,8 @@ async def pickup(
         "receipt_number": "BL-1",
         "confirmation": {"method": "code", "code": code},
         "place": "tại nhà công dân",
-        "lat": 10.46,
-        "lon": 105.63,
+        "lat": lat,
+        "lon": lon,
         **extra,
     }
     r = await client.post("/api/v1/dossiers", json=body, headers=await staff_headers(client, courier))
@@ -201,3 +220,16 @@ async def test_full_journey(client: httpx.AsyncClient, demo: Any, engine: AsyncE
     ):
         assert key in notes, key
     assert dossier.received_at is not None and dossier.resolved_at is not None
+
+
+async def test_a_commune_dossier_goes_to_the_desk_of_the_citizens_commune(
+    client: httpx.AsyncClient, demo: Any
+) -> None:
+    """The post office serves several communes; the dossier is received where the citizen lives."""
+    po = demo.post_offices[0]
+    other = next(code for code in demo.served[po.id] if code != po.commune_code)
+    home = next(c for c in demo.communes if c.code == other)
+    created = await pickup(client, "+84900000062", lat=home.lat, lon=home.lon)
+    assert created["desk"] == f"82-MC-{other}"
+    own = await pickup(client, "+84900000063")  # a place in the post office's own commune
+    assert own["desk"] == f"82-MC-{po.commune_code}"
