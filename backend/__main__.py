@@ -10,7 +10,9 @@ import-dossiers F  import past dossiers from a CSV file (see backend/reporting)
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from collections.abc import MutableMapping
 
 from backend.settings import get_settings
 
@@ -50,6 +52,22 @@ async def _dispatch() -> None:
         await engine.dispose()
 
 
+DEMO_TEST_NUMBERS = "+84900000001-+84900000099:123456"
+
+
+def demo_environment(command: str, environ: MutableMapping[str, str]) -> bool:
+    """``run`` is the demo: its citizens sign in with fixed codes, like Firebase's test phone numbers, unless
+    the operator set other numbers; never in production. Returns whether it changed ``environ``."""
+    if (
+        command != "run"
+        or environ.get("APP_ENV", "development") == "production"
+        or "OTP_TEST_NUMBERS" in environ
+    ):
+        return False
+    environ["OTP_TEST_NUMBERS"] = DEMO_TEST_NUMBERS
+    return True
+
+
 def _print_accounts() -> None:
     s = get_settings()
     print(
@@ -84,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--org", default=None, help="organisation code the dossiers belong to")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if demo_environment(args.command, os.environ):
+        get_settings.cache_clear()
     get_settings().validate()
     if args.command == "migrate":
         _migrate()

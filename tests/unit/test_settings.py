@@ -48,3 +48,18 @@ def test_bad_phones_are_422(raw: str) -> None:
     with pytest.raises(Problem) as exc:
         normalise_phone(raw)
     assert exc.value.status_code == 422
+
+
+def test_the_demo_command_configures_the_readmes_test_numbers_outside_production() -> None:
+    from backend.__main__ import DEMO_TEST_NUMBERS, demo_environment
+    from backend.settings import Settings
+
+    env: dict[str, str] = {}
+    assert demo_environment("run", env) and env["OTP_TEST_NUMBERS"] == DEMO_TEST_NUMBERS
+    codes = Settings(otp_test_numbers=env["OTP_TEST_NUMBERS"]).test_codes()
+    assert codes["+84900000001"] == codes["+84900000099"] == "123456" and len(codes) == 99
+    assert not demo_environment("serve", {})  # only the demo command
+    production: dict[str, str] = {"APP_ENV": "production"}
+    assert not demo_environment("run", production) and "OTP_TEST_NUMBERS" not in production
+    chosen = {"OTP_TEST_NUMBERS": "+84911111111:000000"}
+    assert not demo_environment("run", chosen) and chosen["OTP_TEST_NUMBERS"] == "+84911111111:000000"
