@@ -152,6 +152,9 @@ class SolveOptions:
     stall_restart_s: when guided local search has not improved for that long, ruin a spatially close group of
     stops of the best plan and search again (-1 = automatic: 0.015 s per stop, at most 5 % of the budget, at least 1 s; 0 = off).
     Restarts are off when solution_limit is set. The ruin choice is drawn from `seed`.
+    ils_max_stops: models up to that many nodes that minimise travel only (not minimize_vehicles, restarts on)
+    use iterated local search instead: SISR string ruin + greedy descent + simulated-annealing acceptance
+    (0 = always guided local search).
     seed: seeds the ruin-and-restart choices; the OR-Tools search itself is deterministic, so runs with the same
     `solution_limit` (and a time limit that is not hit) return identical plans.
     """
@@ -169,6 +172,7 @@ class SolveOptions:
     decompose_share: float = 0.65
     fleet_phase_share: float = 0.0
     stall_restart_s: float = -1.0
+    ils_max_stops: int = 300
     log_search: bool = False
 
 

@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--decompose-size", type=int, default=150)
     ap.add_argument("--minimize-vehicles", choices=["auto", "yes", "no"], default="auto")
     ap.add_argument("--stall", type=float, default=-1.0, help="stall_restart_s (-1 auto, 0 off)")
+    ap.add_argument("--ils-max-stops", type=int, default=300, help="0: GLS restarts only")
     ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
     ap.add_argument(
         "--workers",
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     extra: dict[str, Any] = {"allow_unserved": not a.mandatory, "decompose_above": a.decompose_above}
     extra["stall_restart_s"] = a.stall
     extra["decompose_size"] = a.decompose_size
+    extra["ils_max_stops"] = a.ils_max_stops
     if a.fleet_phase:
         extra["fleet_phase_share"] = a.fleet_phase
     if a.minimize_vehicles != "auto":

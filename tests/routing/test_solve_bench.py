@@ -66,7 +66,14 @@ def test_decomposition_path_is_feasible(bench_root: Path) -> None:
 
 def test_restarts_do_not_break_feasibility(bench_root: Path) -> None:
     inst = truncate(read_instance(find_instance(bench_root, "RC101")), 40)
-    opts = SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, stall_restart_s=0.3, seed=5)
+    opts = SolveOptions(
+        time_limit_s=3,
+        objective="distance",
+        time_scale=1000,
+        stall_restart_s=0.3,
+        seed=5,
+        ils_max_stops=0,
+    )
     sol = solve(to_problem(inst), opts)
     assert int(sol.stats["gls_rounds"]) >= 2
     res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
@@ -85,3 +92,16 @@ def test_portfolio_keeps_the_best_of_its_searches(bench_root: Path) -> None:
     assert len(objectives) == 4 and sol.objective == min(objectives)  # 2 workers x 2 epochs
     # The second round starts from the first round's best, so it can only keep or improve it.
     assert min(objectives[2:]) <= min(objectives[:2])
+
+
+@pytest.mark.parametrize("name", ["RC101", "lr101"])
+def test_iterated_local_search_stays_feasible(bench_root: Path, name: str) -> None:
+    # Travel-only objective on a small model: the ILS path (string ruin, descent, annealing acceptance),
+    # with pickup-delivery pairs for lr101.
+    inst = truncate(read_instance(find_instance(bench_root, name)), 40)
+    opts = SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, seed=3)
+    sol = solve(to_problem(inst), opts)
+    assert int(sol.stats["ils_rounds"]) >= 5
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations
+    assert not sol.unassigned
