@@ -56,6 +56,10 @@ def solve_portfolio(
     opts = options or SolveOptions()
     if workers <= 1:
         return solve(problem, opts)
+    if len(problem.stops) > opts.decompose_above:
+        # Large days are solved by sectors that need the whole budget; rounds would halve it (C1_10_1 at
+        # 60 s: 4.4 % with two rounds against 1.2 % in one).
+        epochs = 1
     t0 = time.time()
     ctx = multiprocessing.get_context("spawn")
     best: Solution | None = None
