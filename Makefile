@@ -41,10 +41,10 @@ bench: $(STAMP)
 	$(BIN)/python -m notifications.bench
 	$(BIN)/python -m backend.reporting.bench
 
-## bench-routing: the full routing sets (56 Solomon + 56 Li & Lim at 30 s, two 1000-customer at 60 s: ~1 hour)
+## bench-routing: the full routing sets on both cores (56 Solomon + 56 Li & Lim at 30 s, two 1000-customer at 60 s: ~1 hour)
 bench-routing: $(STAMP)
-	$(BIN)/python -m routing.bench solomon lilim --time-limit 30 --solutions-dir bench-out/solutions
-	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --solutions-dir bench-out/solutions
+	$(BIN)/python -m routing.bench solomon lilim --time-limit 30 --workers 2 --solutions-dir bench-out/solutions
+	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --workers 2 --solutions-dir bench-out/solutions
 
 migrate: $(STAMP)
 	$(BIN)/python -m backend migrate
