@@ -6,7 +6,7 @@ transaction opened with ``BEGIN IMMEDIATE`` so two writers queue for the lock in
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from sqlalchemy import event
@@ -50,6 +50,15 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def detached(row: _Row) -> _Row:
+    """A copy of a row that no session knows: what a cache keeps must not be expired or changed by a later
+    rollback or refresh of the session that read it (read-only use)."""
+    return type(row).model_validate(row.model_dump())
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,16 +9,15 @@ request leaves nothing stored. Concurrency rests on two conditional UPDATEs: the
 import hashlib
 import json
 import logging
-import time as _time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel, col, func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
@@ -42,9 +41,11 @@ from backend.catalogue.calendar import VN_TZ, WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
 from backend.catalogue.services import organisation_by_key
-from backend.lib.auth import Principal
+from backend.db import detached
+from backend.lib.auth import Principal, check_office
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
+from backend.lib.ttlcache import TtlCache
 from notifications.outbox import enqueue
 from schemas import s10
 from schemas.accounts import Citizen
@@ -127,48 +128,34 @@ async def office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
 # TTL in every process (``invalidate_caches`` for at once in this one). Never cached: what is booked (the
 # ledger) and, for bookings, the courier-minutes written into the ledger (a roster change applies at once).
 CACHE_TTL_S = 10.0
-_office_cache: dict[tuple[str, uuid.UUID], tuple[float, Office, list[dict[str, Any]]]] = {}
-
-
-_frame_cache: dict[tuple[str, uuid.UUID, date, date, int], tuple[float, list[tuple[Window, int]]]] = {}
-_procedure_cache: dict[tuple[str, str], tuple[float, Procedure]] = {}
-_calendar_cache: dict[tuple[str, int], tuple[float, WorkingCalendar]] = {}
+_offices: TtlCache[tuple[str, uuid.UUID], tuple[Office, list[dict[str, Any]]]] = TtlCache(CACHE_TTL_S)
+_frames: TtlCache[tuple[str, uuid.UUID, date, date, int], list[tuple[Window, int]]] = TtlCache(CACHE_TTL_S)
+_procedures: TtlCache[tuple[str, str], Procedure] = TtlCache(CACHE_TTL_S)
+_calendars: TtlCache[tuple[str, int], WorkingCalendar] = TtlCache(CACHE_TTL_S)
 
 
 def invalidate_caches() -> None:
     """Forget cached offices, shifts, windows, procedures and the served area (after editing them outside
     the API)."""
-    _office_cache.clear()
-    _frame_cache.clear()
-    _procedure_cache.clear()
-    _calendar_cache.clear()
+    for cache in (_offices, _frames, _procedures, _calendars):
+        cache.clear()
     places.invalidate()
 
 
-def _fresh(stamp: float) -> bool:
-    return _time.monotonic() - stamp < CACHE_TTL_S
+def _db(session: AsyncSession) -> str:
+    return str(session.get_bind().engine.url)
 
 
 async def cached_office(
     session: AsyncSession, post_office_id: uuid.UUID
 ) -> tuple[Office, list[dict[str, Any]]]:
-    key = (str(session.get_bind().engine.url), post_office_id)
-    hit = _office_cache.get(key)
-    if hit is not None and _fresh(hit[0]):
-        return hit[1], hit[2]
+    key = (_db(session), post_office_id)
+    hit = _offices.get(key)
+    if hit is not None:
+        return hit
     loaded = await office(session, post_office_id)
-    off = Office(_detached(loaded.org), loaded.rules)
-    shifts = await capacity.courier_shifts(session, post_office_id)
-    _office_cache[key] = (_time.monotonic(), off, shifts)
-    return off, shifts
-
-
-_Row = TypeVar("_Row", bound=SQLModel)
-
-
-def _detached(row: _Row) -> _Row:
-    """A copy no session knows: a cached row must not be expired by a rollback of the session that read it."""
-    return type(row).model_validate(row.model_dump())
+    off = Office(detached(loaded.org), loaded.rules)
+    return _offices.put(key, (off, await capacity.courier_shifts(session, post_office_id)))
 
 
 # --- settings --------------------------------------------------------------------------------------------
@@ -179,12 +166,7 @@ async def settings_office(session: AsyncSession, principal: Principal, key: str)
     org = await organisation_by_key(session, key)
     if org is None or org.kind != OrgKind.post_office:
         raise not_found("bưu cục / post office", key)
-    if principal.role != Role.admin and not (
-        principal.role == Role.dispatcher and principal.org_id == org.id
-    ):
-        raise forbidden(
-            "Chỉ quản trị hoặc điều phối viên của bưu cục / Only an admin or this office's dispatchers"
-        )
+    check_office(principal, org.id)
     return org
 
 
@@ -264,24 +246,14 @@ async def postal_procedure(session: AsyncSession, code: str) -> Procedure:
 
 
 async def cached_calendar(session: AsyncSession) -> WorkingCalendar:
-    key = (str(session.get_bind().engine.url), calendar_generation())
-    hit = _calendar_cache.get(key)
-    if hit is not None and _fresh(hit[0]):
-        return hit[1]
-    cal = await working_calendar(session)
-    _calendar_cache[key] = (_time.monotonic(), cal)
-    return cal
+    key = (_db(session), calendar_generation())
+    return _calendars.get(key) or _calendars.put(key, await working_calendar(session))
 
 
 async def cached_postal_procedure(session: AsyncSession, code: str) -> Procedure:
     """``postal_procedure`` through the listing cache (read-only use: fees and the documents checklist)."""
-    key = (str(session.get_bind().engine.url), code)
-    hit = _procedure_cache.get(key)
-    if hit is not None and _fresh(hit[0]):
-        return hit[1]
-    proc = _detached(await postal_procedure(session, code))
-    _procedure_cache[key] = (_time.monotonic(), proc)
-    return proc
+    key = (_db(session), code)
+    return _procedures.get(key) or _procedures.put(key, detached(await postal_procedure(session, code)))
 
 
 async def window_frame(
@@ -290,17 +262,13 @@ async def window_frame(
     """The office's windows on working days in [first, last] with the courier-minutes each offers, through the
     listing cache: they depend only on the calendar, opening hours, rules and shifts. The caller still drops
     the windows whose notice has passed; the booked minutes are always read fresh."""
-    key = (str(session.get_bind().engine.url), off.org.id, first, last, calendar_generation())
-    hit = _frame_cache.get(key)
-    if hit is not None and _fresh(hit[0]):
-        return hit[1]
+    key = (_db(session), off.org.id, first, last, calendar_generation())
+    hit = _frames.get(key)
+    if hit is not None:
+        return hit
     cal = await cached_calendar(session)
     windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
-    frame = [(w, capacity_minutes(shifts, w)) for w in windows]
-    if len(_frame_cache) > 4096:  # offices x date ranges asked for; drop all rather than track ages
-        _frame_cache.clear()
-    _frame_cache[key] = (_time.monotonic(), frame)
-    return frame
+    return _frames.put(key, [(w, capacity_minutes(shifts, w)) for w in windows])
 
 
 async def resolve_point(

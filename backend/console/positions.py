@@ -6,10 +6,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.lib.auth import Principal
+from backend.lib.auth import Principal, check_office
 from backend.lib.problems import Problem
 from backend.planning import clock
-from backend.planning.services import check_office, latest_position, post_office
+from backend.planning.services import latest_position, post_office
 from schemas.accounts import StaffUser
 from schemas.base import to_vn, utcnow
 from schemas.enums import Role

@@ -16,12 +16,11 @@ from pathlib import Path, PurePath
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.custody.services import was_custodian
+from backend.custody.services import citing_dossiers, owns_proof, was_custodian
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, not_found
 from schemas.base import utcnow
-from schemas.dossiers import Dossier, PickupRecord, ProofFile, ResultItem
-from schemas.enums import Role
+from schemas.dossiers import Dossier, ProofFile
 
 MAX_BYTES = 5 * 1024 * 1024
 KINDS = frozenset({"photo", "signature", "authorisation"})
@@ -91,16 +90,11 @@ async def readable_proof(
 
 
 async def _may_read(session: AsyncSession, principal: Principal, proof: ProofFile) -> bool:
-    if principal.role == Role.admin or proof.uploaded_by == principal.id:
+    if owns_proof(principal, proof):
         return True
-    if principal.is_staff and principal.role != Role.courier and proof.org_id == principal.org_id:
-        return True
-    cited_by = (
-        select(PickupRecord.dossier_id)
-        .where(PickupRecord.signature_proof_id == proof.id)
-        .union(select(ResultItem.dossier_id).where(ResultItem.proof_id == proof.id))
-    )
-    dossiers = (await session.exec(select(Dossier).where(col(Dossier.id).in_(cited_by)))).all()
+    dossiers = (
+        await session.exec(select(Dossier).where(col(Dossier.id).in_(citing_dossiers(proof.id))))
+    ).all()
     for dossier in dossiers:
         if await was_custodian(session, principal, dossier):
             return True

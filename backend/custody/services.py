@@ -472,11 +472,21 @@ async def check_confirmation(
         await require_proof(session, conf.signature_proof_id, "signature", by=principal, single_use=True)
 
 
-def _may_cite(by: Principal, proof: ProofFile) -> bool:
-    """A courier cites only what they uploaded; office staff also what their office uploaded."""
+def owns_proof(by: Principal, proof: ProofFile) -> bool:
+    """Whose proof it is: an admin's, the uploader's, and for office staff their office's (a courier's is
+    only what they uploaded). Owners may cite it and read it."""
     if by.role == Role.admin or proof.uploaded_by == by.id:
         return True
     return by.role != Role.courier and by.org_id is not None and proof.org_id == by.org_id
+
+
+def citing_dossiers(proof_id: uuid.UUID) -> Any:
+    """The ids of the dossiers whose pickup signature or delivery proof this proof is."""
+    return (
+        select(PickupRecord.dossier_id)
+        .where(PickupRecord.signature_proof_id == proof_id)
+        .union(select(ResultItem.dossier_id).where(ResultItem.proof_id == proof_id))
+    )
 
 
 async def require_proof(
@@ -496,20 +506,14 @@ async def require_proof(
             f"Cần ảnh chứng từ đã tải lên ({'/'.join(kinds)}) / an uploaded proof is required",
             code="proof_required",
         )
-    if by is not None and not _may_cite(by, proof):
+    if by is not None and not owns_proof(by, proof):
         raise Problem(
             422,
             "Chứng từ do người khác tải lên / The proof was uploaded by someone else",
             code="proof_not_yours",
         )
     if single_use:
-        cited = (
-            await session.exec(
-                select(PickupRecord.id).where(PickupRecord.signature_proof_id == proof.id).limit(1)
-            )
-        ).first() or (
-            await session.exec(select(ResultItem.id).where(ResultItem.proof_id == proof.id).limit(1))
-        ).first()
+        cited = (await session.exec(citing_dossiers(proof.id).limit(1))).first()
         if cited is not None:
             raise Problem(
                 422,

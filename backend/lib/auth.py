@@ -5,7 +5,6 @@ anonymous); a present but invalid token is a 401, never silently anonymous. Guar
 scope queries to the caller's organisation or own records (Decree 13/2023/NĐ-CP: least data per purpose).
 """
 
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,10 +16,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import text
+from sqlalchemy import select
 
-from backend.lib.problems import Problem
+from backend.lib.problems import Problem, forbidden
+from backend.lib.ttlcache import TtlCache
 from backend.settings import get_settings
+from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.enums import STAFF_ROLES, Role
 
@@ -86,36 +87,36 @@ def decode_token(token: str) -> Principal:
 # role or organisation, must lose access sooner: each staff request checks the account, through a short
 # per-process cache (an admin's change applies at once in its own process, within STAFF_CHECK_TTL_S elsewhere).
 STAFF_CHECK_TTL_S = 30.0
-_staff_seen: dict[uuid.UUID, tuple[float, bool]] = {}
+_staff_seen: TtlCache[uuid.UUID, bool] = TtlCache(STAFF_CHECK_TTL_S, max_entries=100_000)
+_STAFF = StaffUser.__table__  # type: ignore[attr-defined]
 
 
 def forget_staff(user_id: uuid.UUID) -> None:
-    _staff_seen.pop(user_id, None)
+    _staff_seen.forget(user_id)
 
 
 async def _staff_current(scope: Scope, principal: Principal) -> bool:
     hit = _staff_seen.get(principal.id)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < STAFF_CHECK_TTL_S:
-        return hit[1]
+    if hit is not None:
+        return hit
     engine = getattr(scope["app"].state, "engine", None)
     if engine is None:  # an app without a database (never in this service)
         return True
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT active, role, organisation_id FROM staff_user WHERE id = :id"),
-                {"id": principal.id if engine.dialect.name == "postgresql" else principal.id.hex},
+                select(_STAFF.c.active, _STAFF.c.role, _STAFF.c.organisation_id).where(
+                    _STAFF.c.id == principal.id
+                )
             )
         ).first()
-    ok = False
-    if row is not None:
-        org = row[2] if row[2] is None or isinstance(row[2], uuid.UUID) else uuid.UUID(str(row[2]))
-        ok = bool(row[0]) and row[1] == principal.role.value and org == principal.org_id
-    if len(_staff_seen) > 100_000:
-        _staff_seen.clear()
-    _staff_seen[principal.id] = (now, ok)
-    return ok
+    ok = (
+        row is not None
+        and row.active
+        and row.role == principal.role
+        and row.organisation_id == principal.org_id
+    )
+    return _staff_seen.put(principal.id, bool(ok))
 
 
 class BearerAuthMiddleware(ASGIMiddleware):
@@ -178,6 +179,14 @@ def staff_roles(exclude: Iterable[Role] = ()) -> tuple[Role, ...]:
 
 signed_in = requires()
 staff_only = requires(*STAFF_ROLES)
+
+
+def check_office(principal: Principal, post_office_id: uuid.UUID) -> None:
+    """A post office's plans, couriers' positions and booking rules: its own dispatchers' and admins' (403)."""
+    if principal.role == Role.admin:
+        return
+    if principal.role != Role.dispatcher or principal.org_id != post_office_id:
+        raise forbidden("Chỉ điều phối viên của bưu cục này / Only this post office's dispatchers")
 
 
 async def provide_principal(request: Any) -> Principal:

@@ -2,7 +2,6 @@
 feasible insertion without moving other stops between couriers; milliseconds for a few hundred stops)."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -12,6 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.capacity import CourierShiftPolicy
+from backend.db import detached
+from backend.lib.ttlcache import TtlCache
 from backend.planning import clock
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ async def latest_plans(session: AsyncSession, post_office_id: uuid.UUID, days: s
 # per-process cache (dropped in this process whenever a plan is solved or published) saves that query; the
 # booking itself (``admits``) always reads the plan fresh.
 PLAN_CACHE_TTL_S = 10.0
-_listing_plans: dict[tuple[str, uuid.UUID, frozenset[date]], tuple[float, dict[date, Plan]]] = {}
+_listing_plans: TtlCache[tuple[str, uuid.UUID, frozenset[date]], dict[date, Plan]] = TtlCache(
+    PLAN_CACHE_TTL_S
+)
 
 
 def forget_plans() -> None:
@@ -79,15 +82,10 @@ async def listing_plans(
 ) -> dict[date, Plan]:
     key = (str(session.get_bind().engine.url), post_office_id, frozenset(days))
     hit = _listing_plans.get(key)
-    if hit is not None and time.monotonic() - hit[0] < PLAN_CACHE_TTL_S:
-        return hit[1]
+    if hit is not None:
+        return hit
     plans = await latest_plans(session, post_office_id, days)
-    for plan in plans.values():
-        session.expunge(plan)  # kept beyond this session: only its id, day and status are read
-    if len(_listing_plans) > 4096:
-        _listing_plans.clear()
-    _listing_plans[key] = (time.monotonic(), plans)
-    return plans
+    return _listing_plans.put(key, {day: detached(plan) for day, plan in plans.items()})
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:

@@ -15,9 +15,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.services import organisation_by_key
-from backend.lib.auth import Principal
+from backend.lib.auth import Principal, check_office
 from backend.lib.problems import Problem as HttpProblem
-from backend.lib.problems import forbidden, not_found
+from backend.lib.problems import not_found
 from backend.planning import capacity, clock
 from backend.planning.problem_builder import DayInput, StopInfo, build_day, matrix_provider
 from backend.planning.worker import DEFAULT_TIME_LIMIT_S
@@ -86,13 +86,6 @@ async def post_office(session: AsyncSession, key: str) -> Organisation:
     if org is None or org.kind != OrgKind.post_office:
         raise not_found("bưu cục / post office", key)
     return org
-
-
-def check_office(principal: Principal, post_office_id: uuid.UUID) -> None:
-    if principal.role == Role.admin:
-        return
-    if principal.role != Role.dispatcher or principal.org_id != post_office_id:
-        raise forbidden("Chỉ điều phối viên của bưu cục này / Only this post office's dispatchers")
 
 
 async def visible_plan(session: AsyncSession, principal: Principal, plan_id: uuid.UUID) -> Plan:
