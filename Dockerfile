@@ -9,6 +9,9 @@ COPY routing ./routing
 COPY notifications ./notifications
 COPY schemas ./schemas
 RUN /opt/venv/bin/pip install -c constraints.txt .
+# Compile the routing kernel into numba's cache inside the installed package (outside /src so the
+# installed copy is the one imported), so plans do not pay the compilation out of their time limit.
+RUN cd / && /opt/venv/bin/python -m routing.warm
 
 FROM python:3.11-slim AS runtime
 RUN useradd --system --uid 10001 --create-home --home-dir /app app

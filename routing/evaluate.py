@@ -122,8 +122,11 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
 
 
 def place_breaks(c: Compiled, vehicle: int, nodes: list[int]) -> Tokens | None:
-    """Insert the vehicle's breaks into a stop sequence at the position giving the earliest feasible end."""
+    """Insert the vehicle's breaks into a stop sequence at the position giving the earliest feasible end;
+    None if the sequence is infeasible whatever the breaks."""
     tokens = list(nodes)
+    if not c.breaks[vehicle]:
+        return tokens if evaluate(c, vehicle, tokens).feasible else None
     for b in range(len(c.breaks[vehicle])):
         best: tuple[int, Tokens] | None = None
         for pos in range(len(tokens) + 1):

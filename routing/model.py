@@ -155,6 +155,9 @@ class SolveOptions:
     ils_max_stops: models up to that many nodes that minimise travel only (not minimize_vehicles, restarts on)
     use iterated local search instead: SISR string ruin + greedy descent + simulated-annealing acceptance
     (0 = always guided local search).
+    ruin_recreate: plain VRPTW models (no breaks, pairs, committed stops, mixed loads; one travel profile;
+    travel-only objective; restarts on) are solved by the compiled SISR ruin-and-recreate search of
+    `routing.sisr` instead of OR-Tools, polished by an OR-Tools descent when small (False: always OR-Tools).
     seed: seeds the ruin-and-restart choices; the OR-Tools search itself is deterministic, so runs with the same
     `solution_limit` (and a time limit that is not hit) return identical plans.
     """
@@ -173,6 +176,7 @@ class SolveOptions:
     fleet_phase_share: float = 0.0
     stall_restart_s: float = -1.0
     ils_max_stops: int = 300
+    ruin_recreate: bool = True
     log_search: bool = False
 
 

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from google.protobuf import text_format
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing import sisr
 from routing.compile import Compiled, compile_problem
 from routing.evaluate import Tokens, evaluate, place_breaks
 from routing.model import (
@@ -424,6 +425,8 @@ def _warm_routes(c: Compiled) -> list[list[int]] | None:
 
 def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan | None:
     warm = _warm_routes(c)
+    if sisr.eligible(c, options):
+        return _ruin_recreate(c, options, deadline, warm)
     if warm is None and decomposable(c, options):
         return solve_decomposed(c, options, deadline)
     mandatory = not options.allow_unserved
@@ -441,6 +444,13 @@ def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan 
     if plan is None and mandatory:
         # Serving everything is impossible (or too hard to find): fall back to penalised disjunctions.
         plan = _improve(c, options, max(deadline, time.perf_counter() + 1.0), warm)
+    return plan
+
+
+def _ruin_recreate(c: Compiled, options: SolveOptions, deadline: float, warm: list[list[int]] | None) -> Plan:
+    r = sisr.run(c, options, deadline, warm)
+    plan = Plan(r.routes, r.objective)
+    plan.info.update(search="sisr", sisr_iterations=r.iterations, sisr_accepted=r.accepted)
     return plan
 
 

@@ -173,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minimize-vehicles", choices=["auto", "yes", "no"], default="auto")
     ap.add_argument("--stall", type=float, default=-1.0, help="stall_restart_s (-1 auto, 0 off)")
     ap.add_argument("--ils-max-stops", type=int, default=300, help="0: GLS restarts only")
+    ap.add_argument(
+        "--no-ruin-recreate",
+        action="store_true",
+        help="OR-Tools paths only (no compiled SISR search for plain VRPTW models)",
+    )
     ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
     ap.add_argument(
         "--workers",
@@ -185,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     extra["stall_restart_s"] = a.stall
     extra["decompose_size"] = a.decompose_size
     extra["ils_max_stops"] = a.ils_max_stops
+    if a.no_ruin_recreate:
+        extra["ruin_recreate"] = False
     if a.fleet_phase:
         extra["fleet_phase_share"] = a.fleet_phase
     if a.minimize_vehicles != "auto":

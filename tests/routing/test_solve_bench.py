@@ -55,7 +55,12 @@ def test_decomposition_path_is_feasible(bench_root: Path) -> None:
     """Force the large-instance path (angular sectors via MDS of the matrix, merge, improve) on 60 customers."""
     inst = truncate(read_instance(find_instance(bench_root, "R201")), 60)
     opts = SolveOptions(
-        time_limit_s=4, objective="distance", time_scale=1000, decompose_above=30, decompose_size=20
+        time_limit_s=4,
+        objective="distance",
+        time_scale=1000,
+        decompose_above=30,
+        decompose_size=20,
+        ruin_recreate=False,
     )
     sol = solve(to_problem(inst), opts)
     assert sol.stats.get("decomposed_sectors") == 3
@@ -73,6 +78,7 @@ def test_restarts_do_not_break_feasibility(bench_root: Path) -> None:
         stall_restart_s=0.3,
         seed=5,
         ils_max_stops=0,
+        ruin_recreate=False,
     )
     sol = solve(to_problem(inst), opts)
     assert int(sol.stats["gls_rounds"]) >= 2
@@ -97,9 +103,9 @@ def test_portfolio_keeps_the_best_of_its_searches(bench_root: Path) -> None:
 @pytest.mark.parametrize("name", ["RC101", "lr101"])
 def test_iterated_local_search_stays_feasible(bench_root: Path, name: str) -> None:
     # Travel-only objective on a small model: the ILS path (string ruin, descent, annealing acceptance),
-    # with pickup-delivery pairs for lr101.
+    # with pickup-delivery pairs for lr101 (RC101 would take the compiled ruin-and-recreate path otherwise).
     inst = truncate(read_instance(find_instance(bench_root, name)), 40)
-    opts = SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, seed=3)
+    opts = SolveOptions(time_limit_s=3, objective="distance", time_scale=1000, seed=3, ruin_recreate=False)
     sol = solve(to_problem(inst), opts)
     assert int(sol.stats["ils_rounds"]) >= 5
     res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])

@@ -1,0 +1,293 @@
+"""Ruin-and-recreate search (SISR) for the plain VRPTW case: time windows, service times, per-vehicle start,
+end, shift and capacities, skills, fixed costs, optional stops; no breaks, pickup-delivery pairs, committed
+stops, mixed loads or several travel profiles (those models stay on OR-Tools, see `routing.solver`).
+
+Millions of small ruin-and-recreate steps beat a few hundred OR-Tools descents on these models: measured in
+`routing/README.md`. The compiled kernel is `routing.sisr_kernel`; this module prepares its arrays, runs it
+in short chunks against the wall-clock deadline, and turns its best plan back into a `Plan`.
+"""
+
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from routing.compile import Compiled
+from routing.model import SolveOptions
+from routing.ortools_model import penalty_scale
+
+IntArray = npt.NDArray[np.int64]
+
+NEIGHBOURS = 100
+# Annealing temperature as a share of the mean arc cost of a plan, from the start to the end of the search
+# (SISR's 100 -> 1 for Solomon distances is about 7x -> 0.07x a mean arc, for 10^8 iterations; shorter runs
+# want it colder).
+TEMPERATURE = (1.0, 0.01)
+CHUNK_S = 0.1
+
+
+def _kernel() -> Any:
+    """The compiled module, imported on first use: importing numba costs ~0.3 s that a web process which
+    never solves (it hands plans to a worker process) should not pay."""
+    return importlib.import_module("routing.sisr_kernel")
+
+
+def eligible(c: Compiled, options: SolveOptions) -> bool:
+    return (
+        options.ruin_recreate
+        and options.solution_limit is None
+        and options.stall_restart_s != 0
+        and not options.minimize_vehicles
+        and c.n_stops > 1
+        and not c.pickup_of
+        and not c.mixed_load
+        and not any(c.committed)
+        and not any(c.breaks)
+        and len(c.profiles) == 1
+        and bool((c.items >= 0).all() and (c.weight >= 0).all())
+    )
+
+
+@dataclass
+class Arrays:
+    travel: IntArray
+    cost: IntArray
+    service: IntArray
+    tw_start: IntArray
+    tw_end: IntArray
+    demand: IntArray
+    capacity: IntArray
+    shift_end: IntArray
+    fixed: IntArray
+    penalty: IntArray
+    allowed: npt.NDArray[np.bool_]
+    empty_rep: IntArray
+    neighbours: IntArray
+    depot_cost: npt.NDArray[np.float64]
+
+    def pack(self) -> tuple[object, ...]:
+        """The kernel's `pb` tuple (order documented in `routing.sisr_kernel`)."""
+        return (
+            self.travel,
+            self.cost,
+            self.service,
+            self.tw_start,
+            self.tw_end,
+            self.demand,
+            self.capacity,
+            self.shift_end,
+            self.fixed,
+            self.penalty,
+            self.allowed,
+            self.empty_rep,
+            self.neighbours,
+            self.depot_cost,
+        )
+
+
+def arrays(c: Compiled, options: SolveOptions) -> Arrays:
+    n, k_n = c.n_stops, len(c.starts)
+    cost = np.ascontiguousarray(c.cost[0])
+    big = int(c.items.sum() + c.weight.sum()) + 1
+    capacity = np.array(
+        [
+            [big if ci is None else ci, big if cw is None else cw]
+            for ci, cw in zip(c.cap_items, c.cap_weight, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    _, vehicle_cost, unserved = penalty_scale(c, options.minimize_vehicles)
+    fixed = np.array([vehicle_cost + v.fixed_cost * c.scale for v in c.problem.vehicles], dtype=np.int64)
+    penalty = np.zeros(n, dtype=np.int64)
+    allowed = np.ones((n, k_n), dtype=np.bool_)
+    for i, s in enumerate(c.problem.stops):
+        pen = s.penalty * c.scale if s.penalty is not None else unserved * max(1, s.priority)
+        penalty[i] = pen * 10 if s.pinned_vehicle is not None else pen
+        if c.allowed[i] is not None:
+            allowed[i, :] = False
+            allowed[i, c.allowed[i] or []] = True
+    # Vehicles that are interchangeable when empty: one of each class is tried for a new route.
+    classes: dict[tuple[int, ...], int] = {}
+    empty_rep = np.zeros(k_n, dtype=np.int64)
+    for k in range(k_n):
+        key = (
+            c.starts[k],
+            c.ends[k],
+            c.shift_start[k],
+            c.shift_end[k],
+            int(capacity[k, 0]),
+            int(capacity[k, 1]),
+            int(fixed[k]),
+            *allowed[:, k].nonzero()[0].tolist(),
+        )
+        empty_rep[k] = classes.setdefault(key, k)
+    sym = cost[:n, :n] + cost[:n, :n].T
+    width = min(NEIGHBOURS, n - 1)
+    neighbours = np.argsort(sym, axis=1, kind="stable")
+    # Drop each stop itself (distance 0, normally first) and keep the nearest `width`.
+    neighbours = np.array(
+        [[j for j in row if j != i][:width] for i, row in enumerate(neighbours[:, : width + 1])]
+    )
+    depot_cost = cost[np.array(c.starts)[:, None], np.arange(n)].mean(axis=0).astype(np.float64)
+    demand = np.stack([c.items, c.weight], axis=1).astype(np.int64)
+    return Arrays(
+        travel=np.ascontiguousarray(c.travel[0]),
+        cost=cost,
+        service=c.service,
+        tw_start=c.tw_start,
+        tw_end=c.tw_end,
+        demand=demand,
+        capacity=capacity,
+        shift_end=np.array(c.shift_end, dtype=np.int64),
+        fixed=fixed,
+        penalty=penalty,
+        allowed=allowed,
+        empty_rep=empty_rep,
+        neighbours=neighbours.astype(np.int64),
+        depot_cost=depot_cost,
+    )
+
+
+State = tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]
+
+
+def empty_state(c: Compiled, a: Arrays) -> State:
+    n, k_n = c.n_stops, len(c.starts)
+    seq = np.zeros((k_n, n + 2), dtype=np.int64)
+    seq[:, 0] = c.starts
+    seq[:, 1] = c.ends
+    early = np.zeros((k_n, n + 2), dtype=np.int64)
+    early[:, 0] = c.shift_start
+    late = np.zeros((k_n, n + 2), dtype=np.int64)
+    state = (
+        seq,
+        np.zeros(k_n, dtype=np.int64),  # size
+        early,
+        late,
+        np.zeros((k_n, 2), dtype=np.int64),  # load
+        np.zeros(k_n, dtype=np.int64),  # arc
+        np.full(n, -1, dtype=np.int64),  # where
+        np.full(n, -1, dtype=np.int64),  # at
+    )
+    for k in range(k_n):
+        _reschedule(state, k, a)
+    return state
+
+
+def _reschedule(state: State, k: int, a: Arrays) -> bool:
+    return bool(_kernel().refresh(k, state, a.pack()))
+
+
+def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -> None:
+    """Put a warm start into an empty state; a route that is not feasible here is left out whole."""
+    seq, size, _, _, load, _, where, at = state
+    for k, nodes in enumerate(routes):
+        nodes = [n for n in nodes if a.allowed[n, k]]
+        if not nodes:
+            continue
+        m = len(nodes)
+        seq[k, 1 : m + 1] = nodes
+        seq[k, m + 1] = c.ends[k]
+        size[k] = m
+        if not _reschedule(state, k, a) or (load[k] > a.capacity[k]).any():
+            seq[k, 1] = c.ends[k]
+            size[k] = 0
+            _reschedule(state, k, a)
+            continue
+        where[nodes] = k
+        at[nodes] = np.arange(1, m + 1)
+
+
+def copy_state(state: State) -> State:
+    return tuple(x.copy() for x in state)  # type: ignore[return-value]
+
+
+def routes_of(state: State) -> list[list[int]]:
+    seq, size = state[0], state[1]
+    return [seq[k, 1 : size[k] + 1].tolist() for k in range(size.shape[0])]
+
+
+@dataclass
+class Result:
+    routes: list[list[int]]
+    objective: int
+    iterations: int
+    accepted: int
+
+
+def run(
+    c: Compiled,
+    options: SolveOptions,
+    deadline: float,
+    warm: list[list[int]] | None = None,
+    min_calls: int = 0,
+) -> Result:
+    """Ruin and recreate until `deadline` (wall clock, `time.perf_counter`); the best plan found.
+    `min_calls`: search chunks run even past the deadline (the warm-up needs one to compile)."""
+    kern = _kernel()
+
+    a = arrays(c, options)
+    state = empty_state(c, a)
+    if warm is not None:
+        load_routes(c, a, state, warm)
+    pb = a.pack()
+    seed = options.seed * 1_000_003 + 17
+    kern.insert_all(state, pb, seed)
+    cur_obj = int(kern.objective_of(state, pb))
+    best = copy_state(state)
+    best_obj = cur_obj
+    served = max(1, int((state[6] >= 0).sum()))
+    used = state[1] > 0
+    mean_arc = float(state[5][used].sum()) / (served + int(used.sum()))
+    t_hot, t_cold = (f * max(1.0, mean_arc) for f in TEMPERATURE)
+    t0 = time.perf_counter()
+    span = max(1e-6, deadline - t0)
+    iterations = accepted = 0
+    chunk = 20  # iterations per kernel call: sized to about CHUNK_S once the speed is known
+    per_it = 0.0
+    calls = 0
+    while True:
+        now = time.perf_counter()
+        left = deadline - now
+        if left <= 0.005 and calls >= min_calls:
+            break
+        calls += 1
+        frac = (now - t0) / span
+        seed += 1
+        if per_it > 0:
+            chunk = max(10, int(min(CHUNK_S, left) / per_it))
+        frac_end = min(1.0, frac + chunk * per_it / span)
+        temp_from = t_hot * (t_cold / t_hot) ** frac
+        temp_to = t_hot * (t_cold / t_hot) ** frac_end
+        cur_obj, best_obj, acc = kern.search(
+            state, best, cur_obj, best_obj, chunk, temp_from, temp_to, seed, pb
+        )
+        iterations += chunk
+        accepted += acc
+        # The first call includes loading (or compiling) the kernel: its speed is not the search's.
+        per_it = (time.perf_counter() - now) / chunk if iterations > chunk else 0.0
+    return Result(routes_of(best), int(best_obj), iterations, accepted)
+
+
+def warm_up() -> int:
+    """Compile the kernel (or load it from numba's on-disk cache) on a three-stop problem, so that the first
+    real solve does not pay the compilation (several seconds) out of its time limit. `make` runs it at install
+    time (`python -m routing.warm`), the Dockerfile at build time. Returns the iterations run."""
+    from routing.compile import compile_problem
+    from routing.model import Depot, Location, Problem, Stop, TimeWindow, TravelMatrix, Vehicle
+
+    d = np.array([[0, 4, 5, 3], [4, 0, 2, 6], [5, 2, 0, 5], [3, 6, 5, 0]], dtype=np.float64)
+    problem = Problem(
+        depots=[Depot("D", Location(node=0))],
+        vehicles=[
+            Vehicle("V1", depot_id="D", capacity_items=2),
+            Vehicle("V2", depot_id="D", capacity_items=2),
+        ],
+        stops=[Stop(f"S{i}", Location(node=i), TimeWindow(0, 100), 1) for i in (1, 2, 3)],
+        matrix=TravelMatrix(d),
+    )
+    c = compile_problem(problem)
+    return run(c, SolveOptions(time_limit_s=0.05), time.perf_counter() + 0.05, min_calls=1).iterations

@@ -1,0 +1,340 @@
+"""Compiled core of the ruin-and-recreate search (see `routing.sisr`): SISR (Christiaens & Vanden Berghe,
+"Slack Induction by String Removals for Vehicle Routing Problems", Transportation Science 54(2), 2020) on
+a vehicle routing problem with time windows, per-vehicle start/end/shift/capacities and fixed costs.
+
+Numba-compiled because one iteration is a few thousand scalar operations: in Python the search would run
+two orders of magnitude fewer iterations in the same time. Everything is integer (the scaled units of
+`routing.compile`), so a plan feasible here is feasible for the OR-Tools model and the evaluator.
+
+Two tuples travel between the functions:
+  pb (the problem, read only): travel, cost, service, tw_start, tw_end (per node), demand (node x 2),
+     capacity (vehicle x 2), shift_end, fixed (per vehicle), penalty (per stop), allowed (stop x vehicle),
+     empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop)
+  st (a plan, K vehicles, n stops, L = n + 2 columns):
+     seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]
+     early[k, p] = earliest service start at position p, late[k, p] = latest start keeping the rest feasible
+     load[k, d] = sum of demand d on route k; arc[k] = arc cost of route k
+     where[i] = vehicle of stop i (-1: unserved), at[i] = its position
+"""
+
+import numpy as np
+from numba import njit
+
+# SISR parameters from the paper (c-bar, L-max, split rate, split depth, blink rate).
+AVG_REMOVED = 10.0
+MAX_STRING = 10.0
+SPLIT_RATE = 0.5
+SPLIT_DEPTH = 0.01
+BLINK_RATE = 0.01
+
+
+@njit(cache=True)
+def schedule(k, st, pb):  # pragma: no cover
+    """Recompute early/late of route k; returns False if it is infeasible."""
+    seq, size, early, late = st[0], st[1], st[2], st[3]
+    travel, service, tw_start, tw_end, shift_end = pb[0], pb[2], pb[3], pb[4], pb[7]
+    m = size[k]
+    ok = True
+    for p in range(1, m + 2):
+        a = seq[k, p - 1]
+        b = seq[k, p]
+        t = max(early[k, p - 1] + service[a] + travel[a, b], tw_start[b])
+        early[k, p] = t
+        if t > tw_end[b]:
+            ok = False
+    if early[k, m + 1] > shift_end[k]:
+        ok = False
+    late[k, m + 1] = min(shift_end[k], tw_end[seq[k, m + 1]])
+    for p in range(m, -1, -1):
+        a = seq[k, p]
+        t = late[k, p + 1] - travel[a, seq[k, p + 1]] - service[a]
+        late[k, p] = min(t, tw_end[a]) if p > 0 else t
+    return ok
+
+
+@njit(cache=True)
+def route_arc(k, st, pb):  # pragma: no cover
+    seq, size, cost = st[0], st[1], pb[1]
+    total = 0
+    for p in range(size[k] + 1):
+        total += cost[seq[k, p], seq[k, p + 1]]
+    return total
+
+
+@njit(cache=True)
+def refresh(k, st, pb):  # pragma: no cover
+    """Loads, schedule and arc cost of route k after its stops changed."""
+    seq, size, load, arc = st[0], st[1], st[4], st[5]
+    demand = pb[5]
+    load[k, 0] = 0
+    load[k, 1] = 0
+    for p in range(1, size[k] + 1):
+        load[k, 0] += demand[seq[k, p], 0]
+        load[k, 1] += demand[seq[k, p], 1]
+    ok = schedule(k, st, pb)
+    arc[k] = route_arc(k, st, pb)
+    return ok
+
+
+@njit(cache=True)
+def _remove_at(k, p, st, removed, n_removed):  # pragma: no cover
+    """Take the stop at position p out of route k (positions after it shift left)."""
+    seq, size, where, at = st[0], st[1], st[6], st[7]
+    node = seq[k, p]
+    m = size[k]
+    for q in range(p, m + 1):
+        seq[k, q] = seq[k, q + 1]
+        if q < m:
+            at[seq[k, q]] = q
+    size[k] = m - 1
+    where[node] = -1
+    at[node] = -1
+    removed[n_removed] = node
+    return n_removed + 1
+
+
+@njit(cache=True)
+def _ruin(st, pb, removed, touched):  # pragma: no cover
+    """SISR ruin: strings (or split strings) from the routes met walking the neighbours of a random seed."""
+    size, where, at = st[1], st[6], st[7]
+    neighbours = pb[12]
+    n_routes = 0
+    served = 0
+    for k in range(size.shape[0]):
+        if size[k] > 0:
+            n_routes += 1
+            served += size[k]
+    if served == 0:
+        return 0
+    l_s_max = min(MAX_STRING, served / n_routes)
+    k_s_max = 4.0 * AVG_REMOVED / (1.0 + l_s_max) - 1.0
+    k_s = int(np.random.uniform(1.0, k_s_max + 1.0))
+    seed = np.random.randint(where.shape[0])
+    n_removed = 0
+    cut = 0
+    for j in range(neighbours.shape[1] + 1):
+        if cut >= k_s:
+            break
+        c = seed if j == 0 else neighbours[seed, j - 1]
+        k = where[c]
+        if k < 0 or touched[k]:
+            continue
+        m = size[k]
+        length = int(np.random.uniform(1.0, min(float(m), l_s_max) + 1.0))
+        pos_c = at[c]
+        keep = 0
+        if length < m and np.random.random() < SPLIT_RATE:
+            # Split string: `keep` consecutive stops inside the cut string stay.
+            keep = 1
+            while length + keep < m and np.random.random() > SPLIT_DEPTH:
+                keep += 1
+        span = length + keep
+        lo = np.random.randint(max(1, pos_c - span + 1), min(pos_c, m - span + 1) + 1)
+        keep_at = lo + np.random.randint(0, length + 1)
+        # From the right, so that positions on the left stay valid.
+        for p in range(lo + span - 1, lo - 1, -1):
+            if not keep_at <= p < keep_at + keep:
+                n_removed = _remove_at(k, p, st, removed, n_removed)
+        touched[k] = True
+        cut += 1
+    return n_removed
+
+
+@njit(cache=True)
+def _order(removed, n_removed, pb):  # pragma: no cover
+    """SISR insertion order: random (4), largest demand (4), farthest from depot (2), closest (1)."""
+    demand, depot_cost = pb[5], pb[13]
+    r = np.random.randint(11)
+    keys = np.empty(n_removed, dtype=np.float64)
+    for i in range(n_removed):
+        node = removed[i]
+        tie = np.random.random() * 1e-3
+        if r < 4:
+            keys[i] = tie
+        elif r < 8:
+            keys[i] = tie - (demand[node, 0] + demand[node, 1])
+        elif r < 10:
+            keys[i] = tie - depot_cost[node]
+        else:
+            keys[i] = tie + depot_cost[node]
+    return removed[:n_removed][np.argsort(keys)]
+
+
+@njit(cache=True)
+def _recreate(order, st, pb, touched, blink):  # pragma: no cover
+    """Greedy insertion with blinks: each stop at its cheapest feasible position; returns stops left out."""
+    seq, size, early, late, load, where, at = st[0], st[1], st[2], st[3], st[4], st[6], st[7]
+    travel, cost, service, tw_start, tw_end, demand, capacity = (
+        pb[0],
+        pb[1],
+        pb[2],
+        pb[3],
+        pb[4],
+        pb[5],
+        pb[6],
+    )
+    fixed, allowed, empty_rep = pb[8], pb[10], pb[11]
+    n_veh = size.shape[0]
+    left = 0
+    for u in order:
+        best_delta = np.int64(2**62)
+        best_k = -1
+        best_p = -1
+        for k in range(n_veh):
+            m = size[k]
+            if not allowed[u, k]:
+                continue
+            # Identical empty vehicles: trying the first of them is enough.
+            if m == 0 and empty_rep[k] != k and size[empty_rep[k]] == 0:
+                continue
+            if load[k, 0] + demand[u, 0] > capacity[k, 0] or load[k, 1] + demand[u, 1] > capacity[k, 1]:
+                continue
+            extra = fixed[k] if m == 0 else 0
+            for p in range(m + 1):
+                if blink > 0.0 and np.random.random() < blink:
+                    continue
+                a = seq[k, p]
+                b = seq[k, p + 1]
+                delta = cost[a, u] + cost[u, b] - cost[a, b] + extra
+                if delta >= best_delta:
+                    continue
+                t = max(early[k, p] + service[a] + travel[a, u], tw_start[u])
+                if t > tw_end[u] or t + service[u] + travel[u, b] > late[k, p + 1]:
+                    continue
+                best_delta = delta
+                best_k = k
+                best_p = p
+        if best_k < 0:
+            left += 1
+            continue
+        k = best_k
+        m = size[k]
+        for q in range(m + 1, best_p, -1):
+            seq[k, q + 1] = seq[k, q]
+            if q <= m:
+                at[seq[k, q + 1]] = q + 1
+        seq[k, best_p + 1] = u
+        size[k] = m + 1
+        where[u] = k
+        at[u] = best_p + 1
+        load[k, 0] += demand[u, 0]
+        load[k, 1] += demand[u, 1]
+        touched[k] = True
+        schedule(k, st, pb)
+    return left
+
+
+@njit(cache=True)
+def _copy_route(k, src, dst):  # pragma: no cover
+    s_seq, s_size, s_early, s_late, s_load, s_arc = src[0], src[1], src[2], src[3], src[4], src[5]
+    d_seq, d_size, d_early, d_late, d_load, d_arc, d_where, d_at = dst
+    m = s_size[k]
+    for p in range(m + 2):
+        d_seq[k, p] = s_seq[k, p]
+        d_early[k, p] = s_early[k, p]
+        d_late[k, p] = s_late[k, p]
+    for p in range(1, m + 1):
+        d_where[s_seq[k, p]] = k
+        d_at[s_seq[k, p]] = p
+    d_size[k] = m
+    d_load[k, 0] = s_load[k, 0]
+    d_load[k, 1] = s_load[k, 1]
+    d_arc[k] = s_arc[k]
+
+
+@njit(cache=True)
+def objective_of(st, pb):  # pragma: no cover
+    size, arc, where = st[1], st[5], st[6]
+    fixed, penalty = pb[8], pb[9]
+    total = 0
+    for k in range(size.shape[0]):
+        if size[k] > 0:
+            total += arc[k] + fixed[k]
+    for i in range(where.shape[0]):
+        if where[i] < 0:
+            total += penalty[i]
+    return total
+
+
+@njit(cache=True)
+def _route_value(k, st, pb):  # pragma: no cover
+    return st[5][k] + pb[8][k] if st[1][k] > 0 else 0
+
+
+@njit(cache=True)
+def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, pb):  # pragma: no cover
+    """`iterations` SISR steps from the accepted plan `cur` with simulated-annealing acceptance, the temperature
+    falling geometrically from temp_from to temp_to over the call; `cur` and `best` are updated in place.
+    Returns (current objective, best objective, accepted steps)."""
+    np.random.seed(seed)
+    penalty = pb[9]
+    c_where = cur[6]
+    n_veh = cur[1].shape[0]
+    n_stops = c_where.shape[0]
+    wrk = (cur[0].copy(), cur[1].copy(), cur[2].copy(), cur[3].copy(), cur[4].copy(), cur[5].copy(),
+           cur[6].copy(), cur[7].copy())  # fmt: skip
+    w_where = wrk[6]
+    touched = np.zeros(n_veh, dtype=np.bool_)
+    removed = np.empty(n_stops, dtype=np.int64)
+    accepted = 0
+    ratio = temp_to / temp_from if temp_from > 0 else 1.0
+    for it in range(iterations):
+        temp = temp_from * ratio ** (it / iterations)
+        touched[:] = False
+        n_removed = _ruin(wrk, pb, removed, touched)
+        # Stops the current plan leaves out get another chance in every recreate.
+        n_all = n_removed
+        for i in range(n_stops):
+            if c_where[i] < 0:
+                removed[n_all] = i
+                n_all += 1
+        if n_all == 0:
+            continue
+        for k in range(n_veh):
+            if touched[k]:
+                refresh(k, wrk, pb)
+        _recreate(_order(removed, n_all, pb), wrk, pb, touched, BLINK_RATE)
+        obj = cur_obj
+        for k in range(n_veh):
+            if touched[k]:
+                wrk[5][k] = route_arc(k, wrk, pb)
+                obj += _route_value(k, wrk, pb) - _route_value(k, cur, pb)
+        for j in range(n_all):
+            node = removed[j]
+            obj += (penalty[node] if w_where[node] < 0 else 0) - (penalty[node] if c_where[node] < 0 else 0)
+        take = obj <= cur_obj or (temp > 0 and np.random.random() < np.exp(-(obj - cur_obj) / temp))
+        src, dst = (wrk, cur) if take else (cur, wrk)
+        for k in range(n_veh):
+            if touched[k]:
+                _copy_route(k, src, dst)
+        for j in range(n_all):
+            node = removed[j]
+            if src[6][node] < 0:
+                dst[6][node] = -1
+                dst[7][node] = -1
+        if take:
+            cur_obj = obj
+            accepted += 1
+            if obj < best_obj:
+                best_obj = obj
+                for k in range(n_veh):
+                    _copy_route(k, cur, best)
+                for i in range(n_stops):
+                    if c_where[i] < 0:
+                        best[6][i] = -1
+                        best[7][i] = -1
+    return cur_obj, best_obj, accepted
+
+
+@njit(cache=True)
+def insert_all(st, pb, seed):  # pragma: no cover
+    """Insert every unserved stop greedily (a first plan, or the stops a warm start lacks); returns how many
+    found no feasible place."""
+    np.random.seed(seed)
+    where = st[6]
+    pending = np.nonzero(where < 0)[0].astype(np.int64)
+    touched = np.zeros(st[1].shape[0], dtype=np.bool_)
+    left = _recreate(_order(pending, pending.shape[0], pb), st, pb, touched, 0.0)
+    for k in range(st[1].shape[0]):
+        st[5][k] = route_arc(k, st, pb)
+    return left

@@ -1,0 +1,130 @@
+"""The compiled ruin-and-recreate search (routing.sisr): feasible plans with skills, capacities, shifts,
+pinned stops and optional stops; the objective it reports is the one OR-Tools' model gives the same routes;
+warm starts; and which models it takes."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from routing import Problem, SolveOptions, TimeWindow, sisr, solve
+from routing.bench.check import check
+from routing.bench.instances import find_instance, read_instance, to_problem, truncate
+from routing.compile import compile_problem
+from routing.ortools_model import build_model
+from routing.solver import FS, LSM, routes_to_assignment, search_params
+from tests.routing.test_province import small_day, verify
+
+
+def plain(problem: Problem) -> Problem:
+    """A province day in the search's scope: a morning of home pickups (no lunch break, no desk-to-home pairs,
+    no results carried out from the office)."""
+    paired = {s for p in problem.pairs for s in (p.pickup, p.delivery)}
+    return replace(
+        problem,
+        vehicles=[replace(v, breaks=()) for v in problem.vehicles],
+        stops=[replace(s, kind="pickup") for s in problem.stops if s.id not in paired],
+        pairs=[],
+    )
+
+
+def ortools_objective(problem: Problem, routes: dict[str, list[str]], options: SolveOptions) -> int:
+    """The objective OR-Tools' own model gives these routes (arc costs, fixed costs, unserved penalties)."""
+    c = compile_problem(problem, options.time_scale, options.objective)
+    built = build_model(c, options.minimize_vehicles)
+    built.routing.CloseModelWithParameters(
+        search_params(FS.PARALLEL_CHEAPEST_INSERTION, LSM.GREEDY_DESCENT, 1)
+    )
+    nodes = [[c.stop_index[s] for s in routes.get(v.id, [])] for v in problem.vehicles]
+    a = routes_to_assignment(built, nodes)
+    assert a is not None, "OR-Tools rejects the routes as infeasible"
+    return int(a.ObjectiveValue())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_province_day_without_breaks_is_feasible_and_costed_like_ortools(seed: int) -> None:
+    problem = plain(small_day(seed=seed, stops=60, couriers=6))
+    assert any(s.skills for s in problem.stops) and any(v.capacity_items for v in problem.vehicles)
+    opts = SolveOptions(time_limit_s=1.5, seed=seed)
+    sol = solve(problem, opts)
+    assert sol.stats["search"] == "sisr" and int(sol.stats["sisr_iterations"]) > 100
+    verify(problem, sol)
+    assert sol.objective == ortools_objective(problem, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
+
+
+def test_pinned_stops_and_a_tight_fleet() -> None:
+    problem = plain(small_day(seed=4, stops=40, couriers=3))
+    v0, v1 = problem.vehicles[0].id, problem.vehicles[1].id
+    stops = list(problem.stops)
+    stops[0] = replace(stops[0], pinned_vehicle=v1, skills=frozenset())
+    stops[1] = replace(stops[1], pinned_vehicle=v0, skills=frozenset())
+    # A courier with room for 5 items only.
+    vehicles = [replace(problem.vehicles[2], capacity_items=5), *problem.vehicles[:2]]
+    problem = replace(problem, stops=stops, vehicles=vehicles)
+    sol = solve(problem, SolveOptions(time_limit_s=1.0, seed=7))
+    assert sol.stats["search"] == "sisr"
+    verify(problem, sol)
+    route_of = {s: r.vehicle_id for r in sol.routes for s in r.stop_ids}
+    assert route_of.get(stops[0].id, v1) == v1 and route_of.get(stops[1].id, v0) == v0
+
+
+def test_unreachable_stop_is_left_out_with_its_reason() -> None:
+    problem = plain(small_day(seed=5, stops=30, couriers=3))
+    first = problem.stops[0]
+    # A window that closes before any courier's shift starts.
+    late_night = replace(first, window=TimeWindow(0, 60), pinned_vehicle=None)
+    problem = replace(problem, stops=[late_night, *problem.stops[1:]])
+    sol = solve(problem, SolveOptions(time_limit_s=1.0))
+    assert sol.stats["search"] == "sisr"
+    verify(problem, sol)
+    assert [u.stop_id for u in sol.unassigned if u.stop_id == first.id] == [first.id]
+    reasons = {u.stop_id: u.reason for u in sol.unassigned}
+    assert reasons[first.id] == "time window unreachable"
+
+
+def test_warm_start_is_kept_or_improved() -> None:
+    problem = plain(small_day(seed=6, stops=50, couriers=5))
+    opts = SolveOptions(time_limit_s=1.0, seed=2)
+    first = solve(problem, opts)
+    warm = replace(problem, initial_routes={r.vehicle_id: r.stop_ids for r in first.routes})
+    again = solve(warm, replace(opts, time_limit_s=0.3, seed=9))
+    verify(problem, again)
+    assert (len(again.unassigned), again.objective) <= (len(first.unassigned), first.objective)
+    # A warm start that breaks the windows (every stop on one courier, in reverse) is repaired, not trusted.
+    ids = [s.id for s in problem.stops if not s.skills][::-1]
+    bad = replace(problem, initial_routes={problem.vehicles[0].id: ids})
+    verify(problem, solve(bad, replace(opts, time_limit_s=0.5)))
+
+
+@pytest.mark.parametrize("name", ["RC101", "C201"])
+def test_benchmark_instances_are_feasible(bench_root: Path, name: str) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, name)), 50)
+    opts = SolveOptions(time_limit_s=2, objective="distance", time_scale=1000, seed=1)
+    problem = to_problem(inst)
+    sol = solve(problem, opts)
+    assert sol.stats["search"] == "sisr"
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations
+    assert not sol.unassigned
+    assert sol.objective == ortools_objective(problem, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
+
+
+def test_models_outside_its_scope_stay_on_ortools() -> None:
+    day = small_day(seed=3, stops=30, couriers=3)
+    morning = plain(day)
+    c = compile_problem(morning)
+    assert sisr.eligible(c, SolveOptions())
+    assert not sisr.eligible(c, SolveOptions(ruin_recreate=False))
+    assert not sisr.eligible(c, SolveOptions(minimize_vehicles=True))
+    assert not sisr.eligible(c, SolveOptions(solution_limit=5))
+    assert not sisr.eligible(compile_problem(day), SolveOptions())  # breaks
+    first = replace(morning.vehicles[0], committed=(morning.stops[0].id,))
+    committed = replace(morning, vehicles=[first, *morning.vehicles[1:]])
+    assert not sisr.eligible(compile_problem(committed), SolveOptions())
+    kinds = [replace(s, kind="delivery") if i % 2 else s for i, s in enumerate(morning.stops)]
+    two_kinds = replace(morning, stops=kinds)
+    assert not sisr.eligible(compile_problem(two_kinds), SolveOptions())  # mixed loads
+
+
+def test_kernel_warm_up_runs() -> None:
+    assert sisr.warm_up() >= 1
