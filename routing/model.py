@@ -155,7 +155,7 @@ class SolveOptions:
     ils_max_stops: models up to that many nodes that minimise travel only (not minimize_vehicles, restarts on)
     use iterated local search instead: SISR string ruin + greedy descent + simulated-annealing acceptance
     (0 = always guided local search).
-    ruin_recreate: plain VRPTW models (no breaks, pairs, committed stops, mixed loads; one travel profile;
+    ruin_recreate: VRPTW models without breaks, pairs or committed stops (one travel profile;
     travel-only objective; restarts on) are solved by the compiled SISR ruin-and-recreate search of
     `routing.sisr` instead of OR-Tools, polished by an OR-Tools descent when small (False: always OR-Tools).
     seed: seeds the ruin-and-restart choices; the OR-Tools search itself is deterministic, so runs with the same

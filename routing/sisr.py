@@ -1,6 +1,7 @@
-"""Ruin-and-recreate search (SISR) for the plain VRPTW case: time windows, service times, per-vehicle start,
-end, shift and capacities, skills, fixed costs, optional stops; no breaks, pickup-delivery pairs, committed
-stops, mixed loads or several travel profiles (those models stay on OR-Tools, see `routing.solver`).
+"""Ruin-and-recreate search (SISR) for VRPTW models: time windows, service times, per-vehicle start, end,
+shift and capacities, skills, fixed costs, optional stops, deliveries from and pickups to the depot on one
+route; no breaks, pickup-delivery pairs, committed stops or several travel profiles (those models stay on
+OR-Tools, see `routing.solver`).
 
 Millions of small ruin-and-recreate steps beat a few hundred OR-Tools descents on these models: measured in
 `routing/README.md`. The compiled kernel is `routing.sisr_kernel`; this module prepares its arrays, runs it
@@ -43,11 +44,9 @@ def eligible(c: Compiled, options: SolveOptions) -> bool:
         and not options.minimize_vehicles
         and c.n_stops > 1
         and not c.pickup_of
-        and not c.mixed_load
         and not any(c.committed)
         and not any(c.breaks)
         and len(c.profiles) == 1
-        and bool((c.items >= 0).all() and (c.weight >= 0).all())
     )
 
 
@@ -67,6 +66,7 @@ class Arrays:
     empty_rep: IntArray
     neighbours: IntArray
     depot_cost: npt.NDArray[np.float64]
+    mixed: bool
 
     def pack(self) -> tuple[object, ...]:
         """The kernel's `pb` tuple (order documented in `routing.sisr_kernel`)."""
@@ -85,13 +85,14 @@ class Arrays:
             self.empty_rep,
             self.neighbours,
             self.depot_cost,
+            self.mixed,
         )
 
 
 def arrays(c: Compiled, options: SolveOptions) -> Arrays:
     n, k_n = c.n_stops, len(c.starts)
     cost = np.ascontiguousarray(c.cost[0])
-    big = int(c.items.sum() + c.weight.sum()) + 1
+    big = int(np.abs(c.items).sum() + np.abs(c.weight).sum()) + 1
     capacity = np.array(
         [
             [big if ci is None else ci, big if cw is None else cw]
@@ -148,6 +149,7 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
         empty_rep=empty_rep,
         neighbours=neighbours.astype(np.int64),
         depot_cost=depot_cost,
+        mixed=bool((demand < 0).any()),
     )
 
 
@@ -167,7 +169,7 @@ def empty_state(c: Compiled, a: Arrays) -> State:
         np.zeros(k_n, dtype=np.int64),  # size
         early,
         late,
-        np.zeros((k_n, 2), dtype=np.int64),  # load
+        np.zeros((k_n, n + 2, 4), dtype=np.int64),  # lmax
         np.zeros(k_n, dtype=np.int64),  # arc
         np.full(n, -1, dtype=np.int64),  # where
         np.full(n, -1, dtype=np.int64),  # at
@@ -183,7 +185,7 @@ def _reschedule(state: State, k: int, a: Arrays) -> bool:
 
 def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -> None:
     """Put a warm start into an empty state; a route that is not feasible here is left out whole."""
-    seq, size, _, _, load, _, where, at = state
+    seq, size, _, _, _, _, where, at = state
     for k, nodes in enumerate(routes):
         nodes = [n for n in nodes if a.allowed[n, k]]
         if not nodes:
@@ -192,7 +194,7 @@ def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -
         seq[k, 1 : m + 1] = nodes
         seq[k, m + 1] = c.ends[k]
         size[k] = m
-        if not _reschedule(state, k, a) or (load[k] > a.capacity[k]).any():
+        if not _reschedule(state, k, a):
             seq[k, 1] = c.ends[k]
             size[k] = 0
             _reschedule(state, k, a)

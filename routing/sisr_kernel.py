@@ -1,6 +1,7 @@
 """Compiled core of the ruin-and-recreate search (see `routing.sisr`): SISR (Christiaens & Vanden Berghe,
 "Slack Induction by String Removals for Vehicle Routing Problems", Transportation Science 54(2), 2020) on
-a vehicle routing problem with time windows, per-vehicle start/end/shift/capacities and fixed costs.
+a vehicle routing problem with time windows, per-vehicle start/end/shift/capacities and fixed costs, and
+stops that either deliver what left the depot with the courier or pick up what goes back to it.
 
 Numba-compiled because one iteration is a few thousand scalar operations: in Python the search would run
 two orders of magnitude fewer iterations in the same time. Everything is integer (the scaled units of
@@ -9,11 +10,15 @@ two orders of magnitude fewer iterations in the same time. Everything is integer
 Two tuples travel between the functions:
   pb (the problem, read only): travel, cost, service, tw_start, tw_end (per node), demand (node x 2),
      capacity (vehicle x 2), shift_end, fixed (per vehicle), penalty (per stop), allowed (stop x vehicle),
-     empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop)
+     empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop),
+     mixed (some stops deliver from the depot while others pick up: the load profile matters)
   st (a plan, K vehicles, n stops, L = n + 2 columns):
      seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]
      early[k, p] = earliest service start at position p, late[k, p] = latest start keeping the rest feasible
-     load[k, d] = sum of demand d on route k; arc[k] = arc cost of route k
+     lmax[k, p, d] = highest load d (0 items, 1 weight) on board up to position p, lmax[k, p, 2 + d] from
+       p on: the courier leaves with the route's deliveries (negative demand) and gathers its pickups;
+       when not mixed, loads only grow and lmax[k, 0, 2 + d] alone is kept: the route's final load
+     arc[k] = arc cost of route k
      where[i] = vehicle of stop i (-1: unserved), at[i] = its position
 """
 
@@ -62,17 +67,47 @@ def route_arc(k, st, pb):  # pragma: no cover
 
 
 @njit(cache=True)
+def profile_loads(k, st, pb):  # pragma: no cover
+    """Prefix and suffix maxima of the load on board along route k; False if a capacity is exceeded."""
+    seq, size, lmax = st[0], st[1], st[4]
+    demand, capacity, mixed = pb[5], pb[6], pb[14]
+    m = size[k]
+    ok = True
+    if not mixed:
+        for d in range(2):
+            load = 0
+            for p in range(1, m + 1):
+                load += demand[seq[k, p], d]
+            lmax[k, 0, 2 + d] = load
+            ok = ok and load <= capacity[k, d]
+        return ok
+    for d in range(2):
+        load = 0
+        for p in range(1, m + 1):
+            load -= min(0, demand[seq[k, p], d])
+        top = load
+        lmax[k, 0, d] = load
+        for p in range(1, m + 1):
+            load += demand[seq[k, p], d]
+            top = max(top, load)
+            lmax[k, p, d] = top
+        if top > capacity[k, d]:
+            ok = False
+        top = load
+        for p in range(m, -1, -1):
+            top = max(top, load)
+            lmax[k, p, 2 + d] = top
+            if p > 0:
+                load -= demand[seq[k, p], d]
+    return ok
+
+
+@njit(cache=True)
 def refresh(k, st, pb):  # pragma: no cover
-    """Loads, schedule and arc cost of route k after its stops changed."""
-    seq, size, load, arc = st[0], st[1], st[4], st[5]
-    demand = pb[5]
-    load[k, 0] = 0
-    load[k, 1] = 0
-    for p in range(1, size[k] + 1):
-        load[k, 0] += demand[seq[k, p], 0]
-        load[k, 1] += demand[seq[k, p], 1]
-    ok = schedule(k, st, pb)
-    arc[k] = route_arc(k, st, pb)
+    """Loads, schedule and arc cost of route k after its stops changed; False if it is infeasible."""
+    ok = profile_loads(k, st, pb)
+    ok = schedule(k, st, pb) and ok
+    st[5][k] = route_arc(k, st, pb)
     return ok
 
 
@@ -152,7 +187,7 @@ def _order(removed, n_removed, pb):  # pragma: no cover
         if r < 4:
             keys[i] = tie
         elif r < 8:
-            keys[i] = tie - (demand[node, 0] + demand[node, 1])
+            keys[i] = tie - (abs(demand[node, 0]) + abs(demand[node, 1]))
         elif r < 10:
             keys[i] = tie - depot_cost[node]
         else:
@@ -161,9 +196,26 @@ def _order(removed, n_removed, pb):  # pragma: no cover
 
 
 @njit(cache=True)
+def _fits(lmax, k, d, m, delta, cap, mixed):  # pragma: no cover
+    """Can any position of route k take demand `delta` of dimension d: a delivery adds to the load from the
+    start (lowest at position 0), a pickup to the load from the end (lowest at position m)."""
+    if not mixed:
+        return lmax[k, 0, 2 + d] + delta <= cap
+    return lmax[k, 0, d] - delta <= cap if delta < 0 else lmax[k, m, 2 + d] + delta <= cap
+
+
+@njit(cache=True)
+def _fits_at(lmax, k, p, d0, d1, cap0, cap1):  # pragma: no cover
+    """Does inserting demand (d0, d1) after position p keep both loads within capacity."""
+    if (lmax[k, p, 0] - d0 > cap0) if d0 < 0 else (lmax[k, p, 2] + d0 > cap0):
+        return False
+    return not ((lmax[k, p, 1] - d1 > cap1) if d1 < 0 else (lmax[k, p, 3] + d1 > cap1))
+
+
+@njit(cache=True)
 def _recreate(order, st, pb, touched, blink):  # pragma: no cover
     """Greedy insertion with blinks: each stop at its cheapest feasible position; returns stops left out."""
-    seq, size, early, late, load, where, at = st[0], st[1], st[2], st[3], st[4], st[6], st[7]
+    seq, size, early, late, lmax, where, at = st[0], st[1], st[2], st[3], st[4], st[6], st[7]
     travel, cost, service, tw_start, tw_end, demand, capacity = (
         pb[0],
         pb[1],
@@ -173,7 +225,7 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
         pb[5],
         pb[6],
     )
-    fixed, allowed, empty_rep = pb[8], pb[10], pb[11]
+    fixed, allowed, empty_rep, mixed = pb[8], pb[10], pb[11], pb[14]
     n_veh = size.shape[0]
     left = 0
     for u in order:
@@ -187,7 +239,9 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
             # Identical empty vehicles: trying the first of them is enough.
             if m == 0 and empty_rep[k] != k and size[empty_rep[k]] == 0:
                 continue
-            if load[k, 0] + demand[u, 0] > capacity[k, 0] or load[k, 1] + demand[u, 1] > capacity[k, 1]:
+            if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
+                lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
+            ):
                 continue
             extra = fixed[k] if m == 0 else 0
             for p in range(m + 1):
@@ -197,6 +251,10 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
                 b = seq[k, p + 1]
                 delta = cost[a, u] + cost[u, b] - cost[a, b] + extra
                 if delta >= best_delta:
+                    continue
+                if mixed and not _fits_at(
+                    lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]
+                ):
                     continue
                 t = max(early[k, p] + service[a] + travel[a, u], tw_start[u])
                 if t > tw_end[u] or t + service[u] + travel[u, b] > late[k, p + 1]:
@@ -217,28 +275,28 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
         size[k] = m + 1
         where[u] = k
         at[u] = best_p + 1
-        load[k, 0] += demand[u, 0]
-        load[k, 1] += demand[u, 1]
         touched[k] = True
         schedule(k, st, pb)
+        profile_loads(k, st, pb)
     return left
 
 
 @njit(cache=True)
-def _copy_route(k, src, dst):  # pragma: no cover
-    s_seq, s_size, s_early, s_late, s_load, s_arc = src[0], src[1], src[2], src[3], src[4], src[5]
-    d_seq, d_size, d_early, d_late, d_load, d_arc, d_where, d_at = dst
+def _copy_route(k, src, dst, mixed):  # pragma: no cover
+    s_seq, s_size, s_early, s_late, s_lmax, s_arc = src[0], src[1], src[2], src[3], src[4], src[5]
+    d_seq, d_size, d_early, d_late, d_lmax, d_arc, d_where, d_at = dst
     m = s_size[k]
     for p in range(m + 2):
         d_seq[k, p] = s_seq[k, p]
         d_early[k, p] = s_early[k, p]
         d_late[k, p] = s_late[k, p]
+    for p in range(m + 1 if mixed else 1):
+        for d in range(4):
+            d_lmax[k, p, d] = s_lmax[k, p, d]
     for p in range(1, m + 1):
         d_where[s_seq[k, p]] = k
         d_at[s_seq[k, p]] = p
     d_size[k] = m
-    d_load[k, 0] = s_load[k, 0]
-    d_load[k, 1] = s_load[k, 1]
     d_arc[k] = s_arc[k]
 
 
@@ -306,7 +364,7 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
         src, dst = (wrk, cur) if take else (cur, wrk)
         for k in range(n_veh):
             if touched[k]:
-                _copy_route(k, src, dst)
+                _copy_route(k, src, dst, pb[14])
         for j in range(n_all):
             node = removed[j]
             if src[6][node] < 0:
@@ -318,7 +376,7 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
             if obj < best_obj:
                 best_obj = obj
                 for k in range(n_veh):
-                    _copy_route(k, cur, best)
+                    _copy_route(k, cur, best, pb[14])
                 for i in range(n_stops):
                     if c_where[i] < 0:
                         best[6][i] = -1

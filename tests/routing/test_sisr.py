@@ -7,23 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from routing import Problem, SolveOptions, TimeWindow, sisr, solve
+from routing import Problem, SolveOptions, TimeWindow, province_day, sample_centroids, sisr, solve
 from routing.bench.check import check
 from routing.bench.instances import find_instance, read_instance, to_problem, truncate
 from routing.compile import compile_problem
 from routing.ortools_model import build_model
 from routing.solver import FS, LSM, routes_to_assignment, search_params
-from tests.routing.test_province import small_day, verify
+from tests.routing.test_province import CENTER, small_day, verify
 
 
 def plain(problem: Problem) -> Problem:
-    """A province day in the search's scope: a morning of home pickups (no lunch break, no desk-to-home pairs,
-    no results carried out from the office)."""
+    """A province day in the search's scope: a morning shift (no lunch break) of home pickups and result
+    deliveries from the office, without desk-to-home pairs."""
     paired = {s for p in problem.pairs for s in (p.pickup, p.delivery)}
     return replace(
         problem,
         vehicles=[replace(v, breaks=()) for v in problem.vehicles],
-        stops=[replace(s, kind="pickup") for s in problem.stops if s.id not in paired],
+        stops=[s for s in problem.stops if s.id not in paired],
         pairs=[],
     )
 
@@ -68,6 +68,32 @@ def test_pinned_stops_and_a_tight_fleet() -> None:
     assert route_of.get(stops[0].id, v1) == v1 and route_of.get(stops[1].id, v0) == v0
 
 
+def test_load_on_board_respects_capacity_with_deliveries_and_pickups() -> None:
+    problem = plain(small_day(seed=8, stops=60, couriers=6))
+    kinds = {s.kind for s in problem.stops}
+    assert kinds == {"pickup", "delivery"}
+    # Tight: a courier leaves with at most 4 results and never carries more than 4 dossiers at once.
+    problem = replace(problem, vehicles=[replace(v, capacity_items=4) for v in problem.vehicles])
+    assert sisr.eligible(compile_problem(problem), SolveOptions())
+    sol = solve(problem, SolveOptions(time_limit_s=1.0, seed=3))
+    assert sol.stats["search"] == "sisr"
+    verify(problem, sol)
+    stops = {s.id: s for s in problem.stops}
+    for r in sol.routes:
+        on_board = sum(stops[i].items for i in r.stop_ids if stops[i].kind == "delivery")
+        assert on_board <= 4
+        for v in r.visits:
+            if stops[v.stop_id].kind == "delivery":
+                on_board -= stops[v.stop_id].items
+            else:
+                on_board += stops[v.stop_id].items
+            assert 0 <= on_board <= 4 and on_board == v.load_items
+    # 44 result items to carry out on 6 x 4 seats: some must wait; OR-Tools' search serves no more of them.
+    ortools = solve(problem, SolveOptions(time_limit_s=1.0, seed=3, ruin_recreate=False))
+    verify(problem, ortools)
+    assert len(sol.unassigned) <= len(ortools.unassigned)
+
+
 def test_unreachable_stop_is_left_out_with_its_reason() -> None:
     problem = plain(small_day(seed=5, stops=30, couriers=3))
     first = problem.stops[0]
@@ -110,7 +136,8 @@ def test_benchmark_instances_are_feasible(bench_root: Path, name: str) -> None:
 
 
 def test_models_outside_its_scope_stay_on_ortools() -> None:
-    day = small_day(seed=3, stops=30, couriers=3)
+    day = province_day(sample_centroids(20, seed=3), CENTER, n_stops=30, n_couriers=3, seed=3, pair_share=0.2)
+    assert day.pairs
     morning = plain(day)
     c = compile_problem(morning)
     assert sisr.eligible(c, SolveOptions())
@@ -121,9 +148,9 @@ def test_models_outside_its_scope_stay_on_ortools() -> None:
     first = replace(morning.vehicles[0], committed=(morning.stops[0].id,))
     committed = replace(morning, vehicles=[first, *morning.vehicles[1:]])
     assert not sisr.eligible(compile_problem(committed), SolveOptions())
-    kinds = [replace(s, kind="delivery") if i % 2 else s for i, s in enumerate(morning.stops)]
-    two_kinds = replace(morning, stops=kinds)
-    assert not sisr.eligible(compile_problem(two_kinds), SolveOptions())  # mixed loads
+    assert not sisr.eligible(
+        compile_problem(replace(day, vehicles=morning.vehicles)), SolveOptions()
+    )  # pairs
 
 
 def test_kernel_warm_up_runs() -> None:
