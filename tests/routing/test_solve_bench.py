@@ -87,14 +87,26 @@ def test_restarts_do_not_break_feasibility(bench_root: Path) -> None:
     assert not sol.unassigned
 
 
-def test_portfolio_keeps_the_best_of_its_searches(bench_root: Path) -> None:
+@pytest.mark.parametrize("ruin_recreate", [False, True])
+def test_portfolio_keeps_the_best_of_its_searches(bench_root: Path, ruin_recreate: bool) -> None:
     inst = truncate(read_instance(find_instance(bench_root, "RC105")), 40)
-    opts = SolveOptions(time_limit_s=4, objective="distance", time_scale=1000, stall_restart_s=0.5)
+    opts = SolveOptions(
+        time_limit_s=4,
+        objective="distance",
+        time_scale=1000,
+        stall_restart_s=0.5,
+        ruin_recreate=ruin_recreate,
+    )
     sol = solve_portfolio(to_problem(inst), opts, workers=2)
     res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
     assert res.feasible, res.violations
     assert not sol.unassigned
     objectives = [int(o) for o in str(sol.stats["portfolio_objectives"]).split(",")]
+    if ruin_recreate:
+        # One round: the annealing runs over the whole budget in each worker.
+        assert len(objectives) == 2 and sol.objective == min(objectives)
+        assert sol.stats["search"] == "sisr"
+        return
     assert len(objectives) == 4 and sol.objective == min(objectives)  # 2 workers x 2 epochs
     # The second round starts from the first round's best, so it can only keep or improve it.
     assert min(objectives[2:]) <= min(objectives[:2])
