@@ -301,6 +301,19 @@ def _copy_route(k, src, dst, mixed):  # pragma: no cover
 
 
 @njit(cache=True)
+def _restore(src, dst, touched, removed, n_removed, mixed):  # pragma: no cover
+    """Make the touched routes and the removed stops of `dst` what they are in `src`."""
+    for k in range(touched.shape[0]):
+        if touched[k]:
+            _copy_route(k, src, dst, mixed)
+    for j in range(n_removed):
+        node = removed[j]
+        if src[6][node] < 0:
+            dst[6][node] = -1
+            dst[7][node] = -1
+
+
+@njit(cache=True)
 def objective_of(st, pb):  # pragma: no cover
     size, arc, where = st[1], st[5], st[6]
     fixed, penalty = pb[8], pb[9]
@@ -348,9 +361,15 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
                 n_all += 1
         if n_all == 0:
             continue
+        broken = False
         for k in range(n_veh):
-            if touched[k]:
-                refresh(k, wrk, pb)
+            if touched[k] and not refresh(k, wrk, pb):
+                # Taking stops out made the route later: the travel times break the triangle inequality
+                # (a road-network table can). Drop this step.
+                broken = True
+        if broken:
+            _restore(cur, wrk, touched, removed, n_all, pb[14])
+            continue
         _recreate(_order(removed, n_all, pb), wrk, pb, touched, BLINK_RATE)
         obj = cur_obj
         for k in range(n_veh):
@@ -361,15 +380,10 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
             node = removed[j]
             obj += (penalty[node] if w_where[node] < 0 else 0) - (penalty[node] if c_where[node] < 0 else 0)
         take = obj <= cur_obj or (temp > 0 and np.random.random() < np.exp(-(obj - cur_obj) / temp))
-        src, dst = (wrk, cur) if take else (cur, wrk)
-        for k in range(n_veh):
-            if touched[k]:
-                _copy_route(k, src, dst, pb[14])
-        for j in range(n_all):
-            node = removed[j]
-            if src[6][node] < 0:
-                dst[6][node] = -1
-                dst[7][node] = -1
+        if take:
+            _restore(wrk, cur, touched, removed, n_all, pb[14])
+        else:
+            _restore(cur, wrk, touched, removed, n_all, pb[14])
         if take:
             cur_obj = obj
             accepted += 1

@@ -1,5 +1,6 @@
 """`solve(problem, options) -> Solution`: OR-Tools search strategy around the model of `ortools_model`."""
 
+import logging
 import math
 import os
 import random
@@ -24,6 +25,8 @@ from routing.model import (
     Visit,
 )
 from routing.ortools_model import Built, build_model
+
+log = logging.getLogger(__name__)
 
 FS = routing_enums_pb2.FirstSolutionStrategy
 LSM = routing_enums_pb2.LocalSearchMetaheuristic
@@ -447,8 +450,16 @@ def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan 
     return plan
 
 
-def _ruin_recreate(c: Compiled, options: SolveOptions, deadline: float, warm: list[list[int]] | None) -> Plan:
+def _ruin_recreate(
+    c: Compiled, options: SolveOptions, deadline: float, warm: list[list[int]] | None
+) -> Plan | None:
     r = sisr.run(c, options, deadline, warm)
+    # The kernel checks every move; the pure-Python evaluator has the last word all the same.
+    broken = [k for k, nodes in enumerate(r.routes) if nodes and not evaluate(c, k, nodes).feasible]
+    if broken:
+        log.error("ruin-and-recreate returned infeasible routes %s; solving with OR-Tools instead", broken)
+        plain = replace(options, ruin_recreate=False)
+        return solve_compiled(c, plain, max(deadline, time.perf_counter() + 1.0))
     plan = Plan(r.routes, r.objective)
     plan.info.update(search="sisr", sisr_iterations=r.iterations, sisr_accepted=r.accepted)
     return plan
