@@ -23,6 +23,7 @@ from routing.ortools_model import penalty_scale
 IntArray = npt.NDArray[np.int64]
 
 NEIGHBOURS = 100
+BREAK = -1  # the break's token in a route (routing.sisr_kernel.BREAK)
 # Annealing temperature as a share of the mean arc cost of a plan, from the start to the end of the search
 # (SISR's 100 -> 1 for Solomon distances is about 7x -> 0.07x a mean arc, for 10^8 iterations; shorter runs
 # want it colder).
@@ -45,7 +46,7 @@ def eligible(c: Compiled, options: SolveOptions) -> bool:
         and c.n_stops > 1
         and not c.pickup_of
         and not any(c.committed)
-        and not any(c.breaks)
+        and all(len(b) <= 1 for b in c.breaks)
         and len(c.profiles) == 1
     )
 
@@ -67,6 +68,8 @@ class Arrays:
     neighbours: IntArray
     depot_cost: npt.NDArray[np.float64]
     mixed: bool
+    brk: IntArray
+    has_brk: IntArray
 
     def pack(self) -> tuple[object, ...]:
         """The kernel's `pb` tuple (order documented in `routing.sisr_kernel`)."""
@@ -86,6 +89,8 @@ class Arrays:
             self.neighbours,
             self.depot_cost,
             self.mixed,
+            self.brk,
+            self.has_brk,
         )
 
 
@@ -150,31 +155,44 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
         neighbours=neighbours.astype(np.int64),
         depot_cost=depot_cost,
         mixed=bool((demand < 0).any()),
+        brk=np.array([[b[0][2], b[0][0], b[0][1]] if b else [0, 0, 0] for b in c.breaks], dtype=np.int64),
+        has_brk=np.array([1 if b else 0 for b in c.breaks], dtype=np.int64),
     )
 
 
 State = tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]
 
 
+def _empty(c: Compiled, a: Arrays, state: State, k: int) -> None:
+    """Route k without stops: start, its break if it has one, end."""
+    seq, size = state[0], state[1]
+    m = int(a.has_brk[k])
+    if m:
+        seq[k, 1] = BREAK
+    seq[k, m + 1] = c.ends[k]
+    size[k] = m
+
+
 def empty_state(c: Compiled, a: Arrays) -> State:
     n, k_n = c.n_stops, len(c.starts)
-    seq = np.zeros((k_n, n + 2), dtype=np.int64)
+    width = n + 3  # start, stops, break, end
+    seq = np.zeros((k_n, width), dtype=np.int64)
     seq[:, 0] = c.starts
-    seq[:, 1] = c.ends
-    early = np.zeros((k_n, n + 2), dtype=np.int64)
+    early = np.zeros((k_n, width), dtype=np.int64)
     early[:, 0] = c.shift_start
-    late = np.zeros((k_n, n + 2), dtype=np.int64)
+    late = np.zeros((k_n, width), dtype=np.int64)
     state = (
         seq,
         np.zeros(k_n, dtype=np.int64),  # size
         early,
         late,
-        np.zeros((k_n, n + 2, 4), dtype=np.int64),  # lmax
+        np.zeros((k_n, width, 4), dtype=np.int64),  # lmax
         np.zeros(k_n, dtype=np.int64),  # arc
         np.full(n, -1, dtype=np.int64),  # where
         np.full(n, -1, dtype=np.int64),  # at
     )
     for k in range(k_n):
+        _empty(c, a, state, k)
         _reschedule(state, k, a)
     return state
 
@@ -186,21 +204,24 @@ def _reschedule(state: State, k: int, a: Arrays) -> bool:
 def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -> None:
     """Put a warm start into an empty state; a route that is not feasible here is left out whole."""
     seq, size, _, _, _, _, where, at = state
+    pb = a.pack()
     for k, nodes in enumerate(routes):
         nodes = [n for n in nodes if a.allowed[n, k]]
         if not nodes:
             continue
-        m = len(nodes)
-        seq[k, 1 : m + 1] = nodes
+        tokens = nodes + [BREAK] * int(a.has_brk[k])
+        m = len(tokens)
+        seq[k, 1 : m + 1] = tokens
         seq[k, m + 1] = c.ends[k]
         size[k] = m
-        if not _reschedule(state, k, a):
-            seq[k, 1] = c.ends[k]
-            size[k] = 0
+        if not (_kernel().place_break(k, state, pb) and _reschedule(state, k, a)):
+            _empty(c, a, state, k)
             _reschedule(state, k, a)
+            at[nodes] = -1
             continue
         where[nodes] = k
-        at[nodes] = np.arange(1, m + 1)
+        row = seq[k, 1 : m + 1]
+        at[row[row >= 0]] = np.nonzero(row >= 0)[0] + 1
 
 
 def copy_state(state: State) -> State:
@@ -209,7 +230,7 @@ def copy_state(state: State) -> State:
 
 def routes_of(state: State) -> list[list[int]]:
     seq, size = state[0], state[1]
-    return [seq[k, 1 : size[k] + 1].tolist() for k in range(size.shape[0])]
+    return [[n for n in seq[k, 1 : size[k] + 1].tolist() if n != BREAK] for k in range(size.shape[0])]
 
 
 @dataclass
@@ -242,7 +263,7 @@ def run(
     best = copy_state(state)
     best_obj = cur_obj
     served = max(1, int((state[6] >= 0).sum()))
-    used = state[1] > 0
+    used = state[1] - a.has_brk > 0
     mean_arc = float(state[5][used].sum()) / (served + int(used.sum()))
     t_hot, t_cold = (f * max(1.0, mean_arc) for f in TEMPERATURE)
     t0 = time.perf_counter()

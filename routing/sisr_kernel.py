@@ -11,9 +11,12 @@ Two tuples travel between the functions:
   pb (the problem, read only): travel, cost, service, tw_start, tw_end (per node), demand (node x 2),
      capacity (vehicle x 2), shift_end, fixed (per vehicle), penalty (per stop), allowed (stop x vehicle),
      empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop),
-     mixed (some stops deliver from the depot while others pick up: the load profile matters)
-  st (a plan, K vehicles, n stops, L = n + 2 columns):
-     seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]
+     mixed (some stops deliver from the depot while others pick up: the load profile matters),
+     brk (vehicle x 3: duration, earliest start, latest start of its break), has_brk (per vehicle, 0 or 1)
+  st (a plan, K vehicles, n stops, L = n + 3 columns):
+     seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]; a vehicle with a
+       break always has one BREAK token among its stops (so m counts it): the courier stops where it is
+       (no travel to it) and goes on from there after the break
      early[k, p] = earliest service start at position p, late[k, p] = latest start keeping the rest feasible
      lmax[k, p, d] = highest load d (0 items, 1 weight) on board up to position p, lmax[k, p, 2 + d] from
        p on: the courier leaves with the route's deliveries (negative demand) and gathers its pickups;
@@ -32,28 +35,52 @@ SPLIT_RATE = 0.5
 SPLIT_DEPTH = 0.01
 BLINK_RATE = 0.01
 
+BREAK = -1
+
+
+@njit(cache=True)
+def _loc(seq, k, p):  # pragma: no cover
+    """Where the courier is at position p: a break happens at the place before it."""
+    node = seq[k, p]
+    return node if node >= 0 else seq[k, p - 1]
+
+
+@njit(cache=True)
+def _stops(k, st, pb):  # pragma: no cover
+    """Real stops on route k (without its break)."""
+    return st[1][k] - pb[16][k]
+
 
 @njit(cache=True)
 def schedule(k, st, pb):  # pragma: no cover
     """Recompute early/late of route k; returns False if it is infeasible."""
     seq, size, early, late = st[0], st[1], st[2], st[3]
-    travel, service, tw_start, tw_end, shift_end = pb[0], pb[2], pb[3], pb[4], pb[7]
+    travel, service, tw_start, tw_end, shift_end, brk = pb[0], pb[2], pb[3], pb[4], pb[7], pb[15]
     m = size[k]
     ok = True
     for p in range(1, m + 2):
         a = seq[k, p - 1]
         b = seq[k, p]
-        t = max(early[k, p - 1] + service[a] + travel[a, b], tw_start[b])
+        leave = early[k, p - 1] + (service[a] if a >= 0 else brk[k, 0])
+        if b == BREAK:
+            t = max(leave, brk[k, 1])
+            ok = ok and t <= brk[k, 2]
+        else:
+            t = max(leave + travel[_loc(seq, k, p - 1), b], tw_start[b])
+            ok = ok and t <= tw_end[b]
         early[k, p] = t
-        if t > tw_end[b]:
-            ok = False
     if early[k, m + 1] > shift_end[k]:
         ok = False
     late[k, m + 1] = min(shift_end[k], tw_end[seq[k, m + 1]])
     for p in range(m, -1, -1):
         a = seq[k, p]
-        t = late[k, p + 1] - travel[a, seq[k, p + 1]] - service[a]
-        late[k, p] = min(t, tw_end[a]) if p > 0 else t
+        b = seq[k, p + 1]
+        t = late[k, p + 1] - (service[a] if a >= 0 else brk[k, 0])
+        if b != BREAK:
+            t -= travel[_loc(seq, k, p), b]
+        if p > 0:
+            t = min(t, tw_end[a] if a >= 0 else brk[k, 2])
+        late[k, p] = t
     return ok
 
 
@@ -62,7 +89,7 @@ def route_arc(k, st, pb):  # pragma: no cover
     seq, size, cost = st[0], st[1], pb[1]
     total = 0
     for p in range(size[k] + 1):
-        total += cost[seq[k, p], seq[k, p + 1]]
+        total += cost[_loc(seq, k, p), _loc(seq, k, p + 1)]
     return total
 
 
@@ -77,18 +104,21 @@ def profile_loads(k, st, pb):  # pragma: no cover
         for d in range(2):
             load = 0
             for p in range(1, m + 1):
-                load += demand[seq[k, p], d]
+                if seq[k, p] >= 0:
+                    load += demand[seq[k, p], d]
             lmax[k, 0, 2 + d] = load
             ok = ok and load <= capacity[k, d]
         return ok
     for d in range(2):
         load = 0
         for p in range(1, m + 1):
-            load -= min(0, demand[seq[k, p], d])
+            if seq[k, p] >= 0:
+                load -= min(0, demand[seq[k, p], d])
         top = load
         lmax[k, 0, d] = load
         for p in range(1, m + 1):
-            load += demand[seq[k, p], d]
+            if seq[k, p] >= 0:
+                load += demand[seq[k, p], d]
             top = max(top, load)
             lmax[k, p, d] = top
         if top > capacity[k, d]:
@@ -97,9 +127,63 @@ def profile_loads(k, st, pb):  # pragma: no cover
         for p in range(m, -1, -1):
             top = max(top, load)
             lmax[k, p, 2 + d] = top
-            if p > 0:
+            if p > 0 and seq[k, p] >= 0:
                 load -= demand[seq[k, p], d]
     return ok
+
+
+@njit(cache=True)
+def _end_with_break(k, q, st, pb):  # pragma: no cover
+    """End time of route k (which holds no break now) with its break taken after position q; -1 if late."""
+    seq, size, early = st[0], st[1], st[2]
+    travel, service, tw_start, tw_end, shift_end, brk = pb[0], pb[2], pb[3], pb[4], pb[7], pb[15]
+    t = early[k, 0]
+    prev = seq[k, 0]
+    for p in range(1, size[k] + 2):
+        leave = t + service[prev]
+        if p - 1 == q:
+            start = max(leave, brk[k, 1])
+            if start > brk[k, 2]:
+                return -1
+            leave = start + brk[k, 0]
+        node = seq[k, p]
+        t = max(leave + travel[prev, node], tw_start[node])
+        if t > tw_end[node]:
+            return -1
+        prev = node
+    return t if t <= shift_end[k] else -1
+
+
+@njit(cache=True)
+def place_break(k, st, pb):  # pragma: no cover
+    """Move route k's break to where the route ends earliest (most room left for more stops). False if no
+    place is feasible (the break then stays where it was). Call `refresh` afterwards."""
+    if pb[16][k] == 0:
+        return True
+    seq, size = st[0], st[1]
+    m = size[k]
+    was = 1
+    while seq[k, was] != BREAK:
+        was += 1
+    for q in range(was, m + 1):
+        seq[k, q] = seq[k, q + 1]
+    size[k] = m - 1
+    best_q = was - 1
+    best_end = -1
+    for q in range(m):
+        end = _end_with_break(k, q, st, pb)
+        if end >= 0 and (best_end < 0 or end < best_end):
+            best_end = end
+            best_q = q
+    for q in range(m, best_q, -1):
+        seq[k, q + 1] = seq[k, q]
+    seq[k, best_q + 1] = BREAK
+    size[k] = m
+    at = st[7]
+    for p in range(1, m + 1):
+        if seq[k, p] >= 0:
+            at[seq[k, p]] = p
+    return best_end >= 0
 
 
 @njit(cache=True)
@@ -119,7 +203,7 @@ def _remove_at(k, p, st, removed, n_removed):  # pragma: no cover
     m = size[k]
     for q in range(p, m + 1):
         seq[k, q] = seq[k, q + 1]
-        if q < m:
+        if q < m and seq[k, q] >= 0:
             at[seq[k, q]] = q
     size[k] = m - 1
     where[node] = -1
@@ -131,14 +215,14 @@ def _remove_at(k, p, st, removed, n_removed):  # pragma: no cover
 @njit(cache=True)
 def _ruin(st, pb, removed, touched):  # pragma: no cover
     """SISR ruin: strings (or split strings) from the routes met walking the neighbours of a random seed."""
-    size, where, at = st[1], st[6], st[7]
+    seq, size, where, at = st[0], st[1], st[6], st[7]
     neighbours = pb[12]
     n_routes = 0
     served = 0
     for k in range(size.shape[0]):
-        if size[k] > 0:
+        if _stops(k, st, pb) > 0:
             n_routes += 1
-            served += size[k]
+            served += _stops(k, st, pb)
     if served == 0:
         return 0
     l_s_max = min(MAX_STRING, served / n_routes)
@@ -168,7 +252,7 @@ def _ruin(st, pb, removed, touched):  # pragma: no cover
         keep_at = lo + np.random.randint(0, length + 1)
         # From the right, so that positions on the left stay valid.
         for p in range(lo + span - 1, lo - 1, -1):
-            if not keep_at <= p < keep_at + keep:
+            if not keep_at <= p < keep_at + keep and seq[k, p] != BREAK:
                 n_removed = _remove_at(k, p, st, removed, n_removed)
         touched[k] = True
         cut += 1
@@ -225,7 +309,7 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
         pb[5],
         pb[6],
     )
-    fixed, allowed, empty_rep, mixed = pb[8], pb[10], pb[11], pb[14]
+    fixed, allowed, empty_rep, mixed, brk = pb[8], pb[10], pb[11], pb[14], pb[15]
     n_veh = size.shape[0]
     left = 0
     for u in order:
@@ -236,28 +320,40 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
             m = size[k]
             if not allowed[u, k]:
                 continue
+            empty = _stops(k, st, pb) == 0
             # Identical empty vehicles: trying the first of them is enough.
-            if m == 0 and empty_rep[k] != k and size[empty_rep[k]] == 0:
+            if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
                 continue
             if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
                 lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
             ):
                 continue
-            extra = fixed[k] if m == 0 else 0
+            extra = fixed[k] if empty else 0
             for p in range(m + 1):
                 if blink > 0.0 and np.random.random() < blink:
                     continue
                 a = seq[k, p]
-                b = seq[k, p + 1]
-                delta = cost[a, u] + cost[u, b] - cost[a, b] + extra
+                la = _loc(seq, k, p)
+                # Before a break, u's place is where the courier waits and leaves from after it.
+                before_break = seq[k, p + 1] == BREAK
+                b = seq[k, p + 2] if before_break else seq[k, p + 1]
+                lb = _loc(seq, k, p + 2) if before_break else b
+                delta = cost[la, u] + cost[u, lb] - cost[la, lb] + extra
                 if delta >= best_delta:
                     continue
                 if mixed and not _fits_at(
                     lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]
                 ):
                     continue
-                t = max(early[k, p] + service[a] + travel[a, u], tw_start[u])
-                if t > tw_end[u] or t + service[u] + travel[u, b] > late[k, p + 1]:
+                leave = early[k, p] + (service[a] if a >= 0 else brk[k, 0])
+                t = max(leave + travel[la, u], tw_start[u])
+                if t > tw_end[u]:
+                    continue
+                if before_break:
+                    t = max(t + service[u], brk[k, 1])
+                    if t > brk[k, 2] or t + brk[k, 0] + travel[u, lb] > late[k, p + 2]:
+                        continue
+                elif t + service[u] + travel[u, b] > late[k, p + 1]:
                     continue
                 best_delta = delta
                 best_k = k
@@ -269,7 +365,7 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
         m = size[k]
         for q in range(m + 1, best_p, -1):
             seq[k, q + 1] = seq[k, q]
-            if q <= m:
+            if q <= m and seq[k, q + 1] >= 0:
                 at[seq[k, q + 1]] = q + 1
         seq[k, best_p + 1] = u
         size[k] = m + 1
@@ -294,8 +390,9 @@ def _copy_route(k, src, dst, mixed):  # pragma: no cover
         for d in range(4):
             d_lmax[k, p, d] = s_lmax[k, p, d]
     for p in range(1, m + 1):
-        d_where[s_seq[k, p]] = k
-        d_at[s_seq[k, p]] = p
+        if s_seq[k, p] >= 0:
+            d_where[s_seq[k, p]] = k
+            d_at[s_seq[k, p]] = p
     d_size[k] = m
     d_arc[k] = s_arc[k]
 
@@ -319,7 +416,7 @@ def objective_of(st, pb):  # pragma: no cover
     fixed, penalty = pb[8], pb[9]
     total = 0
     for k in range(size.shape[0]):
-        if size[k] > 0:
+        if _stops(k, st, pb) > 0:
             total += arc[k] + fixed[k]
     for i in range(where.shape[0]):
         if where[i] < 0:
@@ -329,7 +426,7 @@ def objective_of(st, pb):  # pragma: no cover
 
 @njit(cache=True)
 def _route_value(k, st, pb):  # pragma: no cover
-    return st[5][k] + pb[8][k] if st[1][k] > 0 else 0
+    return st[5][k] + pb[8][k] if _stops(k, st, pb) > 0 else 0
 
 
 @njit(cache=True)
@@ -363,7 +460,7 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
             continue
         broken = False
         for k in range(n_veh):
-            if touched[k] and not refresh(k, wrk, pb):
+            if touched[k] and not (place_break(k, wrk, pb) and refresh(k, wrk, pb)):
                 # Taking stops out made the route later: the travel times break the triangle inequality
                 # (a road-network table can). Drop this step.
                 broken = True
@@ -374,7 +471,11 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
         obj = cur_obj
         for k in range(n_veh):
             if touched[k]:
-                wrk[5][k] = route_arc(k, wrk, pb)
+                if pb[16][k]:
+                    place_break(k, wrk, pb)
+                    refresh(k, wrk, pb)
+                else:
+                    wrk[5][k] = route_arc(k, wrk, pb)
                 obj += _route_value(k, wrk, pb) - _route_value(k, cur, pb)
         for j in range(n_all):
             node = removed[j]
@@ -408,5 +509,7 @@ def insert_all(st, pb, seed):  # pragma: no cover
     touched = np.zeros(st[1].shape[0], dtype=np.bool_)
     left = _recreate(_order(pending, pending.shape[0], pb), st, pb, touched, 0.0)
     for k in range(st[1].shape[0]):
-        st[5][k] = route_arc(k, st, pb)
+        if touched[k] and pb[16][k]:
+            place_break(k, st, pb)
+        refresh(k, st, pb)
     return left

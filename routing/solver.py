@@ -455,7 +455,7 @@ def _ruin_recreate(
 ) -> Plan | None:
     r = sisr.run(c, options, deadline, warm)
     # The kernel checks every move; the pure-Python evaluator has the last word all the same.
-    broken = [k for k, nodes in enumerate(r.routes) if nodes and not evaluate(c, k, nodes).feasible]
+    broken = [k for k, nodes in enumerate(r.routes) if nodes and place_breaks(c, k, nodes) is None]
     if broken:
         log.error("ruin-and-recreate returned infeasible routes %s; solving with OR-Tools instead", broken)
         plain = replace(options, ruin_recreate=False)

@@ -218,7 +218,8 @@ def test_decomposed_province_day_is_valid() -> None:
     problem = province_day(
         sample_centroids(20, seed=23), CENTER, n_stops=60, n_couriers=6, seed=23, pair_share=0
     )
-    sol = solve(problem, SolveOptions(time_limit_s=3, decompose_above=30, decompose_size=20))
+    opts = SolveOptions(time_limit_s=3, decompose_above=30, decompose_size=20, ruin_recreate=False)
+    sol = solve(problem, opts)
     assert sol.stats.get("decomposed_sectors") == 3
     verify(problem, sol)
     assert len(sol.unassigned) <= 2

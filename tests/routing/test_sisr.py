@@ -32,13 +32,13 @@ from routing.solver import FS, LSM, routes_to_assignment, search_params
 from tests.routing.test_province import CENTER, small_day, verify
 
 
-def plain(problem: Problem) -> Problem:
-    """A province day in the search's scope: a morning shift (no lunch break) of home pickups and result
-    deliveries from the office, without desk-to-home pairs."""
+def plain(problem: Problem, lunch: bool = False) -> Problem:
+    """A province day in the search's scope: home pickups and result deliveries from the office, without
+    desk-to-home pairs; a morning shift (no lunch break) unless `lunch`."""
     paired = {s for p in problem.pairs for s in (p.pickup, p.delivery)}
     return replace(
         problem,
-        vehicles=[replace(v, breaks=()) for v in problem.vehicles],
+        vehicles=problem.vehicles if lunch else [replace(v, breaks=()) for v in problem.vehicles],
         stops=[s for s in problem.stops if s.id not in paired],
         pairs=[],
     )
@@ -110,6 +110,19 @@ def test_load_on_board_respects_capacity_with_deliveries_and_pickups() -> None:
     assert len(sol.unassigned) <= len(ortools.unassigned)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_lunch_breaks(seed: int) -> None:
+    problem = plain(small_day(seed=seed, stops=80, couriers=6), lunch=True)
+    assert all(len(v.breaks) == 1 for v in problem.vehicles)
+    sol = solve(problem, SolveOptions(time_limit_s=1.5, seed=seed))
+    assert sol.stats["search"] == "sisr"
+    verify(problem, sol)  # each break in its window, no visit during it
+    assert all(len(r.breaks) == 1 for r in sol.routes)
+    # OR-Tools' own search on the same day and time serves no more stops.
+    ortools = solve(problem, SolveOptions(time_limit_s=1.5, seed=seed, ruin_recreate=False))
+    assert len(sol.unassigned) <= len(ortools.unassigned)
+
+
 def test_unreachable_stop_is_left_out_with_its_reason() -> None:
     problem = plain(small_day(seed=5, stops=30, couriers=3))
     first = problem.stops[0]
@@ -160,7 +173,10 @@ def test_models_outside_its_scope_stay_on_ortools() -> None:
     assert not sisr.eligible(c, SolveOptions(ruin_recreate=False))
     assert not sisr.eligible(c, SolveOptions(minimize_vehicles=True))
     assert not sisr.eligible(c, SolveOptions(solution_limit=5))
-    assert not sisr.eligible(compile_problem(day), SolveOptions())  # breaks
+    assert sisr.eligible(compile_problem(plain(day, lunch=True)), SolveOptions())  # one break each
+    two = replace(day.vehicles[0], breaks=day.vehicles[0].breaks * 2)
+    two_breaks = plain(replace(day, vehicles=[two, *day.vehicles[1:]]), lunch=True)
+    assert not sisr.eligible(compile_problem(two_breaks), SolveOptions())
     first = replace(morning.vehicles[0], committed=(morning.stops[0].id,))
     committed = replace(morning, vehicles=[first, *morning.vehicles[1:]])
     assert not sisr.eligible(compile_problem(committed), SolveOptions())
