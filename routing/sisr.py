@@ -1,7 +1,8 @@
-"""Ruin-and-recreate search (SISR) for VRPTW models: time windows, service times, per-vehicle start, end,
-shift and capacities, skills, fixed costs, optional stops, deliveries from and pickups to the depot on one
-route; no breaks, pickup-delivery pairs, committed stops or several travel profiles (those models stay on
-OR-Tools, see `routing.solver`).
+"""Ruin-and-recreate search (SISR) for routing models: time windows, service times, per-vehicle start, end,
+shift, capacities, fixed costs and one break, skills and pins, optional stops, deliveries from and pickups to
+the depot on one route, pickup-delivery pairs, fewest vehicles first when asked; not committed stops (a
+re-plan keeps started stops on their courier), several breaks per vehicle or several travel profiles: those
+models stay on OR-Tools (`routing.solver`).
 
 Millions of small ruin-and-recreate steps beat a few hundred OR-Tools descents on these models: measured in
 `routing/README.md`. The compiled kernel is `routing.sisr_kernel`; this module prepares its arrays, runs it
@@ -42,9 +43,7 @@ def eligible(c: Compiled, options: SolveOptions) -> bool:
         options.ruin_recreate
         and options.solution_limit is None
         and options.stall_restart_s != 0
-        and not options.minimize_vehicles
         and c.n_stops > 1
-        and not c.pickup_of
         and not any(c.committed)
         and all(len(b) <= 1 for b in c.breaks)
         and len(c.profiles) == 1
@@ -70,6 +69,8 @@ class Arrays:
     mixed: bool
     brk: IntArray
     has_brk: IntArray
+    partner: IntArray
+    role: IntArray
 
     def pack(self) -> tuple[object, ...]:
         """The kernel's `pb` tuple (order documented in `routing.sisr_kernel`)."""
@@ -91,6 +92,8 @@ class Arrays:
             self.mixed,
             self.brk,
             self.has_brk,
+            self.partner,
+            self.role,
         )
 
 
@@ -139,6 +142,11 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
     )
     depot_cost = cost[np.array(c.starts)[:, None], np.arange(n)].mean(axis=0).astype(np.float64)
     demand = np.stack([c.items, c.weight], axis=1).astype(np.int64)
+    partner = np.full(c.n_nodes, -1, dtype=np.int64)
+    role = np.zeros(c.n_nodes, dtype=np.int64)
+    for pu, dn in c.delivery_of.items():
+        partner[pu], partner[dn] = dn, pu
+        role[pu], role[dn] = 1, 2
     return Arrays(
         travel=np.ascontiguousarray(c.travel[0]),
         cost=cost,
@@ -157,6 +165,8 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
         mixed=bool((demand < 0).any()),
         brk=np.array([[b[0][2], b[0][0], b[0][1]] if b else [0, 0, 0] for b in c.breaks], dtype=np.int64),
         has_brk=np.array([1 if b else 0 for b in c.breaks], dtype=np.int64),
+        partner=partner,
+        role=role,
     )
 
 
@@ -186,7 +196,7 @@ def empty_state(c: Compiled, a: Arrays) -> State:
         np.zeros(k_n, dtype=np.int64),  # size
         early,
         late,
-        np.zeros((k_n, width, 4), dtype=np.int64),  # lmax
+        np.zeros((k_n, width, 6), dtype=np.int64),  # lmax
         np.zeros(k_n, dtype=np.int64),  # arc
         np.full(n, -1, dtype=np.int64),  # where
         np.full(n, -1, dtype=np.int64),  # at
@@ -207,6 +217,15 @@ def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -
     pb = a.pack()
     for k, nodes in enumerate(routes):
         nodes = [n for n in nodes if a.allowed[n, k]]
+        # A pair stays only whole, on one route, pickup first; otherwise both are inserted afresh.
+        pos = {n: i for i, n in enumerate(nodes)}
+        nodes = [
+            n
+            for n in nodes
+            if a.role[n] == 0
+            or (a.role[n] == 1 and pos.get(int(a.partner[n]), -1) > pos[n])
+            or (a.role[n] == 2 and -1 < pos.get(int(a.partner[n]), -1) < pos[n])
+        ]
         if not nodes:
             continue
         tokens = nodes + [BREAK] * int(a.has_brk[k])

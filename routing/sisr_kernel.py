@@ -1,7 +1,9 @@
 """Compiled core of the ruin-and-recreate search (see `routing.sisr`): SISR (Christiaens & Vanden Berghe,
 "Slack Induction by String Removals for Vehicle Routing Problems", Transportation Science 54(2), 2020) on
-a vehicle routing problem with time windows, per-vehicle start/end/shift/capacities and fixed costs, and
-stops that either deliver what left the depot with the courier or pick up what goes back to it.
+a vehicle routing problem with time windows, per-vehicle start/end/shift/capacities/fixed costs and one break,
+stops that deliver what left the depot with the courier or pick up what goes back to it, and pickup-delivery
+pairs (a pickup and its delivery leave and come back together; a pair is inserted at its cheapest pair of
+positions on one route, pickup first).
 
 Numba-compiled because one iteration is a few thousand scalar operations: in Python the search would run
 two orders of magnitude fewer iterations in the same time. Everything is integer (the scaled units of
@@ -12,7 +14,8 @@ Two tuples travel between the functions:
      capacity (vehicle x 2), shift_end, fixed (per vehicle), penalty (per stop), allowed (stop x vehicle),
      empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop),
      mixed (some stops deliver from the depot while others pick up: the load profile matters),
-     brk (vehicle x 3: duration, earliest start, latest start of its break), has_brk (per vehicle, 0 or 1)
+     brk (vehicle x 3: duration, earliest start, latest start of its break), has_brk (per vehicle, 0 or 1),
+     partner (per node: the other end of its pickup-delivery pair, -1), role (0 alone, 1 pickup, 2 delivery)
   st (a plan, K vehicles, n stops, L = n + 3 columns):
      seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]; a vehicle with a
        break always has one BREAK token among its stops (so m counts it): the courier stops where it is
@@ -20,7 +23,8 @@ Two tuples travel between the functions:
      early[k, p] = earliest service start at position p, late[k, p] = latest start keeping the rest feasible
      lmax[k, p, d] = highest load d (0 items, 1 weight) on board up to position p, lmax[k, p, 2 + d] from
        p on: the courier leaves with the route's deliveries (negative demand) and gathers its pickups;
-       when not mixed, loads only grow and lmax[k, 0, 2 + d] alone is kept: the route's final load
+       lmax[k, p, 4 + d] the load itself after position p; when not mixed, loads only grow and
+       lmax[k, 0, 2 + d] alone is kept: the route's final load
      arc[k] = arc cost of route k
      where[i] = vehicle of stop i (-1: unserved), at[i] = its position
 """
@@ -97,7 +101,7 @@ def route_arc(k, st, pb):  # pragma: no cover
 def profile_loads(k, st, pb):  # pragma: no cover
     """Prefix and suffix maxima of the load on board along route k; False if a capacity is exceeded."""
     seq, size, lmax = st[0], st[1], st[4]
-    demand, capacity, mixed = pb[5], pb[6], pb[14]
+    demand, capacity, mixed, partner = pb[5], pb[6], pb[14], pb[17]
     m = size[k]
     ok = True
     if not mixed:
@@ -112,15 +116,18 @@ def profile_loads(k, st, pb):  # pragma: no cover
     for d in range(2):
         load = 0
         for p in range(1, m + 1):
-            if seq[k, p] >= 0:
+            # The courier leaves with what the route delivers from the depot (not what a pair carries).
+            if seq[k, p] >= 0 and partner[seq[k, p]] < 0:
                 load -= min(0, demand[seq[k, p], d])
         top = load
         lmax[k, 0, d] = load
+        lmax[k, 0, 4 + d] = load
         for p in range(1, m + 1):
             if seq[k, p] >= 0:
                 load += demand[seq[k, p], d]
             top = max(top, load)
             lmax[k, p, d] = top
+            lmax[k, p, 4 + d] = load
         if top > capacity[k, d]:
             ok = False
         top = load
@@ -256,6 +263,14 @@ def _ruin(st, pb, removed, touched):  # pragma: no cover
                 n_removed = _remove_at(k, p, st, removed, n_removed)
         touched[k] = True
         cut += 1
+    # A pair leaves together.
+    partner = pb[17]
+    for r in range(n_removed):
+        other = partner[removed[r]]
+        if other >= 0 and where[other] >= 0:
+            k = where[other]
+            n_removed = _remove_at(k, at[other], st, removed, n_removed)
+            touched[k] = True
     return n_removed
 
 
@@ -297,9 +312,81 @@ def _fits_at(lmax, k, p, d0, d1, cap0, cap1):  # pragma: no cover
 
 
 @njit(cache=True)
-def _recreate(order, st, pb, touched, blink):  # pragma: no cover
-    """Greedy insertion with blinks: each stop at its cheapest feasible position; returns stops left out."""
-    seq, size, early, late, lmax, where, at = st[0], st[1], st[2], st[3], st[4], st[6], st[7]
+def _leave(k, p, st, pb):  # pragma: no cover
+    """When the courier leaves position p of route k (its service or break done)."""
+    a = st[0][k, p]
+    return st[2][k, p] + (pb[2][a] if a >= 0 else pb[15][k, 0])
+
+
+@njit(cache=True)
+def _reaches(k, p, u, t, st, pb):  # pragma: no cover
+    """Leaving u (just inserted after position p) at t, does the rest of route k stay on time?"""
+    seq, late, travel, brk = st[0], st[3], pb[0], pb[15]
+    b = seq[k, p + 1]
+    if b != BREAK:
+        return t + travel[u, b] <= late[k, p + 1]
+    # Before a break, u's place is where the courier waits and leaves from after it.
+    t = max(t, brk[k, 1])
+    return t <= brk[k, 2] and t + brk[k, 0] + travel[u, seq[k, p + 2]] <= late[k, p + 2]
+
+
+@njit(cache=True)
+def _detour(k, p, u, st, pb):  # pragma: no cover
+    """Cost of putting u between position p and the next real place of route k."""
+    seq, cost = st[0], pb[1]
+    la = _loc(seq, k, p)
+    lb = seq[k, p + 2] if seq[k, p + 1] == BREAK else seq[k, p + 1]
+    return cost[la, u] + cost[u, lb] - cost[la, lb]
+
+
+@njit(cache=True)
+def _arrive(k, p, u, st, pb):  # pragma: no cover
+    """Service start of u put right after position p of route k; -1 if after its window."""
+    t = max(_leave(k, p, st, pb) + pb[0][_loc(st[0], k, p), u], pb[3][u])
+    return t if t <= pb[4][u] else -1
+
+
+@njit(cache=True)
+def _best_single(u, st, pb, blink):  # pragma: no cover
+    """Cheapest feasible (delta, vehicle, position) for stop u; vehicle -1 if none."""
+    size, lmax = st[1], st[4]
+    service, demand, capacity, fixed, allowed, empty_rep, mixed = (
+        pb[2], pb[5], pb[6], pb[8], pb[10], pb[11], pb[14]
+    )  # fmt: skip
+    best = (np.int64(2**62), -1, -1)
+    for k in range(size.shape[0]):
+        m = size[k]
+        if not allowed[u, k]:
+            continue
+        empty = _stops(k, st, pb) == 0
+        # Identical empty vehicles: trying the first of them is enough.
+        if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
+            continue
+        if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
+            lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
+        ):
+            continue
+        extra = fixed[k] if empty else 0
+        for p in range(m + 1):
+            if blink > 0.0 and np.random.random() < blink:
+                continue
+            delta = _detour(k, p, u, st, pb) + extra
+            if delta >= best[0]:
+                continue
+            if mixed and not _fits_at(lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]):
+                continue
+            t = _arrive(k, p, u, st, pb)
+            if t < 0 or not _reaches(k, p, u, t + service[u], st, pb):
+                continue
+            best = (delta, k, p)
+    return best
+
+
+@njit(cache=True)
+def _best_pair(u, v, st, pb, blink):  # pragma: no cover
+    """Cheapest feasible (delta, vehicle, i, j) for pickup u after position i and its delivery v after
+    position j >= i (j == i: v right after u) of the same route; vehicle -1 if none."""
+    seq, size, lmax = st[0], st[1], st[4]
     travel, cost, service, tw_start, tw_end, demand, capacity = (
         pb[0],
         pb[1],
@@ -309,68 +396,102 @@ def _recreate(order, st, pb, touched, blink):  # pragma: no cover
         pb[5],
         pb[6],
     )
-    fixed, allowed, empty_rep, mixed, brk = pb[8], pb[10], pb[11], pb[14], pb[15]
-    n_veh = size.shape[0]
+    fixed, allowed, empty_rep, brk = pb[8], pb[10], pb[11], pb[15]
+    best = (np.int64(2**62), -1, -1, -1)
+    for k in range(size.shape[0]):
+        m = size[k]
+        if not allowed[u, k]:
+            continue
+        empty = _stops(k, st, pb) == 0
+        if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
+            continue
+        extra = fixed[k] if empty else 0
+        for i in range(m + 1):
+            if blink > 0.0 and np.random.random() < blink:
+                continue
+            d_u = _detour(k, i, u, st, pb) + extra
+            if d_u >= best[0]:
+                continue
+            t = _arrive(k, i, u, st, pb)
+            if t < 0:
+                continue
+            # Walk on from u with v not yet placed: `here`/`leave` is where and when the courier leaves.
+            here = u
+            leave = t + service[u]
+            top0 = lmax[k, i, 4]
+            top1 = lmax[k, i, 5]
+            for j in range(i, m + 1):
+                if j > i:
+                    b = seq[k, j]
+                    if b == BREAK:
+                        start = max(leave, brk[k, 1])
+                        if start > brk[k, 2]:
+                            break
+                        leave = start + brk[k, 0]
+                    else:
+                        tb = max(leave + travel[here, b], tw_start[b])
+                        if tb > tw_end[b]:
+                            break
+                        here = b
+                        leave = tb + service[b]
+                    top0 = max(top0, lmax[k, j, 4])
+                    top1 = max(top1, lmax[k, j, 5])
+                # u's load rides from u to v: every load in between grows by it.
+                if top0 + demand[u, 0] > capacity[k, 0] or top1 + demand[u, 1] > capacity[k, 1]:
+                    break
+                nxt = seq[k, j + 2] if seq[k, j + 1] == BREAK else seq[k, j + 1]
+                if j == i:
+                    delta = d_u + cost[u, v] + cost[v, nxt] - cost[u, nxt]
+                else:
+                    delta = d_u + _detour(k, j, v, st, pb)
+                if delta >= best[0]:
+                    continue
+                tv = max(leave + travel[here, v], tw_start[v])
+                if tv > tw_end[v] or not _reaches(k, j, v, tv + service[v], st, pb):
+                    continue
+                best = (delta, k, i, j)
+    return best
+
+
+@njit(cache=True)
+def _insert_at(k, p, u, st):  # pragma: no cover
+    """Put u right after position p of route k (schedule and loads are left to the caller)."""
+    seq, size, where, at = st[0], st[1], st[6], st[7]
+    m = size[k]
+    for q in range(m + 1, p, -1):
+        seq[k, q + 1] = seq[k, q]
+        if q <= m and seq[k, q + 1] >= 0:
+            at[seq[k, q + 1]] = q + 1
+    seq[k, p + 1] = u
+    size[k] = m + 1
+    where[u] = k
+    at[u] = p + 1
+
+
+@njit(cache=True)
+def _recreate(order, st, pb, touched, blink):  # pragma: no cover
+    """Greedy insertion with blinks: each stop (each pickup with its delivery) at its cheapest feasible
+    position; returns how many stops are left out."""
+    partner, role = pb[17], pb[18]
     left = 0
     for u in order:
-        best_delta = np.int64(2**62)
-        best_k = -1
-        best_p = -1
-        for k in range(n_veh):
-            m = size[k]
-            if not allowed[u, k]:
-                continue
-            empty = _stops(k, st, pb) == 0
-            # Identical empty vehicles: trying the first of them is enough.
-            if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
-                continue
-            if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
-                lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
-            ):
-                continue
-            extra = fixed[k] if empty else 0
-            for p in range(m + 1):
-                if blink > 0.0 and np.random.random() < blink:
-                    continue
-                a = seq[k, p]
-                la = _loc(seq, k, p)
-                # Before a break, u's place is where the courier waits and leaves from after it.
-                before_break = seq[k, p + 1] == BREAK
-                b = seq[k, p + 2] if before_break else seq[k, p + 1]
-                lb = _loc(seq, k, p + 2) if before_break else b
-                delta = cost[la, u] + cost[u, lb] - cost[la, lb] + extra
-                if delta >= best_delta:
-                    continue
-                if mixed and not _fits_at(
-                    lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]
-                ):
-                    continue
-                leave = early[k, p] + (service[a] if a >= 0 else brk[k, 0])
-                t = max(leave + travel[la, u], tw_start[u])
-                if t > tw_end[u]:
-                    continue
-                if before_break:
-                    t = max(t + service[u], brk[k, 1])
-                    if t > brk[k, 2] or t + brk[k, 0] + travel[u, lb] > late[k, p + 2]:
-                        continue
-                elif t + service[u] + travel[u, b] > late[k, p + 1]:
-                    continue
-                best_delta = delta
-                best_k = k
-                best_p = p
-        if best_k < 0:
-            left += 1
+        if role[u] == 2:
+            # A delivery goes in with its pickup: counted there.
             continue
-        k = best_k
-        m = size[k]
-        for q in range(m + 1, best_p, -1):
-            seq[k, q + 1] = seq[k, q]
-            if q <= m and seq[k, q + 1] >= 0:
-                at[seq[k, q + 1]] = q + 1
-        seq[k, best_p + 1] = u
-        size[k] = m + 1
-        where[u] = k
-        at[u] = best_p + 1
+        if role[u] == 1:
+            v = partner[u]
+            _, k, i, j = _best_pair(u, v, st, pb, blink)
+            if k < 0:
+                left += 2
+                continue
+            _insert_at(k, j, v, st)
+            _insert_at(k, i, u, st)
+        else:
+            _, k, p = _best_single(u, st, pb, blink)
+            if k < 0:
+                left += 1
+                continue
+            _insert_at(k, p, u, st)
         touched[k] = True
         schedule(k, st, pb)
         profile_loads(k, st, pb)
@@ -387,7 +508,7 @@ def _copy_route(k, src, dst, mixed):  # pragma: no cover
         d_early[k, p] = s_early[k, p]
         d_late[k, p] = s_late[k, p]
     for p in range(m + 1 if mixed else 1):
-        for d in range(4):
+        for d in range(6):
             d_lmax[k, p, d] = s_lmax[k, p, d]
     for p in range(1, m + 1):
         if s_seq[k, p] >= 0:

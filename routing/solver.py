@@ -461,7 +461,10 @@ def _ruin_recreate(
         plain = replace(options, ruin_recreate=False)
         return solve_compiled(c, plain, max(deadline, time.perf_counter() + 1.0))
     plan = Plan(r.routes, r.objective)
-    plan.info.update(search="sisr", sisr_iterations=r.iterations, sisr_accepted=r.accepted)
+    first = "warm_start" if warm is not None and any(warm) else "greedy_insertion"
+    plan.info.update(
+        search="sisr", first_solution=first, sisr_iterations=r.iterations, sisr_accepted=r.accepted
+    )
     return plan
 
 

@@ -80,10 +80,11 @@ def bench_instance(
     return out
 
 
-def bench_province(time_limit: float, seed: int) -> dict[str, Any]:
+def bench_province(time_limit: float, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
     problem = province_day(sample_centroids(seed=seed), (21.186, 106.076), seed=seed)
     t0 = time.perf_counter()
-    sol = solve(problem, SolveOptions(time_limit_s=time_limit, seed=seed))
+    opts = SolveOptions(time_limit_s=time_limit, seed=seed, ruin_recreate=extra.get("ruin_recreate", True))
+    sol = solve(problem, opts)
     return {
         "instance": "province",
         "stops": len(problem.stops),
@@ -92,6 +93,7 @@ def bench_province(time_limit: float, seed: int) -> dict[str, Any]:
         "travel_h": round(sol.total_travel_time / 3600, 2),
         "distance_km": round(sol.total_distance / 1000, 1),
         "unassigned": len(sol.unassigned),
+        "search": sol.stats.get("search", "ortools"),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
 
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r) if a.json else _line(r), flush=True)
     for special in (n.lower() for n in a.instances if n.lower() in SPECIAL):
         if special == "province":
-            r = bench_province(a.time_limit, a.seed)
+            r = bench_province(a.time_limit, a.seed, extra)
         elif special == "matrix":
             r = bench_matrix()
         else:

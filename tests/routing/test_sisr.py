@@ -166,23 +166,51 @@ def test_benchmark_instances_are_feasible(bench_root: Path, name: str) -> None:
 
 def test_models_outside_its_scope_stay_on_ortools() -> None:
     day = province_day(sample_centroids(20, seed=3), CENTER, n_stops=30, n_couriers=3, seed=3, pair_share=0.2)
-    assert day.pairs
-    morning = plain(day)
-    c = compile_problem(morning)
-    assert sisr.eligible(c, SolveOptions())
+    assert day.pairs and all(len(v.breaks) == 1 for v in day.vehicles)
+    c = compile_problem(day)
+    assert sisr.eligible(c, SolveOptions())  # one break each, pairs, mixed loads, skills
     assert not sisr.eligible(c, SolveOptions(ruin_recreate=False))
-    assert not sisr.eligible(c, SolveOptions(minimize_vehicles=True))
+    assert sisr.eligible(c, SolveOptions(minimize_vehicles=True))  # vehicles cost more than any travel
     assert not sisr.eligible(c, SolveOptions(solution_limit=5))
-    assert sisr.eligible(compile_problem(plain(day, lunch=True)), SolveOptions())  # one break each
     two = replace(day.vehicles[0], breaks=day.vehicles[0].breaks * 2)
-    two_breaks = plain(replace(day, vehicles=[two, *day.vehicles[1:]]), lunch=True)
-    assert not sisr.eligible(compile_problem(two_breaks), SolveOptions())
-    first = replace(morning.vehicles[0], committed=(morning.stops[0].id,))
-    committed = replace(morning, vehicles=[first, *morning.vehicles[1:]])
+    assert not sisr.eligible(compile_problem(replace(day, vehicles=[two, *day.vehicles[1:]])), SolveOptions())
+    first = replace(day.vehicles[0], committed=(day.stops[0].id,))
+    committed = replace(day, vehicles=[first, *day.vehicles[1:]])
     assert not sisr.eligible(compile_problem(committed), SolveOptions())
-    assert not sisr.eligible(
-        compile_problem(replace(day, vehicles=morning.vehicles)), SolveOptions()
-    )  # pairs
+    car = replace(day.vehicles[0], profile="car")
+    assert not sisr.eligible(compile_problem(replace(day, vehicles=[car, *day.vehicles[1:]])), SolveOptions())
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_desk_to_home_pairs_with_breaks(seed: int) -> None:
+    """The service's full day: results collected at a desk and carried home by the same courier, lunch
+    breaks, mixed loads, skills."""
+    day = province_day(
+        sample_centroids(30, seed=seed), CENTER, n_stops=80, n_couriers=6, seed=seed, pair_share=0.3
+    )
+    assert len(day.pairs) >= 10
+    sol = solve(day, SolveOptions(time_limit_s=2.0, seed=seed))
+    assert sol.stats["search"] == "sisr"
+    verify(day, sol)  # pickup before delivery on one route, loads, breaks, windows, skills
+    served = {s for r in sol.routes for s in r.stop_ids}
+    for p in day.pairs:
+        assert (p.pickup in served) == (p.delivery in served), "a pair is served whole or not at all"
+    ortools = solve(day, SolveOptions(time_limit_s=2.0, seed=seed, ruin_recreate=False))
+    assert len(sol.unassigned) <= len(ortools.unassigned)
+
+
+@pytest.mark.parametrize("name", ["lc101", "lrc104"])
+def test_pickup_delivery_benchmark_is_feasible(bench_root: Path, name: str) -> None:
+    inst = truncate(read_instance(find_instance(bench_root, name)), 50)
+    assert len(inst.pairs) >= 10
+    opts = SolveOptions(time_limit_s=2, objective="distance", time_scale=1000, seed=1)
+    problem = to_problem(inst)
+    sol = solve(problem, opts)
+    assert sol.stats["search"] == "sisr"
+    res = check(inst, [[int(s) for s in r.stop_ids] for r in sol.routes])
+    assert res.feasible, res.violations  # pairing, precedence, capacity, windows
+    assert not sol.unassigned
+    assert sol.objective == ortools_objective(problem, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
 
 
 def test_kernel_warm_up_runs() -> None:
