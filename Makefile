@@ -45,9 +45,14 @@ bench: $(STAMP) kernels
 	$(BIN)/python -m notifications.bench
 	$(BIN)/python -m backend.reporting.bench
 
-## bench-routing: the full routing sets on both cores (56 Solomon + 56 Li & Lim at 30 s, two 1000-customer at 60 s: ~1 hour)
+## bench-routing: the full routing sets (56 Solomon and 56 Li & Lim at 30 s, one core each, side by side; then
+## the two 1000-customer instances at 60 s on both cores): ~32 minutes; summaries in bench-out/
 bench-routing: $(STAMP) kernels
-	$(BIN)/python -m routing.bench solomon lilim --time-limit 30 --workers 2 --solutions-dir bench-out/solutions
+	mkdir -p bench-out
+	taskset -c 0 $(BIN)/python -m routing.bench solomon --time-limit 30 --solutions-dir bench-out/solutions > bench-out/solomon.txt & \
+	taskset -c 1 $(BIN)/python -m routing.bench lilim --time-limit 30 --solutions-dir bench-out/solutions > bench-out/lilim.txt; \
+	wait
+	tail -n 1 bench-out/solomon.txt bench-out/lilim.txt
 	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --workers 2 --solutions-dir bench-out/solutions
 
 migrate: $(STAMP)

@@ -60,6 +60,7 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
     pending_pos: list[int] = []
     seen: set[int] = set()
     travel_total = 0
+    committed = c.committed[vehicle] if c.committed else []
 
     def take_breaks(t_dep: int, travel: int) -> int:
         nonlocal reason
@@ -91,7 +92,8 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
         travel_total += travel
         arr = take_breaks(t, travel) if pending else t + travel
         st = max(arr, int(c.tw_start[tok]))
-        if st > c.tw_end[tok] and not reason:
+        # A committed stop's window end is soft (it is served late at a cost, as in the OR-Tools model).
+        if st > c.tw_end[tok] and not reason and tok not in committed:
             reason = "time window"
         li += int(c.items[tok])
         lw += int(c.weight[tok])

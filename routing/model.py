@@ -155,8 +155,8 @@ class SolveOptions:
     ils_max_stops: models up to that many nodes that minimise travel only (not minimize_vehicles, restarts on)
     use iterated local search instead: SISR string ruin + greedy descent + simulated-annealing acceptance
     (0 = always guided local search).
-    ruin_recreate: models without committed stops, with at most one break per vehicle and one travel profile
-    (restarts on, i.e. no `solution_limit`) are solved by the compiled SISR ruin-and-recreate search of
+    ruin_recreate: models with at most one break per vehicle and one travel profile (restarts on, i.e. no
+    `solution_limit`) are solved by the compiled SISR ruin-and-recreate search of
     `routing.sisr` instead of OR-Tools (False: always OR-Tools).
     """
 

@@ -1,8 +1,8 @@
 """Ruin-and-recreate search (SISR) for routing models: time windows, service times, per-vehicle start, end,
 shift, capacities, fixed costs and one break, skills and pins, optional stops, deliveries from and pickups to
-the depot on one route, pickup-delivery pairs, fewest vehicles first when asked; not committed stops (a
-re-plan keeps started stops on their courier), several breaks per vehicle or several travel profiles: those
-models stay on OR-Tools (`routing.solver`).
+the depot on one route, pickup-delivery pairs, committed stops (kept first, in order, late at a cost), fewest
+vehicles first when asked; not several breaks per vehicle or several travel profiles: those models stay on
+OR-Tools (`routing.solver`).
 
 Millions of small ruin-and-recreate steps beat a few hundred OR-Tools descents on these models: measured in
 `routing/README.md`. The compiled kernel is `routing.sisr_kernel`; this module prepares its arrays, runs it
@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from routing.compile import Compiled
 from routing.model import SolveOptions
-from routing.ortools_model import penalty_scale
+from routing.ortools_model import LATE_COMMITTED_COEF, penalty_scale
 
 IntArray = npt.NDArray[np.int64]
 
@@ -44,7 +44,6 @@ def eligible(c: Compiled, options: SolveOptions) -> bool:
         and options.solution_limit is None
         and options.stall_restart_s != 0
         and c.n_stops > 1
-        and not any(c.committed)
         and all(len(b) <= 1 for b in c.breaks)
         and len(c.profiles) == 1
     )
@@ -71,6 +70,9 @@ class Arrays:
     has_brk: IntArray
     partner: IntArray
     role: IntArray
+    last_fixed: IntArray
+    fixed_stop: npt.NDArray[np.bool_]
+    late_coef: int
 
     def pack(self) -> tuple[object, ...]:
         """The kernel's `pb` tuple (order documented in `routing.sisr_kernel`)."""
@@ -94,6 +96,9 @@ class Arrays:
             self.has_brk,
             self.partner,
             self.role,
+            self.last_fixed,
+            self.fixed_stop,
+            self.late_coef,
         )
 
 
@@ -147,6 +152,9 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
     for pu, dn in c.delivery_of.items():
         partner[pu], partner[dn] = dn, pu
         role[pu], role[dn] = 1, 2
+    fixed_stop = np.zeros(c.n_nodes, dtype=np.bool_)
+    for seq in c.committed:
+        fixed_stop[seq] = True
     return Arrays(
         travel=np.ascontiguousarray(c.travel[0]),
         cost=cost,
@@ -167,6 +175,9 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
         has_brk=np.array([1 if b else 0 for b in c.breaks], dtype=np.int64),
         partner=partner,
         role=role,
+        last_fixed=np.array([seq[-1] if seq else -1 for seq in c.committed], dtype=np.int64),
+        fixed_stop=fixed_stop,
+        late_coef=LATE_COMMITTED_COEF,
     )
 
 
@@ -212,7 +223,8 @@ def _reschedule(state: State, k: int, a: Arrays) -> bool:
 
 
 def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -> None:
-    """Put a warm start into an empty state; a route that is not feasible here is left out whole."""
+    """Put a warm start into an empty state; a route that is not feasible here is left out whole (but for its
+    committed stops, which stay first and in order; their windows' ends are soft)."""
     seq, size, _, _, _, _, where, at = state
     pb = a.pack()
     for k, nodes in enumerate(routes):
@@ -237,6 +249,10 @@ def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -
             _empty(c, a, state, k)
             _reschedule(state, k, a)
             at[nodes] = -1
+            kept = list(c.committed[k])
+            if kept and nodes != kept:
+                # Keep at least what the courier has started or promised.
+                load_routes(c, a, state, [kept if j == k else [] for j in range(len(routes))])
             continue
         where[nodes] = k
         row = seq[k, 1 : m + 1]

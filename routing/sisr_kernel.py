@@ -15,7 +15,9 @@ Two tuples travel between the functions:
      empty_rep (per vehicle: first interchangeable vehicle), neighbours (stop x width), depot_cost (per stop),
      mixed (some stops deliver from the depot while others pick up: the load profile matters),
      brk (vehicle x 3: duration, earliest start, latest start of its break), has_brk (per vehicle, 0 or 1),
-     partner (per node: the other end of its pickup-delivery pair, -1), role (0 alone, 1 pickup, 2 delivery)
+     partner (per node: the other end of its pickup-delivery pair, -1), role (0 alone, 1 pickup, 2 delivery),
+     last_fixed (per vehicle: its last committed stop, -1), fixed_stop (per node: committed, served first in
+     the given order, its window's end soft at late_coef per unit late), late_coef
   st (a plan, K vehicles, n stops, L = n + 3 columns):
      seq[k, 0] = start node, seq[k, 1..m] = stops, seq[k, m + 1] = end node, m = size[k]; a vehicle with a
        break always has one BREAK token among its stops (so m counts it): the courier stops where it is
@@ -60,6 +62,7 @@ def schedule(k, st, pb):  # pragma: no cover
     """Recompute early/late of route k; returns False if it is infeasible."""
     seq, size, early, late = st[0], st[1], st[2], st[3]
     travel, service, tw_start, tw_end, shift_end, brk = pb[0], pb[2], pb[3], pb[4], pb[7], pb[15]
+    fixed_stop = pb[20]
     m = size[k]
     ok = True
     for p in range(1, m + 2):
@@ -71,7 +74,7 @@ def schedule(k, st, pb):  # pragma: no cover
             ok = ok and t <= brk[k, 2]
         else:
             t = max(leave + travel[_loc(seq, k, p - 1), b], tw_start[b])
-            ok = ok and t <= tw_end[b]
+            ok = ok and (t <= tw_end[b] or fixed_stop[b])
         early[k, p] = t
     if early[k, m + 1] > shift_end[k]:
         ok = False
@@ -82,7 +85,7 @@ def schedule(k, st, pb):  # pragma: no cover
         t = late[k, p + 1] - (service[a] if a >= 0 else brk[k, 0])
         if b != BREAK:
             t -= travel[_loc(seq, k, p), b]
-        if p > 0:
+        if p > 0 and not (a >= 0 and fixed_stop[a]):
             t = min(t, tw_end[a] if a >= 0 else brk[k, 2])
         late[k, p] = t
     return ok
@@ -90,10 +93,13 @@ def schedule(k, st, pb):  # pragma: no cover
 
 @njit(cache=True)
 def route_arc(k, st, pb):  # pragma: no cover
-    seq, size, cost = st[0], st[1], pb[1]
+    seq, size, early, cost, tw_end, fixed_stop = st[0], st[1], st[2], pb[1], pb[4], pb[20]
     total = 0
     for p in range(size[k] + 1):
         total += cost[_loc(seq, k, p), _loc(seq, k, p + 1)]
+        a = seq[k, p]
+        if p > 0 and a >= 0 and fixed_stop[a] and early[k, p] > tw_end[a]:
+            total += pb[21] * (early[k, p] - tw_end[a])
     return total
 
 
@@ -155,7 +161,7 @@ def _end_with_break(k, q, st, pb):  # pragma: no cover
             leave = start + brk[k, 0]
         node = seq[k, p]
         t = max(leave + travel[prev, node], tw_start[node])
-        if t > tw_end[node]:
+        if t > tw_end[node] and not pb[20][node]:
             return -1
         prev = node
     return t if t <= shift_end[k] else -1
@@ -259,7 +265,7 @@ def _ruin(st, pb, removed, touched):  # pragma: no cover
         keep_at = lo + np.random.randint(0, length + 1)
         # From the right, so that positions on the left stay valid.
         for p in range(lo + span - 1, lo - 1, -1):
-            if not keep_at <= p < keep_at + keep and seq[k, p] != BREAK:
+            if not keep_at <= p < keep_at + keep and seq[k, p] != BREAK and not pb[20][seq[k, p]]:
                 n_removed = _remove_at(k, p, st, removed, n_removed)
         touched[k] = True
         cut += 1
@@ -347,6 +353,13 @@ def _arrive(k, p, u, st, pb):  # pragma: no cover
 
 
 @njit(cache=True)
+def _first_free(k, st, pb):  # pragma: no cover
+    """The first position after which route k takes new stops: after its committed stops."""
+    last = pb[19][k]
+    return st[7][last] if last >= 0 and st[7][last] > 0 else 0
+
+
+@njit(cache=True)
 def _best_single(u, st, pb, blink):  # pragma: no cover
     """Cheapest feasible (delta, vehicle, position) for stop u; vehicle -1 if none."""
     size, lmax = st[1], st[4]
@@ -367,7 +380,7 @@ def _best_single(u, st, pb, blink):  # pragma: no cover
         ):
             continue
         extra = fixed[k] if empty else 0
-        for p in range(m + 1):
+        for p in range(_first_free(k, st, pb), m + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
             delta = _detour(k, p, u, st, pb) + extra
@@ -406,7 +419,7 @@ def _best_pair(u, v, st, pb, blink):  # pragma: no cover
         if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
             continue
         extra = fixed[k] if empty else 0
-        for i in range(m + 1):
+        for i in range(_first_free(k, st, pb), m + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
             d_u = _detour(k, i, u, st, pb) + extra

@@ -164,7 +164,7 @@ def test_benchmark_instances_are_feasible(bench_root: Path, name: str) -> None:
     assert sol.objective == ortools_objective(problem, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
 
 
-def test_models_outside_its_scope_stay_on_ortools() -> None:
+def test_which_models_it_takes() -> None:
     day = province_day(sample_centroids(20, seed=3), CENTER, n_stops=30, n_couriers=3, seed=3, pair_share=0.2)
     assert day.pairs and all(len(v.breaks) == 1 for v in day.vehicles)
     c = compile_problem(day)
@@ -176,7 +176,7 @@ def test_models_outside_its_scope_stay_on_ortools() -> None:
     assert not sisr.eligible(compile_problem(replace(day, vehicles=[two, *day.vehicles[1:]])), SolveOptions())
     first = replace(day.vehicles[0], committed=(day.stops[0].id,))
     committed = replace(day, vehicles=[first, *day.vehicles[1:]])
-    assert not sisr.eligible(compile_problem(committed), SolveOptions())
+    assert sisr.eligible(compile_problem(committed), SolveOptions())
     car = replace(day.vehicles[0], profile="car")
     assert not sisr.eligible(compile_problem(replace(day, vehicles=[car, *day.vehicles[1:]])), SolveOptions())
 
@@ -211,6 +211,37 @@ def test_pickup_delivery_benchmark_is_feasible(bench_root: Path, name: str) -> N
     assert res.feasible, res.violations  # pairing, precedence, capacity, windows
     assert not sol.unassigned
     assert sol.objective == ortools_objective(problem, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
+
+
+def test_committed_stops_stay_first_and_may_be_late() -> None:
+    """A re-plan at 10:30: a courier has started one stop and promised the next; both stay first, in order,
+    on that courier, even when the promise can only be kept late (a soft window, as in OR-Tools' model)."""
+    problem = plain(small_day(seed=13, stops=50, couriers=5))
+    opts = SolveOptions(time_limit_s=1.0, seed=1)
+    first = solve(problem, opts)
+    r0 = max(first.routes, key=lambda r: len(r.visits))
+    promised = (r0.visits[1].stop_id, r0.visits[0].stop_id)  # swapped: the second one will be late
+    stops = {s.id: s for s in problem.stops}
+    closes = stops[promised[1]].window
+    assert closes is not None
+    courier = replace(
+        next(v for v in problem.vehicles if v.id == r0.vehicle_id),
+        committed=promised,
+        shift_start=max(closes.start, closes.end - 300),
+    )
+    replan = replace(
+        problem,
+        vehicles=[courier if v.id == courier.id else v for v in problem.vehicles],
+        initial_routes={r.vehicle_id: r.stop_ids for r in first.routes},
+    )
+    sol = solve(replan, opts)
+    assert sol.stats["search"] == "sisr"
+    route = sol.route_of(courier.id)
+    assert route is not None and tuple(route.stop_ids[:2]) == promised
+    assert route.visits[1].start > closes.end  # late, and paid for in the objective
+    assert sol.objective == ortools_objective(replan, {r.vehicle_id: r.stop_ids for r in sol.routes}, opts)
+    others = [s for r in sol.routes if r.vehicle_id != courier.id for s in r.stop_ids]
+    assert not set(promised) & set(others)
 
 
 def test_kernel_warm_up_runs() -> None:
