@@ -374,6 +374,15 @@ def _first_free(at, last_fixed, k):  # pragma: no cover
 
 
 @njit(cache=True, inline="always")
+def _may_take(size, allowed, empty_rep, has_brk, u, k):  # pragma: no cover
+    """May route k take u: u is allowed on it, and of identical empty vehicles only the first is tried."""
+    if not allowed[u, k]:
+        return False
+    rep = empty_rep[k]
+    return not (size[k] == has_brk[k] and rep != k and size[rep] == has_brk[rep])
+
+
+@njit(cache=True, inline="always")
 def _best_single(u, st, pb, blink):  # pragma: no cover
     """Cheapest feasible (delta, vehicle, position) for stop u; vehicle -1 if none."""
     seq, size, early, late, lmax, at = st[0], st[1], st[2], st[3], st[4], st[7]
@@ -394,12 +403,8 @@ def _best_single(u, st, pb, blink):  # pragma: no cover
     best_p = -1
     for k in range(size.shape[0]):
         m = size[k]
-        if not allowed[u, k]:
-            continue
         empty = m == has_brk[k]
-        # Identical empty vehicles: trying the first of them is enough.
-        rep = empty_rep[k]
-        if empty and rep != k and size[rep] == has_brk[rep]:
+        if not _may_take(size, allowed, empty_rep, has_brk, u, k):
             continue
         if not _fits(lmax, k, 0, m, demand[u, 0], capacity[k, 0], mixed) or not _fits(
             lmax, k, 1, m, demand[u, 1], capacity[k, 1], mixed
@@ -441,11 +446,8 @@ def _best_pair(u, v, st, pb, blink):  # pragma: no cover
     best = (np.int64(2**62), -1, -1, -1)
     for k in range(size.shape[0]):
         m = size[k]
-        if not allowed[u, k]:
-            continue
         empty = m == has_brk[k]
-        rep = empty_rep[k]
-        if empty and rep != k and size[rep] == has_brk[rep]:
+        if not _may_take(size, allowed, empty_rep, has_brk, u, k):
             continue
         extra = fixed[k] if empty else 0
         for i in range(_first_free(at, last_fixed, k), m + 1):
