@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -676,6 +677,14 @@ async def publish(
     )
     if int(getattr(moved, "rowcount", 0) or 0) != 1:
         raise HttpProblem(409, "Kế hoạch vừa thay đổi / The plan just changed", code="plan_changed")
+    # The guarded UPDATE bypassed the session: bring the loaded plan in step, or a later read in this
+    # session (the demo starts a route right after publishing) would see it still 'done'.
+    for name, value in (
+        ("status", PlanStatus.published),
+        ("published_at", now),
+        ("published_by", principal.id),
+    ):
+        set_committed_value(plan, name, value)
     previous = (
         await session.exec(
             select(Plan).where(

@@ -241,3 +241,22 @@ async def test_publish_assigns_couriers_and_courier_sees_only_own_stops(
     )
     assert other.status_code == 200 and other.json()["stops"] == [] and not other.json()["published"]
     assert (await client.get("/api/v1/couriers/me/route", headers=headers)).status_code == 403
+
+
+async def test_demo_publishes_and_starts_a_route_in_one_session(engine: AsyncEngine, demo: Any) -> None:
+    """`make run` seeds a courier mid-route right after publishing, in the same session: the guarded publish
+    must leave the loaded plan published (it once left it 'done', and the first stop action was a 404)."""
+    from backend.lib.auth import Principal
+    from backend.planning.demo import mid_route, plan_and_publish
+    from schemas.enums import Role
+    from schemas.planning import PlanStatus
+
+    day = next_weekday(9)
+    specs = [("pickup", 8 * H, 10 * H), ("pickup", 8 * H, 10 * H), ("delivery", 9 * H, 11 * H)]
+    await add_appointments(engine, demo, PO, day, specs)
+    admin = Principal(id=demo.staff["admin"].id, role=Role.admin)
+    async with session_factory(engine)() as session:
+        plan = await plan_and_publish(session, demo.post_offices[PO].id, day, admin)
+        assert plan.status == PlanStatus.published
+        out = await mid_route(session, plan)
+    assert out["done"] == 2
