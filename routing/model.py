@@ -155,6 +155,9 @@ class SolveOptions:
     ils_max_stops: models up to that many nodes that minimise travel only (not minimize_vehicles, restarts on)
     use iterated local search instead: SISR string ruin + greedy descent + simulated-annealing acceptance
     (0 = always guided local search).
+    seed: seeds the ruin-and-restart choices; the OR-Tools search itself is deterministic, so runs with the same
+    `solution_limit` (and a time limit that is not hit) return identical plans. The ruin-and-recreate search
+    is seeded too, but its chunks follow the clock, so its runs differ with the machine's speed.
     ruin_recreate: models with at most one break per vehicle and one travel profile (restarts on, i.e. no
     `solution_limit`) are solved by the compiled SISR ruin-and-recreate search of
     `routing.sisr` instead of OR-Tools (False: always OR-Tools).

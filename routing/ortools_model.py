@@ -39,6 +39,19 @@ def penalty_scale(c: Compiled, minimize_vehicles: bool) -> tuple[int, int, int]:
     return arc_bound, vehicle_cost, unserved
 
 
+def vehicle_fixed_cost(c: Compiled, k: int, vehicle_cost: int) -> int:
+    """What using vehicle k costs in the objective: the fleet-size cost (when minimising vehicles) plus its own."""
+    return vehicle_cost + c.problem.vehicles[k].fixed_cost * c.scale
+
+
+def unserved_penalty(c: Compiled, i: int, unserved: int) -> int:
+    """What leaving stop i out costs: its own penalty, else `unserved` (from `penalty_scale`) times its
+    priority; ten times more for a stop pinned to a courier."""
+    s = c.problem.stops[i]
+    pen = s.penalty * c.scale if s.penalty is not None else unserved * max(1, s.priority)
+    return pen * 10 if s.pinned_vehicle is not None else pen
+
+
 def build_model(
     c: Compiled,
     minimize_vehicles: bool = False,
@@ -72,7 +85,7 @@ def build_model(
         time_cb[p] = routing.RegisterTransitMatrix(tmat.tolist())
     for lv, k in enumerate(veh):
         routing.SetArcCostEvaluatorOfVehicle(cost_cb[c.vehicle_profile[k]], lv)
-        fixed = vehicle_cost + c.problem.vehicles[k].fixed_cost * c.scale
+        fixed = vehicle_fixed_cost(c, k, vehicle_cost)
         if fixed:
             routing.SetFixedCostOfVehicle(fixed, lv)
 
@@ -118,10 +131,7 @@ def build_model(
     for i in nodes_stops:
         if i in committed or i in c.pickup_of:
             continue
-        s = c.problem.stops[i]
-        pen = s.penalty * c.scale if s.penalty is not None else unserved * max(1, s.priority)
-        if s.pinned_vehicle is not None:
-            pen *= 10
+        pen = unserved_penalty(c, i, unserved)
         idx = manager.NodeToIndex(pos[i])
         if i in c.delivery_of:
             didx = manager.NodeToIndex(pos[c.delivery_of[i]])

@@ -8,7 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 from routing import sisr
-from routing.compile import compile_problem
 from routing.model import Problem, Solution, SolveOptions
 from routing.solver import solve
 
@@ -58,9 +57,7 @@ def solve_portfolio(
     opts = options or SolveOptions()
     if workers <= 1:
         return solve(problem, opts)
-    if len(problem.stops) > opts.decompose_above or sisr.eligible(
-        compile_problem(problem, opts.time_scale, opts.objective), opts
-    ):
+    if len(problem.stops) > opts.decompose_above or sisr.eligible(problem, opts):
         # Large days are solved by sectors that need the whole budget; rounds would halve it (C1_10_1 at
         # 60 s: 4.4 % with two rounds against 1.2 % in one). The ruin-and-recreate search anneals over the
         # whole budget: a second round would heat a nearly cooled plan up again.

@@ -18,13 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from routing.compile import Compiled
-from routing.model import SolveOptions
-from routing.ortools_model import LATE_COMMITTED_COEF, penalty_scale
+from routing.model import Problem, SolveOptions
+from routing.ortools_model import LATE_COMMITTED_COEF, penalty_scale, unserved_penalty, vehicle_fixed_cost
 
 IntArray = npt.NDArray[np.int64]
 
 NEIGHBOURS = 100
-BREAK = -1  # the break's token in a route (routing.sisr_kernel.BREAK)
+BREAK = -1  # the break's token in a route (the kernel imports it from here)
 # Annealing temperature as a share of the mean arc cost of a plan, from the start to the end of the search
 # (SISR's 100 -> 1 for Solomon distances is about 7x -> 0.07x a mean arc, for 10^8 iterations; shorter runs
 # want it colder).
@@ -38,14 +38,15 @@ def _kernel() -> Any:
     return importlib.import_module("routing.sisr_kernel")
 
 
-def eligible(c: Compiled, options: SolveOptions) -> bool:
+def eligible(problem: Problem, options: SolveOptions) -> bool:
+    """Read from the problem itself (no compiled matrices), so a caller can decide before compiling."""
     return (
         options.ruin_recreate
         and options.solution_limit is None
         and options.stall_restart_s != 0
-        and c.n_stops > 1
-        and all(len(b) <= 1 for b in c.breaks)
-        and len(c.profiles) == 1
+        and len(problem.stops) > 1
+        and all(len(v.breaks) <= 1 for v in problem.vehicles)
+        and len({v.profile for v in problem.vehicles}) <= 1
     )
 
 
@@ -114,12 +115,10 @@ def arrays(c: Compiled, options: SolveOptions) -> Arrays:
         dtype=np.int64,
     )
     _, vehicle_cost, unserved = penalty_scale(c, options.minimize_vehicles)
-    fixed = np.array([vehicle_cost + v.fixed_cost * c.scale for v in c.problem.vehicles], dtype=np.int64)
-    penalty = np.zeros(n, dtype=np.int64)
+    fixed = np.array([vehicle_fixed_cost(c, k, vehicle_cost) for k in range(k_n)], dtype=np.int64)
+    penalty = np.array([unserved_penalty(c, i, unserved) for i in range(n)], dtype=np.int64)
     allowed = np.ones((n, k_n), dtype=np.bool_)
-    for i, s in enumerate(c.problem.stops):
-        pen = s.penalty * c.scale if s.penalty is not None else unserved * max(1, s.priority)
-        penalty[i] = pen * 10 if s.pinned_vehicle is not None else pen
+    for i in range(n):
         if c.allowed[i] is not None:
             allowed[i, :] = False
             allowed[i, c.allowed[i] or []] = True
@@ -212,14 +211,11 @@ def empty_state(c: Compiled, a: Arrays) -> State:
         np.full(n, -1, dtype=np.int64),  # where
         np.full(n, -1, dtype=np.int64),  # at
     )
+    pb = a.pack()
     for k in range(k_n):
         _empty(c, a, state, k)
-        _reschedule(state, k, a)
+        _kernel().refresh(k, state, pb)
     return state
-
-
-def _reschedule(state: State, k: int, a: Arrays) -> bool:
-    return bool(_kernel().refresh(k, state, a.pack()))
 
 
 def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -> None:
@@ -245,9 +241,9 @@ def load_routes(c: Compiled, a: Arrays, state: State, routes: list[list[int]]) -
         seq[k, 1 : m + 1] = tokens
         seq[k, m + 1] = c.ends[k]
         size[k] = m
-        if not (_kernel().place_break(k, state, pb) and _reschedule(state, k, a)):
+        if not (_kernel().place_break(k, state, pb) and _kernel().refresh(k, state, pb)):
             _empty(c, a, state, k)
-            _reschedule(state, k, a)
+            _kernel().refresh(k, state, pb)
             at[nodes] = -1
             kept = list(c.committed[k])
             if kept and nodes != kept:

@@ -34,6 +34,8 @@ Two tuples travel between the functions:
 import numpy as np
 from numba import njit
 
+from routing.sisr import BREAK
+
 # SISR parameters from the paper (c-bar, L-max, split rate, split depth, blink rate).
 AVG_REMOVED = 10.0
 MAX_STRING = 10.0
@@ -41,7 +43,7 @@ SPLIT_RATE = 0.5
 SPLIT_DEPTH = 0.01
 BLINK_RATE = 0.01
 
-BREAK = -1
+# Taken from routing.sisr (numba treats a module global as a constant).
 
 
 @njit(cache=True, inline="always")

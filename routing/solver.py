@@ -428,7 +428,7 @@ def _warm_routes(c: Compiled) -> list[list[int]] | None:
 
 def solve_compiled(c: Compiled, options: SolveOptions, deadline: float) -> Plan | None:
     warm = _warm_routes(c)
-    if sisr.eligible(c, options):
+    if sisr.eligible(c.problem, options):
         return _ruin_recreate(c, options, deadline, warm)
     if warm is None and decomposable(c, options):
         return solve_decomposed(c, options, deadline)

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-ruin-recreate",
         action="store_true",
-        help="OR-Tools paths only (no compiled SISR search for plain VRPTW models)",
+        help="OR-Tools paths only (no compiled SISR ruin-and-recreate search)",
     )
     ap.add_argument("--fleet-phase", type=float, default=0.0, help="share of time packing routes first")
     ap.add_argument(

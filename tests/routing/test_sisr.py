@@ -90,7 +90,7 @@ def test_load_on_board_respects_capacity_with_deliveries_and_pickups() -> None:
     assert kinds == {"pickup", "delivery"}
     # Tight: a courier leaves with at most 4 results and never carries more than 4 dossiers at once.
     problem = replace(problem, vehicles=[replace(v, capacity_items=4) for v in problem.vehicles])
-    assert sisr.eligible(compile_problem(problem), SolveOptions())
+    assert sisr.eligible(problem, SolveOptions())
     sol = solve(problem, SolveOptions(time_limit_s=1.0, seed=3))
     assert sol.stats["search"] == "sisr"
     verify(problem, sol)
@@ -167,18 +167,17 @@ def test_benchmark_instances_are_feasible(bench_root: Path, name: str) -> None:
 def test_which_models_it_takes() -> None:
     day = province_day(sample_centroids(20, seed=3), CENTER, n_stops=30, n_couriers=3, seed=3, pair_share=0.2)
     assert day.pairs and all(len(v.breaks) == 1 for v in day.vehicles)
-    c = compile_problem(day)
-    assert sisr.eligible(c, SolveOptions())  # one break each, pairs, mixed loads, skills
-    assert not sisr.eligible(c, SolveOptions(ruin_recreate=False))
-    assert sisr.eligible(c, SolveOptions(minimize_vehicles=True))  # vehicles cost more than any travel
-    assert not sisr.eligible(c, SolveOptions(solution_limit=5))
+    assert sisr.eligible(day, SolveOptions())  # one break each, pairs, mixed loads, skills
+    assert not sisr.eligible(day, SolveOptions(ruin_recreate=False))
+    assert sisr.eligible(day, SolveOptions(minimize_vehicles=True))  # vehicles cost more than any travel
+    assert not sisr.eligible(day, SolveOptions(solution_limit=5))
     two = replace(day.vehicles[0], breaks=day.vehicles[0].breaks * 2)
-    assert not sisr.eligible(compile_problem(replace(day, vehicles=[two, *day.vehicles[1:]])), SolveOptions())
+    assert not sisr.eligible(replace(day, vehicles=[two, *day.vehicles[1:]]), SolveOptions())
     first = replace(day.vehicles[0], committed=(day.stops[0].id,))
     committed = replace(day, vehicles=[first, *day.vehicles[1:]])
-    assert sisr.eligible(compile_problem(committed), SolveOptions())
+    assert sisr.eligible(committed, SolveOptions())
     car = replace(day.vehicles[0], profile="car")
-    assert not sisr.eligible(compile_problem(replace(day, vehicles=[car, *day.vehicles[1:]])), SolveOptions())
+    assert not sisr.eligible(replace(day, vehicles=[car, *day.vehicles[1:]]), SolveOptions())
 
 
 @pytest.mark.parametrize("seed", [5, 6])
