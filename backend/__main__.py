@@ -82,11 +82,11 @@ def _print_accounts() -> None:
     )
 
 
-def _serve() -> None:
-    import uvicorn
+def _serve() -> int:
+    from backend.server import serve
 
     s = get_settings()
-    uvicorn.run("backend.app:create_app", factory=True, host=s.host, port=s.port, log_level="info")
+    return serve(s.host, s.port, s.web_concurrency)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "seed-demo":
         print(asyncio.run(_seed()))
     elif args.command == "serve":
-        _serve()
+        return _serve()
     elif args.command == "run":
         _migrate()
         print(asyncio.run(_seed()))
         _print_accounts()
-        _serve()
+        return _serve()
     elif args.command == "dispatch":
         asyncio.run(_dispatch())
     elif args.command == "import-dossiers":

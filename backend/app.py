@@ -1,5 +1,6 @@
 """The Litestar application: wiring only. Each domain folder contributes ``controllers.ROUTES``."""
 
+import gc
 import importlib
 import logging
 import pkgutil
@@ -61,14 +62,15 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _is_auth_path(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith(f"{API_PREFIX}/auth/")
+async def _is_auth_path(request: Request[Any, Any, Any]) -> bool:
+    # async: Litestar runs a plain function here in a worker thread, on every request.
+    return str(request.scope["path"]).startswith(f"{API_PREFIX}/auth/")
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
     settings.validate()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -77,6 +79,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         async with AsyncExitStack() as stack:
             for hook in LIFESPAN_HOOKS:
                 await stack.enter_async_context(hook(app))
+            # Everything loaded so far (modules, routes, reference caches) lives as long as the process: keep
+            # it out of the collector's full passes, which otherwise walk it all and stall every request.
+            gc.collect()
+            gc.freeze()
             yield
 
     api = Router(path=API_PREFIX, route_handlers=_domain_routes())

@@ -30,10 +30,14 @@ class ConfigError(RuntimeError):
 class Settings:
     env: str = field(default_factory=lambda: _env("APP_ENV", "development"))
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DB))
+    # Connections per process (PostgreSQL): workers x pool size must stay under the server's max_connections.
+    database_pool_size: int = field(default_factory=lambda: int(_env("DATABASE_POOL_SIZE", "20")))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEFAULT_SECRET))
     token_ttl_s: int = field(default_factory=lambda: int(_env("TOKEN_TTL_S", "43200")))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+    # API processes (backend/server.py): one per core is the usual choice on a dedicated machine.
+    web_concurrency: int = field(default_factory=lambda: int(_env("WEB_CONCURRENCY", "1")))
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo1234"))
     # Fixed sign-in codes for test phone numbers, like Firebase's test numbers: "PHONE[-PHONE]:CODE[,...]".
     otp_test_numbers: str = field(default_factory=lambda: _env("OTP_TEST_NUMBERS", ""))

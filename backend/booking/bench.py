@@ -1,7 +1,8 @@
 """Booking benchmark: ``python -m backend.booking.bench [--slots N] [--bookings N] [--clients C]``.
 
 Creates a fresh PostgreSQL database (``BENCH_DATABASE_URL``, default the local ``test`` server), migrates
-it, seeds the demo province, runs the API with uvicorn (``--workers``, default 2) on a free 127.0.0.1 port, then
+it, seeds the demo province, runs the API as production does (``backend.server``, ``--workers`` processes,
+default 2) on a free 127.0.0.1 port, then
 loads it with ``backend.lib.loadgen`` (pre-built requests, C parser: the client costs little of the CPU it
 shares with the server):
 
@@ -90,25 +91,12 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
             "AUTH_RATE_PER_MINUTE": "100000000",
             "RUN_DISPATCHER": "false",
         }
-        proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once; the server runs beside us)
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--workers",
-                str(workers),
-            ],
-            env=env,
+        # The service's own multi-process server (backend/server.py: one SO_REUSEPORT socket per worker).
+        serve = (
+            "import sys; from backend.server import serve; "
+            f"sys.exit(serve('127.0.0.1', {port}, {workers}, log_level='warning', access_log=False))"
         )
+        proc = subprocess.Popen([sys.executable, "-c", serve], env=env)  # noqa: ASYNC220 (runs beside us)
         base = f"http://127.0.0.1:{port}"
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
@@ -165,9 +153,7 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
                     "POST", "/api/v1/appointments", host, headers, json.dumps(body).encode()
                 )
 
-        print(
-            f"\nPostgreSQL, uvicorn workers={workers}, cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}"
-        )
+        print(f"\nPostgreSQL, API processes={workers}, cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}")
         print(f"closed loop, {clients} concurrent clients (each sends its next request when answered):")
         # The harness's ceiling: the cheapest endpoint (one SELECT 1) under the same load and client.
         await loadgen.closed_loop("127.0.0.1", port, [health_req] * 200, clients)
@@ -212,7 +198,7 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=2000)
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="API processes (WEB_CONCURRENCY)")
     parser.add_argument(
         "--rates", default="50,100", help="open-loop arrival rates (requests/s), comma-separated; '' for none"
     )

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.booking import ledger_cache
 from backend.booking.windows import Window, capacity_minutes
 from schemas.accounts import CourierProfile, StaffUser
 from schemas.base import utcnow
@@ -97,21 +98,6 @@ def set_policy(policy: CapacityPolicy) -> CapacityPolicy:
 # --- the ledger -----------------------------------------------------------------------------------------
 
 
-async def booked_minutes(
-    session: AsyncSession, post_office_id: uuid.UUID, starts: Sequence[datetime]
-) -> dict[datetime, int]:
-    if not starts:
-        return {}
-    t = SlotCapacity.__table__  # type: ignore[attr-defined]
-    # A Core statement on the table: the hottest read of the booking screen skips the ORM's row machinery.
-    rows = await session.execute(
-        select(t.c.start, t.c.booked_minutes).where(
-            t.c.post_office_id == post_office_id, t.c.start >= min(starts), t.c.start <= max(starts)
-        )
-    )
-    return {start: booked for start, booked in rows.all()}
-
-
 def _insert_ignore(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -128,6 +114,7 @@ async def reserve(
     courier roster takes effect at once."""
     if cost > capacity:
         return False
+    ledger_cache.touched(session, post_office_id)
     now = utcnow()
     insert = _insert_ignore(session)
     booked = col(SlotCapacity.booked_minutes)
@@ -159,6 +146,7 @@ async def reserve(
 
 async def release(session: AsyncSession, post_office_id: uuid.UUID, start: datetime, cost: int) -> None:
     """Give back a booking's minutes (cancel, reschedule away)."""
+    ledger_cache.touched(session, post_office_id)
     await session.execute(
         update(SlotCapacity)
         .where(col(SlotCapacity.post_office_id) == post_office_id, col(SlotCapacity.start) == start)

@@ -9,7 +9,8 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking import services
+from backend.app import LIFESPAN_HOOKS
+from backend.booking import ledger_cache, services
 from backend.booking.geocoding import Geocoder, geocoder_for
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.dates import check_days
@@ -26,6 +27,9 @@ from schemas.booking import (
 )
 from schemas.enums import Role
 
+if ledger_cache.lifespan_hook not in LIFESPAN_HOOKS:
+    LIFESPAN_HOOKS.append(ledger_cache.lifespan_hook)
+
 
 def provide_geocoder(request: Request[Any, Any, Any]) -> Geocoder:
     """``app.state.geocoder`` if set (tests, custom deployments), else one built from ``GEOCODER_URL``."""
@@ -39,10 +43,10 @@ def provide_geocoder(request: Request[Any, Any, Any]) -> Geocoder:
 GEOCODER = {"geocoder": Provide(provide_geocoder, sync_to_thread=False)}
 
 
-@get("/slots", tags=["appointments"], dependencies=GEOCODER, exclude_from_auth=True)
+@get("/slots", tags=["appointments"], exclude_from_auth=True)
 async def slots(
+    request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    geocoder: Geocoder,
     kind: AppointmentKind = Parameter(query="kind"),
     lat: float | None = Parameter(query="lat", default=None, ge=-90, le=90),
     lon: float | None = Parameter(query="lon", default=None, ge=-180, le=180),
@@ -50,10 +54,10 @@ async def slots(
     first: date | None = Parameter(query="from", default=None),
     last: date | None = Parameter(query="to", default=None),
     procedure: str | None = Parameter(query="procedure", default=None, max_length=32),
-) -> dict[str, Any]:
+) -> Response[dict[str, Any]]:
     """Bookable windows at a place with their remaining capacity for ``kind``, plus the fee quote."""
     check_days(**{"from": first, "to": last})
-    return await services.list_slots(
+    listing = await services.list_slots(
         db_session,
         kind=kind,
         lat=lat,
@@ -62,8 +66,11 @@ async def slots(
         first=first,
         last=last,
         procedure_code=procedure,
-        geocoder=geocoder,
+        # Not a dependency: a second one makes Litestar resolve them in an anyio task group per request.
+        geocoder=provide_geocoder(request),
     )
+    # The listing's times are already Vietnam-time strings: a plain response skips LocalTimeResponse's walk.
+    return Response(listing)
 
 
 class AppointmentsController(Controller):

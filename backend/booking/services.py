@@ -21,7 +21,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
-from backend.booking import capacity, places
+from backend.booking import capacity, ledger_cache, places
 from backend.booking.geocoding import Geocoder, NoGeocoder
 from backend.booking.windows import (
     BookingRules,
@@ -41,7 +41,7 @@ from backend.catalogue.calendar import VN_TZ, WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
 from backend.catalogue.services import organisation_by_key
-from backend.db import detached
+from backend.db import db_key, detached
 from backend.lib.auth import Principal, check_office
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
@@ -67,7 +67,6 @@ from schemas.booking import (
     BookingSettings,
     BookingSettingsIn,
     IdempotencyRecord,
-    SlotPublic,
 )
 from schemas.catalogue import Procedure
 from schemas.dossiers import Dossier
@@ -125,11 +124,12 @@ async def office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
 # Reference data read through a short cache (CACHE_TTL_S): the office and its booking settings, the working
 # calendar, procedures, and for listings the couriers' shifts and the windows they make. They change a few
 # times a year and ``GET /slots`` / ``POST /appointments`` are the hottest paths; an edit shows within the
-# TTL in every process (``invalidate_caches`` for at once in this one). Never cached: what is booked (the
-# ledger) and, for bookings, the courier-minutes written into the ledger (a roster change applies at once).
+# TTL in every process (``invalidate_caches`` for at once in this one). What is booked is cached for listings
+# only, and dropped at every change (``ledger_cache``); bookings read the courier-minutes they write into the
+# ledger fresh (a roster change applies at once).
 CACHE_TTL_S = 10.0
 _offices: TtlCache[tuple[str, uuid.UUID], tuple[Office, list[dict[str, Any]]]] = TtlCache(CACHE_TTL_S)
-_frames: TtlCache[tuple[str, uuid.UUID, date, date, int], list[tuple[Window, int]]] = TtlCache(CACHE_TTL_S)
+_frames: TtlCache[tuple[str, uuid.UUID, date, date, int], list["FrameWindow"]] = TtlCache(CACHE_TTL_S)
 _procedures: TtlCache[tuple[str, str], Procedure] = TtlCache(CACHE_TTL_S)
 _calendars: TtlCache[tuple[str, int], WorkingCalendar] = TtlCache(CACHE_TTL_S)
 
@@ -140,22 +140,18 @@ def invalidate_caches() -> None:
     for cache in (_offices, _frames, _procedures, _calendars):
         cache.clear()
     places.invalidate()
-
-
-def _db(session: AsyncSession) -> str:
-    return str(session.get_bind().engine.url)
+    ledger_cache.CACHE.clear()
 
 
 async def cached_office(
     session: AsyncSession, post_office_id: uuid.UUID
 ) -> tuple[Office, list[dict[str, Any]]]:
-    key = (_db(session), post_office_id)
-    hit = _offices.get(key)
-    if hit is not None:
-        return hit
-    loaded = await office(session, post_office_id)
-    off = Office(detached(loaded.org), loaded.rules)
-    return _offices.put(key, (off, await capacity.courier_shifts(session, post_office_id)))
+    async def load() -> tuple[Office, list[dict[str, Any]]]:
+        loaded = await office(session, post_office_id)
+        off = Office(detached(loaded.org), loaded.rules)
+        return off, await capacity.courier_shifts(session, post_office_id)
+
+    return await _offices.get_or_load((db_key(session), post_office_id), load)
 
 
 # --- settings --------------------------------------------------------------------------------------------
@@ -246,29 +242,52 @@ async def postal_procedure(session: AsyncSession, code: str) -> Procedure:
 
 
 async def cached_calendar(session: AsyncSession) -> WorkingCalendar:
-    key = (_db(session), calendar_generation())
-    return _calendars.get(key) or _calendars.put(key, await working_calendar(session))
+    return await _calendars.get_or_load(
+        (db_key(session), calendar_generation()), lambda: working_calendar(session)
+    )
 
 
 async def cached_postal_procedure(session: AsyncSession, code: str) -> Procedure:
     """``postal_procedure`` through the listing cache (read-only use: fees and the documents checklist)."""
-    key = (_db(session), code)
-    return _procedures.get(key) or _procedures.put(key, detached(await postal_procedure(session, code)))
+
+    async def load() -> Procedure:
+        return detached(await postal_procedure(session, code))
+
+    return await _procedures.get_or_load((db_key(session), code), load)
+
+
+@dataclass(frozen=True)
+class FrameWindow:
+    """A listed window, its courier-minutes and its bounds as shown (ISO 8601, Vietnam time)."""
+
+    window: Window
+    capacity: int
+    start_vn: str
+    end_vn: str
+
+    @classmethod
+    def of(cls, window: Window, capacity: int) -> "FrameWindow":
+        return cls(
+            window,
+            capacity,
+            window.start.astimezone(VN_TZ).isoformat(),
+            window.end.astimezone(VN_TZ).isoformat(),
+        )
 
 
 async def window_frame(
     session: AsyncSession, off: Office, shifts: list[dict[str, Any]], first: date, last: date
-) -> list[tuple[Window, int]]:
+) -> list[FrameWindow]:
     """The office's windows on working days in [first, last] with the courier-minutes each offers, through the
     listing cache: they depend only on the calendar, opening hours, rules and shifts. The caller still drops
     the windows whose notice has passed; the booked minutes are always read fresh."""
-    key = (_db(session), off.org.id, first, last, calendar_generation())
-    hit = _frames.get(key)
-    if hit is not None:
-        return hit
-    cal = await cached_calendar(session)
-    windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
-    return _frames.put(key, [(w, capacity_minutes(shifts, w)) for w in windows])
+
+    async def load() -> list[FrameWindow]:
+        cal = await cached_calendar(session)
+        windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
+        return [FrameWindow.of(w, capacity_minutes(shifts, w)) for w in windows]
+
+    return await _frames.get_or_load((db_key(session), off.org.id, first, last, calendar_generation()), load)
 
 
 async def resolve_point(
@@ -357,36 +376,28 @@ async def list_slots(
     earliest = now + timedelta(minutes=off.rules.min_notice_minutes)
     if isinstance(policy, capacity.CourierShiftPolicy):
         frame = [
-            (w, c) for w, c in await window_frame(session, off, shifts, first, last) if w.start >= earliest
+            f for f in await window_frame(session, off, shifts, first, last) if f.window.start >= earliest
         ]
-        windows = [w for w, _ in frame]
-        caps = {w.start: c for w, c in frame}
     else:
         cal = await cached_calendar(session)
         windows = bookable_windows(cal, off.org.opening_hours, off.rules, now, first, last)
         caps = await policy.capacity(session, off.org.id, windows)
-    booked = await capacity.booked_minutes(session, off.org.id, [w.start for w in windows])
+        frame = [FrameWindow.of(w, caps.get(w.start, 0)) for w in windows]
+    booked = await ledger_cache.CACHE.booked(session, off.org.id, [f.window.start for f in frame])
     cost = off.rules.cost(k.value)
-    items = [
-        SlotPublic(
-            start=w.start.astimezone(VN_TZ),
-            end=w.end.astimezone(VN_TZ),
-            kind=k,
-            remaining=remaining(caps.get(w.start, 0), booked.get(w.start, 0), cost),
-            post_office=off.org.code,
-        )
-        for w in windows
-    ]
+    left = [remaining(f.capacity, booked.get(f.window.start, 0), cost) for f in frame]
     narrow = getattr(policy, "admitted_windows", None)
     if narrow is not None:
         # Route-aware capacity: on a day that already has a plan, offer only windows the plan can absorb.
-        open_windows = [
-            (w.start, w.end) for w, item in zip(windows, items, strict=True) if item.remaining > 0
-        ]
+        open_windows = [(f.window.start, f.window.end) for f, n in zip(frame, left, strict=True) if n > 0]
         admitted = await narrow(session, off.org.id, open_windows, lat_, lon_, cost * 60)
-        for w, item in zip(windows, items, strict=True):
-            if item.remaining > 0 and w.start not in admitted:
-                item.remaining = 0
+        left = [n if n > 0 and f.window.start in admitted else 0 for f, n in zip(frame, left, strict=True)]
+    # Plain dicts with the times already in Vietnam time: two weeks of windows is the hottest answer we give.
+    kind_value, code = k.value, off.org.code  # read once: both are descriptors (enum, ORM attribute)
+    items = [
+        {"start": f.start_vn, "end": f.end_vn, "kind": kind_value, "remaining": n, "post_office": code}
+        for f, n in zip(frame, left, strict=True)
+    ]
     distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
     return {
         "items": items,
@@ -1133,7 +1144,7 @@ async def rebook_offer(session: AsyncSession, appt: Appointment, now: datetime) 
         cal, off.org.opening_hours, off.rules, now, today, today + timedelta(days=off.rules.horizon_days)
     )
     caps = await capacity.get_policy().capacity(session, off.org.id, windows)
-    booked = await capacity.booked_minutes(session, off.org.id, [w.start for w in windows])
+    booked = await ledger_cache.CACHE.booked(session, off.org.id, [w.start for w in windows])
     free = [w for w in windows if remaining(caps.get(w.start, 0), booked.get(w.start, 0), appt.cost_minutes)]
     body: dict[str, Any] = {
         "kind": appt.kind.value,

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 log = logging.getLogger("backend.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -94,6 +94,16 @@ def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError
     return _respond(_body(request, HTTP_409_CONFLICT, detail, code="conflict"))
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A lost database connection (server restarted, network cut) is a 503 the client may retry: the pool
+    has already dropped its connections, so the retry gets a fresh one. Anything else is a 500."""
+    if not exc.connection_invalidated:
+        return unexpected_error_handler(request, exc)
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
+    detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
+    return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Đã có lỗi, vui lòng thử lại / Something went wrong, please retry"
@@ -103,6 +113,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_exception_handler,
     IntegrityError: integrity_error_handler,
+    DBAPIError: database_error_handler,
     Exception: unexpected_error_handler,
 }
 

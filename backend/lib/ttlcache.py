@@ -2,8 +2,9 @@
 (office rules, calendar, procedures, planned days, staff accounts) that changes a few times a year and whose
 edits may take ``ttl_s`` to show in other processes. The process that edits calls ``clear``/``forget``."""
 
+import asyncio
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -15,6 +16,7 @@ class TtlCache(Generic[K, V]):
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._items: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     def get(self, key: K) -> V | None:
         """The value if stored less than ``ttl_s`` ago, else None."""
@@ -22,6 +24,34 @@ class TtlCache(Generic[K, V]):
         if hit is None or time.monotonic() - hit[0] >= self.ttl_s:
             return None
         return hit[1]
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The value, loaded by ``load`` when missing or expired. Concurrent misses of one key wait for the
+        first caller's load instead of each running their own: at expiry, every request in flight used to
+        hit the database at once, the slowest answers of the hottest endpoints. If that load fails, each
+        waiter loads for itself."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled, not the load
+                return await self.get_or_load(key, load)
+        pending = asyncio.get_running_loop().create_future()
+        self._loading[key] = pending
+        try:
+            value = self.put(key, await load())
+            pending.set_result(value)
+            return value
+        finally:
+            if self._loading.get(key) is pending:
+                del self._loading[key]
+            if not pending.done():
+                pending.cancel()
 
     def put(self, key: K, value: V) -> V:
         if len(self._items) >= self.max_entries:

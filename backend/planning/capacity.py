@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.capacity import CourierShiftPolicy
-from backend.db import detached
+from backend.db import db_key, detached
 from backend.lib.ttlcache import TtlCache
 from backend.planning import clock
 
@@ -80,12 +80,11 @@ def forget_plans() -> None:
 async def listing_plans(
     session: AsyncSession, post_office_id: uuid.UUID, days: set[date]
 ) -> dict[date, Plan]:
-    key = (str(session.get_bind().engine.url), post_office_id, frozenset(days))
-    hit = _listing_plans.get(key)
-    if hit is not None:
-        return hit
-    plans = await latest_plans(session, post_office_id, days)
-    return _listing_plans.put(key, {day: detached(plan) for day, plan in plans.items()})
+    async def load() -> dict[date, Plan]:
+        plans = await latest_plans(session, post_office_id, days)
+        return {day: detached(plan) for day, plan in plans.items()}
+
+    return await _listing_plans.get_or_load((db_key(session), post_office_id, frozenset(days)), load)
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
@@ -227,12 +226,12 @@ class RouteInsertionPolicy(CourierShiftPolicy):
     ) -> set[datetime]:
         """The window starts (of ``windows``) in which the visit still fits: every window of a day without a
         plan, and on a planned day those where ``can_insert`` finds a place. One plan load per planned day."""
-        days = {clock.vn_date(start) for start, _ in windows}
-        planned = await listing_plans(session, post_office_id, days)
-        admitted = {start for start, _ in windows if clock.vn_date(start) not in planned}
+        day_of = {start: clock.vn_date(start) for start, _ in windows}
+        planned = await listing_plans(session, post_office_id, set(day_of.values()))
+        admitted = {start for start, day in day_of.items() if day not in planned}
         for day, plan in planned.items():
             problem, routes = await plan_problem(session, plan)
-            todays = [(s, e) for s, e in windows if clock.vn_date(s) == day]
+            todays = [(s, e) for s, e in windows if day_of[s] == day]
             if not problem.vehicles:
                 continue
             for start, end in todays:

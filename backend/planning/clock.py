@@ -1,5 +1,6 @@
 """The routing library counts seconds from local midnight of the plan day; the database keeps aware UTC."""
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 
 from schemas.base import VN_TZ, to_vn
@@ -27,7 +28,9 @@ def hhmm_secs(value: str) -> int:
     return int(hours) * 3600 + int(minutes or 0) * 60
 
 
+@functools.lru_cache(maxsize=8192)
 def vn_date(instant: datetime) -> date:
+    # Cached: listings ask it of the same few hundred window starts on every request.
     return to_vn(instant).date()
 
 

@@ -1,0 +1,123 @@
+"""The slot listing's in-memory ledger stays coherent with the database (SQLite and PostgreSQL), and a lost
+database connection answers 503, then recovers."""
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.booking import ledger_cache
+from tests.api.test_booking_flow import place_of, slots
+from tests.conftest import _pg_admin_url
+
+PO = 8
+
+
+def _param(engine: AsyncEngine, value: uuid.UUID) -> Any:
+    # SQLite stores UUIDs as 32 hex digits (SQLAlchemy's Uuid type); PostgreSQL has a uuid type.
+    return value if engine.dialect.name == "postgresql" else value.hex
+
+
+async def _write_ledger(
+    engine: AsyncEngine, po: uuid.UUID, start: datetime, end: datetime, booked: int
+) -> None:
+    """Another process's write: a plain connection, so none of this process's session hooks see it."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                'INSERT INTO slot_capacity (post_office_id, start, "end", capacity_minutes, booked_minutes, '
+                "bookings, updated_at) VALUES (:po, :start, :end, :cap, :booked, 1, :now) "
+                "ON CONFLICT (post_office_id, start) DO UPDATE SET booked_minutes = :booked"
+            ),
+            {
+                "po": _param(engine, po),
+                "start": start,
+                "end": end,
+                "cap": 10_000,
+                "booked": booked,
+                "now": start,
+            },
+        )
+
+
+async def _remaining(client: httpx.AsyncClient, lat: float, lon: float, start: str) -> int:
+    return int(next(s["remaining"] for s in (await slots(client, lat, lon))["items"] if s["start"] == start))
+
+
+async def test_a_ledger_change_made_elsewhere_reaches_the_listing(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    po = demo.post_offices[PO]
+    lat, lon = place_of(demo, PO)
+    items = (await slots(client, lat, lon))["items"]
+    window = next(s for s in items if s["remaining"] > 0)
+    start = datetime.fromisoformat(window["start"])
+    end = datetime.fromisoformat(window["end"])
+    assert await _remaining(client, lat, lon, window["start"]) == window["remaining"]  # now from the cache
+
+    listening = engine.dialect.name == "postgresql"
+    if listening:  # the app's listener is up (it connects at startup)
+        for _ in range(100):
+            if ledger_cache.CACHE.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert ledger_cache.CACHE.listening
+    await _write_ledger(engine, po.id, start, end, booked=10_000)
+    try:
+        # PostgreSQL: NOTIFY drops the entry long before its 60 s safety TTL; SQLite: the 2 s local TTL.
+        patience = 5.0 if listening else ledger_cache.LOCAL_TTL_S + 5.0
+        assert await _eventually(client, lat, lon, window["start"], 0, patience) == 0
+    finally:
+        await _write_ledger(engine, po.id, start, end, booked=0)
+    if listening:
+        back = await _eventually(client, lat, lon, window["start"], window["remaining"], 5.0)
+        assert back == window["remaining"]
+
+
+async def _eventually(
+    client: httpx.AsyncClient, lat: float, lon: float, start: str, want: int, s: float
+) -> int:
+    """The window's remaining count once it equals ``want``, or the last one seen after about ``s`` seconds."""
+    seen = -1
+    for _ in range(int(s / 0.05)):
+        seen = await _remaining(client, lat, lon, start)
+        if seen == want:
+            break
+        await asyncio.sleep(0.05)
+    return seen
+
+
+async def test_a_lost_database_connection_is_a_503_then_recovers() -> None:
+    """PostgreSQL restarted under the pool: the request that meets the dead connection answers a 503 problem
+    the client may retry, the pool drops its connections, and the next request is served (no pre-ping)."""
+    from backend.app import create_app
+    from backend.db import make_engine
+    from backend.lib.pgadmin import connect
+    from backend.settings import Settings
+
+    url = _pg_admin_url()
+    engine = make_engine(url, pool_size=2)
+    app = create_app(Settings(database_url=url), engine=engine)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+            assert (await web.get("/health")).status_code == 200
+            async with engine.connect() as conn:  # the pool's one connection, as /health left it
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            admin = await connect(url)
+            try:
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            lost = await web.get("/health")
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["content-type"].startswith("application/problem+json")
+            assert lost.json()["type"].endswith("database_unavailable")
+            assert lost.headers["retry-after"] == "1"
+            assert (await web.get("/health")).status_code == 200
+    finally:
+        await engine.dispose()
