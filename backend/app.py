@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import backend
 from backend.db import make_engine, sqlalchemy_plugin
+from backend.lib import pgnotify
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.responses import LocalTimeResponse
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         from contextlib import AsyncExitStack
 
         async with AsyncExitStack() as stack:
+            await stack.enter_async_context(pgnotify.lifespan_hook(app))
             for hook in LIFESPAN_HOOKS:
                 await stack.enter_async_context(hook(app))
             # Everything loaded so far (modules, routes, reference caches) lives as long as the process: keep

@@ -6,16 +6,14 @@ transaction opened with ``BEGIN IMMEDIATE`` so two writers queue for the lock in
 """
 
 import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
-    SESSION_SCOPE_KEY,
-    SESSION_TERMINUS_ASGI_EVENTS,
-)
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
 from litestar.types import Message, Scope
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -88,20 +86,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-_autocommit = autocommit_handler_maker()
-
-
-async def finish_session(message: Message, scope: Scope) -> None:
+def finish_session_handler(scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
     """advanced-alchemy's autocommit (commit on 2xx, else roll back; then close), skipped for a session with
     nothing to commit or release: never used (answers from caches) or already committed by the service. Its
-    commit and close cost two greenlet round trips on every request, a tenth of a cached slot listing."""
-    session: AsyncSession | None = get_aa_scope_state(scope, SESSION_SCOPE_KEY)
-    if session is None:
-        return
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        await _autocommit(message, scope)
-    elif message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
-        delete_aa_scope_state(scope, SESSION_SCOPE_KEY)
+    commit and close cost two greenlet round trips on every request, a tenth of a cached slot listing.
+    ``scope_key`` must be the config's own: advanced-alchemy makes it unique per config in a process."""
+    autocommit = autocommit_handler_maker(session_scope_key=scope_key)
+
+    async def finish_session(message: Message, scope: Scope) -> None:
+        session: AsyncSession | None = get_aa_scope_state(scope, scope_key)
+        if session is None:
+            return
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await autocommit(message, scope)
+        elif message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
+            delete_aa_scope_state(scope, scope_key)
+
+    return finish_session
 
 
 def sqlalchemy_plugin(engine: AsyncEngine) -> SQLAlchemyPlugin:
@@ -112,7 +113,8 @@ def sqlalchemy_plugin(engine: AsyncEngine) -> SQLAlchemyPlugin:
         # Our own maker, so sessions are SQLModel's (``session.exec``) on both the async and sync side.
         session_maker=session_factory(engine),
         session_dependency_key="db_session",
-        before_send_handler=finish_session,
+        before_send_handler="autocommit",  # replaced below, once the config has its scope key
         create_all=False,  # Alembic migrations are the only way the schema changes
     )
+    config.before_send_handler = finish_session_handler(config.session_scope_key)
     return SQLAlchemyPlugin(config=config)

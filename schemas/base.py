@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlmodel import Field
+from pydantic_core import PydanticUndefined
+from sqlmodel import Field, SQLModel
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -42,3 +43,22 @@ def utc_field(*, nullable: bool = False, index: bool = False, default_now: bool 
 def json_field(*, default_factory: Any = dict, nullable: bool = False) -> Any:
     """A JSON column (JSONB on PostgreSQL, JSON text elsewhere)."""
     return Field(default_factory=default_factory, sa_type=JsonB, nullable=nullable)
+
+
+def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """A table model's row as column values for a Core INSERT: ``values`` plus each other field's default
+    (or default factory), with no model instance built. For rows written on the hottest paths and never read
+    back through the session: building a table model validates and instruments every field, 0.2-0.4 ms a
+    row. The caller passes values of the right types (what the model would have validated)."""
+    unknown = values.keys() - model.model_fields.keys()
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {sorted(unknown)}")
+    row: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name in values:
+            row[name] = values[name]
+        elif field.default_factory is not None:
+            row[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is not PydanticUndefined:
+            row[name] = field.default
+    return row

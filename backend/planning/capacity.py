@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.capacity import CourierShiftPolicy
 from backend.db import db_key, detached
+from backend.lib import pgnotify
 from backend.lib.ttlcache import TtlCache
 from backend.planning import clock
 
@@ -75,6 +76,10 @@ _listing_plans: TtlCache[tuple[str, uuid.UUID, frozenset[date]], dict[date, Plan
 
 def forget_plans() -> None:
     _listing_plans.clear()
+
+
+pgnotify.subscribe(pgnotify.REFERENCE, lambda table: forget_plans() if table == "plan" else None)
+pgnotify.on_reset(lambda _db: forget_plans())
 
 
 async def listing_plans(
@@ -187,7 +192,10 @@ async def insertion_check(
 ) -> InsertionResult | None:
     """The cheapest insertion (courier, position, added travel) or why none; None when the day has no plan."""
     day = clock.vn_date(window_start)
-    plan = await latest_plan(session, post_office_id, day)
+    if pgnotify.listening(db_key(session)):  # every plan change reaches this process: the cache is current
+        plan = (await listing_plans(session, post_office_id, {day})).get(day)
+    else:
+        plan = await latest_plan(session, post_office_id, day)
     if plan is None:
         return None
     problem, routes = await plan_problem(session, plan)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.booking import ledger_cache
+from backend.lib import pgnotify
 from tests.api.test_booking_flow import place_of, slots
 from tests.conftest import _pg_admin_url
 
@@ -61,11 +62,12 @@ async def test_a_ledger_change_made_elsewhere_reaches_the_listing(
 
     listening = engine.dialect.name == "postgresql"
     if listening:  # the app's listener is up (it connects at startup)
+        db = str(engine.url)
         for _ in range(100):
-            if ledger_cache.CACHE.listening:
+            if pgnotify.listening(db):
                 break
             await asyncio.sleep(0.05)
-        assert ledger_cache.CACHE.listening
+        assert pgnotify.listening(db)
     await _write_ledger(engine, po.id, start, end, booked=10_000)
     try:
         # PostgreSQL: NOTIFY drops the entry long before its 60 s safety TTL; SQLite: the 2 s local TTL.

@@ -1,0 +1,106 @@
+"""PostgreSQL LISTEN/NOTIFY for per-process caches: one listening connection per process and database.
+
+Caches of what other processes may change (the booking ledger, courier rosters, plans) subscribe to a
+channel; triggers created by migrations send the notifications at commit. While the connection is down
+nothing can be known about changes, so every cache of that database is reset (``on_reset``) when the
+connection is lost and again when it is back, and ``listening(db)`` tells caches whether they may keep
+entries beyond a short TTL at all. SQLite has no NOTIFY: ``listening`` is never true there.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+log = logging.getLogger("backend.pgnotify")
+
+RECONNECT_S = 2.0
+LEDGER = "hoso_ledger"  # payload: the post office id whose windows changed
+REFERENCE = "hoso_reference"  # payload: the table that changed (rosters, booking rules, plans...)
+
+_handlers: dict[str, list[Callable[[str], None]]] = {}
+_resets: list[Callable[[str], None]] = []
+_listening: set[str] = set()
+
+
+def subscribe(channel: str, handler: Callable[[str], None]) -> None:
+    """Call ``handler(payload)`` for each notification on ``channel`` (in the event loop; keep it quick)."""
+    if handler not in _handlers.setdefault(channel, []):
+        _handlers[channel].append(handler)
+
+
+def on_reset(handler: Callable[[str], None]) -> None:
+    """Call ``handler(db)`` whenever the listener of database ``db`` (``backend.db.db_key``) connects or drops."""
+    if handler not in _resets:
+        _resets.append(handler)
+
+
+def listening(db: str) -> bool:
+    return db in _listening
+
+
+def _reset(db: str) -> None:
+    for handler in _resets:
+        handler(db)
+
+
+def _dispatch(_conn: Any, _pid: int, channel: str, payload: str) -> None:
+    for handler in _handlers.get(channel, ()):
+        try:
+            handler(payload)
+        except Exception:
+            log.exception("notification handler failed on %s %r", channel, payload)
+
+
+async def listen(engine_url: URL, stop: asyncio.Event) -> None:
+    """Keep a LISTEN connection to the engine's database until ``stop``; reconnect when it drops."""
+    import asyncpg
+
+    db = str(engine_url)  # the key caches store entries under (password masked), as backend.db.db_key
+    dsn = engine_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    while not stop.is_set():
+        conn = None
+        try:
+            conn = await asyncpg.connect(dsn)
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            for channel in (LEDGER, REFERENCE):
+                await conn.add_listener(channel, _dispatch)
+            _reset(db)  # whatever changed while nobody listened is unknown
+            _listening.add(db)
+            stopped = asyncio.ensure_future(stop.wait())
+            dropped = asyncio.ensure_future(lost.wait())
+            await asyncio.wait({stopped, dropped}, return_when=asyncio.FIRST_COMPLETED)
+            for fut in (stopped, dropped):
+                fut.cancel()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("change listener: %s; caches read the database meanwhile", exc)
+        finally:
+            _listening.discard(db)
+            _reset(db)
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECONNECT_S)
+
+
+@contextlib.asynccontextmanager
+async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+    """Listen while the app runs (PostgreSQL only)."""
+    engine_url: URL = app.state.engine.url
+    if engine_url.get_backend_name() != "postgresql":
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(listen(engine_url, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
