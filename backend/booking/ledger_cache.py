@@ -50,7 +50,9 @@ Booked = dict[datetime, int]
 class LedgerCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, uuid.UUID], tuple[float, datetime, Booked]] = {}
+        # A load is kept only if neither its office's generation nor the epoch moved while it ran.
         self._generation: dict[uuid.UUID, int] = {}
+        self._epoch = 0
 
     def changed(self, post_office_id: uuid.UUID) -> None:
         self._generation[post_office_id] = self._generation.get(post_office_id, 0) + 1
@@ -58,12 +60,13 @@ class LedgerCache:
             del self._entries[key]
 
     def forget_database(self, url: str) -> None:
+        self._epoch += 1
         for key in [k for k in self._entries if k[0] == url]:
             del self._entries[key]
 
     def clear(self) -> None:
+        self._epoch += 1
         self._entries.clear()
-        self._generation.clear()
 
     async def booked(
         self, session: AsyncSession, post_office_id: uuid.UUID, starts: Sequence[datetime]
@@ -77,9 +80,9 @@ class LedgerCache:
         hit = self._entries.get(key)
         if hit is not None and time.monotonic() - hit[0] < ttl and min(starts) >= hit[1]:
             return hit[2]
-        # Future windows only (what listings show); older starts are read straight from the database.
+        # From the earliest start asked for, and at least from an hour ago: later listings start later and hit.
         since = min(min(starts), utcnow() - timedelta(hours=1))
-        generation = self._generation.get(post_office_id, 0)
+        generation, epoch = self._generation.get(post_office_id, 0), self._epoch
         t = SlotCapacity.__table__  # type: ignore[attr-defined]
         rows = await session.execute(
             select(t.c.start, t.c.booked_minutes).where(
@@ -87,7 +90,7 @@ class LedgerCache:
             )
         )
         booked: Booked = {start: minutes for start, minutes in rows.all()}
-        if self._generation.get(post_office_id, 0) == generation:
+        if self._generation.get(post_office_id, 0) == generation and self._epoch == epoch:
             self._entries[key] = (time.monotonic(), since, booked)
         return booked
 
