@@ -9,7 +9,6 @@ The served area is reference data: it is read once and kept for ``TTL_S`` second
 """
 
 import math
-import time
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import db_key
 from backend.lib.problems import Problem
+from backend.lib.ttlcache import TtlCache
 from schemas.orgs import Organisation, PostOfficeCommune
 from schemas.units import Commune
 
@@ -49,7 +49,6 @@ class ServedArea:
     radius_km: np.ndarray
     post_office_of: dict[str, uuid.UUID]
     folded_names: list[tuple[str, int]]  # (folded short name, index), longest first
-    loaded_at: float
     # Centroids in radians and their latitude cosines, computed once: every listing and booking locates a point.
     lat_rad: np.ndarray = field(init=False)
     lon_rad: np.ndarray = field(init=False)
@@ -60,12 +59,12 @@ class ServedArea:
         self.cos_lat = np.cos(self.lat_rad)
 
 
-_cache: dict[str, ServedArea] = {}
+_areas: TtlCache[str, ServedArea] = TtlCache(TTL_S)
 
 
 def invalidate() -> None:
     """Forget the cached served area (after changing post offices or their communes)."""
-    _cache.clear()
+    _areas.clear()
 
 
 def fold(text: str) -> str:
@@ -75,10 +74,11 @@ def fold(text: str) -> str:
 
 
 async def served_area(session: AsyncSession) -> ServedArea:
-    key = db_key(session)
-    area = _cache.get(key)
-    if area is not None and time.monotonic() - area.loaded_at < TTL_S:
-        return area
+    """The communes served by post offices, with their centroids (cached ``TTL_S``, one load at a time)."""
+    return await _areas.get_or_load(db_key(session), lambda: _load_area(session))
+
+
+async def _load_area(session: AsyncSession) -> ServedArea:
     links = (
         await session.exec(select(PostOfficeCommune.commune_code, PostOfficeCommune.post_office_id))
     ).all()
@@ -100,7 +100,7 @@ async def served_area(session: AsyncSession) -> ServedArea:
         ((fold(c.short_name), i) for i, c in enumerate(communes) if c.short_name),
         key=lambda t: -len(t[0]),
     )
-    area = ServedArea(
+    return ServedArea(
         codes=[c.code for c in communes],
         names=[c.name for c in communes],
         provinces=[c.province_code for c in communes],
@@ -109,10 +109,7 @@ async def served_area(session: AsyncSession) -> ServedArea:
         radius_km=np.array(radius, dtype=float),
         post_office_of=post_office_of,
         folded_names=folded,
-        loaded_at=time.monotonic(),
     )
-    _cache[key] = area
-    return area
 
 
 def _haversine_km(area: ServedArea, lat: float, lon: float) -> np.ndarray:
