@@ -14,6 +14,7 @@ from backend.booking.geocoding import Geocoder, geocoder_for
 from backend.lib.auth import Principal, caller, provide_principal, requires
 from backend.lib.dates import check_days
 from backend.lib.paging import Paging, page, provide_paging
+from backend.lib.responses import LocalTimeResponse
 from schemas.booking import (
     AppointmentCancel,
     AppointmentCreate,
@@ -100,7 +101,9 @@ class AppointmentsController(Controller):
             geocoder=provide_geocoder(request),
         )
         headers = {} if created else {"Idempotent-Replayed": "true"}
-        return Response(appt, status_code=201, headers=headers)
+        # LocalTimeResponse, not Response: a Response returned by a handler skips the app's response class,
+        # and the answer's instants (created, updated, event times) are shown in Vietnam time.
+        return LocalTimeResponse(appt, status_code=201, headers=headers)
 
     @get("/")
     async def list_appointments(

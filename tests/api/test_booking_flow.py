@@ -123,6 +123,9 @@ async def test_book_quotes_fees_writes_events_and_notifications(
     assert fees["zone"] in {"Z1", "Z2", "Z3", "Z4"} and fees["postal"] > 0
     assert a["procedure"] == PICKUP_CODE and len(a["documents"]) == 4
     assert [e["type"] for e in a["events"]] == ["booked"] and a["events"][0]["channel"] == "app"
+    # Every instant of the answer in Vietnam time, like the GET of the same appointment.
+    for shown in (a["start"], a["end"], a["created_at"], a["updated_at"], a["events"][0]["at"]):
+        assert shown.endswith("+07:00"), shown
     after = (await slots(client, lat, lon))["items"]
     was = next(s for s in before if s["start"] == start)["remaining"]
     assert next(s for s in after if s["start"] == start)["remaining"] == was - 1
