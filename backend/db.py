@@ -15,7 +15,7 @@ from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, g
 from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
 from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
 from litestar.types import Message, Scope
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,14 +66,18 @@ _Row = TypeVar("_Row", bound=SQLModel)
 _DB_KEYS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
-def db_key(session: AsyncSession) -> str:
-    """The session's database as a string (password masked), for per-database cache keys. Rendering a URL
+def engine_key(engine: Engine) -> str:
+    """The engine's database as a string (password masked), for per-database cache keys. Rendering a URL
     costs microseconds that the hottest requests pay several times, so it is remembered per engine."""
-    engine = session.get_bind().engine
     key = _DB_KEYS.get(engine)
     if key is None:
         key = _DB_KEYS[engine] = str(engine.url)
     return key
+
+
+def db_key(session: AsyncSession) -> str:
+    """``engine_key`` of the session's database."""
+    return engine_key(session.get_bind().engine)
 
 
 def detached(row: _Row) -> _Row:

@@ -70,19 +70,24 @@ class CourierShiftPolicy:
         return True
 
 
-# The shifts a booking writes into the ledger as capacity must be current: a roster change applies to the
-# next booking. Kept in memory only while this process hears of every roster change (PostgreSQL NOTIFY from
-# the staff_user/courier_profile triggers); otherwise read on every booking.
-_rosters: TtlCache[tuple[str, uuid.UUID], list[dict[str, Any]]] = TtlCache(60.0)
+# One cache of the couriers' shifts for listings and bookings. Listings take it as it is (at most
+# ROSTER_TTL_S old in another process). The shifts a booking writes into the ledger as capacity must be
+# current, a roster change applying to the next booking: bookings use the cache only while this process hears
+# of every roster change (PostgreSQL NOTIFY from the staff_user/courier_profile triggers), else read afresh.
+ROSTER_TTL_S = 10.0
+_rosters: TtlCache[tuple[str, uuid.UUID], list[dict[str, Any]]] = TtlCache(ROSTER_TTL_S)
 
 
 def forget_rosters() -> None:
     _rosters.clear()
 
 
-async def roster(session: AsyncSession, post_office_id: uuid.UUID) -> list[dict[str, Any]]:
+async def roster(
+    session: AsyncSession, post_office_id: uuid.UUID, *, exact: bool = True
+) -> list[dict[str, Any]]:
+    """The active couriers' shifts; ``exact=False`` (listings) accepts the cache however it is kept."""
     db = db_key(session)
-    if not pgnotify.listening(db):
+    if exact and not pgnotify.listening(db):
         return await courier_shifts(session, post_office_id)
     return await _rosters.get_or_load((db, post_office_id), lambda: courier_shifts(session, post_office_id))
 

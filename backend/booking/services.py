@@ -3,8 +3,9 @@
 Every change writes the appointment, its ``AppointmentEvent`` and its notifications in ONE transaction.
 A refusal raises a ``Problem`` and the request's transaction is rolled back with it (the web layer rolls
 back every answer that is not 2xx; direct callers roll back themselves), so a refused request leaves
-nothing stored, the booking's early idempotency claim included. Concurrency rests on two conditional UPDATEs: the window ledger
-(``capacity.reserve``) and the appointment's ``version`` (first writer wins, the other gets 409).
+nothing stored, the booking's early idempotency claim included. Concurrency rests on two conditional
+UPDATEs: the window ledger (``capacity.reserve``) and the appointment's ``version`` (first writer wins, the
+other gets 409).
 """
 
 import hashlib
@@ -125,13 +126,13 @@ async def office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
 
 
 # Reference data read through a short cache (CACHE_TTL_S): the office and its booking settings, the working
-# calendar, procedures, and for listings the couriers' shifts and the windows they make. They change a few
-# times a year and ``GET /slots`` / ``POST /appointments`` are the hottest paths; an edit shows within the
-# TTL in every process (``invalidate_caches`` for at once in this one). What is booked is cached for listings
-# only, and dropped at every change (``ledger_cache``); bookings read the courier-minutes they write into the
-# ledger fresh (a roster change applies at once).
+# calendar, procedures, and for listings the windows the couriers' shifts make. They change a few times a year
+# and ``GET /slots`` / ``POST /appointments`` are the hottest paths; an edit shows within the TTL in every
+# process (``invalidate_caches`` for at once in this one; on PostgreSQL every process drops them at once, see
+# migration 0002). What is booked is cached for listings only, and dropped at every change (``ledger_cache``);
+# the shifts a booking writes into the ledger are current (``capacity.roster``).
 CACHE_TTL_S = 10.0
-_offices: TtlCache[tuple[str, uuid.UUID], tuple[Office, list[dict[str, Any]]]] = TtlCache(CACHE_TTL_S)
+_offices: TtlCache[tuple[str, uuid.UUID], Office] = TtlCache(CACHE_TTL_S)
 _frames: TtlCache[tuple[str, uuid.UUID, date, date, int], list["FrameWindow"]] = TtlCache(CACHE_TTL_S)
 _procedures: TtlCache[tuple[str, str], Procedure] = TtlCache(CACHE_TTL_S)
 _calendars: TtlCache[tuple[str, int], WorkingCalendar] = TtlCache(CACHE_TTL_S)
@@ -157,13 +158,10 @@ pgnotify.subscribe(pgnotify.REFERENCE, _reference_changed)
 pgnotify.on_reset(lambda _db: invalidate_caches())
 
 
-async def cached_office(
-    session: AsyncSession, post_office_id: uuid.UUID
-) -> tuple[Office, list[dict[str, Any]]]:
-    async def load() -> tuple[Office, list[dict[str, Any]]]:
+async def cached_office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:
+    async def load() -> Office:
         loaded = await office(session, post_office_id)
-        off = Office(detached(loaded.org), loaded.rules)
-        return off, await capacity.courier_shifts(session, post_office_id)
+        return Office(detached(loaded.org), loaded.rules)
 
     return await _offices.get_or_load((db_key(session), post_office_id), load)
 
@@ -289,15 +287,14 @@ class FrameWindow:
         )
 
 
-async def window_frame(
-    session: AsyncSession, off: Office, shifts: list[dict[str, Any]], first: date, last: date
-) -> list[FrameWindow]:
+async def window_frame(session: AsyncSession, off: Office, first: date, last: date) -> list[FrameWindow]:
     """The office's windows on working days in [first, last] with the courier-minutes each offers, through the
     listing cache: they depend only on the calendar, opening hours, rules and shifts. The caller still drops
-    the windows whose notice has passed; the booked minutes are always read fresh."""
+    the windows whose notice has passed; the booked minutes come from ``ledger_cache``."""
 
     async def load() -> list[FrameWindow]:
         cal = await cached_calendar(session)
+        shifts = await capacity.roster(session, off.org.id, exact=False)
         windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
         return [FrameWindow.of(w, capacity_minutes(shifts, w)) for w in windows]
 
@@ -378,7 +375,7 @@ async def list_slots(
     lat_, lon_, source = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
     place = places.served_place(area, lat_, lon_)
     assert place.post_office_id is not None
-    off, shifts = await cached_office(session, place.post_office_id)
+    off = await cached_office(session, place.post_office_id)
     today = local_date(now)
     first = first or today
     last = last or today + timedelta(days=off.rules.horizon_days)
@@ -389,9 +386,7 @@ async def list_slots(
     first, last = max(first, today), min(last, last_bookable_day(off.rules, now))
     earliest = now + timedelta(minutes=off.rules.min_notice_minutes)
     if isinstance(policy, capacity.CourierShiftPolicy):
-        frame = [
-            f for f in await window_frame(session, off, shifts, first, last) if f.window.start >= earliest
-        ]
+        frame = [f for f in await window_frame(session, off, first, last) if f.window.start >= earliest]
     else:
         cal = await cached_calendar(session)
         windows = bookable_windows(cal, off.org.opening_hours, off.rules, now, first, last)
@@ -841,7 +836,7 @@ async def book(
     assert place.post_office_id is not None
     if principal.role == Role.dispatcher and place.post_office_id != principal.org_id:
         raise forbidden("Địa chỉ thuộc bưu cục khác / The address belongs to another post office")
-    off, _ = await cached_office(session, place.post_office_id)
+    off = await cached_office(session, place.post_office_id)
     if principal.role == Role.desk:
         desk = await session.get(Organisation, principal.org_id) if principal.org_id else None
         if desk is None or desk.province_code != off.org.province_code:

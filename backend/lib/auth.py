@@ -63,9 +63,8 @@ def issue_token(principal: Principal, *, ttl_s: int | None = None) -> tuple[str,
 
 
 # Verified tokens, so a client's every request does not pay the signature check again (HMAC and claim
-# parsing cost ~0.1 ms): key (secret, token), value (caller, expiry). Bounded: cleared when full.
-_verified: dict[tuple[str, str], tuple[Principal, float]] = {}
-_VERIFIED_MAX = 50_000
+# parsing cost ~0.1 ms): key (secret, token), value (caller, the token's expiry, still checked on each hit).
+_verified: TtlCache[tuple[str, str], tuple[Principal, float]] = TtlCache(300.0, max_entries=50_000)
 
 
 def decode_token(token: str) -> Principal:
@@ -74,9 +73,7 @@ def decode_token(token: str) -> Principal:
     if hit is not None and time.time() < hit[1]:
         return hit[0]
     principal, exp = _decode(token, secret)
-    if len(_verified) >= _VERIFIED_MAX:
-        _verified.clear()
-    _verified[(secret, token)] = (principal, exp)
+    _verified.put((secret, token), (principal, exp))
     return principal
 
 

@@ -13,7 +13,9 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db import engine_key
 
 log = logging.getLogger("backend.pgnotify")
 
@@ -55,12 +57,12 @@ def _dispatch(_conn: Any, _pid: int, channel: str, payload: str) -> None:
             log.exception("notification handler failed on %s %r", channel, payload)
 
 
-async def listen(engine_url: URL, stop: asyncio.Event) -> None:
+async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
     """Keep a LISTEN connection to the engine's database until ``stop``; reconnect when it drops."""
     import asyncpg
 
-    db = str(engine_url)  # the key caches store entries under (password masked), as backend.db.db_key
-    dsn = engine_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    db = engine_key(engine.sync_engine)  # the key caches store their entries under
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while not stop.is_set():
         conn = None
         try:
@@ -92,12 +94,12 @@ async def listen(engine_url: URL, stop: asyncio.Event) -> None:
 @contextlib.asynccontextmanager
 async def lifespan_hook(app: Any) -> AsyncIterator[None]:
     """Listen while the app runs (PostgreSQL only)."""
-    engine_url: URL = app.state.engine.url
-    if engine_url.get_backend_name() != "postgresql":
+    engine: AsyncEngine = app.state.engine
+    if engine.url.get_backend_name() != "postgresql":
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(listen(engine_url, stop))
+    task = asyncio.create_task(listen(engine, stop))
     try:
         yield
     finally:
