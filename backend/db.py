@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import schemas.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from backend.lib.fairpool import FairAsyncQueuePool
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -30,7 +31,7 @@ def ensure_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 60})
@@ -40,8 +41,16 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEn
     # every request beyond pool_size paid a new connection (asyncpg's type introspection included). No
     # pre-ping either (a round trip on every checkout): a connection found dead raises a disconnect error,
     # SQLAlchemy drops the pool's connections, and the request answers 503 (``backend.lib.problems``).
+    # Checkouts are served in arrival order (``backend.lib.fairpool``): SQLAlchemy's own pool lets a newcomer
+    # take a returned connection ahead of the requests already waiting, which starved some of them.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
+        url,
+        echo=echo,
+        poolclass=FairAsyncQueuePool,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=30,
+        pool_recycle=1800,
     )
 
 

@@ -31,7 +31,7 @@ class Settings:
     env: str = field(default_factory=lambda: _env("APP_ENV", "development"))
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DB))
     # Connections per process (PostgreSQL): workers x pool size must stay under the server's max_connections.
-    database_pool_size: int = field(default_factory=lambda: int(_env("DATABASE_POOL_SIZE", "20")))
+    database_pool_size: int = field(default_factory=lambda: int(_env("DATABASE_POOL_SIZE", "10")))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEFAULT_SECRET))
     token_ttl_s: int = field(default_factory=lambda: int(_env("TOKEN_TTL_S", "43200")))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))

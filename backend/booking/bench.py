@@ -166,7 +166,7 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
             "GET /slots (14 days)",
             await loadgen.closed_loop("127.0.0.1", port, [slots_req] * slots_n, clients),
         )
-        await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(100)], clients)  # warm-up
+        await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(300)], clients)  # warm-up
         _report(
             "POST /appointments",
             await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(bookings_n)], clients),

@@ -2,7 +2,8 @@
 
 The policy says how many courier-minutes a window offers and may veto a particular visit; the ledger
 (``slot_capacity``) guarantees that concurrent bookings never take more than that, with one conditional
-UPDATE per booking inside the booking's transaction.
+UPDATE per booking inside the booking's transaction (``reserve``; on PostgreSQL the booking function
+``hoso_book`` of migration 0003 runs the same upsert, ``backend/booking/pgbook.py``).
 
 Seam for routing: today ``CourierShiftPolicy`` counts minutes of courier shifts. The routing library
 exposes ``routing.insertion.can_insert(plan, problem, new_stop)``; a ``RouteInsertionPolicy`` can implement
@@ -124,7 +125,8 @@ def set_policy(policy: CapacityPolicy) -> CapacityPolicy:
 
 _LEDGER = SlotCapacity.__table__  # type: ignore[attr-defined]
 # Textual, because SQLAlchemy cannot cache the compiled form of an ORM upsert ("no key"): building it anew
-# cost ~1 ms on every booking. Both PostgreSQL and SQLite (3.35+) speak this upsert with RETURNING.
+# cost ~1 ms on every booking. Both PostgreSQL and SQLite (3.35+) speak this upsert with RETURNING. Bookings on
+# PostgreSQL run the same statement inside hoso_book (migration 0003): a change here belongs there too.
 _RESERVE = text(
     """
     INSERT INTO slot_capacity (post_office_id, start, "end", capacity_minutes, booked_minutes, bookings, updated_at)

@@ -3,9 +3,9 @@
 Every change writes the appointment, its ``AppointmentEvent`` and its notifications in ONE transaction.
 A refusal raises a ``Problem`` and the request's transaction is rolled back with it (the web layer rolls
 back every answer that is not 2xx; direct callers roll back themselves), so a refused request leaves
-nothing stored, the booking's early idempotency claim included. Concurrency rests on two conditional
-UPDATEs: the window ledger (``capacity.reserve``) and the appointment's ``version`` (first writer wins, the
-other gets 409).
+nothing stored, the booking's idempotency claim included. Concurrency rests on two conditional UPDATEs:
+the window ledger (``capacity.reserve``; on PostgreSQL the same upsert inside ``hoso_book``, see
+``pgbook.py``) and the appointment's ``version`` (first writer wins, the other gets 409).
 """
 
 import hashlib
@@ -23,7 +23,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
-from backend.booking import capacity, ledger_cache, places
+from backend.booking import capacity, ledger_cache, pgbook, places
 from backend.booking.geocoding import Geocoder, NoGeocoder
 from backend.booking.windows import (
     BookingRules,
@@ -677,17 +677,18 @@ def request_hash(data: AppointmentCreate) -> str:
 
 
 async def _replay(
-    session: AsyncSession, principal: Principal, rec: IdempotencyRecord, digest: str
+    session: AsyncSession, principal: Principal, appointment_id: uuid.UUID, stored_hash: str, digest: str
 ) -> AppointmentPublic:
-    if rec.request_hash != digest:
+    """The booking made earlier under the same key, if the request is the same."""
+    if stored_hash != digest:
         raise Problem(
             422,
             "Idempotency-Key đã dùng cho một yêu cầu khác / Idempotency-Key was used for a different request",
             code="idempotency_key_reused",
         )
-    appt = await session.get(Appointment, rec.appointment_id)
+    appt = await session.get(Appointment, appointment_id)
     if appt is None:  # pragma: no cover - the record and the appointment commit together
-        raise not_found("lịch hẹn / appointment", rec.appointment_id)
+        raise not_found("lịch hẹn / appointment", appointment_id)
     return await one_public(session, principal, appt)
 
 
@@ -752,6 +753,22 @@ async def _claim_key(
     return rec
 
 
+@dataclass
+class _Draft:
+    """A booking that passed every check, with the rows it writes and what its answer shows."""
+
+    window: Window
+    capacity: int
+    cost: int
+    office: Organisation
+    commune_name: str
+    procedure: Procedure | None
+    phone: str | None
+    appointment: dict[str, Any]
+    event: dict[str, Any]
+    notifications: list[dict[str, Any]]
+
+
 async def book(
     session: AsyncSession,
     principal: Principal,
@@ -763,19 +780,80 @@ async def book(
 ) -> tuple[AppointmentPublic, bool]:
     """Book a window. Returns the appointment and whether it was created now (False: a replay).
 
-    The hottest write of the product: rows are written with one Core statement each (idempotency key,
-    ledger, appointment, event, notifications) and no ORM unit of work, which cost several milliseconds
-    of CPU per booking. Any refusal raises, and the request's transaction is rolled back with it."""
+    The hottest write of the product. On PostgreSQL every check runs first (from caches when warm), then one
+    call of ``hoso_book`` claims the key, takes the window's minutes and writes the rows
+    (``backend/booking/pgbook.py``); a request refused by a check looks for an earlier booking under its key
+    before answering, so a retry of a booking that succeeded gets that booking whatever changed since. On
+    SQLite the key is claimed first thing in the transaction, then one Core statement per row (no ORM unit
+    of work: it cost several milliseconds of CPU per booking). Any refusal raises, and the request's
+    transaction is rolled back with it."""
     now = now or utcnow()
     digest = request_hash(data)
     appt_id = new_id()
-    if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200:
-            raise Problem(400, "Idempotency-Key dài 1-200 ký tự / must be 1-200 characters", code="bad_key")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise Problem(400, "Idempotency-Key dài 1-200 ký tự / must be 1-200 characters", code="bad_key")
+    one_trip = pgbook.supported(session)
+    if idempotency_key is not None and not one_trip:
         rec = await _claim_key(session, principal, idempotency_key, digest, appt_id, now)
         if rec is not None:
-            return await _replay(session, principal, rec, digest), False
+            return await _replay(session, principal, rec.appointment_id, rec.request_hash, digest), False
+    try:
+        draft = await _draft(session, principal, data, appt_id, geocoder or NoGeocoder(), now)
+    except Problem:
+        if one_trip and idempotency_key is not None:
+            rec = await session.get(IdempotencyRecord, (principal.id, idempotency_key))
+            if rec is not None:
+                return await _replay(session, principal, rec.appointment_id, rec.request_hash, digest), False
+        raise
+    if one_trip:
+        written = await pgbook.write(
+            session,
+            caller=principal.id,
+            key=idempotency_key,
+            request_hash=digest,
+            window=draft.window,
+            capacity=draft.capacity,
+            cost=draft.cost,
+            now=now,
+            appointment=draft.appointment,
+            event=draft.event,
+            notifications=draft.notifications,
+        )
+        if written is None:
+            raise _full(draft.window)
+        if not written.created:
+            return await _replay(
+                session, principal, written.appointment_id, written.request_hash, digest
+            ), False
+    else:
+        if not await capacity.reserve(session, draft.office.id, draft.window, draft.capacity, draft.cost):
+            raise _full(draft.window)
+        await session.execute(_INSERT_APPOINTMENT, draft.appointment)
+        await session.execute(_INSERT_EVENT, draft.event)
+        await outbox.insert_rows(session, draft.notifications)
+    await session.commit()
+    # Everything the answer shows is at hand: no second round of reads.
+    public = _public(
+        SimpleNamespace(**draft.appointment),
+        draft.office,
+        draft.commune_name,
+        draft.procedure,
+        draft.phone if principal.is_staff else None,
+        [AppointmentEventPublic.model_validate(draft.event)],
+    )
+    return public, True
 
+
+async def _draft(
+    session: AsyncSession,
+    principal: Principal,
+    data: AppointmentCreate,
+    appt_id: uuid.UUID,
+    geocoder: Geocoder,
+    now: datetime,
+) -> _Draft:
+    """Every check of a booking, then its rows. Writes only a new citizen (a staff booking for a phone
+    number not seen before), in the request's transaction."""
     # Who the appointment is for, and through which channel.
     phone: str | None = None
     citizen_id: uuid.UUID | None = None
@@ -831,7 +909,7 @@ async def book(
         proc = await session.get(Procedure, proc_id) if proc_id else None
 
     area = await places.served_area(session)
-    lat_, lon_, _ = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
+    lat_, lon_, _ = await resolve_point(session, area, geocoder, lat, lon, address)
     place = places.served_place(area, lat_, lon_)
     assert place.post_office_id is not None
     if principal.role == Role.dispatcher and place.post_office_id != principal.org_id:
@@ -863,8 +941,6 @@ async def book(
         session.add(citizen)
         await session.flush()
         citizen_id = citizen.id
-    if not await capacity.reserve(session, off.org.id, window, cap, cost):
-        raise _full(window)
     appt = row_values(
         Appointment,
         id=appt_id,
@@ -892,7 +968,6 @@ async def book(
         created_at=now,
         updated_at=now,
     )
-    await session.execute(_INSERT_APPOINTMENT, appt)
     event = row_values(
         AppointmentEvent,
         appointment_id=appt_id,
@@ -904,7 +979,6 @@ async def book(
         channel=channel,
         data={"start": window.start.isoformat()},
     )
-    await session.execute(_INSERT_EVENT, event)
     confirmation = outbox.notification_row(
         recipient_kind="citizen",
         recipient_id=citizen_id,
@@ -912,20 +986,18 @@ async def book(
         params={"appointment_id": appt_id, "start": window.start, "post_office": off.org.name},
         dedupe_key=_key(appt_id, 1, "booked"),
     )
-    await outbox.insert_rows(
-        session, [confirmation, *reminder_rows(appt_id, citizen_id, window.start, 1, now)]
+    return _Draft(
+        window=window,
+        capacity=cap,
+        cost=cost,
+        office=off.org,
+        commune_name=place.commune_name,
+        procedure=proc,
+        phone=phone,
+        appointment=appt,
+        event=event,
+        notifications=[confirmation, *reminder_rows(appt_id, citizen_id, window.start, 1, now)],
     )
-    await session.commit()
-    # Everything the answer shows is at hand: no second round of reads.
-    public = _public(
-        SimpleNamespace(**appt),
-        off.org,
-        place.commune_name,
-        proc,
-        phone if principal.is_staff else None,
-        [AppointmentEventPublic.model_validate(event)],
-    )
-    return public, True
 
 
 def _full(window: Window) -> Problem:

@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 
 from backend.booking import ledger_cache
 from backend.lib import pgnotify
+from schemas.booking import SlotCapacity
 from tests.api.test_booking_flow import place_of, slots
 from tests.conftest import _pg_admin_url
 
@@ -45,6 +47,18 @@ async def _write_ledger(
         )
 
 
+async def _booked(engine: AsyncEngine, po: uuid.UUID, start: datetime) -> int:
+    async with engine.connect() as conn:
+        booked = (
+            await conn.execute(
+                select(SlotCapacity.booked_minutes).where(
+                    col(SlotCapacity.post_office_id) == po, col(SlotCapacity.start) == start
+                )
+            )
+        ).scalar_one_or_none()
+    return int(booked or 0)
+
+
 async def _remaining(client: httpx.AsyncClient, lat: float, lon: float, start: str) -> int:
     return int(next(s["remaining"] for s in (await slots(client, lat, lon))["items"] if s["start"] == start))
 
@@ -68,13 +82,14 @@ async def test_a_ledger_change_made_elsewhere_reaches_the_listing(
                 break
             await asyncio.sleep(0.05)
         assert pgnotify.listening(db)
+    before = await _booked(engine, po.id, start)  # earlier tests may have booked this window
     await _write_ledger(engine, po.id, start, end, booked=10_000)
     try:
         # PostgreSQL: NOTIFY drops the entry long before its 60 s safety TTL; SQLite: the 2 s local TTL.
         patience = 5.0 if listening else ledger_cache.LOCAL_TTL_S + 5.0
         assert await _eventually(client, lat, lon, window["start"], 0, patience) == 0
     finally:
-        await _write_ledger(engine, po.id, start, end, booked=0)
+        await _write_ledger(engine, po.id, start, end, booked=before)
     if listening:
         back = await _eventually(client, lat, lon, window["start"], window["remaining"], 5.0)
         assert back == window["remaining"]

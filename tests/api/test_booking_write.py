@@ -1,0 +1,158 @@
+"""The booking's write on both databases: PostgreSQL's one-statement ``hoso_book`` (checks first, key claimed
+with the rows) and SQLite's statement-by-statement path (key claimed first) keep the same promises."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from backend.booking import services
+from backend.booking.pgbook import row_json
+from backend.db import session_factory
+from backend.lib.auth import Principal
+from backend.lib.problems import Problem
+from schemas.booking import (
+    Appointment,
+    AppointmentCreate,
+    AppointmentEvent,
+    AppointmentKind,
+    IdempotencyRecord,
+    SlotCapacity,
+)
+from schemas.enums import Role
+from schemas.notifications import Notification
+from tests.api.test_booking_flow import counts, free_windows, pickup, place_of
+from tests.conftest import citizen_headers
+
+PO = 6
+
+
+async def _set_booked(engine: AsyncEngine, po: uuid.UUID, start: datetime, booked: int) -> int:
+    """Another writer's ledger change (typed through the model, so both databases key the row alike);
+    returns the minutes booked before."""
+    async with session_factory(engine)() as session:
+        row = await session.get(SlotCapacity, (po, start))
+        before = row.booked_minutes if row else 0
+        if row is None:
+            row = SlotCapacity(post_office_id=po, start=start, end=start + timedelta(hours=2))
+            session.add(row)
+        row.booked_minutes = booked
+        await session.commit()
+    return before
+
+
+async def _citizen(client: httpx.AsyncClient, phone: str) -> tuple[dict[str, str], uuid.UUID]:
+    h = await citizen_headers(client, phone)
+    me = (await client.get("/api/v1/me", headers=h)).json()
+    return h, uuid.UUID(me["id"])
+
+
+async def test_a_retry_after_the_window_closed_gets_its_booking(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """On PostgreSQL the key is claimed with the rows, after the checks; a retry that the checks now refuse
+    (the window has started) must still find the booking its first attempt made."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[0]
+    h, citizen_id = await _citizen(client, "+84900000041")
+    key = f"late-{uuid.uuid4()}"
+    body = pickup(lat, lon, start)
+    first = await client.post("/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+
+    late = datetime.fromisoformat(start) + timedelta(minutes=30)  # inside the window: no longer bookable
+    principal = Principal(citizen_id, Role.citizen)
+    data = AppointmentCreate.model_validate(body)
+    async with session_factory(engine)() as session:
+        again, created = await services.book(session, principal, data, idempotency_key=key, now=late)
+        await session.rollback()
+    assert not created and str(again.id) == first.json()["id"]
+
+    before = await counts(engine)
+    async with session_factory(engine)() as session:
+        with pytest.raises(Problem) as reused:
+            changed = AppointmentCreate.model_validate({**body, "note": "khác"})
+            await services.book(session, principal, changed, idempotency_key=key, now=late)
+        await session.rollback()
+    assert reused.value.status_code == 422 and reused.value.code == "idempotency_key_reused"
+    async with session_factory(engine)() as session:
+        with pytest.raises(Problem) as closed:
+            await services.book(session, principal, data, idempotency_key=f"new-{uuid.uuid4()}", now=late)
+        await session.rollback()
+    assert closed.value.status_code == 422
+    assert await counts(engine) == before
+
+
+async def test_a_full_window_leaves_nothing_and_the_key_free(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """The ledger refuses (another process took the last minutes): no appointment, event, notification or
+    idempotency record is left, and the same key books once there is room again."""
+    po = demo.post_offices[PO]
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[1]
+    begins = datetime.fromisoformat(start)
+    h, citizen_id = await _citizen(client, "+84900000042")
+    key = f"full-{uuid.uuid4()}"
+    body = pickup(lat, lon, start)
+    booked = await _set_booked(engine, po.id, begins, 10_000)
+    try:
+        before = await counts(engine)
+        r = await client.post("/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": key})
+        assert r.status_code == 409 and r.json()["type"].endswith("window_full"), r.text
+        assert await counts(engine) == before
+        async with session_factory(engine)() as session:
+            assert await session.get(IdempotencyRecord, (citizen_id, key)) is None
+    finally:
+        await _set_booked(engine, po.id, begins, booked)
+    r = await client.post("/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": key})
+    assert r.status_code == 201, r.text
+
+
+async def test_the_written_rows_read_back_as_written(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """Rows go to PostgreSQL as JSON read with the tables' row types: what the ORM reads back is what the
+    answer showed (types included: enum, JSON, instants, ids)."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[2]
+    h, citizen_id = await _citizen(client, "+84900000043")
+    r = await client.post(
+        "/api/v1/appointments",
+        json=pickup(lat, lon, start, note="Cổng xanh, số 12"),
+        headers={**h, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert r.status_code == 201, r.text
+    shown = r.json()
+    appt_id = uuid.UUID(shown["id"])
+    async with session_factory(engine)() as session:
+        appt = await session.get(Appointment, appt_id)
+        assert appt is not None
+        assert appt.kind == AppointmentKind.pickup and appt.citizen_id == citizen_id
+        assert appt.start == datetime.fromisoformat(start) and appt.start.utcoffset() == timedelta(0)
+        assert appt.note == "Cổng xanh, số 12" and appt.fees == shown["fees"] and appt.version == 1
+        events = (
+            await session.exec(
+                select(AppointmentEvent).where(col(AppointmentEvent.appointment_id) == appt_id)
+            )
+        ).all()
+        assert [(e.seq, e.type, e.data) for e in events] == [(1, "booked", {"start": appt.start.isoformat()})]
+        notes = (
+            await session.exec(select(Notification).where(col(Notification.recipient_id) == citizen_id))
+        ).all()
+        mine = [n for n in notes if n.params.get("appointment_id") == str(appt_id)]
+        assert {n.template for n in mine} >= {"appointment.booked"}
+        assert all(n.status == "pending" and n.next_attempt_at.tzinfo is not None for n in mine)
+
+
+def test_row_json_refuses_naive_instants_and_names_enum_members() -> None:
+    row = {"id": uuid.uuid4(), "kind": AppointmentKind.pickup, "start": datetime(2026, 12, 1, 8, 0)}
+    with pytest.raises(ValueError, match="naive"):
+        row_json(Appointment, row)
+    aware = {**row, "start": datetime.fromisoformat("2026-12-01T08:00:00+07:00")}
+    assert '"kind":"pickup"' in row_json(Appointment, aware)
+    assert '"start":"2026-12-01T08:00:00+07:00"' in row_json(Appointment, aware)
