@@ -26,3 +26,26 @@ async def test_downgrade_and_upgrade_round_trip(tmp_path: object) -> None:
     await asyncio.to_thread(upgrade, url)
     await asyncio.to_thread(downgrade, url, "base")
     await asyncio.to_thread(upgrade, url)
+
+
+async def test_downgrade_and_upgrade_round_trip_on_postgresql() -> None:
+    """PostgreSQL keeps what SQLite has no notion of (ENUM types, functions, triggers): every downgrade must
+    remove its own, or the next upgrade fails."""
+    import asyncio
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from backend.migrations import downgrade, upgrade
+    from tests.conftest import _pg_admin_url, _pg_exec
+
+    name = f"hoso_migrations_{uuid.uuid4().hex[:8]}"
+    await _pg_exec(f'CREATE DATABASE "{name}"')
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        for target in ("0002", "0001", "base"):
+            await asyncio.to_thread(downgrade, url, target)
+            await asyncio.to_thread(upgrade, url)
+    finally:
+        await _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1224,3 +1224,22 @@ def downgrade() -> None:
     op.drop_table("calendar_override")
     op.drop_table("booking_idempotency")
     # ### end Alembic commands ###
+    # PostgreSQL keeps ENUM types after their tables are dropped: without this a second upgrade fails.
+    if op.get_bind().dialect.name == "postgresql":
+        for name in ENUM_TYPES:
+            op.execute(f"DROP TYPE IF EXISTS {name}")
+
+
+ENUM_TYPES = (
+    "agencylevel",
+    "appointmentkind",
+    "appointmentstatus",
+    "bookingchannel",
+    "channel",
+    "custodiankind",
+    "handoveritemstate",
+    "handoverstatus",
+    "orgkind",
+    "role",
+    "vehicle",
+)
