@@ -21,6 +21,7 @@ def dispatcher_process(
     send_chunk: int,
     lease_s: float,
     until_idle: bool,
+    ready: Any = None,
 ) -> None:
     """Dispatch with a real FcmSender; stop when a pass finds nothing (``until_idle``) or run until killed."""
 
@@ -35,6 +36,8 @@ def dispatcher_process(
             send_chunk=send_chunk,
             lease=timedelta(seconds=lease_s),
         )
+        if ready is not None:  # imports and setup done: the test starts every worker at once
+            ready.release()
         start.wait()
         try:
             while True:

@@ -65,6 +65,9 @@ async def test_two_worker_processes_never_send_the_same_row(
     expected = await seed(db, 300)
     fcm.delay = 0.002  # keep each batch in flight a little, so the workers overlap
     start = mp.get_context("spawn").Event()
+    # Both workers must be past their imports before either starts: the first one up used to drain all 300
+    # rows before the other had started, failing the "both took part" check now and then.
+    ready = mp.get_context("spawn").Semaphore(0)
     procs = [
         spawn(
             notif_db,
@@ -76,10 +79,12 @@ async def test_two_worker_processes_never_send_the_same_row(
             send_chunk=20,
             lease_s=60,
             until_idle=True,
+            ready=ready,
         )
         for name in ("worker-a", "worker-b")
     ]
-    await asyncio.sleep(0)  # both processes import while we wait below
+    for _ in procs:
+        assert await asyncio.to_thread(ready.acquire, True, 120)
     start.set()
     for p in procs:
         await asyncio.to_thread(p.join, 120)
