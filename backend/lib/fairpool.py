@@ -62,11 +62,11 @@ class FairQueue(sqla_queue.AsyncAdaptedQueue[_T]):
         raise sqla_queue.Empty()
 
     def get(self, block: bool = True, timeout: float | None = None) -> _T:
-        self._prune()
-        if self._items and not self._waiters:
-            return self._items.popleft()
-        if not block:
-            raise sqla_queue.Empty()
+        try:
+            return self.get_nowait()
+        except sqla_queue.Empty:
+            if not block:
+                raise
         return self.await_(self._wait(timeout))
 
     def _prune(self) -> None:

@@ -2,61 +2,19 @@
 database connection answers 503, then recovers."""
 
 import asyncio
-import uuid
 from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 
 from backend.booking import ledger_cache
 from backend.lib import pgnotify
-from schemas.booking import SlotCapacity
-from tests.api.test_booking_flow import place_of, slots
+from tests.api.test_booking_flow import place_of, set_booked, slots
 from tests.conftest import _pg_admin_url
 
 PO = 8
-
-
-def _param(engine: AsyncEngine, value: uuid.UUID) -> Any:
-    # SQLite stores UUIDs as 32 hex digits (SQLAlchemy's Uuid type); PostgreSQL has a uuid type.
-    return value if engine.dialect.name == "postgresql" else value.hex
-
-
-async def _write_ledger(
-    engine: AsyncEngine, po: uuid.UUID, start: datetime, end: datetime, booked: int
-) -> None:
-    """Another process's write: a plain connection, so none of this process's session hooks see it."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                'INSERT INTO slot_capacity (post_office_id, start, "end", capacity_minutes, booked_minutes, '
-                "bookings, updated_at) VALUES (:po, :start, :end, :cap, :booked, 1, :now) "
-                "ON CONFLICT (post_office_id, start) DO UPDATE SET booked_minutes = :booked"
-            ),
-            {
-                "po": _param(engine, po),
-                "start": start,
-                "end": end,
-                "cap": 10_000,
-                "booked": booked,
-                "now": start,
-            },
-        )
-
-
-async def _booked(engine: AsyncEngine, po: uuid.UUID, start: datetime) -> int:
-    async with engine.connect() as conn:
-        booked = (
-            await conn.execute(
-                select(SlotCapacity.booked_minutes).where(
-                    col(SlotCapacity.post_office_id) == po, col(SlotCapacity.start) == start
-                )
-            )
-        ).scalar_one_or_none()
-    return int(booked or 0)
 
 
 async def _remaining(client: httpx.AsyncClient, lat: float, lon: float, start: str) -> int:
@@ -82,14 +40,13 @@ async def test_a_ledger_change_made_elsewhere_reaches_the_listing(
                 break
             await asyncio.sleep(0.05)
         assert pgnotify.listening(db)
-    before = await _booked(engine, po.id, start)  # earlier tests may have booked this window
-    await _write_ledger(engine, po.id, start, end, booked=10_000)
+    before = await set_booked(engine, po.id, start, end, 10_000)  # earlier tests may have booked it
     try:
         # PostgreSQL: NOTIFY drops the entry long before its 60 s safety TTL; SQLite: the 2 s local TTL.
         patience = 5.0 if listening else ledger_cache.LOCAL_TTL_S + 5.0
         assert await _eventually(client, lat, lon, window["start"], 0, patience) == 0
     finally:
-        await _write_ledger(engine, po.id, start, end, booked=before)
+        await set_booked(engine, po.id, start, end, before)
     if listening:
         back = await _eventually(client, lat, lon, window["start"], window["remaining"], 5.0)
         assert back == window["remaining"]

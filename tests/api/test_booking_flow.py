@@ -15,7 +15,7 @@ from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from schemas import s10
 from schemas.base import VN_TZ, utcnow
-from schemas.booking import Appointment, AppointmentCreate, AppointmentKind, BookingSettings
+from schemas.booking import Appointment, AppointmentCreate, AppointmentKind, BookingSettings, SlotCapacity
 from schemas.catalogue import Procedure
 from schemas.dossiers import Channel, CustodianKind, Dossier
 from schemas.enums import Role
@@ -57,6 +57,21 @@ async def free_windows(client: httpx.AsyncClient, lat: float, lon: float, kind: 
 async def counts(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
         return {t: (await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one() for t in TABLES}  # noqa: S608
+
+
+async def set_booked(engine: AsyncEngine, po: uuid.UUID, start: datetime, end: datetime, booked: int) -> int:
+    """Another writer's change of a window's booked minutes, through the model so both databases key the row
+    alike; returns the minutes booked before. No booking code marks it, so only the database tells this
+    process's caches (NOTIFY on PostgreSQL, the TTL on SQLite)."""
+    async with session_factory(engine)() as session:
+        row = await session.get(SlotCapacity, (po, start))
+        before = row.booked_minutes if row else 0
+        if row is None:
+            row = SlotCapacity(post_office_id=po, start=start, end=end)
+            session.add(row)
+        row.booked_minutes = booked
+        await session.commit()
+    return before
 
 
 def pickup(lat: Any, lon: Any, start: str, **extra: Any) -> dict[str, Any]:

@@ -21,28 +21,13 @@ from schemas.booking import (
     AppointmentEvent,
     AppointmentKind,
     IdempotencyRecord,
-    SlotCapacity,
 )
 from schemas.enums import Role
 from schemas.notifications import Notification
-from tests.api.test_booking_flow import counts, free_windows, pickup, place_of
+from tests.api.test_booking_flow import counts, free_windows, pickup, place_of, set_booked
 from tests.conftest import citizen_headers
 
-PO = 6
-
-
-async def _set_booked(engine: AsyncEngine, po: uuid.UUID, start: datetime, booked: int) -> int:
-    """Another writer's ledger change (typed through the model, so both databases key the row alike);
-    returns the minutes booked before."""
-    async with session_factory(engine)() as session:
-        row = await session.get(SlotCapacity, (po, start))
-        before = row.booked_minutes if row else 0
-        if row is None:
-            row = SlotCapacity(post_office_id=po, start=start, end=start + timedelta(hours=2))
-            session.add(row)
-        row.booked_minutes = booked
-        await session.commit()
-    return before
+PO = 6  # the last windows of the listing: the booking-flow tests use the first ones of this office
 
 
 async def _citizen(client: httpx.AsyncClient, phone: str) -> tuple[dict[str, str], uuid.UUID]:
@@ -57,7 +42,7 @@ async def test_a_retry_after_the_window_closed_gets_its_booking(
     """On PostgreSQL the key is claimed with the rows, after the checks; a retry that the checks now refuse
     (the window has started) must still find the booking its first attempt made."""
     lat, lon = place_of(demo, PO)
-    start = (await free_windows(client, lat, lon))[0]
+    start = (await free_windows(client, lat, lon))[-1]
     h, citizen_id = await _citizen(client, "+84900000041")
     key = f"late-{uuid.uuid4()}"
     body = pickup(lat, lon, start)
@@ -94,12 +79,13 @@ async def test_a_full_window_leaves_nothing_and_the_key_free(
     idempotency record is left, and the same key books once there is room again."""
     po = demo.post_offices[PO]
     lat, lon = place_of(demo, PO)
-    start = (await free_windows(client, lat, lon))[1]
+    start = (await free_windows(client, lat, lon))[-2]
     begins = datetime.fromisoformat(start)
     h, citizen_id = await _citizen(client, "+84900000042")
     key = f"full-{uuid.uuid4()}"
     body = pickup(lat, lon, start)
-    booked = await _set_booked(engine, po.id, begins, 10_000)
+    ends = begins + timedelta(hours=2)
+    booked = await set_booked(engine, po.id, begins, ends, 10_000)
     try:
         before = await counts(engine)
         r = await client.post("/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": key})
@@ -108,7 +94,7 @@ async def test_a_full_window_leaves_nothing_and_the_key_free(
         async with session_factory(engine)() as session:
             assert await session.get(IdempotencyRecord, (citizen_id, key)) is None
     finally:
-        await _set_booked(engine, po.id, begins, booked)
+        await set_booked(engine, po.id, begins, ends, booked)
     r = await client.post("/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": key})
     assert r.status_code == 201, r.text
 
@@ -119,7 +105,7 @@ async def test_the_written_rows_read_back_as_written(
     """Rows go to PostgreSQL as JSON read with the tables' row types: what the ORM reads back is what the
     answer showed (types included: enum, JSON, instants, ids)."""
     lat, lon = place_of(demo, PO)
-    start = (await free_windows(client, lat, lon))[2]
+    start = (await free_windows(client, lat, lon))[-3]
     h, citizen_id = await _citizen(client, "+84900000043")
     r = await client.post(
         "/api/v1/appointments",
