@@ -64,8 +64,7 @@ def supported(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def write(
-    session: AsyncSession,
+def arguments(
     *,
     caller: uuid.UUID,
     key: str | None,
@@ -77,16 +76,13 @@ async def write(
     appointment: Mapping[str, Any],
     event: Mapping[str, Any],
     notifications: Sequence[Mapping[str, Any]],
-) -> Written | None:
-    """Claim the key, take the window's minutes and write the rows, all or nothing. None: the window is
-    full (nothing written, the key left free)."""
-    office = appointment["post_office_id"]
-    ledger_cache.touched(session, office)
-    params = {
+) -> dict[str, Any]:
+    """``hoso_book``'s arguments, the rows as JSON text."""
+    return {
         "caller": caller,
         "key": key,
         "hash": request_hash,
-        "office": office,
+        "office": appointment["post_office_id"],
         "start": window.start,
         "end": window.end,
         "cap": capacity,
@@ -96,12 +92,25 @@ async def write(
         "event": row_json(AppointmentEvent, event),
         "notifications": "[" + ",".join(row_json(Notification, n) for n in notifications) + "]",
     }
+
+
+def item_json(args: Mapping[str, Any]) -> bytes:
+    """``arguments`` as one JSON object, an item of ``hoso_book_many`` (``pgbatch.py``)."""
+    raw = {"appointment", "event", "notifications"}
+    return _ENCODER.encode({k: msgspec.Raw(v.encode()) if k in raw else v for k, v in args.items()})
+
+
+async def write(session: AsyncSession, args: Mapping[str, Any]) -> Written | None:
+    """Claim the key, take the window's minutes and write the rows (``arguments``), all or nothing, in the
+    session's transaction if it has one, else as a transaction of its own. None: the window is full
+    (nothing written, the key left free)."""
+    ledger_cache.touched(session, args["office"])
     if session.in_transaction():
         conn = await session.connection()
     else:
         conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
-        row = (await conn.execute(_CALL, params)).one()
+        row = (await conn.execute(_CALL, dict(args))).one()
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) == WINDOW_FULL:
             return None

@@ -19,11 +19,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
-from backend.booking import capacity, ledger_cache, pgbook, places
+from backend.booking import capacity, ledger_cache, pgbatch, pgbook, places
 from backend.booking.geocoding import Geocoder, NoGeocoder
 from backend.booking.windows import (
     BookingRules,
@@ -806,8 +807,7 @@ async def book(
                 return await _replay(session, principal, rec.appointment_id, rec.request_hash, digest), False
         raise
     if one_trip:
-        written = await pgbook.write(
-            session,
+        args = pgbook.arguments(
             caller=principal.id,
             key=idempotency_key,
             request_hash=digest,
@@ -819,6 +819,10 @@ async def book(
             event=draft.event,
             notifications=draft.notifications,
         )
+        if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
+            written = await pgbook.write(session, args)
+        else:  # the common case: nothing read from the database on the way (warm caches)
+            written = await pgbatch.batcher(session.bind).write(args)
         if written is None:
             raise _full(draft.window)
         if not written.created:

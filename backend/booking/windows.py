@@ -6,6 +6,7 @@ up to ``horizon_days``. A window's capacity is courier-minutes: the minutes each
 window, summed. A visit costs its kind's service minutes plus a travel allowance.
 """
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -62,23 +63,35 @@ def parse_hours(raw: Any) -> Hours:
     if not raw:
         return []
     pairs = [raw] if isinstance(raw[0], str) else raw
+    return list(_parse_pairs(tuple((a, b) for a, b in pairs)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_pairs(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[time, time], ...]:
     out = [(_hm(a), _hm(b)) for a, b in pairs]
-    return sorted(p for p in out if p[0] < p[1])
+    return tuple(sorted(p for p in out if p[0] < p[1]))
 
 
 def day_windows(day: date, hours: Hours, rules: BookingRules) -> list[Window]:
     """Consecutive windows from the start of each opening session; a short remainder is kept if long enough."""
+    return list(_day_windows(day, tuple(hours), rules.window_minutes, rules.min_window_minutes))
+
+
+@functools.lru_cache(maxsize=4096)  # every booking and listing asks for the same few days of each office
+def _day_windows(
+    day: date, hours: tuple[tuple[time, time], ...], window_minutes: int, min_window_minutes: int
+) -> tuple[Window, ...]:
     out: list[Window] = []
-    step = timedelta(minutes=rules.window_minutes)
+    step = timedelta(minutes=window_minutes)
     for open_t, close_t in hours:
         start = datetime.combine(day, open_t, tzinfo=VN_TZ)
         close = datetime.combine(day, close_t, tzinfo=VN_TZ)
         while start < close:
             end = min(start + step, close)
-            if (end - start) >= timedelta(minutes=min(rules.min_window_minutes, rules.window_minutes)):
+            if (end - start) >= timedelta(minutes=min(min_window_minutes, window_minutes)):
                 out.append(Window(start.astimezone(UTC), end.astimezone(UTC)))
             start = end
-    return out
+    return tuple(out)
 
 
 def local_date(instant: datetime) -> date:

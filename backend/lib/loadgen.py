@@ -27,6 +27,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     wall_s: float = 0.0
+    warmup_ms: list[float] = field(default_factory=list)  # closed loop: the uncounted first requests
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -88,24 +89,35 @@ def _close(conns: Sequence[_Conn]) -> None:
             c.transport.close()
 
 
-async def closed_loop(host: str, port: int, requests: Sequence[bytes], clients: int) -> Result:
+async def closed_loop(
+    host: str, port: int, requests: Sequence[bytes], clients: int, *, warmup: int = 0
+) -> Result:
+    """The first ``warmup`` requests are sent but not counted: the clients start together, so the first
+    rounds arrive in lockstep (all at once, then all answered at once) until their timing spreads out; the
+    count starts in that steady state, on the same connections. Throughput is over the counted requests."""
     conns = await _connect(host, port, clients)
     result = Result()
     cursor = iter(range(len(requests)))
+    counted_from: list[float] = []
 
     async def client(conn: _Conn) -> None:
         for i in cursor:
             t = time.perf_counter()
+            if i == warmup:
+                counted_from.append(t)
             status = await conn.send(requests[i])
-            result.latencies_ms.append((time.perf_counter() - t) * 1000)
-            result.statuses[status] += 1
+            if i >= warmup:
+                result.latencies_ms.append((time.perf_counter() - t) * 1000)
+                result.statuses[status] += 1
+            else:
+                result.warmup_ms.append((time.perf_counter() - t) * 1000)
 
     t0 = time.perf_counter()
     try:
         await asyncio.gather(*(client(c) for c in conns))
     finally:
         _close(conns)
-    result.wall_s = time.perf_counter() - t0
+    result.wall_s = time.perf_counter() - (counted_from[0] if counted_from else t0)
     return result
 
 

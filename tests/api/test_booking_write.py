@@ -1,16 +1,19 @@
 """The booking's write on both databases: PostgreSQL's one-statement ``hoso_book`` (checks first, key claimed
 with the rows) and SQLite's statement-by-statement path (key claimed first) keep the same promises."""
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from backend.booking import services
+from backend.booking import pgbatch, pgbook, services
+from backend.booking.geocoding import NoGeocoder
 from backend.booking.pgbook import row_json
 from backend.db import session_factory
 from backend.lib.auth import Principal
@@ -142,3 +145,99 @@ def test_row_json_refuses_naive_instants_and_names_enum_members() -> None:
     aware = {**row, "start": datetime.fromisoformat("2026-12-01T08:00:00+07:00")}
     assert '"kind":"pickup"' in row_json(Appointment, aware)
     assert '"start":"2026-12-01T08:00:00+07:00"' in row_json(Appointment, aware)
+
+
+async def test_bookings_arriving_together_share_one_statement(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """Six bookings at once for a window with room for two: two are made, four get the 409, and nothing of the
+    four is stored. On PostgreSQL (caches warm, no transaction open) the six go in one ``hoso_book_many``
+    statement, each decided on its own; SQLite books them one by one."""
+    po = demo.post_offices[PO]
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-4]
+    begins = datetime.fromisoformat(start)
+    ends = begins + timedelta(hours=2)
+    h, citizen_id = await _citizen(client, "+84900000044")
+    warm = await client.post("/api/v1/appointments", json=pickup(lat, lon, start), headers=h)
+    assert warm.status_code == 201, warm.text
+    principal = Principal(citizen_id, Role.citizen)
+    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
+    async with session_factory(engine)() as session:
+        draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
+        await session.rollback()
+    cap, cost = draft.capacity, draft.cost
+    before_booked = await set_booked(engine, po.id, begins, ends, cap - 2 * cost)
+    batcher = pgbatch.batcher(engine)
+    calls = batcher.calls
+    before = await counts(engine)
+
+    async def one(n: int) -> Any:
+        async with session_factory(engine)() as session:
+            try:
+                appt, created = await services.book(session, principal, data, idempotency_key=f"together-{n}")
+                return created
+            except Problem as exc:
+                await session.rollback()
+                return exc.status_code
+
+    try:
+        outcomes = await asyncio.gather(*(one(n) for n in range(6)))
+        assert sorted(outcomes, key=str) == sorted([True, True, 409, 409, 409, 409], key=str), outcomes
+        after = await counts(engine)
+        assert after["appointment"] == before["appointment"] + 2
+        assert after["booking_idempotency"] == before["booking_idempotency"] + 2
+        assert await set_booked(engine, po.id, begins, ends, cap) == cap  # full, not over
+        if engine.dialect.name == "postgresql":
+            assert batcher.calls == calls + 1
+        else:
+            assert batcher.calls == calls  # SQLite never batches
+    finally:
+        await set_booked(engine, po.id, begins, ends, before_booked)
+
+
+async def test_a_failing_booking_in_a_shared_statement_fails_alone(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """If the shared statement fails for another reason than a full window, nothing of it is kept and each
+    booking is tried on its own: here the second reuses the first's appointment id, so only it fails."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-5]
+    h, citizen_id = await _citizen(client, "+84900000045")
+    principal = Principal(citizen_id, Role.citizen)
+    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
+    async with session_factory(engine)() as session:
+        if not pgbook.supported(session):
+            assert engine.dialect.name == "sqlite"  # no stored functions: the statement-by-statement path
+            return
+        appt_id = uuid.uuid4()
+        draft = await services._draft(session, principal, data, appt_id, NoGeocoder(), services.utcnow())
+        await session.rollback()
+
+    def args(key: str) -> dict[str, Any]:
+        return pgbook.arguments(
+            caller=citizen_id,
+            key=key,
+            request_hash="h",
+            window=draft.window,
+            capacity=draft.capacity,
+            cost=draft.cost,
+            now=services.utcnow(),
+            appointment=draft.appointment,
+            event=draft.event,
+            notifications=[
+                {**n, "id": uuid.uuid4(), "dedupe_key": f"{key}:{i}"}
+                for i, n in enumerate(draft.notifications)
+            ],
+        )
+
+    batcher = pgbatch.Batcher(engine)
+    first, second = await asyncio.gather(
+        batcher.write(args(f"a-{appt_id}")), batcher.write(args(f"b-{appt_id}")), return_exceptions=True
+    )
+    assert isinstance(first, pgbook.Written) and first.created and first.appointment_id == appt_id
+    assert isinstance(second, IntegrityError), second
+    assert batcher.calls == 3  # together, then each alone
+    async with session_factory(engine)() as session:
+        assert await session.get(IdempotencyRecord, (citizen_id, f"a-{appt_id}")) is not None
+        assert await session.get(IdempotencyRecord, (citizen_id, f"b-{appt_id}")) is None
