@@ -51,6 +51,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
         max_overflow=0,
         pool_timeout=30,
         pool_recycle=1800,
+        pool_use_lifo=True,
     )
 
 

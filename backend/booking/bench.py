@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -65,11 +66,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _report(name: str, r: loadgen.Result) -> None:
+def _cpu() -> tuple[int, int]:
+    """(all, stolen) CPU ticks of the machine so far; (0, 0) where /proc/stat is missing."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(ticks), ticks[7]
+
+
+async def _measure(name: str, run: Awaitable[loadgen.Result]) -> None:
+    """Run and report one load, with the CPU time the hypervisor gave to other guests meanwhile (steal): on a
+    shared VM it moves these figures from one run to the next."""
+    before = _cpu()
+    r = await run
+    after = _cpu()
+    steal = 100 * (after[1] - before[1]) / (after[0] - before[0]) if after[0] > before[0] else 0.0
     print(
         f"  {name:<22} n={len(r.latencies_ms):<5} p50={r.pct(50):7.1f} ms  p90={r.pct(90):7.1f} ms  "
         f"p99={r.pct(99):7.1f} ms  mean={statistics.fmean(r.latencies_ms):6.1f} ms  "
-        f"{r.rate:6.0f} req/s  status={dict(sorted(r.statuses.items()))}"
+        f"{r.rate:6.0f} req/s  status={dict(sorted(r.statuses.items()))}  steal={steal:.1f}%"
     )
     if r.warmup_ms:
         lead = loadgen.Result(latencies_ms=r.warmup_ms)
@@ -165,36 +182,22 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
         # Each measured loop first sends ``lead`` requests it does not count (see ``loadgen.closed_loop``):
         # the 50 clients start at the same instant, and those first rounds are reported on their own line.
         lead = 4 * clients
+        at = ("127.0.0.1", port)
         await loadgen.closed_loop("127.0.0.1", port, [health_req] * 200, clients)
-        _report(
-            "GET /health (baseline)",
-            await loadgen.closed_loop(
-                "127.0.0.1", port, [health_req] * (lead + slots_n), clients, warmup=lead
-            ),
-        )
-        await loadgen.closed_loop("127.0.0.1", port, [slots_req] * 200, clients)  # warm-up
-        _report(
-            "GET /slots (14 days)",
-            await loadgen.closed_loop(
-                "127.0.0.1", port, [slots_req] * (lead + slots_n), clients, warmup=lead
-            ),
-        )
-        await loadgen.closed_loop("127.0.0.1", port, [booking() for _ in range(300)], clients)  # warm-up
+        health = [health_req] * (lead + slots_n)
+        await _measure("GET /health (baseline)", loadgen.closed_loop(*at, health, clients, warmup=lead))
+        await loadgen.closed_loop(*at, [slots_req] * 200, clients)  # warm-up
+        listing = [slots_req] * (lead + slots_n)
+        await _measure("GET /slots (14 days)", loadgen.closed_loop(*at, listing, clients, warmup=lead))
+        await loadgen.closed_loop(*at, [booking() for _ in range(300)], clients)  # warm-up
         books = [booking() for _ in range(lead + bookings_n)]
-        _report(
-            "POST /appointments", await loadgen.closed_loop("127.0.0.1", port, books, clients, warmup=lead)
-        )
+        await _measure("POST /appointments", loadgen.closed_loop(*at, books, clients, warmup=lead))
         for rate in rates:
             print(f"open loop, {rate:g} requests/s arriving (Poisson), up to {clients} connections:")
             n = max(200, int(rate * 10))
-            _report(
-                "GET /slots (14 days)",
-                await loadgen.open_loop("127.0.0.1", port, [slots_req] * n, clients, rate),
-            )
-            _report(
-                "POST /appointments",
-                await loadgen.open_loop("127.0.0.1", port, [booking() for _ in range(n)], clients, rate),
-            )
+            await _measure("GET /slots (14 days)", loadgen.open_loop(*at, [slots_req] * n, clients, rate))
+            books = [booking() for _ in range(n)]
+            await _measure("POST /appointments", loadgen.open_loop(*at, books, clients, rate))
         print("(409 = window full: a real answer, timed like the others)")
     finally:
         if proc is not None:

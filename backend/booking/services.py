@@ -768,6 +768,7 @@ class _Draft:
     appointment: dict[str, Any]
     event: dict[str, Any]
     notifications: list[dict[str, Any]]
+    wrote: bool  # the checks stored something (a new citizen): the booking must join that transaction
 
 
 async def book(
@@ -794,6 +795,7 @@ async def book(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise Problem(400, "Idempotency-Key dài 1-200 ký tự / must be 1-200 characters", code="bad_key")
     one_trip = pgbook.supported(session)
+    caller_transaction = session.in_transaction()  # the caller's own writes may be in it: never end it here
     if idempotency_key is not None and not one_trip:
         rec = await _claim_key(session, principal, idempotency_key, digest, appt_id, now)
         if rec is not None:
@@ -819,9 +821,11 @@ async def book(
             event=draft.event,
             notifications=draft.notifications,
         )
+        if session.in_transaction() and not draft.wrote and not caller_transaction:
+            await session.commit()  # only the checks' reads (a cache was cold): the write needs none of them
         if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
-            written = await pgbook.write(session, args)
-        else:  # the common case: nothing read from the database on the way (warm caches)
+            written = await pgbook.write(session, args)  # with the citizen the checks created
+        else:
             written = await pgbatch.batcher(session.bind).write(args)
         if written is None:
             raise _full(draft.window)
@@ -939,6 +943,7 @@ async def _draft(
     distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
     fees = fees_for(kind, distance, proc)
 
+    wrote = citizen_id is None
     if citizen_id is None:
         assert phone is not None
         citizen = Citizen(phone=phone)
@@ -1001,6 +1006,7 @@ async def _draft(
         appointment=appt,
         event=event,
         notifications=[confirmation, *reminder_rows(appt_id, citizen_id, window.start, 1, now)],
+        wrote=wrote,
     )
 
 

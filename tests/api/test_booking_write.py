@@ -18,6 +18,7 @@ from backend.booking.pgbook import row_json
 from backend.db import session_factory
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
+from schemas.accounts import Citizen
 from schemas.booking import (
     Appointment,
     AppointmentCreate,
@@ -241,3 +242,43 @@ async def test_a_failing_booking_in_a_shared_statement_fails_alone(
     async with session_factory(engine)() as session:
         assert await session.get(IdempotencyRecord, (citizen_id, f"a-{appt_id}")) is not None
         assert await session.get(IdempotencyRecord, (citizen_id, f"b-{appt_id}")) is None
+
+
+async def test_a_booking_after_cold_caches_still_shares_the_statement_but_never_ends_a_callers_transaction(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """Checks that had to read (caches dropped) leave a read-only transaction behind: it is ended and the
+    booking joins the shared statement. A transaction the caller opened is never ended early: refused (the
+    window is full), the booking leaves nothing of the caller's either."""
+    po = demo.post_offices[PO]
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-6]
+    begins = datetime.fromisoformat(start)
+    ends = begins + timedelta(hours=2)
+    h, citizen_id = await _citizen(client, "+84900000046")
+    principal = Principal(citizen_id, Role.citizen)
+    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
+    batcher = pgbatch.batcher(engine)
+    services.invalidate_caches()
+    calls = batcher.calls
+    async with session_factory(engine)() as session:
+        _, created = await services.book(session, principal, data, idempotency_key=f"cold-{uuid.uuid4()}")
+    assert created
+    assert batcher.calls == calls + (1 if engine.dialect.name == "postgresql" else 0)
+
+    before_booked = await set_booked(engine, po.id, begins, ends, 10_000)
+    try:
+        before = await counts(engine)
+        phone = f"+84977{uuid.uuid4().int % 1_000_000:06d}"  # nobody of the demo
+        async with session_factory(engine)() as session:
+            session.add(Citizen(phone=phone))
+            await session.flush()
+            with pytest.raises(Problem) as full:
+                await services.book(session, principal, data, idempotency_key=f"mine-{uuid.uuid4()}")
+            await session.rollback()
+        assert full.value.status_code == 409
+        assert await counts(engine) == before
+        async with session_factory(engine)() as session:
+            assert (await session.exec(select(Citizen).where(Citizen.phone == phone))).first() is None
+    finally:
+        await set_booked(engine, po.id, begins, ends, before_booked)
