@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -100,10 +100,11 @@ class AppointmentsController(Controller):
             idempotency_key=idempotency_key,
             geocoder=provide_geocoder(request),
         )
-        headers = {} if created else {"Idempotent-Replayed": "true"}
+        if created:  # built with every instant in Vietnam time: encoded as it is (pydantic's own encoder)
+            return Response(appt.model_dump_json().encode(), status_code=201, media_type=MediaType.JSON)
         # LocalTimeResponse, not Response: a Response returned by a handler skips the app's response class,
-        # and the answer's instants (created, updated, event times) are shown in Vietnam time.
-        return LocalTimeResponse(appt, status_code=201, headers=headers)
+        # and the earlier booking's instants (read back in UTC) are shown in Vietnam time.
+        return LocalTimeResponse(appt, status_code=201, headers={"Idempotent-Replayed": "true"})
 
     @get("/")
     async def list_appointments(

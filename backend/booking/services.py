@@ -840,14 +840,16 @@ async def book(
         await session.execute(_INSERT_EVENT, draft.event)
         await outbox.insert_rows(session, draft.notifications)
     await session.commit()
-    # Everything the answer shows is at hand: no second round of reads.
+    # Everything the answer shows is at hand: no second round of reads. Its instants are in Vietnam time
+    # already, so the controller sends it without walking it (``LocalTimeResponse``).
+    shown_now = now.astimezone(VN_TZ)
     public = _public(
-        SimpleNamespace(**draft.appointment),
+        SimpleNamespace(**{**draft.appointment, "created_at": shown_now, "updated_at": shown_now}),
         draft.office,
         draft.commune_name,
         draft.procedure,
         draft.phone if principal.is_staff else None,
-        [AppointmentEventPublic.model_validate(draft.event)],
+        [AppointmentEventPublic.model_validate({**draft.event, "at": shown_now})],
     )
     return public, True
 

@@ -282,3 +282,24 @@ async def test_a_booking_after_cold_caches_still_shares_the_statement_but_never_
             assert (await session.exec(select(Citizen).where(Citizen.phone == phone))).first() is None
     finally:
         await set_booked(engine, po.id, begins, ends, before_booked)
+
+
+async def test_the_booking_answer_is_what_reading_it_back_shows(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """The new booking's answer is encoded straight from the model (its instants built in Vietnam time); it
+    must be exactly what ``GET /appointments/{id}`` (the general path) shows, and so must a replay."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-7]
+    h, _ = await _citizen(client, "+84900000048")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = pickup(lat, lon, start, note="Gọi trước 15 phút", address="Số 3, ngõ 5")
+    made = await client.post("/api/v1/appointments", json=body, headers={**h, **key})
+    assert made.status_code == 201 and made.headers["content-type"].startswith("application/json"), made.text
+    read = await client.get(f"/api/v1/appointments/{made.json()['id']}", headers=h)
+    assert read.status_code == 200, read.text
+    assert made.json() == read.json()
+    assert made.json()["created_at"].endswith("+07:00") and made.json()["events"][0]["at"].endswith("+07:00")
+    again = await client.post("/api/v1/appointments", json=body, headers={**h, **key})
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == made.json()
