@@ -101,7 +101,8 @@ class AppointmentsController(Controller):
             geocoder=provide_geocoder(request),
         )
         if created:  # built with every instant in Vietnam time: encoded as it is (pydantic's own encoder)
-            return Response(appt.model_dump_json().encode(), status_code=201, media_type=MediaType.JSON)
+            encoded: Any = appt.model_dump_json().encode()  # the schema stays AppointmentPublic's
+            return Response(encoded, status_code=201, media_type=MediaType.JSON)
         # LocalTimeResponse, not Response: a Response returned by a handler skips the app's response class,
         # and the earlier booking's instants (read back in UTC) are shown in Vietnam time.
         return LocalTimeResponse(appt, status_code=201, headers={"Idempotent-Replayed": "true"})

@@ -66,6 +66,10 @@ class Batcher:
                 del self._waiting[: self._max]
                 if batch:
                     await self._call(batch)
+        except asyncio.CancelledError:  # the loop is shutting down: nobody will be answered
+            _fail(self._waiting, asyncio.CancelledError())
+            self._waiting.clear()
+            raise
         finally:
             self._sender = None
 
@@ -87,9 +91,12 @@ class Batcher:
                 return
             _fail(batch, exc)
             return
-        except BaseException as exc:
-            _fail(batch, exc)
+        except asyncio.CancelledError:
+            _fail(batch, asyncio.CancelledError())
             raise
+        except Exception as exc:  # e.g. no connection within the pool's timeout: these fail, the next go on
+            _fail(batch, exc)
+            return
         for row in rows:
             w = batch[row.o_index]
             if row.o_outcome == "full":

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import col, select
 
 from backend.booking import pgbatch, pgbook, services
@@ -303,3 +304,47 @@ async def test_the_booking_answer_is_what_reading_it_back_shows(
     again = await client.post("/api/v1/appointments", json=body, headers={**h, **key})
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.json() == made.json()
+
+
+async def test_a_shared_statement_that_gets_no_connection_fails_its_bookings_and_not_the_next(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """No connection within the pool's timeout: the bookings waiting for that statement get the error, and
+    the next one is sent (nothing is left waiting without a sender)."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-8]
+    h, citizen_id = await _citizen(client, "+84900000049")
+    principal = Principal(citizen_id, Role.citizen)
+    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
+    async with session_factory(engine)() as session:
+        if not pgbook.supported(session):
+            assert engine.dialect.name == "sqlite"  # no stored functions: the statement-by-statement path
+            return
+        draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
+        await session.rollback()
+    args = pgbook.arguments(
+        caller=citizen_id,
+        key=f"starved-{uuid.uuid4()}",
+        request_hash="h",
+        window=draft.window,
+        capacity=draft.capacity,
+        cost=draft.cost,
+        now=services.utcnow(),
+        appointment=draft.appointment,
+        event=draft.event,
+        notifications=draft.notifications,
+    )
+    small = create_async_engine(engine.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        batcher = pgbatch.Batcher(small)
+        held = await small.connect()
+        first = asyncio.ensure_future(batcher.write(args))
+        await asyncio.sleep(0.05)  # its statement now waits for the pool's only connection
+        second = asyncio.ensure_future(batcher.write(args))  # queued behind it
+        both = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), timeout=30)
+        assert [type(r) for r in both] == [sqlalchemy.exc.TimeoutError] * 2, both
+        await held.close()
+        written = await asyncio.wait_for(batcher.write(args), timeout=30)
+        assert written is not None and written.created
+    finally:
+        await small.dispose()
