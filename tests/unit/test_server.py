@@ -151,3 +151,36 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_a_worker_that_dies_stops_the_service(tmp_path: Path) -> None:
+    """A killed worker takes the service down with exit status 1 (the supervisor restarts it whole) and
+    the other worker with it."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        "APP_ENV": "test",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "RUN_DISPATCHER": "false",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        workers: set[int] = set()
+        while len(workers) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers did not start"
+            workers = {p for p in _children(proc.pid) if not _is_tracker(p)}
+            time.sleep(0.2)
+        victim, other = sorted(workers)
+        os.kill(victim, signal.SIGKILL)
+        assert proc.wait(timeout=60) == 1
+        deadline = time.monotonic() + 30
+        while _alive(other) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(other), "the other worker outlived the service"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
