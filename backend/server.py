@@ -25,6 +25,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 APP = "backend.app:create_app"
@@ -160,7 +161,8 @@ def _hand_out(
                         conn, _ = listener.accept()
                     except (BlockingIOError, InterruptedError):
                         break
-                    except OSError:  # e.g. too many open files: try again on the next wake-up
+                    except OSError:  # e.g. too many open files: wait a little rather than spin on it
+                        time.sleep(0.05)
                         break
                     order = sorted(range(len(channels)), key=lambda w: (open_[w], (w - turn) % len(channels)))
                     for w in order:
