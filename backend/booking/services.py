@@ -770,6 +770,21 @@ class _Draft:
     notifications: list[dict[str, Any]]
     wrote: bool  # the checks stored something (a new citizen): the booking must join that transaction
 
+    def arguments(self, caller: uuid.UUID, key: str | None, digest: str, now: datetime) -> dict[str, Any]:
+        """``hoso_book``'s arguments for this booking (``pgbook.arguments``)."""
+        return pgbook.arguments(
+            caller=caller,
+            key=key,
+            request_hash=digest,
+            window=self.window,
+            capacity=self.capacity,
+            cost=self.cost,
+            now=now,
+            appointment=self.appointment,
+            event=self.event,
+            notifications=self.notifications,
+        )
+
 
 async def book(
     session: AsyncSession,
@@ -809,18 +824,7 @@ async def book(
                 return await _replay(session, principal, rec.appointment_id, rec.request_hash, digest), False
         raise
     if one_trip:
-        args = pgbook.arguments(
-            caller=principal.id,
-            key=idempotency_key,
-            request_hash=digest,
-            window=draft.window,
-            capacity=draft.capacity,
-            cost=draft.cost,
-            now=now,
-            appointment=draft.appointment,
-            event=draft.event,
-            notifications=draft.notifications,
-        )
+        args = draft.arguments(principal.id, idempotency_key, digest, now)
         if session.in_transaction() and not draft.wrote and not caller_transaction:
             await session.commit()  # only the checks' reads (a cache was cold): the write needs none of them
         if session.in_transaction() or not isinstance(session.bind, AsyncEngine):

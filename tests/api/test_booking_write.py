@@ -3,6 +3,7 @@ with the rows) and SQLite's statement-by-statement path (key claimed first) keep
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -208,30 +209,16 @@ async def test_a_failing_booking_in_a_shared_statement_fails_alone(
     h, citizen_id = await _citizen(client, "+84900000045")
     principal = Principal(citizen_id, Role.citizen)
     data = AppointmentCreate.model_validate(pickup(lat, lon, start))
-    async with session_factory(engine)() as session:
-        if not pgbook.supported(session):
-            assert engine.dialect.name == "sqlite"  # no stored functions: the statement-by-statement path
-            return
-        appt_id = uuid.uuid4()
-        draft = await services._draft(session, principal, data, appt_id, NoGeocoder(), services.utcnow())
-        await session.rollback()
+    draft = await _draft_on_postgresql(engine, principal, data)
+    if draft is None:
+        return
+    appt_id = draft.appointment["id"]
 
     def args(key: str) -> dict[str, Any]:
-        return pgbook.arguments(
-            caller=citizen_id,
-            key=key,
-            request_hash="h",
-            window=draft.window,
-            capacity=draft.capacity,
-            cost=draft.cost,
-            now=services.utcnow(),
-            appointment=draft.appointment,
-            event=draft.event,
-            notifications=[
-                {**n, "id": uuid.uuid4(), "dedupe_key": f"{key}:{i}"}
-                for i, n in enumerate(draft.notifications)
-            ],
-        )
+        notes = [
+            {**n, "id": uuid.uuid4(), "dedupe_key": f"{key}:{i}"} for i, n in enumerate(draft.notifications)
+        ]
+        return replace(draft, notifications=notes).arguments(citizen_id, key, "h", services.utcnow())
 
     batcher = pgbatch.Batcher(engine)
     first, second = await asyncio.gather(
@@ -316,24 +303,10 @@ async def test_a_shared_statement_that_gets_no_connection_fails_its_bookings_and
     h, citizen_id = await _citizen(client, "+84900000049")
     principal = Principal(citizen_id, Role.citizen)
     data = AppointmentCreate.model_validate(pickup(lat, lon, start))
-    async with session_factory(engine)() as session:
-        if not pgbook.supported(session):
-            assert engine.dialect.name == "sqlite"  # no stored functions: the statement-by-statement path
-            return
-        draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
-        await session.rollback()
-    args = pgbook.arguments(
-        caller=citizen_id,
-        key=f"starved-{uuid.uuid4()}",
-        request_hash="h",
-        window=draft.window,
-        capacity=draft.capacity,
-        cost=draft.cost,
-        now=services.utcnow(),
-        appointment=draft.appointment,
-        event=draft.event,
-        notifications=draft.notifications,
-    )
+    draft = await _draft_on_postgresql(engine, principal, data)
+    if draft is None:
+        return
+    args = draft.arguments(citizen_id, f"starved-{uuid.uuid4()}", "h", services.utcnow())
     small = create_async_engine(engine.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
     try:
         batcher = pgbatch.Batcher(small)
@@ -348,3 +321,17 @@ async def test_a_shared_statement_that_gets_no_connection_fails_its_bookings_and
         assert written is not None and written.created
     finally:
         await small.dispose()
+
+
+async def _draft_on_postgresql(
+    engine: AsyncEngine, principal: Principal, data: AppointmentCreate
+) -> services._Draft | None:
+    """A checked booking not yet written, for calling the group commit directly; None on SQLite, which has
+    no stored functions (the statement-by-statement path)."""
+    async with session_factory(engine)() as session:
+        if not pgbook.supported(session):
+            assert engine.dialect.name == "sqlite"
+            return None
+        draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
+        await session.rollback()
+    return draft

@@ -30,10 +30,8 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
-@contextmanager
-def _serving(tmp_path: Path) -> Iterator[tuple[int, set[int]]]:
-    """The service with two workers on a free port: (port, worker pids). Stopped with SIGTERM, which must end
-    it cleanly and take the workers with it."""
+def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m backend serve`` with two workers on a free port."""
     port = _free_port()
     env = {
         **os.environ,
@@ -44,23 +42,37 @@ def _serving(tmp_path: Path) -> Iterator[tuple[int, set[int]]]:
         "WEB_CONCURRENCY": "2",
         "RUN_DISPATCHER": "false",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env)
+    return subprocess.Popen([sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env), port
+
+
+def _up(proc: subprocess.Popen[bytes], port: int) -> set[int]:
+    """Wait until the service answers and both workers run; their pids."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, "the server exited"
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.2)
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline:  # the second may still be importing
+        workers = _children(proc.pid) - {p for p in _children(proc.pid) if _is_tracker(p)}
+        time.sleep(0.2)
+    assert len(workers) == 2, workers
+    return workers
+
+
+@contextmanager
+def _serving(tmp_path: Path) -> Iterator[tuple[int, set[int]]]:
+    """The service with two workers: (port, worker pids). Stopped with SIGTERM, which must end it cleanly and
+    take the workers with it."""
+    proc, port = _start(tmp_path)
     workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.2)
-        while len(workers) < 2 and time.monotonic() < deadline:  # the second may still be importing
-            workers = _children(proc.pid) - {p for p in _children(proc.pid) if _is_tracker(p)}
-            time.sleep(0.2)
-        assert len(workers) == 2, workers
+        workers = _up(proc, port)
         yield port, workers
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -156,24 +168,9 @@ def _alive(pid: int) -> bool:
 def test_a_worker_that_dies_stops_the_service(tmp_path: Path) -> None:
     """A killed worker takes the service down with exit status 1 (the supervisor restarts it whole) and
     the other worker with it."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
-        "APP_ENV": "test",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "RUN_DISPATCHER": "false",
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env)
+    proc, port = _start(tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        workers: set[int] = set()
-        while len(workers) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "the workers did not start"
-            workers = {p for p in _children(proc.pid) if not _is_tracker(p)}
-            time.sleep(0.2)
+        workers = _up(proc, port)
         victim, other = sorted(workers)
         os.kill(victim, signal.SIGKILL)
         assert proc.wait(timeout=60) == 1
