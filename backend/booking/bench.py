@@ -11,7 +11,8 @@ shares with the server):
 
 first closed loop at ``--clients`` concurrent clients (each sends its next request when the last is answered;
 counted once the first 4 rounds have passed, see ``loadgen.closed_loop``), then open loop at each of ``--rates`` requests/s (Poisson arrivals, latency from arrival). Prints p50/p90/p99
-latency and throughput. Targets: slots p99 < 50 ms, booking p99 < 100 ms at 50 clients. Figures depend on
+latency, throughput, and the CPU each request cost the API processes, the PostgreSQL backends and the load
+generator (read from /proc: comparable between a busy and a quiet host, where latency is not). Targets: slots p99 < 50 ms, booking p99 < 100 ms at 50 clients. Figures depend on
 what else runs on the machine; the database is dropped afterwards.
 """
 
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -66,6 +68,68 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+
+
+def _pid_cpu_ms(pid: int) -> float:
+    """User + system CPU of one process so far (ms); 0 once it is gone or where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * _TICK_MS
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+@dataclass
+class _Meter:
+    """CPU spent per request by the API processes, by the PostgreSQL backends serving the bench database and
+    by this load generator: unlike latency, it does not depend on how the two cores were shared, so runs on a
+    busy or a quiet host compare. Backends that start and end within one load are missed (the pool keeps
+    its connections, so there are few)."""
+
+    api: list[int]
+    database: str
+
+    async def _pg_pids(self) -> list[int]:
+        from backend.lib.pgadmin import connect
+
+        conn = await connect(os.environ.get("BENCH_DATABASE_URL", PG_DEFAULT))
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database)
+        finally:
+            await conn.close()
+        return [r["pid"] for r in rows]
+
+    async def snapshot(self) -> dict[str, dict[int, float]]:
+        return {
+            "API": {p: _pid_cpu_ms(p) for p in self.api},
+            "PostgreSQL": {p: _pid_cpu_ms(p) for p in await self._pg_pids()},
+            "client": {os.getpid(): _pid_cpu_ms(os.getpid())},
+        }
+
+
+def _cpu_per_request(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], n: int) -> str:
+    parts = []
+    for name, now in after.items():
+        spent = sum(ms - before[name].get(pid, 0.0) for pid, ms in now.items())
+        parts.append(f"{name} {spent / n:.2f}")
+    return "CPU ms/request: " + ", ".join(parts)
+
+
 def _cpu() -> tuple[int, int]:
     """(all, stolen) CPU ticks of the machine so far; (0, 0) where /proc/stat is missing."""
     try:
@@ -76,12 +140,15 @@ def _cpu() -> tuple[int, int]:
     return sum(ticks), ticks[7]
 
 
-async def _measure(name: str, run: Awaitable[loadgen.Result]) -> None:
+async def _measure(name: str, run: Awaitable[loadgen.Result], meter: _Meter) -> None:
     """Run and report one load, with the CPU time the hypervisor gave to other guests meanwhile (steal): on a
-    shared VM it moves these figures from one run to the next."""
+    shared VM it moves these figures from one run to the next. Then the CPU each request cost (all requests,
+    the uncounted first ones included)."""
+    spent_before = await meter.snapshot()
     before = _cpu()
     r = await run
     after = _cpu()
+    spent = _cpu_per_request(spent_before, await meter.snapshot(), len(r.latencies_ms) + len(r.warmup_ms))
     steal = 100 * (after[1] - before[1]) / (after[0] - before[0]) if after[0] > before[0] else 0.0
     print(
         f"  {name:<22} n={len(r.latencies_ms):<5} p50={r.pct(50):7.1f} ms  p90={r.pct(90):7.1f} ms  "
@@ -94,6 +161,7 @@ async def _measure(name: str, run: Awaitable[loadgen.Result]) -> None:
             f"  {'':<22} (not counted: the first {len(r.warmup_ms)}, clients starting together: "
             f"p50={lead.pct(50):.1f} ms p99={lead.pct(99):.1f} ms max={max(r.warmup_ms):.1f} ms)"
         )
+    print(f"  {'':<22} {spent}")
 
 
 async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates: list[float]) -> None:
@@ -183,21 +251,26 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
         # the 50 clients start at the same instant, and those first rounds are reported on their own line.
         lead = 4 * clients
         at = ("127.0.0.1", port)
+        meter = _Meter(api=[proc.pid, *_children(proc.pid)], database=name)
         await loadgen.closed_loop("127.0.0.1", port, [health_req] * 200, clients)
         health = [health_req] * (lead + slots_n)
-        await _measure("GET /health (baseline)", loadgen.closed_loop(*at, health, clients, warmup=lead))
+        await _measure(
+            "GET /health (baseline)", loadgen.closed_loop(*at, health, clients, warmup=lead), meter
+        )
         await loadgen.closed_loop(*at, [slots_req] * 200, clients)  # warm-up
         listing = [slots_req] * (lead + slots_n)
-        await _measure("GET /slots (14 days)", loadgen.closed_loop(*at, listing, clients, warmup=lead))
+        await _measure("GET /slots (14 days)", loadgen.closed_loop(*at, listing, clients, warmup=lead), meter)
         await loadgen.closed_loop(*at, [booking() for _ in range(300)], clients)  # warm-up
         books = [booking() for _ in range(lead + bookings_n)]
-        await _measure("POST /appointments", loadgen.closed_loop(*at, books, clients, warmup=lead))
+        await _measure("POST /appointments", loadgen.closed_loop(*at, books, clients, warmup=lead), meter)
         for rate in rates:
             print(f"open loop, {rate:g} requests/s arriving (Poisson), up to {clients} connections:")
             n = max(200, int(rate * 10))
-            await _measure("GET /slots (14 days)", loadgen.open_loop(*at, [slots_req] * n, clients, rate))
+            await _measure(
+                "GET /slots (14 days)", loadgen.open_loop(*at, [slots_req] * n, clients, rate), meter
+            )
             books = [booking() for _ in range(n)]
-            await _measure("POST /appointments", loadgen.open_loop(*at, books, clients, rate))
+            await _measure("POST /appointments", loadgen.open_loop(*at, books, clients, rate), meter)
         print("(409 = window full: a real answer, timed like the others)")
     finally:
         if proc is not None:
