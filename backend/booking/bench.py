@@ -2,18 +2,20 @@
 
 Creates a fresh PostgreSQL database (``BENCH_DATABASE_URL``, default the local ``test`` server), migrates
 it, seeds the demo province, runs the API as production does (``backend.server``, ``--workers`` processes,
-default 2) on a free 127.0.0.1 port, then
-loads it with ``backend.lib.loadgen`` (pre-built requests, C parser: the client costs little of the CPU it
+default 2) on a free 127.0.0.1 port,
+then loads it with ``backend.lib.loadgen`` (pre-built requests, C parser: the client costs little of the CPU it
 shares with the server):
 
 * ``GET /slots`` for 14 days at one address;
 * ``POST /appointments`` for citizens spread over the province's post offices and windows;
 
-first closed loop at ``--clients`` concurrent clients (each sends its next request when the last is answered;
-counted once the first 4 rounds have passed, see ``loadgen.closed_loop``), then open loop at each of ``--rates`` requests/s (Poisson arrivals, latency from arrival). Prints p50/p90/p99
-latency, throughput, and the CPU each request cost the API processes, the PostgreSQL backends and the load
-generator (read from /proc: comparable between a busy and a quiet host, where latency is not). Targets: slots p99 < 50 ms, booking p99 < 100 ms at 50 clients. Figures depend on
-what else runs on the machine; the database is dropped afterwards.
+first closed loop at ``--clients`` concurrent clients (each sends its next request when the last is
+answered; counted once the first 4 rounds have passed, see ``loadgen.closed_loop``), then open loop at each
+of ``--rates`` requests/s (Poisson arrivals, latency from arrival). Prints p50/p90/p99 latency, throughput,
+and the CPU each request cost the API processes, the PostgreSQL backends and the load generator (read from
+/proc: comparable between a busy and a quiet host, where latency is not). Targets: slots p99 < 50 ms,
+booking p99 < 100 ms at 50 clients. Figures depend on what else runs on the machine; the database is
+dropped afterwards.
 """
 
 import argparse
