@@ -2,9 +2,8 @@
 
 Creates a fresh PostgreSQL database (``BENCH_DATABASE_URL``, default the local ``test`` server), migrates
 it, seeds the demo province, runs the API as production does (``backend.server``, ``--workers`` processes,
-default 2) on a free 127.0.0.1 port,
-then loads it with ``backend.lib.loadgen`` (pre-built requests, C parser: the client costs little of the CPU it
-shares with the server):
+default 2) on a free 127.0.0.1 port, then loads it with ``backend.lib.loadgen`` (pre-built requests, C
+parser: the client costs little of the CPU it shares with the server):
 
 * ``GET /slots`` for 14 days at one address;
 * ``POST /appointments`` for citizens spread over the province's post offices and windows;
