@@ -14,7 +14,7 @@ ledger stays in place underneath as the concurrency guard; only ``admits`` (and,
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -65,10 +65,26 @@ class CourierShiftPolicy:
         self, session: AsyncSession, post_office_id: uuid.UUID, windows: Sequence[Window]
     ) -> dict[datetime, int]:
         shifts = await roster(session, post_office_id)
-        return {w.start: capacity_minutes(shifts, w) for w in windows}
+        return {w.start: shifts.minutes(w) for w in windows}
 
     async def admits(self, session: AsyncSession, visit: VisitRequest) -> bool:
         return True
+
+
+class Roster(list[dict[str, Any]]):
+    """The active couriers' weekly shifts, remembering the minutes they give each window: a cached roster
+    serves every booking and listing of its post office, and the sum walks every courier's hours (~8 µs a
+    courier a window)."""
+
+    def __init__(self, shifts: Iterable[dict[str, Any]]) -> None:
+        super().__init__(shifts)
+        self._minutes: dict[Window, int] = {}
+
+    def minutes(self, window: Window) -> int:
+        got = self._minutes.get(window)
+        if got is None:
+            got = self._minutes[window] = capacity_minutes(self, window)
+        return got
 
 
 # One cache of the couriers' shifts for listings and bookings. Listings take it as it is (at most
@@ -76,16 +92,14 @@ class CourierShiftPolicy:
 # current, a roster change applying to the next booking: bookings use the cache only while this process hears
 # of every roster change (PostgreSQL NOTIFY from the staff_user/courier_profile triggers), else read afresh.
 ROSTER_TTL_S = 10.0
-_rosters: TtlCache[tuple[str, uuid.UUID], list[dict[str, Any]]] = TtlCache(ROSTER_TTL_S)
+_rosters: TtlCache[tuple[str, uuid.UUID], Roster] = TtlCache(ROSTER_TTL_S)
 
 
 def forget_rosters() -> None:
     _rosters.clear()
 
 
-async def roster(
-    session: AsyncSession, post_office_id: uuid.UUID, *, exact: bool = True
-) -> list[dict[str, Any]]:
+async def roster(session: AsyncSession, post_office_id: uuid.UUID, *, exact: bool = True) -> Roster:
     """The active couriers' shifts; ``exact=False`` (listings) accepts the cache however it is kept."""
     db = db_key(session)
     if exact and not pgnotify.listening(db):
@@ -93,7 +107,7 @@ async def roster(
     return await _rosters.get_or_load((db, post_office_id), lambda: courier_shifts(session, post_office_id))
 
 
-async def courier_shifts(session: AsyncSession, post_office_id: uuid.UUID) -> list[dict[str, Any]]:
+async def courier_shifts(session: AsyncSession, post_office_id: uuid.UUID) -> Roster:
     rows = await session.exec(
         select(CourierProfile.shifts)
         .join(StaffUser, col(StaffUser.id) == col(CourierProfile.user_id))
@@ -103,7 +117,7 @@ async def courier_shifts(session: AsyncSession, post_office_id: uuid.UUID) -> li
             col(StaffUser.active).is_(True),
         )
     )
-    return [dict(s or {}) for s in rows.all()]
+    return Roster(dict(s or {}) for s in rows.all())
 
 
 _policy: CapacityPolicy = CourierShiftPolicy()

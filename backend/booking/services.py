@@ -31,7 +31,6 @@ from backend.booking.windows import (
     Window,
     WindowError,
     bookable_windows,
-    capacity_minutes,
     check_window,
     cutoff_passed,
     last_bookable_day,
@@ -297,7 +296,7 @@ async def window_frame(session: AsyncSession, off: Office, first: date, last: da
         cal = await cached_calendar(session)
         shifts = await capacity.roster(session, off.org.id, exact=False)
         windows = windows_between(cal, off.org.opening_hours, off.rules, first, last)
-        return [FrameWindow.of(w, capacity_minutes(shifts, w)) for w in windows]
+        return [FrameWindow.of(w, shifts.minutes(w)) for w in windows]
 
     return await _frames.get_or_load((db_key(session), off.org.id, first, last, calendar_generation()), load)
 

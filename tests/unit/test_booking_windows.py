@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backend.booking.capacity import Roster
 from backend.booking.windows import (
     BookingRules,
     WindowError,
@@ -86,6 +87,17 @@ def test_capacity_from_shifts() -> None:
     assert remaining(240, 0, RULES.cost("pickup")) == 10
     assert remaining(240, 230, 22) == 0 and remaining(240, 0, 0) == 0
     assert RULES.cost("assisted") > RULES.cost("pickup") > RULES.cost("delivery")
+
+
+def test_roster_remembers_the_same_minutes() -> None:
+    shifts = [{"3": ["07:30", "17:00"]}, {"3": ["10:30", "17:00"]}, {"4": ["07:30", "17:00"]}]
+    roster = Roster(shifts)
+    wednesday = day_windows(date(2027, 3, 3), parse_hours(HOURS["3"]), RULES)
+    thursday = day_windows(date(2027, 3, 4), parse_hours(HOURS["4"]), RULES)
+    for _ in range(2):  # the second pass is answered from memory
+        assert [roster.minutes(x) for x in wednesday] == [120, 180, 240, 180]
+        assert [roster.minutes(x) for x in thursday] == [capacity_minutes(shifts, x) for x in thursday]
+    assert [Roster(shifts[2:]).minutes(x) for x in wednesday] == [0, 0, 0, 0]
 
 
 def test_cutoff() -> None:
