@@ -94,9 +94,23 @@ def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError
     return _respond(_body(request, HTTP_409_CONFLICT, detail, code="conflict"))
 
 
+# PostgreSQL refusing a value the request carried (SQLSTATE class 22, data exception): a NUL character in
+# text (22021), text or a number too long for its column (22001, 22003), a date past its range (22008).
+# Whatever the request held, it was rolled back; the caller gets a 400 rather than a 500.
+UNSTORABLE = frozenset({"22001", "22003", "22007", "22008", "22021", "22P02", "22P05"})
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     """A lost database connection (server restarted, network cut) is a 503 the client may retry: the pool
-    has already dropped its connections, so the retry gets a fresh one. Anything else is a 500."""
+    has already dropped its connections, so the retry gets a fresh one. A value the database cannot store
+    is a 400. Anything else is a 500."""
+    if getattr(exc.orig, "sqlstate", None) in UNSTORABLE:
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        detail = (
+            "Dữ liệu chứa ký tự hoặc giá trị không lưu được / The request holds a character or value "
+            "that cannot be stored"
+        )
+        return _respond(_body(request, 400, detail, code="unstorable_value"))
     if not exc.connection_invalidated:
         return unexpected_error_handler(request, exc)
     log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)

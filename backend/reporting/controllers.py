@@ -13,6 +13,7 @@ from litestar.params import Body, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.dates import check_days
 from backend.lib.problems import Problem
 from backend.reporting import export, importer, services
 from backend.reporting.definitions import vn_date
@@ -56,6 +57,7 @@ class ReportsController(Controller):
         """Form II.06a (received / resolved / in progress) with postal counts and rates; see
         ``backend/reporting/definitions.py`` for what each column counts. Desks and agencies see their own
         organisation; admins any organisation, a province (``org=82``) or everything."""
+        check_days(**{"from": from_, "to": to})
         period = services.make_period(from_, to, vn_date(utcnow()))
         scope = await services.resolve_scope(db_session, principal, org)
         report = await services.dossier_report(db_session, period, scope, group_by)

@@ -335,3 +335,26 @@ async def _draft_on_postgresql(
         draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
         await session.rollback()
     return draft
+
+
+async def test_a_nul_character_is_a_400_on_postgresql_never_a_500(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """PostgreSQL cannot store NUL in text (SQLSTATE 22P05 in the shared statement's JSON, 22021 in a
+    plain one): a 400 problem with nothing stored, found by tests/api/test_schema_fuzz.py on a path id.
+    SQLite stores the character as sent."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[-3]
+    h, _ = await _citizen(client, "+84900000044")
+    before = await counts(engine)
+    body = pickup(lat, lon, start, note="cổng\x00sau")
+    r = await client.post(
+        "/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    if engine.dialect.name == "postgresql":
+        assert r.status_code == 400 and r.json()["type"].endswith("/unstorable_value"), r.text
+        assert await counts(engine) == before
+    else:
+        assert r.status_code == 201, r.text
+        got = await client.get(f"/api/v1/appointments/{r.json()['id']}", headers=h)
+        assert got.json()["note"] == "cổng\x00sau"
