@@ -23,6 +23,7 @@ import backend
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import pgnotify
 from backend.lib.auth import BearerAuthMiddleware
+from backend.lib.nul_guard import RefuseNulMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.responses import LocalTimeResponse
 from backend.settings import Settings, get_settings
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             ),
         ],
         plugins=[sqlalchemy_plugin(engine), channels],
-        middleware=[rate_limit.middleware, BearerAuthMiddleware()],
+        middleware=[RefuseNulMiddleware(), rate_limit.middleware, BearerAuthMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=CORSConfig(

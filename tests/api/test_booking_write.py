@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy.exc
+from litestar import Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import col, select
@@ -18,6 +19,7 @@ from backend.booking import pgbatch, pgbook, services
 from backend.booking.geocoding import NoGeocoder
 from backend.booking.pgbook import row_json
 from backend.db import session_factory
+from backend.lib import problems
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from schemas.accounts import Citizen
@@ -337,24 +339,54 @@ async def _draft_on_postgresql(
     return draft
 
 
-async def test_a_nul_character_is_a_400_on_postgresql_never_a_500(
+async def test_a_nul_character_is_a_400_on_every_database(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
 ) -> None:
-    """PostgreSQL cannot store NUL in text (SQLSTATE 22P05 in the shared statement's JSON, 22021 in a
-    plain one): a 400 problem with nothing stored, found by tests/api/test_schema_fuzz.py on a path id.
-    SQLite stores the character as sent."""
+    """PostgreSQL cannot store NUL in text and SQLite can: the request is refused before either sees it
+    (``backend/lib/nul_guard.py``), in the JSON body, the query and the path. Found by
+    tests/api/test_schema_fuzz.py (PostgreSQL answered 500)."""
     lat, lon = place_of(demo, PO)
     start = (await free_windows(client, lat, lon))[-3]
-    h, _ = await _citizen(client, "+84900000044")
+    h, citizen_id = await _citizen(client, "+84900000044")
     before = await counts(engine)
     body = pickup(lat, lon, start, note="cổng\x00sau")
     r = await client.post(
         "/api/v1/appointments", json=body, headers={**h, "Idempotency-Key": uuid.uuid4().hex}
     )
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul_character"), r.text
+    assert await counts(engine) == before
+    r = await client.get(
+        "/api/v1/slots", params={"kind": "pickup", "lat": lat, "lon": lon, "address": "a\x00"}
+    )
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul_character"), r.text
+    r = await client.get("/api/v1/organisations/%00", headers=h)
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul_character"), r.text
+
+    # Under the guard, a value PostgreSQL refuses (here the booking's statement) is a 400 problem too.
+    data = AppointmentCreate.model_validate(body)
+    async with session_factory(engine)() as session:
+        try:
+            await services.book(session, Principal(citizen_id, Role.citizen), data, idempotency_key="nul")
+            refused = None
+        except sqlalchemy.exc.DBAPIError as exc:
+            refused = exc
+        await session.rollback()
     if engine.dialect.name == "postgresql":
-        assert r.status_code == 400 and r.json()["type"].endswith("/unstorable_value"), r.text
+        assert refused is not None and refused.orig.sqlstate in problems.UNSTORABLE  # type: ignore[union-attr]
+        request = Request(
+            scope={
+                "type": "http",
+                "method": "POST",
+                "path": "/x",
+                "headers": [],
+                "query_string": b"",
+                "server": ("t", 80),
+                "scheme": "http",
+                "root_path": "",
+            }
+        )  # type: ignore[arg-type,typeddict-item]
+        answer = problems.database_error_handler(request, refused)
+        assert answer.status_code == 400 and answer.content["type"].endswith("/unstorable_value")
         assert await counts(engine) == before
     else:
-        assert r.status_code == 201, r.text
-        got = await client.get(f"/api/v1/appointments/{r.json()['id']}", headers=h)
-        assert got.json()["note"] == "cổng\x00sau"
+        assert refused is None  # SQLite stored it: the guard is what keeps the two alike

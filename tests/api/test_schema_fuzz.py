@@ -13,7 +13,8 @@ is called:
 
 Deterministic: the same requests every run (~21,000 per database). Failures are collected and reported
 together. What it found when written: a report for a last day in year 9999 overflowed the date type, and
-PostgreSQL refused a NUL character in a path id (both were 500s).
+PostgreSQL refused a NUL character in a path id (both were 500s; NUL is now refused before any database sees
+it, ``backend/lib/nul_guard.py``).
 """
 
 import asyncio
