@@ -15,10 +15,13 @@ from backend.lib.problems import Problem
 _ESCAPE = b"\\u0000"
 
 
+_WHERE = {"path": "đường dẫn", "query": "tham số truy vấn", "body": "nội dung yêu cầu"}
+
+
 def _refuse(where: str) -> Problem:
     return Problem(
         400,
-        f"Ký tự NUL không được phép trong {where} / A NUL character is not allowed in the {where}",
+        f"Ký tự NUL không được phép trong {_WHERE[where]} / A NUL character is not allowed in the {where}",
         code="nul_character",
     )
 
