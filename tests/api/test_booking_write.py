@@ -206,12 +206,7 @@ async def test_a_failing_booking_in_a_shared_statement_fails_alone(
 ) -> None:
     """If the shared statement fails for another reason than a full window, nothing of it is kept and each
     booking is tried on its own: here the second reuses the first's appointment id, so only it fails."""
-    lat, lon = place_of(demo, PO)
-    start = (await free_windows(client, lat, lon))[-5]
-    h, citizen_id = await _citizen(client, "+84900000045")
-    principal = Principal(citizen_id, Role.citizen)
-    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
-    draft = await _draft_on_postgresql(engine, principal, data)
+    citizen_id, draft = await _draft_on_postgresql(client, demo, engine, "+84900000045", -5)
     if draft is None:
         return
     appt_id = draft.appointment["id"]
@@ -300,12 +295,7 @@ async def test_a_shared_statement_that_gets_no_connection_fails_its_bookings_and
 ) -> None:
     """No connection within the pool's timeout: the bookings waiting for that statement get the error, and
     the next one is sent (nothing is left waiting without a sender)."""
-    lat, lon = place_of(demo, PO)
-    start = (await free_windows(client, lat, lon))[-8]
-    h, citizen_id = await _citizen(client, "+84900000049")
-    principal = Principal(citizen_id, Role.citizen)
-    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
-    draft = await _draft_on_postgresql(engine, principal, data)
+    citizen_id, draft = await _draft_on_postgresql(client, demo, engine, "+84900000049", -8)
     if draft is None:
         return
     args = draft.arguments(citizen_id, f"starved-{uuid.uuid4()}", "h", services.utcnow())
@@ -326,17 +316,23 @@ async def test_a_shared_statement_that_gets_no_connection_fails_its_bookings_and
 
 
 async def _draft_on_postgresql(
-    engine: AsyncEngine, principal: Principal, data: AppointmentCreate
-) -> services._Draft | None:
-    """A checked booking not yet written, for calling the group commit directly; None on SQLite, which has
-    no stored functions (the statement-by-statement path)."""
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine, phone: str, window: int
+) -> tuple[uuid.UUID, services._Draft | None]:
+    """The citizen with ``phone`` and their checked booking, not yet written, of the listed window number
+    ``window`` of post office ``PO``, for calling the group commit directly; no draft on SQLite, which has no
+    stored functions (the statement-by-statement path)."""
+    lat, lon = place_of(demo, PO)
+    start = (await free_windows(client, lat, lon))[window]
+    _, citizen_id = await _citizen(client, phone)
+    data = AppointmentCreate.model_validate(pickup(lat, lon, start))
     async with session_factory(engine)() as session:
         if not pgbook.supported(session):
             assert engine.dialect.name == "sqlite"
-            return None
+            return citizen_id, None
+        principal = Principal(citizen_id, Role.citizen)
         draft = await services._draft(session, principal, data, uuid.uuid4(), NoGeocoder(), services.utcnow())
         await session.rollback()
-    return draft
+    return citizen_id, draft
 
 
 async def test_a_nul_character_is_a_400_on_every_database(

@@ -117,15 +117,13 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return schema
 
 
-def _sample(
-    schema: dict[str, Any], components: dict[str, Any], ids: dict[str, list[str]], depth: int = 0
-) -> Any:
+def _sample(schema: dict[str, Any], components: dict[str, Any], known: dict[str, Any], depth: int = 0) -> Any:
     """A value of the schema's type (not always a valid one: the point is to get past the parser)."""
     schema = _resolve(schema, components)
     for union in ("oneOf", "anyOf"):
         if union in schema:
             options = [o for o in schema[union] if _resolve(o, components).get("type") != "null"]
-            return _sample(options[0], components, ids, depth) if options else None
+            return _sample(options[0], components, known, depth) if options else None
     if "enum" in schema:
         return schema["enum"][0]
     kind, fmt = schema.get("type"), schema.get("format")
@@ -138,21 +136,20 @@ def _sample(
         if fmt == "date":
             return soon.date().isoformat()
         if fmt == "uuid":
-            return next(iter(ids.get("appointment_id", [])), str(uuid.UUID(int=1)))
+            return known["appointment_id"]
         return "x" * max(1, int(schema.get("minLength", 1)))
     if kind in ("integer", "number"):
         return max(1, schema.get("minimum", 1))
     if kind == "boolean":
         return True
     if kind == "array":
-        return [] if depth > 2 else [_sample(schema.get("items", {}), components, ids, depth + 1)]
+        return [] if depth > 2 else [_sample(schema.get("items", {}), components, known, depth + 1)]
     if kind == "object" or "properties" in schema:
         if depth > 3:
             return {}
         props = schema.get("properties", {})
-        known = _known(ids)
         return {
-            k: known[k] if k in known else _sample(v, components, ids, depth + 1) for k, v in props.items()
+            k: known[k] if k in known else _sample(v, components, known, depth + 1) for k, v in props.items()
         }
     return "x"
 
@@ -177,7 +174,7 @@ def _known(ids: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
-def _bodies(op: dict[str, Any], components: dict[str, Any], ids: dict[str, list[str]]) -> Iterator[Any]:
+def _bodies(op: dict[str, Any], components: dict[str, Any], known: dict[str, Any]) -> Iterator[Any]:
     """The sampled body, then that body with one field broken at a time, then bodies of the wrong shape."""
     content = op.get("requestBody", {}).get("content", {})
     if "application/json" not in content:
@@ -185,7 +182,7 @@ def _bodies(op: dict[str, Any], components: dict[str, Any], ids: dict[str, list[
             yield b""
             yield b"not a form"
         return
-    body = _sample(content["application/json"].get("schema", {}), components, ids)
+    body = _sample(content["application/json"].get("schema", {}), components, known)
     yield body
     if isinstance(body, dict):
         for field in body:
@@ -211,17 +208,21 @@ def _text(value: Any) -> str:
 
 
 def _requests(
-    method: str, path: str, op: dict[str, Any], components: dict[str, Any], ids: dict[str, list[str]]
+    method: str,
+    path: str,
+    op: dict[str, Any],
+    components: dict[str, Any],
+    ids: dict[str, list[str]],
+    known: dict[str, Any],
 ) -> Iterator[tuple[str, dict[str, str], Any]]:
     """(url, query, body) for one operation: path ids real then junk, query values junk, bodies broken."""
     params = op.get("parameters", [])
     path_params = [p["name"] for p in params if p["in"] == "path"]
     real = {name: ids.get(name) or ["x"] for name in path_params}
     # The query every call carries: required parameters, and those with a real value (a place for /slots).
-    known = _known(ids)
     base = {
         p["name"]: _text(
-            known[p["name"]] if p["name"] in known else _sample(p.get("schema", {}), components, ids)
+            known[p["name"]] if p["name"] in known else _sample(p.get("schema", {}), components, known)
         )
         for p in params
         if p["in"] == "query" and (p.get("required") or p["name"] in ("lat", "lon", "procedure"))
@@ -233,7 +234,7 @@ def _requests(
             out = out.replace("{" + name + "}", override.get(name, real[name][0]))
         return out
 
-    bodies = (list(_bodies(op, components, ids)) if method in ("POST", "PUT", "PATCH") else []) or [None]
+    bodies = (list(_bodies(op, components, known)) if method in ("POST", "PUT", "PATCH") else []) or [None]
     for name in path_params:
         for value in real[name][1:]:
             yield url(**{name: value}), base, bodies[0]
@@ -297,6 +298,8 @@ async def test_no_input_is_a_server_error(fuzz_client: httpx.AsyncClient) -> Non
                 str(v) for sql in queries for v in (await conn.execute(text(sql))).scalars().all()[:2]
             ]
     assert all(ids[n] for n in ("appointment_id", "item_id", "plan_id", "stop_id", "office")), ids
+    known = _known(ids)
+    operations = _operations(schema)
 
     callers: list[tuple[str, dict[str, str]]] = [("anonymous", {})]
     callers += [(u, await staff_headers(client, u)) for u in STAFF]
@@ -305,9 +308,9 @@ async def test_no_input_is_a_server_error(fuzz_client: httpx.AsyncClient) -> Non
     calls = 0
     statuses: Counter[int] = Counter()
     answered: set[tuple[str, str]] = set()  # operations that some caller got a 2xx from
-    for method, path, op in _operations(schema):
+    for method, path, op in operations:
         who = callers[:1] if path.startswith("/api/v1/auth/") else callers  # sign-in takes no token
-        for url, query, body in _requests(method, path, op, components, ids):
+        for url, query, body in _requests(method, path, op, components, ids, known):
             for name, headers in who:
                 response = await _call(client, method, url, query, body, headers)
                 calls += 1
@@ -320,7 +323,6 @@ async def test_no_input_is_a_server_error(fuzz_client: httpx.AsyncClient) -> Non
                     faults.append(
                         f"{method} {url} {query} as {name} body={json.dumps(body, default=str)[:160]} -> {fault}"
                     )
-    operations = _operations(schema)
     print(f"{calls} calls, {len(faults)} faults, {len(answered)}/{len(operations)} operations answered 2xx")
     print(dict(sorted(statuses.items())))
     print(sorted({(m, p) for m, p, _ in operations} - answered))
