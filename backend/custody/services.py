@@ -114,11 +114,13 @@ def handover_code(citizen_id: uuid.UUID, day: Any) -> str:
 
 
 def code_matches(citizen_id: uuid.UUID, code: str, at: datetime) -> bool:
-    day = to_local(at).date()
-    # Yesterday's code too: a courier syncing just after midnight.
-    return any(
-        hmac.compare_digest(handover_code(citizen_id, d), code) for d in (day, day - timedelta(days=1))
-    )
+    """Whether `code` is the citizen's code on the Vietnam day of `at`, the event's time on the courier's device.
+
+    Near midnight the two phones may disagree on the day: the citizen's app may still show yesterday's code, and
+    a device clock up to CLIENT_SKEW behind the server may stamp a pickup before midnight that the citizen's app
+    already saw as tomorrow. Both are accepted; nothing older or newer is."""
+    days = {to_local(at - timedelta(days=1)).date(), to_local(at).date(), to_local(at + CLIENT_SKEW).date()}
+    return any(hmac.compare_digest(handover_code(citizen_id, d), code) for d in days)
 
 
 def event_time(client_at: datetime | None, now: datetime) -> datetime:

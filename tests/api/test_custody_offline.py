@@ -1,9 +1,10 @@
 """A courier with no network: pickups recorded on reserved labels and synced later, replay-safe."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 
+from backend.catalogue.calendar import VN_TZ
 from schemas.base import utcnow
 from tests.api.test_custody_journey import PROCEDURE, all_documents
 from tests.conftest import citizen_headers, staff_headers
@@ -24,8 +25,11 @@ async def test_offline_pickup_then_events_sync_once(client: httpx.AsyncClient) -
     ).status_code == 403
 
     citizen = await citizen_headers(client, PHONE)
-    code = (await client.get("/api/v1/handover-code", headers=citizen)).json()["code"]
-    picked_at = utcnow() - timedelta(minutes=30)
+    shown = (await client.get("/api/v1/handover-code", headers=citizen)).json()
+    code = shown["code"]
+    # Half an hour ago, but not before the day the code is for: the citizen read it at the pickup.
+    day_began = datetime.combine(date.fromisoformat(shown["valid_on"]), time(0), tzinfo=VN_TZ)
+    picked_at = max(utcnow() - timedelta(minutes=30), day_began)
     pickup = {
         "client_event_id": "dev-1:pickup-1",
         "client_at": picked_at.isoformat(),
