@@ -1,11 +1,11 @@
 """HTTP for sign-in and ``/me``."""
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import firebase, otp, services, staff
@@ -40,7 +40,9 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/staff/login", status_code=200)
-    async def staff_login(self, db_session: AsyncSession, data: StaffLogin) -> TokenResponse:
+    async def staff_login(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[StaffLogin]
+    ) -> TokenResponse:
         return await services.staff_login(db_session, data.username.strip(), data.password)
 
     @post(
@@ -49,7 +51,10 @@ class AuthController(Controller):
         dependencies={"sender": Provide(provide_otp_sender, sync_to_thread=False)},
     )
     async def citizen_otp(
-        self, db_session: AsyncSession, data: OtpRequest, sender: otp.OtpSender
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[OtpRequest],
+        sender: NamedDependency[otp.OtpSender],
     ) -> dict[str, Any]:
         phone = normalise_phone(data.phone)
         settings = get_settings()
@@ -57,19 +62,23 @@ class AuthController(Controller):
         return {"phone": phone, "expires_in": settings.otp_ttl_s}
 
     @post("/citizen/verify", status_code=200)
-    async def citizen_verify(self, db_session: AsyncSession, data: OtpVerify) -> TokenResponse:
+    async def citizen_verify(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[OtpVerify]
+    ) -> TokenResponse:
         phone = normalise_phone(data.phone)
         await otp.check_code(db_session, get_settings(), phone, data.code.strip())
         return await services.citizen_token(db_session, phone)
 
     @post("/firebase", status_code=200)
-    async def firebase_exchange(self, db_session: AsyncSession, data: FirebaseExchange) -> TokenResponse:
+    async def firebase_exchange(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[FirebaseExchange]
+    ) -> TokenResponse:
         phone = normalise_phone(await firebase.verified_phone(get_settings(), data.id_token))
         return await services.citizen_token(db_session, phone)
 
 
 @get("/me", guards=[signed_in], tags=["auth"], dependencies={"principal": Provide(provide_principal)})
-async def me(db_session: AsyncSession, principal: Principal) -> MePublic:
+async def me(db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> MePublic:
     return await services.me(db_session, principal)
 
 
@@ -79,14 +88,22 @@ async def me(db_session: AsyncSession, principal: Principal) -> MePublic:
     tags=["auth"],
     dependencies={"principal": Provide(provide_principal)},
 )
-async def citizen(db_session: AsyncSession, principal: Principal, citizen_id: UUID) -> MePublic:
+async def citizen(
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    citizen_id: FromPath[UUID],
+) -> MePublic:
     return await services.citizen_record(db_session, principal, citizen_id)
 
 
 @post(
     "/me/addresses", guards=[signed_in], tags=["auth"], dependencies={"principal": Provide(provide_principal)}
 )
-async def add_address(db_session: AsyncSession, principal: Principal, data: AddressCreate) -> AddressPublic:
+async def add_address(
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    data: JSONBody[AddressCreate],
+) -> AddressPublic:
     return await services.add_address(db_session, principal, data)
 
 
@@ -97,7 +114,11 @@ async def add_address(db_session: AsyncSession, principal: Principal, data: Addr
     dependencies={"principal": Provide(provide_principal)},
     status_code=204,
 )
-async def remove_address(db_session: AsyncSession, principal: Principal, address_id: UUID) -> None:
+async def remove_address(
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    address_id: FromPath[UUID],
+) -> None:
     await services.remove_address(db_session, principal, address_id)
 
 
@@ -112,25 +133,34 @@ class StaffController(Controller):
     @get("/", guards=[requires(Role.admin, Role.dispatcher, Role.desk, Role.agency)])
     async def list_staff(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        paging: Paging,
-        role: Role | None = Parameter(query="role", default=None),
-        org: str | None = Parameter(query="org", default=None, max_length=64),
-        active: bool | None = Parameter(query="active", default=None),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        role: FromQuery[Role | None] = None,
+        org: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        active: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         """Staff accounts: every one for an admin, one's own organisation's for its staff."""
         items, total = await staff.list_staff(db_session, principal, paging, role, org, active)
         return page(items, total, paging)
 
     @post("/", guards=[requires(Role.admin)])
-    async def create(self, db_session: AsyncSession, principal: Principal, data: StaffCreate) -> StaffPublic:
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[StaffCreate],
+    ) -> StaffPublic:
         """A new account (admin); a courier gets a default profile to adjust."""
         return await staff.create_staff(db_session, principal, data)
 
     @patch("/{user_id:uuid}", guards=[requires(Role.admin)])
     async def update(
-        self, db_session: AsyncSession, principal: Principal, user_id: UUID, data: StaffUpdate
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        user_id: FromPath[UUID],
+        data: JSONBody[StaffUpdate],
     ) -> StaffPublic:
         """Change name, phone, organisation, password, or disable an account (admin)."""
         return await staff.update_staff(db_session, principal, user_id, data)
@@ -143,13 +173,22 @@ class CourierProfileController(Controller):
     guards = [requires(Role.admin, Role.dispatcher, Role.courier)]
 
     @get("/")
-    async def show(self, db_session: AsyncSession, principal: Principal, user_id: UUID) -> dict[str, Any]:
+    async def show(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        user_id: FromPath[UUID],
+    ) -> dict[str, Any]:
         """Vehicle, load limits, weekly shifts and skills (admin, the office's dispatchers, the courier)."""
         return await staff.get_profile(db_session, principal, user_id)
 
     @put("/", guards=[requires(Role.admin, Role.dispatcher)])
     async def replace(
-        self, db_session: AsyncSession, principal: Principal, user_id: UUID, data: CourierProfileIn
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        user_id: FromPath[UUID],
+        data: JSONBody[CourierProfileIn],
     ) -> dict[str, Any]:
         """Replace the profile; shifts count at once in new bookings and plans."""
         return await staff.put_profile(db_session, principal, user_id, data)

@@ -1,12 +1,12 @@
 """HTTP for at-home appointments: slots, booking, reschedule, cancel, no-show and failed visits."""
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, MediaType, Request, Response, get, patch, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking import services
@@ -43,14 +43,14 @@ GEOCODER = {"geocoder": Provide(provide_geocoder, sync_to_thread=False)}
 @get("/slots", tags=["appointments"], exclude_from_auth=True)
 async def slots(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    kind: AppointmentKind = Parameter(query="kind"),
-    lat: float | None = Parameter(query="lat", default=None, ge=-90, le=90),
-    lon: float | None = Parameter(query="lon", default=None, ge=-180, le=180),
-    address: str | None = Parameter(query="address", default=None, max_length=300),
-    first: date | None = Parameter(query="from", default=None),
-    last: date | None = Parameter(query="to", default=None),
-    procedure: str | None = Parameter(query="procedure", default=None, max_length=32),
+    db_session: NamedDependency[AsyncSession],
+    kind: FromQuery[AppointmentKind],
+    lat: Annotated[float | None, QueryParameter(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, QueryParameter(ge=-180, le=180)] = None,
+    address: Annotated[str | None, QueryParameter(max_length=300)] = None,
+    first: Annotated[date | None, QueryParameter(name="from")] = None,
+    last: Annotated[date | None, QueryParameter(name="to")] = None,
+    procedure: Annotated[str | None, QueryParameter(max_length=32)] = None,
 ) -> Response[dict[str, Any]]:
     """Bookable windows at a place with their remaining capacity for ``kind``, plus the fee quote."""
     check_days(**{"from": first, "to": last})
@@ -85,9 +85,9 @@ class AppointmentsController(Controller):
     async def book(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        data: AppointmentCreate,
-        idempotency_key: str | None = Parameter(header="Idempotency-Key", default=None),
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[AppointmentCreate],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[AppointmentPublic]:
         """Book a window (201). The same ``Idempotency-Key`` from the same caller returns the same
         appointment; with a different body it is a 422. A full window is a 409."""
@@ -110,14 +110,14 @@ class AppointmentsController(Controller):
     @get("/")
     async def list_appointments(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        paging: Paging,
-        status: AppointmentStatus | None = Parameter(query="status", default=None),
-        kind: AppointmentKind | None = Parameter(query="kind", default=None),
-        first: date | None = Parameter(query="from", default=None),
-        last: date | None = Parameter(query="to", default=None),
-        post_office: str | None = Parameter(query="post_office", default=None, max_length=32),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        status: FromQuery[AppointmentStatus | None] = None,
+        kind: FromQuery[AppointmentKind | None] = None,
+        first: Annotated[date | None, QueryParameter(name="from")] = None,
+        last: Annotated[date | None, QueryParameter(name="to")] = None,
+        post_office: Annotated[str | None, QueryParameter(max_length=32)] = None,
     ) -> dict[str, Any]:
         """Appointments scoped to the caller: citizens their own, dispatchers and couriers their post office's,
         desk clerks their province's, admins all."""
@@ -136,7 +136,10 @@ class AppointmentsController(Controller):
 
     @get("/{appointment_id:uuid}")
     async def get_one(
-        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[UUID],
     ) -> AppointmentPublic:
         appt = await services.visible(db_session, principal, appointment_id)
         return await services.one_public(db_session, principal, appt)
@@ -144,23 +147,31 @@ class AppointmentsController(Controller):
     @patch("/{appointment_id:uuid}")
     async def reschedule(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        appointment_id: UUID,
-        data: AppointmentReschedule,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[UUID],
+        data: JSONBody[AppointmentReschedule],
     ) -> AppointmentPublic:
         """Move to another window of the same post office (closes ``cutoff_minutes`` before the window)."""
         return await services.reschedule(db_session, principal, appointment_id, data)
 
     @post("/{appointment_id:uuid}/cancel", status_code=200)
     async def cancel(
-        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentCancel
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[UUID],
+        data: JSONBody[AppointmentCancel],
     ) -> AppointmentPublic:
         return await services.cancel(db_session, principal, appointment_id, data)
 
     @post("/{appointment_id:uuid}/no-show", status_code=200)
     async def no_show(
-        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentOutcome
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[UUID],
+        data: JSONBody[AppointmentOutcome],
     ) -> AppointmentPublic:
         """Courier or dispatcher: the citizen was not there (reason codes in ``schemas.booking.NO_SHOW_REASONS``)."""
         return await services.record_outcome(
@@ -169,7 +180,11 @@ class AppointmentsController(Controller):
 
     @post("/{appointment_id:uuid}/fail", status_code=200)
     async def fail(
-        self, db_session: AsyncSession, principal: Principal, appointment_id: UUID, data: AppointmentOutcome
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[UUID],
+        data: JSONBody[AppointmentOutcome],
     ) -> AppointmentPublic:
         """Courier or dispatcher: the visit could not be completed (``schemas.booking.FAILED_REASONS``)."""
         return await services.record_outcome(
@@ -184,13 +199,22 @@ class BookingSettingsController(Controller):
     dependencies = {"principal": Provide(provide_principal)}
 
     @get("/")
-    async def show(self, db_session: AsyncSession, principal: Principal, office: str) -> dict[str, Any]:
+    async def show(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        office: FromPath[str],
+    ) -> dict[str, Any]:
         """The office's booking rules (``defaults: true`` when it has none of its own)."""
         return await services.get_settings_of(db_session, principal, office)
 
     @put("/")
     async def replace(
-        self, db_session: AsyncSession, principal: Principal, office: str, data: BookingSettingsIn
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        office: FromPath[str],
+        data: JSONBody[BookingSettingsIn],
     ) -> dict[str, Any]:
         """Replace the rules: window length, notice, horizon, change cut-off, travel allowance, service
         minutes per kind. Booked appointments keep their windows."""

@@ -1,11 +1,11 @@
 """HTTP for reference data (public: no personal data here)."""
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, delete, get, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue import calendar_service, services
@@ -25,17 +25,17 @@ class UnitsController(Controller):
     tags = ["reference"]
 
     @get("/provinces")
-    async def provinces(self, db_session: AsyncSession) -> list[ProvincePublic]:
+    async def provinces(self, db_session: NamedDependency[AsyncSession]) -> list[ProvincePublic]:
         return await services.provinces(db_session)
 
     @get("/communes")
     async def communes(
         self,
-        db_session: AsyncSession,
-        province: str | None = Parameter(query="province", default=None, max_length=8),
-        q: str | None = Parameter(query="q", default=None, max_length=100),
-        limit: int = Parameter(query="limit", default=500, ge=1, le=500),
-        offset: int = Parameter(query="offset", default=0, ge=0, le=MAX_OFFSET),
+        db_session: NamedDependency[AsyncSession],
+        province: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 500,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         """Communes, 500 a page by default so a province fits in one."""
         paging = Paging(limit=limit, offset=offset)
@@ -51,17 +51,19 @@ class OrganisationsController(Controller):
     @get("/")
     async def list_organisations(
         self,
-        db_session: AsyncSession,
-        paging: Paging,
-        kind: OrgKind | None = Parameter(query="kind", default=None),
-        province: str | None = Parameter(query="province", default=None, max_length=8),
-        commune: str | None = Parameter(query="commune", default=None, max_length=8),
+        db_session: NamedDependency[AsyncSession],
+        paging: NamedDependency[Paging],
+        kind: FromQuery[OrgKind | None] = None,
+        province: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        commune: Annotated[str | None, QueryParameter(max_length=8)] = None,
     ) -> dict[str, Any]:
         items, total = await services.organisations(db_session, kind, province, commune, paging)
         return page(items, total, paging)
 
     @get("/{code:str}")
-    async def get_organisation(self, db_session: AsyncSession, code: str) -> OrganisationPublic:
+    async def get_organisation(
+        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+    ) -> OrganisationPublic:
         return await services.organisation(db_session, code)
 
 
@@ -73,17 +75,19 @@ class ProceduresController(Controller):
     @get("/")
     async def list_procedures(
         self,
-        db_session: AsyncSession,
-        paging: Paging,
-        q: str | None = Parameter(query="q", default=None, max_length=100),
-        field: str | None = Parameter(query="field", default=None, max_length=120),
-        postal: bool | None = Parameter(query="postal", default=None),
+        db_session: NamedDependency[AsyncSession],
+        paging: NamedDependency[Paging],
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        field: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        postal: FromQuery[bool | None] = None,
     ) -> dict[str, Any]:
         items, total = await services.procedures(db_session, q, field, postal, paging)
         return page(items, total, paging)
 
     @get("/{code:str}")
-    async def get_procedure(self, db_session: AsyncSession, code: str) -> ProcedurePublic:
+    async def get_procedure(
+        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+    ) -> ProcedurePublic:
         return services.procedure_public(await services.procedure_by_code(db_session, code))
 
 
@@ -94,7 +98,9 @@ class CalendarController(Controller):
 
     @get("/", exclude_from_auth=True)
     async def year(
-        self, db_session: AsyncSession, year: int = Parameter(query="year", ge=1976, le=2199)
+        self,
+        db_session: NamedDependency[AsyncSession],
+        year: Annotated[int, QueryParameter(ge=1976, le=2199)],
     ) -> dict[str, Any]:
         """The working calendar of state agencies for one year: weekdays off (public holidays, swapped days)
         and working weekends (make-up days), from the Labour Code's holidays plus the stored overrides."""
@@ -102,7 +108,11 @@ class CalendarController(Controller):
 
     @put("/overrides/{day:date}", guards=[requires(Role.admin)])
     async def set_override(
-        self, db_session: AsyncSession, principal: Principal, day: date, data: CalendarOverrideIn
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        day: FromPath[date],
+        data: JSONBody[CalendarOverrideIn],
     ) -> dict[str, Any]:
         """Enter a government decision for one day (admin): ``off`` or ``working``, citing its ``source``.
         Deadlines computed from now on count it; listings pick it up at once."""
@@ -110,7 +120,12 @@ class CalendarController(Controller):
         return row.model_dump()
 
     @delete("/overrides/{day:date}", guards=[requires(Role.admin)], status_code=204)
-    async def delete_override(self, db_session: AsyncSession, principal: Principal, day: date) -> None:
+    async def delete_override(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        day: FromPath[date],
+    ) -> None:
         await calendar_service.delete_override(db_session, principal, day)
 
 

@@ -5,12 +5,12 @@ in and talks to the JSON API with the bearer token (kept in sessionStorage), so 
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Response, get
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,9 +88,9 @@ class ConsoleApi(Controller):
     @get("/couriers", guards=[requires(Role.dispatcher, Role.admin)])
     async def couriers(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        office: str | None = Parameter(query="office", default=None, max_length=32),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        office: Annotated[str | None, QueryParameter(max_length=32)] = None,
     ) -> dict[str, Any]:
         """The post office's couriers with their last position today and today's stop progress (dispatchers
         see their own office only; Decree 13/2023/NĐ-CP: positions are shown to the courier's own office)."""

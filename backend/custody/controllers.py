@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import ETag, UploadFile
-from litestar.di import Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,7 +58,9 @@ class TrackController(Controller):
     tags = ["tracking"]
 
     @get("/{item_id:str}", exclude_from_auth=True)
-    async def track(self, db_session: AsyncSession, item_id: str) -> dict[str, Any]:
+    async def track(
+        self, db_session: NamedDependency[AsyncSession], item_id: FromPath[str]
+    ) -> dict[str, Any]:
         """Public tracking: status and timeline with office names and times; nothing personal."""
         return await views.track(db_session, item_id)
 
@@ -72,17 +73,17 @@ class DossierController(Controller):
     @get("/", guards=[signed_in])
     async def list_dossiers(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        paging: Paging,
-        status: str | None = Parameter(query="status", default=None, max_length=200),
-        custodian: str | None = Parameter(query="custodian", default=None, max_length=32),
-        due_before: datetime | None = Parameter(query="due_before", default=None),
-        overdue: bool | None = Parameter(query="overdue", default=None),
-        view: str | None = Parameter(
-            query="view", default=None, pattern="^(incoming|on_hand|outgoing|due_soon|overdue)$"
-        ),
-        q: str | None = Parameter(query="q", default=None, max_length=64),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        status: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        custodian: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        due_before: FromQuery[datetime | None] = None,
+        overdue: FromQuery[bool | None] = None,
+        view: Annotated[
+            str | None, QueryParameter(pattern="^(incoming|on_hand|outgoing|due_soon|overdue)$")
+        ] = None,
+        q: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> dict[str, Any]:
         """Dossiers scoped to the caller (staff: their organisation; courier: what they carry; citizen: own).
         Views: incoming, on_hand, outgoing, due_soon, overdue. ``q``: item id, agency code or phone."""
@@ -103,9 +104,9 @@ class DossierController(Controller):
     async def create_dossier(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        data: DossierCreate,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[DossierCreate],
     ) -> dict[str, Any]:
         """A courier at a home pickup, a post-office counter, or a desk (direct/online with postal return)."""
         dossier, effects = await services.create_dossier(db_session, principal, data)
@@ -114,7 +115,10 @@ class DossierController(Controller):
 
     @get("/{item_id:str}", guards=[signed_in])
     async def get_dossier(
-        self, db_session: AsyncSession, principal: Principal, item_id: str
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: FromPath[str],
     ) -> dict[str, Any]:
         return await views.dossier_detail(db_session, principal, item_id)
 
@@ -122,10 +126,10 @@ class DossierController(Controller):
     async def record_event(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        item_id: str,
-        data: EventIn,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        item_id: FromPath[str],
+        data: JSONBody[EventIn],
     ) -> dict[str, Any]:
         """Record one event; 409 with the allowed codes when the transition is not allowed."""
         dossier, _, effects = await services.record_event(db_session, principal, item_id, data)
@@ -140,7 +144,11 @@ class EventsController(Controller):
 
     @post("/batch", guards=[requires(Role.courier, Role.dispatcher)], status_code=200)
     async def batch(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal, data: BatchIn
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[BatchIn],
     ) -> dict[str, Any]:
         """Offline sync: per-event accepted/rejected; replaying a batch changes nothing."""
         result, effects = await sync.apply_batch(db_session, principal, data)
@@ -158,9 +166,9 @@ class HandoverController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        data: HandoverCreate,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[HandoverCreate],
     ) -> dict[str, Any]:
         h, effects = await handovers.create_handover(db_session, principal, data)
         publish(request, effects)
@@ -169,11 +177,11 @@ class HandoverController(Controller):
     @get("/")
     async def list_handovers(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        paging: Paging,
-        status: HandoverStatus | None = Parameter(query="status", default=None),
-        direction: str | None = Parameter(query="direction", default=None, pattern="^(incoming|outgoing)$"),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        status: FromQuery[HandoverStatus | None] = None,
+        direction: Annotated[str | None, QueryParameter(pattern="^(incoming|outgoing)$")] = None,
     ) -> dict[str, Any]:
         items, total = await handovers.list_handovers(
             db_session, principal, paging, status=status, direction=direction
@@ -182,7 +190,10 @@ class HandoverController(Controller):
 
     @get("/{handover_id:uuid}")
     async def get_handover(
-        self, db_session: AsyncSession, principal: Principal, handover_id: uuid.UUID
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        handover_id: FromPath[uuid.UUID],
     ) -> dict[str, Any]:
         h = await handovers.get_handover(db_session, principal, handover_id)
         return await handovers.handover_out(db_session, h)
@@ -191,10 +202,10 @@ class HandoverController(Controller):
     async def confirm(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        handover_id: uuid.UUID,
-        data: HandoverConfirm,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        handover_id: FromPath[uuid.UUID],
+        data: JSONBody[HandoverConfirm],
     ) -> dict[str, Any]:
         """The receiver's scan: custody moves for scanned items; missing/extra become discrepancies."""
         h, effects = await handovers.confirm_handover(db_session, principal, handover_id, data)
@@ -211,9 +222,9 @@ class ProofController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        proof_id: uuid.UUID,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        proof_id: FromPath[uuid.UUID],
     ) -> File:
         """The image, for whoever may see it: the uploader, staff of their office, an admin, and readers of a
         dossier that cites it (pickup signature, delivery proof). Others get 404."""
@@ -238,9 +249,9 @@ class ProofController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: MultipartBody[dict[str, Any]],
     ) -> dict[str, Any]:
         """A photo, signature or authorisation letter (PNG/JPEG/WebP, at most 5 MB); returns its id."""
         upload = data.get("file")
@@ -263,7 +274,7 @@ class HandoverCodeController(Controller):
     dependencies = deps
 
     @get("/", guards=[requires(Role.citizen)])
-    async def my_code(self, principal: Principal) -> dict[str, Any]:
+    async def my_code(self, principal: NamedDependency[Principal]) -> dict[str, Any]:
         """The citizen's code for today, read to the courier at a pickup or a delivery."""
         today = to_vn(utcnow()).date()
         return {"code": services.handover_code(principal.id, today), "valid_on": today.isoformat()}
@@ -277,7 +288,9 @@ class HandoverCodeController(Controller):
     status_code=201,
 )
 async def reserve_item_ids(
-    db_session: AsyncSession, principal: Principal, data: ItemIdRequest
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    data: JSONBody[ItemIdRequest],
 ) -> dict[str, Any]:
     """Labels for pickups the courier may have to record offline (then sent with ``POST /events/batch``)."""
     return {"item_ids": await ids.reserve_item_ids(db_session, principal.id, data.count)}

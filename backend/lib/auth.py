@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -213,10 +213,10 @@ def check_office(principal: Principal, post_office_id: uuid.UUID) -> None:
         raise forbidden("Chỉ điều phối viên của bưu cục này / Only this post office's dispatchers")
 
 
-async def provide_principal(request: Any) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return caller(request)
 
 
-async def provide_optional_principal(request: Any) -> Principal | None:
+async def provide_optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
     user = request.scope.get("user")
     return user if isinstance(user, Principal) else None

@@ -1,9 +1,9 @@
 """Paging for list endpoints: ``?limit=&offset=`` (limit ≤ 500) -> ``{items, total, limit, offset}``."""
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,8 +20,8 @@ class Paging:
 
 
 def provide_paging(
-    limit: int = Parameter(query="limit", default=50, ge=1, le=MAX_LIMIT),
-    offset: int = Parameter(query="offset", default=0, ge=0, le=MAX_OFFSET),
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:
     return Paging(limit=limit, offset=offset)
 

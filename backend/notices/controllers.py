@@ -4,8 +4,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,7 +34,10 @@ class DevicesController(Controller):
 
     @post("/", status_code=201)
     async def register(
-        self, db_session: AsyncSession, principal: Principal, data: DeviceRegistration
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[DeviceRegistration],
     ) -> dict[str, Any]:
         row = await services.register(db_session, principal, data)
         return {
@@ -45,7 +48,12 @@ class DevicesController(Controller):
         }
 
     @delete("/{token:str}", status_code=204)
-    async def remove(self, db_session: AsyncSession, principal: Principal, token: str) -> None:
+    async def remove(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        token: FromPath[str],
+    ) -> None:
         await services.unregister(db_session, principal, token)
 
 
@@ -58,16 +66,19 @@ class InboxController(Controller):
     @get("/")
     async def inbox(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        paging: Paging,
-        unread: bool = Parameter(query="unread", default=False),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        unread: FromQuery[bool] = False,
     ) -> dict[str, Any]:
         return await services.inbox_page(db_session, principal, paging, unread)
 
     @post("/read", status_code=200)
     async def mark_read(
-        self, db_session: AsyncSession, principal: Principal, data: dict[str, Any]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[dict[str, Any]],
     ) -> dict[str, int]:
         raw = data.get("ids")
         try:
@@ -79,7 +90,9 @@ class InboxController(Controller):
         return {"marked": await services.mark_read(db_session, principal, ids)}
 
     @get("/failed", guards=[requires(Role.admin)])
-    async def failed(self, db_session: AsyncSession, paging: Paging) -> dict[str, Any]:
+    async def failed(
+        self, db_session: NamedDependency[AsyncSession], paging: NamedDependency[Paging]
+    ) -> dict[str, Any]:
         return await services.failed_notifications(db_session, paging)
 
 
@@ -97,9 +110,9 @@ async def _desk(session: AsyncSession, key: str) -> Organisation:
 @get("/desks/{desk:str}/feed", tags=["notifications"])
 async def desk_feed(
     request: Request[Any, Any, Any],
-    db_session: AsyncSession,
-    desk: str,
-    access_token: str | None = Parameter(query="access_token", default=None),
+    db_session: NamedDependency[AsyncSession],
+    desk: FromPath[str],
+    access_token: FromQuery[str | None] = None,
 ) -> ServerSentEvent:
     """Live events for one desk. Browsers' EventSource cannot send headers, so ``?access_token=`` is
     accepted as well as the Authorization header."""

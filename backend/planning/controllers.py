@@ -1,12 +1,12 @@
 """HTTP for route plans (dispatchers) and routes (couriers). Thin: the work is in ``services``/``courier``."""
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.app import LIFESPAN_HOOKS
@@ -44,10 +44,10 @@ class PostOfficePlansController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        office: str,
-        data: PlanCreate,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        office: FromPath[str],
+        data: JSONBody[PlanCreate],
     ) -> Response[dict[str, Any]]:
         """Plan that day's routes in the background; poll ``GET /plans/{id}``. ``office`` is a UUID or a code."""
         plan = await services.create_plan(db_session, principal, office, data)
@@ -57,10 +57,10 @@ class PostOfficePlansController(Controller):
     @get("/")
     async def list_plans(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        office: str,
-        day: date | None = Parameter(query="date", default=None),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        office: FromPath[str],
+        day: Annotated[date | None, QueryParameter(name="date")] = None,
     ) -> list[dict[str, Any]]:
         return await services.list_plans(db_session, principal, office, day)
 
@@ -72,17 +72,32 @@ class PlansController(Controller):
     dependencies = PRINCIPAL
 
     @get("/{plan_id:uuid}")
-    async def detail(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> dict[str, Any]:
+    async def detail(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        plan_id: FromPath[UUID],
+    ) -> dict[str, Any]:
         """Status, progress, routes (ordered stops, ETAs, distances, load), unassigned stops with reasons."""
         return await services.plan_detail(db_session, principal, plan_id)
 
     @get("/{plan_id:uuid}/map.svg", media_type="image/svg+xml")
-    async def map_svg(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> Response[str]:
+    async def map_svg(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        plan_id: FromPath[UUID],
+    ) -> Response[str]:
         svg = await services.plan_map(db_session, principal, plan_id)
         return Response(svg, media_type="image/svg+xml")
 
     @post("/{plan_id:uuid}/publish", status_code=200)
-    async def publish(self, db_session: AsyncSession, principal: Principal, plan_id: UUID) -> dict[str, Any]:
+    async def publish(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        plan_id: FromPath[UUID],
+    ) -> dict[str, Any]:
         """Assign the plan's appointments to their couriers; supersedes an earlier published plan of the day."""
         return await services.publish(db_session, principal, plan_id)
 
@@ -90,10 +105,10 @@ class PlansController(Controller):
     async def replan(
         self,
         request: Request[Any, Any, Any],
-        db_session: AsyncSession,
-        principal: Principal,
-        plan_id: UUID,
-        data: ReplanCreate | None = None,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        plan_id: FromPath[UUID],
+        data: JSONBody[ReplanCreate | None] = None,
     ) -> Response[dict[str, Any]]:
         """A new plan of the day from couriers' positions, keeping started stops; publish it to use it."""
         plan = await services.replan(db_session, principal, plan_id, data or ReplanCreate())
@@ -110,34 +125,49 @@ class CourierController(Controller):
     @get("/route")
     async def route(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        day: date | None = Parameter(query="date", default=None),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        day: Annotated[date | None, QueryParameter(name="date")] = None,
     ) -> dict[str, Any]:
         """My ordered stops of the day (default today) with windows, ETAs and what each stop needs."""
         return await courier.my_route(db_session, principal, day)
 
     @post("/location", status_code=201)
     async def location(
-        self, db_session: AsyncSession, principal: Principal, data: LocationReport
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        data: JSONBody[LocationReport],
     ) -> dict[str, Any]:
         return await courier.report_location(db_session, principal, data)
 
     @post("/stops/{stop_id:uuid}/start", status_code=200)
     async def start(
-        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopAction | None = None
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        stop_id: FromPath[UUID],
+        data: JSONBody[StopAction | None] = None,
     ) -> dict[str, Any]:
         return await courier.stop_action(db_session, principal, stop_id, "start", data or StopAction())
 
     @post("/stops/{stop_id:uuid}/complete", status_code=200)
     async def complete(
-        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopAction | None = None
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        stop_id: FromPath[UUID],
+        data: JSONBody[StopAction | None] = None,
     ) -> dict[str, Any]:
         return await courier.stop_action(db_session, principal, stop_id, "complete", data or StopAction())
 
     @post("/stops/{stop_id:uuid}/fail", status_code=200)
     async def fail(
-        self, db_session: AsyncSession, principal: Principal, stop_id: UUID, data: StopFailure
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        stop_id: FromPath[UUID],
+        data: JSONBody[StopFailure],
     ) -> dict[str, Any]:
         return await courier.stop_action(db_session, principal, stop_id, "fail", data)
 

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, MultipartBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal, provide_principal, requires
@@ -44,15 +43,17 @@ class ReportsController(Controller):
     @get("/dossiers", guards=[requires(Role.desk, Role.agency, Role.admin)])
     async def dossiers(
         self,
-        db_session: AsyncSession,
-        principal: Principal,
-        from_: date | None = Parameter(query="from", default=None, description="first day (Vietnam time)"),
-        to: date | None = Parameter(query="to", default=None, description="last day, inclusive"),
-        org: str | None = Parameter(
-            query="org", default=None, max_length=32, description="organisation code, or a province code"
-        ),
-        group_by: GroupBy = Parameter(query="group_by", default=GroupBy.field),
-        format: ReportFormat = Parameter(query="format", default=ReportFormat.json),
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        from_: Annotated[
+            date | None, QueryParameter(name="from", description="first day (Vietnam time)")
+        ] = None,
+        to: Annotated[date | None, QueryParameter(description="last day, inclusive")] = None,
+        org: Annotated[
+            str | None, QueryParameter(max_length=32, description="organisation code, or a province code")
+        ] = None,
+        group_by: FromQuery[GroupBy] = GroupBy.field,
+        format: FromQuery[ReportFormat] = ReportFormat.json,
     ) -> Response[Any]:
         """Form II.06a (received / resolved / in progress) with postal counts and rates; see
         ``backend/reporting/definitions.py`` for what each column counts. Desks and agencies see their own
@@ -72,8 +73,8 @@ class ReportsController(Controller):
     @post("/imports", guards=[requires(Role.admin)], status_code=201)
     async def import_dossiers(
         self,
-        db_session: AsyncSession,
-        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        db_session: NamedDependency[AsyncSession],
+        data: MultipartBody[ImportUpload],
     ) -> dict[str, Any]:
         """Import past dossiers from the previous one-stop system (CSV, columns in
         ``backend/reporting/importer.py``). All or nothing: any bad row rejects the file with 422 and the list
