@@ -3,6 +3,11 @@
 ``TEST_DATABASES`` (default ``sqlite,postgres``) picks the engines; ``TEST_DATABASE_URL`` (default the local
 ``test`` database on 127.0.0.1:5432) is where a fresh, uniquely named database is created for this run and
 dropped afterwards. If PostgreSQL is asked for and unreachable, the run stops with a clear message.
+
+``TEST_CLOCK_AT`` (an ISO time with its offset, e.g. ``2026-12-31T23:58:30+07:00``) runs the suite with Python's
+clock moved there and ticking, to catch tests that hold only on some days or hours (holidays, weekends,
+Vietnam's midnight, after closing time). Run it on ``tests/api tests/unit``: the fake FCM server's TLS
+certificate is checked by OpenSSL against the real clock, and routing's worker processes keep the real clock.
 """
 
 import asyncio
@@ -32,6 +37,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("explore", deadline=None, max_examples=1000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+if os.environ.get("TEST_CLOCK_AT"):
+    from datetime import datetime
+
+    import time_machine
+
+    moved_to = datetime.fromisoformat(os.environ["TEST_CLOCK_AT"])
+    if moved_to.tzinfo is None:
+        raise pytest.UsageError("TEST_CLOCK_AT needs a UTC offset, e.g. 2026-12-31T23:58:30+07:00")
+    time_machine.travel(moved_to, tick=True).start()
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
