@@ -93,7 +93,9 @@ def db_key(session: AsyncSession) -> str:
 def detached(row: _Row) -> _Row:
     """A copy of a row that no session knows: what a cache keeps must not be expired or changed by a later
     rollback or refresh of the session that read it (read-only use)."""
-    return type(row).model_validate(row.model_dump())
+    # Enum fields stored in plain string columns load as str, which the dump would warn about on every call;
+    # model_validate turns them back into the enum, so the copy is the better-typed of the two.
+    return type(row).model_validate(row.model_dump(warnings=False))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
