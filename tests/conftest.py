@@ -13,7 +13,7 @@ certificate is checked by OpenSSL against the real clock, and routing's worker p
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -207,8 +207,3 @@ async def citizen_headers(client: httpx.AsyncClient, phone: str) -> dict[str, st
         assert r.status_code == 200, r.text
         _token_cache[key] = r.json()["access_token"]
     return {"Authorization": f"Bearer {_token_cache[key]}"}
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy() -> Iterator[asyncio.AbstractEventLoopPolicy]:
-    yield asyncio.DefaultEventLoopPolicy()
