@@ -1,10 +1,10 @@
 """A courier with no network: pickups recorded on reserved labels and synced later, replay-safe."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import httpx
 
-from backend.catalogue.calendar import VN_TZ
+from backend.planning.clock import day_start
 from schemas.base import utcnow
 from tests.api.test_custody_journey import PROCEDURE, all_documents
 from tests.conftest import citizen_headers, staff_headers
@@ -28,8 +28,7 @@ async def test_offline_pickup_then_events_sync_once(client: httpx.AsyncClient) -
     shown = (await client.get("/api/v1/handover-code", headers=citizen)).json()
     code = shown["code"]
     # Half an hour ago, but not before the day the code is for: the citizen read it at the pickup.
-    day_began = datetime.combine(date.fromisoformat(shown["valid_on"]), time(0), tzinfo=VN_TZ)
-    picked_at = max(utcnow() - timedelta(minutes=30), day_began)
+    picked_at = max(utcnow() - timedelta(minutes=30), day_start(date.fromisoformat(shown["valid_on"])))
     pickup = {
         "client_event_id": "dev-1:pickup-1",
         "client_at": picked_at.isoformat(),
