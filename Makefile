@@ -21,7 +21,7 @@ kernels: $(STAMP)
 
 ## run: install, migrate the embedded SQLite database, load the demo province, serve on HOST:PORT
 run: $(STAMP) kernels
-	$(BIN)/python -m backend run
+	APP_ENV=$${APP_ENV:-development} $(BIN)/python -m backend run
 
 ## test: install, then ruff, mypy and the whole pytest suite on SQLite and PostgreSQL
 test: $(STAMP) lint typecheck pytest
@@ -55,14 +55,15 @@ bench-routing: $(STAMP) kernels
 	tail -n 1 bench-out/solomon.txt bench-out/lilim.txt
 	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --workers 2 --solutions-dir bench-out/solutions
 
+# The service is production unless told otherwise (backend/settings.py); these targets are the local demo's.
 migrate: $(STAMP)
-	$(BIN)/python -m backend migrate
+	APP_ENV=$${APP_ENV:-development} $(BIN)/python -m backend migrate
 
 seed: $(STAMP)
-	$(BIN)/python -m backend seed-demo
+	APP_ENV=$${APP_ENV:-development} $(BIN)/python -m backend seed-demo
 
 serve: $(STAMP)
-	$(BIN)/python -m backend serve
+	APP_ENV=$${APP_ENV:-development} $(BIN)/python -m backend serve
 
 ## migration: a new Alembic revision from the models, e.g. make migration m="add x"
 migration: $(STAMP)

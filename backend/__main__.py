@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import MutableMapping
 
-from backend.settings import get_settings
+from backend.settings import ConfigError, get_settings
 
 
 def _migrate() -> None:
@@ -60,12 +60,48 @@ def demo_environment(command: str, environ: MutableMapping[str, str]) -> bool:
     the operator set other numbers; never in production. Returns whether it changed ``environ``."""
     if (
         command != "run"
-        or environ.get("APP_ENV", "development") == "production"
+        or environ.get("APP_ENV", "production") == "production"
         or "OTP_TEST_NUMBERS" in environ
     ):
         return False
     environ["OTP_TEST_NUMBERS"] = DEMO_TEST_NUMBERS
     return True
+
+
+DEMO_COMMANDS = {"run", "seed-demo"}
+
+
+def refuse_unsafe(command: str) -> None:
+    """Fail closed before doing anything: an unsafe configuration, the demo in production, or (serving in
+    production) a database whose demo accounts still open with the README's password."""
+    settings = get_settings()
+    settings.validate()
+    if not settings.is_production:
+        return
+    if command in DEMO_COMMANDS:
+        raise ConfigError(
+            f"'{command}' loads the demo (published passwords and test sign-in codes) and is refused in "
+            "production; set APP_ENV=development for a demo (make run does)"
+        )
+    if command == "serve":
+        found = asyncio.run(_published_password_accounts())
+        if found:
+            raise ConfigError(
+                f"staff accounts {', '.join(found)} open with the demo's published password: this database "
+                "holds the demo; change their passwords or disable them before serving in production"
+            )
+
+
+async def _published_password_accounts() -> list[str]:
+    from backend.accounts.known_passwords import accounts_opening_with_published_passwords
+    from backend.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        return await accounts_opening_with_published_passwords(engine, (settings.demo_password,))
+    finally:
+        await engine.dispose()
 
 
 def _print_accounts() -> None:
@@ -85,8 +121,7 @@ def _print_accounts() -> None:
 def _serve() -> int:
     from backend.server import serve
 
-    s = get_settings()
-    return serve(s.host, s.port, s.web_concurrency)
+    return serve(get_settings())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if demo_environment(args.command, os.environ):
         get_settings.cache_clear()
-    get_settings().validate()
+    try:
+        refuse_unsafe(args.command)
+    except ConfigError as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         _migrate()
     elif args.command == "seed-demo":

@@ -1,16 +1,23 @@
-"""Settings come from the environment (twelve-factor); defaults are for the embedded demo.
+"""Settings come from the environment (twelve-factor).
 
-The service refuses to start in production with a default secret or with the Firebase Auth emulator set.
+Fail closed: ``APP_ENV`` unset means production. Only ``make run`` (development) and the test suite (test) set
+another value, explicitly. In production the service refuses to start with a missing or short secret, fixed
+sign-in codes, the Firebase Auth emulator, a redirected certificate URL, or several processes without the
+shared Redis that desk feeds need; the demo is never loaded there (``backend/__main__.py``).
 """
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEFAULT_DB = f"sqlite+aiosqlite:///{ROOT / 'var' / 'hoso.db'}"
+ENVIRONMENTS = ("production", "development", "test")
+# Outside production, with no SECRET_KEY, tokens are signed with a random key made once per checkout and kept
+# here (owner-only): there is no public default secret that would let anyone forge a token.
+DEV_SECRET_FILE = ROOT / "var" / "secret_key"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -26,18 +33,59 @@ class ConfigError(RuntimeError):
     """The configuration is unsafe or inconsistent; the service must not start."""
 
 
+def local_secret(path: Path | None = None) -> str:
+    """This checkout's own signing key for development: made at random on first use, then read back."""
+    path = path or DEV_SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    try:  # link, not rename: whole file or nothing, and the first process's key wins
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        draft.unlink()
+    return key
+
+
 @dataclass(frozen=True)
 class Settings:
-    env: str = field(default_factory=lambda: _env("APP_ENV", "development"))
+    # production unless set: make run sets development, the test suite test (fail closed).
+    env: str = field(default_factory=lambda: _env("APP_ENV", "production"))
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DB))
     # Connections per process (PostgreSQL): workers x pool size must stay under the server's max_connections.
     database_pool_size: int = field(default_factory=lambda: int(_env("DATABASE_POOL_SIZE", "10")))
-    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEFAULT_SECRET))
+    # Signs tokens (HS256). Required in production; elsewhere, when unset, this checkout's own random key.
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY"))
     token_ttl_s: int = field(default_factory=lambda: int(_env("TOKEN_TTL_S", "43200")))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
-    # API processes (backend/server.py): one per core is the usual choice on a dedicated machine.
+    # API processes (backend/server.py, Granian workers): one per core is the usual choice on a dedicated machine.
     web_concurrency: int = field(default_factory=lambda: int(_env("WEB_CONCURRENCY", "1")))
+    # Server limits (backend/server.py, Granian), so that slow or oversized requests cannot hold the service:
+    # a request's line and headers must arrive within this many seconds (also closes idle keep-alive
+    # connections); Granian accepts 0.001-60.
+    http_header_timeout_s: float = field(default_factory=lambda: float(_env("HTTP_HEADER_TIMEOUT_S", "10")))
+    # ... and fit in this many bytes (HTTP/1 read buffer, at least 8192; HTTP/2 header list), else closed.
+    http_max_header_bytes: int = field(default_factory=lambda: int(_env("HTTP_MAX_HEADER_BYTES", "65536")))
+    # A request's body must arrive within this many seconds of its headers, else 408 (12 MiB at 2 Mbit/s).
+    http_body_timeout_s: float = field(default_factory=lambda: float(_env("HTTP_BODY_TIMEOUT_S", "60")))
+    # HTTP/1.1 keep-alive (an idle kept-alive connection is closed after HTTP_HEADER_TIMEOUT_S).
+    http_keep_alive: bool = field(default_factory=lambda: _bool("HTTP_KEEP_ALIVE", True))
+    # Requests in progress per API process (open desk feeds count); more wait in the listen backlog.
+    http_max_connections: int = field(default_factory=lambda: int(_env("HTTP_MAX_CONNECTIONS", "1000")))
+    # Concurrent streams per HTTP/2 connection (Granian accepts 10 or more).
+    http2_max_streams: int = field(default_factory=lambda: int(_env("HTTP2_MAX_STREAMS", "100")))
+    # On SIGTERM: open desk feeds end at once, requests in progress get this many seconds, then the process
+    # is killed, so a supervisor's restart always completes (keep it under the supervisor's own kill delay).
+    shutdown_timeout_s: float = field(default_factory=lambda: float(_env("SHUTDOWN_TIMEOUT_S", "15")))
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo1234"))
     # Fixed sign-in codes for test phone numbers, like Firebase's test numbers: "PHONE[-PHONE]:CODE[,...]".
     otp_test_numbers: str = field(default_factory=lambda: _env("OTP_TEST_NUMBERS", ""))
@@ -46,6 +94,9 @@ class Settings:
     auth_rate_per_minute: int = field(default_factory=lambda: int(_env("AUTH_RATE_PER_MINUTE", "30")))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
+    # Where firebase-admin fetches the public certificates that sign ID tokens: tests only (a loopback server).
+    firebase_id_token_cert_url: str = field(default_factory=lambda: _env("FIREBASE_ID_TOKEN_CERT_URL"))
+    firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
     fcm_base_url: str = field(default_factory=lambda: _env("FCM_BASE_URL"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     geocoder_url: str = field(default_factory=lambda: _env("GEOCODER_URL"))
@@ -64,17 +115,35 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def __post_init__(self) -> None:
+        if not self.secret_key and self.env != "production":
+            object.__setattr__(self, "secret_key", local_secret())
+
     def validate(self) -> None:
+        """Refuse to start on a configuration that is unsafe (production) or that loses data (any)."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
         if self.is_production:
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            if len(self.secret_key) < 32:
                 raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters in production")
-            if self.demo_password == "demo1234" and _bool("LOAD_DEMO", False):
-                raise ConfigError("the demo password may not be used in production")
             if self.otp_test_numbers:
                 raise ConfigError("OTP_TEST_NUMBERS (fixed sign-in codes) may not be set in production")
-        if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and self.env != "test":
+            if self.firebase_id_token_cert_url:
+                # Certificates from anywhere but Google's would let their holder mint citizens' sign-ins.
+                raise ConfigError(
+                    "FIREBASE_ID_TOKEN_CERT_URL is for tests only; refusing to start in production"
+                )
+            if self.fcm_base_url and not self.fcm_base_url.startswith("https://"):
+                raise ConfigError("FCM_BASE_URL must be an https:// address in production")
+        if self.firebase_auth_emulator_host and self.env != "test":
             # The emulator accepts unsigned tokens: anyone could sign in as anyone.
             raise ConfigError("FIREBASE_AUTH_EMULATOR_HOST is set outside tests; refusing to start")
+        if self.web_concurrency > 1 and not self.redis_url:
+            # Desk feeds publish in the process that made the change: without Redis, a clerk connected to
+            # another process would silently miss events.
+            raise ConfigError(
+                "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
+            )
 
     def test_codes(self) -> dict[str, str]:
         """Phone -> fixed code for configured test numbers (ranges allowed: +84900000001-+84900000099:123456)."""

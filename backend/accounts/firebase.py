@@ -5,7 +5,6 @@ points that fetch elsewhere (a proxy in production, a loopback server in tests).
 """
 
 import asyncio
-import os
 from typing import Any
 
 import firebase_admin
@@ -32,7 +31,7 @@ def _app(settings: Settings) -> firebase_admin.App:
         return firebase_admin.get_app(APP_NAME)
     except ValueError:
         pass
-    cert_url = os.environ.get("FIREBASE_ID_TOKEN_CERT_URL")
+    cert_url = settings.firebase_id_token_cert_url  # refused in production (Settings.validate)
     if cert_url:
         from firebase_admin import _token_gen
 

@@ -182,6 +182,8 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
             "OTP_TEST_NUMBERS": "+84900000001-+84900000099:123456",
             "AUTH_RATE_PER_MINUTE": "100000000",
             "RUN_DISPATCHER": "false",
+            # several processes share desk feeds and limits through Redis (the service refuses otherwise)
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
         }
         # The service's own multi-process server (backend/server.py: connections handed to the least-loaded worker).
         serve = (

@@ -1,15 +1,40 @@
 """Secrets come from the environment; production refuses defaults."""
 
+from pathlib import Path
+
 import pytest
 
 from backend.accounts.phones import normalise_phone
 from backend.lib.problems import Problem
-from backend.settings import DEFAULT_SECRET, ConfigError, Settings
+from backend.settings import ConfigError, Settings, local_secret
 
 
-def test_production_refuses_default_secret() -> None:
+def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: a deployment that forgets APP_ENV gets production's checks, not the demo's leniency."""
+    monkeypatch.delenv("APP_ENV")
+    monkeypatch.delenv("SECRET_KEY")
+    settings = Settings()
+    assert settings.is_production and settings.secret_key == ""
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        settings.validate()
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        Settings(env="prod", secret_key="k" * 40).validate()
+
+
+def test_no_public_default_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Outside production an unset SECRET_KEY is this checkout's own random key, never a published one."""
+    monkeypatch.delenv("SECRET_KEY")
+    monkeypatch.setattr("backend.settings.DEV_SECRET_FILE", tmp_path / "secret_key")
+    first = Settings(env="development").secret_key
+    assert len(first) >= 32 and first == Settings(env="development").secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # owner only
+    other = local_secret(tmp_path / "elsewhere")
+    assert other != first  # random, not a constant
+
+
+def test_production_refuses_short_secret() -> None:
     with pytest.raises(ConfigError):
-        Settings(env="production", secret_key=DEFAULT_SECRET, otp_test_numbers="").validate()
+        Settings(env="production", secret_key="", otp_test_numbers="").validate()
     with pytest.raises(ConfigError):
         Settings(env="production", secret_key="short", otp_test_numbers="").validate()
     Settings(env="production", secret_key="k" * 40, otp_test_numbers="").validate()
@@ -25,6 +50,25 @@ def test_firebase_emulator_refused_outside_tests(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigError):
         Settings(env="development").validate()
     Settings(env="test").validate()
+
+
+def test_production_refuses_test_overrides() -> None:
+    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": ""}
+    with pytest.raises(ConfigError, match="FIREBASE_ID_TOKEN_CERT_URL"):
+        Settings(**base, firebase_id_token_cert_url="http://127.0.0.1:9/certs").validate()  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="FCM_BASE_URL"):
+        Settings(**base, fcm_base_url="http://127.0.0.1:9").validate()  # type: ignore[arg-type]
+    Settings(**base, fcm_base_url="https://fcm.googleapis.com").validate()  # type: ignore[arg-type]
+    Settings(env="test", firebase_id_token_cert_url="http://127.0.0.1:9/certs").validate()
+
+
+def test_several_processes_need_redis() -> None:
+    """Desk-feed events are published in the process that made the change: without Redis they would be lost
+    for clerks connected to another process."""
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        Settings(env="development", web_concurrency=2, redis_url="").validate()
+    Settings(env="development", web_concurrency=2, redis_url="redis://127.0.0.1:6379/0").validate()
+    Settings(env="development", web_concurrency=1, redis_url="").validate()
 
 
 def test_test_number_ranges() -> None:
@@ -54,8 +98,10 @@ def test_the_demo_command_configures_the_readmes_test_numbers_outside_production
     from backend.__main__ import DEMO_TEST_NUMBERS, demo_environment
     from backend.settings import Settings
 
-    env: dict[str, str] = {}
+    env: dict[str, str] = {"APP_ENV": "development"}
     assert demo_environment("run", env) and env["OTP_TEST_NUMBERS"] == DEMO_TEST_NUMBERS
+    unset: dict[str, str] = {}  # no APP_ENV is production: no fixed codes
+    assert not demo_environment("run", unset) and "OTP_TEST_NUMBERS" not in unset
     codes = Settings(otp_test_numbers=env["OTP_TEST_NUMBERS"]).test_codes()
     assert codes["+84900000001"] == codes["+84900000099"] == "123456" and len(codes) == 99
     assert not demo_environment("serve", {})  # only the demo command
@@ -63,3 +109,23 @@ def test_the_demo_command_configures_the_readmes_test_numbers_outside_production
     assert not demo_environment("run", production) and "OTP_TEST_NUMBERS" not in production
     chosen = {"OTP_TEST_NUMBERS": "+84911111111:000000"}
     assert not demo_environment("run", chosen) and chosen["OTP_TEST_NUMBERS"] == "+84911111111:000000"
+
+
+def test_demo_commands_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``run`` and ``seed-demo`` would create staff with the README's password: never in production."""
+    from backend import __main__ as cli
+    from backend.settings import get_settings
+
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.delenv("OTP_TEST_NUMBERS")
+    get_settings.cache_clear()
+    try:
+        for command in ("seed-demo", "run"):
+            assert cli.main([command]) == 2
+            assert "refused in production" in capsys.readouterr().err
+            assert "OTP_TEST_NUMBERS" not in __import__("os").environ
+    finally:
+        get_settings.cache_clear()
