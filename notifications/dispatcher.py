@@ -8,6 +8,14 @@ Guarantees, and how:
 - A claim is a lease: the row turns ``sending`` with ``claimed_by`` and ``claimed_until``, and its
   ``next_attempt_at`` becomes the lease expiry. If the worker dies, the row simply becomes due again
   when the lease runs out, and another worker takes it. None is lost.
+- A live worker never loses its lease to a slow provider (issue 17: such a row was claimed and sent again
+  by a second worker): while a chunk's requests are in flight a heartbeat extends the lease every
+  ``heartbeat`` seconds, so only a dead worker's rows come due. Right before each chunk is sent the worker
+  fences: it extends the lease of the chunk's rows only where it still holds them (``claimed_by`` and
+  ``sending``) and sends only the rows that statement returned, so a row taken over, or withdrawn (a
+  reminder of a cancelled appointment is deleted even while claimed), is not sent. FCM's HTTP v1 API has
+  no idempotency key; a repeat that still slips through (a crash mid-request) is collapsed on the device
+  by the notification id (below).
 - Every token FCM accepted is written to ``notification_delivery`` in the same transaction that settles
   the row; a row that comes back (retry, or lease expiry after a crash between chunks) skips tokens already
   delivered. So a working device gets each notification once. The one window left is a crash while
@@ -20,6 +28,7 @@ Guarantees, and how:
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -141,6 +150,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         idle_interval: float = 1.0,
+        heartbeat: float | None = None,
     ) -> None:
         self.engine = _engine_of(db)
         self.sender = sender
@@ -155,6 +165,8 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self.idle_interval = idle_interval
+        # Real seconds between lease extensions while a chunk is in flight (a third of the lease).
+        self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self.stats = Stats()
         self._dialect = self.engine.dialect.name
         self._wake: asyncio.Event | None = None
@@ -192,7 +204,6 @@ class Dispatcher:
         if not rows:
             return 0
         self.stats.claimed += len(rows)
-        claimed_at = now
 
         abandoned = [r for r in rows if r.attempts > self.max_attempts]
         live = [r for r in rows if r.attempts <= self.max_attempts]
@@ -226,17 +237,38 @@ class Dispatcher:
             await self._settle(first, [], [], now)
 
         for chunk in _chunks(plans, self.send_chunk):
-            now = self.clock()
-            if now - claimed_at > self.lease / 2:
-                await self._extend_lease([r.id for r, _ in chunk], now)
-                claimed_at = now
+            # The fence: only rows this worker still holds go out (and their lease starts afresh).
+            held = await self._extend_lease([r.id for r, _ in chunk], self.clock())
+            if len(held) < len(chunk):
+                self._count([], 0, len(chunk) - len(held))
+                chunk = [plan for plan in chunk if plan[0].id in held]
+                if not chunk:
+                    continue
             messages = [m for _, ms in chunk for m in ms]
-            results = await self.sender.send(messages)
+            beat = asyncio.ensure_future(self._keep_leases([r.id for r, _ in chunk]))
+            try:
+                results = await self.sender.send(messages)
+            finally:
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
             if len(results) != len(messages):
                 raise RuntimeError(f"sender answered {len(results)} results for {len(messages)} messages")
             self.stats.messages += len(messages)
             await self._finish_chunk(chunk, results, delivered)
         return len(rows)
+
+    async def _keep_leases(self, ids: list[uuid.UUID]) -> None:
+        """The heartbeat of a chunk in flight: extend its rows' lease until cancelled. A failed extension is
+        logged and tried again at the next beat (the lease is three beats long)."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self._extend_lease(ids, self.clock())
+            except Exception:
+                log.warning(
+                    "%s: could not extend the lease of %d rows", self.worker_id, len(ids), exc_info=True
+                )
 
     # --- database steps -------------------------------------------------------------------------------------
 
@@ -292,10 +324,11 @@ class Dispatcher:
             await conn.rollback()
         return targets, delivered
 
-    async def _extend_lease(self, ids: list[uuid.UUID], now: datetime) -> None:
+    async def _extend_lease(self, ids: list[uuid.UUID], now: datetime) -> set[uuid.UUID]:
+        """Extend the lease of the rows of ``ids`` this worker still holds; returns those rows' ids."""
         until = now + self.lease
         async with self.engine.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 update(N)
                 .where(
                     N.c.id.in_(ids),
@@ -303,7 +336,9 @@ class Dispatcher:
                     N.c.status == NotificationStatus.sending.value,
                 )
                 .values(claimed_until=until, next_attempt_at=until)
+                .returning(N.c.id)
             )
+            return set(result.scalars())
 
     async def _finish_chunk(
         self,
@@ -375,6 +410,14 @@ class Dispatcher:
         fence = (N.c.claimed_by == self.worker_id, N.c.status == NotificationStatus.sending.value)
         lost = 0
         async with self.engine.begin() as conn:
+            if deliveries:
+                # A row deleted while its request was in flight (a withdrawn reminder) has no deliveries to
+                # log; the rows kept are locked against deletion until this transaction ends.
+                existing = select(N.c.id).where(N.c.id.in_({d["notification_id"] for d in deliveries}))
+                if self._dialect == "postgresql":
+                    existing = existing.with_for_update(read=True, key_share=True)
+                alive = set((await conn.execute(existing)).scalars())
+                deliveries = [d for d in deliveries if d["notification_id"] in alive]
             if deliveries:
                 await conn.execute(self._insert_ignore_deliveries(), deliveries)
             if dead:

@@ -5,13 +5,14 @@ import random
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.dispatcher import Dispatcher, Settled, backoff_seconds
+from notifications.dispatcher import Claimed, Dispatcher, Settled, backoff_seconds
 from notifications.outbox import enqueue
 from notifications.push import FcmSender, NullSender
 from schemas.notifications import DeviceTarget, Notification, NotificationDelivery
@@ -341,3 +342,48 @@ def test_backoff_grows_and_is_capped() -> None:
         full = min(300, 10 * 2 ** (attempt - 1))
         assert full / 2 <= wait <= full
     assert backoff_seconds(1, base=10, cap=300, rng=rng, retry_after=900) == 900
+
+
+async def test_a_send_slower_than_the_lease_is_not_sent_again_by_another_worker(
+    db: AsyncEngine, sender: FcmSender, fcm: FakeFcm
+) -> None:
+    """Issue 17: a send that outlived its row's lease was claimed and sent again by a second dispatcher. The
+    first one now extends the lease while its request is in flight (heartbeat), so the row is never due."""
+    who = uuid.uuid4()
+    await add_devices(db, [("citizen", who, "phone-slow", "android")])
+    [nid] = await write(db, ("citizen", who, "dossier.result_ready", {"item_id": "HS123456785VN"}))
+    fcm.delay = 1.0  # FCM is slow: each answer takes a second
+    clock = Clock()
+    slow = dispatcher(db, sender, clock, lease=timedelta(seconds=30), heartbeat=0.02)
+    task = asyncio.create_task(slow.run_once())
+    await eventually(lambda: len(fcm.for_token("phone-slow")) >= 1)
+    clock.advance(seconds=31)  # longer than the lease the row was claimed with
+    await asyncio.sleep(0.3)  # the first worker is alive: its heartbeat runs meanwhile
+    other = Dispatcher(db, sender, "w-other", clock=clock)
+    assert await other.run_once() == 0
+    assert await asyncio.wait_for(task, 10) == 1
+    row = await load(db, nid)
+    assert row.status == "sent" and row.claimed_by == "w-test" and row.attempts == 1
+    assert len(fcm.for_token("phone-slow")) == 1
+
+
+async def test_a_row_taken_over_before_its_chunk_is_sent_is_not_sent(
+    db: AsyncEngine, sender: FcmSender, fcm: FakeFcm
+) -> None:
+    """The fence before each send: rows no longer held (taken over, or withdrawn) are dropped, not sent."""
+    who = uuid.uuid4()
+    await add_devices(db, [("citizen", who, "phone-fence", "android")])
+    [nid] = await write(db, ("citizen", who, "dossier.result_ready", {"item_id": "HS123456785VN"}))
+    clock = Clock()
+
+    class Withdrawing(Dispatcher):
+        async def _lookup(self, rows: list[Claimed]) -> Any:
+            found = await super()._lookup(rows)
+            async with db.begin() as conn:  # e.g. the appointment was cancelled meanwhile
+                await conn.execute(delete(Notification.__table__).where(Notification.__table__.c.id == nid))  # type: ignore[attr-defined]
+            return found
+
+    d = Withdrawing(db, sender, "w-test", clock=clock, rng=random.Random(7))
+    assert await d.run_once() == 1
+    assert fcm.for_token("phone-fence") == []
+    assert d.stats.lost_leases == 1
