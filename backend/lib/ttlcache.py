@@ -1,6 +1,11 @@
 """A per-process cache whose entries expire after a few seconds: for reference data read on every request
 (office rules, calendar, procedures, planned days, staff accounts) that changes a few times a year and whose
-edits may take ``ttl_s`` to show in other processes. The process that edits calls ``clear``/``forget``."""
+edits may take ``ttl_s`` to show in other processes. The process that edits calls ``clear``/``forget``.
+
+A value read before an invalidation is never stored after it (issue 17: a loader read the database, a change
+notification cleared the cache, then the loader stored what it had read, stale until the TTL). Every
+``clear``/``forget`` moves a generation number; ``get_or_load`` keeps a load only if the generation did not
+move while it ran, and ``put(..., since=generation)`` does the same for callers that load by themselves."""
 
 import asyncio
 import time
@@ -17,6 +22,12 @@ class TtlCache(Generic[K, V]):
         self.max_entries = max_entries
         self._items: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V]] = {}
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Read it before loading a value, pass it to ``put(since=...)``."""
+        return self._generation
 
     def get(self, key: K) -> V | None:
         """The value if stored less than ``ttl_s`` ago, else None."""
@@ -43,8 +54,9 @@ class TtlCache(Generic[K, V]):
                 return await self.get_or_load(key, load)
         pending = asyncio.get_running_loop().create_future()
         self._loading[key] = pending
+        since = self._generation
         try:
-            value = self.put(key, await load())
+            value = self.put(key, await load(), since=since)
             pending.set_result(value)
             return value
         finally:
@@ -53,14 +65,22 @@ class TtlCache(Generic[K, V]):
             if not pending.done():
                 pending.cancel()
 
-    def put(self, key: K, value: V) -> V:
+    def put(self, key: K, value: V, *, since: int | None = None) -> V:
+        """Store ``value`` and return it; with ``since`` (a ``generation`` read before the value was loaded),
+        only if nothing was invalidated since then (the value is still returned)."""
+        if since is not None and since != self._generation:
+            return value
         if len(self._items) >= self.max_entries:
             self._items.clear()  # bounded; dropping everything is cheaper than tracking ages
         self._items[key] = (time.monotonic(), value)
         return value
 
     def forget(self, key: K) -> None:
+        self._generation += 1
         self._items.pop(key, None)
+        self._loading.pop(key, None)  # later callers load afresh instead of waiting for a stale load
 
     def clear(self) -> None:
+        self._generation += 1
         self._items.clear()
+        self._loading.clear()

@@ -72,3 +72,60 @@ def test_entries_expire() -> None:
     cache: TtlCache[str, int] = TtlCache(0.0)
     cache.put("k", 1)
     assert cache.get("k") is None
+
+
+async def test_a_load_that_started_before_an_invalidation_is_not_kept() -> None:
+    """Issue 17: the loader reads the database, an invalidation arrives, then the loader stores the stale
+    value. The caller still gets what it loaded, but the next caller loads afresh."""
+    cache: TtlCache[str, str] = TtlCache(60)
+    database = {"k": "old"}
+    loaded, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_load() -> str:
+        value = database["k"]  # read before the change
+        loaded.set()
+        await release.wait()
+        return value
+
+    first = asyncio.create_task(cache.get_or_load("k", slow_load))
+    await loaded.wait()
+    database["k"] = "new"  # another process commits a change...
+    cache.clear()  # ...and its notification clears this cache, while the load is still in flight
+    release.set()
+    assert await first == "old"
+    assert cache.get("k") is None
+
+    async def load() -> str:
+        return database["k"]
+
+    assert await cache.get_or_load("k", load) == "new"
+    assert cache.get("k") == "new"
+
+
+async def test_a_caller_after_an_invalidation_does_not_join_the_stale_load() -> None:
+    cache: TtlCache[str, int] = TtlCache(60)
+    release = asyncio.Event()
+    version = 1
+
+    async def load() -> int:
+        seen = version
+        await release.wait()
+        return seen
+
+    first = asyncio.create_task(cache.get_or_load("k", load))
+    await asyncio.sleep(0)
+    version = 2
+    cache.forget("k")
+    second = asyncio.create_task(cache.get_or_load("k", load))
+    await asyncio.sleep(0)
+    release.set()
+    assert (await first, await second) == (1, 2)
+    assert cache.get("k") == 2
+
+
+def test_put_since_a_generation_is_dropped_after_an_invalidation() -> None:
+    cache: TtlCache[str, int] = TtlCache(60)
+    since = cache.generation
+    cache.forget("other")
+    assert cache.put("k", 1, since=since) == 1 and cache.get("k") is None
+    assert cache.put("k", 2, since=cache.generation) == 2 and cache.get("k") == 2
