@@ -657,12 +657,14 @@ async def schedule_reminders(
 
 async def withdraw_reminders(session: AsyncSession, appt_id: uuid.UUID) -> None:
     """Reminders not yet sent for an appointment that moved or ended are deleted with the change, in the same
-    transaction, so the citizen is never reminded of a time that no longer holds."""
+    transaction, so the citizen is never reminded of a time that no longer holds. That includes a reminder a
+    dispatcher has already claimed (``sending``): the dispatcher sends only rows it still holds, checked right
+    before the push (``notifications.dispatcher``), so a deleted one is dropped (issue 17)."""
     await session.execute(
         delete(Notification)
         .where(
             col(Notification.dedupe_key).like(f"appt:{appt_id}:%:remind%"),
-            col(Notification.status) == NotificationStatus.pending.value,
+            col(Notification.status).in_([NotificationStatus.pending.value, NotificationStatus.sending.value]),
         )
         .execution_options(synchronize_session=False)
     )
