@@ -27,6 +27,9 @@ class StaffUser(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     active: bool = True
     created_at: datetime = utc_field(default_now=True)
+    # Each token carries the version it was issued under (claim ``ver``); bumping it revokes every token
+    # of the account at once (password change, role or organisation change, disabling, an admin's revocation).
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class CourierProfile(SQLModel, table=True):
@@ -53,6 +56,8 @@ class Citizen(SQLModel, table=True):
     full_name: str | None = Field(default=None, max_length=120)
     national_id: str | None = Field(default=None, max_length=12)
     created_at: datetime = utc_field(default_now=True)
+    # Bumped by "sign out everywhere": every token issued before stops working (claim ``ver``).
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class CitizenAddress(SQLModel, table=True):
@@ -79,6 +84,19 @@ class OtpChallenge(SQLModel, table=True):
     expires_at: datetime = utc_field()
     attempts: int = 0
     used_at: datetime | None = utc_field(nullable=True)
+
+
+class StreamTicket(SQLModel, table=True):
+    """A single-use, short-lived ticket opening one desk's live feed: browsers' EventSource cannot send an
+    Authorization header, and a bearer token in a URL ends up in access logs. Only the ticket's SHA-256 is
+    kept; the feed consumes the row (deletes it) on first use."""
+
+    __tablename__ = "stream_ticket"
+    ticket_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
+    token_version: int  # the account's version at issue: a revocation since then voids the ticket
+    desk_id: uuid.UUID = Field(foreign_key="organisation.id")
+    expires_at: datetime = utc_field(index=True)
 
 
 # API shapes -----------------------------------------------------------------------------------------------
@@ -160,6 +178,7 @@ class StaffUpdate(SQLModel):
     full_name: str | None = Field(default=None, min_length=1, max_length=120)
     phone: str | None = Field(default=None, max_length=20)
     organisation: str | None = Field(default=None, max_length=64)
+    role: Role | None = None  # a new role ends the account's sessions (so do a new password or disabling)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200)
 

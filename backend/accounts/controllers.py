@@ -76,6 +76,18 @@ class AuthController(Controller):
         phone = normalise_phone(await firebase.verified_phone(get_settings(), data.id_token))
         return await services.citizen_token(db_session, phone)
 
+    @post(
+        "/logout-all",
+        status_code=204,
+        guards=[signed_in],
+        dependencies={"principal": Provide(provide_principal)},
+    )
+    async def logout_all(
+        self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> None:
+        """Sign out everywhere: every token of the caller's account stops working, this one included."""
+        await services.sign_out_everywhere(db_session, principal)
+
 
 @get("/me", guards=[signed_in], tags=["auth"], dependencies={"principal": Provide(provide_principal)})
 async def me(db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]) -> MePublic:
@@ -162,8 +174,19 @@ class StaffController(Controller):
         user_id: FromPath[UUID],
         data: JSONBody[StaffUpdate],
     ) -> StaffPublic:
-        """Change name, phone, organisation, password, or disable an account (admin)."""
+        """Change name, phone, role, organisation, password, or disable an account (admin). A new role,
+        organisation or password, or disabling, ends the account's sessions."""
         return await staff.update_staff(db_session, principal, user_id, data)
+
+    @post("/{user_id:uuid}/revoke-sessions", guards=[requires(Role.admin)], status_code=204)
+    async def revoke_sessions(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        user_id: FromPath[UUID],
+    ) -> None:
+        """End every session of a staff account (admin): its tokens stop working at once."""
+        await staff.revoke_sessions(db_session, principal, user_id)
 
 
 class CourierProfileController(Controller):

@@ -1,12 +1,14 @@
 """Sign-in and the caller's own record."""
 
+import logging
 import uuid
 
+from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.passwords import verify_password
-from backend.lib.auth import Principal, issue_token
+from backend.lib.auth import Principal, forget_account, issue_token
 from backend.lib.problems import Problem
 from schemas.accounts import (
     AddressCreate,
@@ -21,6 +23,8 @@ from schemas.accounts import (
 )
 from schemas.enums import Role
 from schemas.orgs import Organisation
+
+log = logging.getLogger("backend.accounts")
 
 
 def staff_public(user: StaffUser, org: Organisation | None) -> UserPublic:
@@ -47,7 +51,9 @@ async def staff_login(session: AsyncSession, username: str, password: str) -> To
             401, "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password", code="bad_credentials"
         )
     org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    token, ttl = issue_token(Principal(id=user.id, role=user.role, org_id=user.organisation_id))
+    token, ttl = issue_token(
+        Principal(id=user.id, role=user.role, org_id=user.organisation_id, ver=user.token_version)
+    )
     return TokenResponse(access_token=token, expires_in=ttl, user=staff_public(user, org))
 
 
@@ -64,8 +70,28 @@ async def citizen_token(session: AsyncSession, phone: str) -> TokenResponse:
     citizen = await citizen_by_phone(session, phone)
     assert citizen is not None
     await session.commit()
-    token, ttl = issue_token(Principal(id=citizen.id, role=Role.citizen))
+    token, ttl = issue_token(Principal(id=citizen.id, role=Role.citizen, ver=citizen.token_version))
     return TokenResponse(access_token=token, expires_in=ttl, user=_citizen_public(citizen))
+
+
+async def bump_token_version(session: AsyncSession, principal_role: Role, account_id: uuid.UUID) -> None:
+    """Revoke every token the account holds: its version goes up by one in one statement (no lost update
+    between two concurrent revocations), in the caller's transaction. After the commit, call
+    ``forget_account(account_id)`` so this process checks again at once (others are told by the triggers of
+    migrations 0002 and 0005 on PostgreSQL)."""
+    model = Citizen if principal_role == Role.citizen else StaffUser
+    table = model.__table__  # type: ignore[union-attr]
+    await session.execute(
+        update(table).where(table.c.id == account_id).values(token_version=table.c.token_version + 1)
+    )
+
+
+async def sign_out_everywhere(session: AsyncSession, principal: Principal) -> None:
+    """The caller's every token stops working, this one included (a lost phone, a shared computer)."""
+    await bump_token_version(session, principal.role, principal.id)
+    await session.commit()
+    forget_account(principal.id)
+    log.info("%s %s signed out everywhere", principal.role.value, principal.id)
 
 
 async def me(session: AsyncSession, principal: Principal) -> MePublic:

@@ -13,9 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.passwords import hash_password
 from backend.accounts.phones import normalise_phone
-from backend.accounts.services import staff_public
+from backend.accounts.services import bump_token_version, staff_public
 from backend.catalogue.services import organisation_by_key
-from backend.lib.auth import Principal, forget_staff
+from backend.lib.auth import Principal, forget_account
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
 from schemas.accounts import (
@@ -136,7 +136,19 @@ async def update_staff(
     if user.id == principal.id and data.active is False:
         raise Problem(422, "Không tự khóa tài khoản mình / You cannot disable yourself", code="self_disable")
     fields = data.model_dump(exclude_unset=True)
-    if "organisation" in fields:
+    before = (user.role, user.organisation_id, user.active, user.password_hash)
+    if data.role is not None and data.role != user.role:
+        if user.id == principal.id:
+            raise Problem(
+                422, "Không tự đổi vai trò của mình / You cannot change your own role", code="self_role"
+            )
+        key = data.organisation if "organisation" in fields else user.organisation_id
+        org = await _check_org(session, data.role, str(key) if key else None)
+        user.role = data.role
+        user.organisation_id = org.id if org else None
+        if data.role == Role.courier and await session.get(CourierProfile, user.id) is None:
+            session.add(CourierProfile(user_id=user.id))
+    elif "organisation" in fields:
         org = await _check_org(session, user.role, data.organisation)
         user.organisation_id = org.id if org else None
     if data.full_name is not None:
@@ -147,12 +159,40 @@ async def update_staff(
         user.active = data.active
     if data.password is not None:
         user.password_hash = hash_password(data.password)
+    revoked = _revokes(before, (user.role, user.organisation_id, user.active, user.password_hash))
+    if revoked:
+        await bump_token_version(session, user.role, user.id)
     await session.commit()
-    forget_staff(user.id)
+    forget_account(user.id)
     _roster_changed()
-    log.info("staff %s updated by %s: %s", user.username, principal.id, sorted(fields.keys() - {"password"}))
+    log.info(
+        "staff %s updated by %s: %s%s",
+        user.username,
+        principal.id,
+        sorted(fields.keys() - {"password"}),
+        "; its tokens revoked" if revoked else "",
+    )
     org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     return _public(user, org)
+
+
+def _revokes(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
+    """A new password, role or organisation, or disabling, ends every session the account has: a token
+    issued before must not outlive what it was issued for (issue 17, item 11)."""
+    (role, org, active, password), (role2, org2, active2, password2) = before, after
+    return role != role2 or org != org2 or (active and not active2) or password != password2
+
+
+async def revoke_sessions(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> None:
+    """An admin ends every session of a staff account (a lost device, a suspected leak); its password and
+    status stay as they are."""
+    user = await session.get(StaffUser, user_id)
+    if user is None:
+        raise not_found("nhân viên / staff", user_id)
+    await bump_token_version(session, user.role, user.id)
+    await session.commit()
+    forget_account(user.id)
+    log.info("sessions of staff %s revoked by %s", user.username, principal.id)
 
 
 def _roster_changed() -> None:

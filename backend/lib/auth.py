@@ -18,12 +18,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.lib import pgnotify
 from backend.lib.problems import Problem, forbidden
 from backend.lib.ttlcache import TtlCache
 from backend.settings import get_settings
-from schemas.accounts import StaffUser
+from schemas.accounts import Citizen, StaffUser
 from schemas.base import utcnow
 from schemas.enums import STAFF_ROLES, Role
 
@@ -36,6 +37,7 @@ class Principal:
     id: uuid.UUID
     role: Role
     org_id: uuid.UUID | None = None
+    ver: int = 0  # the account's token version the token was issued under (claim ``ver``)
 
     @property
     def is_staff(self) -> bool:
@@ -58,6 +60,7 @@ def issue_token(principal: Principal, *, ttl_s: int | None = None) -> tuple[str,
         "exp": now + timedelta(seconds=ttl),
         "iss": ISSUER,
         "jti": uuid.uuid4().hex,
+        "ver": principal.ver,
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
 
@@ -84,12 +87,16 @@ def _decode(token: str, secret: str) -> tuple[Principal, float]:
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "ver"]},  # a token without a version cannot be revoked
         )
+        ver = claims["ver"]
+        if type(ver) is not int or ver < 0:
+            raise ValueError("ver")
         principal = Principal(
             id=uuid.UUID(claims["sub"]),
             role=Role(claims["role"]),
             org_id=uuid.UUID(claims["org"]) if claims.get("org") else None,
+            ver=ver,
         )
         return principal, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
@@ -101,45 +108,122 @@ def _decode(token: str, secret: str) -> tuple[Principal, float]:
         ) from exc
 
 
-# A staff token stays valid until it expires (TOKEN_TTL_S), but a disabled account, or one moved to another
-# role or organisation, must lose access sooner: each staff request checks the account, through a short
-# per-process cache (an admin's change applies at once in its own process, within STAFF_CHECK_TTL_S elsewhere).
+# A token stays valid until it expires (TOKEN_TTL_S), but a disabled account, one moved to another role or
+# organisation, or one whose tokens were revoked (its ``token_version`` bumped: password change, "sign out
+# everywhere") must lose access sooner: each request checks the account -- staff and citizens -- through a
+# short per-process cache. A change applies at once in the process that made it (``forget_account``); on
+# PostgreSQL other processes are told at once (triggers of migrations 0002 and 0005, ``pgnotify``), else they
+# see it within STAFF_CHECK_TTL_S.
 STAFF_CHECK_TTL_S = 30.0
-_staff_seen: TtlCache[uuid.UUID, bool] = TtlCache(STAFF_CHECK_TTL_S, max_entries=100_000)
+
+
+@dataclass(frozen=True)
+class AccountState:
+    active: bool
+    role: Role
+    org_id: uuid.UUID | None
+    version: int
+
+    def admits(self, principal: Principal) -> bool:
+        return (
+            self.active
+            and self.role == principal.role
+            and self.org_id == principal.org_id
+            and self.version == principal.ver
+        )
+
+
+_GONE = AccountState(active=False, role=Role.citizen, org_id=None, version=-1)  # no such account
+_accounts: TtlCache[uuid.UUID, AccountState] = TtlCache(STAFF_CHECK_TTL_S, max_entries=100_000)
+# Bumped by every invalidation: a state read before one is not stored after it (it may predate the change).
+_generation = 0
 _STAFF = StaffUser.__table__  # type: ignore[attr-defined]
+_CITIZEN = Citizen.__table__  # type: ignore[attr-defined]
 
 
-def forget_staff(user_id: uuid.UUID) -> None:
-    _staff_seen.forget(user_id)
+def forget_account(user_id: uuid.UUID) -> None:
+    """Check this account against the database on its next request (call after committing a change)."""
+    global _generation
+    _generation += 1
+    _accounts.forget(user_id)
 
 
-# Another process changed an account (PostgreSQL trigger on staff_user): check again at once.
-pgnotify.subscribe(pgnotify.REFERENCE, lambda table: _staff_seen.clear() if table == "staff_user" else None)
-pgnotify.on_reset(lambda _db: _staff_seen.clear())
+def _forget_all() -> None:
+    global _generation
+    _generation += 1
+    _accounts.clear()
 
 
-async def _staff_current(scope: Scope, principal: Principal) -> bool:
-    hit = _staff_seen.get(principal.id)
-    if hit is not None:
-        return hit
-    engine = getattr(scope["app"].state, "engine", None)
-    if engine is None:  # an app without a database (never in this service)
-        return True
+def _changed_elsewhere(payload: str) -> None:
+    if (
+        payload == "staff_user"
+    ):  # statement-level trigger of migration 0002: any staff account may have changed
+        _forget_all()
+    elif payload.startswith("citizen:"):  # row-level trigger of migration 0005: one citizen's version
+        try:
+            forget_account(uuid.UUID(payload.removeprefix("citizen:")))
+        except ValueError:
+            _forget_all()
+
+
+pgnotify.subscribe(pgnotify.REFERENCE, _changed_elsewhere)
+pgnotify.on_reset(lambda _db: _forget_all())
+
+
+async def load_account(engine: AsyncEngine, principal: Principal) -> AccountState:
+    """The account's current state, read from the database (and cached for the next requests)."""
+    generation = _generation
     async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(_STAFF.c.active, _STAFF.c.role, _STAFF.c.organisation_id).where(
-                    _STAFF.c.id == principal.id
+        if principal.role == Role.citizen:
+            version = (
+                await conn.execute(select(_CITIZEN.c.token_version).where(_CITIZEN.c.id == principal.id))
+            ).scalar_one_or_none()
+            state = _GONE if version is None else AccountState(True, Role.citizen, None, int(version))
+        else:
+            row = (
+                await conn.execute(
+                    select(
+                        _STAFF.c.active, _STAFF.c.role, _STAFF.c.organisation_id, _STAFF.c.token_version
+                    ).where(_STAFF.c.id == principal.id)
+                )
+            ).first()
+            state = (
+                _GONE
+                if row is None
+                else AccountState(
+                    bool(row.active), Role(row.role), row.organisation_id, int(row.token_version)
                 )
             )
-        ).first()
-    ok = (
-        row is not None
-        and row.active
-        and row.role == principal.role
-        and row.organisation_id == principal.org_id
+    if generation == _generation:
+        _accounts.put(principal.id, state)
+    return state
+
+
+async def account_current(app: Any, principal: Principal, *, fresh: bool = False) -> bool:
+    """Whether the caller's account still admits this token: it exists, is active, has the token's role and
+    organisation and the token's version. ``fresh`` reads the database instead of the cache."""
+    state = None if fresh else _accounts.get(principal.id)
+    if state is None:
+        engine = getattr(app.state, "engine", None)
+        if engine is None:  # an app without a database (never in this service)
+            return True
+        state = await load_account(engine, principal)
+    return state.admits(principal)
+
+
+ACCOUNT_CHANGED = (
+    "Phiên đăng nhập đã bị thu hồi hoặc tài khoản đã thay đổi; hãy đăng nhập lại / "
+    "The session was revoked or the account was disabled or changed; sign in again"
+)
+
+
+def account_changed() -> Problem:
+    return Problem(
+        401,
+        ACCOUNT_CHANGED,
+        code="account_changed",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
-    return _staff_seen.put(principal.id, bool(ok))
 
 
 class BearerAuthMiddleware(ASGIMiddleware):
@@ -153,14 +237,8 @@ class BearerAuthMiddleware(ASGIMiddleware):
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and token.strip():
                     principal = decode_token(token.strip())
-                    if principal.role != Role.citizen and not await _staff_current(scope, principal):
-                        raise Problem(
-                            401,
-                            "Tài khoản đã bị khóa hoặc thay đổi; hãy đăng nhập lại / "
-                            "The account was disabled or changed; sign in again",
-                            code="account_changed",
-                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                        )
+                    if not await account_current(scope["app"], principal):
+                        raise account_changed()
                     scope["user"] = principal
                     scope["auth"] = token.strip()
                 break

@@ -1,21 +1,34 @@
 """HTTP for push targets, the in-app inbox and the desk live feed (server-sent events)."""
 
-from typing import Any
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import ServerSentEvent
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts import tickets
 from backend.app import LIFESPAN_HOOKS
-from backend.lib.auth import Principal, decode_token, provide_principal, requires, signed_in
+from backend.lib.auth import (
+    STAFF_CHECK_TTL_S,
+    Principal,
+    account_changed,
+    account_current,
+    provide_principal,
+    requires,
+    signed_in,
+)
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.notices import services, worker
 from notifications.feed import desk_sse_events
+from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
 from schemas.notifications import DeviceRegistration
 from schemas.orgs import Organisation
@@ -107,25 +120,92 @@ async def _desk(session: AsyncSession, key: str) -> Organisation:
     return org
 
 
+def _may_watch(principal: Principal, org: Organisation) -> None:
+    if principal.role != Role.admin and not (principal.role == Role.desk and principal.org_id == org.id):
+        raise forbidden("Chỉ cán bộ của bộ phận này / Only this desk's staff")
+
+
+@post(
+    "/desks/{desk:str}/feed-ticket",
+    tags=["notifications"],
+    guards=[requires(Role.admin, Role.desk)],
+    dependencies={"principal": Provide(provide_principal)},
+    status_code=201,
+)
+async def desk_feed_ticket(
+    db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], desk: FromPath[str]
+) -> dict[str, Any]:
+    """A single-use ticket, valid 60 seconds, that opens this desk's live feed once (``?ticket=``): browsers'
+    EventSource cannot send the Authorization header, and a token in a URL would be written to logs."""
+    org = await _desk(db_session, desk)
+    _may_watch(principal, org)
+    ticket, ttl = await tickets.issue(db_session, principal, org.id)
+    return {"ticket": ticket, "expires_in": ttl}
+
+
+# An open feed checks its clerk's account every FEED_CHECK_S seconds through the per-process cache (which the
+# process that disables, moves or revokes an account, and on PostgreSQL every process, drops at once) and
+# reads the database itself at least every FEED_FRESH_S: a disabled, moved or revoked clerk's stream ends
+# within STAFF_CHECK_TTL_S even when no notification arrives.
+FEED_CHECK_S = 5.0
+FEED_FRESH_S = STAFF_CHECK_TTL_S - 2 * FEED_CHECK_S
+
+
+async def _while_admitted(
+    events: AsyncIterator[ServerSentEventMessage], app: Any, principal: Principal, every: float, fresh: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    checked = read = time.monotonic()
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        async for message in events:
+            now = time.monotonic()
+            if now - checked >= every:
+                checked = now
+                from_db = now - read >= fresh
+                if from_db:
+                    read = now
+                if not await account_current(app, principal, fresh=from_db):
+                    yield ServerSentEventMessage(event="revoked", data="account_changed")
+                    return
+            yield message
+
+
 @get("/desks/{desk:str}/feed", tags=["notifications"])
 async def desk_feed(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     desk: FromPath[str],
-    access_token: FromQuery[str | None] = None,
+    ticket: Annotated[str | None, QueryParameter(max_length=128)] = None,
 ) -> ServerSentEvent:
-    """Live events for one desk. Browsers' EventSource cannot send headers, so ``?access_token=`` is
-    accepted as well as the Authorization header."""
+    """Live events for one desk (its clerks and admins). Browsers' EventSource cannot send headers: they
+    open it with ``?ticket=`` from ``POST /desks/{desk}/feed-ticket`` (single use, 60 s); other clients may
+    send the Authorization header. A bearer token in the URL (``?access_token=``) is refused: URLs are
+    logged. The stream ends (``event: revoked``) soon after the account is disabled, moved or revoked."""
+    if "access_token" in request.query_params:
+        raise Problem(
+            400,
+            "Không gửi mã đăng nhập trong URL; hãy dùng vé (feed-ticket) / "
+            "Do not put tokens in URLs; use a feed ticket",
+            code="token_in_url",
+        )
     principal = request.scope.get("user")
-    if not isinstance(principal, Principal) and access_token:
-        principal = decode_token(access_token)
+    redeemed = None
+    if not isinstance(principal, Principal) and ticket:
+        redeemed = await tickets.redeem(db_session, ticket)
+        user = await db_session.get(StaffUser, redeemed.user_id)
+        if user is None or not user.active or user.token_version != redeemed.token_version:
+            raise account_changed()
+        principal = Principal(
+            id=user.id, role=user.role, org_id=user.organisation_id, ver=redeemed.token_version
+        )
     if not isinstance(principal, Principal):
         raise Problem(401, "Cần đăng nhập / Sign-in required", code="not_authenticated")
     org = await _desk(db_session, desk)
-    if principal.role != Role.admin and not (principal.role == Role.desk and principal.org_id == org.id):
-        raise forbidden("Chỉ cán bộ của bộ phận này / Only this desk's staff")
+    if redeemed is not None and redeemed.desk_id != org.id:
+        raise forbidden("Vé này mở luồng của bộ phận khác / This ticket is for another desk's feed")
+    _may_watch(principal, org)
     await db_session.close()  # the stream may stay open for hours: do not hold a connection
-    return ServerSentEvent(desk_sse_events(request.app.state.channels, org.id))
+    events = desk_sse_events(request.app.state.channels, org.id, ping_every=FEED_CHECK_S)
+    return ServerSentEvent(_while_admitted(events, request.app, principal, FEED_CHECK_S, FEED_FRESH_S))
 
 
-ROUTES: list[Any] = [DevicesController, InboxController, desk_feed]
+ROUTES: list[Any] = [DevicesController, InboxController, desk_feed_ticket, desk_feed]

@@ -96,7 +96,11 @@ async def test_desk_feed_receives_an_incoming_handover(
         await hand(client, "courier01", "dispatcher01", po.code, [item])
         events: list[str] = []
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            url = f"/api/v1/desks/{desk.code}/feed?access_token={clerk}"
+            r = await client.post(
+                f"/api/v1/desks/{desk.code}/feed-ticket", headers={"Authorization": f"Bearer {clerk}"}
+            )
+            assert r.status_code == 201, r.text
+            url = f"/api/v1/desks/{desk.code}/feed?ticket={r.json()['ticket']}"
             async with http.stream("GET", url) as stream:
                 assert stream.status_code == 200
                 assert stream.headers["content-type"].startswith("text/event-stream")

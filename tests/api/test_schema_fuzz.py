@@ -42,7 +42,8 @@ CITIZEN = "+84900000001"
 REAL: dict[str, list[str]] = {
     "citizen_id": ["SELECT id FROM citizen ORDER BY phone"],
     "address_id": ["SELECT id FROM citizen_address ORDER BY address"],
-    "user_id": ["SELECT id FROM staff_user WHERE username = 'courier01'"],
+    # Not one of the callers: a password or role change there revokes that account's tokens.
+    "user_id": ["SELECT id FROM staff_user WHERE username = 'courier02'"],
     "appointment_id": ["SELECT id FROM appointment ORDER BY start, id"],
     "office": ["SELECT code FROM organisation WHERE kind = 'post_office' ORDER BY code"],
     "desk": ["SELECT id FROM organisation WHERE kind = 'desk' ORDER BY code"],

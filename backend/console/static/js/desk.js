@@ -92,17 +92,36 @@ function startPolling(every) {
   pollTimer = setInterval(refreshSoon, every);
 }
 
-function connectFeed() {
+// The feed opens with a single-use ticket (60 s) asked for with the bearer header: the token itself never
+// goes into a URL (URLs are logged). A ticket opens one stream once, so EventSource's own reconnect (which
+// reuses the URL) cannot work: every (re)connect asks for a new ticket.
+let feedRetries = 0;
+function reconnectFeedLater() {
+  feedRetries = Math.min(feedRetries + 1, 6);
+  setTimeout(connectFeed, 1000 * 2 ** feedRetries); // 2 s, 4 s … 64 s
+}
+
+async function connectFeed() {
   if (!user?.organisation_id || typeof EventSource === "undefined") {
     setLive("poll");
     startPolling(5000);
     return;
   }
-  const url = `/api/v1/desks/${user.organisation_id}/feed?access_token=${encodeURIComponent(token())}`;
-  const source = new EventSource(url);
+  const desk = encodeURIComponent(user.organisation_id);
+  let ticket;
+  try {
+    ({ ticket } = await api(`desks/${desk}/feed-ticket`, { method: "POST" }));
+  } catch (err) {
+    setLive("poll");
+    startPolling(5000);
+    if (err?.status !== 403 && err?.status !== 404) reconnectFeedLater(); // 403/404: no feed here, polling only
+    return;
+  }
+  const source = new EventSource(`/api/v1/desks/${desk}/feed?ticket=${encodeURIComponent(ticket)}`);
   let ready = false;
   const onReady = () => {
     ready = true;
+    feedRetries = 0;
     setLive("sse");
     startPolling(60000); // a slow safety net: the feed is best effort
   };
@@ -122,10 +141,17 @@ function connectFeed() {
     refreshSoon();
   });
   source.addEventListener("message", refreshSoon);
+  // The account was disabled, moved or signed out everywhere: the next API call sends the clerk to sign in.
+  source.addEventListener("revoked", () => {
+    source.close();
+    setLive("poll");
+    refreshSoon();
+  });
   source.addEventListener("error", () => {
+    source.close();
     setLive("poll");
     startPolling(5000);
-    if (!ready) source.close(); // no feed here (404/403): polling only
+    reconnectFeedLater();
   });
 }
 
