@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id, utc_field
@@ -43,7 +43,27 @@ class StopStatus(StrEnum):
 
 class Plan(SQLModel, table=True):
     __tablename__ = "plan"
-    __table_args__ = (Index("ix_plan_po_date", "post_office_id", "service_date"),)
+    __table_args__ = (
+        Index("ix_plan_po_date", "post_office_id", "service_date"),
+        # One plan the couriers ride per post office and day, and one solve at a time of a day: two
+        # publishes (or two plan requests) racing each other cannot both commit (issue 17; migration 0009).
+        Index(
+            "uq_plan_published_day",
+            "post_office_id",
+            "service_date",
+            unique=True,
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
+        Index(
+            "uq_plan_in_progress_day",
+            "post_office_id",
+            "service_date",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     post_office_id: uuid.UUID = Field(foreign_key="organisation.id")
     service_date: date

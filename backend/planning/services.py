@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,7 +22,7 @@ from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import not_found
 from backend.planning import capacity, clock
 from backend.planning.problem_builder import DayInput, StopInfo, build_day, matrix_provider
-from backend.planning.worker import DEFAULT_TIME_LIMIT_S
+from backend.planning.worker import DEFAULT_TIME_LIMIT_S, MAX_IN_PROGRESS_PER_OFFICE
 from notifications.outbox import enqueue
 from routing import Location, Problem, Solution, SolveOptions
 from schemas.accounts import StaffUser
@@ -129,27 +130,53 @@ async def create_plan(
             "seed": data.seed,
         },
     )
-    session.add(plan)
-    await session.commit()
+    await _add_plan(session, plan)
     return plan
 
 
-async def _no_plan_in_progress(session: AsyncSession, po_id: uuid.UUID, day: date) -> None:
-    busy = (
-        await session.exec(
-            select(Plan.id).where(
-                Plan.post_office_id == po_id,
-                Plan.service_date == day,
-                col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]),
-            )
-        )
-    ).first()
-    if busy is not None:
+async def _add_plan(session: AsyncSession, plan: Plan) -> None:
+    """Commit a new queued plan. One solve in progress per office and day is a unique index (migration 0009):
+    two requests at once both passed ``_no_plan_in_progress`` and queued two solves (issue 17)."""
+    session.add(plan)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        await _no_plan_in_progress(session, plan.post_office_id, plan.service_date)
         raise HttpProblem(
             409,
             "Đang tính một kế hoạch cho ngày này / A plan for this day is already being computed",
             code="plan_in_progress",
-            extra={"plan_id": str(busy)},
+        ) from None
+
+
+async def _no_plan_in_progress(session: AsyncSession, po_id: uuid.UUID, day: date) -> None:
+    """One solve at a time per office and day (a 409 naming it), and at most ``MAX_IN_PROGRESS_PER_OFFICE``
+    per office (a 429): solves take turns between offices, and one office cannot queue hours of them."""
+    busy = (
+        await session.exec(
+            select(Plan.id, Plan.service_date).where(
+                Plan.post_office_id == po_id,
+                col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]),
+            )
+        )
+    ).all()
+    same_day = next((plan_id for plan_id, d in busy if d == day), None)
+    if same_day is not None:
+        raise HttpProblem(
+            409,
+            "Đang tính một kế hoạch cho ngày này / A plan for this day is already being computed",
+            code="plan_in_progress",
+            extra={"plan_id": str(same_day)},
+        )
+    if len(busy) >= MAX_IN_PROGRESS_PER_OFFICE:
+        raise HttpProblem(
+            429,
+            f"Bưu cục đang chờ tính {len(busy)} kế hoạch; hãy thử lại sau / "
+            f"This post office has {len(busy)} plans being computed; try again later",
+            code="too_many_plans_in_progress",
+            extra={"limit": MAX_IN_PROGRESS_PER_OFFICE},
+            headers={"Retry-After": "60"},
         )
 
 
@@ -182,8 +209,7 @@ async def replan(
         replan_of=old.id,
         options=options,
     )
-    session.add(plan)
-    await session.commit()
+    await _add_plan(session, plan)
     return plan
 
 
@@ -669,22 +695,9 @@ async def publish(
             f"Không thể công bố kế hoạch ở trạng thái {plan.status} / Cannot publish a {plan.status} plan",
             code="plan_not_publishable",
         )
-    moved = await session.execute(
-        update(Plan)
-        .where(col(Plan.id) == plan.id, col(Plan.status) == PlanStatus.done)
-        .values(status=PlanStatus.published, published_at=now, published_by=principal.id)
-        .execution_options(synchronize_session=False)
-    )
-    if int(getattr(moved, "rowcount", 0) or 0) != 1:
-        raise HttpProblem(409, "Kế hoạch vừa thay đổi / The plan just changed", code="plan_changed")
-    # The guarded UPDATE bypassed the session: bring the loaded plan in step, or a later read in this
-    # session (the demo starts a route right after publishing) would see it still 'done'.
-    for name, value in (
-        ("status", PlanStatus.published),
-        ("published_at", now),
-        ("published_by", principal.id),
-    ):
-        set_committed_value(plan, name, value)
+    # The plan it replaces is superseded first, then this one is published: one published plan per office and
+    # day is a unique index (migration 0009), so of two publishes racing each other one commits and the
+    # other gets a 409 (issue 17: both used to commit, and couriers had two routes for the day).
     previous = (
         await session.exec(
             select(Plan).where(
@@ -705,8 +718,43 @@ async def publish(
             )
         ).all()
         before.update({a: c for a, c in rows if a is not None})
-        old.status = PlanStatus.superseded
-        session.add(old)
+    try:
+        if previous:
+            superseded = await session.execute(
+                update(Plan)
+                .where(
+                    col(Plan.id).in_([old.id for old in previous]), col(Plan.status) == PlanStatus.published
+                )
+                .values(status=PlanStatus.superseded)
+                .execution_options(synchronize_session=False)
+            )
+            if int(getattr(superseded, "rowcount", 0) or 0) != len(previous):
+                raise _published_meanwhile()
+            for old in previous:
+                set_committed_value(old, "status", PlanStatus.superseded)
+        moved = await session.execute(
+            update(Plan)
+            .where(col(Plan.id) == plan.id, col(Plan.status) == PlanStatus.done)
+            .values(status=PlanStatus.published, published_at=now, published_by=principal.id)
+            .execution_options(synchronize_session=False)
+        )
+    except IntegrityError:
+        await session.rollback()
+        raise _published_meanwhile() from None
+    except HttpProblem:
+        await session.rollback()
+        raise
+    if int(getattr(moved, "rowcount", 0) or 0) != 1:
+        await session.rollback()
+        raise HttpProblem(409, "Kế hoạch vừa thay đổi / The plan just changed", code="plan_changed")
+    # The guarded UPDATE bypassed the session: bring the loaded plan in step, or a later read in this
+    # session (the demo starts a route right after publishing) would see it still 'done'.
+    for name, value in (
+        ("status", PlanStatus.published),
+        ("published_at", now),
+        ("published_by", principal.id),
+    ):
+        set_committed_value(plan, name, value)
     rows2 = (
         await session.exec(
             select(PlanStop, PlanRoute)
@@ -761,6 +809,15 @@ async def publish(
         "skipped": skipped,
         "superseded": [p.id for p in previous],
     }
+
+
+def _published_meanwhile() -> HttpProblem:
+    return HttpProblem(
+        409,
+        "Một kế hoạch khác của ngày này vừa được công bố; hãy xem lại / "
+        "Another plan of this day was just published; check it first",
+        code="plan_published_meanwhile",
+    )
 
 
 async def bump_appointment(

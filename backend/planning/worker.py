@@ -13,7 +13,8 @@ import logging
 import multiprocessing
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,10 @@ STALE_AFTER = timedelta(minutes=2)
 HEARTBEAT_S = 1.0
 # Solves at once per web process: the machine's cores are shared with the web server.
 MAX_CONCURRENT = 1
+# Solves one post office may have queued or running at once (one per day at most, a unique index): past it a
+# request is refused with a 429 rather than queueing hours of solves (issue 17). Waiting solves take turns
+# between offices (``FairGate``), so one office's queue never holds another's back by more than one solve each.
+MAX_IN_PROGRESS_PER_OFFICE = 3
 
 
 class SolveError(RuntimeError):
@@ -77,12 +82,65 @@ async def solve_in_process(
     return payload
 
 
+class FairGate:
+    """At most ``slots`` holders at once; waiters are let in round-robin between keys (post offices), each
+    key's own waiters in arrival order. A plain semaphore let them in by arrival only: an office that asked
+    for ten solves made every other office wait for all ten."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.busy = 0
+        self._waiting: dict[Hashable, deque[asyncio.Future[None]]] = {}  # in turn order
+
+    @contextlib.asynccontextmanager
+    async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        await self.acquire(key)
+        try:
+            yield
+        finally:
+            self.release()
+
+    async def acquire(self, key: Hashable) -> None:
+        if self.busy < self.slots and not self._waiting:
+            self.busy += 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # let in, then cancelled before using the slot: pass it on
+            else:
+                queue = self._waiting.get(key)
+                if queue is not None and turn in queue:
+                    queue.remove(turn)
+                    if not queue:
+                        del self._waiting[key]
+            raise
+
+    def release(self) -> None:
+        self.busy -= 1
+        while self.busy < self.slots and self._waiting:
+            key, queue = next(iter(self._waiting.items()))
+            turn = queue.popleft()
+            del self._waiting[key]  # this key's next waiter goes to the back of the turn order
+            if queue:
+                self._waiting[key] = queue
+            if not turn.done():
+                self.busy += 1
+                turn.set_result(None)
+
+    def waiting(self) -> dict[Hashable, int]:
+        return {key: len(queue) for key, queue in self._waiting.items()}
+
+
 @dataclass
 class PlanRunner:
     """Owns the background tasks of one app (kept referenced so they are not garbage-collected)."""
 
     engine: AsyncEngine
-    limit: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT))
+    limit: FairGate = field(default_factory=lambda: FairGate(MAX_CONCURRENT))
     tasks: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def launch(self, plan_id: uuid.UUID) -> asyncio.Task[None]:
@@ -96,7 +154,9 @@ class PlanRunner:
 
         factory = session_factory(self.engine)
         try:
-            async with self.limit:
+            async with factory() as session:
+                office = (await session.exec(select(Plan.post_office_id).where(Plan.id == plan_id))).first()
+            async with self.limit.slot(office):
                 async with factory() as session:
                     claimed = await session.execute(
                         update(Plan)
