@@ -92,6 +92,10 @@ class Settings:
     otp_ttl_s: int = field(default_factory=lambda: int(_env("OTP_TTL_S", "300")))
     otp_max_per_hour: int = field(default_factory=lambda: int(_env("OTP_MAX_PER_HOUR", "5")))
     auth_rate_per_minute: int = field(default_factory=lambda: int(_env("AUTH_RATE_PER_MINUTE", "30")))
+    # Item-id labels a courier may hold unused (reserved ahead for offline pickups; issue 17: no exhausting the
+    # S10 counter), and the days a reserved label stays valid before it is released for good.
+    item_id_max_outstanding: int = field(default_factory=lambda: int(_env("ITEM_ID_MAX_OUTSTANDING", "200")))
+    item_id_ttl_days: int = field(default_factory=lambda: int(_env("ITEM_ID_TTL_DAYS", "7")))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
     # Where firebase-admin fetches the public certificates that sign ID tokens: tests only (a loopback server).

@@ -6,11 +6,12 @@ advanced-alchemy's ``DateTimeUTC``) and shown in Asia/Ho_Chi_Minh.
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from pydantic_core import PydanticUndefined
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError, PydanticUndefined
 from sqlmodel import Field, SQLModel
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -22,6 +23,23 @@ def utcnow() -> datetime:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+NAIVE_TIME = (
+    "Thời điểm phải có múi giờ, ví dụ 2026-12-05T08:30:00+07:00 / "
+    "The time must carry a UTC offset, e.g. 2026-12-05T08:30:00+07:00"
+)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError("naive_time", NAIVE_TIME)
+    return value
+
+
+# Every instant the API takes: a time without an offset is refused (422 ``naive_time``, naming the field), not
+# guessed at, and never compared with aware ones (that was a 500: issue 17).
+Instant = Annotated[datetime, AfterValidator(_aware)]
 
 
 def to_vn(value: datetime) -> datetime:

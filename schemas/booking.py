@@ -14,7 +14,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from schemas.base import json_field, new_id, utc_field
+from schemas.base import Instant, json_field, new_id, utc_field
 
 
 class AppointmentKind(StrEnum):
@@ -172,7 +172,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 class AppointmentCreate(SQLModel):
     kind: AppointmentKind
-    start: datetime
+    start: Instant
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     procedure: str | None = Field(
@@ -187,7 +187,7 @@ class AppointmentCreate(SQLModel):
 
 
 class AppointmentReschedule(SQLModel):
-    start: datetime
+    start: Instant
     reason: str | None = Field(default=None, max_length=300)
     version: int | None = Field(default=None, description="the version the caller saw; 409 if it changed")
 

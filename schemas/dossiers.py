@@ -14,7 +14,7 @@ from pydantic import Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from schemas.base import json_field, new_id, utc_field
+from schemas.base import Instant, json_field, new_id, utc_field
 
 
 class Channel(StrEnum):
@@ -121,6 +121,8 @@ class ReservedItemId(SQLModel, table=True):
     item_id: str = Field(primary_key=True, max_length=13)
     courier_id: uuid.UUID = Field(foreign_key="staff_user.id", index=True)
     reserved_at: datetime = utc_field(default_now=True)
+    # Unused after this, the label is dead: never claimable, never issued again.
+    expires_at: datetime = utc_field()
     used_at: datetime | None = utc_field(nullable=True)
 
 
@@ -240,7 +242,7 @@ class Where(BaseModel):
     place: str | None = PField(default=None, max_length=200)
     lat: float | None = PField(default=None, ge=-90, le=90)
     lon: float | None = PField(default=None, ge=-180, le=180)
-    client_at: datetime | None = None
+    client_at: Instant | None = None
 
 
 class DossierCreate(Where):
@@ -286,13 +288,13 @@ class EventIn(Where):
     missing_documents: list[str] = PField(default_factory=list, max_length=60)
     recipient: RecipientCheck | None = None
     proof_id: uuid.UUID | None = None
-    eta: datetime | None = None
+    eta: Instant | None = None
 
 
 class BatchEventIn(EventIn):
     client_event_id: str = PField(min_length=1, max_length=64)
     item_id: str = PField(min_length=1, max_length=20)
-    client_at: datetime  # required offline: the device's time orders the events
+    client_at: Instant  # required offline: the device's time orders the events
 
 
 class OfflinePickup(DossierCreate):
@@ -300,7 +302,7 @@ class OfflinePickup(DossierCreate):
 
     client_event_id: str = PField(min_length=1, max_length=64)
     item_id: str = PField(min_length=1, max_length=20)  # type: ignore[assignment]
-    client_at: datetime  # type: ignore[assignment]
+    client_at: Instant  # type: ignore[assignment]
 
 
 class BatchIn(BaseModel):
@@ -323,7 +325,7 @@ class HandoverCreate(BaseModel):
         min_length=1, max_length=64, description="receiving organisation code or courier username"
     )
     items: list[str] = PField(min_length=1, max_length=500)
-    eta: datetime | None = None
+    eta: Instant | None = None
     seal_number: str | None = PField(default=None, max_length=40)
     note: str | None = PField(default=None, max_length=300)
 

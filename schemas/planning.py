@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from schemas.base import json_field, new_id, utc_field
+from schemas.base import Instant, json_field, new_id, utc_field
 from schemas.dossiers import RecipientCheck
 
 
@@ -217,13 +217,13 @@ class LocationReport(SQLModel):
     accuracy: float | None = Field(default=None, ge=0, le=100_000, description="metres")
     speed: float | None = Field(default=None, ge=0, le=100, description="m/s")
     heading: float | None = Field(default=None, ge=0, le=360)
-    at: datetime | None = Field(default=None, description="device time; default: when received")
+    at: Instant | None = Field(default=None, description="device time; default: when received")
 
 
 class StopAction(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    at: datetime | None = None
+    at: Instant | None = None
     note: str | None = Field(default=None, max_length=300)
     # Completing a result delivery: who received it (custody's recipient check) and the proof photo/signature.
     recipient: RecipientCheck | None = None

@@ -17,7 +17,7 @@ from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.paging import Paging, page, provide_paging
 from backend.lib.problems import Problem
-from schemas.base import to_vn, utcnow
+from schemas.base import NAIVE_TIME, to_vn, utcnow
 from schemas.dossiers import (
     BatchIn,
     DossierCreate,
@@ -87,6 +87,8 @@ class DossierController(Controller):
     ) -> dict[str, Any]:
         """Dossiers scoped to the caller (staff: their organisation; courier: what they carry; citizen: own).
         Views: incoming, on_hand, outgoing, due_soon, overdue. ``q``: item id, agency code or phone."""
+        if due_before is not None and due_before.utcoffset() is None:
+            raise Problem(422, f"due_before: {NAIVE_TIME}", code="naive_time")
         items, total = await views.list_dossiers(
             db_session,
             principal,
@@ -292,8 +294,10 @@ async def reserve_item_ids(
     principal: NamedDependency[Principal],
     data: JSONBody[ItemIdRequest],
 ) -> dict[str, Any]:
-    """Labels for pickups the courier may have to record offline (then sent with ``POST /events/batch``)."""
-    return {"item_ids": await ids.reserve_item_ids(db_session, principal.id, data.count)}
+    """Labels for pickups the courier may have to record offline (then sent with ``POST /events/batch``), valid
+    until ``expires_at``; 409 ``item_id_quota`` when the courier would hold more than ``ITEM_ID_MAX_OUTSTANDING``
+    unused labels."""
+    return await ids.reserve_item_ids(db_session, principal.id, data.count)
 
 
 ROUTES = [

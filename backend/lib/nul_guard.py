@@ -3,13 +3,16 @@
 No text a citizen or clerk types holds NUL. PostgreSQL refuses it in ``text`` columns (SQLSTATE 22021 /
 22P05) and SQLite stores it, so without this check the same request would be a 400 on one database and
 stored on the other. JSON carries NUL only as the escape ``\\u0000`` (a raw control character is invalid
-JSON), so the body is scanned for that escape as it is received. Other bodies (photos and spreadsheets
-uploaded as multipart) may hold NUL bytes and are not scanned.
+JSON), so the body is scanned for that escape as it is received. The same pass measures how deeply the body
+nests (``backend.lib.json_depth``: past 64 levels is a 400, where the decoder would recurse into a 500).
+Litestar decodes a handler's JSON body whatever its content type says, so every body is scanned except forms
+(photos and spreadsheets uploaded as multipart may hold NUL bytes and brackets).
 """
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from backend.lib.json_depth import DepthScanner
 from backend.lib.problems import Problem
 
 _ESCAPE = b"\\u0000"
@@ -26,11 +29,15 @@ def _refuse(where: str) -> Problem:
     )
 
 
+_FORMS = (b"multipart/", b"application/x-www-form-urlencoded")
+
+
 def _is_json(scope: Scope) -> bool:
+    """Whether the body may be decoded as JSON: anything but a form (a missing or other content type too)."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            return b"json" in value.lower()
-    return False
+            return not value.lower().lstrip().startswith(_FORMS)
+    return True
 
 
 class RefuseNulMiddleware(ASGIMiddleware):
@@ -63,11 +70,13 @@ def _has_nul(buf: bytes) -> bool:
 
 def _scanning(receive: Receive) -> Receive:
     tail = b""  # the escape may straddle two chunks, and so may the backslashes before it
+    depth = DepthScanner()
 
     async def scan() -> ReceiveMessage:
         nonlocal tail
         message = await receive()
         if message["type"] == "http.request":
+            depth.feed(message.get("body", b""))
             chunk = tail + message.get("body", b"")
             if _has_nul(chunk):
                 raise _refuse("body")

@@ -13,6 +13,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from schemas.base import NAIVE_TIME
+
 log = logging.getLogger("backend.errors")
 PROBLEM_JSON = "application/problem+json"
 
@@ -83,6 +85,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return _respond(_body(request, status, exc.detail, code=exc.code, **exc.problem_extra), exc.headers)
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else None
+        if errors and all(isinstance(e, dict) and e.get("message") == NAIVE_TIME for e in errors):
+            # Only times without an offset: the same 422 the services give for them, naming the fields.
+            return _respond(_body(request, 422, NAIVE_TIME, code="naive_time", errors=errors), exc.headers)
         detail = "Dữ liệu gửi lên không hợp lệ / The request is invalid"
         return _respond(_body(request, 400, detail, code="validation", errors=errors), exc.headers)
     return _respond(_body(request, status, exc.detail), exc.headers)

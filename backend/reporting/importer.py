@@ -127,6 +127,20 @@ class RowInvalid(ValueError):
     pass
 
 
+def _next_record(reader: Any, line: int) -> list[str] | None:
+    """The next record, None at the end; a record the csv module cannot read (a cell past its 128 KiB limit,
+    which a real dossier row never has) rejects the file with the line where the record starts."""
+    try:
+        return next(reader, None)  # type: ignore[no-any-return]
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            kib = csv.field_size_limit() // 1024
+            why = f"một ô dài quá {kib} KiB / a cell is longer than {kib} KiB"
+        else:
+            why = f"dòng CSV không đọc được / unreadable CSV record ({exc})"
+        raise ImportRejected([RowError(line, why)]) from None
+
+
 def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
     """(line number, row) for every data row, and the rows that are not even rows (too many cells); raises
     ``ImportRejected`` when the header is unusable.
@@ -136,14 +150,14 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowErro
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
+    header = [h.strip().lower() for h in _next_record(reader, 1) or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportRejected([RowError(1, f"Thiếu cột / missing columns: {', '.join(missing)}")])
     rows: list[tuple[int, dict[str, str]]] = []
     errors: list[RowError] = []
     line = reader.line_num + 1
-    for cells in reader:
+    while (cells := _next_record(reader, line)) is not None:
         if any(c.strip() for c in cells):
             if len(rows) >= MAX_ROWS:
                 raise ImportRejected([RowError(line, f"Tệp quá {MAX_ROWS} dòng / more than {MAX_ROWS} rows")])
