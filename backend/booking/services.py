@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
 from backend.booking import capacity, ledger_cache, pgbatch, pgbook, places
-from backend.booking.geocoding import Geocoder, NoGeocoder
+from backend.booking.geocoding import Geocoder, GeoPoint, NoGeocoder
 from backend.booking.windows import (
     BookingRules,
     Window,
@@ -301,6 +301,31 @@ async def window_frame(session: AsyncSession, off: Office, first: date, last: da
     return await _frames.get_or_load((db_key(session), off.org.id, first, last, calendar_generation()), load)
 
 
+class _Geocoded:
+    """A geocoder's answer for one address, asked before the request's transaction opened; other addresses go
+    to the geocoder itself."""
+
+    def __init__(self, geocoder: Geocoder, address: str, point: GeoPoint | None) -> None:
+        self.geocoder, self.address, self.point = geocoder, address, point
+
+    async def geocode(self, address: str) -> GeoPoint | None:
+        if address == self.address:
+            return self.point
+        return await self.geocoder.geocode(address)
+
+
+async def geocode_first(
+    geocoder: Geocoder | None, lat: float | None, lon: float | None, address: str | None
+) -> Geocoder:
+    """Ask the geocoder for a typed address now, before any database access: on SQLite every transaction
+    holds the write lock (``BEGIN IMMEDIATE``), and a network call inside one stopped every other writer for as
+    long as the geocoder took (issue 17). ``resolve_point`` then gets the answer from memory."""
+    geocoder = geocoder or NoGeocoder()
+    if lat is None and lon is None and address and address.strip():
+        return _Geocoded(geocoder, address.strip(), await geocoder.geocode(address.strip()))
+    return geocoder
+
+
 async def resolve_point(
     session: AsyncSession,
     area: places.ServedArea,
@@ -370,6 +395,7 @@ async def list_slots(
 ) -> dict[str, Any]:
     now = now or utcnow()
     k = _kind(kind)
+    geocoder = await geocode_first(geocoder, lat, lon, address)  # before the first read opens a transaction
     proc = await cached_postal_procedure(session, procedure_code) if procedure_code else None
     area = await places.served_area(session)
     lat_, lon_, source = await resolve_point(session, area, geocoder or NoGeocoder(), lat, lon, address)
@@ -664,7 +690,9 @@ async def withdraw_reminders(session: AsyncSession, appt_id: uuid.UUID) -> None:
         delete(Notification)
         .where(
             col(Notification.dedupe_key).like(f"appt:{appt_id}:%:remind%"),
-            col(Notification.status).in_([NotificationStatus.pending.value, NotificationStatus.sending.value]),
+            col(Notification.status).in_(
+                [NotificationStatus.pending.value, NotificationStatus.sending.value]
+            ),
         )
         .execution_options(synchronize_session=False)
     )
@@ -812,6 +840,7 @@ async def book(
         raise Problem(400, "Idempotency-Key dài 1-200 ký tự / must be 1-200 characters", code="bad_key")
     one_trip = pgbook.supported(session)
     caller_transaction = session.in_transaction()  # the caller's own writes may be in it: never end it here
+    geocoder = await geocode_first(geocoder, data.lat, data.lon, data.address)  # before the key's write
     if idempotency_key is not None and not one_trip:
         rec = await _claim_key(session, principal, idempotency_key, digest, appt_id, now)
         if rec is not None:
