@@ -22,4 +22,7 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os;urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
 # DATABASE_URL (postgresql+asyncpg://...) and SECRET_KEY must be provided; the service refuses defaults.
-CMD ["sh", "-c", "python -m backend migrate && python -m backend serve"]
+# `exec`: the server becomes PID 1 and receives `docker stop`'s SIGTERM (a shell would swallow it and be
+# SIGKILLed 10 s later). It stops within SHUTDOWN_TIMEOUT_S (default 8 s, under docker stop's 10 s).
+STOPSIGNAL SIGTERM
+CMD ["sh", "-c", "python -m backend migrate && exec python -m backend serve"]

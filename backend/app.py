@@ -23,6 +23,7 @@ import backend
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import pgnotify
 from backend.lib.auth import BearerAuthMiddleware
+from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.nul_guard import RefuseNulMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.responses import LocalTimeResponse
@@ -137,7 +138,12 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             ),
         ],
         plugins=[sqlalchemy_plugin(engine), channels],
-        middleware=[RefuseNulMiddleware(), rate_limit.middleware, BearerAuthMiddleware()],
+        middleware=[
+            BodyTimeoutMiddleware(settings.http_body_timeout_s),
+            RefuseNulMiddleware(),
+            rate_limit.middleware,
+            BearerAuthMiddleware(),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=CORSConfig(

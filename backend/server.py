@@ -1,198 +1,121 @@
-"""Serving the API: one uvicorn process, or ``WEB_CONCURRENCY`` worker processes fed by their parent.
+"""Serving the API with Granian (a Rust/hyper HTTP server), through its public Python API only.
 
-With several workers the parent owns the listening socket, accepts every connection and hands it (the file
-descriptor, over a Unix socket) to the worker holding the fewest open connections; a worker reports back each
-connection it closes. Why: with keep-alive clients a connection stays with its worker, and a worker serving
-more connections than the other makes its clients wait longer while the other core has time to spare.
-Measured with 50 keep-alive clients booking on 2 workers:
-* ``uvicorn --workers`` (one shared socket, whichever worker is awake accepts): 36/14 and 50/0 splits;
-* one SO_REUSEPORT socket per worker (the kernel spreads connections by a hash of the address pair): 22/28,
-  and the 28 waited 82 ms on average against 63 ms for the 22;
-* least connections, here: 25/25.
-The parent only accepts and passes descriptors (no request goes through it). Linux only (SCM_RIGHTS and
-SOCK_SEQPACKET); elsewhere, or with one worker, it is plain ``uvicorn.run``.
+``WEB_CONCURRENCY`` worker processes each run the whole app, lifespan hooks included (the outbox dispatcher
+claims rows with ``FOR UPDATE SKIP LOCKED``, so several are safe); on Linux each worker listens on its own
+``SO_REUSEPORT`` socket and the kernel spreads new connections among them.
 
-Each worker runs the whole app, lifespan hooks included (the outbox dispatcher claims rows with
-``FOR UPDATE SKIP LOCKED``, so several are safe). The parent forwards SIGTERM/SIGINT to the workers and
-exits when they have; if a worker dies, the others are stopped and the parent exits non-zero, so the
-container's supervisor restarts the whole service rather than leaving it half up.
+The limits an attacker on the network would otherwise use to hold the service (issue 17, item 4), all from
+``backend/settings.py``:
+* a request's head (request line and headers) must arrive within ``HTTP_HEADER_TIMEOUT_S`` and fit in
+  ``HTTP_MAX_HEADER_BYTES`` (HTTP/1 read buffer; HTTP/2 header list), else the connection is closed;
+* a request's body must arrive within ``HTTP_BODY_TIMEOUT_S`` (``backend/lib/body_timeout.py``: 408);
+* at most ``HTTP_MAX_CONCURRENCY`` requests in progress per worker (Granian's backpressure: further
+  connections wait in the listen backlog), at most ``HTTP2_MAX_STREAMS`` streams per HTTP/2 connection;
+* ``HTTP_KEEP_ALIVE`` (on by default): an idle keep-alive connection is closed by the same header timeout.
+
+Shutdown and failures (item 3): on SIGTERM/SIGINT the workers stop accepting and finish the requests in
+progress; a worker still running ``SHUTDOWN_TIMEOUT_S`` later is killed, so a supervisor's restart always
+completes. Granian waits for every open response, and a desk feed (server-sent events) never ends on its own,
+so before Granian's own handler runs the parent tells its workers through a pipe they inherited
+(:func:`stopping`), and open feeds end at once (``notifications/feed.py``). A worker that dies is respawned;
+one that dies again within seconds of its respawn (a crash loop) stops the service with exit status 1, so the
+supervisor restarts it whole rather than leaving it half up.
 """
 
 import asyncio
 import contextlib
-import multiprocessing
-import selectors
+import os
 import signal
-import socket
-import sys
-import time
+import weakref
 from typing import Any
 
+from backend.settings import Settings
+
 APP = "backend.app:create_app"
-_CLOSED = b"c"  # worker to parent: one of the connections it was handed has closed
+# The read end of the parent's stop pipe: set in the parent before it forks its workers, so they inherit both
+# (Granian forks on Linux; a worker started another way has None and its feeds end at the kill deadline).
+# The parent writes one byte when it is told to stop; nothing else ever writes, so readable means stopping.
+_stop_fd: int | None = None
+_stopping: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event]" = weakref.WeakKeyDictionary()
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(addr)
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
+def stopping() -> asyncio.Event:
+    """An event set once this server has been told to stop (SIGTERM/SIGINT), for responses that would
+    otherwise hold the shutdown open (desk feeds). Never set outside ``python -m backend serve``/``run``."""
+    loop = asyncio.get_running_loop()
+    event = _stopping.get(loop)
+    if event is None:
+        event = _stopping[loop] = asyncio.Event()
+        fd = _stop_fd
+        if fd is not None:
+
+            def fire() -> None:
+                loop.remove_reader(fd)  # level-triggered: leave the byte for the other workers
+                event.set()
+
+            loop.add_reader(fd, fire)
+    return event
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this worker if the parent dies (killed without a chance to stop us): orphaned
-    workers would keep their database connections."""
+def _tell_workers_on_signals(write_fd: int) -> None:
+    """Granian's ``on_startup`` hook: runs in the parent after Granian installed its signal handlers and before
+    it forks the workers. Each handler is wrapped so that the workers hear of the stop first."""
+    parent = os.getpid()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        granians = signal.getsignal(sig)
+        if not callable(granians):
+            continue
+
+        def handler(signum: int, frame: Any, granians: Any = granians) -> None:
+            if os.getpid() == parent:  # not a worker just forked, before Granian set its own handlers
+                with contextlib.suppress(OSError):  # the pipe is full (written already) or closed
+                    os.write(write_fd, b"s")
+            granians(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str, Any]:
+    """The keyword arguments for ``granian.Granian`` (tests read them)."""
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings, HTTP2Settings
+
+    return {
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.ASGI,
+        "factory": True,
+        "workers": max(1, settings.web_concurrency),
+        "backpressure": settings.http_max_concurrency,
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=max(1, round(settings.http_header_timeout_s * 1000)),
+            keep_alive=settings.http_keep_alive,
+            max_buffer_size=max(8192, settings.http_max_header_bytes),
+        ),
+        "http2_settings": HTTP2Settings(
+            max_concurrent_streams=settings.http2_max_streams,
+            max_headers_size=settings.http_max_header_bytes,
+        ),
+        "respawn_failed_workers": True,
+        "workers_kill_timeout": max(1, round(settings.shutdown_timeout_s)),
+        "log_access": log_access,
+    }
+
+
+def serve(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT: 0 after a clean stop; a worker crash loop exits with status 1."""
+    from granian import Granian
+
+    global _stop_fd
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    _stop_fd = read_fd
+    server = Granian(APP, **granian_options(settings))
+    server.on_startup(lambda: _tell_workers_on_signals(write_fd))
     try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _worker(channel: socket.socket, log_level: str, access_log: bool) -> None:
-    import uvicorn
-
-    _die_with_parent()
-
-    class HandedServer(uvicorn.Server):
-        """uvicorn with no listening socket of its own: it serves the connections the parent hands over."""
-
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=[])
-            config, loop = self.config, asyncio.get_running_loop()
-            base: Any = config.http_protocol_class
-
-            class Counted(base):  # type: ignore[misc,valid-type]
-                def connection_lost(self, exc: Exception | None) -> None:
-                    super().connection_lost(exc)
-                    with contextlib.suppress(OSError):  # the parent is gone; PR_SET_PDEATHSIG stops us
-                        channel.send(_CLOSED)
-
-            def protocol() -> asyncio.Protocol:
-                return Counted(config=config, server_state=self.server_state, app_state=self.lifespan.state)
-
-            def receive() -> None:
-                while True:
-                    try:
-                        msg, fds, _, _ = socket.recv_fds(channel, 1, 1)
-                    except BlockingIOError:
-                        return
-                    except OSError:
-                        msg, fds = b"", []
-                    if not msg:  # the parent is gone
-                        loop.remove_reader(channel.fileno())
-                        return
-                    for fd in fds:
-                        conn = socket.socket(fileno=fd)
-                        loop.create_task(loop.connect_accepted_socket(protocol, conn))
-
-            channel.setblocking(False)
-            loop.add_reader(channel.fileno(), receive)
-
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=access_log)
-    HandedServer(config).run()
-
-
-def serve(host: str, port: int, workers: int = 1, *, log_level: str = "info", access_log: bool = True) -> int:
-    if workers <= 1 or not hasattr(socket, "send_fds"):
-        import uvicorn
-
-        uvicorn.run(APP, factory=True, host=host, port=port, log_level=log_level, access_log=access_log)
-        return 0
-    listener = _listen(host, port)
-    ctx = multiprocessing.get_context("spawn")
-    channels, ends, procs = [], [], []
-    for n in range(workers):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        channels.append(ours)
-        ends.append(theirs)
-        procs.append(ctx.Process(target=_worker, args=(theirs, log_level, access_log), name=f"api-{n}"))
-    stopping = False
-
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
-        for p in procs:
-            if p.is_alive():
-                p.terminate()  # SIGTERM: uvicorn shuts down gracefully
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for p in procs:
-        p.start()
-    for end in ends:  # the workers hold theirs; a worker's death then closes its channel
-        end.close()
-    failed = _hand_out(listener, channels, procs, lambda: stopping, stop)
-    for p in procs:
-        p.join(timeout=30)
-    return 1 if failed else 0
-
-
-def _hand_out(
-    listener: socket.socket,
-    channels: list[socket.socket],
-    procs: list[Any],
-    stopping: Any,
-    stop: Any,
-) -> bool:
-    """Accept and hand out connections (fewest open first, then in turn) until every worker has exited.
-    True if one exited on its own."""
-    open_ = [0] * len(channels)
-    turn = 0
-    sel = selectors.DefaultSelector()
-    sel.register(listener, selectors.EVENT_READ, ("listen", -1))
-    for i, ch in enumerate(channels):
-        ch.setblocking(False)
-        sel.register(ch, selectors.EVENT_READ, ("channel", i))
-    alive = {p.sentinel: p for p in procs}
-    for fd in alive:
-        sel.register(fd, selectors.EVENT_READ, ("exit", fd))
-    failed = False
-    while alive:
-        for key, _ in sel.select():
-            what, i = key.data
-            if what == "listen":
-                while True:
-                    try:
-                        conn, _ = listener.accept()
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError:  # e.g. too many open files: wait a little rather than spin on it
-                        time.sleep(0.05)
-                        break
-                    order = sorted(range(len(channels)), key=lambda w: (open_[w], (w - turn) % len(channels)))
-                    for w in order:
-                        try:
-                            socket.send_fds(channels[w], [b"h"], [conn.fileno()])
-                        except OSError:  # that worker's end is gone: try the next
-                            continue
-                        open_[w] += 1
-                        turn = (w + 1) % len(channels)
-                        break
-                    conn.close()  # the worker holds its own copy
-            elif what == "channel":
-                try:
-                    notices = channels[i].recv(64)
-                    while notices:
-                        open_[i] = max(0, open_[i] - notices.count(_CLOSED))
-                        notices = channels[i].recv(64)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError:
-                    sel.unregister(channels[i])
-                else:  # b"": the worker's end closed
-                    sel.unregister(channels[i])
-            else:
-                p = alive.pop(i)
-                sel.unregister(i)
-                if not stopping():
-                    failed = True
-                    print(f"{p.name} exited with {p.exitcode}; stopping the others", file=sys.stderr)
-                    stop()
-    sel.close()
-    listener.close()
-    return failed
+        server.serve()
+    finally:
+        _stop_fd = None
+        os.close(read_fd)
+        os.close(write_fd)
+    return 0

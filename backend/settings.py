@@ -80,12 +80,13 @@ class Settings:
     # HTTP/1.1 keep-alive (an idle kept-alive connection is closed after HTTP_HEADER_TIMEOUT_S).
     http_keep_alive: bool = field(default_factory=lambda: _bool("HTTP_KEEP_ALIVE", True))
     # Requests in progress per API process (open desk feeds count); more wait in the listen backlog.
-    http_max_connections: int = field(default_factory=lambda: int(_env("HTTP_MAX_CONNECTIONS", "1000")))
+    http_max_concurrency: int = field(default_factory=lambda: int(_env("HTTP_MAX_CONCURRENCY", "1000")))
     # Concurrent streams per HTTP/2 connection (Granian accepts 10 or more).
     http2_max_streams: int = field(default_factory=lambda: int(_env("HTTP2_MAX_STREAMS", "100")))
-    # On SIGTERM: open desk feeds end at once, requests in progress get this many seconds, then the process
-    # is killed, so a supervisor's restart always completes (keep it under the supervisor's own kill delay).
-    shutdown_timeout_s: float = field(default_factory=lambda: float(_env("SHUTDOWN_TIMEOUT_S", "15")))
+    # On SIGTERM: open desk feeds end at once, requests in progress get this many seconds (whole seconds,
+    # at least 1), then the workers are killed, so a supervisor's restart always completes: keep it under the
+    # supervisor's own kill delay (docker stop: 10 s; Kubernetes: terminationGracePeriodSeconds, 30 s).
+    shutdown_timeout_s: float = field(default_factory=lambda: float(_env("SHUTDOWN_TIMEOUT_S", "8")))
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo1234"))
     # Fixed sign-in codes for test phone numbers, like Firebase's test numbers: "PHONE[-PHONE]:CODE[,...]".
     otp_test_numbers: str = field(default_factory=lambda: _env("OTP_TEST_NUMBERS", ""))

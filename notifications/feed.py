@@ -44,23 +44,36 @@ def publish_desk_event(
 
 
 async def desk_sse_events(
-    channels: ChannelsPlugin, desk_id: uuid.UUID | str, *, ping_every: float = 15.0
+    channels: ChannelsPlugin,
+    desk_id: uuid.UUID | str,
+    *,
+    ping_every: float = 15.0,
+    stop: asyncio.Event | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Server-sent events for one desk, for ``litestar.response.ServerSentEvent(desk_sse_events(...))``.
 
     The first event (``ready``) is sent once the subscription exists, so a client knows nothing published
     after it will be missed. A comment line every ``ping_every`` seconds keeps proxies from closing an idle
-    stream. Each desk event is an ``event: desk`` message whose data is the published JSON.
+    stream. Each desk event is an ``event: desk`` message whose data is the published JSON. The stream ends
+    when ``stop`` is set (the server is shutting down: an open stream would hold it; the console reconnects).
     """
     channel = desk_channel(desk_id)
+    if stop is not None and stop.is_set():
+        return
     async with channels.start_subscription([channel]) as subscriber:
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         async def pump() -> None:
             async for payload in subscriber.iter_events():
                 queue.put_nowait(payload)
 
-        task = asyncio.create_task(pump())
+        async def end_on_stop(stop: asyncio.Event) -> None:
+            await stop.wait()
+            queue.put_nowait(None)
+
+        tasks = [asyncio.create_task(pump())]
+        if stop is not None:
+            tasks.append(asyncio.create_task(end_on_stop(stop)))
         try:
             yield ServerSentEventMessage(event="ready", data=channel)
             while True:
@@ -69,8 +82,12 @@ async def desk_sse_events(
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="ping")
                     continue
+                if payload is None:
+                    return
                 yield ServerSentEventMessage(event="desk", data=payload.decode())
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -27,6 +27,7 @@ from backend.lib.auth import (
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.notices import services, worker
+from backend.server import stopping
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
@@ -204,7 +205,7 @@ async def desk_feed(
         raise forbidden("Vé này mở luồng của bộ phận khác / This ticket is for another desk's feed")
     _may_watch(principal, org)
     await db_session.close()  # the stream may stay open for hours: do not hold a connection
-    events = desk_sse_events(request.app.state.channels, org.id, ping_every=FEED_CHECK_S)
+    events = desk_sse_events(request.app.state.channels, org.id, ping_every=FEED_CHECK_S, stop=stopping())
     return ServerSentEvent(_while_admitted(events, request.app, principal, FEED_CHECK_S, FEED_FRESH_S))
 
 

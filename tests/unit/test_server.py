@@ -1,6 +1,8 @@
-"""``python -m backend serve`` with WEB_CONCURRENCY=2: the parent hands each connection to the worker holding
-the fewest, both serve, and SIGTERM stops them all (no orphan keeps its database connections)."""
+"""``python -m backend serve`` (Granian, ``backend/server.py``) run for real on 127.0.0.1, against what an
+attacker or a supervisor does to it (issue 17, items 3 and 4): oversized and endless request heads, slow
+bodies, SIGTERM with a desk feed open, a request that will not finish, a worker killed."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,11 +12,48 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+HEADER_TIMEOUT_S = 1.5
+BODY_TIMEOUT_S = 1.5
+SHUTDOWN_TIMEOUT_S = 3
+
+SEED = """
+import asyncio, sys
+from backend.db import make_engine, session_factory
+from backend.demo.province import seed_province
+from backend.demo.reference import load_reference
+from backend.migrations import upgrade
+
+url = sys.argv[1]
+upgrade(url)
+
+
+async def main():
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    async with factory() as session:
+        await load_reference(session)
+    async with factory() as session:
+        await seed_province(session, password="demo1234", citizens=1)
+        await session.commit()
+    await engine.dispose()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database holding the demo province's organisations and staff (a few seconds)."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('server') / 'serve.db'}"
+    env = {**os.environ, "APP_ENV": "test"}
+    subprocess.run([sys.executable, "-c", SEED, url], cwd=ROOT, env=env, check=True, capture_output=True)
+    return url
 
 
 def _free_port() -> int:
@@ -30,154 +69,184 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """``python -m backend serve`` with two workers on a free port."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
-        "APP_ENV": "test",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "RUN_DISPATCHER": "false",
-    }
-    return subprocess.Popen([sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env), port
-
-
-def _up(proc: subprocess.Popen[bytes], port: int) -> set[int]:
-    """Wait until the service answers and both workers run; their pids."""
-    deadline = time.monotonic() + 90
+def _wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 60
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                break
+                return
         except httpx.TransportError:
             pass
         assert proc.poll() is None, "the server exited"
         assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
-    workers: set[int] = set()
-    while len(workers) < 2 and time.monotonic() < deadline:  # the second may still be importing
-        workers = _children(proc.pid) - {p for p in _children(proc.pid) if _is_tracker(p)}
-        time.sleep(0.2)
-    assert len(workers) == 2, workers
-    return workers
+        time.sleep(0.1)
 
 
 @contextmanager
-def _serving(tmp_path: Path) -> Iterator[tuple[int, set[int]]]:
-    """The service with two workers: (port, worker pids). Stopped with SIGTERM, which must end it cleanly and
-    take the workers with it."""
-    proc, port = _start(tmp_path)
-    workers: set[int] = set()
+def _serving(database: str, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The service (one worker process under Granian's parent) with short limits, for one test."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": database,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "RUN_DISPATCHER": "false",
+        "HTTP_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        "HTTP_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
+        "SHUTDOWN_TIMEOUT_S": str(SHUTDOWN_TIMEOUT_S),
+        **settings,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        workers = _up(proc, port)
-        yield port, workers
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-    for pid in workers:
-        assert not _alive(pid), f"worker {pid} outlived the server"
-
-
-def test_two_workers_serve_one_port_and_stop_on_sigterm(tmp_path: Path) -> None:
-    with _serving(tmp_path) as (port, _):
-        # Many fresh connections: all answered, whichever worker each is handed to.
-        codes = [httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code for _ in range(40)]
-        assert codes == [200] * 40
-
-
-def test_each_connection_goes_to_the_worker_holding_fewest(tmp_path: Path) -> None:
-    """Keep-alive connections stay with their worker, so the split must be even when they open and must
-    refill the worker that lost some (a hash of the address pair would split them at random)."""
-    with _serving(tmp_path) as (port, workers):
-        conns = [_open(port) for _ in range(10)]
-        held = _wait_held(workers, port, lambda h: sum(map(len, h.values())) == 10)
-        assert sorted(len(v) for v in held.values()) == [5, 5], held
-        a, b = sorted(workers)
-        closing = [c for c in conns if c.getsockname()[1] in held[a]][:4]
-        for c in closing:
-            c.close()
-        _wait_held(workers, port, lambda h: len(h[a]) == 1)
-        time.sleep(0.5)  # the worker's notices reach the parent
-        fresh = [_open(port) for _ in range(4)]
-        held = _wait_held(workers, port, lambda h: sum(map(len, h.values())) == 10)
-        assert {c.getsockname()[1] for c in fresh} <= held[a], held
-        assert len(held[a]) == len(held[b]) == 5
-        for c in conns + fresh:
-            c.close()
-
-
-def _open(port: int) -> socket.socket:
-    """A keep-alive connection that has been served once (so its worker holds it)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        answer += s.recv(4096)
-    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
-    return s
-
-
-def _wait_held(workers: set[int], port: int, done: Any) -> dict[int, set[int]]:
-    deadline = time.monotonic() + 10
-    while True:
-        held = _held(workers, port)
-        if done(held) or time.monotonic() > deadline:
-            return held
-        time.sleep(0.05)
-
-
-def _held(workers: set[int], port: int) -> dict[int, set[int]]:
-    """The client ports of the open connections to ``port`` each worker holds (from /proc)."""
-    remote_of = {}
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        f = line.split()
-        if f[3] == "01" and int(f[1].split(":")[1], 16) == port:  # ESTABLISHED, served on our port
-            remote_of[f[9]] = int(f[2].split(":")[1], 16)
-    held: dict[int, set[int]] = {}
-    for pid in workers:
-        ports = set()
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in remote_of:
-                ports.add(remote_of[target[8:-1]])
-        held[pid] = ports
-    return held
-
-
-def _is_tracker(pid: int) -> bool:
-    try:
-        return "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
-
-
-def test_a_worker_that_dies_stops_the_service(tmp_path: Path) -> None:
-    """A killed worker takes the service down with exit status 1 (the supervisor restarts it whole) and
-    the other worker with it."""
-    proc, port = _start(tmp_path)
-    try:
-        workers = _up(proc, port)
-        victim, other = sorted(workers)
-        os.kill(victim, signal.SIGKILL)
-        assert proc.wait(timeout=60) == 1
-        deadline = time.monotonic() + 30
-        while _alive(other) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(other), "the other worker outlived the service"
+        _wait_up(proc, port)
+        yield proc, port
     finally:
         if proc.poll() is None:
+            for pid in _children(proc.pid):
+                os.kill(pid, signal.SIGKILL)
             proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(database: str) -> Iterator[int]:
+    """One service shared by the tests that leave it running: its port."""
+    with _serving(database) as (_, port):
+        yield port
+
+
+def _exchange(port: int, request: bytes, timeout: float = 10) -> tuple[bytes, float]:
+    """Send ``request`` (as far as the server lets us) and read until the server closes or the head of an
+    answer has arrived: (what came back, seconds it took)."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with contextlib.suppress(OSError):  # the server stopped reading and closed: what did it answer?
+            s.sendall(request)
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def _refused(answer: bytes) -> bool:
+    return answer == b"" or answer.startswith((b"HTTP/1.1 431", b"HTTP/1.1 400"))
+
+
+def test_an_oversized_request_head_is_refused_and_the_service_still_answers(server: int) -> None:
+    big = b"GET /health HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
+    answer, _ = _exchange(server, big)
+    assert _refused(answer), answer[:80]
+    many = b"GET /health HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(10_000))
+    answer, _ = _exchange(server, many + b"\r\n")
+    assert _refused(answer), answer[:80]
+    # A large but reasonable head (a 16 KiB cookie, 50 headers) is served, and so is everyone after.
+    fair = b"GET /health HTTP/1.1\r\nHost: t\r\nCookie: " + b"c" * 16_384 + b"\r\n"
+    fair += b"".join(b"X-%d: v\r\n" % i for i in range(50)) + b"\r\n"
+    answer, _ = _exchange(server, fair)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
+    assert httpx.get(f"http://127.0.0.1:{server}/health", timeout=5).status_code == 200
+
+
+def test_a_stalled_request_head_is_dropped_within_the_header_timeout(server: int) -> None:
+    """Half a request line, or headers never finished: closed after HTTP_HEADER_TIMEOUT_S, not held."""
+    for partial in (b"GET /hea", b"GET /health HTTP/1.1\r\nHost: t\r\n"):
+        answer, took = _exchange(server, partial)
+        assert not answer.startswith(b"HTTP/1.1 2"), answer[:80]
+        assert HEADER_TIMEOUT_S - 0.2 < took < HEADER_TIMEOUT_S + 2, took
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert s.recv(65536) == b""  # closed by the server
+        assert time.monotonic() - started < HEADER_TIMEOUT_S + 2
+
+
+def test_a_body_that_arrives_too_slowly_is_a_408(server: int) -> None:
+    head = (
+        b"POST /api/v1/auth/staff/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    answer, took = _exchange(server, head + b'{"username": ')
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert BODY_TIMEOUT_S - 0.2 < took < BODY_TIMEOUT_S + 2, took
+
+
+def _desk_login(port: int) -> tuple[str, str]:
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/staff/login",
+        json={"username": "desk02", "password": "demo1234"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"], r.json()["user"]["organisation_id"]
+
+
+def test_sigterm_ends_open_desk_feeds_at_once_and_stops_the_rest_at_the_deadline(database: str) -> None:
+    """Before: with a desk feed open the service stayed up "waiting for connections to close", for hours.
+    Now on SIGTERM the feed ends at once (the console reconnects to the restarted service); a request that
+    will not finish (a body still arriving, under a long body timeout) holds its worker only until
+    SHUTDOWN_TIMEOUT_S, when the worker is killed and the service exits 0."""
+    with (
+        _serving(database, HTTP_BODY_TIMEOUT_S="60") as (proc, port),
+        httpx.Client(timeout=httpx.Timeout(10, read=SHUTDOWN_TIMEOUT_S + 10)) as client,
+        socket.create_connection(("127.0.0.1", port)) as stuck,
+    ):
+        token, org = _desk_login(port)
+        feed_url = f"http://127.0.0.1:{port}/api/v1/desks/{org}/feed"
+        with client.stream("GET", feed_url, headers={"Authorization": f"Bearer {token}"}) as feed:
+            assert feed.status_code == 200
+            lines = feed.iter_lines()
+            assert next(lines) == "event: ready"
+            stuck.sendall(
+                b"POST /api/v1/auth/staff/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n{"
+            )
+            time.sleep(0.3)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rest = list(lines)  # returns when the server ends the stream
+            feed_ended = time.monotonic() - started
+        assert proc.wait(timeout=SHUTDOWN_TIMEOUT_S + 10) == 0
+        stopped = time.monotonic() - started
+    assert feed_ended < 1.5, (feed_ended, rest)
+    assert SHUTDOWN_TIMEOUT_S - 0.5 < stopped < SHUTDOWN_TIMEOUT_S + 3, stopped
+
+
+def test_a_killed_worker_is_respawned_and_a_crash_loop_stops_the_service(database: str) -> None:
+    """kill -9 of a worker: a new one serves within seconds (before: the service answered /health 200 with
+    a dead worker, or hung). Killed again at once (a crash loop): the whole service exits non-zero."""
+    with _serving(database) as (proc, port):
+        (first,) = _children(proc.pid)
+        os.kill(first, signal.SIGKILL)
+        _wait_up(proc, port)
+        (second,) = _children(proc.pid)
+        assert second != first
+        # A worker that dies again within seconds of its respawn: Granian stops rather than loop.
+        os.kill(second, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            third = _children(proc.pid) - {second}
+            if third or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        for pid in third if proc.poll() is None else ():
+            os.kill(pid, signal.SIGKILL)
+        assert proc.wait(timeout=SHUTDOWN_TIMEOUT_S + 10) != 0
