@@ -135,22 +135,16 @@ class AccountState:
 
 _GONE = AccountState(active=False, role=Role.citizen, org_id=None, version=-1)  # no such account
 _accounts: TtlCache[uuid.UUID, AccountState] = TtlCache(STAFF_CHECK_TTL_S, max_entries=100_000)
-# Bumped by every invalidation: a state read before one is not stored after it (it may predate the change).
-_generation = 0
 _STAFF = StaffUser.__table__  # type: ignore[attr-defined]
 _CITIZEN = Citizen.__table__  # type: ignore[attr-defined]
 
 
 def forget_account(user_id: uuid.UUID) -> None:
     """Check this account against the database on its next request (call after committing a change)."""
-    global _generation
-    _generation += 1
     _accounts.forget(user_id)
 
 
 def _forget_all() -> None:
-    global _generation
-    _generation += 1
     _accounts.clear()
 
 
@@ -172,7 +166,7 @@ pgnotify.on_reset(lambda _db: _forget_all())
 
 async def load_account(engine: AsyncEngine, principal: Principal) -> AccountState:
     """The account's current state, read from the database (and cached for the next requests)."""
-    generation = _generation
+    since = _accounts.generation  # a state read before an invalidation is not kept after it
     async with engine.connect() as conn:
         if principal.role == Role.citizen:
             version = (
@@ -194,9 +188,7 @@ async def load_account(engine: AsyncEngine, principal: Principal) -> AccountStat
                     bool(row.active), Role(row.role), row.organisation_id, int(row.token_version)
                 )
             )
-    if generation == _generation:
-        _accounts.put(principal.id, state)
-    return state
+    return _accounts.put(principal.id, state, since=since)
 
 
 async def account_current(app: Any, principal: Principal, *, fresh: bool = False) -> bool:

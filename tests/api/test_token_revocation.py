@@ -197,6 +197,26 @@ async def test_a_feed_ticket_opens_the_feed_once(client: httpx.AsyncClient, app:
     assert (await client.get(f"/api/v1/desks/{desk.code}/feed?ticket=nonsense")).status_code == 401
 
 
+async def test_a_feed_ticket_used_concurrently_opens_one_feed(
+    client: httpx.AsyncClient, app: Litestar, demo: Any
+) -> None:
+    """Redeeming is one statement (DELETE … RETURNING): of several requests racing with one ticket, exactly
+    one gets the stream (on PostgreSQL, each on its own connection)."""
+    desk = demo.commune_desks[demo.post_offices[5].commune_code]
+    clerk = await _login(client, (await _new_staff(client, "desk", desk.code))["username"])
+    ticket = (await _ticket(client, desk.code, clerk)).json()["ticket"]
+    url = f"/api/v1/desks/{desk.code}/feed?ticket={ticket}"
+    async with _served(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def attempt() -> int:
+            response = await http.send(http.build_request("GET", url), stream=True)
+            await response.aclose()
+            return response.status_code
+
+        statuses = await asyncio.gather(*(attempt() for _ in range(6)))
+    assert sorted(statuses) == [200] + [401] * 5, statuses
+
+
 async def test_feed_tickets_expire_and_check_the_account(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
 ) -> None:
