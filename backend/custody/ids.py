@@ -209,17 +209,22 @@ async def reserve_item_ids(
     return {"item_ids": ids, "expires_at": expires_at}
 
 
-async def claim_reserved(session: AsyncSession, courier_id: uuid.UUID, raw: str) -> str:
-    """Use a reserved label once, before it expires; only the courier it was given to may use it."""
+async def claim_reserved(
+    session: AsyncSession, courier_id: uuid.UUID, raw: str, *, at: datetime | None = None
+) -> str:
+    """Use a reserved label once; only the courier it was given to may use it, and only for a pickup made
+    (``at``, the device's time, already bounded by custody's limits on event times) before it expired: a
+    pickup recorded offline on a label's last day may reach the server after it."""
     item_id = parse_item_id(raw)
     now = utcnow()
+    at = min(at or now, now)
     stmt = (
         update(ReservedItemId)
         .where(
             col(ReservedItemId.item_id) == item_id,
             col(ReservedItemId.courier_id) == courier_id,
             col(ReservedItemId.used_at).is_(None),
-            col(ReservedItemId.expires_at) > now,
+            col(ReservedItemId.expires_at) > at,
         )
         .values(used_at=now)
     )

@@ -392,7 +392,7 @@ async def create_dossier(
         desk = await default_desk(session, procedure, commune)
     agency = await org_by_code(session, body.agency, OrgKind.agency) if body.agency else None
     item_id = (
-        await claim_reserved(session, principal.id, body.item_id)
+        await claim_reserved(session, principal.id, body.item_id, at=when)
         if body.item_id
         else await new_item_id(session, s10.PREFIX_DOSSIER)
     )

@@ -90,6 +90,12 @@ async def test_an_expired_label_cannot_be_claimed(client: httpx.AsyncClient, eng
         else:
             raise AssertionError("an expired label was claimed")
         assert await outstanding_labels(session, courier_id, utcnow()) == 0
+        # A pickup made offline before the label expired and synced after is still good.
+        assert (
+            await claim_reserved(session, courier_id, labels[1], at=utcnow() - timedelta(minutes=5))
+            == labels[1]
+        )
+        await session.rollback()
 
 
 async def test_concurrent_reservations_never_exceed_the_quota(
