@@ -1,0 +1,398 @@
+"""The access matrix: who may call each operation of the API, and on whose records. Plain data.
+
+One row per operation of the OpenAPI document (``METHOD path``). A row names the roles that may call the
+operation and, when the operation acts on a record (a path id, or the records a listing returns), how far
+each role reaches:
+
+* ``any``: every record (admins; the province's appointments for a desk clerk);
+* ``org``: the records of the caller's organisation (a dispatcher's or courier's post office, a desk, an
+  agency) — and, for a citizen, their own;
+* ``own``: the caller's own records: a citizen's own, a courier's own (assigned on a published plan,
+  carried, uploaded), an organisation's staff's organisation's;
+* ``self``: strictly the caller's own record, whatever the role (a device token, one's own account);
+* ``none``: the role may call the operation but none of the test's records is its (an empty listing).
+
+Each operation is called with a record from one of four **scopes**, built for the test:
+
+* ``own``: the caller's own (citizen ``C1``, post office ``A``, courier ``A1``, desk and agency of ``A``);
+* ``other_citizen``: another citizen's (``C2``), otherwise the same office, courier and desk;
+* ``other_courier``: citizen ``C1``'s, but carried by or assigned to the other courier of office ``A``;
+* ``other_org``: everything else (citizen ``C3``, post office ``B``, its courier, desk and agency).
+
+From a row the expected outcome of each (role, scope) cell follows (``expected``):
+
+* ``ok``: authorised — a 2xx, or a 4xx other than 401/403/404 (a business refusal such as 409/422 after the
+  access checks);
+* ``401``: anonymous on an operation that is not public;
+* ``deny``: 403, or 404 (the record's existence hidden, Decree 13/2023/NĐ-CP);
+* for listings, ``listed`` / ``unlisted``: the record is (is not) in the caller's answer (an unlisted cell is
+  also met by a 403/404 for the whole listing).
+
+``tests/api/test_access_matrix.py`` reads the served OpenAPI document, fails when an operation has no row or a
+row no operation, and makes one real request per cell. ``docs/security.md`` shows the matrix rendered by
+``render_markdown`` (``python -m tests.api.access_matrix`` rewrites it; a test checks it is in step).
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROLES = ("anonymous", "citizen", "courier", "dispatcher", "desk", "agency", "admin")
+STAFF = ("courier", "dispatcher", "desk", "agency", "admin")
+SCOPES = ("own", "other_citizen", "other_courier", "other_org")
+LEVELS = ("any", "org", "own", "self", "none")
+
+
+@dataclass(frozen=True)
+class Row:
+    """``target``: the kind of record the operation acts on (None: none, the cells are per role only);
+    ``listing``: the operation lists records of that kind (cells check what is listed);
+    ``roles``: role -> level (``any``, ``org``, ``own``, ``self``); a role not named may not call it;
+    ``public``: anonymous callers are served; ``scopes``: the scopes that apply (default all four);
+    ``deny``: statuses that count as a refusal besides 403 and 404 (e.g. 409 for a token owned by another);
+    ``note``: why, shown in docs/security.md."""
+
+    target: str | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    public: bool = False
+    listing: bool = False
+    scopes: tuple[str, ...] = SCOPES
+    deny: tuple[int, ...] = ()
+    note: str = ""
+
+
+def _all(level: str = "any") -> dict[str, str]:
+    return {r: level for r in ROLES if r != "anonymous"}
+
+
+def _staff(level: str = "any") -> dict[str, str]:
+    return {r: level for r in STAFF}
+
+
+ORG_SCOPES = ("own", "other_org")  # records of an organisation: the citizen and courier do not vary
+COURIER_SCOPES = ("own", "other_courier", "other_org")
+CITIZEN_SCOPES = ("own", "other_citizen", "other_org")
+
+MATRIX: dict[str, Row] = {
+    # --- public and sign-in -------------------------------------------------------------------------
+    "GET /health": Row(public=True, roles=_all(), note="liveness"),
+    "POST /api/v1/auth/staff/login": Row(public=True, roles=_all(), note="sign-in"),
+    "POST /api/v1/auth/citizen/otp": Row(public=True, roles=_all(), note="sign-in"),
+    "POST /api/v1/auth/citizen/verify": Row(public=True, roles=_all(), note="sign-in"),
+    "POST /api/v1/auth/firebase": Row(public=True, roles=_all(), note="sign-in (503 when not configured)"),
+    "POST /api/v1/auth/logout-all": Row(roles=_all("self"), note="ends every session of one's own account"),
+    "GET /api/v1/slots": Row(public=True, roles=_all(), note="free windows, no personal data"),
+    "GET /api/v1/calendar": Row(public=True, roles=_all(), note="working calendar"),
+    "GET /api/v1/track/{item_id}": Row(
+        public=True, roles=_all(), note="public tracking: statuses, times, office names only"
+    ),
+    "GET /api/v1/units/provinces": Row(public=True, roles=_all(), note="reference data"),
+    "GET /api/v1/units/communes": Row(public=True, roles=_all(), note="reference data"),
+    "GET /api/v1/organisations": Row(public=True, roles=_all(), note="reference data"),
+    "GET /api/v1/organisations/{code}": Row(public=True, roles=_all(), note="reference data"),
+    "GET /api/v1/procedures": Row(public=True, roles=_all(), note="reference data"),
+    "GET /api/v1/procedures/{code}": Row(public=True, roles=_all(), note="reference data"),
+    # --- accounts -----------------------------------------------------------------------------------
+    "GET /api/v1/me": Row(roles=_all("self"), note="one's own account"),
+    "POST /api/v1/me/addresses": Row(roles={"citizen": "self"}, note="a citizen's saved addresses"),
+    "DELETE /api/v1/me/addresses/{address_id}": Row(
+        target="address",
+        roles={"citizen": "self"},
+        scopes=CITIZEN_SCOPES,
+        note="a citizen's own address only",
+    ),
+    "GET /api/v1/citizens/{citizen_id}": Row(
+        target="citizen",
+        roles={"citizen": "self", "dispatcher": "org", "desk": "org", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="the citizen; staff whose task needs it: the office that has the citizen's booking, the desk "
+        "of the citizen's open dossier, an agency deciding it (none here); couriers see their stops (item 8)",
+    ),
+    "GET /api/v1/staff": Row(
+        target="staff",
+        listing=True,
+        roles={"dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="staff accounts: one's own organisation's (the couriers here are a post office's)",
+    ),
+    "POST /api/v1/staff": Row(roles={"admin": "any"}, note="create an account"),
+    "POST /api/v1/staff/{user_id}/revoke-sessions": Row(
+        target="staff", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="end an account's sessions"
+    ),
+    "PATCH /api/v1/staff/{user_id}": Row(
+        target="staff", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="change or disable an account"
+    ),
+    "GET /api/v1/couriers/{user_id}/profile": Row(
+        target="staff",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="shifts, vehicle, home base",
+    ),
+    "PUT /api/v1/couriers/{user_id}/profile": Row(
+        target="staff",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="shifts, vehicle",
+    ),
+    "GET /api/v1/console/couriers": Row(
+        roles={"dispatcher": "org", "admin": "any"}, note="couriers' last positions (own office)"
+    ),
+    "GET /api/v1/citizens/me/data-access": Row(
+        roles={"citizen": "self"}, note="who read my personal data (Decree 13/2023/NĐ-CP art. 9)"
+    ),
+    "GET /api/v1/audit/personal-data": Row(roles={"admin": "any"}, note="staff reads of citizens' data"),
+    # --- calendar, reports --------------------------------------------------------------------------
+    "PUT /api/v1/calendar/overrides/{day}": Row(roles={"admin": "any"}, note="government decisions"),
+    "DELETE /api/v1/calendar/overrides/{day}": Row(roles={"admin": "any"}, note="government decisions"),
+    "GET /api/v1/reports/dossiers": Row(
+        roles={"desk": "org", "agency": "org", "admin": "any"}, note="form II.06a"
+    ),
+    "POST /api/v1/reports/imports": Row(roles={"admin": "any"}, note="import past dossiers"),
+    # --- booking ------------------------------------------------------------------------------------
+    "POST /api/v1/appointments": Row(
+        roles={"citizen": "own", "desk": "org", "dispatcher": "org"}, note="book a home visit"
+    ),
+    "GET /api/v1/appointments": Row(
+        target="appointment",
+        listing=True,
+        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="courier: visits on their published route (item 9); desk: the province's; agency: none",
+    ),
+    "GET /api/v1/appointments/{appointment_id}": Row(
+        target="appointment",
+        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="as the listing",
+    ),
+    "PATCH /api/v1/appointments/{appointment_id}": Row(
+        target="appointment",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="reschedule",
+    ),
+    "POST /api/v1/appointments/{appointment_id}/cancel": Row(
+        target="appointment",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="cancel",
+    ),
+    "POST /api/v1/appointments/{appointment_id}/no-show": Row(
+        target="appointment",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        note="the visit's courier only among couriers (item 9)",
+    ),
+    "POST /api/v1/appointments/{appointment_id}/fail": Row(
+        target="appointment",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        note="the visit's courier only among couriers (item 9)",
+    ),
+    "GET /api/v1/post-offices/{office}/booking-settings": Row(
+        target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="office rules"
+    ),
+    "PUT /api/v1/post-offices/{office}/booking-settings": Row(
+        target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="office rules"
+    ),
+    # --- planning -----------------------------------------------------------------------------------
+    "GET /api/v1/post-offices/{office}/plans": Row(
+        target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="route plans"
+    ),
+    "POST /api/v1/post-offices/{office}/plans": Row(
+        target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="start a solve"
+    ),
+    "GET /api/v1/plans/{plan_id}": Row(
+        target="plan", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="a plan"
+    ),
+    "GET /api/v1/plans/{plan_id}/map.svg": Row(
+        target="plan", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="a plan's map"
+    ),
+    "POST /api/v1/plans/{plan_id}/publish": Row(
+        target="plan", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="publish"
+    ),
+    "POST /api/v1/plans/{plan_id}/replan": Row(
+        target="plan", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="re-plan"
+    ),
+    "GET /api/v1/couriers/me/route": Row(roles={"courier": "self"}, note="the courier's published route"),
+    "POST /api/v1/couriers/me/location": Row(roles={"courier": "self"}, note="position report"),
+    "POST /api/v1/couriers/me/stops/{stop_id}/start": Row(
+        target="stop", roles={"courier": "own"}, scopes=COURIER_SCOPES, note="a stop of one's own route"
+    ),
+    "POST /api/v1/couriers/me/stops/{stop_id}/complete": Row(
+        target="stop", roles={"courier": "own"}, scopes=COURIER_SCOPES, note="a stop of one's own route"
+    ),
+    "POST /api/v1/couriers/me/stops/{stop_id}/fail": Row(
+        target="stop", roles={"courier": "own"}, scopes=COURIER_SCOPES, note="a stop of one's own route"
+    ),
+    # --- custody ------------------------------------------------------------------------------------
+    "GET /api/v1/dossiers": Row(
+        target="dossier",
+        listing=True,
+        roles={
+            "citizen": "own",
+            "courier": "own",
+            "dispatcher": "org",
+            "desk": "org",
+            "agency": "none",
+            "admin": "any",
+        },
+        note="citizen: own; courier: carried; staff: their organisation has or had it (no agency yet here)",
+    ),
+    "POST /api/v1/dossiers": Row(
+        roles={"courier": "org", "dispatcher": "org", "desk": "org", "admin": "any"}, note="receive a dossier"
+    ),
+    "GET /api/v1/dossiers/{item_id}": Row(
+        target="dossier",
+        roles={
+            "citizen": "own",
+            "courier": "own",
+            "dispatcher": "org",
+            "desk": "org",
+            "agency": "none",
+            "admin": "any",
+        },
+        note="as the listing",
+    ),
+    "POST /api/v1/dossiers/{item_id}/events": Row(
+        target="dossier",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        note="the paper in hand: its courier or the courier's office, never a former custodian (item 10)",
+    ),
+    "POST /api/v1/events/batch": Row(
+        roles={"courier": "self", "dispatcher": "org"}, note="offline sync; each event checked as above"
+    ),
+    "GET /api/v1/handover-code": Row(roles={"citizen": "self"}, note="the citizen's code for today"),
+    "POST /api/v1/couriers/me/item-ids": Row(roles={"courier": "self"}, note="labels for offline pickups"),
+    "GET /api/v1/handovers": Row(
+        target="handover",
+        listing=True,
+        roles={"courier": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="the handovers one's organisation (a courier: oneself) sends or receives",
+    ),
+    "POST /api/v1/handovers": Row(roles=_staff("org"), note="hand dossiers over (items checked in hand)"),
+    "GET /api/v1/handovers/{handover_id}": Row(
+        target="handover",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="its sender and receiver (here: a courier of office A hands to office A)",
+    ),
+    "POST /api/v1/handovers/{handover_id}/confirm": Row(
+        target="handover",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="the receiving office only (the sending courier may not confirm)",
+    ),
+    "POST /api/v1/proofs": Row(
+        roles={"courier": "self", "dispatcher": "org", "desk": "org", "admin": "any"}, note="upload an image"
+    ),
+    "GET /api/v1/proofs/{proof_id}": Row(
+        target="proof",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="its uploader, staff of the uploader's office, readers of a dossier that cites it (none here)",
+    ),
+    # --- notices ------------------------------------------------------------------------------------
+    "POST /api/v1/devices": Row(
+        target="device",
+        roles=_all("self"),
+        deny=(409,),
+        note="one's own push token; another account's token is not moved (item 16)",
+    ),
+    "DELETE /api/v1/devices/{token}": Row(target="device", roles=_all("self"), note="one's own push token"),
+    "GET /api/v1/notifications": Row(roles=_all("self"), note="one's own inbox"),
+    "POST /api/v1/notifications/read": Row(roles=_all("self"), note="one's own inbox"),
+    "GET /api/v1/notifications/failed": Row(roles={"admin": "any"}, note="undeliverable notifications"),
+    "POST /api/v1/desks/{desk}/feed-ticket": Row(
+        target="desk",
+        roles={"desk": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="single-use ticket for the feed (no token in URLs, item 2)",
+    ),
+    "GET /api/v1/desks/{desk}/feed": Row(
+        target="desk", roles={"desk": "org", "admin": "any"}, scopes=ORG_SCOPES, note="live feed of one desk"
+    ),
+}
+
+
+def reaches(level: str, role: str, scope: str) -> bool:
+    """Whether a role with ``level`` on an operation reaches the record of ``scope``."""
+    if level == "any":
+        return True
+    if level == "none":
+        return False
+    if level == "self":
+        return scope == "own"
+    if level == "own" and role == "citizen":
+        return scope in ("own", "other_courier")  # C1's record, whoever carries it
+    if level == "own" and role == "courier":
+        return scope in ("own", "other_citizen")  # courier A1's, whoever the citizen is
+    if role == "citizen":  # a citizen's "org" is themself
+        return scope in ("own", "other_courier")
+    return scope != "other_org"
+
+
+def expected(row: Row, role: str, scope: str | None) -> str:
+    """``ok``, ``401``, ``deny``, ``listed`` or ``unlisted`` for one cell (``scope`` None: no target)."""
+    if role == "anonymous":
+        return "ok" if row.public else "401"
+    if role not in row.roles:
+        return "deny"
+    if row.target is None or scope is None:
+        return "ok"
+    seen = reaches(row.roles[role], role, scope)
+    if row.listing:
+        return "listed" if seen else "unlisted"
+    return "ok" if seen else "deny"
+
+
+def cells(op: str) -> list[tuple[str, str | None, str]]:
+    """(role, scope, expected) of one operation, refusals first (a permitted write may change the record)."""
+    row = MATRIX[op]
+    out = [
+        (role, scope, expected(row, role, scope))
+        for role in ROLES
+        for scope in (row.scopes if row.target else (None,))
+        if not (role == "anonymous" and scope not in (None, "own"))
+    ]
+    order = {"401": 0, "deny": 1, "unlisted": 2, "listed": 3, "ok": 4}
+    return sorted(out, key=lambda c: order[c[2]])
+
+
+SYMBOL = {"ok": "✓", "listed": "✓", "deny": "✗", "unlisted": "–", "401": "401"}
+SCOPE_SHORT = {"own": "own", "other_citizen": "C", "other_courier": "K", "other_org": "O"}
+
+
+def render_markdown() -> str:
+    """The matrix as a Markdown table: one line per operation, one column per role. A cell lists the scopes
+    it reaches: ✓ (allowed, no record), ``own`` / ``C`` / ``K`` / ``O`` (own, another citizen's, another
+    courier's, another organisation's record), ✗ refused (403/404), 401 anonymous refused."""
+    lines = [
+        "| operation | " + " | ".join(ROLES) + " | rule |",
+        "| --- | " + " | ".join("---" for _ in ROLES) + " | --- |",
+    ]
+    for op in sorted(MATRIX, key=lambda o: (o.split(" ", 1)[1], o)):
+        row = MATRIX[op]
+        out = []
+        for role in ROLES:
+            if row.target is None or role == "anonymous":
+                out.append(SYMBOL[expected(row, role, None if row.target is None else "own")])
+                continue
+            reached = [SCOPE_SHORT[s] for s in row.scopes if expected(row, role, s) in ("ok", "listed")]
+            out.append(" ".join(reached) if reached else "✗")
+        lines.append(f"| `{op}` | " + " | ".join(out) + f" | {row.note} |")
+    return "\n".join(lines) + "\n"
+
+
+BEGIN = "<!-- access-matrix:begin (generated by python -m tests.api.access_matrix) -->\n"
+END = "<!-- access-matrix:end -->\n"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
+
+
+def in_doc(text: str) -> str:
+    """``text`` (docs/security.md) with the generated table between its markers replaced by the current one."""
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + BEGIN + render_markdown() + END + tail
+
+
+if __name__ == "__main__":
+    if BEGIN not in DOC.read_text(encoding="utf-8"):
+        sys.exit(f"{DOC} has no {BEGIN.strip()} marker")
+    DOC.write_text(in_doc(DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"rewrote the access matrix in {DOC}")

@@ -1,0 +1,530 @@
+"""The access matrix (``tests/api/access_matrix.py``) against the served API: every operation of the OpenAPI
+document has a row and every row an operation, and every (operation, role, scope) cell is one real request
+whose answer is checked against the row's expectation.
+
+The records are made here, for this module: two post offices of the demo province — ``A`` (82-BD-04:
+dispatcher04, couriers courier07 and courier08, its commune's desk desk05 and People's Committee agency06) and
+``B`` (82-BD-11: dispatcher11, courier21, desk12, agency13), which no other test uses — and three citizens (C1
+the caller, C2 another citizen of office A, C3 one of office B). Appointments and a published plan of today
+are written straight into the tables (the couriers' assignment must not depend on the solver); dossiers,
+handovers, proofs, addresses and push tokens go through the API. Requests change only these records.
+
+The callers are: anonymous, C1, courier07, dispatcher04, desk05, agency06 and admin.
+"""
+
+import asyncio
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db import session_factory
+from backend.planning import clock
+from schemas.base import utcnow
+from schemas.booking import Appointment, AppointmentKind
+from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopKind
+from tests.api import access_matrix as am
+from tests.api.test_custody_journey import PROCEDURE, all_documents, png_bytes
+from tests.conftest import DEMO_PASSWORD, citizen_headers, staff_headers
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PO_A, PO_B = 3, 10
+C1, C2, C3 = "+84900000091", "+84900000092", "+84900000093"
+CALLERS = {
+    "citizen": C1,
+    "courier": "courier07",
+    "dispatcher": "dispatcher04",
+    "desk": "desk05",
+    "agency": "agency06",
+    "admin": "admin",
+}
+OTHER_COURIER, COURIER_B = "courier08", "courier21"
+C4 = "+84900000094"  # signs out everywhere
+# Run last: they end sessions (revoke-sessions ends courier07's, courier08's and courier21's, used by no other
+# module; logout-all is called with accounts made for it, never with the shared demo accounts' tokens).
+LAST = ("POST /api/v1/staff/{user_id}/revoke-sessions", "POST /api/v1/auth/logout-all")
+H = 3600
+CHANNEL = {"dispatcher": "post_office", "desk": "direct"}  # how each role receives a dossier
+STREAM_S = 1.0  # an event stream that opened is stopped after this long
+
+
+@dataclass
+class World:
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> Authorization header
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> scope -> id
+    own_device: dict[str, str] = field(default_factory=dict)  # role -> the caller's own push token
+    bodies: dict[tuple[str, str], Any] = field(default_factory=dict)  # (kind, scope) -> a valid body
+    fresh: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> an account only logout-all uses
+    place: tuple[float, float] = (0.0, 0.0)  # a home in office A's commune
+    day: str = ""
+
+
+def _commune_centre(demo: Any, po_index: int) -> tuple[float, float]:
+    po = demo.post_offices[po_index]
+    commune = next(c for c in demo.communes if c.code == po.commune_code)
+    return commune.lat, commune.lon
+
+
+async def _citizen_id(client: httpx.AsyncClient, phone: str) -> str:
+    return str((await client.get("/api/v1/me", headers=await citizen_headers(client, phone))).json()["id"])
+
+
+async def _pickup(client: httpx.AsyncClient, demo: Any, phone: str, courier: str, po_index: int) -> str:
+    """A home pickup of ``phone``'s dossier by ``courier`` in the commune of the post office (its desk)."""
+    lat, lon = _commune_centre(demo, po_index)
+    code = (await client.get("/api/v1/handover-code", headers=await citizen_headers(client, phone))).json()[
+        "code"
+    ]
+    body = {
+        "procedure": PROCEDURE,
+        "channel": "home_pickup",
+        "citizen_phone": phone,
+        "documents": await all_documents(client),
+        "fee_collected": 25000,
+        "receipt_number": "BL-MATRIX",
+        "confirmation": {"method": "code", "code": code},
+        "place": "tại nhà công dân",
+        "lat": lat,
+        "lon": lon,
+    }
+    r = await client.post("/api/v1/dossiers", json=body, headers=await staff_headers(client, courier))
+    assert r.status_code == 201, r.text
+    return str(r.json()["item_id"])
+
+
+async def _handover(client: httpx.AsyncClient, courier: str, to: str, item: str) -> str:
+    r = await client.post(
+        "/api/v1/handovers", json={"to": to, "items": [item]}, headers=await staff_headers(client, courier)
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _proof(client: httpx.AsyncClient, user: str) -> str:
+    r = await client.post(
+        "/api/v1/proofs",
+        headers=await staff_headers(client, user),
+        files={"file": ("p.png", io.BytesIO(png_bytes()), "image/png")},
+        data={"kind": "photo"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _device(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    token = "matrix-" + uuid.uuid4().hex
+    r = await client.post("/api/v1/devices", json={"token": token, "platform": "android"}, headers=headers)
+    assert r.status_code in (200, 201), r.text
+    return token
+
+
+async def _plans_and_appointments(engine: AsyncEngine, demo: Any, citizens: dict[str, str]) -> dict[str, Any]:
+    """Today's appointments (C1 with courier07, C2 with courier07, C1 with courier08 at office A; C3 with
+    courier21 at office B) on a published plan of each office, written straight into the tables."""
+    day = clock.vn_date(utcnow())
+    staff = demo.staff
+    specs = {
+        "own": (PO_A, citizens[C1], "courier07"),
+        "other_citizen": (PO_A, citizens[C2], "courier07"),
+        "other_courier": (PO_A, citizens[C1], OTHER_COURIER),
+        "other_org": (PO_B, citizens[C3], COURIER_B),
+    }
+    out: dict[str, Any] = {"appointment": {}, "stop": {}, "plan": {}}
+    async with session_factory(engine)() as session:
+        plans: dict[int, Plan] = {}
+        routes: dict[str, PlanRoute] = {}
+        for po_index in (PO_A, PO_B):
+            po = demo.post_offices[po_index]
+            plan = Plan(
+                post_office_id=po.id,
+                service_date=day,
+                status=PlanStatus.published,
+                progress=100,
+                options={},
+                published_at=utcnow(),
+                finished_at=utcnow(),
+            )
+            session.add(plan)
+            plans[po_index] = plan
+        await session.flush()
+        for seq, (scope, (po_index, citizen_id, courier)) in enumerate(specs.items(), start=1):
+            po = demo.post_offices[po_index]
+            lat, lon = _commune_centre(demo, po_index)
+            appt = Appointment(
+                citizen_id=uuid.UUID(citizen_id),
+                post_office_id=po.id,
+                province_code=po.province_code,
+                commune_code=po.commune_code,
+                kind=AppointmentKind.pickup,
+                start=clock.at(day, 0),
+                end=clock.at(day, 23 * H),
+                cost_minutes=20,
+                lat=lat,
+                lon=lon,
+                address="Số 1, đường ma trận quyền",
+                fees={"postal": 0, "fee": 0, "charge": 0, "total": 0, "currency": "VND"},
+                booked_by_role="citizen",
+                booked_by_id=uuid.UUID(citizen_id),
+            )
+            session.add(appt)
+            if courier not in routes:
+                routes[courier] = PlanRoute(
+                    plan_id=plans[po_index].id,
+                    courier_id=staff[courier].id,
+                    seq=len(routes),
+                    shift_start=clock.at(day, 7 * H),
+                    shift_end=clock.at(day, 17 * H),
+                    start_lat=po.lat,
+                    start_lon=po.lon,
+                    end_lat=po.lat,
+                    end_lon=po.lon,
+                )
+                session.add(routes[courier])
+            await session.flush()
+            eta = clock.at(day, 8 * H + seq * 600)
+            stop = PlanStop(
+                plan_id=plans[po_index].id,
+                route_id=routes[courier].id,
+                seq=seq,
+                key=f"appt:{appt.id}",
+                kind=StopKind.pickup,
+                appointment_id=appt.id,
+                lat=lat,
+                lon=lon,
+                window_start=appt.start,
+                window_end=appt.end,
+                planned_eta=eta,
+                eta=eta,
+                service_start=eta,
+                departure=eta + timedelta(minutes=10),
+            )
+            session.add(stop)
+            out["appointment"][scope] = str(appt.id)
+            out["stop"][scope] = str(stop.id)
+        out["plan"] = {"own": str(plans[PO_A].id), "other_org": str(plans[PO_B].id)}
+        await session.commit()
+    out["day"] = day.isoformat()
+    return out
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> World:
+    w = World()
+    for role, who in CALLERS.items():
+        w.headers[role] = await (
+            citizen_headers(client, who) if role == "citizen" else staff_headers(client, who)
+        )
+    citizens = {p: await _citizen_id(client, p) for p in (C1, C2, C3)}
+    made = await _plans_and_appointments(engine, demo, citizens)
+    w.day = made["day"]
+    w.ids["appointment"], w.ids["stop"], w.ids["plan"] = made["appointment"], made["stop"], made["plan"]
+    w.ids["citizen"] = {"own": citizens[C1], "other_citizen": citizens[C2], "other_org": citizens[C3]}
+    po_a, po_b = demo.post_offices[PO_A], demo.post_offices[PO_B]
+    w.ids["office"] = {"own": po_a.code, "other_org": po_b.code}
+    w.ids["desk"] = {
+        "own": demo.commune_desks[po_a.commune_code].code,
+        "other_org": demo.commune_desks[po_b.commune_code].code,
+    }
+    w.ids["staff"] = {
+        "own": str(demo.staff["courier07"].id),
+        "other_courier": str(demo.staff[OTHER_COURIER].id),
+        "other_org": str(demo.staff[COURIER_B].id),
+    }
+    w.place = _commune_centre(demo, PO_A)
+    # Dossiers in their couriers' hands; and one more each, handed to its office (handover not yet confirmed).
+    w.ids["dossier"] = {
+        "own": await _pickup(client, demo, C1, "courier07", PO_A),
+        "other_citizen": await _pickup(client, demo, C2, "courier07", PO_A),
+        "other_courier": await _pickup(client, demo, C1, OTHER_COURIER, PO_A),
+        "other_org": await _pickup(client, demo, C3, COURIER_B, PO_B),
+    }
+    w.ids["handover"] = {
+        "own": await _handover(
+            client, "courier07", po_a.code, await _pickup(client, demo, C1, "courier07", PO_A)
+        ),
+        "other_courier": await _handover(
+            client, OTHER_COURIER, po_a.code, await _pickup(client, demo, C1, OTHER_COURIER, PO_A)
+        ),
+        "other_org": await _handover(
+            client, COURIER_B, po_b.code, await _pickup(client, demo, C3, COURIER_B, PO_B)
+        ),
+    }
+    w.ids["proof"] = {
+        "own": await _proof(client, "courier07"),
+        "other_courier": await _proof(client, OTHER_COURIER),
+        "other_org": await _proof(client, COURIER_B),
+    }
+    addresses = {}
+    for scope, phone in (("own", C1), ("other_citizen", C2), ("other_org", C3)):
+        lat, lon = _commune_centre(demo, PO_A if phone != C3 else PO_B)
+        r = await client.post(
+            "/api/v1/me/addresses",
+            json={"address": "Số 9, đường ma trận", "lat": lat, "lon": lon},
+            headers=await citizen_headers(client, phone),
+        )
+        assert r.status_code in (200, 201), r.text
+        addresses[scope] = str(r.json()["id"])
+    w.ids["address"] = addresses
+    for role in CALLERS:
+        w.own_device[role] = await _device(client, w.headers[role])
+    w.ids["device"] = {
+        "other_citizen": await _device(client, await citizen_headers(client, C2)),
+        "other_courier": await _device(client, await staff_headers(client, OTHER_COURIER)),
+        "other_org": await _device(client, await staff_headers(client, COURIER_B)),
+    }
+    for role, org in (
+        ("courier", po_a.code),
+        ("dispatcher", po_a.code),
+        ("desk", w.ids["desk"]["own"]),
+        ("agency", demo.agencies[po_a.commune_code].code),
+        ("admin", None),
+    ):
+        username, password = f"matrix-{role}-{uuid.uuid4().hex[:6]}", "matrix-" + uuid.uuid4().hex
+        body = {"username": username, "full_name": "Ma Trận", "role": role, "password": password}
+        r = await client.post("/api/v1/staff", json={**body, "organisation": org}, headers=w.headers["admin"])
+        assert r.status_code in (200, 201), r.text
+        r = await client.post("/api/v1/auth/staff/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        w.fresh[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = await client.post("/api/v1/auth/citizen/verify", json={"phone": C4, "code": "123456"})
+    assert r.status_code == 200, r.text
+    w.fresh["citizen"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    # Writes that replace a whole record get that record's own current values (nothing changes).
+    admin = w.headers["admin"]
+    for scope, user_id in w.ids["staff"].items():
+        r = await client.get(f"/api/v1/couriers/{user_id}/profile", headers=admin)
+        assert r.status_code == 200, r.text
+        profile = {
+            k: v for k, v in r.json().items() if k in ("vehicle", "capacity_items", "capacity_kg", "skills")
+        }
+        # The demo stores a day's shift as one flat [start, end]; the write takes a list of spans.
+        profile["shifts"] = {
+            day: [spans] if spans and isinstance(spans[0], str) else spans
+            for day, spans in r.json()["shifts"].items()
+        }
+        w.bodies[("profile", scope)] = profile
+    for scope, code in w.ids["office"].items():
+        r = await client.get(f"/api/v1/post-offices/{code}/booking-settings", headers=admin)
+        assert r.status_code == 200, r.text
+        fields = ("window_minutes", "min_notice_minutes", "horizon_days", "cutoff_minutes")
+        w.bodies[("settings", scope)] = {k: v for k, v in r.json().items() if k in fields}
+    return w
+
+
+def _target_id(w: World, row: am.Row, role: str, scope: str | None) -> str | None:
+    if row.target is None or scope is None:
+        return None
+    if row.target == "device" and scope == "own":
+        return w.own_device[role] if role in w.own_device else w.own_device["citizen"]
+    return w.ids[row.target][scope]
+
+
+def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
+    """method, url, params and body of one cell."""
+    method, path = op.split(" ", 1)
+    row = am.MATRIX[op]
+    target = _target_id(w, row, role, scope)
+    lat, lon = w.place
+    soon = (utcnow() + timedelta(days=40)).date().isoformat()
+    past = (utcnow() - timedelta(days=1)).isoformat()
+    values = {
+        "item_id": w.ids["dossier"]["own"],
+        "code": w.ids["office"]["own"],
+        "day": "2099-06-15",
+    }
+    if path.startswith("/api/v1/procedures/"):
+        values["code"] = PROCEDURE
+    url = path
+    for name in (
+        "appointment_id",
+        "address_id",
+        "citizen_id",
+        "user_id",
+        "office",
+        "plan_id",
+        "stop_id",
+        "handover_id",
+        "proof_id",
+        "token",
+        "desk",
+        "item_id",
+        "code",
+        "day",
+    ):
+        if "{" + name + "}" in url:
+            url = url.replace("{" + name + "}", target if target is not None and row.target else values[name])
+    req: dict[str, Any] = {
+        "method": method,
+        "url": url,
+        "params": {},
+        "json": None,
+        "files": None,
+        "data": None,
+    }
+    appt_body = {"reason": "ma trận quyền / access matrix", "reason_code": "citizen_absent"}
+    bodies: dict[str, Any] = {
+        "POST /api/v1/auth/staff/login": {"username": "courier07", "password": DEMO_PASSWORD},
+        "POST /api/v1/auth/citizen/otp": {"phone": C1},
+        "POST /api/v1/auth/citizen/verify": {"phone": C1, "code": "123456"},
+        "POST /api/v1/auth/firebase": {"id_token": "not-a-token"},
+        "POST /api/v1/me/addresses": {"address": "Số 2, đường ma trận", "lat": lat, "lon": lon},
+        "POST /api/v1/staff": {
+            "username": "matrix" + uuid.uuid4().hex[:8],
+            "full_name": "Ma Trận",
+            "role": "courier",
+            "organisation": w.ids["office"]["own"],
+            "password": "matrix-" + uuid.uuid4().hex,
+        },
+        "PATCH /api/v1/staff/{user_id}": {"active": True},
+        "PUT /api/v1/calendar/overrides/{day}": {"kind": "off", "source": "Ma trận quyền (thử)"},
+        "POST /api/v1/appointments": {
+            "kind": "pickup",
+            "start": past,
+            "lat": lat,
+            "lon": lon,
+            "procedure": PROCEDURE,
+            **({"citizen_phone": C1} if role != "citizen" else {}),
+        },
+        "PATCH /api/v1/appointments/{appointment_id}": {"start": past},
+        "POST /api/v1/appointments/{appointment_id}/cancel": appt_body,
+        "POST /api/v1/appointments/{appointment_id}/no-show": appt_body,
+        "POST /api/v1/appointments/{appointment_id}/fail": {"reason_code": "other"},
+        "POST /api/v1/post-offices/{office}/plans": {"date": soon, "time_limit_s": 0.5},
+        "POST /api/v1/plans/{plan_id}/replan": {"time_limit_s": 0.5},
+        "POST /api/v1/couriers/me/location": {"lat": lat, "lon": lon},
+        "POST /api/v1/couriers/me/stops/{stop_id}/start": {},
+        "POST /api/v1/couriers/me/stops/{stop_id}/complete": {},
+        "POST /api/v1/couriers/me/stops/{stop_id}/fail": {"reason_code": "citizen_absent"},
+        "POST /api/v1/dossiers": {"channel": CHANNEL.get(role, "home_pickup"), "procedure": PROCEDURE},
+        "POST /api/v1/dossiers/{item_id}/events": {"code": "EMB"},
+        "POST /api/v1/events/batch": {"pickups": [], "events": []},
+        "POST /api/v1/couriers/me/item-ids": {"count": 1},
+        "POST /api/v1/handovers": {"to": w.ids["office"]["own"], "items": []},
+        "POST /api/v1/handovers/{handover_id}/confirm": {"scanned": []},
+        "POST /api/v1/notifications/read": {},
+        "POST /api/v1/devices": {"token": target, "platform": "android"},
+    }
+    if op in bodies:
+        req["json"] = bodies[op]
+    elif op == "PUT /api/v1/couriers/{user_id}/profile":
+        req["json"] = w.bodies[("profile", scope or "own")]
+    elif op == "PUT /api/v1/post-offices/{office}/booking-settings":
+        req["json"] = w.bodies[("settings", scope or "own")]
+    elif op == "POST /api/v1/proofs":
+        req["files"] = {"file": ("p.png", io.BytesIO(png_bytes()), "image/png")}
+        req["data"] = {"kind": "photo"}
+    elif op == "POST /api/v1/reports/imports":
+        req["files"] = {"file": ("empty.csv", io.BytesIO(b""), "text/csv")}
+        req["data"] = {"dry_run": "true"}
+    params: dict[str, Any] = {
+        "GET /api/v1/slots": {"kind": "pickup", "lat": lat, "lon": lon},
+        "GET /api/v1/calendar": {"year": utcnow().year},
+        "GET /api/v1/units/communes": {"province": w.ids["office"]["own"].split("-")[0]},
+        "GET /api/v1/appointments": {"from": w.day, "to": w.day, "limit": 500},
+        "GET /api/v1/dossiers": {"q": target, "limit": 500},
+        "GET /api/v1/handovers": {"limit": 500},
+        "GET /api/v1/staff": {"limit": 500},
+        "GET /api/v1/reports/dossiers": {"from": w.day, "to": w.day},
+    }
+    req["params"] = params.get(op, {})
+    who = w.fresh if op == "POST /api/v1/auth/logout-all" else w.headers
+    req["headers"] = {**who.get(role, {}), "Idempotency-Key": uuid.uuid4().hex}
+    req["target"] = target
+    return req
+
+
+async def _call(client: httpx.AsyncClient, req: dict[str, Any]) -> httpx.Response | None:
+    kwargs = {k: req[k] for k in ("params", "json", "files", "data", "headers") if req[k] is not None}
+    call = client.request(req["method"], req["url"], **kwargs)
+    if req["url"].endswith("/feed"):
+        try:
+            return await asyncio.wait_for(call, STREAM_S)
+        except TimeoutError:
+            return None  # the stream opened: served
+    return await call
+
+
+def _verdict(want: str, response: httpx.Response | None, row: am.Row, target: str | None) -> bool:
+    if response is None:  # an event stream that opened
+        return want in ("ok", "listed")
+    status = response.status_code
+    if status >= 500 and status != 503:
+        return False
+    if want == "401":
+        return status == 401
+    refused = status in (403, 404, *row.deny)
+    if want == "deny":
+        return refused
+    if want == "ok":
+        return status not in (401, 403, 404) and not (row.deny and status in row.deny)
+    listed = status < 300 and target is not None and target in response.text
+    if want == "listed":
+        return listed
+    return refused or (status < 300 and not listed)  # unlisted
+
+
+def _operations(schema: dict[str, Any]) -> set[str]:
+    return {
+        f"{method.upper()} {path}"
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+
+async def test_every_operation_has_a_row(client: httpx.AsyncClient) -> None:
+    served = _operations((await client.get("/schema/openapi.json")).json())
+    missing = sorted(served - set(am.MATRIX))
+    stale = sorted(set(am.MATRIX) - served)
+    assert not missing, f"operations without a row in tests/api/access_matrix.py: {missing}"
+    assert not stale, f"rows of tests/api/access_matrix.py without an operation: {stale}"
+
+
+async def test_rows_are_well_formed() -> None:
+    for op, row in am.MATRIX.items():
+        assert set(row.roles) <= set(am.ROLES) - {"anonymous"}, op
+        assert set(row.roles.values()) <= set(am.LEVELS), op
+        assert set(row.scopes) <= set(am.SCOPES) and row.scopes, op
+        assert row.public or row.roles, op
+        assert not row.listing or row.target, op
+        assert row.note, op
+
+
+async def test_security_doc_shows_the_matrix() -> None:
+    """docs/security.md holds the table rendered from the data (``python -m tests.api.access_matrix``)."""
+    text = am.DOC.read_text(encoding="utf-8")
+    assert am.BEGIN in text and am.END in text
+    assert am.in_doc(text) == text, "docs/security.md is out of step: run python -m tests.api.access_matrix"
+
+
+async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
+    served = _operations((await client.get("/schema/openapi.json")).json())
+    wrong: list[str] = []
+    seen: list[str] = []  # every cell's answer, printed (pytest -s) to review what "allowed" cells got
+    calls = 0
+    for op in [o for o in am.MATRIX if o not in LAST] + list(LAST):
+        if op not in served:
+            continue  # reported by test_every_operation_has_a_row
+        row = am.MATRIX[op]
+        for role, scope, want in am.cells(op):
+            req = _request(op, world, role, scope)
+            response = await _call(client, req)
+            calls += 1
+            seen.append(
+                f"{op} {role} {scope or '-'} {want} -> {'stream' if response is None else response.status_code}"
+            )
+            if not _verdict(want, response, row, req["target"]):
+                got = "stream" if response is None else f"{response.status_code} {response.text[:400]}"
+                wrong.append(f"{op} as {role} on {scope or '-'}: want {want}, got {got}")
+    print("\n".join(seen))
+    print(f"{calls} cells, {len(wrong)} wrong")
+    print(json.dumps(wrong, ensure_ascii=False, indent=1))
+    assert not wrong, f"{len(wrong)} of {calls} cells wrong:\n" + "\n".join(wrong)
