@@ -155,7 +155,7 @@ async def _no_plan_in_progress(session: AsyncSession, po_id: uuid.UUID, day: dat
     per office (a 429): solves take turns between offices, and one office cannot queue hours of them."""
     busy = (
         await session.exec(
-            select(Plan.id, Plan.service_date).where(
+            select(col(Plan.id), col(Plan.service_date)).where(
                 Plan.post_office_id == po_id,
                 col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]),
             )
