@@ -11,7 +11,6 @@ from typing import Any
 import swagger_ui_bundle
 from litestar import Litestar, Request, Router, get
 from litestar.config.cors import CORSConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -24,8 +23,10 @@ from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import pgnotify
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
+from backend.lib.clientip import parse_networks
 from backend.lib.nul_guard import RefuseNulMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
+from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
 from backend.settings import Settings, get_settings
 from notifications.feed import make_channels_plugin
@@ -63,11 +64,6 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     return {"status": "ok"}
-
-
-async def _is_auth_path(request: Request[Any, Any, Any]) -> bool:
-    # async: Litestar runs a plain function here in a worker thread, on every request.
-    return str(request.scope["path"]).startswith(f"{API_PREFIX}/auth/")
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
@@ -118,9 +114,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ),
         security=[{"BearerToken": []}],
     )
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.auth_rate_per_minute),
-        check_throttle_handler=_is_auth_path,
+    # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the per-phone
+    # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
+    rate_limit = AuthRateLimitMiddleware(
+        settings.auth_rate_per_minute, parse_networks(settings.trusted_proxies)
     )
     # Rate limits must be shared by every instance in production: Redis when configured, memory embedded.
     stores: dict[str, Any] = {}
@@ -141,7 +138,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         middleware=[
             BodyTimeoutMiddleware(settings.http_body_timeout_s),
             RefuseNulMiddleware(),
-            rate_limit.middleware,
+            rate_limit,
             BearerAuthMiddleware(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

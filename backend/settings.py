@@ -92,7 +92,24 @@ class Settings:
     otp_test_numbers: str = field(default_factory=lambda: _env("OTP_TEST_NUMBERS", ""))
     otp_ttl_s: int = field(default_factory=lambda: int(_env("OTP_TTL_S", "300")))
     otp_max_per_hour: int = field(default_factory=lambda: int(_env("OTP_MAX_PER_HOUR", "5")))
+    # Sign-in requests per client IP and minute, counted apart for staff login, OTP send, OTP verify and the
+    # Firebase exchange (backend/lib/ratelimit.py).
     auth_rate_per_minute: int = field(default_factory=lambda: int(_env("AUTH_RATE_PER_MINUTE", "30")))
+    # Sign-in requests per phone number (OTP send, OTP verify) or staff username (login) and hour, from any IP.
+    auth_account_rate_per_hour: int = field(
+        default_factory=lambda: int(_env("AUTH_ACCOUNT_RATE_PER_HOUR", "20"))
+    )
+    # Proxies whose X-Forwarded-For is believed (comma list of IPs or CIDRs; empty: none, the client is the
+    # TCP peer). The client is then the right-most address in it that is not a trusted proxy.
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    # Wrong handover codes / recipient checks per citizen and Vietnam day before the day's code is locked, and
+    # per staff member and hour before they are stopped (backend/custody/codeguard.py).
+    handover_code_max_failures: int = field(
+        default_factory=lambda: int(_env("HANDOVER_CODE_MAX_FAILURES", "5"))
+    )
+    handover_staff_max_failures_per_hour: int = field(
+        default_factory=lambda: int(_env("HANDOVER_STAFF_MAX_FAILURES_PER_HOUR", "10"))
+    )
     # Item-id labels a courier may hold unused (reserved ahead for offline pickups; issue 17: no exhausting the
     # S10 counter), and the days a reserved label stays valid before it is released for good.
     item_id_max_outstanding: int = field(default_factory=lambda: int(_env("ITEM_ID_MAX_OUTSTANDING", "200")))
@@ -140,6 +157,20 @@ class Settings:
                 )
             if self.fcm_base_url and not self.fcm_base_url.startswith("https://"):
                 raise ConfigError("FCM_BASE_URL must be an https:// address in production")
+        for name in (
+            "auth_rate_per_minute",
+            "auth_account_rate_per_hour",
+            "handover_code_max_failures",
+            "handover_staff_max_failures_per_hour",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
+        from backend.lib.clientip import parse_networks  # stdlib only: no import cycle
+
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
         if self.firebase_auth_emulator_host and self.env != "test":
             # The emulator accepts unsigned tokens: anyone could sign in as anyone.
             raise ConfigError("FIREBASE_AUTH_EMULATOR_HOST is set outside tests; refusing to start")

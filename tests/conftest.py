@@ -24,6 +24,7 @@ from hypothesis import settings as hypothesis_settings
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("OTP_TEST_NUMBERS", "+84900000001-+84900000099:123456")
 os.environ.setdefault("AUTH_RATE_PER_MINUTE", "1000000")
+os.environ.setdefault("AUTH_ACCOUNT_RATE_PER_HOUR", "1000000")
 os.environ.setdefault("RUN_DISPATCHER", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import firebase, otp, services, staff
 from backend.accounts.phones import normalise_phone
+from backend.lib import ratelimit
 from backend.lib.auth import Principal, provide_principal, requires, signed_in
 from backend.lib.paging import Paging, page, provide_paging
 from backend.settings import get_settings
@@ -41,8 +42,12 @@ class AuthController(Controller):
 
     @post("/staff/login", status_code=200)
     async def staff_login(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[StaffLogin]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[StaffLogin],
     ) -> TokenResponse:
+        await ratelimit.limit_account(request.app, "login", data.username.strip().lower())
         return await services.staff_login(db_session, data.username.strip(), data.password)
 
     @post(
@@ -52,20 +57,26 @@ class AuthController(Controller):
     )
     async def citizen_otp(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         data: JSONBody[OtpRequest],
         sender: NamedDependency[otp.OtpSender],
     ) -> dict[str, Any]:
         phone = normalise_phone(data.phone)
+        await ratelimit.limit_account(request.app, "otp_send", phone)
         settings = get_settings()
         await otp.request_code(db_session, settings, sender, phone)
         return {"phone": phone, "expires_in": settings.otp_ttl_s}
 
     @post("/citizen/verify", status_code=200)
     async def citizen_verify(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[OtpVerify]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[OtpVerify],
     ) -> TokenResponse:
         phone = normalise_phone(data.phone)
+        await ratelimit.limit_account(request.app, "otp_verify", phone)
         await otp.check_code(db_session, get_settings(), phone, data.code.strip())
         return await services.citizen_token(db_session, phone)
 

@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,26 +68,55 @@ async def request_code(session: AsyncSession, settings: Settings, sender: OtpSen
 
 
 async def check_code(session: AsyncSession, settings: Settings, phone: str, code: str) -> None:
+    """Check a code against the phone's latest open challenge. The attempt is counted before the comparison, by
+    one conditional UPDATE that only succeeds while attempts < MAX_ATTEMPTS and the challenge is open and
+    unexpired, and committed at once: concurrent guesses queue on the row and at most MAX_ATTEMPTS are ever
+    compared. After that the challenge is dead, even for the right code."""
     fixed = settings.test_codes().get(phone)
     if fixed is not None:
         if hmac.compare_digest(fixed, code):
             return
         raise Problem(401, "Mã xác thực không đúng / Wrong code", code="otp_invalid")
-    challenge = (
+    now = utcnow()
+    latest = (
         await session.exec(
-            select(OtpChallenge)
+            select(OtpChallenge.id)
             .where(OtpChallenge.phone == phone, col(OtpChallenge.used_at).is_(None))
             .order_by(col(OtpChallenge.created_at).desc())
             .limit(1)
         )
     ).one_or_none()
-    if challenge is None or challenge.expires_at < utcnow() or challenge.attempts >= MAX_ATTEMPTS:
+    table = OtpChallenge.__table__  # type: ignore[attr-defined]
+    claimed = (
+        await session.execute(
+            update(table)
+            .where(
+                table.c.id == latest,
+                table.c.attempts < MAX_ATTEMPTS,
+                table.c.expires_at > now,
+                table.c.used_at.is_(None),
+            )
+            .values(attempts=table.c.attempts + 1)
+            .returning(table.c.code_hash)
+        )
+    ).one_or_none()
+    await session.commit()  # the attempt counts whatever happens next
+    if claimed is None:
         raise Problem(
             401, "Mã xác thực hết hạn hoặc không tồn tại / Code expired or unknown", code="otp_expired"
         )
-    challenge.attempts += 1
-    if not hmac.compare_digest(challenge.code_hash, _hash(settings, phone, code)):
-        await session.commit()
+    if not hmac.compare_digest(claimed.code_hash, _hash(settings, phone, code)):
         raise Problem(401, "Mã xác thực không đúng / Wrong code", code="otp_invalid")
-    challenge.used_at = utcnow()
+    # Single use: of two right answers racing, one signs in.
+    used = await session.execute(
+        update(table)
+        .where(table.c.id == latest, table.c.used_at.is_(None))
+        .values(used_at=now)
+        .returning(table.c.id)
+    )
+    won = used.one_or_none() is not None
     await session.commit()
+    if not won:
+        raise Problem(
+            401, "Mã xác thực hết hạn hoặc không tồn tại / Code expired or unknown", code="otp_expired"
+        )

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryP
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.custody import handovers, ids, services, sync, views
+from backend.custody import codeguard, handovers, ids, services, sync, views
 from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.paging import Paging, page, provide_paging
@@ -111,7 +111,9 @@ class DossierController(Controller):
         data: JSONBody[DossierCreate],
     ) -> dict[str, Any]:
         """A courier at a home pickup, a post-office counter, or a desk (direct/online with postal return)."""
-        dossier, effects = await services.create_dossier(db_session, principal, data)
+        async with codeguard.guarded(db_session):  # a wrong handover code counts though the pickup is refused
+            dossier, effects = await services.create_dossier(db_session, principal, data, commit=False)
+        await db_session.commit()
         publish(request, effects)
         return await views.dossier_detail(db_session, principal, dossier.item_id)
 
@@ -134,7 +136,11 @@ class DossierController(Controller):
         data: JSONBody[EventIn],
     ) -> dict[str, Any]:
         """Record one event; 409 with the allowed codes when the transition is not allowed."""
-        dossier, _, effects = await services.record_event(db_session, principal, item_id, data)
+        async with codeguard.guarded(db_session):  # a wrong recipient check counts though it is refused
+            dossier, _, effects = await services.record_event(
+                db_session, principal, item_id, data, commit=False
+            )
+        await db_session.commit()
         publish(request, effects)
         return await views.dossier_detail(db_session, principal, dossier.item_id)
 

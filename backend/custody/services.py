@@ -21,7 +21,7 @@ from backend.accounts.services import citizen_by_phone
 from backend.booking import places  # the served communes and their centroids
 from backend.catalogue.calendar import WorkingCalendar, to_local
 from backend.catalogue.calendar_service import working_calendar
-from backend.custody import deadlines
+from backend.custody import codeguard, deadlines
 from backend.custody import transitions as tr
 from backend.custody.ids import claim_reserved, new_item_id, parse_item_id
 from backend.lib.auth import Principal
@@ -119,6 +119,8 @@ def code_matches(citizen_id: uuid.UUID, code: str, at: datetime) -> bool:
     Near midnight the two phones may disagree on the day: the citizen's app may still show yesterday's code, and
     a device clock up to CLIENT_SKEW behind the server may stamp a pickup before midnight that the citizen's app
     already saw as tomorrow. Both are accepted; nothing older or newer is."""
+    if not (code.isascii() and code.isdigit()):
+        return False  # compare_digest refuses non-ASCII text; no code has it
     days = {to_local(at - timedelta(days=1)).date(), to_local(at).date(), to_local(at + CLIENT_SKEW).date()}
     return any(hmac.compare_digest(handover_code(citizen_id, d), code) for d in days)
 
@@ -468,8 +470,13 @@ async def check_confirmation(
             code="confirmation_required",
         )
     if conf.method == "code":
-        if not conf.code or not code_matches(citizen.id, conf.code, when):
-            raise Problem(422, "Mã xác nhận không đúng / wrong confirmation code", code="wrong_code")
+        # Counted and limited per citizen and day and per courier and hour, wrong answers logged (issue 17).
+        citizen_id, code = citizen.id, conf.code or ""
+        await codeguard.check(
+            session,
+            codeguard.Attempt("pickup", "code", principal, citizen_id, where=body),
+            lambda: bool(code) and code_matches(citizen_id, code, when),
+        )
     else:
         await require_proof(session, conf.signature_proof_id, "signature", by=principal, single_use=True)
 
@@ -884,7 +891,9 @@ async def _apply_side_effects(
                 422, "Cần xác minh người nhận / recipient check is required", code="recipient_required"
             )
         citizen = await session.get(Citizen, dossier.citizen_id) if dossier.citizen_id else None
-        await check_recipient(session, ev.recipient, citizen, when)
+        await check_recipient(
+            session, ev.recipient, citizen, when, actor=actor.principal, dossier_id=dossier.id, where=ev
+        )
         proof = None
         if code == "EMI" or ev.proof_id:
             # A delivery at home keeps a photo or a signature as proof (Decision 45/2016/QĐ-TTg).
@@ -904,18 +913,36 @@ async def _apply_side_effects(
 
 
 async def check_recipient(
-    session: AsyncSession, check: RecipientCheck, citizen: Citizen | None, when: datetime
+    session: AsyncSession,
+    check: RecipientCheck,
+    citizen: Citizen | None,
+    when: datetime,
+    *,
+    actor: Principal,
+    dossier_id: uuid.UUID | None = None,
+    where: Any = None,
 ) -> None:
-    """The result goes only to the citizen or their authorised person (Decision 45/2016/QĐ-TTg)."""
+    """The result goes only to the citizen or their authorised person (Decision 45/2016/QĐ-TTg). A code or a
+    national id is a guessable answer: counted, limited and logged like a pickup's code (``codeguard``)."""
     ok = False
-    if check.method == "code":
-        ok = citizen is not None and bool(check.code) and code_matches(citizen.id, check.code or "", when)
-    elif check.method == "national_id":
-        ok = bool(citizen and citizen.national_id and check.national_id == citizen.national_id)
-    else:
-        if check.name and check.national_id:
-            await require_proof(session, check.authorisation_proof_id, "authorisation", "photo")
-            ok = True
+    if check.method in {"code", "national_id"} and citizen is not None:
+        citizen_id, given = citizen.id, (check.code if check.method == "code" else check.national_id) or ""
+        on_file = citizen.national_id or ""
+        if check.method == "code" or on_file:  # no national id on file: nothing to guess, refused below
+
+            def right() -> bool:
+                if not given:
+                    return False
+                if check.method == "code":
+                    return code_matches(citizen_id, given, when)
+                return hmac.compare_digest(given.encode(), on_file.encode())
+
+            attempt = codeguard.Attempt("delivery", check.method, actor, citizen_id, dossier_id, where)
+            await codeguard.check(session, attempt, right)
+            return
+    elif check.method == "authorisation" and check.name and check.national_id:
+        await require_proof(session, check.authorisation_proof_id, "authorisation", "photo")
+        ok = True
     if not ok:
         raise Problem(
             422,

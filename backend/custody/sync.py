@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.custody import codeguard
 from backend.custody import transitions as tr
 from backend.custody.services import (
     Effects,
@@ -179,6 +180,7 @@ async def apply_batch(
                 "seq": event.seq,
             }
         except Problem as exc:
+            await codeguard.settle(session, exc)  # a wrong recipient check still counts (SQLite)
             results[ev.client_event_id] = _rejected(ev.client_event_id, ev.item_id, exc)
     await session.commit()
     ordered = [results[ev.client_event_id] for ev in batch.events if ev.client_event_id in results]
@@ -213,5 +215,6 @@ async def _apply_pickups(
                 "status": dossier.status,
             }
         except Problem as exc:
+            await codeguard.settle(session, exc)  # a wrong handover code still counts (SQLite)
             results[p.client_event_id] = _rejected(p.client_event_id, p.item_id, exc)
     return [results[p.client_event_id] for p in batch.pickups if p.client_event_id in results]

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.app import LIFESPAN_HOOKS
 from backend.booking.capacity import get_policy, set_policy
+from backend.custody import codeguard
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.planning import courier, services, worker
 from backend.planning.capacity import RouteInsertionPolicy
@@ -159,7 +160,9 @@ class CourierController(Controller):
         stop_id: FromPath[UUID],
         data: JSONBody[StopAction | None] = None,
     ) -> dict[str, Any]:
-        return await courier.stop_action(db_session, principal, stop_id, "complete", data or StopAction())
+        # A wrong recipient check of a result delivery counts though the completion is refused (issue 17).
+        async with codeguard.guarded(db_session):
+            return await courier.stop_action(db_session, principal, stop_id, "complete", data or StopAction())
 
     @post("/stops/{stop_id:uuid}/fail", status_code=200)
     async def fail(
