@@ -102,7 +102,7 @@ def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str,
     }
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, *, log_access: bool = True) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop; a worker crash loop exits with status 1."""
     from granian import Granian
 
@@ -110,7 +110,7 @@ def serve(settings: Settings) -> int:
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     _stop_fd = read_fd
-    server = Granian(APP, **granian_options(settings))
+    server = Granian(APP, **granian_options(settings, log_access=log_access))
     server.on_startup(lambda: _tell_workers_on_signals(write_fd))
     try:
         server.serve()

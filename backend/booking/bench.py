@@ -184,11 +184,14 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
             "RUN_DISPATCHER": "false",
             # several processes share desk feeds and limits through Redis (the service refuses otherwise)
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
         }
-        # The service's own multi-process server (backend/server.py: connections handed to the least-loaded worker).
+        # The service's own server, as production runs it (backend/server.py: Granian workers).
         serve = (
-            "import sys; from backend.server import serve; "
-            f"sys.exit(serve('127.0.0.1', {port}, {workers}, log_level='warning', access_log=False))"
+            "import sys; from backend.server import serve; from backend.settings import get_settings; "
+            "sys.exit(serve(get_settings(), log_access=False))"
         )
         proc = subprocess.Popen([sys.executable, "-c", serve], env=env)  # noqa: ASYNC220 (runs beside us)
         base = f"http://127.0.0.1:{port}"
