@@ -24,13 +24,15 @@ imported (same old ``code`` for the same agency) is rejected the same way, so im
 Stored as ``Dossier`` rows: the old code in ``agency_code``, ``data = {"imported": true, "source": FILE,
 "line": N}``, status ``delivered`` / ``result_ready`` / ``processing`` (custody's vocabulary). Item ids are S10 ``HS`` ids from serial
 90 000 000 up (``SERIAL_START``), a range reserved for imports so they never collide with ids the custody
-domain issues below it; an advisory lock (PostgreSQL) or the write lock (SQLite) serialises imports.
+domain issues below it, drawn at random within it (not counting up: the tracking page is public); an advisory
+lock (PostgreSQL) or the write lock (SQLite) serialises imports.
 """
 
 import asyncio
 import csv
 import io
 import re
+import secrets
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -70,6 +72,7 @@ HEADER_LINE = ",".join(REQUIRED)
 OPTIONAL = ("desk_code", "post_office_code", "outcome", "paused_working_days")
 OUTCOMES = frozenset({"approved", "refused", "withdrawn"})
 SERIAL_START = 90_000_000
+IMPORT_SERIALS = 10_000_000  # 90 000 000 .. 99 999 999
 MAX_ROWS = 200_000
 MAX_ERRORS_SHOWN = 1000
 LOCK_KEY = 0x48533930  # "HS90": PostgreSQL advisory lock for the import serial range
@@ -383,17 +386,31 @@ def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-async def _next_serial(session: AsyncSession) -> int:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+async def _new_serials(session: AsyncSession, count: int) -> list[int]:
+    """``count`` unused serials drawn at random from the imports' range, so imported dossiers cannot be walked
+    on the public tracking page by counting up (issue 17); 409 when the range cannot hold them."""
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     low, high = s10.make("HS", SERIAL_START)[:10], s10.make("HS", 99_999_999)
-    top = (
+    used = (
         await session.exec(
-            select(func.max(Dossier.item_id)).where(col(Dossier.item_id) >= low, col(Dossier.item_id) <= high)
+            select(func.count()).where(col(Dossier.item_id) >= low, col(Dossier.item_id) <= high)
         )
     ).one()
-    return int(top[2:10]) + 1 if top else SERIAL_START
+    if used + count > IMPORT_SERIALS:
+        raise Problem(409, "Hết dải số hiệu cho hồ sơ nhập / import id range exhausted", code="ids_exhausted")
+    chosen: set[int] = set()
+    while len(chosen) < count:
+        drawn = {
+            SERIAL_START + secrets.randbelow(IMPORT_SERIALS) for _ in range(count - len(chosen))
+        } - chosen
+        by_id = {s10.make(s10.PREFIX_DOSSIER, serial): serial for serial in drawn}
+        for ids in _chunks(list(by_id)):
+            taken = await session.exec(select(Dossier.item_id).where(col(Dossier.item_id).in_(ids)))
+            for item_id in taken:
+                del by_id[item_id]
+        chosen.update(by_id.values())
+    return list(chosen)
 
 
 async def import_dossiers(
@@ -441,12 +458,10 @@ async def import_dossiers(
     result = ImportResult(source=source, rows=total_rows, imported=0, dry_run=dry_run)
     if dry_run:
         return result
-    serial = await _next_serial(session)
-    if serial + len(values) - 1 > 99_999_999:
-        raise Problem(409, "Hết dải số hiệu cho hồ sơ nhập / import id range exhausted", code="ids_exhausted")
+    serials = await _new_serials(session, len(values))
     records = []
-    for n, (line, v) in enumerate(values):
-        item_id = s10.make(s10.PREFIX_DOSSIER, serial + n)
+    for serial, (line, v) in zip(serials, values, strict=True):
+        item_id = s10.make(s10.PREFIX_DOSSIER, serial)
         result.item_ids.append(item_id)
         dossier = Dossier(item_id=item_id, data={"imported": True, "source": source, "line": line}, **v)
         records.append(dossier.model_dump())

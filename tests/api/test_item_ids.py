@@ -12,11 +12,14 @@ from sqlmodel import col, select
 from backend.custody.ids import claim_reserved, outstanding_labels
 from backend.db import session_factory
 from backend.lib.problems import Problem
+from backend.reporting.importer import SERIAL_START
 from backend.settings import get_settings
 from schemas import s10
 from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.dossiers import ReservedItemId
+from tests.api.test_reporting_import import HEADER, imported
+from tests.api.test_reporting_import import setup as import_setup
 from tests.conftest import staff_headers
 
 URL = "/api/v1/couriers/me/item-ids"
@@ -117,3 +120,23 @@ async def test_concurrent_reservations_never_exceed_the_quota(
         assert await outstanding_labels(session, courier_id, utcnow()) == limit
     issued = [i for a in answers if a.status_code == 201 for i in a.json()["item_ids"]]
     assert len(set(issued)) == limit
+
+
+async def test_imported_dossiers_get_scattered_serials(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Past dossiers imported from an old system are on the public tracking page too: their serials are drawn
+    at random from the imports' range (they counted up from 90 000 000)."""
+    desk, agency, p1, _p2, tag = await import_setup(engine)
+    lines = [HEADER] + [
+        f"{tag}-{n},{p1.code},{agency.code},direct,0,0,2023-06-01 09:00,2023-06-08,2023-06-05 09:00,"
+        for n in range(20)
+    ]
+    admin = await staff_headers(client, "admin")
+    files = {"file": ("old.csv", "\n".join(lines).encode(), "text/csv")}
+    r = await client.post("/api/v1/reports/imports", files=files, data={"org": desk.code}, headers=admin)
+    assert r.status_code == 201 and r.json()["imported"] == 20, r.text
+    rows = await imported(engine, [f"{tag}-{n}" for n in range(20)])
+    serials = sorted(int(s10.parse(d.item_id).serial) for d in rows)
+    assert len(set(serials)) == 20 and all(SERIAL_START <= s <= 99_999_999 for s in serials)
+    assert not any(b - a < 100 for a, b in zip(serials, serials[1:], strict=False)), serials
