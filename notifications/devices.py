@@ -14,6 +14,10 @@ from schemas.base import utcnow
 from schemas.notifications import DeviceTarget, Platform, RecipientKind
 
 
+class TokenInUse(Exception):
+    """The token is registered to another account (see ``register_device``)."""
+
+
 async def register_device(
     session: AsyncSession,
     *,
@@ -23,8 +27,16 @@ async def register_device(
     platform: str,
     app_version: str | None = None,
 ) -> DeviceTarget:
-    """Add or refresh a token. A token is one app install: if another account registered it before (a shared
-    phone, a new sign-in), it moves to this owner so the previous one stops getting this device's pushes."""
+    """Add or refresh one of the caller's tokens. A token another account registered is refused
+    (``TokenInUse``), never moved.
+
+    Why (issue 17): an FCM token is an address, not a secret (it is in every push the app receives and in logs),
+    so registering one proves nothing about holding the device. Moving it let anyone who learnt a victim's token
+    take the victim's pushes off their phone and have their own pushes shown on it. The honest case — another
+    person signs in on the same install — is the app's job: on sign-out it removes its registration
+    (``DELETE /devices/{token}``) and drops the token (``FirebaseMessaging.deleteToken()``), so the next account
+    registers a fresh one. A dead token is removed by the dispatcher when FCM reports it unregistered. Two
+    accounts registering the same new token at once: the unique constraint lets one win, the other gets 409."""
     kind = RecipientKind(owner_kind)
     plat = Platform(platform)
     if not token or len(token) > 512:
@@ -43,8 +55,8 @@ async def register_device(
         )
         session.add(row)
         return row
-    row.owner_kind = kind
-    row.owner_id = owner_id
+    if row.owner_kind != kind.value or row.owner_id != owner_id:
+        raise TokenInUse(token)
     row.platform = plat
     row.app_version = app_version
     row.last_seen_at = now

@@ -8,8 +8,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.accounts import firebase, otp, services, staff
+from backend.accounts import citizen_access, firebase, otp, services, staff
 from backend.accounts.phones import normalise_phone
+from backend.audit.services import access_of
 from backend.lib import ratelimit
 from backend.lib.auth import Principal, provide_principal, requires, signed_in
 from backend.lib.paging import Paging, page, provide_paging
@@ -28,6 +29,7 @@ from schemas.accounts import (
     StaffUpdate,
     TokenResponse,
 )
+from schemas.audit import CitizenRecord
 from schemas.enums import Role
 
 
@@ -112,11 +114,15 @@ async def me(db_session: NamedDependency[AsyncSession], principal: NamedDependen
     dependencies={"principal": Provide(provide_principal)},
 )
 async def citizen(
+    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
     citizen_id: FromPath[UUID],
-) -> MePublic:
-    return await services.citizen_record(db_session, principal, citizen_id)
+) -> CitizenRecord:
+    """A citizen's record: their own for a citizen; for staff only the fields their organisation's current
+    task for this citizen needs (``backend/accounts/citizen_access.py``), else 404; every staff read is
+    audited (Decree 13/2023/NĐ-CP). ``X-Purpose`` (or ``?purpose=``) says why, for the audit."""
+    return await citizen_access.citizen_record(db_session, principal, citizen_id, access_of(request))
 
 
 @post(

@@ -122,21 +122,6 @@ async def staff_org(session: AsyncSession, user_id: uuid.UUID) -> Organisation |
     return await session.get(Organisation, user.organisation_id) if user and user.organisation_id else None
 
 
-async def citizen_record(session: AsyncSession, principal: Principal, citizen_id: uuid.UUID) -> MePublic:
-    """A citizen reads only their own record; staff who serve citizens may read any (Decree 13/2023/NĐ-CP:
-    couriers are not among them — they see only what a stop needs, through their route)."""
-    if principal.is_citizen and principal.id != citizen_id:
-        raise Problem(404, "Không tìm thấy công dân / Citizen not found", code="not_found")
-    if principal.role == Role.courier:
-        raise Problem(
-            403, "Bưu tá không xem hồ sơ công dân / Couriers cannot read citizen records", code="forbidden"
-        )
-    citizen = await session.get(Citizen, citizen_id)
-    if citizen is None:
-        raise Problem(404, "Không tìm thấy công dân / Citizen not found", code="not_found")
-    return await me(session, Principal(id=citizen.id, role=Role.citizen))
-
-
 async def add_address(session: AsyncSession, principal: Principal, data: AddressCreate) -> AddressPublic:
     """A citizen saves a home address (map pin or GPS); it must lie in a served commune."""
     from backend.booking import places  # the served area is booking's knowledge

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.audit.services import access_of
 from backend.booking import services
 from backend.booking.geocoding import Geocoder, geocoder_for
 from backend.lib.auth import Principal, caller, provide_principal, requires
@@ -110,6 +111,7 @@ class AppointmentsController(Controller):
     @get("/")
     async def list_appointments(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         paging: NamedDependency[Paging],
@@ -119,8 +121,9 @@ class AppointmentsController(Controller):
         last: Annotated[date | None, QueryParameter(name="to")] = None,
         post_office: Annotated[str | None, QueryParameter(max_length=32)] = None,
     ) -> dict[str, Any]:
-        """Appointments scoped to the caller: citizens their own, dispatchers and couriers their post office's,
-        desk clerks their province's, admins all."""
+        """Appointments scoped to the caller: citizens their own, dispatchers their post office's, couriers those
+        on their published routes (phone masked), desk clerks their province's, admins all. Staff reads are
+        audited (``X-Purpose`` says why)."""
         check_days(**{"from": first, "to": last})
         items, total = await services.list_appointments(
             db_session,
@@ -131,18 +134,20 @@ class AppointmentsController(Controller):
             first=first,
             last=last,
             post_office=post_office,
+            access=access_of(request),
         )
         return page(items, total, paging)
 
     @get("/{appointment_id:uuid}")
     async def get_one(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         appointment_id: FromPath[UUID],
     ) -> AppointmentPublic:
         appt = await services.visible(db_session, principal, appointment_id)
-        return await services.one_public(db_session, principal, appt)
+        return await services.one_public(db_session, principal, appt, access_of(request))
 
     @patch("/{appointment_id:uuid}")
     async def reschedule(

@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
+from backend.audit import services as audit
 from backend.booking import capacity, ledger_cache, pgbatch, pgbook, places
 from backend.booking.geocoding import Geocoder, GeoPoint, NoGeocoder
 from backend.booking.windows import (
@@ -49,6 +50,7 @@ from backend.lib.auth import Principal, check_office
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.lib.ttlcache import TtlCache
+from backend.planning import privacy
 from notifications import outbox
 from notifications.outbox import enqueue
 from schemas import s10
@@ -77,6 +79,7 @@ from schemas.dossiers import Dossier
 from schemas.enums import OrgKind, Role
 from schemas.notifications import Notification, NotificationStatus
 from schemas.orgs import Organisation
+from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop
 from schemas.units import Commune
 
 log = logging.getLogger("backend.booking")
@@ -453,13 +456,28 @@ async def list_slots(
 async def _scope(session: AsyncSession, principal: Principal) -> Any:
     """A WHERE clause limiting appointments to what the caller may see.
 
-    Citizens: their own. Dispatchers and couriers: their post office's. Desk clerks: every appointment in
-    their desk's province (a pickup's dossier may go to any desk of the province; the desk plans staffing on
-    the province's flow). Admins: all. Agencies see none (Decree 13/2023/NĐ-CP: no purpose)."""
+    Citizens: their own. Dispatchers: their post office's; couriers: the visits on their published routes.
+    Desk clerks: every appointment in their desk's province (a pickup's dossier may go to any desk of the
+    province; the desk plans staffing on the province's flow). Admins: all. Agencies see none (Decree
+    13/2023/NĐ-CP: no purpose)."""
     if principal.role == Role.citizen:
         return col(Appointment.citizen_id) == principal.id
-    if principal.role in (Role.dispatcher, Role.courier):
+    if principal.role == Role.dispatcher:
         return col(Appointment.post_office_id) == principal.org_id
+    if principal.role == Role.courier:
+        # A courier's task is the visits assigned to them: the stops of their routes in published plans, not
+        # every appointment of the office (issue 17). Anything else is a 404, no-show and fail included.
+        assigned = (
+            select(PlanStop.appointment_id)
+            .join(PlanRoute, col(PlanRoute.id) == col(PlanStop.route_id))
+            .join(Plan, col(Plan.id) == col(PlanStop.plan_id))
+            .where(
+                PlanRoute.courier_id == principal.id,
+                Plan.status == PlanStatus.published,
+                col(PlanStop.appointment_id).is_not(None),
+            )
+        )
+        return col(Appointment.id).in_(assigned)
     if principal.role == Role.desk:
         org = await session.get(Organisation, principal.org_id) if principal.org_id else None
         return col(Appointment.province_code) == (org.province_code if org else "")
@@ -483,7 +501,11 @@ async def to_public(
     appts: Sequence[Appointment],
     *,
     with_events: bool = False,
+    access: audit.Access | None = None,
 ) -> list[AppointmentPublic]:
+    """Appointments as the caller sees them. Staff get the citizen's phone (a courier only masked, as on the
+    route: Decree 13/2023/NĐ-CP, least data), and each staff read of phone, address and location is written to
+    the personal-data audit."""
     if not appts:
         return []
     po_ids = {a.post_office_id for a in appts}
@@ -516,6 +538,23 @@ async def to_public(
                 )
             ).all()
         )
+        if principal.role == Role.courier:
+            phones = {cid: privacy.mask_phone(p) or "" for cid, p in phones.items()}
+        phone_field = "phone_masked" if principal.role == Role.courier else "phone"
+        audit.record(
+            session,
+            principal,
+            access,
+            [
+                (
+                    a.citizen_id,
+                    {"location", *((phone_field,) if a.citizen_id in phones else ()),
+                     *(("address",) if a.address else ())},
+                    str(a.id),
+                )
+                for a in appts
+            ],
+        )  # fmt: skip
     events: dict[uuid.UUID, list[AppointmentEventPublic]] = {}
     if with_events:
         rows = await session.exec(
@@ -580,8 +619,10 @@ def _public(
     )
 
 
-async def one_public(session: AsyncSession, principal: Principal, appt: Appointment) -> AppointmentPublic:
-    return (await to_public(session, principal, [appt], with_events=True))[0]
+async def one_public(
+    session: AsyncSession, principal: Principal, appt: Appointment, access: audit.Access | None = None
+) -> AppointmentPublic:
+    return (await to_public(session, principal, [appt], with_events=True, access=access))[0]
 
 
 async def list_appointments(
@@ -594,6 +635,7 @@ async def list_appointments(
     first: date | None = None,
     last: date | None = None,
     post_office: str | None = None,
+    access: audit.Access | None = None,
 ) -> tuple[list[AppointmentPublic], int]:
     stmt = select(Appointment).where(await _scope(session, principal))
     if status:
@@ -611,7 +653,7 @@ async def list_appointments(
         stmt = stmt.where(col(Appointment.post_office_id) == org_id)
     stmt = stmt.order_by(col(Appointment.start), col(Appointment.id))
     items, total = await fetch_page(session, stmt, paging)  # type: ignore[arg-type]
-    return await to_public(session, principal, items), total
+    return await to_public(session, principal, items, access=access), total
 
 
 # --- events and notifications ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryP
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.audit.services import access_of
 from backend.custody import codeguard, handovers, ids, services, sync, views
 from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
@@ -115,16 +116,19 @@ class DossierController(Controller):
             dossier, effects = await services.create_dossier(db_session, principal, data, commit=False)
         await db_session.commit()
         publish(request, effects)
-        return await views.dossier_detail(db_session, principal, dossier.item_id)
+        return await views.dossier_detail(db_session, principal, dossier.item_id, access_of(request))
 
     @get("/{item_id:str}", guards=[signed_in])
     async def get_dossier(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         item_id: FromPath[str],
     ) -> dict[str, Any]:
-        return await views.dossier_detail(db_session, principal, item_id)
+        """One dossier (those who hold or held it, its citizen). ``X-Purpose`` says why, for the audit of
+        staff reading the citizen's data."""
+        return await views.dossier_detail(db_session, principal, item_id, access_of(request))
 
     @post("/{item_id:str}/events", guards=[staff_only], status_code=201)
     async def record_event(
@@ -142,7 +146,7 @@ class DossierController(Controller):
             )
         await db_session.commit()
         publish(request, effects)
-        return await views.dossier_detail(db_session, principal, dossier.item_id)
+        return await views.dossier_detail(db_session, principal, dossier.item_id, access_of(request))
 
 
 class EventsController(Controller):

@@ -15,6 +15,8 @@ from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
+from backend.audit import services as audit
+from backend.audit.services import Access
 from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import transitions as tr
@@ -180,7 +182,11 @@ def _shows_citizen(principal: Principal, d: Dossier) -> bool:
     return True
 
 
-async def dossier_detail(session: AsyncSession, principal: Principal, raw_id: str) -> dict[str, Any]:
+async def dossier_detail(
+    session: AsyncSession, principal: Principal, raw_id: str, access: Access | None = None
+) -> dict[str, Any]:
+    """One dossier with its timeline and chain of custody; a staff read of the citizen's name and phone is
+    written to the personal-data audit (``access``: the request's route, purpose and address)."""
     dossier = await load_dossier(session, raw_id)
     if not await was_custodian(session, principal, dossier):
         # The same 404 as for an unknown id: nobody learns that someone else's dossier exists.
@@ -220,6 +226,8 @@ async def dossier_detail(session: AsyncSession, principal: Principal, raw_id: st
         citizen = await session.get(Citizen, dossier.citizen_id)
         if citizen is not None:
             row["citizen"] = {"phone": citizen.phone, "full_name": citizen.full_name}
+            shown = {"phone"} | ({"full_name"} if citizen.full_name else set())
+            audit.record(session, principal, access, [(citizen.id, shown, dossier.item_id)])
     pickup = (
         await session.exec(select(PickupRecord).where(PickupRecord.dossier_id == dossier.id))
     ).one_or_none()

@@ -42,6 +42,14 @@ async def register(session: AsyncSession, principal: Principal, data: DeviceRegi
             platform=data.platform,
             app_version=data.app_version,
         )
+    except devices.TokenInUse as exc:
+        # Never moved to the caller (notifications/devices.py says why); the same answer whoever owns it.
+        raise Problem(
+            409,
+            "Mã thiết bị đã được đăng ký cho tài khoản khác; tài khoản đó cần đăng xuất trên thiết bị trước / "
+            "The device token is registered to another account; sign that account out on the device first",
+            code="device_token_in_use",
+        ) from exc
     except ValueError as exc:
         raise Problem(422, f"Thiết bị không hợp lệ / Invalid device: {exc}", code="invalid_device") from exc
     await session.commit()

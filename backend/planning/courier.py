@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.custody.services import event_time
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import not_found
@@ -282,8 +283,11 @@ async def stop_action(
 ) -> dict[str, Any]:
     """``action`` is start, complete or fail (``data`` is then a ``StopFailure``)."""
     now = now or utcnow()
-    at = min(data.at or now, now)
     stop, route, plan = await _my_stop(session, principal, stop_id)
+    # The same bounds as a custody event's device time (a UTC offset, not older than CLIENT_MAX_AGE, not later
+    # than CLIENT_SKEW ahead), else 422: an `at` years back would otherwise carry a delivery attempt or a
+    # failed visit past custody's own limit, since custody is then asked with that `at` as its "now".
+    at = min(event_time(data.at, now), now)
     allowed = {"start": (StopStatus.planned,), "complete": (StopStatus.planned, StopStatus.started),
                "fail": (StopStatus.planned, StopStatus.started)}[action]  # fmt: skip
     if stop.status not in allowed:

@@ -323,13 +323,14 @@ async def test_staff_book_for_citizens_and_lists_are_scoped(
     )
     assert r.status_code == 201 and r.json()["channel"] == "desk"
     b = r.json()
-    # Scopes: dispatcher05 sees a, not b; courier of PO 6 sees b; desk and admin see both; agencies may not list.
+    # Scopes: dispatcher05 sees a, not b; desk and admin see both; agencies may not list; a courier of PO 6 sees
+    # b only once it is on their published route (tests/api/test_privacy_scoping.py).
     ids = lambda resp: {x["id"] for x in resp.json()["items"]}  # noqa: E731
     seen = ids(await client.get("/api/v1/appointments", params={"limit": 500}, headers=dispatcher))
     assert a["id"] in seen and b["id"] not in seen
     assert (await client.get(f"/api/v1/appointments/{b['id']}", headers=dispatcher)).status_code == 404
     courier = await staff_headers(client, "courier11")
-    assert (await client.get(f"/api/v1/appointments/{b['id']}", headers=courier)).status_code == 200
+    assert (await client.get(f"/api/v1/appointments/{b['id']}", headers=courier)).status_code == 404
     for who in ("desk01", "admin"):
         hh = await staff_headers(client, who)
         for x in (a, b):
@@ -454,7 +455,13 @@ async def test_no_show_offers_rebooking(client: httpx.AsyncClient, demo: Any, en
     assert (
         await client.post(url, json={"reason_code": "citizen_absent"}, headers=other_courier)
     ).status_code == 404
-    courier = await staff_headers(client, "courier17")  # post office 9 has couriers 17 and 18
+    # A courier of the office whose route does not hold the visit may not (tests/api/test_privacy_scoping.py);
+    # the office's dispatcher may.
+    courier17 = await staff_headers(client, "courier17")  # post office 9 has couriers 17 and 18
+    assert (
+        await client.post(url, json={"reason_code": "citizen_absent"}, headers=courier17)
+    ).status_code == 404
+    courier = await staff_headers(client, "dispatcher09")
     r = await client.post(url, json={"reason_code": "teleported"}, headers=courier)
     assert r.status_code == 422 and "citizen_absent" in r.json()["allowed"]
     r = await client.post(url, json={"reason_code": "citizen_absent", "note": "Gọi 3 lần"}, headers=courier)

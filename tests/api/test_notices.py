@@ -13,7 +13,7 @@ from tests.api.test_custody_journey import hand, pickup
 from tests.conftest import citizen_headers, staff_headers
 
 
-async def test_devices_register_move_and_remove(client: httpx.AsyncClient) -> None:
+async def test_devices_register_refuse_and_remove(client: httpx.AsyncClient) -> None:
     alice = await citizen_headers(client, "+84900000031")
     bob = await citizen_headers(client, "+84900000032")
     token = "fcm-token-" + "a" * 40
@@ -27,7 +27,11 @@ async def test_devices_register_move_and_remove(client: httpx.AsyncClient) -> No
     assert (
         await client.post("/api/v1/devices", json={"token": token, "platform": "android"})
     ).status_code == 401
-    # The same install signs in as Bob: the token moves to him; Alice can no longer remove it.
+    # Bob cannot take Alice's token (tests/api/test_device_tokens.py); once Alice signs out there, he may.
+    r = await client.post("/api/v1/devices", json={"token": token, "platform": "android"}, headers=bob)
+    assert r.status_code == 409
+    assert (await client.delete(f"/api/v1/devices/{token}", headers=bob)).status_code == 404
+    assert (await client.delete(f"/api/v1/devices/{token}", headers=alice)).status_code == 204
     r = await client.post("/api/v1/devices", json={"token": token, "platform": "android"}, headers=bob)
     assert r.status_code == 201
     assert (await client.delete(f"/api/v1/devices/{token}", headers=alice)).status_code == 404

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.devices import list_devices, register_device, remove_device
+from notifications.devices import TokenInUse, list_devices, register_device, remove_device
 
 
-async def test_register_refresh_move_and_remove(db: AsyncEngine) -> None:
+async def test_register_refresh_refuse_and_remove(db: AsyncEngine) -> None:
     factory = async_sessionmaker(db, class_=AsyncSession, expire_on_commit=False)
     alice, bob = uuid.uuid4(), uuid.uuid4()
     async with factory() as session:
@@ -34,16 +34,26 @@ async def test_register_refresh_move_and_remove(db: AsyncEngine) -> None:
             "fcm-token-0001"
         ]
     async with factory() as session:
-        # Bob signs in on Alice's phone: the token follows the new owner.
+        # Bob registers Alice's token: refused, not moved (an FCM token proves nothing about the device).
+        with pytest.raises(TokenInUse):
+            await register_device(
+                session, owner_kind="citizen", owner_id=bob, token="fcm-token-0001", platform="android"
+            )
+        await session.rollback()
+        assert [d.token for d in await list_devices(session, owner_kind="citizen", owner_id=alice)] == [
+            "fcm-token-0001"
+        ]
+        assert await list_devices(session, owner_kind="citizen", owner_id=bob) == []
+        assert not await remove_device(session, owner_kind="citizen", owner_id=bob, token="fcm-token-0001")
+        # Alice signs out on the device (removes it); then Bob may register it.
+        assert await remove_device(session, owner_kind="citizen", owner_id=alice, token="fcm-token-0001")
         await register_device(
             session, owner_kind="citizen", owner_id=bob, token="fcm-token-0001", platform="android"
         )
         await session.commit()
         assert await list_devices(session, owner_kind="citizen", owner_id=alice) == []
-        assert not await remove_device(session, owner_kind="citizen", owner_id=alice, token="fcm-token-0001")
         assert await remove_device(session, owner_kind="citizen", owner_id=bob, token="fcm-token-0001")
         await session.commit()
-        assert await list_devices(session, owner_kind="citizen", owner_id=bob) == []
 
 
 async def test_bad_registrations_are_refused(db: AsyncEngine) -> None:

@@ -1,0 +1,1 @@
+"""Audit of staff reading citizens' personal data (Decree 13/2023/NĐ-CP)."""
