@@ -54,6 +54,15 @@ async def test_reserved_serials_are_not_sequential(client: httpx.AsyncClient) ->
     serials = [int(i[2:10]) for i in labels]
     assert not any(abs(b - a) < 1000 for a, b in zip(serials, serials[1:], strict=False)), serials
     assert all(s < 90_000_000 for s in serials)  # the imports' range is left alone
+    # A label not used yet is not an item: public tracking says no more than for an id never issued.
+    unused, never = (
+        await client.get(f"/api/v1/track/{labels[0]}"),
+        await client.get("/api/v1/track/HS123456785VN"),
+    )
+    assert unused.status_code == never.status_code == 404
+    assert unused.json()["detail"].replace(labels[0], "X") == never.json()["detail"].replace(
+        "HS123456785VN", "X"
+    )
 
 
 async def test_quota_of_unused_labels(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
