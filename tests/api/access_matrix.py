@@ -16,7 +16,8 @@ Each operation is called with a record from one of four **scopes**, built for th
 
 * ``own``: the caller's own (citizen ``C1``, post office ``A``, courier ``A1``, desk and agency of ``A``);
 * ``other_citizen``: another citizen's (``C2``), otherwise the same office, courier and desk;
-* ``other_courier``: citizen ``C1``'s, but carried by or assigned to the other courier of office ``A``;
+* ``other_courier``: citizen ``C1``'s, but carried by or assigned to the other courier of office ``A`` (for
+  ``held_dossier``: one that courier ``A1`` picked up and handed to that courier, a former custodian's);
 * ``other_org``: everything else (citizen ``C3``, post office ``B``, its courier, desk and agency).
 
 From a row the expected outcome of each (role, scope) cell follows (``expected``):
@@ -249,7 +250,7 @@ MATRIX: dict[str, Row] = {
         note="as the listing",
     ),
     "POST /api/v1/dossiers/{item_id}/events": Row(
-        target="dossier",
+        target="held_dossier",
         roles={"courier": "own", "dispatcher": "org", "admin": "any"},
         note="the paper in hand: its courier or the courier's office, never a former custodian (item 10)",
     ),
@@ -361,7 +362,8 @@ SCOPE_SHORT = {"own": "own", "other_citizen": "C", "other_courier": "K", "other_
 def render_markdown() -> str:
     """The matrix as a Markdown table: one line per operation, one column per role. A cell lists the scopes
     it reaches: ✓ (allowed, no record), ``own`` / ``C`` / ``K`` / ``O`` (own, another citizen's, another
-    courier's, another organisation's record), ✗ refused (403/404), 401 anonymous refused."""
+    courier's, another organisation's record), ∅ allowed but none of these records is the role's (an empty
+    listing, a 404), ✗ refused (403/404), 401 anonymous refused."""
     lines = [
         "| operation | " + " | ".join(ROLES) + " | rule |",
         "| --- | " + " | ".join("---" for _ in ROLES) + " | --- |",
@@ -374,7 +376,7 @@ def render_markdown() -> str:
                 out.append(SYMBOL[expected(row, role, None if row.target is None else "own")])
                 continue
             reached = [SCOPE_SHORT[s] for s in row.scopes if expected(row, role, s) in ("ok", "listed")]
-            out.append(" ".join(reached) if reached else "✗")
+            out.append(" ".join(reached) if reached else "∅" if role in row.roles else "✗")
         lines.append(f"| `{op}` | " + " | ".join(out) + f" | {row.note} |")
     return "\n".join(lines) + "\n"
 

@@ -246,6 +246,16 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         "other_courier": await _pickup(client, demo, C1, OTHER_COURIER, PO_A),
         "other_org": await _pickup(client, demo, C3, COURIER_B, PO_B),
     }
+    # A dossier courier07 picked up and handed to courier08: courier07 is a former custodian (item 10).
+    handed_on = await _pickup(client, demo, C1, "courier07", PO_A)
+    handover = await _handover(client, "courier07", OTHER_COURIER, handed_on)
+    r = await client.post(
+        f"/api/v1/handovers/{handover}/confirm",
+        json={"scanned": [handed_on]},
+        headers=await staff_headers(client, OTHER_COURIER),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+    w.ids["held_dossier"] = {**w.ids["dossier"], "other_courier": handed_on}
     w.ids["handover"] = {
         "own": await _handover(
             client, "courier07", po_a.code, await _pickup(client, demo, C1, "courier07", PO_A)
