@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.audit import services as audit
 from backend.custody.services import event_time
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
@@ -55,8 +56,15 @@ def nav_link(lat: float, lon: float) -> str:
 
 
 async def my_route(
-    session: AsyncSession, principal: Principal, day: date | None, *, now: datetime | None = None
+    session: AsyncSession,
+    principal: Principal,
+    day: date | None,
+    *,
+    now: datetime | None = None,
+    access: audit.Access | None = None,
 ) -> dict[str, Any]:
+    """The courier's route of the day; what it shows of each stop's citizen (``privacy``) is written to the
+    personal-data audit."""
     now = now or utcnow()
     day = day or clock.vn_date(now)
     row = (
@@ -80,7 +88,19 @@ async def my_route(
     ).all()
     po = await session.get(Organisation, plan.post_office_id)
     details = await _stop_details(session, list(stops))
+    citizens = {sid: d.pop("_citizen_id") for sid, d in details.items() if "_citizen_id" in d}
     today = clock.vn_date(now)
+    shown = [_courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
+    audit.record(
+        session,
+        principal,
+        access,
+        [
+            (citizens[out["id"]], _fields_shown(out), str(out["appointment"]["id"]))
+            for out in shown
+            if out["id"] in citizens
+        ],
+    )
     return {
         "date": day.isoformat(),
         "published": True,
@@ -94,8 +114,15 @@ async def my_route(
             "distance_m": round(route.distance_m, 1),
             "breaks": route.breaks,
         },
-        "stops": [_courier_stop(s, details.get(s.id, {}), day, today) for s in stops],
+        "stops": shown,
     }
+
+
+def _fields_shown(stop: dict[str, Any]) -> set[str]:
+    person = stop.get("person") or {}
+    named = {"name_hint": person.get("name"), "phone_masked": person.get("phone_masked"),
+             "phone": person.get("call"), "address": stop.get("address")}  # fmt: skip
+    return {"location"} | {field for field, value in named.items() if value}
 
 
 async def _stop_details(session: AsyncSession, stops: list[PlanStop]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -172,6 +199,7 @@ async def _stop_details(session: AsyncSession, stops: list[PlanStop]) -> dict[uu
                 "phone_masked": privacy.mask_phone(citizen.phone if citizen else None),
             }
             d["_phone"] = citizen.phone if citizen else None
+            d["_citizen_id"] = appt.citizen_id
             fees = appt.fees or {}
             d["collect_fees"] = {
                 "total_vnd": fees_total(fees),

@@ -146,3 +146,18 @@ async def test_courier_sees_and_acts_only_on_their_own_stops(
     )
     assert r.status_code == 200 and r.json()["status"] == "failed", r.text
     assert (await client.get(f"/api/v1/appointments/{mine}", headers=me)).status_code == 200
+
+    # What the courier was shown of citizens is audited: the listing (masked phone) and the route.
+    r = await client.get("/api/v1/couriers/me/route", params={"date": day.isoformat()}, headers=me)
+    assert r.status_code == 200 and [x["appointment"]["id"] for x in r.json()["stops"]] == [str(mine)]
+    r = await client.get(
+        "/api/v1/audit/personal-data",
+        params={"staff_id": str(demo.staff["courier21"].id), "limit": 500},
+        headers=await staff_headers(client, "admin"),
+    )
+    rows = {(x["route"], x["resource"]): x for x in r.json()["items"]}
+    listed = rows[("GET /api/v1/appointments", str(mine))]
+    assert "phone_masked" in listed["fields"] and "phone" not in listed["fields"]
+    routed = rows[("GET /api/v1/couriers/me/route", str(mine))]
+    assert {"location", "phone_masked", "address"} <= set(routed["fields"])
+    assert {x["resource"] for x in r.json()["items"]} == {str(mine)}  # nothing of the others' visits
