@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=CORSConfig(
-            allow_origins=["*"], allow_headers=["Authorization", "Content-Type", "Idempotency-Key"]
+            allow_origins=["*"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Purpose"],
         ),
         lifespan=[lifespan],
         debug=settings.debug,
