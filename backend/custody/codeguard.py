@@ -24,7 +24,6 @@ which writes them again in the still-open outer transaction, under the same lock
 Days are the server's, not the device's: a forged ``client_at`` cannot open a new day's attempts.
 """
 
-import asyncio
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -37,7 +36,6 @@ from sqlalchemy import Engine, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.calendar import to_local
@@ -49,7 +47,8 @@ from schemas.base import VN_TZ, utcnow
 
 COUNTERS = AttemptCounter.__table__  # type: ignore[attr-defined]
 FAILURES = CodeFailure.__table__  # type: ignore[attr-defined]
-# Guard connections per process and database (PostgreSQL): each is held for two short statements.
+# Guard connections per process and database (PostgreSQL), besides DATABASE_POOL_SIZE: each check holds one
+# for two or three short statements.
 GUARD_CONNECTIONS = 2
 
 
@@ -186,23 +185,33 @@ def _locked(key: _Key, now: datetime, **pending: Any) -> CodeRefused:
 
 # --- PostgreSQL: the guard's own short transactions ----------------------------------------------------------
 
-_GUARDS: "weakref.WeakKeyDictionary[Engine, tuple[AsyncEngine, asyncio.Semaphore]]" = (
-    weakref.WeakKeyDictionary()
-)
+_GUARDS: "weakref.WeakKeyDictionary[Engine, AsyncEngine]" = weakref.WeakKeyDictionary()
 
 
-def _guard_engine(session: AsyncSession) -> tuple[AsyncEngine, asyncio.Semaphore]:
-    """Connections apart from the request pool, at most GUARD_CONNECTIONS at a time, each closed after use (no
-    pool to outlive the app or its event loop)."""
-    bind = session.get_bind()
-    sync_engine = bind.engine
-    found = _GUARDS.get(sync_engine)
-    if found is None:
-        found = _GUARDS[sync_engine] = (
-            create_async_engine(sync_engine.url, poolclass=NullPool),
-            asyncio.Semaphore(GUARD_CONNECTIONS),
+def _guard_engine(session: AsyncSession) -> AsyncEngine:
+    """A pool of GUARD_CONNECTIONS apart from the request pool (same database), closed with the app."""
+    sync_engine = session.get_bind().engine
+    guard = _GUARDS.get(sync_engine)
+    if guard is None:
+        guard = _GUARDS[sync_engine] = create_async_engine(
+            sync_engine.url, pool_size=GUARD_CONNECTIONS, max_overflow=0, pool_timeout=30, pool_recycle=1800
         )
-    return found
+    return guard
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Close the guard connections of ``engine``'s database (a later check opens new ones)."""
+    guard = _GUARDS.pop(engine.sync_engine, None)
+    if guard is not None:
+        await guard.dispose()
+
+
+@asynccontextmanager
+async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await close(app.state.engine)
 
 
 async def _reserve(
@@ -217,10 +226,9 @@ async def _reserve(
 
 
 async def _check_postgresql(session: AsyncSession, attempt: Attempt, right: Callable[[], bool]) -> None:
-    engine, gate = _guard_engine(session)
     now = utcnow()
     keys = _keys(attempt, now)
-    async with gate, engine.connect() as conn:
+    async with _guard_engine(session).connect() as conn:
         async with conn.begin() as tx:
             full = await _reserve(conn, "postgresql", keys, now)
             if full is not None:
