@@ -17,7 +17,8 @@ Each operation is called with a record from one of four **scopes**, built for th
 * ``own``: the caller's own (citizen ``C1``, post office ``A``, courier ``A1``, desk and agency of ``A``);
 * ``other_citizen``: another citizen's (``C2``), otherwise the same office, courier and desk;
 * ``other_courier``: citizen ``C1``'s, but carried by or assigned to the other courier of office ``A`` (for
-  ``held_dossier``: one that courier ``A1`` picked up and handed to that courier, a former custodian's);
+  ``held_dossier``: one that courier ``A1`` picked up and handed to that courier, a former custodian's; for
+  ``late_dossier`` the same, with a late event dated after the handover, in the other courier's stretch);
 * ``other_org``: everything else (citizen ``C3``, post office ``B``, its courier, desk and agency).
 
 From a row the expected outcome of each (role, scope) cell follows (``expected``):
@@ -51,6 +52,8 @@ class Row:
     ``roles``: role -> level (``any``, ``org``, ``own``, ``self``); a role not named may not call it;
     ``public``: anonymous callers are served; ``scopes``: the scopes that apply (default all four);
     ``deny``: statuses that count as a refusal besides 403 and 404 (e.g. 409 for a token owned by another);
+    ``entries``: a batch answered 200 with one result per entry: the entry's own error decides (a refusal is
+    ``not_found``, ``forbidden`` or ``not_custodian_then``, as a 404/403 would be);
     ``note``: why, shown in docs/security.md."""
 
     target: str | None = None
@@ -59,6 +62,7 @@ class Row:
     listing: bool = False
     scopes: tuple[str, ...] = SCOPES
     deny: tuple[int, ...] = ()
+    entries: bool = False
     note: str = ""
 
 
@@ -255,7 +259,10 @@ MATRIX: dict[str, Row] = {
         note="the paper in hand: its courier or the courier's office, never a former custodian (item 10)",
     ),
     "POST /api/v1/events/batch": Row(
-        roles={"courier": "self", "dispatcher": "org"}, note="offline sync; each event checked as above"
+        target="late_dossier",
+        roles={"courier": "own", "dispatcher": "org"},
+        entries=True,
+        note="offline sync: a late event only from whoever held the dossier at its time (item 10)",
     ),
     "GET /api/v1/handover-code": Row(roles={"citizen": "self"}, note="the citizen's code for today"),
     "POST /api/v1/couriers/me/item-ids": Row(roles={"courier": "self"}, note="labels for offline pickups"),

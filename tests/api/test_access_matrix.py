@@ -52,6 +52,7 @@ C4 = "+84900000094"  # signs out everywhere
 # module; logout-all is called with accounts made for it, never with the shared demo accounts' tokens).
 LAST = ("POST /api/v1/staff/{user_id}/revoke-sessions", "POST /api/v1/auth/logout-all")
 H = 3600
+ENTRY_REFUSALS = ("not_found", "forbidden", "not_custodian_then")  # a batch entry's 404/403
 CHANNEL = {"dispatcher": "post_office", "desk": "direct"}  # how each role receives a dossier
 STREAM_S = 1.0  # an event stream that opened is stopped after this long
 
@@ -65,6 +66,7 @@ class World:
     fresh: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> an account only logout-all uses
     place: tuple[float, float] = (0.0, 0.0)  # a home in office A's commune
     day: str = ""
+    late_at: str = ""  # a time inside courier08's custody of the "late_dossier" record
 
 
 def _commune_centre(demo: Any, po_index: int) -> tuple[float, float]:
@@ -256,6 +258,26 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
     )
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
     w.ids["held_dossier"] = {**w.ids["dossier"], "other_courier": handed_on}
+    # Another, which courier08 then took to the post office: a late event dated between the handover and that
+    # arrival falls in courier08's stretch of custody, where courier07 (its former holder) may not write.
+    late = await _pickup(client, demo, C1, "courier07", PO_A)
+    handover = await _handover(client, "courier07", OTHER_COURIER, late)
+    r = await client.post(
+        f"/api/v1/handovers/{handover}/confirm",
+        json={"scanned": [late]},
+        headers=await staff_headers(client, OTHER_COURIER),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+    await asyncio.sleep(1.0)
+    w.late_at = utcnow().isoformat()
+    await asyncio.sleep(1.0)
+    r = await client.post(
+        f"/api/v1/dossiers/{late}/events",
+        json={"code": "EMB"},
+        headers=await staff_headers(client, OTHER_COURIER),
+    )
+    assert r.status_code == 201, r.text
+    w.ids["late_dossier"] = {**w.ids["dossier"], "other_courier": late}
     w.ids["handover"] = {
         "own": await _handover(
             client, "courier07", po_a.code, await _pickup(client, demo, C1, "courier07", PO_A)
@@ -415,7 +437,16 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/couriers/me/stops/{stop_id}/fail": {"reason_code": "citizen_absent"},
         "POST /api/v1/dossiers": {"channel": CHANNEL.get(role, "home_pickup"), "procedure": PROCEDURE},
         "POST /api/v1/dossiers/{item_id}/events": {"code": "EMB"},
-        "POST /api/v1/events/batch": {"pickups": [], "events": []},
+        "POST /api/v1/events/batch": {
+            "events": [
+                {
+                    "client_event_id": uuid.uuid4().hex,
+                    "item_id": target,
+                    "client_at": w.late_at,
+                    "code": "EMB",
+                }
+            ]
+        },
         "POST /api/v1/couriers/me/item-ids": {"count": 1},
         "POST /api/v1/handovers": {"to": w.ids["office"]["own"], "items": []},
         "POST /api/v1/handovers/{handover_id}/confirm": {"scanned": []},
@@ -471,6 +502,10 @@ def _verdict(want: str, response: httpx.Response | None, row: am.Row, target: st
     if want == "401":
         return status == 401
     refused = status in (403, 404, *row.deny)
+    if row.entries and status < 300:  # one entry: its own answer
+        entry = (response.json().get("results") or [{}])[0]
+        refused = not entry.get("accepted") and entry.get("error") in ENTRY_REFUSALS
+        return refused if want == "deny" else not refused
     if want == "deny":
         return refused
     if want == "ok":
@@ -528,11 +563,9 @@ async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
             req = _request(op, world, role, scope)
             response = await _call(client, req)
             calls += 1
-            seen.append(
-                f"{op} {role} {scope or '-'} {want} -> {'stream' if response is None else response.status_code}"
-            )
+            got = "stream" if response is None else f"{response.status_code} {response.text[:400]}"
+            seen.append(f"{op} {role} {scope or '-'} {want} -> {got[:3] if not row.entries else got[:300]}")
             if not _verdict(want, response, row, req["target"]):
-                got = "stream" if response is None else f"{response.status_code} {response.text[:400]}"
                 wrong.append(f"{op} as {role} on {scope or '-'}: want {want}, got {got}")
     print("\n".join(seen))
     print(f"{calls} cells, {len(wrong)} wrong")
