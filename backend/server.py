@@ -9,9 +9,12 @@ The limits an attacker on the network would otherwise use to hold the service (i
 * a request's head (request line and headers) must arrive within ``HTTP_HEADER_TIMEOUT_S`` and fit in
   ``HTTP_MAX_HEADER_BYTES`` (HTTP/1 read buffer; HTTP/2 header list), else the connection is closed;
 * a request's body must arrive within ``HTTP_BODY_TIMEOUT_S`` (``backend/lib/body_timeout.py``: 408);
-* at most ``HTTP_MAX_CONCURRENCY`` requests in progress per worker (Granian's backpressure: further
-  connections wait in the listen backlog), at most ``HTTP2_MAX_STREAMS`` streams per HTTP/2 connection;
-* ``HTTP_KEEP_ALIVE`` (on by default): an idle keep-alive connection is closed by the same header timeout.
+* at most ``HTTP_MAX_CONCURRENCY`` connections served at once per worker (Granian's backpressure; one whose
+  headers are still arriving counts, for at most the header timeout): further ones wait in the listen backlog;
+* ``HTTP_KEEP_ALIVE`` (on by default): an idle keep-alive connection is closed by the same header timeout;
+* HTTP/1.1 only unless ``HTTP2`` (h2c behind a proxy): HTTP/2 has no header timeout in Granian, so an idle or
+  half-sent HTTP/2 connection would be held (measured: 40 s and counting); with it, ``HTTP2_MAX_STREAMS``
+  streams per connection and a ping every ``HTTP_HEADER_TIMEOUT_S``.
 
 Shutdown and failures (item 3): on SIGTERM/SIGINT the workers stop accepting and finish the requests in
 progress; a worker still running ``SHUTDOWN_TIMEOUT_S`` later is killed, so a supervisor's restart always
@@ -77,7 +80,7 @@ def _tell_workers_on_signals(write_fd: int) -> None:
 
 def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str, Any]:
     """The keyword arguments for ``granian.Granian`` (tests read them)."""
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings, HTTP2Settings
 
     return {
@@ -86,6 +89,7 @@ def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str,
         "interface": Interfaces.ASGI,
         "factory": True,
         "workers": max(1, settings.web_concurrency),
+        "http": HTTPModes.auto if settings.http2 else HTTPModes.http1,
         "backpressure": settings.http_max_concurrency,
         "http1_settings": HTTP1Settings(
             header_read_timeout=max(1, round(settings.http_header_timeout_s * 1000)),
@@ -95,6 +99,8 @@ def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str,
         "http2_settings": HTTP2Settings(
             max_concurrent_streams=settings.http2_max_streams,
             max_headers_size=settings.http_max_header_bytes,
+            # a peer that stops answering pings is dropped
+            keep_alive_interval=max(1, round(settings.http_header_timeout_s * 1000)),
         ),
         "respawn_failed_workers": True,
         "workers_kill_timeout": max(1, round(settings.shutdown_timeout_s)),

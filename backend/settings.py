@@ -79,9 +79,13 @@ class Settings:
     http_body_timeout_s: float = field(default_factory=lambda: float(_env("HTTP_BODY_TIMEOUT_S", "60")))
     # HTTP/1.1 keep-alive (an idle kept-alive connection is closed after HTTP_HEADER_TIMEOUT_S).
     http_keep_alive: bool = field(default_factory=lambda: _bool("HTTP_KEEP_ALIVE", True))
-    # Requests in progress per API process (open desk feeds count); more wait in the listen backlog.
+    # Connections served at once per API process (Granian's backpressure; open desk feeds and requests whose
+    # headers are still arriving count); more wait in the listen backlog until one ends.
     http_max_concurrency: int = field(default_factory=lambda: int(_env("HTTP_MAX_CONCURRENCY", "1000")))
-    # Concurrent streams per HTTP/2 connection (Granian accepts 10 or more).
+    # HTTP/2 without TLS (h2c), for a proxy that speaks it upstream. Off: browsers use HTTP/2 only over TLS,
+    # which the proxy ends, and an idle or half-sent HTTP/2 connection has no header timeout (only pings).
+    http2: bool = field(default_factory=lambda: _bool("HTTP2", False))
+    # With HTTP2: concurrent streams per connection (Granian accepts 10 or more).
     http2_max_streams: int = field(default_factory=lambda: int(_env("HTTP2_MAX_STREAMS", "100")))
     # On SIGTERM: open desk feeds end at once, requests in progress get this many seconds (whole seconds,
     # at least 1), then the workers are killed, so a supervisor's restart always completes: keep it under the

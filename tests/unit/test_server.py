@@ -179,6 +179,14 @@ def test_an_idle_keep_alive_connection_is_closed(server: int) -> None:
         assert time.monotonic() - started < HEADER_TIMEOUT_S + 2
 
 
+def test_http2_without_tls_is_refused_by_default(server: int) -> None:
+    """HTTP/2 has no header timeout in Granian (an idle h2c connection was held 40 s and counting): HTTP/1.1
+    only unless HTTP2 is set."""
+    answer, took = _exchange(server, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    assert not answer.startswith(b"\x00"), answer[:40]  # no SETTINGS frame: not spoken to in HTTP/2
+    assert took < 2
+
+
 def test_a_body_that_arrives_too_slowly_is_a_408(server: int) -> None:
     head = (
         b"POST /api/v1/auth/staff/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
