@@ -293,6 +293,25 @@ _ALL: tuple[Template, ...] = (
         data_only=True,
         times=("service_date",),
     ),
+    # --- guessed codes (staff of the guesser's office; backend/custody/codeguard.py) -----------------------
+    Template(
+        key="security.citizen_code_locked",
+        audience="staff",
+        title_vi="Cảnh báo: mã bàn giao bị khóa",
+        body_vi="Mã bàn giao của một công dân đã bị khóa đến hết ngày sau {count} lần nhập sai (lần cuối: {staff}).",
+        title_en="Alert: a handover code was locked",
+        body_en="A citizen's handover code is locked for the day after {count} wrong answers (last by {staff}).",
+        priority="high",
+    ),
+    Template(
+        key="security.staff_stopped",
+        audience="staff",
+        title_vi="Cảnh báo: nhập sai mã nhiều lần",
+        body_vi="{staff} đã nhập sai mã của công dân {count} lần trong một giờ và tạm thời không thể xác nhận mã.",
+        title_en="Alert: too many wrong codes",
+        body_en="{staff} gave {count} wrong citizen codes within an hour and is stopped from checking codes.",
+        priority="high",
+    ),
     Template(
         key="courier.stop_cancelled",
         audience="staff",

@@ -10,7 +10,8 @@ conditional ``INSERT ... ON CONFLICT DO UPDATE SET attempts = attempts + 1 WHERE
 * the staff member's, per hour (``HANDOVER_STAFF_MAX_FAILURES_PER_HOUR``, 10): beyond it they are stopped.
 
 Then the answer is compared: a right one gives its attempt back, a wrong one keeps it and is written to
-``code_failure`` (who, when, where), as is one refused unchecked because a counter was full. Concurrent
+``code_failure`` (who, when, where), as is one refused unchecked because a counter was full. The wrong answer
+that fills a counter also notifies the dispatchers and desk clerks of the guesser's organisation. Concurrent
 requests queue on the counter rows, so no batch or burst compares more answers than the limits allow.
 
 Wrong answers must outlive the refusal, which rolls back the dossier's transaction (or the batch item's
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -42,11 +43,19 @@ from backend.catalogue.calendar import to_local
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from backend.settings import get_settings
+from notifications.outbox import notification_row
+from schemas.accounts import StaffUser
 from schemas.attempts import AttemptCounter, CodeFailure
 from schemas.base import VN_TZ, utcnow
+from schemas.notifications import Notification
 
 COUNTERS = AttemptCounter.__table__  # type: ignore[attr-defined]
 FAILURES = CodeFailure.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
+STAFF = StaffUser.__table__  # type: ignore[attr-defined]
+# A wrong answer that fills a counter alerts the office's dispatchers and desk clerks (in-app inbox and push).
+ALERTS = {"citizen_day": "security.citizen_code_locked", "staff_hour": "security.staff_stopped"}
+ALERTED_ROLES = frozenset({"dispatcher", "desk"})
 # Guard connections per process and database (PostgreSQL), besides DATABASE_POOL_SIZE: each check holds one
 # for two or three short statements.
 GUARD_CONNECTIONS = 2
@@ -88,10 +97,12 @@ class CodeRefused(Problem):
         extra: dict[str, Any] | None = None,
         keys: tuple[_Key, ...] = (),
         failure: dict[str, Any] | None = None,
+        alerts: tuple[dict[str, Any], ...] = (),
     ) -> None:
         super().__init__(status, detail, code=code, headers=headers, extra=extra)
         self.pending_keys = keys
         self.pending_failure = failure
+        self.pending_alerts = alerts
 
 
 def _keys(attempt: Attempt, now: datetime) -> tuple[_Key, ...]:
@@ -216,13 +227,51 @@ async def lifespan_hook(app: Any) -> AsyncIterator[None]:
 
 async def _reserve(
     conn: AsyncConnection | AsyncSession, dialect: str, keys: tuple[_Key, ...], now: datetime
-) -> _Key | None:
-    """Take one attempt on every counter; the first full one, or None. The caller rolls back on a full one."""
+) -> tuple[_Key | None, tuple[_Key, ...]]:
+    """Take one attempt on every counter: (the first full one or None, the counters this attempt filled). The
+    caller rolls back on a full one."""
+    filled: list[_Key] = []
     for key in keys:
         taken = (await conn.execute(_upsert(dialect, key, now, conditional=True))).first()
         if taken is None:
-            return key
-    return None
+            return key, ()
+        if taken[0] >= key.limit:
+            filled.append(key)
+    return None, tuple(filled)
+
+
+async def _alerts(
+    conn: AsyncConnection | AsyncSession, attempt: Attempt, filled: tuple[_Key, ...]
+) -> tuple[dict[str, Any], ...]:
+    """Notifications for the dispatchers and desk clerks of the guesser's organisation when a wrong answer
+    filled a counter (once per counter and window: it cannot fill twice)."""
+    if not filled or attempt.actor.org_id is None:
+        return ()
+    staff = (
+        await conn.execute(
+            select(STAFF.c.id, STAFF.c.username, STAFF.c.role).where(
+                STAFF.c.organisation_id == attempt.actor.org_id, STAFF.c.active.is_(True)
+            )
+        )
+    ).all()
+    name = next((row.username for row in staff if row.id == attempt.actor.id), str(attempt.actor.id))
+    watchers = [row.id for row in staff if row.id != attempt.actor.id and str(row.role) in ALERTED_ROLES]
+    return tuple(
+        notification_row(
+            recipient_kind="staff",
+            recipient_id=watcher,
+            template=ALERTS[key.scope],
+            params={"count": key.limit, "staff": name},
+            dedupe_key=f"{key.scope}:{key.subject}:{key.window}",
+        )
+        for key in filled
+        for watcher in watchers
+    )
+
+
+def _insert_alerts(dialect: str, alerts: tuple[dict[str, Any], ...]) -> Any:
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    return make(NOTIFICATIONS).values(list(alerts)).on_conflict_do_nothing()
 
 
 async def _check_postgresql(session: AsyncSession, attempt: Attempt, right: Callable[[], bool]) -> None:
@@ -230,7 +279,7 @@ async def _check_postgresql(session: AsyncSession, attempt: Attempt, right: Call
     keys = _keys(attempt, now)
     async with _guard_engine(session).connect() as conn:
         async with conn.begin() as tx:
-            full = await _reserve(conn, "postgresql", keys, now)
+            full, filled = await _reserve(conn, "postgresql", keys, now)
             if full is not None:
                 await tx.rollback()
         if full is not None:
@@ -244,6 +293,9 @@ async def _check_postgresql(session: AsyncSession, attempt: Attempt, right: Call
                     await conn.execute(_refund(key, now))
             else:
                 await conn.execute(insert(FAILURES).values(**_failure(attempt, "wrong", now)))
+                alerts = await _alerts(conn, attempt, filled)
+                if alerts:
+                    await conn.execute(_insert_alerts("postgresql", alerts))
     if not ok:
         raise _wrong(attempt)
 
@@ -268,7 +320,7 @@ async def _check_sqlite(session: AsyncSession, attempt: Attempt, right: Callable
     now = utcnow()
     keys = _keys(attempt, now)
     nested = await session.begin_nested()
-    full = await _reserve(session, "sqlite", keys, now)
+    full, filled = await _reserve(session, "sqlite", keys, now)
     if full is not None:
         await nested.rollback()
         raise _locked(full, now, failure=_failure(attempt, "locked", now))
@@ -277,8 +329,9 @@ async def _check_sqlite(session: AsyncSession, attempt: Attempt, right: Callable
             await session.execute(_refund(key, now))
         await nested.commit()
         return
+    alerts = await _alerts(session, attempt, filled)
     await nested.rollback()
-    raise _wrong(attempt, keys=keys, failure=_failure(attempt, "wrong", now))
+    raise _wrong(attempt, keys=keys, failure=_failure(attempt, "wrong", now), alerts=alerts)
 
 
 async def check(session: AsyncSession, attempt: Attempt, right: Callable[[], bool]) -> None:
@@ -300,6 +353,8 @@ async def settle(session: AsyncSession, exc: BaseException) -> None:
         await session.execute(_upsert("sqlite", key, now, conditional=False))
     if exc.pending_failure is not None:
         await session.execute(insert(FAILURES).values(**exc.pending_failure))
+    if exc.pending_alerts:
+        await session.execute(_insert_alerts("sqlite", exc.pending_alerts))
 
 
 @asynccontextmanager

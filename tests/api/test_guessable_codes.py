@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from backend.accounts.otp import MAX_ATTEMPTS
 from backend.catalogue.calendar import to_local
@@ -22,6 +23,7 @@ from schemas.attempts import AttemptCounter, CodeFailure
 from schemas.base import utcnow
 from schemas.dossiers import RecipientCheck
 from schemas.enums import Role
+from schemas.notifications import Notification
 from tests.api.test_custody_journey import PROCEDURE, all_documents, office_commune_centre
 from tests.conftest import staff_headers
 
@@ -37,6 +39,18 @@ def _wrong(citizen: Citizen, n: int) -> str:
     """The n-th six-digit code that is not the citizen's (today's, yesterday's or tomorrow's)."""
     right = _today_code(citizen)
     return f"{(int(right) + 1 + n) % 1_000_000:06d}"
+
+
+async def _alerts(engine: AsyncEngine, prefix: str) -> list[Notification]:
+    async with session_factory(engine)() as s:
+        stmt = select(Notification).where(col(Notification.dedupe_key).startswith(prefix))
+        return list((await s.execute(stmt)).scalars().all())
+
+
+def _watchers(demo: Any, courier: str) -> set[uuid.UUID]:
+    """The dispatchers of the courier's post office, whom a filled counter alerts."""
+    org = demo.staff[courier].organisation_id
+    return {u.id for u in demo.staff.values() if u.organisation_id == org and u.role == Role.dispatcher}
 
 
 async def _failures(engine: AsyncEngine, **where: Any) -> list[CodeFailure]:
@@ -167,6 +181,11 @@ async def test_concurrent_wrong_pickup_codes_lock_the_citizens_code(
         f.actor_id == courier.id and f.purpose == "pickup" and f.lat == body["lat"] and f.place
         for f in logged
     )
+    # The office's dispatchers are told once (not once per refused guess).
+    alerts = await _alerts(engine, f"citizen_day:{citizen.id}:")
+    watchers = _watchers(demo, "courier09")
+    assert {a.recipient_id for a in alerts} == watchers and len(alerts) == len(watchers) > 0
+    assert all(a.template == "security.citizen_code_locked" and "courier09" in a.body_vi for a in alerts)
 
 
 async def test_a_batch_of_200_pickups_checks_only_5_codes(
@@ -259,6 +278,9 @@ async def test_a_courier_with_10_wrong_codes_in_an_hour_is_stopped(
     )
     assert ok.status_code == 201, ok.text
     assert len(await _failures(engine, actor_id=demo.staff["courier14"].id, outcome="wrong")) == STAFF_LIMIT
+    stopped = await _alerts(engine, f"staff_hour:{demo.staff['courier14'].id}:")
+    assert {a.recipient_id for a in stopped} == _watchers(demo, "courier14") and stopped
+    assert all(a.template == "security.staff_stopped" and "courier14" in a.body_en for a in stopped)
 
 
 # --- the recipient check at a result delivery -----------------------------------------------------------------

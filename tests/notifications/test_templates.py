@@ -35,6 +35,7 @@ SAMPLE = {
     "detail": "thiếu 1 hồ sơ",
     "due_at": datetime(2025, 3, 2, 10, 0, tzinfo=UTC),
     "service_date": date(2025, 3, 3),
+    "staff": "courier01",
 }
 
 EVENTS = [
