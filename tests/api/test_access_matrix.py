@@ -571,3 +571,23 @@ async def test_access_matrix(client: httpx.AsyncClient, world: World) -> None:
     print(f"{calls} cells, {len(wrong)} wrong")
     print(json.dumps(wrong, ensure_ascii=False, indent=1))
     assert not wrong, f"{len(wrong)} of {calls} cells wrong:\n" + "\n".join(wrong)
+
+
+async def test_a_token_in_the_url_never_signs_in(client: httpx.AsyncClient, world: World) -> None:
+    """A bearer token sent as ``?access_token=`` (or ``?token=``) instead of the Authorization header signs no
+    one in on any operation that needs sign-in: URLs are written to access logs and browser history (issue 17,
+    item 2). The answer is a 401, or a 400 that says so (the desk feed)."""
+    served = _operations((await client.get("/schema/openapi.json")).json())
+    token = world.headers["admin"]["Authorization"].split(" ", 1)[1]
+    wrong = []
+    for op in sorted(served & set(am.MATRIX)):
+        row = am.MATRIX[op]
+        if row.public or op in LAST:
+            continue
+        req = _request(op, world, "admin", "own" if row.target else None)
+        req["headers"] = {"Idempotency-Key": uuid.uuid4().hex}
+        req["params"] = {**req["params"], "access_token": token, "token": token}
+        response = await _call(client, req)
+        if response is None or response.status_code not in (400, 401):
+            wrong.append(f"{op}: {'stream' if response is None else response.status_code}")
+    assert not wrong, wrong
