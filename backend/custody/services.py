@@ -21,7 +21,7 @@ from backend.accounts.services import citizen_by_phone
 from backend.booking import places  # the served communes and their centroids
 from backend.catalogue.calendar import WorkingCalendar, to_local
 from backend.catalogue.calendar_service import working_calendar
-from backend.custody import codeguard, deadlines
+from backend.custody import codeguard, custodians, deadlines
 from backend.custody import transitions as tr
 from backend.custody.ids import claim_reserved, new_item_id, parse_item_id
 from backend.lib.auth import Principal
@@ -556,6 +556,8 @@ async def record_event(
     except tr.TransitionError as exc:
         raise _problem_from(exc) from None
     when = event_time(ev.client_at, now)
+    if ev.client_at is not None:  # stamped before the latest event: only its holder then (issue 17)
+        await custodians.check_held_then(session, principal, dossier.id, when)
     effects = Effects()
     procedure = await session.get(Procedure, dossier.procedure_id)
     assert procedure is not None

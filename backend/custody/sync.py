@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.custody import codeguard
 from backend.custody import transitions as tr
+from backend.custody.custodians import custodian_at, held_at, not_held_then
 from backend.custody.services import (
     Effects,
     create_dossier,
@@ -27,8 +28,7 @@ from backend.custody.services import (
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from schemas.base import utcnow
-from schemas.dossiers import BatchEventIn, BatchIn, CustodianKind, Dossier, DossierEvent
-from schemas.enums import Role
+from schemas.dossiers import BatchEventIn, BatchIn, Dossier, DossierEvent
 
 
 async def _existing(session: AsyncSession, principal: Principal, client_event_id: str) -> DossierEvent | None:
@@ -56,38 +56,6 @@ async def _status_at(session: AsyncSession, dossier_id: Any, at: datetime) -> st
     return (await session.exec(stmt)).first()
 
 
-async def _custodian_at(session: AsyncSession, dossier_id: Any, at: datetime) -> dict[str, Any] | None:
-    """The holder after the last live event at or before ``at`` (each live event records it), per the chain of
-    custody; None before the dossier existed."""
-    when = func.coalesce(DossierEvent.client_at, DossierEvent.at)
-    stmt = (
-        select(DossierEvent.data)
-        .where(DossierEvent.dossier_id == dossier_id, col(DossierEvent.seq) > 0, when <= at)
-        .order_by(when.desc(), col(DossierEvent.seq).desc())
-        .limit(1)
-    )
-    data = (await session.exec(stmt)).first()
-    custodian = (data or {}).get("custodian")
-    return custodian if isinstance(custodian, dict) else None
-
-
-def held_at(principal: Principal, custodian: dict[str, Any] | None) -> bool:
-    """Whether the caller (or their organisation) was the holder ``custodian`` names: the courier carrying it,
-    or staff of the office holding it (a courier also for their post office's own stock), as ``may_act``
-    decides for the present."""
-    if principal.role == Role.admin:
-        return True
-    if custodian is None:
-        return False
-    if custodian.get("user_id") == str(principal.id):
-        return True
-    if principal.org_id is None or custodian.get("org_id") != str(principal.org_id):
-        return False
-    if principal.role == Role.courier:
-        return custodian.get("kind") == CustodianKind.post_office.value
-    return True
-
-
 async def _historical(
     session: AsyncSession, principal: Principal, ev: BatchEventIn, now: datetime
 ) -> DossierEvent | None:
@@ -102,7 +70,7 @@ async def _historical(
         raise Problem(
             409, "Sự kiện trước khi hồ sơ tồn tại / event predates the dossier", code="out_of_order"
         )
-    if not held_at(principal, await _custodian_at(session, dossier.id, when)):
+    if not held_at(principal, await custodian_at(session, dossier.id, when)):
         # Only the holder at the event's time may add to the history (issue 17): a former custodian may not
         # write a "late" event into a stretch when someone else held the dossier. A caller who never took part
         # learns nothing about the dossier.
@@ -113,11 +81,7 @@ async def _historical(
         )
         if seen.first() is None:
             raise Problem(404, "Không tìm thấy hồ sơ / dossier not found", code="not_found")
-        raise Problem(
-            403,
-            "Bạn không giữ hồ sơ vào thời điểm của sự kiện / You did not hold the dossier at the event's time",
-            code="not_custodian_then",
-        )
+        raise not_held_then()
     try:
         to = tr.next_status(before, ev.code, principal.role)
     except tr.TransitionError as exc:

@@ -85,13 +85,25 @@ async def test_only_the_holder_at_the_time_may_add_late_events(
 
     track = (await client.get(f"/api/v1/track/{item}")).json()
     assert track["status"] == "at_post_office"
-    async with session_factory(engine)() as session:
-        dossier = (await session.exec(select(Dossier).where(Dossier.item_id == item))).one()
-        late_rows = (
-            await session.exec(
-                select(DossierEvent).where(DossierEvent.dossier_id == dossier.id, DossierEvent.seq == 0)
-            )
-        ).all()
-    assert sorted(str(e.actor_id) for e in late_rows) == sorted(
-        [str(demo.staff["courier01"].id), str(demo.staff["courier02"].id)]
+
+    # A live event with a time in the past: from the holder then, fine (the post office, -90 min) ...
+    url = f"/api/v1/dossiers/{item}/events"
+    dispatcher = await staff_headers(client, "dispatcher01")
+    r = await client.post(
+        url, json={"code": "EMC", "client_at": (now - timedelta(minutes=90)).isoformat()}, headers=dispatcher
     )
+    assert r.status_code == 201, r.text
+    # ... but the next holder, the desk, cannot backdate one into courier02's stretch (-150 min).
+    desk_org = next(o for o in demo.commune_desks.values() if o.code == r.json()["desk"])
+    desk_user = next(
+        u for u, st in demo.staff.items() if st.organisation_id == desk_org.id and st.role == "desk"
+    )
+    await hand(client, "dispatcher01", desk_user, desk_org.code, [item])
+    desk = await staff_headers(client, desk_user)
+    r = await client.post(
+        url,
+        json={"code": "TKN", "reason": "x", "client_at": (now - timedelta(minutes=150)).isoformat()},
+        headers=desk,
+    )
+    assert r.status_code == 403 and r.json()["type"].endswith("not_custodian_then"), r.text
+    assert (await client.get(f"/api/v1/track/{item}")).json()["status"] == "received"
