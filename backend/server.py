@@ -22,11 +22,12 @@ completes. Granian waits for every open response, and a desk feed (server-sent e
 so before Granian's own handler runs the parent tells its workers through a pipe they inherited
 (:func:`stopping`), and open feeds end at once (``notifications/feed.py``). A worker that dies is respawned;
 one that dies again within seconds of its respawn (a crash loop) stops the service with exit status 1, so the
-supervisor restarts it whole rather than leaving it half up.
+supervisor restarts it whole rather than leaving it half up; workers die with their parent.
 """
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import weakref
@@ -34,7 +35,9 @@ from typing import Any
 
 from backend.settings import Settings
 
-APP = "backend.app:create_app"
+APP = "backend.server:worker_app"
+# The serving parent's pid, inherited by the workers it forks (they die with it, see worker_app).
+_parent_pid: int | None = None
 # The read end of the parent's stop pipe: set in the parent before it forks its workers, so they inherit both
 # (Granian forks on Linux; a worker started another way has None and its feeds end at the kill deadline).
 # The parent writes one byte when it is told to stop; nothing else ever writes, so readable means stopping.
@@ -58,6 +61,20 @@ def stopping() -> asyncio.Event:
 
             loop.add_reader(fd, fire)
     return event
+
+
+def worker_app() -> Any:
+    """The app factory each worker calls. A worker dies with its parent: killed without a chance to stop
+    them (SIGKILL, the OOM killer), the parent could not kill them at the deadline either, and orphans would
+    go on serving with their database connections, a service half up (Linux ``PR_SET_PDEATHSIG``)."""
+    if _parent_pid is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != _parent_pid:  # it died before we asked
+            os._exit(1)
+    from backend.app import create_app
+
+    return create_app()
 
 
 def _tell_workers_on_signals(write_fd: int) -> None:
@@ -112,16 +129,16 @@ def serve(settings: Settings, *, log_access: bool = True) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop; a worker crash loop exits with status 1."""
     from granian import Granian
 
-    global _stop_fd
+    global _stop_fd, _parent_pid
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
-    _stop_fd = read_fd
+    _stop_fd, _parent_pid = read_fd, os.getpid()
     server = Granian(APP, **granian_options(settings, log_access=log_access))
     server.on_startup(lambda: _tell_workers_on_signals(write_fd))
     try:
         server.serve()
     finally:
-        _stop_fd = None
+        _stop_fd = _parent_pid = None
         os.close(read_fd)
         os.close(write_fd)
     return 0
