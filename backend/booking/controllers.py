@@ -152,27 +152,32 @@ class AppointmentsController(Controller):
     @patch("/{appointment_id:uuid}")
     async def reschedule(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         appointment_id: FromPath[UUID],
         data: JSONBody[AppointmentReschedule],
     ) -> AppointmentPublic:
         """Move to another window of the same post office (closes ``cutoff_minutes`` before the window)."""
-        return await services.reschedule(db_session, principal, appointment_id, data)
+        return await services.reschedule(
+            db_session, principal, appointment_id, data, access=access_of(request)
+        )
 
     @post("/{appointment_id:uuid}/cancel", status_code=200)
     async def cancel(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         appointment_id: FromPath[UUID],
         data: JSONBody[AppointmentCancel],
     ) -> AppointmentPublic:
-        return await services.cancel(db_session, principal, appointment_id, data)
+        return await services.cancel(db_session, principal, appointment_id, data, access=access_of(request))
 
     @post("/{appointment_id:uuid}/no-show", status_code=200)
     async def no_show(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         appointment_id: FromPath[UUID],
@@ -180,12 +185,13 @@ class AppointmentsController(Controller):
     ) -> AppointmentPublic:
         """Courier or dispatcher: the citizen was not there (reason codes in ``schemas.booking.NO_SHOW_REASONS``)."""
         return await services.record_outcome(
-            db_session, principal, appointment_id, AppointmentStatus.no_show, data
+            db_session, principal, appointment_id, AppointmentStatus.no_show, data, access=access_of(request)
         )
 
     @post("/{appointment_id:uuid}/fail", status_code=200)
     async def fail(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         appointment_id: FromPath[UUID],
@@ -193,7 +199,7 @@ class AppointmentsController(Controller):
     ) -> AppointmentPublic:
         """Courier or dispatcher: the visit could not be completed (``schemas.booking.FAILED_REASONS``)."""
         return await services.record_outcome(
-            db_session, principal, appointment_id, AppointmentStatus.failed, data
+            db_session, principal, appointment_id, AppointmentStatus.failed, data, access=access_of(request)
         )
 
 

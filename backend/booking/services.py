@@ -1174,6 +1174,7 @@ async def reschedule(
     data: AppointmentReschedule,
     *,
     now: datetime | None = None,
+    access: audit.Access | None = None,
 ) -> AppointmentPublic:
     now = now or utcnow()
     appt, off = await _changeable(session, principal, appointment_id, data.version, now)
@@ -1224,7 +1225,7 @@ async def reschedule(
     await schedule_reminders(session, appt.id, citizen_id, window.start, version, now)
     await session.commit()
     await session.refresh(appt)
-    return await one_public(session, principal, appt)
+    return await one_public(session, principal, appt, access)
 
 
 async def cancel(
@@ -1234,6 +1235,7 @@ async def cancel(
     data: AppointmentCancel,
     *,
     now: datetime | None = None,
+    access: audit.Access | None = None,
 ) -> AppointmentPublic:
     now = now or utcnow()
     appt, off = await _changeable(session, principal, appointment_id, data.version, now)
@@ -1256,7 +1258,7 @@ async def cancel(
     )
     await session.commit()
     await session.refresh(appt)
-    return await one_public(session, principal, appt)
+    return await one_public(session, principal, appt, access)
 
 
 async def record_outcome(
@@ -1267,6 +1269,7 @@ async def record_outcome(
     data: AppointmentOutcome,
     *,
     now: datetime | None = None,
+    access: audit.Access | None = None,
 ) -> AppointmentPublic:
     """A courier or dispatcher marks a visit as a no-show or a failed visit, and offers a rebooking."""
     now = now or utcnow()
@@ -1332,7 +1335,7 @@ async def record_outcome(
             )
     await session.commit()
     await session.refresh(appt)
-    public = await one_public(session, principal, appt)
+    public = await one_public(session, principal, appt, access)
     if data.offer_rebook:
         public.rebook = await rebook_offer(session, appt, now)
     return public

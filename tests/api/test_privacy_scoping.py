@@ -161,3 +161,11 @@ async def test_courier_sees_and_acts_only_on_their_own_stops(
     routed = rows[("GET /api/v1/couriers/me/route", str(mine))]
     assert {"location", "phone_masked", "address"} <= set(routed["fields"])
     assert {x["resource"] for x in r.json()["items"]} == {str(mine)}  # nothing of the others' visits
+    r = await client.get(
+        "/api/v1/audit/personal-data",
+        params={"staff_id": str(demo.staff["courier22"].id)},
+        headers=await staff_headers(client, "admin"),
+    )
+    assert ("POST /api/v1/appointments/{appointment_id}/no-show", str(theirs)) in {
+        (x["route"], x["resource"]) for x in r.json()["items"]
+    }
