@@ -109,7 +109,7 @@ def granian_options(settings: Settings, *, log_access: bool = True) -> dict[str,
         "http": HTTPModes.auto if settings.http2 else HTTPModes.http1,
         "backpressure": settings.http_max_concurrency,
         "http1_settings": HTTP1Settings(
-            header_read_timeout=max(1, round(settings.http_header_timeout_s * 1000)),
+            header_read_timeout=min(60_000, max(1, round(settings.http_header_timeout_s * 1000))),
             keep_alive=settings.http_keep_alive,
             max_buffer_size=max(8192, settings.http_max_header_bytes),
         ),
