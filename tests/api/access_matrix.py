@@ -14,7 +14,8 @@ each role reaches:
 
 Each operation is called with a record from one of four **scopes**, built for the test:
 
-* ``own``: the caller's own (citizen ``C1``, post office ``A``, courier ``A1``, desk and agency of ``A``);
+* ``own``: the caller's own (citizen ``C1``, post office ``A``, courier ``A1``, desk and agency of ``A``; an
+  ``account`` is one of couriers made for the test, so that ending its sessions ends nobody else's);
 * ``other_citizen``: another citizen's (``C2``), otherwise the same office, courier and desk;
 * ``other_courier``: citizen ``C1``'s, but carried by or assigned to the other courier of office ``A`` (for
   ``held_dossier``: one that courier ``A1`` picked up and handed to that courier, a former custodian's; for
@@ -122,10 +123,10 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /api/v1/staff": Row(roles={"admin": "any"}, note="create an account"),
     "POST /api/v1/staff/{user_id}/revoke-sessions": Row(
-        target="staff", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="end an account's sessions"
+        target="account", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="end an account's sessions"
     ),
     "PATCH /api/v1/staff/{user_id}": Row(
-        target="staff", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="change or disable an account"
+        target="account", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="change or disable an account"
     ),
     "GET /api/v1/couriers/{user_id}/profile": Row(
         target="staff",

@@ -4,10 +4,12 @@ whose answer is checked against the row's expectation.
 
 The records are made here, for this module: two post offices of the demo province — ``A`` (82-BD-04:
 dispatcher04, couriers courier07 and courier08, its commune's desk desk05 and People's Committee agency06) and
-``B`` (82-BD-11: dispatcher11, courier21, desk12, agency13), which no other test uses — and three citizens (C1
-the caller, C2 another citizen of office A, C3 one of office B). Appointments and a published plan of today
-are written straight into the tables (the couriers' assignment must not depend on the solver); dossiers,
-handovers, proofs, addresses and push tokens go through the API. Requests change only these records.
+``B`` (82-BD-02: courier03, desk03) — and three citizens no other test uses (C1 the caller, C2 another citizen
+of office A, C3 one of office B). Appointments and a published plan of a day 90 days ahead (no other test
+plans or books that far) are written straight into the tables (the couriers' assignment must not depend on the
+solver); dossiers, handovers, proofs, addresses and push tokens go through the API. Requests change only these
+records; writes that replace a shared record (a courier's profile, an office's booking rules) send its current
+values; accounts that lose their sessions (revoke-sessions, logout-all) are made for the test, with no shifts.
 
 The callers are: anonymous, C1, courier07, dispatcher04, desk05, agency06 and admin.
 """
@@ -36,8 +38,8 @@ from tests.conftest import DEMO_PASSWORD, citizen_headers, staff_headers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-PO_A, PO_B = 3, 10
-C1, C2, C3 = "+84900000091", "+84900000092", "+84900000093"
+PO_A, PO_B = 3, 1
+C1, C2, C3 = "+84900000096", "+84900000097", "+84900000098"
 CALLERS = {
     "citizen": C1,
     "courier": "courier07",
@@ -46,10 +48,10 @@ CALLERS = {
     "agency": "agency06",
     "admin": "admin",
 }
-OTHER_COURIER, COURIER_B = "courier08", "courier21"
-C4 = "+84900000094"  # signs out everywhere
-# Run last: they end sessions (revoke-sessions ends courier07's, courier08's and courier21's, used by no other
-# module; logout-all is called with accounts made for it, never with the shared demo accounts' tokens).
+OTHER_COURIER, COURIER_B = "courier08", "courier03"
+C4 = "+84900000089"  # signs out everywhere
+AHEAD = 90  # days: the appointments' and plans' day
+# Run last: they end sessions (of accounts made for the test, never the shared demo accounts' tokens).
 LAST = ("POST /api/v1/staff/{user_id}/revoke-sessions", "POST /api/v1/auth/logout-all")
 H = 3600
 ENTRY_REFUSALS = ("not_found", "forbidden", "not_custodian_then")  # a batch entry's 404/403
@@ -130,8 +132,8 @@ async def _device(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
 
 async def _plans_and_appointments(engine: AsyncEngine, demo: Any, citizens: dict[str, str]) -> dict[str, Any]:
     """Today's appointments (C1 with courier07, C2 with courier07, C1 with courier08 at office A; C3 with
-    courier21 at office B) on a published plan of each office, written straight into the tables."""
-    day = clock.vn_date(utcnow())
+    courier03 at office B) on a published plan of each office, written straight into the tables."""
+    day = clock.vn_date(utcnow()) + timedelta(days=AHEAD)
     staff = demo.staff
     specs = {
         "own": (PO_A, citizens[C1], "courier07"),
@@ -215,6 +217,32 @@ async def _plans_and_appointments(engine: AsyncEngine, demo: Any, citizens: dict
         await session.commit()
     out["day"] = day.isoformat()
     return out
+
+
+async def _account(
+    client: httpx.AsyncClient, w: World, role: str, org: str | None
+) -> tuple[str, dict[str, str]]:
+    """A staff account made for the test (a courier without shifts: it adds no booking capacity), its id and
+    an Authorization header of its own."""
+    username, password = f"matrix-{role}-{uuid.uuid4().hex[:6]}", "matrix-" + uuid.uuid4().hex
+    body = {
+        "username": username,
+        "full_name": "Ma Trận",
+        "role": role,
+        "password": password,
+        "organisation": org,
+    }
+    r = await client.post("/api/v1/staff", json=body, headers=w.headers["admin"])
+    assert r.status_code in (200, 201), r.text
+    user_id = str(r.json()["id"])
+    if role == "courier":
+        r = await client.put(
+            f"/api/v1/couriers/{user_id}/profile", json={"shifts": {}}, headers=w.headers["admin"]
+        )
+        assert r.status_code == 200, r.text
+    r = await client.post("/api/v1/auth/staff/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return user_id, {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -319,13 +347,13 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         ("agency", demo.agencies[po_a.commune_code].code),
         ("admin", None),
     ):
-        username, password = f"matrix-{role}-{uuid.uuid4().hex[:6]}", "matrix-" + uuid.uuid4().hex
-        body = {"username": username, "full_name": "Ma Trận", "role": role, "password": password}
-        r = await client.post("/api/v1/staff", json={**body, "organisation": org}, headers=w.headers["admin"])
-        assert r.status_code in (200, 201), r.text
-        r = await client.post("/api/v1/auth/staff/login", json={"username": username, "password": password})
-        assert r.status_code == 200, r.text
-        w.fresh[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        w.fresh[role] = (await _account(client, w, role, org))[1]
+    # Accounts whose sessions an admin ends: two couriers of office A and one of office B.
+    w.ids["account"] = {
+        "own": (await _account(client, w, "courier", po_a.code))[0],
+        "other_courier": (await _account(client, w, "courier", po_a.code))[0],
+        "other_org": (await _account(client, w, "courier", po_b.code))[0],
+    }
     r = await client.post("/api/v1/auth/citizen/verify", json={"phone": C4, "code": "123456"})
     assert r.status_code == 200, r.text
     w.fresh["citizen"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -365,7 +393,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
     row = am.MATRIX[op]
     target = _target_id(w, row, role, scope)
     lat, lon = w.place
-    soon = (utcnow() + timedelta(days=40)).date().isoformat()
+    soon = (utcnow() + timedelta(days=AHEAD + 1)).date().isoformat()
     past = (utcnow() - timedelta(days=1)).isoformat()
     values = {
         "item_id": w.ids["dossier"]["own"],
@@ -411,7 +439,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/staff": {
             "username": "matrix" + uuid.uuid4().hex[:8],
             "full_name": "Ma Trận",
-            "role": "courier",
+            "role": "dispatcher",
             "organisation": w.ids["office"]["own"],
             "password": "matrix-" + uuid.uuid4().hex,
         },
