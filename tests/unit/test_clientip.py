@@ -1,9 +1,15 @@
 """The client's address for rate limits: X-Forwarded-For only from trusted proxies, right-most untrusted hop."""
 
+import os
+import subprocess
+import sys
+
+import httpx
 import pytest
 
 from backend.lib.clientip import UNKNOWN, client_ip, parse_address, parse_networks
 from backend.settings import ConfigError, Settings
+from tests.unit import test_server
 
 PROXIES = parse_networks("10.0.0.0/8, 192.0.2.1, ::1")
 
@@ -49,3 +55,34 @@ def test_the_setting_is_checked_at_start() -> None:
         Settings(env="test", trusted_proxies="10.0.0.0/8,not-an-ip").validate()
     with pytest.raises(ConfigError, match="AUTH_ACCOUNT_RATE_PER_HOUR"):
         Settings(env="test", auth_account_rate_per_hour=0).validate()
+
+
+@pytest.fixture(scope="module")
+def served_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('clientip') / 'serve.db'}"
+    env = {**os.environ, "APP_ENV": "test"}
+    subprocess.run(
+        [sys.executable, "-c", test_server.SEED, url],
+        cwd=test_server.ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+def test_the_real_server_hands_the_app_the_tcp_peer(served_database: str) -> None:
+    """Granian (``python -m backend serve``) does not rewrite the client from X-Forwarded-For (uvicorn did, for
+    any loopback peer): forged headers from 127.0.0.1 all land in the peer's one bucket."""
+    limits = {"AUTH_RATE_PER_MINUTE": "2", "AUTH_ACCOUNT_RATE_PER_HOUR": "1000"}
+    with test_server._serving(served_database, **limits) as (_, port):
+        statuses = [
+            httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/auth/staff/login",
+                json={"username": "admin", "password": "wrong"},
+                headers={"X-Forwarded-For": f"198.51.100.{n}", "Forwarded": f"for=198.51.100.{n}"},
+                timeout=10,
+            ).status_code
+            for n in range(3)
+        ]
+    assert statuses == [401, 401, 429]
