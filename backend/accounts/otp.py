@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +42,12 @@ def _hash(settings: Settings, phone: str, code: str) -> str:
 async def request_code(session: AsyncSession, settings: Settings, sender: OtpSender, phone: str) -> None:
     if phone in settings.test_codes():
         return  # fixed code, nothing to send
+    if session.get_bind().dialect.name == "postgresql":
+        # Count and insert as one step per phone (SQLite's BEGIN IMMEDIATE already serialises writers): else
+        # concurrent requests all see the same count and each sends a code.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"otp:{phone}"}
+        )
     since = utcnow() - timedelta(hours=1)
     recent = (
         await session.exec(

@@ -118,6 +118,15 @@ async def test_a_right_otp_signs_in_once(client: httpx.AsyncClient) -> None:
     assert sorted(r.status_code for r in both) == [200, 401]
 
 
+async def test_concurrent_code_requests_send_at_most_otp_max_per_hour(client: httpx.AsyncClient) -> None:
+    phone = f"+8496{uuid.uuid4().int % 10_000_000:07d}"
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/auth/citizen/otp", json={"phone": phone}) for _ in range(20))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [202] * 5 + [429] * 15  # OTP_MAX_PER_HOUR
+
+
 def _next(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
