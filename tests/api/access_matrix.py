@@ -135,7 +135,7 @@ MATRIX: dict[str, Row] = {
         note="shifts, vehicle, home base",
     ),
     "PUT /api/v1/couriers/{user_id}/profile": Row(
-        target="staff",
+        target="account",
         roles={"dispatcher": "org", "admin": "any"},
         scopes=COURIER_SCOPES,
         note="shifts, vehicle",

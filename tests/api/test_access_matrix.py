@@ -8,8 +8,8 @@ dispatcher04, couriers courier07 and courier08, its commune's desk desk05 and Pe
 of office A, C3 one of office B). Appointments and a published plan of a day 90 days ahead (no other test
 plans or books that far) are written straight into the tables (the couriers' assignment must not depend on the
 solver); dossiers, handovers, proofs, addresses and push tokens go through the API. Requests change only these
-records; writes that replace a shared record (a courier's profile, an office's booking rules) send its current
-values; accounts that lose their sessions (revoke-sessions, logout-all) are made for the test, with no shifts.
+records; an office's booking rules are replaced by their current values; the accounts that are changed
+(profiles, revoke-sessions, logout-all) are made for the test, couriers with no shifts (no booking capacity).
 
 The callers are: anonymous, C1, courier07, dispatcher04, desk05, agency06 and admin.
 """
@@ -64,7 +64,7 @@ class World:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> Authorization header
     ids: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> scope -> id
     own_device: dict[str, str] = field(default_factory=dict)  # role -> the caller's own push token
-    bodies: dict[tuple[str, str], Any] = field(default_factory=dict)  # (kind, scope) -> a valid body
+    bodies: dict[tuple[str, str], Any] = field(default_factory=dict)  # (kind, scope) -> a current record
     fresh: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> an account only logout-all uses
     place: tuple[float, float] = (0.0, 0.0)  # a home in office A's commune
     day: str = ""
@@ -359,22 +359,17 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
     w.fresh["citizen"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
     # Writes that replace a whole record get that record's own current values (nothing changes).
     admin = w.headers["admin"]
-    for scope, user_id in w.ids["staff"].items():
-        r = await client.get(f"/api/v1/couriers/{user_id}/profile", headers=admin)
-        assert r.status_code == 200, r.text
-        profile = {
-            k: v for k, v in r.json().items() if k in ("vehicle", "capacity_items", "capacity_kg", "skills")
-        }
-        # The demo stores a day's shift as one flat [start, end]; the write takes a list of spans.
-        profile["shifts"] = {
-            day: [spans] if spans and isinstance(spans[0], str) else spans
-            for day, spans in r.json()["shifts"].items()
-        }
-        w.bodies[("profile", scope)] = profile
     for scope, code in w.ids["office"].items():
         r = await client.get(f"/api/v1/post-offices/{code}/booking-settings", headers=admin)
         assert r.status_code == 200, r.text
-        fields = ("window_minutes", "min_notice_minutes", "horizon_days", "cutoff_minutes")
+        fields = (
+            "window_minutes",
+            "min_notice_minutes",
+            "horizon_days",
+            "cutoff_minutes",
+            "travel_minutes",
+            "service_minutes",
+        )
         w.bodies[("settings", scope)] = {k: v for k, v in r.json().items() if k in fields}
     return w
 
@@ -484,7 +479,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
     if op in bodies:
         req["json"] = bodies[op]
     elif op == "PUT /api/v1/couriers/{user_id}/profile":
-        req["json"] = w.bodies[("profile", scope or "own")]
+        req["json"] = {"shifts": {}}  # what the test's accounts have: no shifts, no booking capacity
     elif op == "PUT /api/v1/post-offices/{office}/booking-settings":
         req["json"] = w.bodies[("settings", scope or "own")]
     elif op == "POST /api/v1/proofs":
