@@ -56,6 +56,10 @@ async def _status_at(session: AsyncSession, dossier_id: Any, at: datetime) -> st
     return (await session.exec(stmt)).first()
 
 
+# Codes whose checks and effects only apply to the dossier as it is now: never stored as late history.
+LIVE_ONLY = frozenset({"EMI", "KQN"})
+
+
 async def _historical(
     session: AsyncSession, principal: Principal, ev: BatchEventIn, now: datetime
 ) -> DossierEvent | None:
@@ -65,6 +69,15 @@ async def _historical(
     when = event_time(ev.client_at, now)
     if latest is None or when >= latest:
         return None
+    if ev.code in LIVE_ONLY:
+        # A hand-over to the recipient checks who received it and changes the result's record
+        # (services.apply_effects): neither can be done in the past, so it is refused rather than stored
+        # unchecked among the history (issue 17).
+        raise Problem(
+            409,
+            "Giao kết quả phải được ghi theo đúng thứ tự / a delivery must be recorded in order",
+            code="out_of_order",
+        )
     before = await _status_at(session, dossier.id, when)
     if before is None:
         raise Problem(

@@ -244,7 +244,20 @@ async def test_batch_sync_is_idempotent_and_orders_by_device_time(
     ]
     r = await client.post("/api/v1/events/batch", json={"events": wrong}, headers=courier)
     assert r.json()["results"][0]["accepted"] is False and r.json()["results"][0]["error"] == "out_of_order"
+    # A delivery stamped in a stretch when one was possible (t+0.5s, before the failed attempt) would skip the
+    # recipient check and the result's record if stored as history: it must be recorded in order (issue 17).
+    unchecked = [
+        {
+            "client_event_id": "c67-unchecked",
+            "item_id": kq,
+            "code": "EMI",
+            "client_at": (now + timedelta(seconds=0.5)).isoformat(),
+        }
+    ]
+    r = await client.post("/api/v1/events/batch", json={"events": unchecked}, headers=courier)
+    assert r.json()["results"][0]["accepted"] is False and r.json()["results"][0]["error"] == "out_of_order"
     final = (await client.get(f"/api/v1/dossiers/{item}", headers=courier)).json()
+    assert "delivered" not in {e["status"] for e in final["events"]}
     assert final["status"] == "out_for_delivery"
     times = [e["at"] for e in final["events"]]
     assert times == sorted(times)
