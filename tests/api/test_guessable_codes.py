@@ -31,6 +31,17 @@ CITIZEN_LIMIT = 5  # HANDOVER_CODE_MAX_FAILURES default
 STAFF_LIMIT = 10  # HANDOVER_STAFF_MAX_FAILURES_PER_HOUR default
 
 
+@pytest.fixture(autouse=True)
+async def _clear_of_an_hour_boundary() -> None:
+    """The counters are per staff hour and per Vietnam day (whose midnight is 17:00 UTC, an hour boundary): a
+    test that straddled one would see its counter start again. Start each test at least 90 s before the next
+    hour (waiting at most that long)."""
+    now = utcnow()
+    left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
+    if left < 90:
+        await asyncio.sleep(left + 1)
+
+
 def _today_code(citizen: Citizen) -> str:
     return handover_code(citizen.id, to_local(utcnow()).date())
 
