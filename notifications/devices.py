@@ -4,13 +4,15 @@ These functions work in the caller's session and do not commit.
 """
 
 import uuid
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from notifications._db import execute, scalars
-from schemas.base import utcnow
+from schemas.base import new_id, utcnow
 from schemas.notifications import DeviceTarget, Platform, RecipientKind
 
 
@@ -36,31 +38,45 @@ async def register_device(
     person signs in on the same install — is the app's job: on sign-out it removes its registration
     (``DELETE /devices/{token}``) and drops the token (``FirebaseMessaging.deleteToken()``), so the next account
     registers a fresh one. A dead token is removed by the dispatcher when FCM reports it unregistered. Two
-    accounts registering the same new token at once: the unique constraint lets one win, the other gets 409."""
+    accounts registering the same new token at once: the first insert wins, the other gets ``TokenInUse``; the
+    same account twice at once: both succeed."""
     kind = RecipientKind(owner_kind)
     plat = Platform(platform)
     if not token or len(token) > 512:
         raise ValueError("token must be 1..512 characters")
     now = utcnow()
-    row = (await scalars(session, select(DeviceTarget).where(DeviceTarget.token == token))).first()  # type: ignore[arg-type]
-    if row is None:
-        row = DeviceTarget(
-            owner_kind=kind,
+    # Insert if nobody holds the token, in one statement: two registrations at once (the app retrying, or two
+    # accounts) then meet the unique constraint inside the database instead of failing the second commit.
+    await execute(
+        session,
+        _insert_if_new(session).values(
+            id=new_id(),
+            owner_kind=kind.value,
             owner_id=owner_id,
             token=token,
-            platform=plat,
+            platform=plat.value,
             app_version=app_version,
             created_at=now,
             last_seen_at=now,
-        )
-        session.add(row)
-        return row
+        ),
+    )
+    row = (await scalars(session, select(DeviceTarget).where(DeviceTarget.token == token))).one()  # type: ignore[arg-type]
     if row.owner_kind != kind.value or row.owner_id != owner_id:
         raise TokenInUse(token)
     row.platform = plat
     row.app_version = app_version
     row.last_seen_at = now
     return row
+
+
+def _insert_if_new(session: AsyncSession) -> Any:
+    table = DeviceTarget.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["token"])
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["token"])
+    return insert(table)
 
 
 async def remove_device(session: AsyncSession, *, owner_kind: str, owner_id: uuid.UUID, token: str) -> bool:
