@@ -25,7 +25,9 @@ REFERENCE = "hoso_reference"  # payload: the table that changed (rosters, bookin
 
 _handlers: dict[str, list[Callable[[str], None]]] = {}
 _resets: list[Callable[[str], None]] = []
-_listening: set[str] = set()
+# Live listeners per database: a count, not a flag, so one app stopping (a second app on the same database in
+# one process, as tests build) does not tell the other's caches that nobody listens.
+_listening: dict[str, int] = {}
 
 
 def subscribe(channel: str, handler: Callable[[str], None]) -> None:
@@ -41,7 +43,7 @@ def on_reset(handler: Callable[[str], None]) -> None:
 
 
 def listening(db: str) -> bool:
-    return db in _listening
+    return _listening.get(db, 0) > 0
 
 
 def _reset(db: str) -> None:
@@ -65,6 +67,7 @@ async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while not stop.is_set():
         conn = None
+        counted = False
         try:
             conn = await asyncpg.connect(dsn)
             lost = asyncio.Event()
@@ -72,7 +75,8 @@ async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
             for channel in (LEDGER, REFERENCE):
                 await conn.add_listener(channel, _dispatch)
             _reset(db)  # whatever changed while nobody listened is unknown
-            _listening.add(db)
+            _listening[db] = _listening.get(db, 0) + 1
+            counted = True
             stopped = asyncio.ensure_future(stop.wait())
             dropped = asyncio.ensure_future(lost.wait())
             await asyncio.wait({stopped, dropped}, return_when=asyncio.FIRST_COMPLETED)
@@ -81,7 +85,8 @@ async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("change listener: %s; caches read the database meanwhile", exc)
         finally:
-            _listening.discard(db)
+            if counted:
+                _listening[db] -= 1
             _reset(db)
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
