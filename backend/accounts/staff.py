@@ -248,10 +248,26 @@ async def _courier(session: AsyncSession, principal: Principal, user_id: uuid.UU
     raise not_found("bưu tá / courier", user_id)  # the same answer as for an unknown id
 
 
+def listed_shifts(shifts: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """Shifts as the API writes them, ``{"1": [["07:30", "17:00"]], ...}``, whichever form is stored (older
+    rows and the demo keep one span per day flat, ``["07:30", "17:00"]``): a profile read can be written back."""
+    out: dict[str, list[list[str]]] = {}
+    for day, spans in (shifts or {}).items():
+        if spans:
+            out[day] = [list(spans)] if isinstance(spans[0], str) else [list(p) for p in spans]
+    return out
+
+
+def _profile_answer(user: StaffUser, profile: CourierProfile) -> dict[str, Any]:
+    data = profile.model_dump(exclude={"user_id"})
+    data["shifts"] = listed_shifts(data.get("shifts") or {})
+    return {"user_id": user.id, "username": user.username, **data}
+
+
 async def get_profile(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> dict[str, Any]:
     user = await _courier(session, principal, user_id)
     profile = await session.get(CourierProfile, user.id) or CourierProfile(user_id=user.id)
-    return {"user_id": user.id, "username": user.username, **profile.model_dump(exclude={"user_id"})}
+    return _profile_answer(user, profile)
 
 
 async def put_profile(
@@ -284,4 +300,4 @@ async def put_profile(
     await session.commit()
     _roster_changed()
     log.info("courier profile of %s set by %s", user.username, principal.id)
-    return {"user_id": user.id, "username": user.username, **row.model_dump(exclude={"user_id"})}
+    return _profile_answer(user, row)

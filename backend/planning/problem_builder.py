@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.booking.windows import parse_hours
 from backend.planning import clock
 from routing import (
     Break,
@@ -206,6 +207,22 @@ async def service_seconds(session: AsyncSession, post_office_id: uuid.UUID) -> d
     return {k: v * 60 for k, v in minutes.items()}
 
 
+def shift_spans(raw: Any) -> list[tuple[int, int]]:
+    """A day's shift as sorted (start, end) seconds of the day, from either stored form: one span
+    ``["07:30", "17:00"]`` or several ``[["07:30", "11:30"], ["13:30", "17:00"]]`` (what the profile API
+    writes); empty spans are dropped. The same reading as booking's capacity (``parse_hours``)."""
+    return [(t.hour * 3600 + t.minute * 60, u.hour * 3600 + u.minute * 60) for t, u in parse_hours(raw)]
+
+
+def gaps_as_breaks(spans: list[tuple[int, int]]) -> tuple[Break, ...]:
+    """A split shift's gaps are breaks fixed in time: the courier is off between the spans."""
+    return tuple(
+        Break(duration=nxt - end, earliest_start=end, latest_start=end)
+        for (_, end), (nxt, _) in zip(spans, spans[1:], strict=False)
+        if nxt > end
+    )
+
+
 async def couriers_on_shift(session: AsyncSession, post_office: Organisation, day: date) -> list[CourierInfo]:
     rows = (
         await session.exec(
@@ -221,13 +238,12 @@ async def couriers_on_shift(session: AsyncSession, post_office: Organisation, da
     ).all()
     out: list[CourierInfo] = []
     for user, profile in rows:
-        shift = (profile.shifts or {}).get(str(day.isoweekday()))
-        if not shift:
+        spans = shift_spans((profile.shifts or {}).get(str(day.isoweekday())))
+        if not spans:
             continue
-        start, end = clock.hhmm_secs(shift[0]), clock.hhmm_secs(shift[1])
-        if end <= start:
-            continue
-        breaks = (LUNCH,) if start <= LUNCH.earliest_start and end >= LUNCH.latest_start + 2 * 3600 else ()
+        start, end, breaks = spans[0][0], spans[-1][1], gaps_as_breaks(spans)
+        if not breaks and start <= LUNCH.earliest_start and end >= LUNCH.latest_start + 2 * 3600:
+            breaks = (LUNCH,)
         out.append(
             CourierInfo(
                 courier_id=user.id,

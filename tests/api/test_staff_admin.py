@@ -1,10 +1,16 @@
 """Admins manage staff accounts; an office's dispatchers set its couriers' shifts, which booking counts."""
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.db import session_factory
+from backend.planning import clock
+from backend.planning.problem_builder import couriers_on_shift
+from routing import Break
 from tests.api.test_booking_flow import place_of, slots
 from tests.conftest import staff_headers
 
@@ -86,7 +92,9 @@ async def test_staff_lists_are_scoped_to_the_callers_organisation(
     ).status_code == 403
 
 
-async def test_dispatcher_sets_own_couriers_shifts_only(client: httpx.AsyncClient, demo: Any) -> None:
+async def test_dispatcher_sets_own_couriers_shifts_only(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
     po = demo.post_offices[PO]
     admin = await staff_headers(client, "admin")
     listed = await client.get(
@@ -96,6 +104,8 @@ async def test_dispatcher_sets_own_couriers_shifts_only(client: httpx.AsyncClien
     url = f"/api/v1/couriers/{courier['id']}/profile"
     own = await staff_headers(client, "dispatcher08")
     original = (await client.get(url, headers=own)).json()
+    # Read in the form the API writes (the demo stores one flat span a day), so it can be written back.
+    assert original["shifts"] and all(isinstance(v[0], list) for v in original["shifts"].values())
     profile = {
         "vehicle": "motorbike",
         "capacity_items": 30,
@@ -128,10 +138,16 @@ async def test_dispatcher_sets_own_couriers_shifts_only(client: httpx.AsyncClien
             "6": [["07:30", "11:30"]],
         }
         assert (await client.get(url, headers=own)).json()["capacity_items"] == 30
+        # Planning reads the split shift written through the API: on from 07:30 to 17:00, off in between.
+        monday = date.today() + timedelta(days=7 - date.today().weekday())
+        async with session_factory(engine)() as session:
+            on_shift = {c.courier_id: c for c in await couriers_on_shift(session, po, monday)}
+        info = on_shift[uuid.UUID(courier["id"])]
+        assert (info.shift_start, info.shift_end) == (clock.at(monday, 27_000), clock.at(monday, 61_200))
+        assert info.breaks == (Break(duration=5_400, earliest_start=41_400, latest_start=41_400),)
     finally:
         keep = {
             k: original[k]
             for k in ("vehicle", "capacity_items", "capacity_kg", "shifts", "skills", "home_lat", "home_lon")
         }
-        keep["shifts"] = {d: (v if isinstance(v[0], list) else [v]) for d, v in keep["shifts"].items()}
         assert (await client.put(url, json=keep, headers=admin)).status_code == 200
