@@ -8,13 +8,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.accounts import citizen_access, firebase, otp, services, staff
+from backend.accounts import citizen_access, events, firebase, otp, services, staff
 from backend.accounts.phones import normalise_phone
 from backend.audit.services import access_of
 from backend.lib import ratelimit
 from backend.lib.auth import Principal, provide_principal, requires, signed_in
 from backend.lib.paging import Paging, page, provide_paging
 from backend.settings import get_settings
+from schemas.account_events import AccountEventPage
 from schemas.accounts import (
     AddressCreate,
     AddressPublic,
@@ -96,10 +97,13 @@ class AuthController(Controller):
         dependencies={"principal": Provide(provide_principal)},
     )
     async def logout_all(
-        self, db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
     ) -> None:
         """Sign out everywhere: every token of the caller's account stops working, this one included."""
-        await services.sign_out_everywhere(db_session, principal)
+        await services.sign_out_everywhere(db_session, principal, client_ip=events.client_ip_of(request))
 
 
 @get("/me", guards=[signed_in], tags=["auth"], dependencies={"principal": Provide(provide_principal)})
@@ -176,34 +180,53 @@ class StaffController(Controller):
     @post("/", guards=[requires(Role.admin)])
     async def create(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         data: JSONBody[StaffCreate],
     ) -> StaffPublic:
         """A new account (admin); a courier gets a default profile to adjust."""
-        return await staff.create_staff(db_session, principal, data)
+        return await staff.create_staff(db_session, principal, data, client_ip=events.client_ip_of(request))
 
     @patch("/{user_id:uuid}", guards=[requires(Role.admin)])
     async def update(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         user_id: FromPath[UUID],
         data: JSONBody[StaffUpdate],
     ) -> StaffPublic:
         """Change name, phone, role, organisation, password, or disable an account (admin). A new role,
-        organisation or password, or disabling, ends the account's sessions."""
-        return await staff.update_staff(db_session, principal, user_id, data)
+        organisation or password, or disabling, ends the account's sessions. Each kind of change is an
+        account event (``GET /staff/{id}/events``)."""
+        return await staff.update_staff(
+            db_session, principal, user_id, data, client_ip=events.client_ip_of(request)
+        )
 
     @post("/{user_id:uuid}/revoke-sessions", guards=[requires(Role.admin)], status_code=204)
     async def revoke_sessions(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         user_id: FromPath[UUID],
     ) -> None:
         """End every session of a staff account (admin): its tokens stop working at once."""
-        await staff.revoke_sessions(db_session, principal, user_id)
+        await staff.revoke_sessions(db_session, principal, user_id, client_ip=events.client_ip_of(request))
+
+    @get("/{user_id:uuid}/events", guards=[requires(Role.admin)])
+    async def account_events(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        paging: NamedDependency[Paging],
+        user_id: FromPath[UUID],
+    ) -> AccountEventPage:
+        """What happened to a staff account (admin): created, role, organisation or password changed,
+        disabled or enabled, sessions ended, courier profile changed; who did it, when and from where;
+        newest first. No password, hash or token is ever recorded."""
+        items, total = await events.list_staff_events(db_session, user_id, paging)
+        return AccountEventPage(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 class CourierProfileController(Controller):
@@ -225,13 +248,16 @@ class CourierProfileController(Controller):
     @put("/", guards=[requires(Role.admin, Role.dispatcher)])
     async def replace(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         user_id: FromPath[UUID],
         data: JSONBody[CourierProfileIn],
     ) -> dict[str, Any]:
         """Replace the profile; shifts count at once in new bookings and plans."""
-        return await staff.put_profile(db_session, principal, user_id, data)
+        return await staff.put_profile(
+            db_session, principal, user_id, data, client_ip=events.client_ip_of(request)
+        )
 
 
 ROUTES: list[Any] = [

@@ -7,6 +7,7 @@ from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts import events
 from backend.accounts.passwords import verify_password
 from backend.lib.auth import Principal, forget_account, issue_token
 from backend.lib.problems import Problem
@@ -86,9 +87,19 @@ async def bump_token_version(session: AsyncSession, principal_role: Role, accoun
     )
 
 
-async def sign_out_everywhere(session: AsyncSession, principal: Principal) -> None:
+async def sign_out_everywhere(
+    session: AsyncSession, principal: Principal, *, client_ip: str | None = None
+) -> None:
     """The caller's every token stops working, this one included (a lost phone, a shared computer)."""
     await bump_token_version(session, principal.role, principal.id)
+    events.record_account_event(
+        session,
+        account_id=principal.id,
+        account_role=principal.role,
+        code=events.SIGNED_OUT_EVERYWHERE,
+        actor=principal,
+        client_ip=client_ip,
+    )
     await session.commit()
     forget_account(principal.id)
     log.info("%s %s signed out everywhere", principal.role.value, principal.id)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts import events
 from backend.accounts.passwords import hash_password
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import bump_token_version, staff_public
@@ -98,7 +99,9 @@ async def list_staff(
     return [_public(u, orgs.get(u.organisation_id) if u.organisation_id else None) for u in users], total
 
 
-async def create_staff(session: AsyncSession, principal: Principal, data: StaffCreate) -> StaffPublic:
+async def create_staff(
+    session: AsyncSession, principal: Principal, data: StaffCreate, *, client_ip: str | None = None
+) -> StaffPublic:
     org = await _check_org(session, data.role, data.organisation)
     taken = (await session.exec(select(func.count()).where(StaffUser.username == data.username))).one()
     if taken:
@@ -115,6 +118,15 @@ async def create_staff(session: AsyncSession, principal: Principal, data: StaffC
     if data.role == Role.courier:
         await session.flush()
         session.add(CourierProfile(user_id=user.id))
+    events.record_account_event(
+        session,
+        account_id=user.id,
+        account_role=user.role,
+        code=events.CREATED,
+        actor=principal,
+        client_ip=client_ip,
+        data={"role": user.role.value, "organisation_id": str(org.id) if org else None},
+    )
     try:
         await session.commit()
     except IntegrityError:
@@ -128,7 +140,12 @@ async def create_staff(session: AsyncSession, principal: Principal, data: StaffC
 
 
 async def update_staff(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: StaffUpdate
+    session: AsyncSession,
+    principal: Principal,
+    user_id: uuid.UUID,
+    data: StaffUpdate,
+    *,
+    client_ip: str | None = None,
 ) -> StaffPublic:
     user = await session.get(StaffUser, user_id)
     if user is None:
@@ -137,6 +154,7 @@ async def update_staff(
         raise Problem(422, "Không tự khóa tài khoản mình / You cannot disable yourself", code="self_disable")
     fields = data.model_dump(exclude_unset=True)
     before = (user.role, user.organisation_id, user.active, user.password_hash)
+    named = (user.full_name, user.phone)
     if data.role is not None and data.role != user.role:
         if user.id == principal.id:
             raise Problem(
@@ -159,9 +177,11 @@ async def update_staff(
         user.active = data.active
     if data.password is not None:
         user.password_hash = hash_password(data.password)
-    revoked = _revokes(before, (user.role, user.organisation_id, user.active, user.password_hash))
+    after = (user.role, user.organisation_id, user.active, user.password_hash)
+    revoked = _revokes(before, after)
     if revoked:
         await bump_token_version(session, user.role, user.id)
+    _record_update(session, principal, client_ip, user, before, after, named)
     await session.commit()
     forget_account(user.id)
     _roster_changed()
@@ -176,6 +196,52 @@ async def update_staff(
     return _public(user, org)
 
 
+def _record_update(
+    session: AsyncSession,
+    principal: Principal,
+    client_ip: str | None,
+    user: StaffUser,
+    before: tuple[Any, ...],
+    after: tuple[Any, ...],
+    named: tuple[str, str | None],
+) -> None:
+    """One event per kind of change an update made (none when nothing changed), then ``sessions_revoked``
+    naming the changes that ended the sessions. Ids and role names only: no password or hash, and a new name
+    or phone is named, not copied."""
+    (role, org, active, password), (role2, org2, active2, password2) = before, after
+    changes: list[tuple[str, dict[str, Any]]] = []
+    if role != role2:
+        changes.append((events.ROLE_CHANGED, {"from": role.value, "to": role2.value}))
+    if org != org2:
+        changes.append(
+            (
+                events.ORGANISATION_CHANGED,
+                {"from": str(org) if org else None, "to": str(org2) if org2 else None},
+            )
+        )
+    if active != active2:
+        changes.append((events.ENABLED if active2 else events.DISABLED, {}))
+    if password != password2:
+        changes.append((events.PASSWORD_CHANGED, {}))
+    now = (user.full_name, user.phone)
+    fields = [f for f, old, new in zip(("full_name", "phone"), named, now, strict=True) if old != new]
+    if fields:
+        changes.append((events.UPDATED, {"fields": fields}))
+    if _revokes(before, after):
+        because = [code for code, _ in changes if code not in (events.UPDATED, events.ENABLED)]
+        changes.append((events.SESSIONS_REVOKED, {"because": because}))
+    for code, data in changes:
+        events.record_account_event(
+            session,
+            account_id=user.id,
+            account_role=user.role,
+            code=code,
+            actor=principal,
+            client_ip=client_ip,
+            data=data,
+        )
+
+
 def _revokes(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
     """A new password, role or organisation, or disabling, ends every session the account has: a token
     issued before must not outlive what it was issued for (issue 17, item 11)."""
@@ -183,13 +249,24 @@ def _revokes(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
     return role != role2 or org != org2 or (active and not active2) or password != password2
 
 
-async def revoke_sessions(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> None:
+async def revoke_sessions(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, client_ip: str | None = None
+) -> None:
     """An admin ends every session of a staff account (a lost device, a suspected leak); its password and
     status stay as they are."""
     user = await session.get(StaffUser, user_id)
     if user is None:
         raise not_found("nhân viên / staff", user_id)
     await bump_token_version(session, user.role, user.id)
+    events.record_account_event(
+        session,
+        account_id=user.id,
+        account_role=user.role,
+        code=events.SESSIONS_REVOKED,
+        actor=principal,
+        client_ip=client_ip,
+        data={"because": ["admin"]},
+    )
     await session.commit()
     forget_account(user.id)
     log.info("sessions of staff %s revoked by %s", user.username, principal.id)
@@ -271,7 +348,12 @@ async def get_profile(session: AsyncSession, principal: Principal, user_id: uuid
 
 
 async def put_profile(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, data: CourierProfileIn
+    session: AsyncSession,
+    principal: Principal,
+    user_id: uuid.UUID,
+    data: CourierProfileIn,
+    *,
+    client_ip: str | None = None,
 ) -> dict[str, Any]:
     """Replace a courier's profile (admin or the dispatchers of the courier's office). A shift change
     counts at once in new bookings and plans; appointments already booked keep their windows."""
@@ -296,7 +378,21 @@ async def put_profile(
         home_lat=data.home_lat,
         home_lon=data.home_lon,
     )
+    old = await session.get(CourierProfile, user.id)
+    was = _profile_answer(user, old) if old is not None else {}
+    fresh = _profile_answer(user, row)
+    changed = sorted(k for k in fresh if k not in ("user_id", "username") and was.get(k) != fresh[k])
     row = await session.merge(row)
+    if changed:
+        events.record_account_event(
+            session,
+            account_id=user.id,
+            account_role=user.role,
+            code=events.COURIER_PROFILE_CHANGED,
+            actor=principal,
+            client_ip=client_ip,
+            data={"fields": changed},
+        )
     await session.commit()
     _roster_changed()
     log.info("courier profile of %s set by %s", user.username, principal.id)

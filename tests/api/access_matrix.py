@@ -128,6 +128,12 @@ MATRIX: dict[str, Row] = {
     "PATCH /api/v1/staff/{user_id}": Row(
         target="account", roles={"admin": "any"}, scopes=COURIER_SCOPES, note="change or disable an account"
     ),
+    "GET /api/v1/staff/{user_id}/events": Row(
+        target="staff",
+        roles={"admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="an account's changes: who, when, from where (no password, hash or token)",
+    ),
     "GET /api/v1/couriers/{user_id}/profile": Row(
         target="staff",
         roles={"courier": "own", "dispatcher": "org", "admin": "any"},
