@@ -81,14 +81,17 @@ class AuthController(Controller):
         phone = normalise_phone(data.phone)
         await ratelimit.limit_account(request.app, "otp_verify", phone)
         await otp.check_code(db_session, get_settings(), phone, data.code.strip())
-        return await services.citizen_token(db_session, phone)
+        return await services.citizen_token(db_session, phone, client_ip=events.client_ip_of(request))
 
     @post("/firebase", status_code=200)
     async def firebase_exchange(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[FirebaseExchange]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[FirebaseExchange],
     ) -> TokenResponse:
         phone = normalise_phone(await firebase.verified_phone(get_settings(), data.id_token))
-        return await services.citizen_token(db_session, phone)
+        return await services.citizen_token(db_session, phone, client_ip=events.client_ip_of(request))
 
     @post(
         "/logout-all",

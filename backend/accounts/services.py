@@ -67,9 +67,20 @@ async def citizen_by_phone(session: AsyncSession, phone: str, *, create: bool = 
     return citizen
 
 
-async def citizen_token(session: AsyncSession, phone: str) -> TokenResponse:
-    citizen = await citizen_by_phone(session, phone)
-    assert citizen is not None
+async def citizen_token(session: AsyncSession, phone: str, *, client_ip: str | None = None) -> TokenResponse:
+    citizen = await citizen_by_phone(session, phone, create=False)
+    if citizen is None:  # a first sign-in makes the account: its own event
+        citizen = await citizen_by_phone(session, phone)
+        assert citizen is not None
+        events.record_account_event(
+            session,
+            account_id=citizen.id,
+            account_role=Role.citizen,
+            code=events.CREATED,
+            actor=Principal(id=citizen.id, role=Role.citizen),
+            client_ip=client_ip,
+            data={"via": "sign-in"},
+        )
     await session.commit()
     token, ttl = issue_token(Principal(id=citizen.id, role=Role.citizen, ver=citizen.token_version))
     return TokenResponse(access_token=token, expires_in=ttl, user=_citizen_public(citizen))

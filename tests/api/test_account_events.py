@@ -183,7 +183,8 @@ async def test_citizen_logout_all_is_an_event(client: httpx.AsyncClient, engine:
                 .order_by(col(AccountEvent.at).desc())
             )
         ).all()
-    assert rows, "no event"
+    assert [e.code for e in rows] == ["signed_out_everywhere", "created"]  # a first sign-in made the account
+    assert rows[1].actor_id == citizen.id and rows[1].data == {"via": "sign-in"}
     event = rows[0]
     assert event.code == "signed_out_everywhere" and event.account_kind == "citizen"
     assert event.actor_id == citizen.id and event.actor_role == "citizen"
