@@ -120,17 +120,32 @@ def find_instance(root: Path, name: str) -> Path:
 
 
 def expand(root: Path, names: list[str]) -> list[Path]:
+    """Set names (``solomon``, ``lilim``, ``homberger``), instance names under ``root``, or paths of
+    instance files anywhere (a file a user has, in either format)."""
     out: list[Path] = []
     for name in names:
         if name.lower() in SETS:
             out.extend(sorted((root / SETS[name.lower()]).glob("*.txt")))
+        elif Path(name).is_file():
+            out.append(Path(name))
         else:
             out.append(find_instance(root, name))
     return out
 
 
+def is_lilim(path: Path) -> bool:
+    """Li & Lim's PDPTW files open with "vehicles capacity speed" and have 9 numbers a row; Solomon and
+    Gehring & Homberger files open with the instance's name, then a VEHICLE section."""
+    with path.open() as f:
+        for line in f:
+            parts = line.split()
+            if parts:
+                return len(parts) == 3 and all(p.replace(".", "", 1).isdigit() for p in parts)
+    return False
+
+
 def read_instance(path: Path) -> Instance:
-    return read_lilim(path) if path.parent.name == SETS["lilim"] else read_solomon(path)
+    return read_lilim(path) if is_lilim(path) else read_solomon(path)
 
 
 def to_problem(inst: Instance, fleet: int | None = None) -> Problem:
