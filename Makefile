@@ -41,9 +41,9 @@ pytest: $(STAMP) kernels
 bench: $(STAMP) kernels
 	$(BIN)/python -m routing.bench C101 C201 R101 R201 RC101 RC201 lc101 lr101 --time-limit 30
 	$(BIN)/python -m routing.bench province matrix insertion --time-limit 10
-	$(BIN)/python -m backend.booking.bench
-	$(BIN)/python -m notifications.bench
-	$(BIN)/python -m backend.reporting.bench
+	$(BIN)/python -m bench.booking
+	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.reporting
 
 ## bench-routing: the full routing sets (56 Solomon and 56 Li & Lim at 30 s, one core each, side by side; then
 ## the two 1000-customer instances at 60 s on both cores): ~32 minutes; summaries in bench-out/

@@ -12,8 +12,8 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.fakes.fcm_server import FakeFcm
 from notifications.push import FcmSender
-from tests.fakes.fcm_server import FakeFcm
 from tests.notifications.support import create_tables, make_engine, pg_admin, pg_url
 
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]

@@ -12,11 +12,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bench.fakes.fcm_server import HANG, OK, QUOTA, UNAVAILABLE, UNREGISTERED, FakeFcm
 from notifications.dispatcher import Claimed, Dispatcher, Settled, backoff_seconds
 from notifications.outbox import enqueue
 from notifications.push import FcmSender, NullSender
 from schemas.notifications import DeviceTarget, Notification, NotificationDelivery
-from tests.fakes.fcm_server import HANG, OK, QUOTA, UNAVAILABLE, UNREGISTERED, FakeFcm
 from tests.notifications.support import Clock, add_devices, eventually, status_counts
 
 START = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)

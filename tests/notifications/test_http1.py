@@ -10,9 +10,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from bench.fakes.fcm_server import FakeFcm
 from notifications.http1 import Http1Transport
 from notifications.push import FcmSender, Outcome
-from tests.fakes.fcm_server import FakeFcm
 from tests.notifications.test_push import msg
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes], Awaitable[bool]]

@@ -9,6 +9,16 @@ from pathlib import Path
 import httpx
 from firebase_admin import exceptions, messaging
 
+from bench.fakes.fcm_server import (
+    INTERNAL,
+    INVALID_PAYLOAD,
+    INVALID_TOKEN,
+    QUOTA,
+    SENDER_MISMATCH,
+    UNAVAILABLE,
+    UNREGISTERED,
+    FakeFcm,
+)
 from notifications.push import (
     FcmSender,
     NullSender,
@@ -18,16 +28,6 @@ from notifications.push import (
     make_sender,
     retry_after_seconds,
     webpush_topic,
-)
-from tests.fakes.fcm_server import (
-    INTERNAL,
-    INVALID_PAYLOAD,
-    INVALID_TOKEN,
-    QUOTA,
-    SENDER_MISMATCH,
-    UNAVAILABLE,
-    UNREGISTERED,
-    FakeFcm,
 )
 
 

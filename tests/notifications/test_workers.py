@@ -15,12 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.fakes.fcm_server import FakeFcm
 from notifications.dispatcher import Dispatcher
 from notifications.outbox import build
 from notifications.push import FcmSender
 from schemas.base import utcnow
 from schemas.notifications import Notification
-from tests.fakes.fcm_server import FakeFcm
 from tests.notifications.procs import dispatcher_process
 from tests.notifications.support import add_devices, eventually, status_counts
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from backend.booking import bench
+from bench import booking as bench
 
 
 def _burn(seconds: float) -> None:

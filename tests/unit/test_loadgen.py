@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from backend.lib import loadgen
+from bench import loadgen
 
 
 @pytest_asyncio.fixture

@@ -1,4 +1,4 @@
-"""Dispatch throughput against a local fake FCM server: ``python -m notifications.bench`` (from the repo root).
+"""Dispatch throughput against a local fake FCM server: ``python -m bench.notifications`` (from the repo root).
 
 Seeds N notifications (one device each) in a fresh PostgreSQL database, then times dispatcher processes
 (real FcmSender, HTTP/2 over TLS like fcm.googleapis.com) until every row is sent, with 1 and with 2
@@ -39,7 +39,7 @@ class FakeInfo:
 
 
 def _fake_server(conn: Connection, tls: bool) -> None:
-    from tests.fakes.fcm_server import FakeFcm  # a dev tool: run from the repository root
+    from bench.fakes.fcm_server import FakeFcm
 
     fake = FakeFcm(project_id="bench", record_bodies=False, tls=tls, uvloop=True).start()
     sa = fake.write_service_account(Path(tempfile.mkdtemp(prefix="bench-fcm-")))
@@ -165,7 +165,11 @@ async def _admin(url: str, sql: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.notifications",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--batch", type=int, default=500)

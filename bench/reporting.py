@@ -1,6 +1,6 @@
 """Benchmark: form II.06a over a province-year (~100,000 dossiers) on PostgreSQL.
 
-    python -m backend.reporting.bench [--rows 100000] [--repeat 5] [--url postgresql+asyncpg://...] [--keep]
+    python -m bench.reporting [--rows 100000] [--repeat 5] [--url postgresql+asyncpg://...] [--keep]
 
 Creates a fresh database next to ``--url`` (default ``TEST_DATABASE_URL`` or the local ``test`` database),
 migrates it, seeds the demo province (Đồng Tháp), bulk-loads synthetic dossiers for 2025 with COPY, then
@@ -248,7 +248,7 @@ async def run(rows: int, repeat: int, admin_url: str, keep: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     import os
 
-    parser = argparse.ArgumentParser(prog="python -m backend.reporting.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.reporting", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", PG_DEFAULT))

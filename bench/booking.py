@@ -1,8 +1,8 @@
-"""Booking benchmark: ``python -m backend.booking.bench [--slots N] [--bookings N] [--clients C]``.
+"""Booking benchmark: ``python -m bench.booking [--slots N] [--bookings N] [--clients C]``.
 
 Creates a fresh PostgreSQL database (``BENCH_DATABASE_URL``, default the local ``test`` server), migrates
 it, seeds the demo province, runs the API as production does (``backend.server``, ``--workers`` processes,
-default 2) on a free 127.0.0.1 port, then loads it with ``backend.lib.loadgen`` (pre-built requests, C
+default 2) on a free 127.0.0.1 port, then loads it with ``bench.loadgen`` (pre-built requests, C
 parser: the client costs little of the CPU it shares with the server):
 
 * ``GET /slots`` for 14 days at one address;
@@ -35,8 +35,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.engine import make_url
 
-from backend.lib import loadgen
 from backend.lib.pgadmin import PG_DEFAULT, admin_exec
+from bench import loadgen
 
 PHONES = [f"+849000{n:05d}" for n in range(1, 100)]
 
@@ -289,7 +289,7 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m backend.booking.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench.booking")
     parser.add_argument("--slots", type=int, default=2000)
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)
