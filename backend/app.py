@@ -1,10 +1,13 @@
-"""The Litestar application: wiring only. Each domain folder contributes ``controllers.ROUTES``."""
+"""The Litestar application: wiring only, all of it here and explicit (issue 18).
+
+Each domain's ``controllers.ROUTES`` (under /api/v1) and ``ROOT_ROUTES`` (at the root) are listed by name in
+``ROUTES``/``ROOT_ROUTES``; the background services that live as long as the app in ``LIFESPAN_HOOKS``; the
+caches' change subscriptions and session hooks in ``wire_subscriptions``. Importing a module registers nothing.
+"""
 
 import gc
-import importlib
 import logging
-import pkgutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,8 +22,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import backend
+from backend.accounts import controllers as accounts
+from backend.audit import controllers as audit
+from backend.booking import controllers as booking
+from backend.booking import ledger_cache
+from backend.booking import services as booking_services
+from backend.catalogue import controllers as catalogue
+from backend.console import controllers as console
+from backend.custody import codeguard
+from backend.custody import controllers as custody
 from backend.db import make_engine, sqlalchemy_plugin
-from backend.lib import pgnotify
+from backend.lib import auth, pgnotify
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
@@ -28,6 +40,12 @@ from backend.lib.nul_guard import RefuseNulMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
+from backend.notices import controllers as notices
+from backend.notices import worker as notices_worker
+from backend.planning import capacity as planning_capacity
+from backend.planning import controllers as planning
+from backend.planning import worker as planning_worker
+from backend.reporting import controllers as reporting
 from backend.settings import Settings, get_settings
 from notifications.feed import make_channels_plugin
 
@@ -35,27 +53,44 @@ log = logging.getLogger("backend")
 API_PREFIX = "/api/v1"
 SWAGGER_STATIC = "/schema-assets"
 
-# Background services started with the app (dispatcher, plan workers...), registered by domains:
-# each is ``async def hook(app) -> AsyncContextManager``.
-LIFESPAN_HOOKS: list[Callable[[Litestar], Any]] = []
+# Every route group: each domain's ``controllers.ROUTES`` (mounted under /api/v1) ...
+ROUTES: tuple[Sequence[Any], ...] = (
+    accounts.ROUTES,
+    audit.ROUTES,
+    booking.ROUTES,
+    catalogue.ROUTES,
+    console.ROUTES,
+    custody.ROUTES,
+    notices.ROUTES,
+    planning.ROUTES,
+    reporting.ROUTES,
+)
+# ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).
+ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES,)
+
+# Background services that live as long as the app, entered in this order (left in reverse): each is
+# ``hook(app) -> AsyncContextManager``.
+LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
+    pgnotify.lifespan_hook,  # the LISTEN connection that keeps per-process caches coherent (PostgreSQL)
+    codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
+    notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
+    planning_worker.lifespan_hook,  # the route-plan solver runner
+)
 
 
-def _domain_routes(attr: str = "ROUTES") -> list[Any]:
-    """Every ``backend/<domain>/controllers.py`` exposes ``ROUTES`` (mounted under /api/v1) and may expose
-    ``ROOT_ROUTES`` (mounted at the root, e.g. the /console pages); collecting them here keeps domains
-    independent of each other and of this file."""
-    routes: list[Any] = []
-    for mod in sorted(pkgutil.iter_modules(backend.__path__), key=lambda m: m.name):
-        if not mod.ispkg or mod.name in {"lib", "migrations", "demo"}:
-            continue
-        try:
-            controllers = importlib.import_module(f"backend.{mod.name}.controllers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"backend.{mod.name}.controllers":
-                raise
-            continue
-        routes.extend(getattr(controllers, attr, []))
-    return routes
+def wire_subscriptions(settings: Settings) -> None:
+    """Register what keeps per-process caches coherent and select the booking capacity policy: change
+    notifications (``backend.lib.pgnotify``), the ledger cache's global ``Session`` hooks. Idempotent (every
+    app built in one process shares these module-level caches); called by ``create_app``."""
+    auth.install()  # cached staff accounts and citizen versions (token revocation)
+    booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
+    ledger_cache.install()  # booked minutes per window
+    planning_capacity.install()  # the plans that listings read
+    planning_capacity.install_policy(settings.booking_capacity)
+
+
+def _flat(groups: Sequence[Sequence[Any]]) -> list[Any]:
+    return [route for group in groups for route in group]
 
 
 @get("/health", tags=["ops"], exclude_from_auth=True)
@@ -69,6 +104,7 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
     settings.validate()
+    wire_subscriptions(settings)
     engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
 
     @asynccontextmanager
@@ -76,7 +112,6 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         from contextlib import AsyncExitStack
 
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(pgnotify.lifespan_hook(app))
             for hook in LIFESPAN_HOOKS:
                 await stack.enter_async_context(hook(app))
             # Everything loaded so far (modules, routes, reference caches) lives as long as the process: keep
@@ -85,7 +120,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             gc.freeze()
             yield
 
-    api = Router(path=API_PREFIX, route_handlers=_domain_routes())
+    api = Router(path=API_PREFIX, route_handlers=_flat(ROUTES))
     # Desk live feeds: in memory for one process, Redis pub/sub when REDIS_URL is set (several instances).
     channels = make_channels_plugin(settings.redis_url or None)
     swagger_dir = swagger_ui_bundle.swagger_ui_path
@@ -128,7 +163,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app = Litestar(
         route_handlers=[
             api,
-            *_domain_routes("ROOT_ROUTES"),
+            *_flat(ROOT_ROUTES),
             health,
             create_static_files_router(
                 path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False

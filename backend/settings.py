@@ -124,12 +124,23 @@ class Settings:
     firebase_id_token_cert_url: str = field(default_factory=lambda: _env("FIREBASE_ID_TOKEN_CERT_URL"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
     fcm_base_url: str = field(default_factory=lambda: _env("FCM_BASE_URL"))
+    # How the push sender speaks to FCM: "1.1" (HTTP/1.1, many connections) or "2" (HTTP/2, multiplexed).
+    fcm_http: str = field(default_factory=lambda: _env("FCM_HTTP", "1.1"))
+    # Connections the push sender keeps open to FCM at most (per dispatcher process).
+    fcm_max_connections: int = field(default_factory=lambda: int(_env("FCM_MAX_CONNECTIONS", "100")))
+    # Where a tapped push notification opens the app: its links are this base plus the dossier's path.
+    app_link_base: str = field(default_factory=lambda: _env("APP_LINK_BASE"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     geocoder_url: str = field(default_factory=lambda: _env("GEOCODER_URL"))
     osrm_url: str = field(default_factory=lambda: _env("OSRM_URL"))
     upload_dir: str = field(default_factory=lambda: _env("UPLOAD_DIR", str(ROOT / "var" / "uploads")))
     # How booking counts a window's room: "shifts" (courier-minutes) or "routes" (also the day's plan must fit).
     booking_capacity: str = field(default_factory=lambda: _env("BOOKING_CAPACITY", "routes"))
+    # Failed home deliveries of a result before it goes back to the post office counter for collection
+    # (backend/custody/services.py; the citizen is offered a new visit while attempts remain).
+    delivery_max_attempts: int = field(default_factory=lambda: int(_env("DELIVERY_MAX_ATTEMPTS", "2")))
+    # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
+    demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
     debug: bool = field(default_factory=lambda: _bool("DEBUG", False))
 
@@ -166,9 +177,13 @@ class Settings:
             "auth_account_rate_per_hour",
             "handover_code_max_failures",
             "handover_staff_max_failures_per_hour",
+            "delivery_max_attempts",
+            "fcm_max_connections",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if self.fcm_http not in ("1.1", "2"):
+            raise ConfigError(f"FCM_HTTP must be 1.1 or 2, not {self.fcm_http!r}")
         from backend.lib.clientip import parse_networks  # stdlib only: no import cycle
 
         try:

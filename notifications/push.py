@@ -11,7 +11,6 @@ import base64
 import email.utils
 import hashlib
 import logging
-import os
 import re
 import ssl
 import uuid
@@ -409,7 +408,9 @@ def make_sender(
     http: str = "1.1",
     max_connections: int = 100,
 ) -> PushSender:
-    """``FcmSender`` when a service-account file is configured, else ``NullSender`` (push off)."""
+    """``FcmSender`` when a service-account file is configured, else ``NullSender`` (push off). The caller
+    passes its configuration (the backend from its settings: ``backend.notices.worker.sender_for``); this
+    package reads no environment."""
     if not credentials_path:
         log.info("FIREBASE_CREDENTIALS not set: push notifications are off (inbox only)")
         return NullSender()
@@ -420,17 +421,4 @@ def make_sender(
         link_base=link_base,
         http=http,
         max_connections=max_connections,
-    )
-
-
-def sender_from_env() -> PushSender:
-    """From ``FIREBASE_CREDENTIALS``, ``FCM_BASE_URL``, ``FIREBASE_PROJECT_ID``, ``APP_LINK_BASE``,
-    ``FCM_HTTP`` (``1.1`` or ``2``) and ``FCM_MAX_CONNECTIONS``."""
-    return make_sender(
-        os.environ.get("FIREBASE_CREDENTIALS"),
-        base_url=os.environ.get("FCM_BASE_URL"),
-        project_id=os.environ.get("FIREBASE_PROJECT_ID"),
-        link_base=os.environ.get("APP_LINK_BASE"),
-        http=os.environ.get("FCM_HTTP", "1.1"),
-        max_connections=int(os.environ.get("FCM_MAX_CONNECTIONS", "100")),
     )

@@ -103,13 +103,11 @@ def touched(session: AsyncSession, post_office_id: uuid.UUID) -> None:
     session.sync_session.info.setdefault(_TOUCHED, set()).add(post_office_id)
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     for office in session.info.pop(_TOUCHED, ()):
         CACHE.changed(office)
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
 
@@ -121,5 +119,24 @@ def _on_notify(payload: str) -> None:
         log.warning("ledger notification with a bad payload: %r", payload)
 
 
-pgnotify.subscribe(pgnotify.LEDGER, _on_notify)
-pgnotify.on_reset(CACHE.forget_database)
+_SESSION_HOOKS = (("after_commit", _after_commit), ("after_rollback", _after_rollback))
+
+
+def install() -> None:
+    """Forget an office's cached ledger when this process commits a change to it (global ``Session`` hooks)
+    or another process does (PostgreSQL NOTIFY), and everything when the listener reconnects. Called once by
+    ``backend.app.create_app``; calling it again changes nothing."""
+    for name, hook in _SESSION_HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
+    pgnotify.subscribe(pgnotify.LEDGER, _on_notify)
+    pgnotify.on_reset(_forget_database)
+
+
+def installed() -> bool:
+    """Whether ``install`` ran (its ``Session`` hooks are registered)."""
+    return all(event.contains(Session, name, hook) for name, hook in _SESSION_HOOKS)
+
+
+def _forget_database(db: str) -> None:
+    CACHE.forget_database(db)

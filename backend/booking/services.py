@@ -156,9 +156,15 @@ def _reference_changed(table: str) -> None:
         invalidate_caches()
 
 
-# Another process changed reference data (PostgreSQL triggers, migration 0002): drop it here at once.
-pgnotify.subscribe(pgnotify.REFERENCE, _reference_changed)
-pgnotify.on_reset(lambda _db: invalidate_caches())
+def _listener_reset(_db: str) -> None:
+    invalidate_caches()
+
+
+def install() -> None:
+    """Another process changed reference data (PostgreSQL triggers, migration 0002): drop it here at once.
+    Called once by ``backend.app.create_app``; calling it again changes nothing."""
+    pgnotify.subscribe(pgnotify.REFERENCE, _reference_changed)
+    pgnotify.on_reset(_listener_reset)
 
 
 async def cached_office(session: AsyncSession, post_office_id: uuid.UUID) -> Office:

@@ -12,7 +12,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryP
 from litestar.response import File
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.app import LIFESPAN_HOOKS
 from backend.audit.services import access_of
 from backend.custody import codeguard, handovers, ids, services, sync, views
 from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
@@ -32,9 +31,6 @@ from schemas.dossiers import (
 from schemas.enums import Role
 
 log = logging.getLogger("backend.custody")
-# The attempt guard's own PostgreSQL connections close with the app (backend/custody/codeguard.py).
-if codeguard.lifespan_hook not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(codeguard.lifespan_hook)
 
 deps = {
     "principal": Provide(provide_principal),

@@ -197,14 +197,14 @@ class Journey:
             return
         if stop == "out_for_delivery":
             return
-        for attempt in range(services.MAX_DELIVERY_ATTEMPTS):
+        for attempt in range(services.max_delivery_attempts()):
             t += timedelta(hours=rng.uniform(1, 3))
             if stop == "returned" or rng.random() < 0.18:
                 if not await self.event(
                     courier, kq, t, code="EMH", reason_code=rng.choice(("not_home", "moved"))
                 ):
                     return
-                if attempt + 1 >= services.MAX_DELIVERY_ATTEMPTS:
+                if attempt + 1 >= services.max_delivery_attempts():
                     return  # back at the desk for counter pickup
                 t += timedelta(hours=rng.uniform(18, 30))
                 if not await self.event(courier, kq, t, code="EMO"):

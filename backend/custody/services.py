@@ -7,7 +7,6 @@ live in ``handovers.py`` and ``views.py``.
 
 import hashlib
 import hmac
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,8 +49,13 @@ from schemas.dossiers import (
 from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
 
-# After this many failed delivery attempts the result goes back to the desk for counter pickup.
-MAX_DELIVERY_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "2"))
+
+def max_delivery_attempts() -> int:
+    """After this many failed delivery attempts the result goes back to the desk for counter pickup
+    (``DELIVERY_MAX_ATTEMPTS``)."""
+    return get_settings().delivery_max_attempts
+
+
 # Device clocks drift; an event "from the future" beyond this is refused, so is one older than the window.
 CLIENT_SKEW = timedelta(minutes=10)
 CLIENT_MAX_AGE = timedelta(days=14)
@@ -714,7 +718,7 @@ async def _transition(
     # Too many failed attempts: back to the desk for counter pickup, in the same transaction.
     if code == "EMH":
         result = await result_of(session, dossier)
-        if result is not None and result.delivery_attempts >= MAX_DELIVERY_ATTEMPTS:
+        if result is not None and result.delivery_attempts >= max_delivery_attempts():
             result.counter_pickup = True
             system = Actor(principal=Principal(id=actor.principal.id, role=Role.admin), org=None)
             desk = await session.get(Organisation, dossier.desk_id) if dossier.desk_id else None
@@ -883,7 +887,7 @@ async def _apply_side_effects(
         if result is not None:
             result.delivery_attempts += 1
             data["attempt"] = result.delivery_attempts
-            data["rebook"] = result.delivery_attempts < MAX_DELIVERY_ATTEMPTS
+            data["rebook"] = result.delivery_attempts < max_delivery_attempts()
         data["reason_code"] = reason
         vi, en = DELIVERY_FAILURES[reason]
         notes.append(("dossier.delivery_failed", {"reason": f"{vi} / {en}"}))

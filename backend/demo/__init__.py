@@ -6,7 +6,6 @@ in ``DOMAIN_ORDER`` (bookings before dossiers before plans), each after the prev
 
 import importlib
 import logging
-import os
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +14,7 @@ from sqlmodel import select
 from backend.db import session_factory
 from backend.demo.province import DEFAULT_PROVINCE, DemoContext, seed_province
 from backend.demo.reference import load_reference
+from backend.settings import get_settings
 from schemas.accounts import StaffUser
 
 log = logging.getLogger("backend.demo")
@@ -31,7 +31,7 @@ async def seed_all(engine: AsyncEngine, *, password: str, province_code: str | N
             return {**counts, "demo": "already loaded"}
         ctx = await seed_province(
             session,
-            province_code=province_code or os.environ.get("DEMO_PROVINCE", DEFAULT_PROVINCE),
+            province_code=province_code or get_settings().demo_province or DEFAULT_PROVINCE,
             password=password,
         )
         await session.commit()

@@ -160,8 +160,15 @@ def _changed_elsewhere(payload: str) -> None:
             _forget_all()
 
 
-pgnotify.subscribe(pgnotify.REFERENCE, _changed_elsewhere)
-pgnotify.on_reset(lambda _db: _forget_all())
+def _listener_reset(_db: str) -> None:
+    _forget_all()
+
+
+def install() -> None:
+    """Drop cached accounts when another process changes them (PostgreSQL NOTIFY) or the listener reconnects.
+    Called once by ``backend.app.create_app``; calling it again changes nothing."""
+    pgnotify.subscribe(pgnotify.REFERENCE, _changed_elsewhere)
+    pgnotify.on_reset(_listener_reset)
 
 
 async def load_account(engine: AsyncEngine, principal: Principal) -> AccountState:

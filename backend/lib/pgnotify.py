@@ -42,6 +42,14 @@ def on_reset(handler: Callable[[str], None]) -> None:
         _resets.append(handler)
 
 
+def subscriptions() -> dict[str, list[Callable[[str], None]]]:
+    """What is subscribed: each channel's handlers, and under ``"reset"`` the ``on_reset`` ones (a copy)."""
+    subs = {channel: list(handlers) for channel, handlers in _handlers.items() if handlers}
+    if _resets:
+        subs["reset"] = list(_resets)
+    return subs
+
+
 def listening(db: str) -> bool:
     return _listening.get(db, 0) > 0
 

@@ -1,7 +1,6 @@
 """Alembic environment: async engines for both SQLite (batch mode) and PostgreSQL."""
 
 import asyncio
-import os
 from logging.config import fileConfig
 
 from alembic import context
@@ -22,9 +21,10 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from backend.settings import get_settings
+    from backend.settings import Settings
 
-    return os.environ.get("DATABASE_URL") or get_settings().database_url
+    # Read now, not the process's cached settings: a caller may have set DATABASE_URL since they were made.
+    return Settings().database_url
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:

@@ -14,7 +14,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import tickets
-from backend.app import LIFESPAN_HOOKS
 from backend.lib.auth import (
     STAFF_CHECK_TTL_S,
     Principal,
@@ -26,16 +25,13 @@ from backend.lib.auth import (
 )
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
-from backend.notices import services, worker
+from backend.notices import services
 from backend.server import stopping
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
 from schemas.notifications import DeviceRegistration
 from schemas.orgs import Organisation
-
-if worker.lifespan_hook not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(worker.lifespan_hook)
 
 DEPS = {"principal": Provide(provide_principal), "paging": Provide(provide_paging, sync_to_thread=False)}
 

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import session_factory
+from backend.settings import Settings, get_settings
 from notifications.dispatcher import Dispatcher
-from notifications.push import sender_from_env
+from notifications.push import PushSender, make_sender
 
 log = logging.getLogger("backend.notices")
 SWEEP_EVERY_S = 15 * 60
@@ -37,8 +38,23 @@ async def _sweep(engine: AsyncEngine, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=SWEEP_EVERY_S)
 
 
-async def run(engine: AsyncEngine, stop: asyncio.Event, *, sweep: bool = True) -> None:
-    sender = sender_from_env()
+def sender_for(settings: Settings) -> PushSender:
+    """The push sender ``FIREBASE_CREDENTIALS``, ``FCM_BASE_URL``, ``FIREBASE_PROJECT_ID``, ``APP_LINK_BASE``,
+    ``FCM_HTTP`` and ``FCM_MAX_CONNECTIONS`` configure (push off without credentials)."""
+    return make_sender(
+        settings.firebase_credentials or None,
+        base_url=settings.fcm_base_url or None,
+        project_id=settings.firebase_project_id or None,
+        link_base=settings.app_link_base or None,
+        http=settings.fcm_http,
+        max_connections=settings.fcm_max_connections,
+    )
+
+
+async def run(
+    engine: AsyncEngine, stop: asyncio.Event, *, sweep: bool = True, settings: Settings | None = None
+) -> None:
+    sender = sender_for(settings or get_settings())
     dispatcher = Dispatcher(engine, sender)
     log.info("notification dispatcher %s started (push: %s)", dispatcher.worker_id, type(sender).__name__)
     tasks = [asyncio.create_task(dispatcher.run_forever(stop))]
@@ -56,7 +72,7 @@ async def lifespan_hook(app: Any) -> AsyncIterator[None]:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop))
+    task = asyncio.create_task(run(app.state.engine, stop, settings=app.state.settings))
     try:
         yield
     finally:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking.capacity import CourierShiftPolicy
+from backend.booking.capacity import CourierShiftPolicy, get_policy, set_policy
 from backend.db import db_key, detached
 from backend.lib import pgnotify
 from backend.lib.ttlcache import TtlCache
@@ -78,8 +78,20 @@ def forget_plans() -> None:
     _listing_plans.clear()
 
 
-pgnotify.subscribe(pgnotify.REFERENCE, lambda table: forget_plans() if table == "plan" else None)
-pgnotify.on_reset(lambda _db: forget_plans())
+def _reference_changed(table: str) -> None:
+    if table == "plan":
+        forget_plans()
+
+
+def _listener_reset(_db: str) -> None:
+    forget_plans()
+
+
+def install() -> None:
+    """Forget cached plans when another process solves or publishes one (PostgreSQL NOTIFY) or the listener
+    reconnects. Called once by ``backend.app.create_app``; calling it again changes nothing."""
+    pgnotify.subscribe(pgnotify.REFERENCE, _reference_changed)
+    pgnotify.on_reset(_listener_reset)
 
 
 async def listing_plans(
@@ -259,3 +271,10 @@ class RouteInsertionPolicy(CourierShiftPolicy):
             visit.lon,
             service_s,
         )
+
+
+def install_policy(booking_capacity: str) -> None:
+    """Issue 3's seam, closed by issue 5: with ``BOOKING_CAPACITY=routes`` (the default), once a day has a plan,
+    booking offers only windows the routes can absorb. Called by ``backend.app.create_app``; idempotent."""
+    if booking_capacity == "routes" and not isinstance(get_policy(), RouteInsertionPolicy):
+        set_policy(RouteInsertionPolicy())

@@ -9,23 +9,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.app import LIFESPAN_HOOKS
 from backend.audit.services import access_of
-from backend.booking.capacity import get_policy, set_policy
 from backend.custody import codeguard
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.planning import courier, services, worker
-from backend.planning.capacity import RouteInsertionPolicy
-from backend.settings import get_settings
 from schemas.enums import Role
 from schemas.planning import LocationReport, PlanCreate, ReplanCreate, StopAction, StopFailure
-
-if worker.lifespan_hook not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(worker.lifespan_hook)
-
-# Issue 3's seam, closed by issue 5: once a day has a plan, booking offers only windows the routes can absorb.
-if get_settings().booking_capacity == "routes" and not isinstance(get_policy(), RouteInsertionPolicy):
-    set_policy(RouteInsertionPolicy())
 
 PRINCIPAL = {"principal": Provide(provide_principal)}
 PLANNERS = requires(Role.dispatcher, Role.admin)
