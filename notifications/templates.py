@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from schemas.base import to_vn
+from schemas.vntime import to_vn
 
 Audience = Literal["citizen", "staff"]
 

@@ -7,14 +7,15 @@ advanced-alchemy's ``DateTimeUTC``) and shown in Asia/Ho_Chi_Minh.
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError, PydanticUndefined
 from sqlmodel import Field, SQLModel
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Re-exported for older imports; Vietnam time lives in schemas.vntime (one rule for naive values there).
+from schemas.vntime import VN_TZ as VN_TZ
+from schemas.vntime import to_vn as to_vn
 
 
 def utcnow() -> datetime:
@@ -40,13 +41,6 @@ def _aware(value: datetime) -> datetime:
 # Every instant the API takes: a time without an offset is refused (422 ``naive_time``, naming the field), not
 # guessed at, and never compared with aware ones (that was a 500: issue 17).
 Instant = Annotated[datetime, AfterValidator(_aware)]
-
-
-def to_vn(value: datetime) -> datetime:
-    """An aware instant shown in Vietnam time (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(VN_TZ)
 
 
 def utc_field(*, nullable: bool = False, index: bool = False, default_now: bool = False) -> Any:

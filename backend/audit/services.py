@@ -14,7 +14,7 @@ header, percent-encoded UTF-8, or ``purpose`` query, e.g. "gọi lại bổ sung
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,8 +25,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
 from schemas.audit import PersonalDataAccess, PersonalDataAccessPublic
-from schemas.base import VN_TZ, utcnow
+from schemas.base import utcnow
 from schemas.orgs import Organisation
+from schemas.vntime import vn_day_start
 
 PURPOSE_MAX = 200
 
@@ -96,11 +97,9 @@ def record(
 
 def _day_bounds(stmt: Any, first: date | None, last: date | None) -> Any:
     if first:
-        stmt = stmt.where(col(PersonalDataAccess.at) >= datetime.combine(first, time(0), tzinfo=VN_TZ))
+        stmt = stmt.where(col(PersonalDataAccess.at) >= vn_day_start(first))
     if last:
-        stmt = stmt.where(
-            col(PersonalDataAccess.at) < datetime.combine(last + timedelta(days=1), time(0), tzinfo=VN_TZ)
-        )
+        stmt = stmt.where(col(PersonalDataAccess.at) < vn_day_start(last + timedelta(days=1)))
     return stmt
 
 

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking import capacity, places
 from backend.booking.services import fees_for, office
-from backend.booking.windows import Window, day_windows, local_date, parse_hours
+from backend.booking.windows import Window, day_windows, parse_hours
 from backend.catalogue.calendar_service import working_calendar
 from backend.demo.province import DemoContext
 from schemas import s10
@@ -32,6 +32,7 @@ from schemas.booking import (
     BookingChannel,
 )
 from schemas.catalogue import Procedure
+from schemas.vntime import vn_date
 
 # Appointments wanted per day (the first is today or the next working day).
 TARGETS = (220, 340, 220, 120)
@@ -43,7 +44,7 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
     rng = random.Random(ctx.seed + 3)
     now = utcnow()
     cal = await working_calendar(session)
-    first = cal.next_working_day(local_date(now), include_today=True)
+    first = cal.next_working_day(vn_date(now), include_today=True)
     days = [first]
     while len(days) < len(TARGETS):
         days.append(cal.next_working_day(days[-1]))

@@ -35,12 +35,11 @@ from backend.booking.windows import (
     check_window,
     cutoff_passed,
     last_bookable_day,
-    local_date,
     remaining,
     windows_between,
 )
 from backend.catalogue import tariffs
-from backend.catalogue.calendar import VN_TZ, WorkingCalendar
+from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
 from backend.catalogue.services import organisation_by_key
@@ -81,6 +80,7 @@ from schemas.notifications import Notification, NotificationStatus
 from schemas.orgs import Organisation
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop
 from schemas.units import Commune
+from schemas.vntime import at_vn, to_vn, vn_date, vn_day_start
 
 log = logging.getLogger("backend.booking")
 
@@ -291,8 +291,8 @@ class FrameWindow:
         return cls(
             window,
             capacity,
-            window.start.astimezone(VN_TZ).isoformat(),
-            window.end.astimezone(VN_TZ).isoformat(),
+            to_vn(window.start).isoformat(),
+            to_vn(window.end).isoformat(),
         )
 
 
@@ -411,7 +411,7 @@ async def list_slots(
     place = places.served_place(area, lat_, lon_)
     assert place.post_office_id is not None
     off = await cached_office(session, place.post_office_id)
-    today = local_date(now)
+    today = vn_date(now)
     first = first or today
     last = last or today + timedelta(days=off.rules.horizon_days)
     if last < first:
@@ -597,8 +597,8 @@ def _public(
         id=a.id,
         kind=a.kind,
         status=a.status,
-        start=a.start.astimezone(VN_TZ),
-        end=a.end.astimezone(VN_TZ),
+        start=to_vn(a.start),
+        end=to_vn(a.end),
         post_office=org.code,
         post_office_name=org.name,
         commune=commune_name,
@@ -649,11 +649,9 @@ async def list_appointments(
     if kind:
         stmt = stmt.where(Appointment.kind == kind)
     if first:
-        stmt = stmt.where(col(Appointment.start) >= datetime.combine(first, time(0), tzinfo=VN_TZ))
+        stmt = stmt.where(col(Appointment.start) >= vn_day_start(first))
     if last:
-        stmt = stmt.where(
-            col(Appointment.start) < datetime.combine(last + timedelta(days=1), time(0), tzinfo=VN_TZ)
-        )
+        stmt = stmt.where(col(Appointment.start) < vn_day_start(last + timedelta(days=1)))
     if post_office:
         org_id = select(Organisation.id).where(Organisation.code == post_office).scalar_subquery()
         stmt = stmt.where(col(Appointment.post_office_id) == org_id)
@@ -699,7 +697,7 @@ def reminder_rows(
     appt_id: uuid.UUID, citizen_id: uuid.UUID, start: datetime, version: int, now: datetime
 ) -> list[dict[str, Any]]:
     """Day-before (18:00 the evening before) and hour-before reminders, if still in the future."""
-    day_before = datetime.combine(local_date(start) - timedelta(days=1), DAY_BEFORE_AT, tzinfo=VN_TZ)
+    day_before = at_vn(vn_date(start) - timedelta(days=1), DAY_BEFORE_AT)
     return [
         outbox.notification_row(
             recipient_kind="citizen",
@@ -924,7 +922,7 @@ async def book(
     await session.commit()
     # Everything the answer shows is at hand: no second round of reads. Its instants are in Vietnam time
     # already, so the controller sends it without walking it (``LocalTimeResponse``).
-    shown_now = now.astimezone(VN_TZ)
+    shown_now = to_vn(now)
     public = _public(
         SimpleNamespace(**{**draft.appointment, "created_at": shown_now, "updated_at": shown_now}),
         draft.office,
@@ -1099,7 +1097,7 @@ def _full(window: Window) -> Problem:
         409,
         "Khung giờ đã kín, vui lòng chọn khung khác / The window is full, please pick another",
         code="window_full",
-        extra={"start": window.start.astimezone(VN_TZ).isoformat(), "remaining": 0},
+        extra={"start": to_vn(window.start).isoformat(), "remaining": 0},
     )
 
 
@@ -1352,7 +1350,7 @@ async def rebook_offer(session: AsyncSession, appt: Appointment, now: datetime) 
     proc = await session.get(Procedure, appt.procedure_id) if appt.procedure_id else None
     off = await office(session, appt.post_office_id)
     cal = await cached_calendar(session)
-    today = local_date(now)
+    today = vn_date(now)
     windows = bookable_windows(
         cal, off.org.opening_hours, off.rules, now, today, today + timedelta(days=off.rules.horizon_days)
     )
@@ -1372,5 +1370,5 @@ async def rebook_offer(session: AsyncSession, appt: Appointment, now: datetime) 
     return {
         "link": f"/appointments/new?rebook_of={appt.id}",
         "body": body,
-        "suggested": [w.start.astimezone(VN_TZ).isoformat() for w in free[:3]],
+        "suggested": [to_vn(w.start).isoformat() for w in free[:3]],
     }

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from backend.catalogue.calendar import VN_TZ, WorkingCalendar
+from backend.catalogue.calendar import WorkingCalendar
 from schemas.booking import DEFAULT_SERVICE_MINUTES
+from schemas.vntime import at_vn, vn_date
 
 Hours = list[tuple[time, time]]
 
@@ -84,22 +85,18 @@ def _day_windows(
     out: list[Window] = []
     step = timedelta(minutes=window_minutes)
     for open_t, close_t in hours:
-        start = datetime.combine(day, open_t, tzinfo=VN_TZ)
-        close = datetime.combine(day, close_t, tzinfo=VN_TZ)
+        start = at_vn(day, open_t)
+        close = at_vn(day, close_t)
         while start < close:
             end = min(start + step, close)
             if (end - start) >= timedelta(minutes=min(min_window_minutes, window_minutes)):
-                out.append(Window(start.astimezone(UTC), end.astimezone(UTC)))
+                out.append(Window(start, end))
             start = end
     return tuple(out)
 
 
-def local_date(instant: datetime) -> date:
-    return instant.astimezone(VN_TZ).date()
-
-
 def last_bookable_day(rules: BookingRules, now: datetime) -> date:
-    return local_date(now) + timedelta(days=rules.horizon_days)
+    return vn_date(now) + timedelta(days=rules.horizon_days)
 
 
 def bookable_windows(
@@ -111,7 +108,7 @@ def bookable_windows(
     last: date,
 ) -> list[Window]:
     """Every window in [first, last] (local dates) that can still be booked at ``now``."""
-    first = max(first, local_date(now))
+    first = max(first, vn_date(now))
     last = min(last, last_bookable_day(rules, now))
     earliest = now + timedelta(minutes=rules.min_notice_minutes)
     return [w for w in windows_between(cal, opening_hours, rules, first, last) if w.start >= earliest]
@@ -139,7 +136,7 @@ def check_window(
     if start.tzinfo is None or start.utcoffset() is None:
         raise WindowError("naive_time", "Thời điểm phải có múi giờ / The time must carry a UTC offset")
     start = start.astimezone(UTC)
-    day = local_date(start)
+    day = vn_date(start)
     if start <= now:
         raise WindowError("window_in_past", "Khung giờ đã qua / The window is in the past")
     if day > last_bookable_day(rules, now):
@@ -180,8 +177,8 @@ def cutoff_passed(rules: BookingRules, now: datetime, start: datetime) -> bool:
 def overlap_minutes(shift: Hours, day: date, window: Window) -> int:
     total = 0
     for a, b in shift:
-        s = max(datetime.combine(day, a, tzinfo=VN_TZ), window.start)
-        e = min(datetime.combine(day, b, tzinfo=VN_TZ), window.end)
+        s = max(at_vn(day, a), window.start)
+        e = min(at_vn(day, b), window.end)
         if e > s:
             total += int((e - s).total_seconds() // 60)
     return total
@@ -189,7 +186,7 @@ def overlap_minutes(shift: Hours, day: date, window: Window) -> int:
 
 def capacity_minutes(shifts: Iterable[Mapping[str, Any]], window: Window) -> int:
     """Courier-minutes available in ``window``: each courier's weekly shift (ISO weekday -> hours) overlapping it."""
-    day = local_date(window.start)
+    day = vn_date(window.start)
     key = str(day.isoweekday())
     return sum(overlap_minutes(parse_hours(s.get(key)), day, window) for s in shifts)
 

@@ -35,16 +35,17 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from schemas.vntime import VN_TZ as VN_TZ  # re-exported for older imports
+from schemas.vntime import at_vn, to_vn, vn_date
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OVERRIDES_FILE = DATA_DIR / "calendar_overrides.json"
 
@@ -161,7 +162,7 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         if isinstance(day, datetime):
-            raise TypeError("is_working_day takes a date; convert instants with to_local(...).date()")
+            raise TypeError("is_working_day takes a date; convert instants with schemas.vntime.vn_date(...)")
         cached = self._cache.get(day)
         if cached is not None:
             return cached
@@ -230,7 +231,7 @@ class WorkingCalendar:
     def effective_receipt_day(self, instant: datetime) -> date:
         """The working day a dossier counts as received: same day if received on a working day before
         closing, else the next working day."""
-        local = to_local(instant)
+        local = to_vn(instant)
         if self.is_working_day(local.date()) and local.time() < self.hours.close:
             return local.date()
         return self.next_working_day(local.date())
@@ -242,7 +243,7 @@ class WorkingCalendar:
             raise TypeError("n must be an int; use due_at(...) for fractional days")
         if n < 0:
             raise ValueError("n must be >= 0")
-        local = to_local(instant)
+        local = to_vn(instant)
         if n == 0:
             day = local.date()
             if not self.is_working_day(day) or local.time() >= self.hours.same_day_cutoff:
@@ -253,17 +254,17 @@ class WorkingCalendar:
 
     def due_date(self, instant: datetime, n: int) -> date:
         """Local date of ``add_working_days`` (what is printed on the receipt, "ngày hẹn trả")."""
-        return to_local(self.add_working_days(instant, n)).date()
+        return vn_date(self.add_working_days(instant, n))
 
     def end_of_day(self, day: date) -> datetime:
-        return datetime.combine(day, self.hours.close, tzinfo=VN_TZ).astimezone(UTC)
+        return at_vn(day, self.hours.close)
 
     def add_working_hours(self, instant: datetime, hours: float) -> datetime:
         """Instant (UTC) after ``hours`` of office time counted from ``instant`` (procedures stated in hours)."""
         if not math.isfinite(hours) or hours < 0:
             raise ValueError("hours must be a finite number >= 0")
         remaining = round(hours * 60)  # minutes; sub-minute precision has no legal meaning
-        local = to_local(instant)
+        local = to_vn(instant)
         day, now = local.date(), _minutes(local.time()) + (local.second > 0 or local.microsecond > 0)
         for _ in range(3660 * 2):
             if self.is_working_day(day):
@@ -274,7 +275,7 @@ class WorkingCalendar:
                         continue
                     if begin + remaining <= e:
                         at = begin + remaining
-                        return datetime.combine(day, time(at // 60, at % 60), tzinfo=VN_TZ).astimezone(UTC)
+                        return at_vn(day, time(at // 60, at % 60))
                     remaining -= e - begin
             day, now = day + timedelta(days=1), 0
         raise ValueError("working hours did not fit in 10 years")
@@ -289,10 +290,8 @@ class WorkingCalendar:
         return self.add_working_hours(instant, processing_days * self.hours.hours_per_day)
 
 
-def to_local(instant: datetime) -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("instant must be timezone-aware (store UTC, see schemas.base.utcnow)")
-    return instant.astimezone(VN_TZ)
+# Kept as an alias for older imports (tests); new code uses schemas.vntime.to_vn.
+to_local = to_vn
 
 
 def read_overrides(path: Path = OVERRIDES_FILE) -> list[DayOverride]:

@@ -11,9 +11,10 @@ from backend.lib.problems import Problem
 from backend.planning import clock
 from backend.planning.services import latest_position, post_office
 from schemas.accounts import StaffUser
-from schemas.base import to_vn, utcnow
+from schemas.base import utcnow
 from schemas.enums import Role
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
+from schemas.vntime import vn_date, vn_day_start
 
 OPEN_STOPS = {StopStatus.planned, StopStatus.started}
 
@@ -25,7 +26,7 @@ async def couriers_today(session: AsyncSession, principal: Principal, office: st
     po = await post_office(session, key)
     check_office(principal, po.id)
     now = utcnow()
-    today = to_vn(now).date()
+    today = vn_date(now)
     plan = (
         await session.exec(
             select(Plan)
@@ -55,7 +56,7 @@ async def couriers_today(session: AsyncSession, principal: Principal, office: st
     ).all()
     out = []
     for c in couriers:
-        pos = await latest_position(session, c.id, clock.day_start(today), now)
+        pos = await latest_position(session, c.id, vn_day_start(today), now)
         stops = stops_by_courier.get(c.id, [])
         late = [s for s in stops if is_late(s, now)]
         out.append(

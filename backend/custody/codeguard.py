@@ -30,7 +30,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -39,15 +39,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue.calendar import to_local
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from backend.settings import get_settings
 from notifications.outbox import notification_row
 from schemas.accounts import StaffUser
 from schemas.attempts import AttemptCounter, CodeFailure
-from schemas.base import VN_TZ, utcnow
+from schemas.base import utcnow
 from schemas.notifications import Notification
+from schemas.vntime import vn_date, vn_day_start
 
 COUNTERS = AttemptCounter.__table__  # type: ignore[attr-defined]
 FAILURES = CodeFailure.__table__  # type: ignore[attr-defined]
@@ -107,14 +107,14 @@ class CodeRefused(Problem):
 
 def _keys(attempt: Attempt, now: datetime) -> tuple[_Key, ...]:
     settings = get_settings()
-    local = to_local(now)
-    next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=VN_TZ)
+    today = vn_date(now)
+    next_midnight = vn_day_start(today + timedelta(days=1))
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return (
         _Key(
             "citizen_day",
             attempt.citizen_id,
-            local.date().isoformat(),
+            today.isoformat(),
             settings.handover_code_max_failures,
             next_midnight,
         ),

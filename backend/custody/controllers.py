@@ -18,7 +18,7 @@ from backend.custody.proofs import MAX_BYTES, readable_proof, store_proof
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.paging import Paging, page, provide_paging
 from backend.lib.problems import Problem
-from schemas.base import NAIVE_TIME, to_vn, utcnow
+from schemas.base import NAIVE_TIME, utcnow
 from schemas.dossiers import (
     BatchIn,
     DossierCreate,
@@ -29,6 +29,7 @@ from schemas.dossiers import (
     ItemIdRequest,
 )
 from schemas.enums import Role
+from schemas.vntime import vn_date
 
 log = logging.getLogger("backend.custody")
 
@@ -288,7 +289,7 @@ class HandoverCodeController(Controller):
     @get("/", guards=[requires(Role.citizen)])
     async def my_code(self, principal: NamedDependency[Principal]) -> dict[str, Any]:
         """The citizen's code for today, read to the courier at a pickup or a delivery."""
-        today = to_vn(utcnow()).date()
+        today = vn_date(utcnow())
         return {"code": services.handover_code(principal.id, today), "valid_on": today.isoformat()}
 
 

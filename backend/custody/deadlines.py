@@ -16,7 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from backend.catalogue.calendar import VN_TZ, WorkingCalendar, to_local
+from backend.catalogue.calendar import WorkingCalendar
+from schemas.vntime import at_vn, to_vn, vn_date
 
 
 class Timeliness(StrEnum):
@@ -48,11 +49,10 @@ class Resumed:
 def resume(due: datetime, paused_at: datetime, resumed_at: datetime, calendar: WorkingCalendar) -> Resumed:
     """The due date after a pause from ``paused_at`` to ``resumed_at``: later by the working days in between
     (days d with pause day < d <= resume day), keeping the time of day of the original due instant."""
-    days = max(0, calendar.working_days_between(to_local(paused_at).date(), to_local(resumed_at).date()))
-    local = to_local(due)
+    days = max(0, calendar.working_days_between(vn_date(paused_at), vn_date(resumed_at)))
+    local = to_vn(due)
     new_day = calendar.add_days(local.date(), days) if days else local.date()
-    shifted = datetime.combine(new_day, local.time(), tzinfo=VN_TZ)
-    return Resumed(due_at=shifted.astimezone(due.tzinfo or VN_TZ), paused_days=days)
+    return Resumed(due_at=at_vn(new_day, local.time()).astimezone(due.tzinfo), paused_days=days)
 
 
 def timeliness(dossier: ClockLike, now: datetime, calendar: WorkingCalendar) -> Timeliness | None:
@@ -66,7 +66,7 @@ def timeliness(dossier: ClockLike, now: datetime, calendar: WorkingCalendar) -> 
         if done > due:
             return Timeliness.late
         # Same local date as the due day -> on time; an earlier day -> early.
-        if to_local(done).date() < to_local(due).date():
+        if vn_date(done) < vn_date(due):
             return Timeliness.early
         return Timeliness.on_time
     judged_at = dossier.paused_at if dossier.paused_at is not None else now
@@ -77,4 +77,4 @@ def working_days_left(dossier: ClockLike, now: datetime, calendar: WorkingCalend
     """Working days from today to the due day (negative when overdue), for the desk's "due soon" view."""
     if dossier.due_at is None or dossier.resolved_at is not None:
         return None
-    return calendar.working_days_between(to_local(now).date(), to_local(dossier.due_at).date())
+    return calendar.working_days_between(vn_date(now), vn_date(dossier.due_at))

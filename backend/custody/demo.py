@@ -17,7 +17,6 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue.calendar import VN_TZ, to_local
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import handovers, services
 from backend.custody.proofs import store_proof
@@ -38,6 +37,7 @@ from schemas.dossiers import (
     HandoverCreate,
     RecipientCheck,
 )
+from schemas.vntime import to_vn, vn_date
 
 log = logging.getLogger("backend.demo")
 DOSSIERS_PER_OFFICE = 10
@@ -61,8 +61,7 @@ def _who(user: StaffUser) -> Principal:
 
 
 def _office_time(rng: random.Random, day: datetime) -> datetime:
-    local = to_local(day).replace(hour=rng.randint(8, 15), minute=rng.choice((0, 10, 20, 30, 40, 50)))
-    return local.astimezone(VN_TZ)
+    return to_vn(day).replace(hour=rng.randint(8, 15), minute=rng.choice((0, 10, 20, 30, 40, 50)))
 
 
 class Journey:
@@ -119,7 +118,7 @@ class Journey:
             f"{ctx.province.code}-MC-{po.commune_code}",
             f"{ctx.province.code}-UB-{po.commune_code}",
         )
-        day = to_local(start).date()
+        day = vn_date(start)
         body = DossierCreate(
             procedure=procedure.code,
             channel=Channel.home_pickup,
@@ -210,7 +209,7 @@ class Journey:
                 if not await self.event(courier, kq, t, code="EMO"):
                     return
                 continue
-            code = services.handover_code(citizen.id, to_local(t).date())
+            code = services.handover_code(citizen.id, vn_date(t))
             await self.event(
                 courier,
                 kq,
@@ -247,7 +246,7 @@ async def _discrepancy(
             citizen_phone=citizen.phone,
             documents=[DocumentTick(id=str(d["id"]), provided=True, original=True) for d in proc.documents],
             confirmation=CitizenConfirmation(
-                method="code", code=services.handover_code(citizen.id, to_local(at).date())
+                method="code", code=services.handover_code(citizen.id, vn_date(at))
             ),
         )
         d, _ = await services.create_dossier(session, _who(courier), body, now=at)

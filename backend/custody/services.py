@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import citizen_by_phone
 from backend.booking import places  # the served communes and their centroids
-from backend.catalogue.calendar import WorkingCalendar, to_local
+from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import codeguard, custodians, deadlines
 from backend.custody import transitions as tr
@@ -48,6 +48,7 @@ from schemas.dossiers import (
 )
 from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
+from schemas.vntime import vn_date
 
 
 def max_delivery_attempts() -> int:
@@ -125,7 +126,7 @@ def code_matches(citizen_id: uuid.UUID, code: str, at: datetime) -> bool:
     already saw as tomorrow. Both are accepted; nothing older or newer is."""
     if not (code.isascii() and code.isdigit()):
         return False  # compare_digest refuses non-ASCII text; no code has it
-    days = {to_local(at - timedelta(days=1)).date(), to_local(at).date(), to_local(at + CLIENT_SKEW).date()}
+    days = {vn_date(at - timedelta(days=1)), vn_date(at), vn_date(at + CLIENT_SKEW)}
     return any(hmac.compare_digest(handover_code(citizen_id, d), code) for d in days)
 
 

@@ -13,7 +13,7 @@ from litestar import Response
 from litestar.serialization import default_serializer
 from pydantic import BaseModel
 
-from schemas.base import to_vn
+from schemas.vntime import to_vn
 
 # Leaves that never hold a datetime (exact types: ``datetime`` subclasses ``date``). Checking the type first
 # keeps the walk cheap for big listings (two weeks of slots is a few hundred values).

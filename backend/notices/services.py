@@ -14,7 +14,7 @@ from backend.lib.paging import Paging, fetch_page, page
 from backend.lib.problems import Problem
 from notifications import devices, inbox, outbox
 from schemas.accounts import StaffUser
-from schemas.base import VN_TZ, to_vn, utcnow
+from schemas.base import utcnow
 from schemas.dossiers import Dossier
 from schemas.enums import Role
 from schemas.notifications import (
@@ -24,6 +24,7 @@ from schemas.notifications import (
     Notification,
     NotificationStatus,
 )
+from schemas.vntime import at_vn, vn_date
 
 OPEN_AT_DESK_OR_AGENCY = (Status.received, Status.processing)
 
@@ -124,8 +125,8 @@ async def warn_due_soon(session: AsyncSession, *, now: datetime | None = None, w
     now = now or utcnow()
     cal = await working_calendar(session)
     # Everything due by the end of the n-th working day from today (Vietnam dates).
-    horizon_day = cal.add_days(to_vn(now).date(), working_days)
-    horizon = datetime.combine(horizon_day, time(23, 59, 59), tzinfo=VN_TZ)
+    horizon_day = cal.add_days(vn_date(now), working_days)
+    horizon = at_vn(horizon_day, time(23, 59, 59))
     dossiers = (
         await session.exec(
             select(Dossier).where(

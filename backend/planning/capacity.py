@@ -33,6 +33,7 @@ from routing import (
 )
 from schemas.orgs import Organisation
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
+from schemas.vntime import vn_date
 
 NEW_STOP = "new"
 
@@ -203,7 +204,7 @@ async def insertion_check(
     service_s: int,
 ) -> InsertionResult | None:
     """The cheapest insertion (courier, position, added travel) or why none; None when the day has no plan."""
-    day = clock.vn_date(window_start)
+    day = vn_date(window_start)
     if pgnotify.listening(db_key(session)):  # every plan change reaches this process: the cache is current
         plan = (await listing_plans(session, post_office_id, {day})).get(day)
     else:
@@ -246,7 +247,7 @@ class RouteInsertionPolicy(CourierShiftPolicy):
     ) -> set[datetime]:
         """The window starts (of ``windows``) in which the visit still fits: every window of a day without a
         plan, and on a planned day those where ``can_insert`` finds a place. One plan load per planned day."""
-        day_of = {start: clock.vn_date(start) for start, _ in windows}
+        day_of = {start: vn_date(start) for start, _ in windows}
         planned = await listing_plans(session, post_office_id, set(day_of.values()))
         admitted = {start for start, day in day_of.items() if day not in planned}
         for day, plan in planned.items():

@@ -1,37 +1,30 @@
-"""The routing library counts seconds from local midnight of the plan day; the database keeps aware UTC."""
+"""The routing library counts seconds from local midnight of the plan day; the database keeps aware UTC.
 
-import functools
-from datetime import UTC, date, datetime, time, timedelta
+Vietnam time itself (and its rule for naive datetimes: ``ValueError``) lives in ``schemas.vntime``.
+"""
 
-from schemas.base import VN_TZ, to_vn
+from datetime import date, datetime
 
+from schemas.vntime import at_vn, to_vn, vn_day_start
+from schemas.vntime import vn_date as vn_date  # re-exported for older imports (tests)
 
-def day_start(day: date) -> datetime:
-    """Midnight of ``day`` in Vietnam time (no DST in Vietnam, so every day is 86,400 s long)."""
-    return datetime.combine(day, time(0), tzinfo=VN_TZ)
+# Kept as an alias for older imports (tests); new code uses schemas.vntime.vn_day_start.
+day_start = vn_day_start
 
 
 def secs(day: date, instant: datetime) -> int:
-    """Seconds from the plan day's local midnight to ``instant`` (negative before the day)."""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return int((instant - day_start(day)).total_seconds())
+    """Seconds from the plan day's local midnight to ``instant`` (negative before the day; naive: ValueError)."""
+    return int((to_vn(instant) - vn_day_start(day)).total_seconds())
 
 
 def at(day: date, seconds: float) -> datetime:
     """The aware UTC instant ``seconds`` after the plan day's local midnight."""
-    return (day_start(day) + timedelta(seconds=round(seconds))).astimezone(UTC)
+    return at_vn(day, seconds)
 
 
 def hhmm_secs(value: str) -> int:
     hours, _, minutes = value.partition(":")
     return int(hours) * 3600 + int(minutes or 0) * 60
-
-
-@functools.lru_cache(maxsize=8192)
-def vn_date(instant: datetime) -> date:
-    # Cached: listings ask it of the same few hundred window starts on every request.
-    return to_vn(instant).date()
 
 
 def rfc3339(instant: datetime | None) -> str | None:

@@ -45,6 +45,7 @@ from schemas.planning import (
     StopKind,
     StopStatus,
 )
+from schemas.vntime import vn_date
 
 # A position older than this is not "where the courier is" any more.
 FRESH_POSITION = timedelta(minutes=30)
@@ -66,7 +67,7 @@ async def my_route(
     """The courier's route of the day; what it shows of each stop's citizen (``privacy``) is written to the
     personal-data audit."""
     now = now or utcnow()
-    day = day or clock.vn_date(now)
+    day = day or vn_date(now)
     row = (
         await session.exec(
             select(PlanRoute, Plan)
@@ -89,7 +90,7 @@ async def my_route(
     po = await session.get(Organisation, plan.post_office_id)
     details = await _stop_details(session, list(stops))
     citizens = {sid: d.pop("_citizen_id") for sid, d in details.items() if "_citizen_id" in d}
-    today = clock.vn_date(now)
+    today = vn_date(now)
     shown = [_courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
     audit.record(
         session,

@@ -15,11 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.catalogue.calendar_service import working_calendar
 from backend.demo.province import DemoContext
 from backend.lib.auth import Principal
-from backend.planning import clock, courier, services
+from backend.planning import courier, services
 from routing import solve
 from schemas.base import utcnow
 from schemas.enums import Role
 from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction
+from schemas.vntime import vn_date
 
 log = logging.getLogger("backend.planning.demo")
 DEMO_TIME_LIMIT_S = 1.0
@@ -82,7 +83,7 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
     admin_user = ctx.staff.get("admin")
     admin = Principal(id=admin_user.id if admin_user else uuid.uuid4(), role=Role.admin)
     cal = await working_calendar(session)
-    today = clock.vn_date(utcnow())
+    today = vn_date(utcnow())
     first = cal.next_working_day(today, include_today=True)
     following = cal.next_working_day(today)
     plans = 0

@@ -35,6 +35,7 @@ from schemas.dossiers import CustodianKind, Dossier, Handover, HandoverItem, Han
 from schemas.enums import Role
 from schemas.orgs import Organisation
 from schemas.planning import StopKind
+from schemas.vntime import vn_day_start
 
 # A dossier folder or a result envelope; a handover batch weighs its items.
 ITEM_WEIGHT_G = 300
@@ -269,7 +270,7 @@ async def build_day(session: AsyncSession, post_office: Organisation, day: date)
     out = DayInput(post_office=post_office, day=day)
     out.couriers = await couriers_on_shift(session, post_office, day)
     service = await service_seconds(session, post_office.id)
-    lo, hi = clock.day_start(day), clock.at(day, 24 * 3600)
+    lo, hi = vn_day_start(day), clock.at(day, 24 * 3600)
     appointments = (
         await session.exec(
             select(Appointment)

@@ -42,6 +42,7 @@ from schemas.planning import (
     ReplanCreate,
     StopStatus,
 )
+from schemas.vntime import vn_date, vn_day_start
 
 # Machine code and Vietnamese / English text of why a stop is left out, from the solver's diagnosis.
 REASONS: dict[str, tuple[str, str]] = {
@@ -114,9 +115,9 @@ async def create_plan(
     po = await post_office(session, office_key)
     check_office(principal, po.id)
     now = now or utcnow()
-    if data.date < clock.vn_date(now):
+    if data.date < vn_date(now):
         raise HttpProblem(422, "Ngày đã qua / The day has passed", code="date_in_past")
-    if data.date > clock.vn_date(now) + timedelta(days=60):
+    if data.date > vn_date(now) + timedelta(days=60):
         raise HttpProblem(422, "Ngày quá xa / The day is too far ahead", code="date_too_far")
     await _no_plan_in_progress(session, po.id, data.date)
     plan = Plan(
@@ -195,7 +196,7 @@ async def replan(
     if old.status not in (PlanStatus.done, PlanStatus.published):
         raise HttpProblem(409, "Kế hoạch chưa có lời giải / The plan has no solution", code="plan_not_solved")
     now = now or utcnow()
-    if old.service_date < clock.vn_date(now):
+    if old.service_date < vn_date(now):
         raise HttpProblem(422, "Ngày đã qua / The day has passed", code="date_in_past")
     await _no_plan_in_progress(session, old.post_office_id, old.service_date)
     options = dict(old.options)
@@ -290,7 +291,7 @@ async def _keep_progress(session: AsyncSession, job: SolveJob, old_id: uuid.UUID
         if now_s >= end_s:
             continue  # off shift already: their started stops become unassigned, with the reason
         if now_s > start_s:
-            pos = await latest_position(session, c.courier_id, clock.day_start(day.day), now)
+            pos = await latest_position(session, c.courier_id, vn_day_start(day.day), now)
             place = (pos.lat, pos.lon) if pos is not None else last_place.get(c.courier_id)
             breaks = tuple(b for b in c.breaks if b.latest_start > now_s)
             c = replace(c, shift_start=now, breaks=breaks)

@@ -218,7 +218,7 @@ async def recover_stale(engine: AsyncEngine, runner: PlanRunner | None = None) -
     """At startup: plans left queued or running by a process that died are re-queued and solved again if
     their day has not passed; older ones are marked failed. A plan whose heartbeat is fresh belongs to
     another live web process and is left alone."""
-    from backend.planning.clock import vn_date
+    from schemas.vntime import vn_date
 
     factory = session_factory(engine)
     now = utcnow()

@@ -15,10 +15,10 @@ from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.dates import check_days
 from backend.lib.problems import Problem
 from backend.reporting import export, importer, services
-from backend.reporting.definitions import vn_date
 from backend.reporting.query import GroupBy
 from schemas.base import utcnow
 from schemas.enums import Role
+from schemas.vntime import vn_date
 
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
 

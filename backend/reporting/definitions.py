@@ -59,9 +59,9 @@ not supported: the SQL uses the fixed UTC+7 offset.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from schemas.base import VN_TZ
+from schemas.vntime import vn_date, vn_day_start
 
 # Asia/Ho_Chi_Minh has been UTC+7 without daylight saving since 13 June 1975 (the South used UTC+8 before),
 # so the SQL may use a fixed offset for any day from FIRST_DAY on.
@@ -75,20 +75,9 @@ HOME_PICKUP = "home_pickup"
 WITHDRAWN = "withdrawn"
 
 
-def vn_date(instant: datetime) -> date:
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(VN_TZ).date()
-
-
 def day_number(day: date) -> int:
     """Days since 1970-01-01: how the SQL compares Vietnam dates on both SQLite and PostgreSQL."""
     return (day - EPOCH).days
-
-
-def start_of_day(day: date) -> datetime:
-    """00:00 Vietnam time of ``day`` as an aware UTC instant."""
-    return datetime.combine(day, time(0, 0), tzinfo=VN_TZ).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -102,12 +91,12 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return start_of_day(self.first)
+        return vn_day_start(self.first)
 
     @property
     def end(self) -> datetime:
         """Exclusive end: 00:00 of the day after ``last``."""
-        return start_of_day(self.last + timedelta(days=1))
+        return vn_day_start(self.last + timedelta(days=1))
 
     def as_of(self, now: datetime) -> datetime:
         """The instant open dossiers are judged at: the end of the period, or now while it is running."""

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue.calendar import VN_TZ, default_calendar
+from backend.catalogue.calendar import default_calendar
 from backend.demo.province import DemoContext
 from backend.reporting.importer import HEADER_LINE, import_dossiers
 from schemas.base import utcnow
 from schemas.catalogue import Procedure
 from schemas.enums import AgencyLevel
+from schemas.vntime import VN_TZ, vn_date
 
 DEMO_ROWS = 1500
 
@@ -31,7 +32,7 @@ def demo_csv(ctx: DemoContext, procedures: list[Procedure], rows: int = DEMO_ROW
             agency = ctx.agencies.get(desk.commune_code) or rng.choice(list(ctx.agencies.values()))
         else:
             agency = rng.choice(provincial)
-        day = cal.next_working_day((now - timedelta(days=rng.randint(20, 400))).astimezone(VN_TZ).date())
+        day = cal.next_working_day(vn_date(now - timedelta(days=rng.randint(20, 400))))
         received = datetime(
             day.year, day.month, day.day, rng.randint(7, 16), rng.randint(0, 59), tzinfo=VN_TZ
         )
@@ -43,7 +44,7 @@ def demo_csv(ctx: DemoContext, procedures: list[Procedure], rows: int = DEMO_ROW
         roll = rng.random()
         if roll > 0.04:
             shift = rng.randint(-4, -1) if roll < 0.6 else (0 if roll < 0.92 else rng.randint(1, 8))
-            target = cal.add_days(due.astimezone(VN_TZ).date(), paused) + timedelta(days=shift)
+            target = cal.add_days(vn_date(due), paused) + timedelta(days=shift)
             at = max(received, datetime(target.year, target.month, target.day, 10, tzinfo=VN_TZ))
             if at < now:
                 resolved = at.isoformat()

@@ -50,11 +50,12 @@ from backend.custody.transitions import PORTAL_STATUS, Status
 from backend.lib.problems import Problem
 from backend.reporting.definitions import FIRST_DAY
 from schemas import s10
-from schemas.base import VN_TZ, utcnow
+from schemas.base import utcnow
 from schemas.catalogue import Procedure
 from schemas.dossiers import POSTAL_CHANNELS, Channel, CustodianKind, Dossier
 from schemas.enums import OrgKind
 from schemas.orgs import Organisation
+from schemas.vntime import from_vn_wall, vn_date
 
 REQUIRED = (
     "code",
@@ -193,9 +194,8 @@ def parse_instant(value: str, *, bare_date_at_close: WorkingCalendar | None = No
         bare = len(value) == 10
     if bare and bare_date_at_close is not None:
         return bare_date_at_close.end_of_day(local.date())
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=VN_TZ)
-    return local.astimezone(UTC)
+    # A cell without an offset is Vietnam wall-clock time (the offices' spreadsheets); one with an offset is kept.
+    return from_vn_wall(local) if local.tzinfo is None else local.astimezone(UTC)
 
 
 def _flag(row: dict[str, str], name: str) -> bool:
@@ -285,9 +285,9 @@ def validate_row(row: dict[str, str], lookups: Lookups, now: datetime) -> dict[s
     resolved = instant("resolved_at", False)
     returned = instant("returned_at", False)
     assert received is not None and due is not None
-    if received.astimezone(VN_TZ).date() < FIRST_DAY:
+    if vn_date(received) < FIRST_DAY:
         raise RowInvalid("received_at trước năm 1976 / received_at is before 1976")
-    if due.astimezone(VN_TZ).date() < received.astimezone(VN_TZ).date():
+    if vn_date(due) < vn_date(received):
         raise RowInvalid("due_at trước ngày tiếp nhận / due_at is before received_at")
     if resolved is not None and resolved < received:
         raise RowInvalid("resolved_at trước received_at / resolved_at is before received_at")

@@ -17,10 +17,11 @@ from backend.reporting.definitions import (
     rates,
 )
 from backend.reporting.query import GroupBy, Scope, Terms, report_statement
-from schemas.base import to_vn, utcnow
+from schemas.base import utcnow
 from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
 from schemas.units import Province
+from schemas.vntime import to_vn
 
 MAX_PERIOD_DAYS = 366 * 5 + 1  # five years: enough for any filed report, bounded for the database
 

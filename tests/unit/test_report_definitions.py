@@ -21,12 +21,12 @@ from backend.reporting.definitions import (
     overdue_at,
     rates,
     resolution_instant,
-    start_of_day,
     timeliness,
 )
 from backend.reporting.export import read_csv, to_csv
 from backend.reporting.query import GroupBy, Scope
 from backend.reporting.services import Report, ReportRow
+from schemas.vntime import vn_day_start
 
 CAL = default_calendar()
 KINDS = {
@@ -61,8 +61,8 @@ def test_period_bounds_are_vietnam_midnights() -> None:
     assert MARCH.end == datetime(2025, 3, 31, 17, tzinfo=UTC)
     assert MARCH.as_of(vn(2025, 3, 10)) == vn(2025, 3, 10)
     assert MARCH.as_of(vn(2026, 1, 1)) == MARCH.end
-    assert start_of_day(date(1976, 1, 2)) == datetime(1976, 1, 1, 17, tzinfo=UTC)
-    assert start_of_day(date(1970, 1, 2)) != datetime(1970, 1, 1, 17, tzinfo=UTC)  # UTC+8 then: see FIRST_DAY
+    assert vn_day_start(date(1976, 1, 2)) == datetime(1976, 1, 1, 17, tzinfo=UTC)
+    assert vn_day_start(date(1970, 1, 2)) != datetime(1970, 1, 1, 17, tzinfo=UTC)  # UTC+8 then: see FIRST_DAY
     assert day_number(date(1970, 1, 2)) == 1
     with pytest.raises(ValueError):
         Period(date(2025, 3, 2), date(2025, 3, 1))
@@ -180,7 +180,7 @@ def test_identities_and_chaining_on_random_dossiers(
 ) -> None:
     first = BASE.date() + timedelta(days=start)
     period = Period(first, first + timedelta(days=length))
-    as_of = period.as_of(start_of_day(first) + timedelta(hours=today))
+    as_of = period.as_of(vn_day_start(first) + timedelta(hours=today))
     total = aggregate(dossiers, period, as_of)
     assert total.identity_errors() == []
     for d in dossiers:
