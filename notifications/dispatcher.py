@@ -245,24 +245,30 @@ class Dispatcher:
                 if not chunk:
                     continue
             messages = [m for _, ms in chunk for m in ms]
-            beat = asyncio.ensure_future(self._keep_leases([r.id for r, _ in chunk]))
+            # Stopped by an event, never cancelled: a cancelled extension would abandon its database
+            # statement half-way (on SQLite the connection keeps the write lock and every writer waits).
+            sent = asyncio.Event()
+            beat = asyncio.ensure_future(self._keep_leases([r.id for r, _ in chunk], sent))
             try:
                 results = await self.sender.send(messages)
             finally:
-                beat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beat
+                sent.set()
+                await beat
             if len(results) != len(messages):
                 raise RuntimeError(f"sender answered {len(results)} results for {len(messages)} messages")
             self.stats.messages += len(messages)
             await self._finish_chunk(chunk, results, delivered)
         return len(rows)
 
-    async def _keep_leases(self, ids: list[uuid.UUID]) -> None:
-        """The heartbeat of a chunk in flight: extend its rows' lease until cancelled. A failed extension is
-        logged and tried again at the next beat (the lease is three beats long)."""
+    async def _keep_leases(self, ids: list[uuid.UUID], done: asyncio.Event) -> None:
+        """The heartbeat of a chunk in flight: extend its rows' lease until ``done`` (an extension under way
+        finishes first). A failed extension is logged and tried again at the next beat (the lease is three
+        beats long)."""
         while True:
-            await asyncio.sleep(self.heartbeat)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.heartbeat)
+            if done.is_set():
+                return
             try:
                 await self._extend_lease(ids, self.clock())
             except Exception:

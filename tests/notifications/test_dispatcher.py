@@ -367,6 +367,33 @@ async def test_a_send_slower_than_the_lease_is_not_sent_again_by_another_worker(
     assert len(fcm.for_token("phone-slow")) == 1
 
 
+async def test_a_lease_extension_in_flight_is_never_cancelled(
+    db: AsyncEngine, sender: FcmSender, fcm: FakeFcm
+) -> None:
+    """The heartbeat stops by an event: an extension under way when the send ends finishes. Cancelling it
+    abandoned its statement half-way, and on SQLite the connection kept the write lock (CI saw every later
+    writer wait until the test timed out)."""
+    who = uuid.uuid4()
+    await add_devices(db, [("citizen", who, "phone-beat", "android")])
+    [nid] = await write(db, ("citizen", who, "dossier.result_ready", {"item_id": "HS123456785VN"}))
+    fcm.delay = 0.05
+    cancelled: list[int] = []
+
+    class SlowExtension(Dispatcher):
+        async def _extend_lease(self, ids: Any, now: Any) -> Any:
+            try:
+                await asyncio.sleep(0.04)  # the extension is still under way when the answer comes
+                return await super()._extend_lease(ids, now)
+            except asyncio.CancelledError:
+                cancelled.append(1)
+                raise
+
+    d = SlowExtension(db, sender, "w-test", clock=Clock(), rng=random.Random(7), heartbeat=0.02)
+    assert await asyncio.wait_for(d.run_once(), 30) == 1
+    assert cancelled == []
+    assert (await load(db, nid)).status == "sent"
+
+
 async def test_a_row_taken_over_before_its_chunk_is_sent_is_not_sent(
     db: AsyncEngine, sender: FcmSender, fcm: FakeFcm
 ) -> None:
