@@ -151,9 +151,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the per-phone
     # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
-    rate_limit = AuthRateLimitMiddleware(
-        settings.auth_rate_per_minute, parse_networks(settings.trusted_proxies)
-    )
+    proxies = parse_networks(settings.trusted_proxies)
+    rate_limit = AuthRateLimitMiddleware(settings.auth_rate_per_minute, proxies)
     # Rate limits must be shared by every instance in production: Redis when configured, memory embedded.
     stores: dict[str, Any] = {}
     if settings.redis_url:
@@ -190,5 +189,6 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.trusted_proxies = proxies  # backend.lib.clientip.caller_ip
     app.state.channels = channels
     return app

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal
-from backend.lib.clientip import parse_networks, request_client_ip
+from backend.lib.clientip import caller_ip
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import not_found
 from schemas.account_events import AccountEvent, AccountEventPublic
@@ -37,7 +37,7 @@ _SECRETS = frozenset({"password", "password_hash", "token", "access_token", "tok
 
 def client_ip_of(request: Any) -> str:
     """The caller's address as the rate limiter sees it (``X-Forwarded-For`` only from ``TRUSTED_PROXIES``)."""
-    return request_client_ip(request, parse_networks(request.app.state.settings.trusted_proxies))[:45]
+    return caller_ip(request)
 
 
 def record_account_event(

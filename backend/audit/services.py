@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal
+from backend.lib.clientip import UNKNOWN, caller_ip
 from backend.lib.paging import Paging, fetch_page
 from schemas.audit import PersonalDataAccess, PersonalDataAccessPublic
 from schemas.base import utcnow
@@ -54,11 +55,11 @@ def access_of(request: Request[Any, Any, Any]) -> Access:
     # Headers carry only Latin-1: a Vietnamese purpose comes percent-encoded (UTF-8), as in a query.
     header = request.headers.get("x-purpose")
     purpose = unquote(header) if header else request.query_params.get("purpose")
-    client = request.client
+    ip = caller_ip(request)  # behind TRUSTED_PROXIES, the client rather than the proxy
     return Access(
         route=f"{request.method} {template}"[:200],
         purpose=_clean(purpose),
-        client_ip=client.host[:45] if client and client.host else None,
+        client_ip=None if ip == UNKNOWN else ip,
     )
 
 

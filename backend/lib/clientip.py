@@ -76,3 +76,9 @@ def request_client_ip(request: Any, proxies: Sequence[Network]) -> str:
     """``client_ip`` of a Litestar request (or any ASGI connection with ``client`` and ``headers``)."""
     peer = request.client.host if request.client else None
     return client_ip(peer, request.headers.getall("x-forwarded-for", []), proxies)
+
+
+def caller_ip(request: Any) -> str:
+    """The caller's address as this app sees it, for rate limits, audit rows and account events alike:
+    ``request_client_ip`` with the app's trusted proxies (parsed once by ``create_app``)."""
+    return request_client_ip(request, getattr(request.app.state, "trusted_proxies", ()))[:45]
