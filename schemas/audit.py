@@ -55,6 +55,40 @@ class PersonalDataAccessPublic(SQLModel):
     client_ip: str | None = None
 
 
+class PersonalDataAccessPage(SQLModel):
+    """A page of the admin's audit, newest first; ``total`` counts every matching read."""
+
+    items: list[PersonalDataAccessPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReaderOrganisation(SQLModel):
+    code: str
+    name: str
+
+
+class DataAccessSeen(SQLModel):
+    """One read of a citizen's data as the citizen is told of it (Decree 13/2023/NĐ-CP art. 9): the
+    organisation and role, not the staff member's account or address."""
+
+    at: datetime
+    role: str
+    organisation: ReaderOrganisation | None = None
+    fields: list[str]
+    route: str
+    purpose: str | None = None
+    resource: str | None = None
+
+
+class DataAccessSeenPage(SQLModel):
+    items: list[DataAccessSeen]
+    total: int
+    limit: int
+    offset: int
+
+
 class CitizenRecord(SQLModel):
     """A citizen's record as a staff account sees it: only the fields its task needs (``fields``)."""
 

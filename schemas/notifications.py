@@ -152,6 +152,13 @@ class InboxItem(SQLModel):
     read_at: datetime | None = None
 
 
+class FeedTicket(SQLModel):
+    """Opens a desk's live feed once (``?ticket=``) within ``expires_in`` seconds."""
+
+    ticket: str
+    expires_in: int
+
+
 class DeviceRegistration(SQLModel):
     token: str = Field(min_length=10, max_length=512)
     platform: Platform

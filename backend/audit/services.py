@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib.auth import Principal
 from backend.lib.clientip import UNKNOWN, caller_ip
 from backend.lib.paging import Paging, fetch_page
-from schemas.audit import PersonalDataAccess, PersonalDataAccessPublic
+from schemas.audit import DataAccessSeen, PersonalDataAccess, PersonalDataAccessPublic, ReaderOrganisation
 from schemas.base import utcnow
 from schemas.orgs import Organisation
 from schemas.vntime import vn_day_start
@@ -142,7 +142,7 @@ async def list_accesses(
 
 async def citizen_accesses(
     session: AsyncSession, citizen_id: uuid.UUID, paging: Paging
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[DataAccessSeen], int]:
     """What a citizen is told about reads of their data (art. 9): when, which organisation and role, which
     fields, why. Not the staff member's account or network address: those are the staff member's own
     personal data, kept for the admin's audit (a citizen's complaint is answered from it)."""
@@ -157,14 +157,14 @@ async def citizen_accesses(
     for r in rows:
         org = orgs.get(r.staff_org_id) if r.staff_org_id else None
         items.append(
-            {
-                "at": r.at,
-                "role": r.staff_role,
-                "organisation": {"code": org.code, "name": org.name} if org else None,
-                "fields": r.fields,
-                "route": r.route,
-                "purpose": r.purpose,
-                "resource": r.resource,
-            }
+            DataAccessSeen(
+                at=r.at,
+                role=r.staff_role,
+                organisation=ReaderOrganisation(code=org.code, name=org.name) if org else None,
+                fields=r.fields,
+                route=r.route,
+                purpose=r.purpose,
+                resource=r.resource,
+            )
         )
     return items, total

@@ -30,7 +30,7 @@ from backend.server import stopping
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
-from schemas.notifications import DeviceRegistration
+from schemas.notifications import DeviceRegistration, FeedTicket
 from schemas.orgs import Organisation
 
 DEPS = {"principal": Provide(provide_principal), "paging": Provide(provide_paging, sync_to_thread=False)}
@@ -131,13 +131,13 @@ def _may_watch(principal: Principal, org: Organisation) -> None:
 )
 async def desk_feed_ticket(
     db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], desk: FromPath[str]
-) -> dict[str, Any]:
+) -> FeedTicket:
     """A single-use ticket, valid 60 seconds, that opens this desk's live feed once (``?ticket=``): browsers'
     EventSource cannot send the Authorization header, and a token in a URL would be written to logs."""
     org = await _desk(db_session, desk)
     _may_watch(principal, org)
     ticket, ttl = await tickets.issue(db_session, principal, org.id)
-    return {"ticket": ticket, "expires_in": ttl}
+    return FeedTicket(ticket=ticket, expires_in=ttl)
 
 
 # An open feed checks its clerk's account every FEED_CHECK_S seconds through the per-process cache (which the
