@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The console's JavaScript linter (package.json, package-lock.json): installed only when lint runs.
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-10)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 kernels: $(STAMP)
 	$(BIN)/python -m routing.warm
 
@@ -26,9 +33,10 @@ run: $(STAMP) kernels
 ## test: install, then ruff, mypy and the whole pytest suite on SQLite and PostgreSQL
 test: $(STAMP) lint typecheck pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	node_modules/.bin/eslint backend/console/static
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -49,7 +49,7 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
     throw new ApiError(401, null);
   }
   if (!response.ok) {
-    let problem = null;
+    let problem;
     try {
       problem = await response.json();
     } catch {

@@ -1,6 +1,6 @@
 // The one-stop desk: the day at a glance (live), dossier lookup by scan, receiving and sending handovers,
 // booking a home appointment for a citizen, and the II.06a report.
-import { api, currentUser, errorText, fmtTime, h, money, startPage, t, tabs, toast, token, vnDate } from "./common.js";
+import { api, currentUser, errorText, fmtTime, h, money, startPage, t, tabs, toast, vnDate } from "./common.js";
 import { pick } from "./i18n.js";
 import { renderReport } from "./report.js";
 
@@ -130,7 +130,7 @@ async function connectFeed() {
   source.addEventListener("desk", (event) => {
     const live = document.getElementById("live");
     live.dataset.events = String(Number(live.dataset.events || 0) + 1);
-    let data = {};
+    let data;
     try {
       data = JSON.parse(event.data);
     } catch {
