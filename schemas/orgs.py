@@ -17,16 +17,20 @@ OFFICE_HOURS: dict[str, list[list[str]]] = {
 
 
 class OrganisationBase(SQLModel):
-    code: str = Field(unique=True, index=True, max_length=32)
+    code: str = Field(unique=True, index=True, max_length=32, schema_extra={"examples": ["82-BD-01"]})
     kind: OrgKind = Field(index=True, max_length=20)
-    name: str = Field(max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
+    name: str = Field(max_length=200, schema_extra={"examples": ["Bưu cục Cao Lãnh"]})
+    name_en: str | None = Field(
+        default=None, max_length=200, schema_extra={"examples": ["Cao Lanh post office"]}
+    )
     commune_code: str = Field(foreign_key="commune.code", index=True, max_length=8)
     province_code: str = Field(foreign_key="province.code", index=True, max_length=8)
     lat: float
     lon: float
-    address: str | None = Field(default=None, max_length=300)
-    phone: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(
+        default=None, max_length=300, schema_extra={"examples": ["85 Nguyễn Huệ, Phường Cao Lãnh, Đồng Tháp"]}
+    )
+    phone: str | None = Field(default=None, max_length=20, schema_extra={"examples": ["02773851234"]})
 
 
 class Organisation(OrganisationBase, table=True):
@@ -37,9 +41,18 @@ class Organisation(OrganisationBase, table=True):
 
 class OrganisationPublic(OrganisationBase):
     id: uuid.UUID
-    opening_hours: dict[str, Any]
-    commune: str  # the commune's name, for display
-    served_communes: list[str] | None = None  # post offices only
+    opening_hours: dict[str, list[list[str]]] = Field(
+        description="ISO weekday ('1' = Monday) -> [start, end] pairs in Vietnam time",
+        schema_extra={
+            "examples": [{"1": [["07:30", "11:30"], ["13:30", "17:00"]], "6": [["07:30", "11:30"]]}]
+        },
+    )
+    commune: str = Field(
+        description="the commune's name, for display", schema_extra={"examples": ["Phường Cao Lãnh"]}
+    )
+    served_communes: list[str] | None = Field(
+        default=None, description="commune codes served (post offices only)"
+    )
 
 
 class PostOfficeCommune(SQLModel, table=True):

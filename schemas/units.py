@@ -7,11 +7,11 @@ from sqlmodel import Field, SQLModel
 
 
 class ProvinceBase(SQLModel):
-    code: str = Field(primary_key=True, max_length=8)
-    name: str = Field(max_length=120)
-    short_name: str = Field(max_length=80)
-    lat: float
-    lon: float
+    code: str = Field(primary_key=True, max_length=8, schema_extra={"examples": ["82"]})
+    name: str = Field(max_length=120, schema_extra={"examples": ["Tỉnh Đồng Tháp"]})
+    short_name: str = Field(max_length=80, schema_extra={"examples": ["Đồng Tháp"]})
+    lat: float = Field(schema_extra={"examples": [10.4938]})
+    lon: float = Field(schema_extra={"examples": [105.6882]})
 
 
 class Province(ProvinceBase, table=True):
@@ -23,11 +23,15 @@ class ProvincePublic(ProvinceBase):
 
 
 class CommuneBase(SQLModel):
-    code: str = Field(primary_key=True, max_length=8)
-    name: str = Field(max_length=120)
-    short_name: str = Field(max_length=80)
-    kind: str = Field(max_length=20, description="Xã, Phường or Đặc khu")
-    province_code: str = Field(foreign_key="province.code", index=True, max_length=8)
+    code: str = Field(primary_key=True, max_length=8, schema_extra={"examples": ["29869"]})
+    name: str = Field(max_length=120, schema_extra={"examples": ["Phường Cao Lãnh"]})
+    short_name: str = Field(max_length=80, schema_extra={"examples": ["Cao Lãnh"]})
+    kind: str = Field(
+        max_length=20, description="Xã, Phường or Đặc khu", schema_extra={"examples": ["Phường"]}
+    )
+    province_code: str = Field(
+        foreign_key="province.code", index=True, max_length=8, schema_extra={"examples": ["82"]}
+    )
     lat: float
     lon: float
     area_km2: float | None = None

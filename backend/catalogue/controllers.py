@@ -10,8 +10,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue import calendar_service, services
 from backend.lib.auth import Principal, provide_principal, requires
-from backend.lib.paging import Paging, page, provide_paging
-from schemas.catalogue import CalendarOverrideIn, ProcedurePublic
+from backend.lib.openapi import CONSOLE, REFERENCE, problems
+from backend.lib.paging import Paging, provide_paging
+from schemas.catalogue import (
+    CalendarOverrideIn,
+    CalendarOverridePublic,
+    CalendarYear,
+    CommunePage,
+    OrganisationPage,
+    ProcedurePage,
+    ProcedurePublic,
+)
 from schemas.common import MAX_OFFSET
 from schemas.enums import OrgKind, Role
 from schemas.orgs import OrganisationPublic
@@ -22,33 +31,50 @@ paging_dep = {"paging": Provide(provide_paging, sync_to_thread=False)}
 
 class UnitsController(Controller):
     path = "/units"
-    tags = ["reference"]
+    tags = [REFERENCE]
 
-    @get("/provinces")
-    async def provinces(self, db_session: NamedDependency[AsyncSession]) -> list[ProvincePublic]:
+    @get(
+        "/provinces",
+        summary="List provinces",
+        description="The 34 provinces and centrally-run cities after the 1 July 2025 reform (Resolution "
+        "202/2025/QH15), each with its number of communes. Public, no sign-in; changes only with a new "
+        "administrative reform, so apps may keep it.",
+    )
+    async def list_provinces(self, db_session: NamedDependency[AsyncSession]) -> list[ProvincePublic]:
         return await services.provinces(db_session)
 
-    @get("/communes")
-    async def communes(
+    @get(
+        "/communes",
+        summary="List communes",
+        description="Communes (xã, phường, đặc khu; there are no districts since 2025), by code, optionally "
+        "of one `province` or matching `q` in the name. Public, no sign-in. Paged with `limit` (default and "
+        "at most 500, so one province fits in a page) and `offset`.",
+    )
+    async def list_communes(
         self,
         db_session: NamedDependency[AsyncSession],
         province: Annotated[str | None, QueryParameter(max_length=8)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 500,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
-    ) -> dict[str, Any]:
-        """Communes, 500 a page by default so a province fits in one."""
+    ) -> CommunePage:
         paging = Paging(limit=limit, offset=offset)
         items, total = await services.communes(db_session, province, q, paging)
-        return page(items, total, paging)
+        return CommunePage(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 
 class OrganisationsController(Controller):
     path = "/organisations"
-    tags = ["reference"]
+    tags = [REFERENCE]
     dependencies = paging_dep
 
-    @get("/")
+    @get(
+        "/",
+        summary="List organisations",
+        description="Post offices, one-stop desks (Bộ phận Một cửa, Trung tâm Phục vụ hành chính công) and "
+        "agencies, filtered by `kind`, `province` or `commune`; a post office lists the communes it serves. "
+        "Public, no sign-in. Paged (`limit`, `offset`).",
+    )
     async def list_organisations(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -56,11 +82,17 @@ class OrganisationsController(Controller):
         kind: FromQuery[OrgKind | None] = None,
         province: Annotated[str | None, QueryParameter(max_length=8)] = None,
         commune: Annotated[str | None, QueryParameter(max_length=8)] = None,
-    ) -> dict[str, Any]:
+    ) -> OrganisationPage:
         items, total = await services.organisations(db_session, kind, province, commune, paging)
-        return page(items, total, paging)
+        return OrganisationPage(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
-    @get("/{code:str}")
+    @get(
+        "/{code:str}",
+        summary="Get an organisation",
+        description="One organisation by its code (e.g. `82-BD-01`), with opening hours and, for a post "
+        "office, the communes it serves. Public, no sign-in.",
+        responses=problems(404),
+    )
     async def get_organisation(
         self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
     ) -> OrganisationPublic:
@@ -69,10 +101,18 @@ class OrganisationsController(Controller):
 
 class ProceduresController(Controller):
     path = "/procedures"
-    tags = ["reference"]
+    tags = [REFERENCE]
     dependencies = paging_dep
 
-    @get("/")
+    @get(
+        "/",
+        summary="List procedures",
+        description="The administrative procedures (thủ tục hành chính) the service carries, by field "
+        "(lĩnh vực) and code: legal processing time, fee (phí) and charge (lệ phí), whether the post may "
+        "collect the dossier and return the result, and the documents of the dossier. `q` matches name or "
+        "code, `field` one field, `postal` those the post may collect. Public, no sign-in. Paged "
+        "(`limit`, `offset`).",
+    )
     async def list_procedures(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -80,11 +120,17 @@ class ProceduresController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         field: Annotated[str | None, QueryParameter(max_length=120)] = None,
         postal: FromQuery[bool | None] = None,
-    ) -> dict[str, Any]:
+    ) -> ProcedurePage:
         items, total = await services.procedures(db_session, q, field, postal, paging)
-        return page(items, total, paging)
+        return ProcedurePage(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
-    @get("/{code:str}")
+    @get(
+        "/{code:str}",
+        summary="Get a procedure",
+        description="One procedure by its national code (e.g. `1.001193`, Đăng ký khai sinh) with the "
+        "documents its dossier needs. Public, no sign-in.",
+        responses=problems(404),
+    )
     async def get_procedure(
         self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
     ) -> ProcedurePublic:
@@ -93,34 +139,57 @@ class ProceduresController(Controller):
 
 class CalendarController(Controller):
     path = "/calendar"
-    tags = ["reference"]
     dependencies = {"principal": Provide(provide_principal)}
 
-    @get("/", exclude_from_auth=True)
-    async def year(
+    @get(
+        "/",
+        exclude_from_auth=True,
+        tags=[REFERENCE],
+        summary="Get a year's working calendar",
+        description="The working calendar of state agencies for one `year`: weekdays off (public holidays of "
+        "the Labour Code 2019 art. 112, swapped days) and working weekends (make-up days), from the holidays "
+        "plus the stored government decisions, and the number of working days. Legal deadlines count only "
+        "working days. Public, no sign-in.",
+    )
+    async def get_calendar_year(
         self,
         db_session: NamedDependency[AsyncSession],
         year: Annotated[int, QueryParameter(ge=1976, le=2199)],
-    ) -> dict[str, Any]:
-        """The working calendar of state agencies for one year: weekdays off (public holidays, swapped days)
-        and working weekends (make-up days), from the Labour Code's holidays plus the stored overrides."""
-        return await calendar_service.calendar_year(db_session, year)
+    ) -> CalendarYear:
+        return CalendarYear.model_validate(await calendar_service.calendar_year(db_session, year))
 
-    @put("/overrides/{day:date}", guards=[requires(Role.admin)])
-    async def set_override(
+    @put(
+        "/overrides/{day:date}",
+        guards=[requires(Role.admin)],
+        tags=[CONSOLE],
+        summary="Set a calendar override",
+        description="Admin only. Enters a government decision for one day: `off` (an extra day off, a swapped "
+        "day) or `working` (a make-up working day), citing its `source`. Replaces any decision already stored "
+        "for that day (idempotent). Deadlines computed from now on count it and calendar listings show it at "
+        "once; no notification is sent.",
+        responses=problems(422),
+    )
+    async def set_calendar_override(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         day: FromPath[date],
         data: JSONBody[CalendarOverrideIn],
-    ) -> dict[str, Any]:
-        """Enter a government decision for one day (admin): ``off`` or ``working``, citing its ``source``.
-        Deadlines computed from now on count it; listings pick it up at once."""
+    ) -> CalendarOverridePublic:
         row = await calendar_service.set_override(db_session, principal, day, data)
-        return row.model_dump()
+        return CalendarOverridePublic.model_validate(row.model_dump())
 
-    @delete("/overrides/{day:date}", guards=[requires(Role.admin)], status_code=204)
-    async def delete_override(
+    @delete(
+        "/overrides/{day:date}",
+        guards=[requires(Role.admin)],
+        status_code=204,
+        tags=[CONSOLE],
+        summary="Remove a calendar override",
+        description="Admin only. Removes the stored decision for one day: the day is again what the Labour "
+        "Code's holidays make it. Deadlines computed from now on and calendar listings follow at once.",
+        responses=problems(404),
+    )
+    async def delete_calendar_override(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
