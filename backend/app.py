@@ -8,7 +8,7 @@ caches' change subscriptions and session hooks in ``wire_subscriptions``. Import
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import swagger_ui_bundle
@@ -101,25 +101,33 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"status": "ok"}
 
 
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Enter ``LIFESPAN_HOOKS`` in order for as long as the app runs."""
+    async with AsyncExitStack() as stack:
+        for hook in LIFESPAN_HOOKS:
+            await stack.enter_async_context(hook(app))
+        # Everything loaded so far (modules, routes, reference caches) lives as long as the process: keep
+        # it out of the collector's full passes, which otherwise walk it all and stall every request.
+        gc.collect()
+        gc.freeze()
+        yield
+
+
+def rate_limit_stores(settings: Settings) -> dict[str, Any] | None:
+    """Rate limits must be shared by every instance in production: Redis when configured, memory embedded."""
+    if not settings.redis_url:
+        return None
+    from litestar.stores.redis import RedisStore
+
+    return {"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="hoso-rate-limit")}
+
+
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:
     settings = settings or get_settings()
     settings.validate()
     wire_subscriptions(settings)
     engine = engine or make_engine(settings.database_url, pool_size=settings.database_pool_size)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from contextlib import AsyncExitStack
-
-        async with AsyncExitStack() as stack:
-            for hook in LIFESPAN_HOOKS:
-                await stack.enter_async_context(hook(app))
-            # Everything loaded so far (modules, routes, reference caches) lives as long as the process: keep
-            # it out of the collector's full passes, which otherwise walk it all and stall every request.
-            gc.collect()
-            gc.freeze()
-            yield
-
     api = Router(path=API_PREFIX, route_handlers=_flat(ROUTES))
     # Desk live feeds: in memory for one process, Redis pub/sub when REDIS_URL is set (several instances).
     channels = make_channels_plugin(settings.redis_url or None)
@@ -153,12 +161,6 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
     proxies = parse_networks(settings.trusted_proxies)
     rate_limit = AuthRateLimitMiddleware(settings.auth_rate_per_minute, proxies)
-    # Rate limits must be shared by every instance in production: Redis when configured, memory embedded.
-    stores: dict[str, Any] = {}
-    if settings.redis_url:
-        from litestar.stores.redis import RedisStore
-
-        stores["rate_limit"] = RedisStore.with_client(url=settings.redis_url, namespace="hoso-rate-limit")
     app = Litestar(
         route_handlers=[
             api,
@@ -185,7 +187,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         debug=settings.debug,
         request_max_body_size=12 * 1024 * 1024,
         response_class=LocalTimeResponse,
-        stores=stores or None,
+        stores=rate_limit_stores(settings),
     )
     app.state.settings = settings
     app.state.engine = engine
