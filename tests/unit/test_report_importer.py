@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from backend.catalogue.calendar import default_calendar
-from backend.reporting.importer import (
-    ImportRejected,
-    Lookups,
-    RowInvalid,
-    parse_instant,
-    read_rows,
-    validate_row,
-)
+from backend.reporting.import_rows import Lookups, RowInvalid, parse_instant, validate_row
+from backend.reporting.importer import ImportRejected, read_rows
 
 CAL = default_calendar()
 PROC, AGENCY, DESK = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
