@@ -100,7 +100,19 @@ async def seed_province(
     citizens: int = 320,
     seed: int = 7,
 ) -> DemoContext:
+    # One generator through every step, in this order: the same seed gives the same province.
     rng = random.Random(seed)
+    ctx = await _province(session, province_code, seed)
+    _seed_desks_and_agencies(session, ctx, rng)
+    await _seed_post_offices(session, ctx, rng, post_offices)
+    await _seed_staff(session, ctx, rng, hash_password(password), couriers_per_office)
+    await _seed_citizens(session, ctx, rng, citizens)
+    await session.flush()
+    return ctx
+
+
+async def _province(session: AsyncSession, province_code: str, seed: int) -> DemoContext:
+    """The province, its communes and where its provincial centre sits."""
     province = await session.get(Province, province_code)
     if province is None:
         raise ValueError(f"unknown province {province_code}; load reference data first")
@@ -118,12 +130,15 @@ async def seed_province(
         (c for c in communes if c.name == CAPITALS.get(province_code)),
         min(wards, key=lambda c: (c.lat - mean_lat) ** 2 + (c.lon - mean_lon) ** 2),
     )
-    ctx = DemoContext(province=province, capital=capital, communes=communes, seed=seed)
-    pwd = hash_password(password)  # one hash for every demo account: they share DEMO_PASSWORD anyway
+    return DemoContext(province=province, capital=capital, communes=communes, seed=seed)
 
-    # One-stop desks: the provincial centre and a centre per commune (Decree 118/2025/NĐ-CP art. 7).
+
+def _seed_desks_and_agencies(session: AsyncSession, ctx: DemoContext, rng: random.Random) -> None:
+    """One-stop desks: the provincial centre and a centre per commune (Decree 118/2025/NĐ-CP art. 7); each
+    commune's People's Committee and the provincial departments as agencies."""
+    province, capital, code = ctx.province, ctx.capital, ctx.province.code
     ctx.provincial_desk = _org(
-        f"{province_code}-TTPVHCC",
+        f"{code}-TTPVHCC",
         OrgKind.desk,
         f"Trung tâm Phục vụ hành chính công {province.name.replace('Tỉnh ', 'tỉnh ')}",
         f"Public Administration Service Centre of {province.short_name}",
@@ -132,9 +147,9 @@ async def seed_province(
         capital.lon + 0.002,
     )
     session.add(ctx.provincial_desk)
-    for c in communes:
+    for c in ctx.communes:
         desk = _org(
-            f"{province_code}-MC-{c.code}",
+            f"{code}-MC-{c.code}",
             OrgKind.desk,
             f"Trung tâm Phục vụ hành chính công {c.name}",
             f"One-stop centre of {c.name}",
@@ -143,7 +158,7 @@ async def seed_province(
             c.lon,
         )
         agency = _org(
-            f"{province_code}-UB-{c.code}",
+            f"{code}-UB-{c.code}",
             OrgKind.agency,
             f"Ủy ban nhân dân {c.name}",
             f"People's Committee of {c.name}",
@@ -154,25 +169,21 @@ async def seed_province(
         session.add_all([desk, agency])
         ctx.commune_desks[c.code] = desk
         ctx.agencies[c.code] = agency
-    for i, (abbr, name, name_en) in enumerate(PROVINCIAL_AGENCIES):
+    for abbr, name, name_en in PROVINCIAL_AGENCIES:
         lat, lon = _jitter(rng, capital.lat, capital.lon, 1.5)
         org = _org(
-            f"{province_code}-{abbr}",
-            OrgKind.agency,
-            f"{name} {province.short_name}",
-            name_en,
-            capital,
-            lat,
-            lon,
+            f"{code}-{abbr}", OrgKind.agency, f"{name} {province.short_name}", name_en, capital, lat, lon
         )
         session.add(org)
         ctx.agencies[abbr] = org
-        del i
 
-    # Post offices where communes cluster; each serves the communes of its cluster.
+
+async def _seed_post_offices(session: AsyncSession, ctx: DemoContext, rng: random.Random, count: int) -> None:
+    """Post offices where communes cluster; each serves the communes of its cluster."""
+    communes = ctx.communes
     points = np.array([[c.lat, c.lon * math.cos(math.radians(c.lat))] for c in communes])
-    k = min(post_offices, len(communes))
-    labels = _kmeans(points, k, np.random.default_rng(seed))
+    k = min(count, len(communes))
+    labels = _kmeans(points, k, np.random.default_rng(ctx.seed))
     for j in range(k):
         members = [c for c, lab in zip(communes, labels, strict=True) if lab == j]
         if not members:
@@ -181,7 +192,7 @@ async def seed_province(
         home = min(members, key=lambda c: (c.lat - centre[0]) ** 2 + (c.lon - centre[1]) ** 2)
         lat, lon = _jitter(rng, home.lat, home.lon, 0.4)
         po = _org(
-            f"{province_code}-BD-{len(ctx.post_offices) + 1:02d}",
+            f"{ctx.province.code}-BD-{len(ctx.post_offices) + 1:02d}",
             OrgKind.post_office,
             f"Bưu điện {home.name}",
             f"{home.short_name} post office",
@@ -199,7 +210,13 @@ async def seed_province(
             PostOfficeCommune(post_office_id=po.id, commune_code=code) for code in ctx.served[po.id]
         )
 
-    # Staff accounts named by role and number (README lists them).
+
+async def _seed_staff(
+    session: AsyncSession, ctx: DemoContext, rng: random.Random, pwd: str, couriers_per_office: int
+) -> None:
+    """Staff accounts named by role and number (README lists them); one password hash for every demo account:
+    they share DEMO_PASSWORD anyway."""
+
     def staff(username: str, role: Role, org: Organisation | None) -> StaffUser:
         user = StaffUser(
             username=username,
@@ -221,18 +238,7 @@ async def seed_province(
             n_courier += 1
             user = staff(f"courier{n_courier:02d}", Role.courier, po)
             await session.flush()
-            session.add(
-                CourierProfile(
-                    user_id=user.id,
-                    vehicle=Vehicle.motorbike,
-                    capacity_items=40,
-                    capacity_kg=30.0,
-                    shifts=dict(DEFAULT_SHIFTS),
-                    skills=["fees", "assisted"] if n_courier % 2 else ["fees"],
-                    home_lat=po.lat,
-                    home_lon=po.lon,
-                )
-            )
+            session.add(_courier_profile(user, po, assisted=n_courier % 2 == 1))
     staff("desk01", Role.desk, ctx.provincial_desk)
     for i, po in enumerate(ctx.post_offices, start=2):
         staff(f"desk{i:02d}", Role.desk, ctx.commune_desks[po.commune_code])
@@ -241,9 +247,24 @@ async def seed_province(
     for i, po in enumerate(ctx.post_offices, start=3):
         staff(f"agency{i:02d}", Role.agency, ctx.agencies[po.commune_code])
 
-    # Citizens: the first 99 use the configured test numbers (+84900000001..099), the rest other numbers.
-    for n in range(1, citizens + 1):
-        commune = rng.choice(communes)
+
+def _courier_profile(user: StaffUser, po: Organisation, *, assisted: bool) -> CourierProfile:
+    return CourierProfile(
+        user_id=user.id,
+        vehicle=Vehicle.motorbike,
+        capacity_items=40,
+        capacity_kg=30.0,
+        shifts=dict(DEFAULT_SHIFTS),
+        skills=["fees", "assisted"] if assisted else ["fees"],
+        home_lat=po.lat,
+        home_lon=po.lon,
+    )
+
+
+async def _seed_citizens(session: AsyncSession, ctx: DemoContext, rng: random.Random, count: int) -> None:
+    """Citizens: the first 99 use the configured test numbers (+84900000001..099), the rest other numbers."""
+    for n in range(1, count + 1):
+        commune = rng.choice(ctx.communes)
         phone = f"+849000{n:05d}" if n < 100 else f"+8498{n:07d}"
         citizen = Citizen(phone=phone, full_name=person(rng))
         session.add(citizen)
@@ -260,5 +281,3 @@ async def seed_province(
         session.add(address)
         ctx.citizens.append(citizen)
         ctx.addresses[citizen.id] = address
-    await session.flush()
-    return ctx
