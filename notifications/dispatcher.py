@@ -30,12 +30,9 @@ Guarantees, and how:
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +40,17 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from notifications.claims import (
+    Claimed,
+    OnSent,
+    Settled,
+    Stats,
+    backoff_seconds,
+    default_worker_id,
+    engine_of,
+    message_for,
+    send_chunks,
+)
 from notifications.push import Outcome, PushMessage, PushResult, PushSender
 from schemas.base import utcnow
 from schemas.notifications import (
@@ -76,63 +84,6 @@ _ROW_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A claimed row, as much of it as sending needs."""
-
-    id: uuid.UUID
-    recipient_kind: str
-    recipient_id: uuid.UUID
-    template: str
-    title_vi: str
-    body_vi: str
-    title_en: str
-    body_en: str
-    deep_link: str | None
-    collapse_key: str | None
-    priority: str
-    data_only: bool
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Settled:
-    """What became of one row in one pass."""
-
-    row: Claimed
-    status: NotificationStatus
-    error: str | None = None
-    next_attempt_at: datetime | None = None
-    delivered_to: tuple[str, ...] = ()
-
-
-@dataclass
-class Stats:
-    claimed: int = 0
-    messages: int = 0
-    sent: int = 0
-    skipped: int = 0
-    retried: int = 0
-    failed: int = 0
-    dead_targets: int = 0
-    lost_leases: int = 0
-
-
-OnSent = Callable[[Sequence[Settled]], Awaitable[None]]
-
-
-def backoff_seconds(
-    attempt: int, *, base: float, cap: float, rng: random.Random, retry_after: float | None = None
-) -> float:
-    """Exponential backoff with "equal jitter" (half fixed, half random), never below ``Retry-After``."""
-    exp = min(cap, base * 2 ** max(0, attempt - 1))
-    return max(exp / 2 + rng.random() * exp / 2, retry_after or 0.0)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -152,7 +103,7 @@ class Dispatcher:
         idle_interval: float = 1.0,
         heartbeat: float | None = None,
     ) -> None:
-        self.engine = _engine_of(db)
+        self.engine = engine_of(db)
         self.sender = sender
         self.worker_id = worker_id or default_worker_id()
         self.batch_size = batch_size
@@ -228,7 +179,7 @@ class Dispatcher:
                 (t, p) for t, p in targets.get((row.recipient_kind, row.recipient_id), []) if t not in done
             ]
             if tokens:
-                plans.append((row, [_message(row, t, p) for t, p in tokens]))
+                plans.append((row, [message_for(row, t, p) for t, p in tokens]))
             elif done:
                 first.append(Settled(row, NotificationStatus.sent))
             else:
@@ -236,7 +187,7 @@ class Dispatcher:
         if first:
             await self._settle(first, [], [], now)
 
-        for chunk in _chunks(plans, self.send_chunk):
+        for chunk in send_chunks(plans, self.send_chunk):
             # The fence: only rows this worker still holds go out (and their lease starts afresh).
             held = await self._extend_lease([r.id for r, _ in chunk], self.clock())
             if len(held) < len(chunk):
@@ -501,51 +452,6 @@ class Dispatcher:
             log.warning(
                 "%s: %d rows were taken over by another worker before we settled them", self.worker_id, lost
             )
-
-
-def _engine_of(db: AsyncEngine | async_sessionmaker[Any]) -> AsyncEngine:
-    if isinstance(db, AsyncEngine):
-        return db
-    bind = db.kw.get("bind")
-    if not isinstance(bind, AsyncEngine):
-        raise TypeError("the session factory must be bound to an AsyncEngine")
-    return bind
-
-
-def _message(row: Claimed, token: str, platform: str) -> PushMessage:
-    return PushMessage(
-        token=token,
-        platform=platform,
-        notification_id=row.id,
-        template=row.template,
-        title_vi=row.title_vi,
-        body_vi=row.body_vi,
-        title_en=row.title_en,
-        body_en=row.body_en,
-        deep_link=row.deep_link,
-        collapse_key=row.collapse_key,
-        priority=row.priority,
-        data_only=row.data_only,
-    )
-
-
-def _chunks(
-    plans: list[tuple[Claimed, list[PushMessage]]], size: int
-) -> list[list[tuple[Claimed, list[PushMessage]]]]:
-    """Groups of whole rows with at most ``size`` messages (a row with more devices goes alone)."""
-    chunks: list[list[tuple[Claimed, list[PushMessage]]]] = []
-    current: list[tuple[Claimed, list[PushMessage]]] = []
-    count = 0
-    for plan in plans:
-        n = len(plan[1])
-        if current and count + n > size:
-            chunks.append(current)
-            current, count = [], 0
-        current.append(plan)
-        count += n
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 __all__ = ["Claimed", "Dispatcher", "OnSent", "Settled", "Stats", "backoff_seconds"]

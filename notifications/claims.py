@@ -1,0 +1,119 @@
+"""What the outbox dispatcher (``notifications.dispatcher``) passes between its steps: a claimed row, what
+became of it, the counters, and the pure helpers that turn rows into messages, group them for sending and
+space out retries."""
+
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from notifications.push import PushMessage
+from schemas.notifications import NotificationStatus
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, as much of it as sending needs."""
+
+    id: uuid.UUID
+    recipient_kind: str
+    recipient_id: uuid.UUID
+    template: str
+    title_vi: str
+    body_vi: str
+    title_en: str
+    body_en: str
+    deep_link: str | None
+    collapse_key: str | None
+    priority: str
+    data_only: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What became of one row in one pass."""
+
+    row: Claimed
+    status: NotificationStatus
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_to: tuple[str, ...] = ()
+
+
+@dataclass
+class Stats:
+    claimed: int = 0
+    messages: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead_targets: int = 0
+    lost_leases: int = 0
+
+
+OnSent = Callable[[Sequence[Settled]], Awaitable[None]]
+
+
+def backoff_seconds(
+    attempt: int, *, base: float, cap: float, rng: random.Random, retry_after: float | None = None
+) -> float:
+    """Exponential backoff with "equal jitter" (half fixed, half random), never below ``Retry-After``."""
+    exp = min(cap, base * 2 ** max(0, attempt - 1))
+    return max(exp / 2 + rng.random() * exp / 2, retry_after or 0.0)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def engine_of(db: AsyncEngine | async_sessionmaker[Any]) -> AsyncEngine:
+    if isinstance(db, AsyncEngine):
+        return db
+    bind = db.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("the session factory must be bound to an AsyncEngine")
+    return bind
+
+
+def message_for(row: Claimed, token: str, platform: str) -> PushMessage:
+    return PushMessage(
+        token=token,
+        platform=platform,
+        notification_id=row.id,
+        template=row.template,
+        title_vi=row.title_vi,
+        body_vi=row.body_vi,
+        title_en=row.title_en,
+        body_en=row.body_en,
+        deep_link=row.deep_link,
+        collapse_key=row.collapse_key,
+        priority=row.priority,
+        data_only=row.data_only,
+    )
+
+
+def send_chunks(
+    plans: list[tuple[Claimed, list[PushMessage]]], size: int
+) -> list[list[tuple[Claimed, list[PushMessage]]]]:
+    """Groups of whole rows with at most ``size`` messages (a row with more devices goes alone)."""
+    chunks: list[list[tuple[Claimed, list[PushMessage]]]] = []
+    current: list[tuple[Claimed, list[PushMessage]]] = []
+    count = 0
+    for plan in plans:
+        n = len(plan[1])
+        if current and count + n > size:
+            chunks.append(current)
+            current, count = [], 0
+        current.append(plan)
+        count += n
+    if current:
+        chunks.append(current)
+    return chunks
