@@ -11,6 +11,7 @@ import logging
 import random
 import struct
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,12 +32,14 @@ from schemas.dossiers import (
     Channel,
     CitizenConfirmation,
     DocumentTick,
+    Dossier,
     DossierCreate,
     EventIn,
     HandoverConfirm,
     HandoverCreate,
     RecipientCheck,
 )
+from schemas.orgs import Organisation
 from schemas.vntime import to_vn, vn_date
 
 log = logging.getLogger("backend.demo")
@@ -62,6 +65,32 @@ def _who(user: StaffUser) -> Principal:
 
 def _office_time(rng: random.Random, day: datetime) -> datetime:
     return to_vn(day).replace(hour=rng.randint(8, 15), minute=rng.choice((0, 10, 20, 30, 40, 50)))
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """Who handles post office ``k``'s dossiers in the demo."""
+
+    po: Organisation
+    courier: StaffUser
+    dispatcher: StaffUser
+    desk: StaffUser
+    agency: StaffUser
+    desk_code: str
+    agency_code: str
+
+    @classmethod
+    def of(cls, ctx: DemoContext, k: int) -> "_Cast":
+        po, staff = ctx.post_offices[k], ctx.staff
+        return cls(
+            po=po,
+            courier=staff[f"courier{2 * k + 1:02d}"],
+            dispatcher=staff[f"dispatcher{k + 1:02d}"],
+            desk=staff[f"desk{k + 2:02d}"],
+            agency=staff[f"agency{k + 3:02d}"],
+            desk_code=f"{ctx.province.code}-MC-{po.commune_code}",
+            agency_code=f"{ctx.province.code}-UB-{po.commune_code}",
+        )
 
 
 class Journey:
@@ -110,46 +139,67 @@ class Journey:
         self, k: int, procedure: Procedure, citizen: Citizen, start: datetime, stop: str = ""
     ) -> None:
         """Walk one dossier; ``stop`` holds it at a stage (a desk's pile, a result waiting, a courier's bag)."""
-        ctx, rng, staff = self.ctx, self.rng, self.ctx.staff
-        po = ctx.post_offices[k]
-        courier, dispatcher = staff[f"courier{2 * k + 1:02d}"], staff[f"dispatcher{k + 1:02d}"]
-        desk, agency = staff[f"desk{k + 2:02d}"], staff[f"agency{k + 3:02d}"]
-        desk_code, agency_code = (
-            f"{ctx.province.code}-MC-{po.commune_code}",
-            f"{ctx.province.code}-UB-{po.commune_code}",
-        )
-        day = vn_date(start)
+        cast = _Cast.of(self.ctx, k)
+        dossier = await self._pick_up(cast, procedure, citizen, start)
+        item = dossier.item_id
+        t = await self._to_desk(cast, item, start)
+        if t is None or stop == "received":
+            return
+        if stop == "not_accepted":
+            await self.event(
+                cast.desk, item, t, code="TKN", reason="Hồ sơ không thuộc thẩm quyền / not competent"
+            )
+            return
+        decided = await self._decide(cast, dossier, procedure, item, t)
+        if decided is None:
+            return
+        out = await self._result_out(cast, item, decided, stop)
+        if out is None or stop == "out_for_delivery":
+            return
+        await self._deliver(cast, citizen, *out, stop)
+
+    async def _pick_up(self, cast: _Cast, procedure: Procedure, citizen: Citizen, start: datetime) -> Dossier:
+        rng = self.rng
         body = DossierCreate(
             procedure=procedure.code,
             channel=Channel.home_pickup,
             citizen_phone=citizen.phone,
-            desk=desk_code,
+            desk=cast.desk_code,
             documents=[
                 DocumentTick(id=str(d["id"]), provided=True, original=True) for d in procedure.documents
             ],
             seal_number=f"NP{rng.randint(100000, 999999)}",
             fee_collected=rng.choice((16000, 22000, 27000)),
             receipt_number=f"BL{rng.randint(10000, 99999)}",
-            confirmation=CitizenConfirmation(method="code", code=services.handover_code(citizen.id, day)),
+            confirmation=CitizenConfirmation(
+                method="code", code=services.handover_code(citizen.id, vn_date(start))
+            ),
             place="Địa chỉ công dân",
         )
-        dossier, _ = await services.create_dossier(self.session, _who(courier), body, now=start)
-        item = dossier.item_id
+        dossier, _ = await services.create_dossier(self.session, _who(cast.courier), body, now=start)
+        return dossier
+
+    async def _to_desk(self, cast: _Cast, item: str, start: datetime) -> datetime | None:
+        """Courier to post office to desk; when the desk has it (None: not yet)."""
+        rng = self.rng
         t = start + timedelta(hours=rng.uniform(1, 3))
-        if not await self.hand(courier, dispatcher, po.code, [item], t):
-            return
+        if not await self.hand(cast.courier, cast.dispatcher, cast.po.code, [item], t):
+            return None
         t += timedelta(hours=rng.uniform(2, 20))
         # Some post-office batches are still on the road to the desk (the desk's "incoming" view).
-        if not await self.hand(dispatcher, desk, desk_code, [item], t, scan=rng.random() > 0.05):
-            return
-        t += timedelta(hours=rng.uniform(1, 6))
-        if stop == "received":
-            return
-        if stop == "not_accepted":
-            await self.event(desk, item, t, code="TKN", reason="Hồ sơ không thuộc thẩm quyền / not competent")
-            return
-        if not await self.hand(desk, agency, agency_code, [item], t):
-            return
+        if not await self.hand(
+            cast.dispatcher, cast.desk, cast.desk_code, [item], t, scan=rng.random() > 0.05
+        ):
+            return None
+        return t + timedelta(hours=rng.uniform(1, 6))
+
+    async def _decide(
+        self, cast: _Cast, dossier: Dossier, procedure: Procedure, item: str, t: datetime
+    ) -> datetime | None:
+        """Desk to agency, maybe a pause for a supplement, then the decision; when it was decided (None: not yet)."""
+        rng, agency = self.rng, cast.agency
+        if not await self.hand(cast.desk, agency, cast.agency_code, [item], t):
+            return None
         calendar = await working_calendar(self.session)
         received = dossier.received_at or t
         budget = max(1.0, procedure.processing_days)
@@ -157,10 +207,10 @@ class Journey:
             pause = t + timedelta(days=rng.uniform(0.3, budget * 0.6))
             missing = [str(procedure.documents[0]["name"])] if procedure.documents else ["Giấy tờ bổ sung"]
             if not await self.event(agency, item, pause, code="TBS", missing_documents=missing):
-                return
+                return None
             back = pause + timedelta(days=rng.uniform(2, 9))
             if not await self.event(agency, item, back, code="TNB"):
-                return
+                return None
             t = back
         # Speed: most on time, some early, some late (the report needs all three).
         factor = rng.choices((0.4, 1.0, 1.8), weights=(30, 50, 20))[0]
@@ -176,26 +226,37 @@ class Journey:
             decided,
             code="TKQ",
             outcome=outcome,
-            agency_code=f"{agency_code}-{rng.randint(1000, 9999)}",
+            agency_code=f"{cast.agency_code}-{rng.randint(1000, 9999)}",
         ):
-            return
+            return None
+        return decided
+
+    async def _result_out(
+        self, cast: _Cast, item: str, decided: datetime, stop: str
+    ) -> tuple[str, datetime] | None:
+        """The result back at the desk, then to the post office and the courier: its KQ id and when the courier
+        has it (None: held earlier)."""
+        rng = self.rng
         t = decided + timedelta(hours=rng.uniform(1, 20))
-        if not await self.hand(agency, desk, desk_code, [item], t):
-            return
+        if not await self.hand(cast.agency, cast.desk, cast.desk_code, [item], t):
+            return None
         refreshed = await services.load_dossier(self.session, item)
         result = await services.result_of(self.session, refreshed)
         assert result is not None
         kq = result.item_id
         t += timedelta(hours=rng.uniform(2, 24))
         if stop == "result_ready":
-            return
-        if not await self.hand(desk, dispatcher, po.code, [kq], t):
-            return
+            return None
+        if not await self.hand(cast.desk, cast.dispatcher, cast.po.code, [kq], t):
+            return None
         t += timedelta(hours=rng.uniform(12, 30))
-        if not await self.hand(dispatcher, courier, courier.username, [kq], t):
-            return
-        if stop == "out_for_delivery":
-            return
+        if not await self.hand(cast.dispatcher, cast.courier, cast.courier.username, [kq], t):
+            return None
+        return kq, t
+
+    async def _deliver(self, cast: _Cast, citizen: Citizen, kq: str, t: datetime, stop: str) -> None:
+        """Delivery attempts until one succeeds or the result goes back to the desk."""
+        rng, courier = self.rng, cast.courier
         for attempt in range(services.max_delivery_attempts()):
             t += timedelta(hours=rng.uniform(1, 3))
             if stop == "returned" or rng.random() < 0.18:

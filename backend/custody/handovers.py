@@ -42,34 +42,6 @@ from schemas.enums import Role
 from schemas.orgs import Organisation
 
 
-async def pending_to_org(session: AsyncSession, org_id: uuid.UUID, dossier_id: uuid.UUID) -> bool:
-    row = await session.exec(
-        select(HandoverItem.id)
-        .join(Handover, col(Handover.id) == HandoverItem.handover_id)
-        .where(
-            HandoverItem.dossier_id == dossier_id,
-            Handover.status == HandoverStatus.pending,
-            or_(Handover.to_org_id == org_id, Handover.from_org_id == org_id),
-        )
-        .limit(1)
-    )
-    return row.first() is not None
-
-
-async def pending_to_user(session: AsyncSession, user_id: uuid.UUID, dossier_id: uuid.UUID) -> bool:
-    row = await session.exec(
-        select(HandoverItem.id)
-        .join(Handover, col(Handover.id) == HandoverItem.handover_id)
-        .where(
-            HandoverItem.dossier_id == dossier_id,
-            Handover.status == HandoverStatus.pending,
-            Handover.to_user_id == user_id,
-        )
-        .limit(1)
-    )
-    return row.first() is not None
-
-
 async def in_open_handover(session: AsyncSession, dossier_id: uuid.UUID) -> bool:
     row = await session.exec(
         select(HandoverItem.id)
@@ -108,22 +80,7 @@ async def create_handover(
     now = now or utcnow()
     actor = await actor_for(session, principal)
     from_kind, from_org, from_user = _sender(actor)
-    to_org: Organisation | None = (
-        await session.exec(select(Organisation).where(Organisation.code == body.to))
-    ).one_or_none()
-    to_user: StaffUser | None = None
-    if to_org is not None:
-        to_kind = ORG_CUSTODY[to_org.kind]
-    else:
-        to_user = (
-            await session.exec(
-                select(StaffUser).where(StaffUser.username == body.to, StaffUser.role == Role.courier)
-            )
-        ).one_or_none()
-        if to_user is None:
-            raise Problem(422, f"Không có nơi nhận '{body.to}' / unknown receiver", code="unknown_receiver")
-        to_kind = CustodianKind.courier
-        to_org = await session.get(Organisation, to_user.organisation_id) if to_user.organisation_id else None
+    to_kind, to_org, to_user = await _receiver(session, body.to)
     same = (
         to_user.id == from_user
         if to_user
@@ -133,30 +90,7 @@ async def create_handover(
         raise Problem(
             422, "Không thể tự bàn giao cho mình / cannot hand over to yourself", code="same_holder"
         )
-    ids = list(dict.fromkeys(parse_item_id(i) for i in body.items))
-    dossiers: list[tuple[str, Dossier]] = []
-    problems: list[dict[str, Any]] = []
-    for item_id in ids:
-        try:
-            d = await load_dossier(session, item_id, for_update=True)
-        except Problem:
-            problems.append({"item_id": item_id, "error": "not_found"})
-            continue
-        if not _holds(actor, d):
-            problems.append({"item_id": item_id, "error": "not_in_your_custody"})
-        elif not tr.can_hand_over(d.status, to_kind):
-            problems.append({"item_id": item_id, "error": "cannot_hand_over", "current_status": d.status})
-        elif await in_open_handover(session, d.id):
-            problems.append({"item_id": item_id, "error": "already_in_a_handover"})
-        else:
-            dossiers.append((item_id, d))
-    if problems:
-        raise Problem(
-            409,
-            "Một số bưu gửi không bàn giao được / some items cannot be handed over",
-            code="handover_rejected",
-            extra={"items": problems},
-        )
+    dossiers = await _handed(session, actor, body.items, to_kind)
     handover = Handover(
         from_org_id=from_org,
         from_user_id=from_user,
@@ -191,34 +125,88 @@ async def create_handover(
             )
     if to_org is not None and to_kind in {CustodianKind.desk, CustodianKind.agency}:
         sender = actor.org.name if actor.org else "—"
-        for staff_id in await staff_ids(session, to_org.id):
-            enqueue(
-                session,
-                recipient_kind="staff",
-                recipient_id=staff_id,
-                template="desk.incoming_batch",
-                params={
-                    "count": len(dossiers),
-                    "sender": sender,
-                    "eta": body.eta or now,
-                    "handover_id": handover.id,
-                },
-                dedupe_key=f"desk.incoming_batch:{handover.id}",
-            )
-        if to_kind == CustodianKind.desk:
-            effects.feed.append(
-                (
-                    to_org.id,
-                    {
-                        "type": "handover.incoming",
-                        "handover_id": str(handover.id),
-                        "count": len(dossiers),
-                        "sender": sender,
-                    },
-                )
-            )
+        await _announce_incoming(session, handover, to_org, sender, len(dossiers), body.eta or now, effects)
     await session.commit()
     return handover, effects
+
+
+async def _receiver(
+    session: AsyncSession, to: str
+) -> tuple[CustodianKind, Organisation | None, StaffUser | None]:
+    """An organisation by its code, else a courier by their username (with the courier's post office)."""
+    to_org = (await session.exec(select(Organisation).where(Organisation.code == to))).one_or_none()
+    if to_org is not None:
+        return ORG_CUSTODY[to_org.kind], to_org, None
+    to_user = (
+        await session.exec(select(StaffUser).where(StaffUser.username == to, StaffUser.role == Role.courier))
+    ).one_or_none()
+    if to_user is None:
+        raise Problem(422, f"Không có nơi nhận '{to}' / unknown receiver", code="unknown_receiver")
+    to_org = await session.get(Organisation, to_user.organisation_id) if to_user.organisation_id else None
+    return CustodianKind.courier, to_org, to_user
+
+
+async def _handed(
+    session: AsyncSession, actor: Actor, items: list[str], to_kind: CustodianKind
+) -> list[tuple[str, Dossier]]:
+    """The items, locked; all or none: any that the sender may not hand over refuses the whole manifest."""
+    dossiers: list[tuple[str, Dossier]] = []
+    problems: list[dict[str, Any]] = []
+    for item_id in dict.fromkeys(parse_item_id(i) for i in items):
+        try:
+            d = await load_dossier(session, item_id, for_update=True)
+        except Problem:
+            problems.append({"item_id": item_id, "error": "not_found"})
+            continue
+        if not _holds(actor, d):
+            problems.append({"item_id": item_id, "error": "not_in_your_custody"})
+        elif not tr.can_hand_over(d.status, to_kind):
+            problems.append({"item_id": item_id, "error": "cannot_hand_over", "current_status": d.status})
+        elif await in_open_handover(session, d.id):
+            problems.append({"item_id": item_id, "error": "already_in_a_handover"})
+        else:
+            dossiers.append((item_id, d))
+    if problems:
+        raise Problem(
+            409,
+            "Một số bưu gửi không bàn giao được / some items cannot be handed over",
+            code="handover_rejected",
+            extra={"items": problems},
+        )
+    return dossiers
+
+
+async def _announce_incoming(
+    session: AsyncSession,
+    handover: Handover,
+    to_org: Organisation,
+    sender: str,
+    count: int,
+    eta: datetime,
+    effects: Effects,
+) -> None:
+    """The receiving desk's or agency's staff learn a batch is on its way; a desk's live feed shows it."""
+    for staff_id in await staff_ids(session, to_org.id):
+        enqueue(
+            session,
+            recipient_kind="staff",
+            recipient_id=staff_id,
+            template="desk.incoming_batch",
+            params={"count": count, "sender": sender, "eta": eta, "handover_id": handover.id},
+            dedupe_key=f"desk.incoming_batch:{handover.id}",
+        )
+    if handover.to_kind == CustodianKind.desk:
+        effects.feed.append(
+            (
+                to_org.id,
+                {
+                    "type": "handover.incoming",
+                    "handover_id": str(handover.id),
+                    "count": count,
+                    "sender": sender,
+                },
+            )
+        )
 
 
 def _is_receiver(principal: Principal, h: Handover) -> bool:
@@ -263,7 +251,6 @@ async def confirm_handover(
     actor = await actor_for(session, principal)
     scanned = list(dict.fromkeys(parse_item_id(i) for i in body.scanned))
     items = list((await session.exec(select(HandoverItem).where(HandoverItem.handover_id == h.id))).all())
-    on_manifest = {i.item_id: i for i in items}
     to_org = await session.get(Organisation, h.to_org_id) if h.to_org_id else None
     effects = Effects()
     missing: list[str] = []
@@ -286,11 +273,9 @@ async def confirm_handover(
             handover_id=h.id,
             effects=effects,
         )
-    extra: list[str] = []
-    for item_id in scanned:
-        if item_id in on_manifest:
-            continue
-        extra.append(item_id)
+    on_manifest = {i.item_id for i in items}
+    extra = [item_id for item_id in scanned if item_id not in on_manifest]
+    for item_id in extra:
         found = (await session.exec(select(Dossier.id).where(Dossier.item_id == item_id))).first()
         session.add(
             HandoverItem(handover_id=h.id, item_id=item_id, dossier_id=found, state=HandoverItemState.extra)
@@ -299,45 +284,57 @@ async def confirm_handover(
     h.confirmed_by = principal.id
     h.confirmed_at = now
     if missing or extra:
-        detail = "; ".join(
-            part
-            for part in (
-                f"thiếu / missing: {', '.join(missing)}" if missing else "",
-                f"thừa / extra: {', '.join(extra)}" if extra else "",
-            )
-            if part
-        )
-        from_org = await session.get(Organisation, h.from_org_id) if h.from_org_id else None
-        sender = from_org.name if from_org else "—"
-        recipients: set[uuid.UUID] = set()
-        for org_id in {h.from_org_id, h.to_org_id} - {None}:
-            assert org_id is not None
-            recipients.update(await staff_ids(session, org_id))
-        recipients.update(u for u in (h.from_user_id, h.to_user_id) if u)
-        for staff_id in recipients:
-            enqueue(
-                session,
-                recipient_kind="staff",
-                recipient_id=staff_id,
-                template="desk.discrepancy",
-                params={"sender": sender, "detail": detail, "handover_id": h.id},
-                dedupe_key=f"desk.discrepancy:{h.id}",
-            )
-        for org in (from_org, to_org):
-            if org is not None and ORG_CUSTODY.get(org.kind) == CustodianKind.desk:
-                effects.feed.append(
-                    (
-                        org.id,
-                        {
-                            "type": "handover.discrepancy",
-                            "handover_id": str(h.id),
-                            "missing": missing,
-                            "extra": extra,
-                        },
-                    )
-                )
+        await _report_discrepancy(session, h, to_org, missing, extra, effects)
     await session.commit()
     return h, effects
+
+
+async def _report_discrepancy(
+    session: AsyncSession,
+    h: Handover,
+    to_org: Organisation | None,
+    missing: list[str],
+    extra: list[str],
+    effects: Effects,
+) -> None:
+    """Both sides' staff (and couriers) are told what was missing or extra; desks see it on their live feed."""
+    detail = "; ".join(
+        part
+        for part in (
+            f"thiếu / missing: {', '.join(missing)}" if missing else "",
+            f"thừa / extra: {', '.join(extra)}" if extra else "",
+        )
+        if part
+    )
+    from_org = await session.get(Organisation, h.from_org_id) if h.from_org_id else None
+    sender = from_org.name if from_org else "—"
+    recipients: set[uuid.UUID] = set()
+    for org_id in {h.from_org_id, h.to_org_id} - {None}:
+        assert org_id is not None
+        recipients.update(await staff_ids(session, org_id))
+    recipients.update(u for u in (h.from_user_id, h.to_user_id) if u)
+    for staff_id in recipients:
+        enqueue(
+            session,
+            recipient_kind="staff",
+            recipient_id=staff_id,
+            template="desk.discrepancy",
+            params={"sender": sender, "detail": detail, "handover_id": h.id},
+            dedupe_key=f"desk.discrepancy:{h.id}",
+        )
+    for org in (from_org, to_org):
+        if org is not None and ORG_CUSTODY.get(org.kind) == CustodianKind.desk:
+            effects.feed.append(
+                (
+                    org.id,
+                    {
+                        "type": "handover.discrepancy",
+                        "handover_id": str(h.id),
+                        "missing": missing,
+                        "extra": extra,
+                    },
+                )
+            )
 
 
 async def handover_items(session: AsyncSession, handover_id: uuid.UUID) -> list[HandoverItem]:

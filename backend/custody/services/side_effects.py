@@ -1,0 +1,300 @@
+"""The steps an event's code runs besides its transition (the table is ``backend/custody/effects.py``).
+
+Each step gets the event's ``Scan`` and the step's parameters from the table. It may refuse the event with a
+Problem (nothing is written: the whole request rolls back), change the dossier or its result item, add to the
+event's data, leave a fact for a later ``notify`` step, or ask for a follow-up transition once the event is
+written.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.catalogue.calendar import WorkingCalendar
+from backend.custody import deadlines
+from backend.custody import transitions as tr
+from backend.custody.effects import EFFECTS
+from backend.custody.ids import new_item_id
+from backend.custody.services.access import Actor, org_by_code, result_of
+from backend.custody.services.verification import check_recipient, require_proof
+from backend.lib.problems import Problem
+from backend.settings import get_settings
+from schemas import s10
+from schemas.accounts import Citizen
+from schemas.catalogue import Procedure
+from schemas.dossiers import Channel, Dossier, EventIn, ProofFile, RecipientCheck, ResultItem
+from schemas.enums import OrgKind
+from schemas.orgs import Organisation
+
+DELIVERY_FAILURES: dict[str, tuple[str, str]] = {
+    "not_home": ("Người nhận vắng nhà", "Recipient not at home"),
+    "wrong_address": ("Sai hoặc không tìm thấy địa chỉ", "Wrong or unknown address"),
+    "refused": ("Người nhận từ chối nhận", "Recipient refused"),
+    "no_identity": ("Không xác minh được người nhận", "Recipient could not be verified"),
+    "moved": ("Người nhận đã chuyển đi", "Recipient moved away"),
+    "unsafe": ("Không tiếp cận được (thời tiết, đường)", "Could not reach (weather, road)"),
+    "other": ("Lý do khác", "Other reason"),
+}
+
+
+def max_delivery_attempts() -> int:
+    """After this many failed delivery attempts the result goes back to the desk for counter pickup
+    (``DELIVERY_MAX_ATTEMPTS``)."""
+    return get_settings().delivery_max_attempts
+
+
+@dataclass
+class FollowUp:
+    """A transition the system records right after the event (the automatic return to the desk)."""
+
+    code: str
+    to: tr.Status
+    target_org: Organisation | None
+    extra: dict[str, Any]
+
+
+@dataclass
+class Scan:
+    """One event being recorded, as the steps see it."""
+
+    session: AsyncSession
+    actor: Actor
+    dossier: Dossier
+    code: str
+    when: datetime
+    ev: EventIn | None
+    calendar: WorkingCalendar
+    procedure: Procedure
+    target_org: Organisation | None
+    data: dict[str, Any]  # the event row's data
+    notes: list[tuple[str, dict[str, Any]]] = field(
+        default_factory=list
+    )  # (template, params) for the citizen
+    facts: dict[str, Any] = field(default_factory=dict)  # what a notify step may name
+    proof: ProofFile | None = None
+    follow_up: FollowUp | None = None
+
+
+async def apply(scan: Scan) -> None:
+    """Run the code's steps in the table's order."""
+    for s in EFFECTS[scan.code]:
+        await HANDLERS[s.name](scan, **s.params)
+
+
+# --- notifications ---------------------------------------------------------------------------------------
+
+
+async def notify(scan: Scan, *, template: str, fields: tuple[str, ...], channel: Channel | None) -> None:
+    if channel is None or scan.dossier.channel == channel:
+        scan.notes.append((template, {name: scan.facts[name] for name in fields}))
+
+
+# --- receipt, agency, decision ---------------------------------------------------------------------------
+
+
+async def take_desk(scan: Scan) -> None:
+    """The desk that receives it is the dossier's desk from now on; the notice names it."""
+    target, own = scan.target_org, scan.actor.org
+    desk = target if target and target.kind == OrgKind.desk else own
+    if desk is not None and desk.kind == OrgKind.desk:
+        scan.dossier.desk_id = desk.id
+    d = scan.dossier
+    desk_org = await scan.session.get(Organisation, d.desk_id) if d.desk_id else None
+    scan.facts["agency"] = desk_org.name if desk_org else "—"
+
+
+async def require_reason(scan: Scan) -> None:
+    if scan.ev is None or not scan.ev.reason:
+        raise Problem(422, "Cần lý do không tiếp nhận / a reason is required", code="reason_required")
+
+
+async def assign_agency(scan: Scan) -> None:
+    target, ev = scan.target_org, scan.ev
+    agency = target if target and target.kind == OrgKind.agency else None
+    if agency is None and ev is not None and ev.agency:
+        agency = await org_by_code(scan.session, ev.agency, OrgKind.agency)
+    if agency is None and scan.dossier.agency_id is None:
+        raise Problem(422, "Cần mã cơ quan giải quyết / agency is required", code="agency_required")
+    if agency is not None:
+        scan.dossier.agency_id = agency.id
+
+
+async def set_outcome(scan: Scan, *, outcome: str) -> None:
+    scan.dossier.outcome = outcome
+
+
+async def decide(scan: Scan) -> None:
+    ev = scan.ev
+    if ev is None or ev.outcome is None:
+        raise Problem(422, "Cần kết quả (approved/refused) / outcome is required", code="outcome_required")
+    scan.dossier.outcome = ev.outcome
+    scan.dossier.resolved_at = scan.when
+    if ev.agency_code:
+        scan.dossier.agency_code = ev.agency_code
+
+
+# --- the legal clock (backend/custody/deadlines.py) ------------------------------------------------------
+
+
+async def start_clock(scan: Scan) -> None:
+    d = scan.dossier
+    d.received_at = scan.when
+    d.due_at = deadlines.due_at(scan.when, scan.procedure.processing_days, scan.calendar)
+    scan.facts["result_due"] = d.due_at
+
+
+async def request_supplement(scan: Scan) -> None:
+    missing = list(scan.ev.missing_documents) if scan.ev else []
+    if not missing:
+        raise Problem(
+            422, "Cần danh sách giấy tờ bổ sung / missing_documents is required", code="missing_required"
+        )
+    d = scan.dossier
+    d.supplement_required = True
+    d.data = {**d.data, "missing": missing}
+    scan.data["missing"] = missing
+    scan.facts["documents"] = missing
+
+
+async def pause_clock(scan: Scan) -> None:
+    scan.dossier.paused_at = scan.when
+
+
+async def resume_clock(scan: Scan) -> None:
+    """The due date moves later by the working days the clock stood still."""
+    d = scan.dossier
+    if d.paused_at is not None and d.due_at is not None:
+        resumed = deadlines.resume(d.due_at, d.paused_at, scan.when, scan.calendar)
+        d.due_at = resumed.due_at
+        d.paused_working_days += resumed.paused_days
+        scan.data["paused_days"] = resumed.paused_days
+    d.paused_at = None
+
+
+async def clear_supplement(scan: Scan) -> None:
+    scan.dossier.supplement_required = False
+
+
+async def stop_clock(scan: Scan) -> None:
+    scan.dossier.paused_at = None
+
+
+# --- the result and its delivery -------------------------------------------------------------------------
+
+
+async def issue_result(scan: Scan) -> None:
+    result = await result_of(scan.session, scan.dossier)
+    if result is None:
+        result = ResultItem(
+            item_id=await new_item_id(scan.session, s10.PREFIX_RESULT),
+            dossier_id=scan.dossier.id,
+            counter_pickup=not scan.dossier.postal_return,
+        )
+        scan.session.add(result)
+    scan.data["result_item_id"] = result.item_id
+
+
+async def expect_delivery(scan: Scan, *, default_hours: float) -> None:
+    ev = scan.ev
+    scan.facts["eta"] = ev.eta if ev and ev.eta else scan.when + timedelta(hours=default_hours)
+
+
+async def count_failed_attempt(scan: Scan) -> None:
+    reason = (scan.ev.reason_code if scan.ev else None) or ""
+    if reason not in DELIVERY_FAILURES:
+        raise Problem(
+            422,
+            "Cần mã lý do phát không thành công / reason_code is required",
+            code="reason_required",
+            extra={"reason_codes": sorted(DELIVERY_FAILURES)},
+        )
+    result = await result_of(scan.session, scan.dossier)
+    if result is not None:
+        result.delivery_attempts += 1
+        scan.data["attempt"] = result.delivery_attempts
+        scan.data["rebook"] = result.delivery_attempts < max_delivery_attempts()
+    scan.data["reason_code"] = reason
+    vi, en = DELIVERY_FAILURES[reason]
+    scan.facts["reason"] = f"{vi} / {en}"
+
+
+async def return_after_max_attempts(scan: Scan, *, code: str) -> None:
+    result = await result_of(scan.session, scan.dossier)
+    if result is None or result.delivery_attempts < max_delivery_attempts():
+        return
+    result.counter_pickup = True
+    d = scan.dossier
+    desk = await scan.session.get(Organisation, d.desk_id) if d.desk_id else None
+    extra = {"auto": True, "attempts": result.delivery_attempts}
+    scan.follow_up = FollowUp(code, tr.RULES[code].to, desk, extra)
+
+
+def _recipient(scan: Scan) -> RecipientCheck:
+    if scan.ev is None or scan.ev.recipient is None:
+        raise Problem(422, "Cần xác minh người nhận / recipient check is required", code="recipient_required")
+    return scan.ev.recipient
+
+
+async def verify_recipient(scan: Scan) -> None:
+    recipient, d = _recipient(scan), scan.dossier
+    citizen = await scan.session.get(Citizen, d.citizen_id) if d.citizen_id else None
+    await check_recipient(
+        scan.session,
+        recipient,
+        citizen,
+        scan.when,
+        actor=scan.actor.principal,
+        dossier_id=d.id,
+        where=scan.ev,
+    )
+
+
+async def keep_proof(scan: Scan, *, required: bool) -> None:
+    proof_id = scan.ev.proof_id if scan.ev else None
+    if required or proof_id:
+        scan.proof = await require_proof(
+            scan.session, proof_id, "photo", "signature", by=scan.actor.principal, single_use=True
+        )
+
+
+async def hand_result_over(scan: Scan) -> None:
+    recipient = _recipient(scan)
+    scan.dossier.returned_at = scan.when
+    result = await result_of(scan.session, scan.dossier)
+    if result is not None:
+        result.delivered_at = scan.when
+        result.recipient_check = recipient.method
+        result.recipient_name = recipient.name
+        result.proof_id = scan.proof.id if scan.proof else None
+    scan.data["recipient_check"] = recipient.method
+
+
+Handler = Callable[..., Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {
+    f.__name__: f
+    for f in (
+        notify,
+        take_desk,
+        require_reason,
+        assign_agency,
+        set_outcome,
+        decide,
+        start_clock,
+        request_supplement,
+        pause_clock,
+        resume_clock,
+        clear_supplement,
+        stop_clock,
+        issue_result,
+        expect_delivery,
+        count_failed_attempt,
+        return_after_max_attempts,
+        verify_recipient,
+        keep_proof,
+        hand_result_over,
+    )
+}
