@@ -137,7 +137,7 @@ class Settings:
     # How booking counts a window's room: "shifts" (courier-minutes) or "routes" (also the day's plan must fit).
     booking_capacity: str = field(default_factory=lambda: _env("BOOKING_CAPACITY", "routes"))
     # Failed home deliveries of a result before it goes back to the post office counter for collection
-    # (backend/custody/services.py; the citizen is offered a new visit while attempts remain).
+    # (backend/custody/services/side_effects.py; the citizen is offered a new visit while attempts remain).
     delivery_max_attempts: int = field(default_factory=lambda: int(_env("DELIVERY_MAX_ATTEMPTS", "2")))
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
