@@ -5,19 +5,15 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking.capacity import CourierShiftPolicy, get_policy, set_policy
+from backend.booking.capacity import CourierShiftPolicy, VisitRequest, get_policy, set_policy
 from backend.db import db_key, detached
 from backend.lib import pgnotify
 from backend.lib.ttlcache import TtlCache
 from backend.planning import clock
-
-if TYPE_CHECKING:
-    from backend.booking.capacity import VisitRequest
 from backend.planning.problem_builder import ITEM_WEIGHT_G, matrix_provider
 from routing import (
     Break,
@@ -261,7 +257,7 @@ class RouteInsertionPolicy(CourierShiftPolicy):
                     admitted.add(start)
         return admitted
 
-    async def admits(self, session: AsyncSession, visit: "VisitRequest") -> bool:
+    async def admits(self, session: AsyncSession, visit: VisitRequest) -> bool:
         service_s = max(visit.cost_minutes, 1) * 60
         return await fits_in_plan(
             session,

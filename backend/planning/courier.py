@@ -13,15 +13,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import services as audit
-from backend.custody.services import event_time
+from backend.booking.services import record_outcome
+from backend.custody.services import event_time, record_event
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import not_found
-from backend.planning import clock, eta, privacy
-from backend.planning.problem_builder import fees_total, matrix_provider
-from backend.planning.services import bump_appointment, window_of
+from backend.planning import clock, eta
+from backend.planning.problem_builder import matrix_provider
+from backend.planning.services.appointments import bump_appointment
+from backend.planning.stop_view import courier_stop, fields_shown, stop_details
 from notifications.outbox import enqueue
-from schemas.accounts import Citizen, StaffUser
+from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.booking import (
     FAILED_REASONS,
@@ -30,8 +32,7 @@ from schemas.booking import (
     AppointmentOutcome,
     AppointmentStatus,
 )
-from schemas.catalogue import Procedure
-from schemas.dossiers import Dossier, ResultItem
+from schemas.dossiers import Dossier, EventIn, ResultItem
 from schemas.orgs import Organisation
 from schemas.planning import (
     CourierPosition,
@@ -50,10 +51,6 @@ from schemas.vntime import vn_date
 # A position older than this is not "where the courier is" any more.
 FRESH_POSITION = timedelta(minutes=30)
 STOP_FAILURE_REASONS = {**NO_SHOW_REASONS, **FAILED_REASONS, "desk_closed": ("Nơi nhận đóng cửa", "Closed")}
-
-
-def nav_link(lat: float, lon: float) -> str:
-    return f"https://www.google.com/maps/dir/?api=1&destination={lat:.6f},{lon:.6f}"
 
 
 async def my_route(
@@ -88,16 +85,16 @@ async def my_route(
         await session.exec(select(PlanStop).where(PlanStop.route_id == route.id).order_by(col(PlanStop.seq)))
     ).all()
     po = await session.get(Organisation, plan.post_office_id)
-    details = await _stop_details(session, list(stops))
+    details = await stop_details(session, list(stops))
     citizens = {sid: d.pop("_citizen_id") for sid, d in details.items() if "_citizen_id" in d}
     today = vn_date(now)
-    shown = [_courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
+    shown = [courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
     audit.record(
         session,
         principal,
         access,
         [
-            (citizens[out["id"]], _fields_shown(out), str(out["appointment"]["id"]))
+            (citizens[out["id"]], fields_shown(out), str(out["appointment"]["id"]))
             for out in shown
             if out["id"] in citizens
         ],
@@ -116,148 +113,6 @@ async def my_route(
             "breaks": route.breaks,
         },
         "stops": shown,
-    }
-
-
-def _fields_shown(stop: dict[str, Any]) -> set[str]:
-    person = stop.get("person") or {}
-    named = {"name_hint": person.get("name"), "phone_masked": person.get("phone_masked"),
-             "phone": person.get("call"), "address": stop.get("address")}  # fmt: skip
-    return {"location"} | {field for field, value in named.items() if value}
-
-
-async def _stop_details(session: AsyncSession, stops: list[PlanStop]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per stop, only what the visit needs (see ``privacy``)."""
-    appt_ids = [s.appointment_id for s in stops if s.appointment_id]
-    appts = (
-        {
-            a.id: a
-            for a in (await session.exec(select(Appointment).where(col(Appointment.id).in_(appt_ids)))).all()
-        }
-        if appt_ids
-        else {}
-    )
-    citizens = (
-        {
-            c.id: c
-            for c in (
-                await session.exec(
-                    select(Citizen).where(col(Citizen.id).in_({a.citizen_id for a in appts.values()}))
-                )
-            ).all()
-        }
-        if appts
-        else {}
-    )
-    proc_ids = {a.procedure_id for a in appts.values() if a.procedure_id}
-    dossier_ids = {s.dossier_id for s in stops if s.dossier_id}
-    dossiers = (
-        {d.id: d for d in (await session.exec(select(Dossier).where(col(Dossier.id).in_(dossier_ids)))).all()}
-        if dossier_ids
-        else {}
-    )
-    proc_ids |= {d.procedure_id for d in dossiers.values()}
-    procs = (
-        {
-            p.id: p
-            for p in (await session.exec(select(Procedure).where(col(Procedure.id).in_(proc_ids)))).all()
-        }
-        if proc_ids
-        else {}
-    )
-    result_ids = {s.result_item_id for s in stops if s.result_item_id}
-    results = (
-        {
-            r.id: r.item_id
-            for r in (await session.exec(select(ResultItem).where(col(ResultItem.id).in_(result_ids)))).all()
-        }
-        if result_ids
-        else {}
-    )
-    org_ids = {s.org_id for s in stops if s.org_id}
-    orgs = (
-        {
-            o.id: o
-            for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids)))).all()
-        }
-        if org_ids
-        else {}
-    )
-    out: dict[uuid.UUID, dict[str, Any]] = {}
-    for s in stops:
-        d: dict[str, Any] = {}
-        appt = appts.get(s.appointment_id) if s.appointment_id else None
-        dossier = dossiers.get(s.dossier_id) if s.dossier_id else None
-        proc = procs.get(appt.procedure_id) if appt and appt.procedure_id else None
-        if proc is None and dossier is not None:
-            proc = procs.get(dossier.procedure_id)
-        if appt is not None:
-            citizen = citizens.get(appt.citizen_id)
-            d["appointment"] = {"id": appt.id, "status": appt.status, "note": appt.note}
-            d["address"] = appt.address
-            d["person"] = {
-                "name": privacy.name_hint(citizen.full_name if citizen else None),
-                "phone_masked": privacy.mask_phone(citizen.phone if citizen else None),
-            }
-            d["_phone"] = citizen.phone if citizen else None
-            d["_citizen_id"] = appt.citizen_id
-            fees = appt.fees or {}
-            d["collect_fees"] = {
-                "total_vnd": fees_total(fees),
-                "postal_vnd": fees.get("postal"),
-                "fee_vnd": fees.get("fee"),
-                "charge_vnd": fees.get("charge"),
-            }
-        if proc is not None:
-            d["procedure"] = {
-                "code": proc.code,
-                "name": proc.name,
-                "documents_count": len(proc.documents or []),
-            }
-        if dossier is not None:
-            d["dossier"] = dossier.item_id
-        if s.result_item_id:
-            d["result_item"] = results.get(s.result_item_id)
-        org = orgs.get(s.org_id) if s.org_id else None
-        if org is not None:
-            d["place"] = {"code": org.code, "name": org.name, "address": org.address, "phone": org.phone}
-        out[s.id] = d
-    return out
-
-
-WHAT_TO_DO = {
-    StopKind.pickup: ("Nhận hồ sơ tại nhà, kiểm tra giấy tờ", "Collect the dossier, check the documents"),
-    StopKind.assisted: ("Hỗ trợ kê khai và nhận hồ sơ", "Help fill in and collect the dossier"),
-    StopKind.delivery: ("Trả kết quả, kiểm tra người nhận", "Deliver the result, check the recipient"),
-    StopKind.desk_pickup: ("Nhận kết quả tại Bộ phận Một cửa", "Collect the result at the one-stop desk"),
-    StopKind.handover: ("Bàn giao túi hồ sơ cho nơi nhận", "Hand the batch over"),
-}
-
-
-def _courier_stop(s: PlanStop, d: dict[str, Any], day: date, today: date) -> dict[str, Any]:
-    open_ = s.status in (StopStatus.planned, StopStatus.started)
-    phone = d.pop("_phone", None)
-    person = d.get("person")
-    if person is not None:
-        person["call"] = f"tel:{phone}" if phone and privacy.may_call(open_, day, today) else None
-    todo_vi, todo_en = WHAT_TO_DO[StopKind(s.kind)]
-    return {
-        "id": s.id,
-        "seq": s.seq,
-        "kind": s.kind,
-        "status": s.status,
-        "task": f"{todo_vi} / {todo_en}",
-        "window": window_of(s.window_start, s.window_end),
-        "eta": clock.rfc3339(s.eta),
-        "planned_eta": clock.rfc3339(s.planned_eta),
-        "lat": s.lat,
-        "lon": s.lon,
-        "navigation": nav_link(s.lat, s.lon),
-        "items": s.items,
-        "started_at": clock.rfc3339(s.started_at),
-        "finished_at": clock.rfc3339(s.finished_at),
-        "outcome_code": s.outcome_code,
-        **d,
     }
 
 
@@ -326,19 +181,11 @@ async def stop_action(
             code="stop_state",
         )
     appt = await session.get(Appointment, stop.appointment_id) if stop.appointment_id else None
-    custody_status: str | None = None
     if data.lat is not None and data.lon is not None:
         session.add(
             CourierPosition(courier_id=principal.id, lat=data.lat, lon=data.lon, at=at, received_at=now)
         )
-    if action == "start":
-        stop.status, stop.started_at = StopStatus.started, at
-    else:
-        stop.status = StopStatus.done if action == "complete" else StopStatus.failed
-        stop.finished_at = at
-        stop.started_at = stop.started_at or at
-    if data.note:
-        stop.note = data.note
+    _move(stop, action, at, data.note)
     session.add(stop)
     # ETAs of what is still ahead, from where the courier is now.
     origin = (data.lat, data.lon) if data.lat is not None and data.lon is not None else None
@@ -347,61 +194,93 @@ async def stop_action(
     await refresh_etas(session, route, plan, at, origin)
     if action == "fail":
         assert isinstance(data, StopFailure)
-        if data.reason_code not in STOP_FAILURE_REASONS:
-            raise HttpProblem(
-                422,
-                f"Mã lý do không hợp lệ / Unknown reason code '{data.reason_code}'",
-                code="unknown_reason_code",
-                extra={"allowed": sorted(STOP_FAILURE_REASONS)},
-            )
-        stop.outcome_code = data.reason_code
-        custody_status = await custody_event(session, principal, stop, action, data, at)
-        if appt is not None and appt.status == AppointmentStatus.booked:
-            from backend.booking.services import record_outcome
-
-            outcome = (
-                AppointmentStatus.no_show if data.reason_code in NO_SHOW_REASONS else AppointmentStatus.failed
-            )
-            # Booking's own outcome: validates the code, writes the event, withdraws reminders, offers a
-            # rebooking to the citizen; it commits this session (our stop update with it).
-            await record_outcome(
-                session, principal, appt.id, outcome,
-                # When custody recorded the failed attempt it already told the citizen and offered a rebooking.
-                AppointmentOutcome(reason_code=data.reason_code, note=data.note, offer_rebook=custody_status is None),
-                now=at,
-            )  # fmt: skip
-            return await _action_out(session, stop, route, custody_status)
-    elif appt is not None and appt.status == AppointmentStatus.booked:
-        if action == "start":
-            await bump_appointment(
-                session, appt, "en_route", principal, at=at,
-                data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id)},
-            )  # fmt: skip
-            courier = await session.get(StaffUser, principal.id)
-            enqueue(
-                session,
-                recipient_kind="citizen",
-                recipient_id=appt.citizen_id,
-                template="courier.on_the_way",
-                params={
-                    "courier_name": courier.full_name if courier else "",
-                    "eta": stop.eta,
-                    "appointment_id": appt.id,
-                },
-                dedupe_key=f"appt:{appt.id}:on_the_way:{stop.id}",
-            )
-        else:
-            # A home pickup's record (document ticks, seal, fees) is custody's own request (POST /dossiers); a
-            # result delivery completed with its recipient check is recorded below. Here the visit is marked done
-            # so the booking shows it and a re-plan leaves it out.
-            await bump_appointment(
-                session, appt, "completed", principal, at=at, status=AppointmentStatus.completed,
-                data={"stop_id": str(stop.id), "plan_id": str(plan.id)},
-            )  # fmt: skip
+        custody_status = await _failed_visit(session, principal, stop, appt, data, at)
+        return await _action_out(session, stop, route, custody_status)
+    booked = appt if appt is not None and appt.status == AppointmentStatus.booked else None
+    if booked is not None and action == "start":
+        await _on_the_way(session, principal, stop, plan, booked, at)
+    elif booked is not None:
+        # A home pickup's record (document ticks, seal, fees) is custody's own request (POST /dossiers); a
+        # result delivery completed with its recipient check is recorded below. Here the visit is marked done
+        # so the booking shows it and a re-plan leaves it out.
+        await bump_appointment(
+            session, booked, "completed", principal, at=at, status=AppointmentStatus.completed,
+            data={"stop_id": str(stop.id), "plan_id": str(plan.id)},
+        )  # fmt: skip
+    custody_status = None
     if action == "complete":
         custody_status = await custody_event(session, principal, stop, action, data, at)
     await session.commit()
     return await _action_out(session, stop, route, custody_status)
+
+
+def _move(stop: PlanStop, action: str, at: datetime, note: str | None) -> None:
+    if action == "start":
+        stop.status, stop.started_at = StopStatus.started, at
+    else:
+        stop.status = StopStatus.done if action == "complete" else StopStatus.failed
+        stop.finished_at = at
+        stop.started_at = stop.started_at or at
+    if note:
+        stop.note = note
+
+
+async def _failed_visit(
+    session: AsyncSession,
+    principal: Principal,
+    stop: PlanStop,
+    appt: Appointment | None,
+    data: StopFailure,
+    at: datetime,
+) -> str | None:
+    """A failed visit: custody's attempt for a delivery, booking's outcome for the appointment; commits.
+    Returns the new custody status, if custody recorded one."""
+    if data.reason_code not in STOP_FAILURE_REASONS:
+        raise HttpProblem(
+            422,
+            f"Mã lý do không hợp lệ / Unknown reason code '{data.reason_code}'",
+            code="unknown_reason_code",
+            extra={"allowed": sorted(STOP_FAILURE_REASONS)},
+        )
+    stop.outcome_code = data.reason_code
+    custody_status = await custody_event(session, principal, stop, "fail", data, at)
+    # Read after custody's step, which may have moved the appointment on.
+    if appt is None or appt.status != AppointmentStatus.booked:
+        await session.commit()
+        return custody_status
+    outcome = AppointmentStatus.no_show if data.reason_code in NO_SHOW_REASONS else AppointmentStatus.failed
+    # Booking's own outcome: validates the code, writes the event, withdraws reminders, offers a rebooking to
+    # the citizen; it commits this session (our stop update with it).
+    await record_outcome(
+        session, principal, appt.id, outcome,
+        # When custody recorded the failed attempt it already told the citizen and offered a rebooking.
+        AppointmentOutcome(reason_code=data.reason_code, note=data.note, offer_rebook=custody_status is None),
+        now=at,
+    )  # fmt: skip
+    return custody_status
+
+
+async def _on_the_way(
+    session: AsyncSession, principal: Principal, stop: PlanStop, plan: Plan, appt: Appointment, at: datetime
+) -> None:
+    """The courier set off to a booked visit: the appointment's event, and the citizen is told."""
+    await bump_appointment(
+        session, appt, "en_route", principal, at=at,
+        data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id)},
+    )  # fmt: skip
+    courier = await session.get(StaffUser, principal.id)
+    enqueue(
+        session,
+        recipient_kind="citizen",
+        recipient_id=appt.citizen_id,
+        template="courier.on_the_way",
+        params={
+            "courier_name": courier.full_name if courier else "",
+            "eta": stop.eta,
+            "appointment_id": appt.id,
+        },
+        dedupe_key=f"appt:{appt.id}:on_the_way:{stop.id}",
+    )
 
 
 # Why a delivery visit failed, in custody's words for an unsuccessful delivery attempt (EMH).
@@ -425,9 +304,6 @@ async def custody_event(
     custody status, or None when nothing was recorded (e.g. the app records the delivery itself)."""
     if stop.kind != StopKind.delivery or stop.result_item_id is None or stop.dossier_id is None:
         return None
-    from backend.custody.services import record_event
-    from schemas.dossiers import EventIn
-
     dossier = await session.get(Dossier, stop.dossier_id)
     result = await session.get(ResultItem, stop.result_item_id)
     if dossier is None or result is None or dossier.status != "out_for_delivery":

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.windows import parse_hours
 from backend.planning import clock
+from backend.settings import get_settings
 from routing import (
     Break,
     Depot,
@@ -166,8 +167,6 @@ def to_routing_stop(day: date, s: StopInfo) -> Stop:
 
 def matrix_provider(osrm_url: str | None = None) -> MatrixProvider:
     """OSRM road times when ``OSRM_URL`` is configured, else haversine × circuity at motorbike speed."""
-    from backend.settings import get_settings
-
     url = osrm_url if osrm_url is not None else get_settings().osrm_url
     return OsrmMatrix(url=url) if url else HaversineMatrix()
 
@@ -283,71 +282,95 @@ async def build_day(session: AsyncSession, post_office: Organisation, day: date)
             .order_by(col(Appointment.start), col(Appointment.id))
         )
     ).all()
-    deliveries = [a.dossier_item_id for a in appointments if a.kind == "delivery" and a.dossier_item_id]
-    dossiers: dict[str, tuple[Dossier, ResultItem | None]] = {}
-    if deliveries:
-        rows = (
-            await session.exec(
-                select(Dossier, ResultItem)
-                .join(ResultItem, col(ResultItem.dossier_id) == col(Dossier.id), isouter=True)
-                .where(col(Dossier.item_id).in_(deliveries))
-            )
-        ).all()
-        dossiers = {d.item_id: (d, r) for d, r in rows}
+    dossiers = await _delivered_dossiers(session, list(appointments))
     desks = await _orgs(session, {d.custodian_org_id for d, _ in dossiers.values() if d.custodian_org_id})
     for a in appointments:
-        kind = StopKind(str(a.kind))
-        skills = {"assisted"} if kind == StopKind.assisted else set()
-        if fees_total(a.fees) > 0:
-            skills.add("fees")  # cash handling (receipt issued at the door)
-        stop = StopInfo(
-            key=f"A:{a.id}",
-            kind=kind,
-            lat=a.lat,
-            lon=a.lon,
-            window_start=a.start,
-            window_end=a.end,
-            service_s=service.get(str(a.kind), 600),
-            items=1,
-            weight_g=ITEM_WEIGHT_G,
-            skills=frozenset(skills),
-            appointment_id=a.id,
-        )
+        stop = _visit_stop(a, service)
         pair = dossiers.get(a.dossier_item_id or "")
-        if pair is not None:
-            dossier, result = pair
-            stop = replace(stop, dossier_id=dossier.id, result_item_id=result.id if result else None)
-            if dossier.custodian_kind == CustodianKind.courier and dossier.custodian_user_id is not None:
-                # The result is already in a courier's bag: that courier delivers it.
-                stop = replace(stop, pinned_courier=dossier.custodian_user_id)
-            desk = desks.get(dossier.custodian_org_id) if dossier.custodian_org_id else None
-            at_desk = dossier.custodian_kind in (CustodianKind.desk, CustodianKind.agency)
-            if at_desk and desk is not None and desk.id != post_office.id:
-                # The result still waits at the desk: collect it there first, same courier, same day.
-                span = opening_span(desk, day)
-                pickup_key = f"R:{result.id if result else dossier.id}"
-                pickup = StopInfo(
-                    key=pickup_key,
-                    kind=StopKind.desk_pickup,
-                    lat=desk.lat,
-                    lon=desk.lon,
-                    window_start=span[0] if span else None,
-                    window_end=span[1] if span else None,
-                    service_s=DESK_SERVICE_S,
-                    dossier_id=dossier.id,
-                    result_item_id=result.id if result else None,
-                    org_id=desk.id,
-                    pair_key=stop.key,
-                )
-                stop = replace(stop, pair_key=pickup_key)
-                if span is None:
-                    out.excluded.append(Excluded(stop, "desk_closed"))
-                    continue
-                out.stops[pickup_key] = pickup
-                out.pairs.append((pickup_key, stop.key))
-        out.stops[stop.key] = stop
+        kept = _with_result(out, stop, pair, desks) if pair is not None else stop
+        if kept is not None:
+            out.stops[kept.key] = kept
     await _handovers(session, out, hi)
     return out
+
+
+def _visit_stop(a: Appointment, service: dict[str, int]) -> StopInfo:
+    kind = StopKind(str(a.kind))
+    skills = {"assisted"} if kind == StopKind.assisted else set()
+    if fees_total(a.fees) > 0:
+        skills.add("fees")  # cash handling (receipt issued at the door)
+    return StopInfo(
+        key=f"A:{a.id}",
+        kind=kind,
+        lat=a.lat,
+        lon=a.lon,
+        window_start=a.start,
+        window_end=a.end,
+        service_s=service.get(str(a.kind), 600),
+        items=1,
+        weight_g=ITEM_WEIGHT_G,
+        skills=frozenset(skills),
+        appointment_id=a.id,
+    )
+
+
+async def _delivered_dossiers(
+    session: AsyncSession, appointments: list[Appointment]
+) -> dict[str, tuple[Dossier, ResultItem | None]]:
+    """The dossiers (and their results) the delivery visits bring, by item id."""
+    deliveries = [a.dossier_item_id for a in appointments if a.kind == "delivery" and a.dossier_item_id]
+    if not deliveries:
+        return {}
+    rows = (
+        await session.exec(
+            select(Dossier, ResultItem)
+            .join(ResultItem, col(ResultItem.dossier_id) == col(Dossier.id), isouter=True)
+            .where(col(Dossier.item_id).in_(deliveries))
+        )
+    ).all()
+    return {d.item_id: (d, r) for d, r in rows}
+
+
+def _with_result(
+    out: DayInput,
+    stop: StopInfo,
+    pair: tuple[Dossier, ResultItem | None],
+    desks: dict[uuid.UUID, Organisation],
+) -> StopInfo | None:
+    """A delivery visit with its result: pinned to the courier who holds it, or paired with collecting it at
+    the desk first (added to ``out``). None when the desk is closed that day (the visit is then excluded)."""
+    dossier, result = pair
+    stop = replace(stop, dossier_id=dossier.id, result_item_id=result.id if result else None)
+    if dossier.custodian_kind == CustodianKind.courier and dossier.custodian_user_id is not None:
+        # The result is already in a courier's bag: that courier delivers it.
+        stop = replace(stop, pinned_courier=dossier.custodian_user_id)
+    desk = desks.get(dossier.custodian_org_id) if dossier.custodian_org_id else None
+    at_desk = dossier.custodian_kind in (CustodianKind.desk, CustodianKind.agency)
+    if not at_desk or desk is None or desk.id == out.post_office.id:
+        return stop
+    # The result still waits at the desk: collect it there first, same courier, same day.
+    span = opening_span(desk, out.day)
+    pickup_key = f"R:{result.id if result else dossier.id}"
+    pickup = StopInfo(
+        key=pickup_key,
+        kind=StopKind.desk_pickup,
+        lat=desk.lat,
+        lon=desk.lon,
+        window_start=span[0] if span else None,
+        window_end=span[1] if span else None,
+        service_s=DESK_SERVICE_S,
+        dossier_id=dossier.id,
+        result_item_id=result.id if result else None,
+        org_id=desk.id,
+        pair_key=stop.key,
+    )
+    stop = replace(stop, pair_key=pickup_key)
+    if span is None:
+        out.excluded.append(Excluded(stop, "desk_closed"))
+        return None
+    out.stops[pickup_key] = pickup
+    out.pairs.append((pickup_key, stop.key))
+    return stop
 
 
 async def _orgs(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organisation]:

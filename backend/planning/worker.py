@@ -26,23 +26,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from backend.db import session_factory
-from backend.planning import capacity, solve_child
+from backend.planning import capacity, services, solve_child
 from routing import Problem, Solution, SolveOptions
 from schemas.base import utcnow
 from schemas.planning import Plan, PlanStatus
+from schemas.vntime import vn_date
 
 log = logging.getLogger("backend.planning")
 
-DEFAULT_TIME_LIMIT_S = 10.0
 # A running plan whose heartbeat is older than this belongs to a dead process.
 STALE_AFTER = timedelta(minutes=2)
 HEARTBEAT_S = 1.0
 # Solves at once per web process: the machine's cores are shared with the web server.
 MAX_CONCURRENT = 1
-# Solves one post office may have queued or running at once (one per day at most, a unique index): past it a
-# request is refused with a 429 rather than queueing hours of solves (issue 17). Waiting solves take turns
-# between offices (``FairGate``), so one office's queue never holds another's back by more than one solve each.
-MAX_IN_PROGRESS_PER_OFFICE = 3
 
 
 class SolveError(RuntimeError):
@@ -150,8 +146,6 @@ class PlanRunner:
         return task
 
     async def run(self, plan_id: uuid.UUID) -> None:
-        from backend.planning import services
-
         factory = session_factory(self.engine)
         try:
             async with factory() as session:
@@ -218,8 +212,6 @@ async def recover_stale(engine: AsyncEngine, runner: PlanRunner | None = None) -
     """At startup: plans left queued or running by a process that died are re-queued and solved again if
     their day has not passed; older ones are marked failed. A plan whose heartbeat is fresh belongs to
     another live web process and is left alone."""
-    from schemas.vntime import vn_date
-
     factory = session_factory(engine)
     now = utcnow()
     requeued: list[uuid.UUID] = []

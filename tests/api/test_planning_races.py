@@ -14,7 +14,7 @@ from backend.db import session_factory
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from backend.planning import services
-from backend.planning.worker import MAX_IN_PROGRESS_PER_OFFICE
+from backend.planning.limits import MAX_IN_PROGRESS_PER_OFFICE
 from schemas.base import utcnow
 from schemas.enums import Role
 from schemas.planning import Plan, PlanCreate, PlanStatus
