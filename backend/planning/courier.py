@@ -244,7 +244,6 @@ async def _failed_visit(
         )
     stop.outcome_code = data.reason_code
     custody_status = await custody_event(session, principal, stop, "fail", data, at)
-    # Read after custody's step, which may have moved the appointment on.
     if appt is None or appt.status != AppointmentStatus.booked:
         await session.commit()
         return custody_status
