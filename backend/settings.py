@@ -15,6 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite+aiosqlite:///{ROOT / 'var' / 'hoso.db'}"
 ENVIRONMENTS = ("production", "development", "test")
+# Settings issue 18 removed: FCM and Firebase sign-in go to Google's own addresses through firebase-admin's
+# public API, so nothing may redirect them any more (a redirected certificate URL let its holder mint sign-ins).
+RETIRED = ("FCM_BASE_URL", "FCM_HTTP", "FCM_MAX_CONNECTIONS", "FIREBASE_ID_TOKEN_CERT_URL")
 # Outside production, with no SECRET_KEY, tokens are signed with a random key made once per checkout and kept
 # here (owner-only): there is no public default secret that would let anyone forge a token.
 DEV_SECRET_FILE = ROOT / "var" / "secret_key"
@@ -120,14 +123,9 @@ class Settings:
     item_id_ttl_days: int = field(default_factory=lambda: int(_env("ITEM_ID_TTL_DAYS", "7")))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
-    # Where firebase-admin fetches the public certificates that sign ID tokens: tests only (a loopback server).
-    firebase_id_token_cert_url: str = field(default_factory=lambda: _env("FIREBASE_ID_TOKEN_CERT_URL"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
-    fcm_base_url: str = field(default_factory=lambda: _env("FCM_BASE_URL"))
-    # How the push sender speaks to FCM: "1.1" (HTTP/1.1, many connections) or "2" (HTTP/2, multiplexed).
-    fcm_http: str = field(default_factory=lambda: _env("FCM_HTTP", "1.1"))
-    # Connections the push sender keeps open to FCM at most (per dispatcher process).
-    fcm_max_connections: int = field(default_factory=lambda: int(_env("FCM_MAX_CONNECTIONS", "100")))
+    # Settings that no longer exist but are still set (issue 18): refused, so nobody believes they still work.
+    retired_set: tuple[str, ...] = field(default_factory=lambda: tuple(n for n in RETIRED if _env(n)))
     # Where a tapped push notification opens the app: its links are this base plus the dossier's path.
     app_link_base: str = field(default_factory=lambda: _env("APP_LINK_BASE"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
@@ -165,25 +163,21 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters in production")
             if self.otp_test_numbers:
                 raise ConfigError("OTP_TEST_NUMBERS (fixed sign-in codes) may not be set in production")
-            if self.firebase_id_token_cert_url:
-                # Certificates from anywhere but Google's would let their holder mint citizens' sign-ins.
-                raise ConfigError(
-                    "FIREBASE_ID_TOKEN_CERT_URL is for tests only; refusing to start in production"
-                )
-            if self.fcm_base_url and not self.fcm_base_url.startswith("https://"):
-                raise ConfigError("FCM_BASE_URL must be an https:// address in production")
         for name in (
             "auth_rate_per_minute",
             "auth_account_rate_per_hour",
             "handover_code_max_failures",
             "handover_staff_max_failures_per_hour",
             "delivery_max_attempts",
-            "fcm_max_connections",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
-        if self.fcm_http not in ("1.1", "2"):
-            raise ConfigError(f"FCM_HTTP must be 1.1 or 2, not {self.fcm_http!r}")
+        if self.retired_set:
+            raise ConfigError(
+                f"{', '.join(self.retired_set)}: no longer read. FCM and Google's ID-token certificates are "
+                "reached at Google's own addresses (HTTPS_PROXY for an egress proxy, SSL_CERT_FILE / "
+                "REQUESTS_CA_BUNDLE for a private CA; README, Configuration); unset them"
+            )
         from backend.lib.clientip import parse_networks  # stdlib only: no import cycle
 
         try:

@@ -12,7 +12,6 @@ import email.utils
 import hashlib
 import logging
 import re
-import ssl
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -22,10 +21,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import firebase_admin
-import httpx
 from firebase_admin import credentials, exceptions, messaging
-
-from notifications.http1 import Http1Transport
 
 log = logging.getLogger(__name__)
 
@@ -226,22 +222,20 @@ def build_message(msg: PushMessage, *, link_base: str | None = None) -> messagin
 
 
 class FcmSender:
-    """Sends through firebase-admin's ``messaging.send_each_async`` (one HTTP/2 request per message,
-    concurrently), at most 500 messages per call.
+    """Sends through firebase-admin's public ``messaging.send_each_async`` (one HTTP/2 request per message,
+    concurrently, on the SDK's own httpx client), at most 500 messages per call.
 
-    ``base_url`` replaces ``https://fcm.googleapis.com`` (tests, a local fake). firebase-admin 7.7 builds the
-    send URL once per app in ``_MessagingService.__init__`` from the class constant ``FCM_URL``; we override
-    the per-app instance attribute ``_fcm_url`` so other apps in the process are untouched. The OAuth token
-    comes from the service account's ``token_uri`` (google-auth), so a fake JSON can point it anywhere.
+    Where the messages go is the SDK's business: ``https://fcm.googleapis.com``, with an OAuth token from the
+    service account's ``token_uri`` (google-auth). An egress proxy in ``HTTPS_PROXY`` is honoured by the token
+    fetch (requests) but not, in firebase-admin 7.7, by the HTTP/2 sends (README, Configuration). A private CA
+    is trusted through ``SSL_CERT_FILE`` (httpx reads it); tests reach a local fake that way
+    (``bench.fakes``).
 
-    firebase-admin's own transport retries 500/503 up to 4 times with sleeps inside ``send_each_async``,
-    which would hold a whole batch (and its lease) for one slow token. We turn that off (``transport_retries``)
-    and retry through the outbox instead, with backoff that survives restarts.
-
-    ``http`` picks the wire: ``"1.1"`` (default) is our lean keep-alive pool (``notifications.http1``, up to
-    ``max_connections`` requests in flight, one per connection), measured about twice as fast per message as
-    ``"2"``, httpx's own HTTP/2 stack (all requests multiplexed on one connection, as the SDK does by default).
-    ``ca_file`` adds a trusted CA (a local fake FCM over TLS).
+    Retries happen at two levels. firebase-admin retries a 500 or 503 answer itself, up to four more times
+    within ``send_each_async`` (after 0, 1, 2 and 4 s, ignoring ``Retry-After``), so one failing token can
+    hold its batch (and the batch's lease, which the dispatcher's heartbeat keeps extending) for about 7 s.
+    What is still failing after that, and every 429, comes back as ``Outcome.retry`` with the server's
+    ``Retry-After``, and the outbox retries it later with its own backoff, which survives restarts.
     """
 
     enabled = True
@@ -250,18 +244,11 @@ class FcmSender:
         self,
         credentials_path: str,
         *,
-        base_url: str | None = None,
         project_id: str | None = None,
         link_base: str | None = None,
         http_timeout: float = 20.0,
-        transport_retries: int = 0,
-        max_connections: int = 100,
-        ca_file: str | None = None,
         app_name: str | None = None,
-        http: str = "1.1",
     ) -> None:
-        if http not in ("1.1", "2"):
-            raise ValueError(f"FCM HTTP version must be 1.1 or 2, not {http!r}")
         options: dict[str, Any] = {"httpTimeout": http_timeout}
         if project_id:
             options["projectId"] = project_id
@@ -271,20 +258,6 @@ class FcmSender:
             name=app_name or f"notifications-{uuid.uuid4().hex[:12]}",
         )
         self.link_base = link_base
-        self.http = http
-        service = messaging._get_messaging_service(self.app)
-        if not hasattr(service, "_fcm_url") or not hasattr(service, "_async_client"):
-            raise RuntimeError("this firebase-admin version has no _fcm_url/_async_client; update FcmSender")
-        if base_url:
-            service._fcm_url = f"{base_url.rstrip('/')}/v1/projects/{service._project_id}/messages:send"
-        service._async_client = _async_http_client(
-            service._credential, http_timeout, transport_retries, max_connections, ca_file, http
-        )
-        self._service = service
-
-    @property
-    def fcm_url(self) -> str:
-        return str(self._service._fcm_url)
 
     async def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         results: list[PushResult] = []
@@ -345,68 +318,16 @@ class FcmSender:
         return list(await asyncio.gather(*(one(m) for m in batch)))
 
     async def aclose(self) -> None:
-        await self._service._async_client.aclose()
-        # delete_app closes the service with asyncio.run(), which cannot run inside our loop.
+        # delete_app closes the app's services, the FCM client's connections included, with asyncio.run(),
+        # which cannot run inside our loop: hence the thread.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)
-
-
-def _async_http_client(
-    credential: Any,
-    timeout: float,
-    transport_retries: int,
-    max_connections: int,
-    ca_file: str | None,
-    http: str,
-) -> Any:
-    """firebase-admin's ``HttpxAsyncClient`` (it adds the OAuth header, refreshing the token as needed, and
-    turns HTTP errors into FirebaseErrors), over a transport we configure: our HTTP/1.1 pool or HTTP/2 like
-    the SDK's own, our connection limits, an extra CA for a local fake, and the SDK's retrying transport
-    only when asked."""
-    from firebase_admin import _http_client
-    from firebase_admin._retry import HttpxRetry, HttpxRetryTransport
-
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport: httpx.AsyncBaseTransport
-    if http == "1.1" and not transport_retries:
-        transport = Http1Transport(
-            verify=verify, max_connections=max_connections, connect_timeout=timeout, read_timeout=timeout
-        )
-    elif transport_retries:
-        retry = HttpxRetry(max_retries=transport_retries, status_forcelist=[500, 503], backoff_factor=0.5)
-        transport = HttpxRetryTransport(retry=retry, verify=verify, limits=limits)
-    else:
-        transport = httpx.AsyncHTTPTransport(http2=True, verify=verify, limits=limits, retries=0)
-    wrapper = _http_client.HttpxAsyncClient(credential=credential, timeout=int(timeout))
-    # Replace the client the wrapper built (it has no connections yet) with one on our transport.
-    client = httpx.AsyncClient(
-        http2=http == "2",
-        timeout=timeout,
-        headers=wrapper._headers,
-        auth=_http_client.GoogleAuthCredentialFlow(credential),
-        transport=transport,
-    )
-    # httpx wraps every answer in urllib's cookie machinery (~10 % of a message's CPU) although FCM sets
-    # no cookies; only answers that do set one go through it (the constructor would re-wrap a subclass).
-    client._cookies = _CookiesWhenSet(client.cookies)
-    wrapper._async_client = client
-    return wrapper
-
-
-class _CookiesWhenSet(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers:
-            super().extract_cookies(response)
 
 
 def make_sender(
     credentials_path: str | None,
     *,
-    base_url: str | None = None,
     project_id: str | None = None,
     link_base: str | None = None,
-    http: str = "1.1",
-    max_connections: int = 100,
 ) -> PushSender:
     """``FcmSender`` when a service-account file is configured, else ``NullSender`` (push off). The caller
     passes its configuration (the backend from its settings: ``backend.notices.worker.sender_for``); this
@@ -414,11 +335,4 @@ def make_sender(
     if not credentials_path:
         log.info("FIREBASE_CREDENTIALS not set: push notifications are off (inbox only)")
         return NullSender()
-    return FcmSender(
-        credentials_path,
-        base_url=base_url or None,
-        project_id=project_id or None,
-        link_base=link_base,
-        http=http,
-        max_connections=max_connections,
-    )
+    return FcmSender(credentials_path, project_id=project_id or None, link_base=link_base)

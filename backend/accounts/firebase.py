@@ -1,7 +1,10 @@
 """Exchange of a Firebase ID token (phone sign-in in the citizens' app) for our own token.
 
-firebase-admin verifies the token's signature against Google's public certificates; ``FIREBASE_ID_TOKEN_CERT_URL``
-points that fetch elsewhere (a proxy in production, a loopback server in tests).
+firebase-admin's public ``auth.verify_id_token`` checks the token's signature against Google's public
+certificates, which google-auth fetches over requests from www.googleapis.com: an egress proxy is given the
+standard way (``HTTPS_PROXY``), and tests serve the certificates locally through such a proxy
+(tests/api/test_firebase_signin.py). Nothing redirects the fetch: certificates from anywhere but Google's would
+let their holder mint citizens' sign-ins.
 """
 
 import asyncio
@@ -31,11 +34,6 @@ def _app(settings: Settings) -> firebase_admin.App:
         return firebase_admin.get_app(APP_NAME)
     except ValueError:
         pass
-    cert_url = settings.firebase_id_token_cert_url  # refused in production (Settings.validate)
-    if cert_url:
-        from firebase_admin import _token_gen
-
-        _token_gen.ID_TOKEN_CERT_URI = cert_url
     options = {"projectId": settings.firebase_project_id} if settings.firebase_project_id else None
     if not settings.firebase_credentials and not options:
         raise Problem(

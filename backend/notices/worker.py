@@ -39,15 +39,13 @@ async def _sweep(engine: AsyncEngine, stop: asyncio.Event) -> None:
 
 
 def sender_for(settings: Settings) -> PushSender:
-    """The push sender ``FIREBASE_CREDENTIALS``, ``FCM_BASE_URL``, ``FIREBASE_PROJECT_ID``, ``APP_LINK_BASE``,
-    ``FCM_HTTP`` and ``FCM_MAX_CONNECTIONS`` configure (push off without credentials)."""
+    """The push sender ``FIREBASE_CREDENTIALS``, ``FIREBASE_PROJECT_ID`` and ``APP_LINK_BASE`` configure (push
+    off without credentials). It talks to Google's FCM address; where that needs a trusted CA, the standard
+    ``SSL_CERT_FILE`` applies (README, Configuration)."""
     return make_sender(
         settings.firebase_credentials or None,
-        base_url=settings.fcm_base_url or None,
         project_id=settings.firebase_project_id or None,
         link_base=settings.app_link_base or None,
-        http=settings.fcm_http,
-        max_connections=settings.fcm_max_connections,
     )
 
 

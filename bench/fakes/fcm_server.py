@@ -8,19 +8,15 @@ It answers what firebase-admin talks to:
   ``UNAVAILABLE`` (503), ``INTERNAL`` (500), ``INVALID_ARGUMENT`` (400), ``SENDER_ID_MISMATCH`` (403), or
   no answer at all (``HANG``, to freeze a worker mid-batch).
 
-It runs in its own thread: a plain HTTP/1.1 keep-alive listener (token endpoint and sends), and with
-``tls=True`` also a TLS listener speaking HTTP/2 (ALPN ``h2``) like the real FCM endpoint, with a
-self-signed certificate in ``ca_file`` for the client to trust. firebase-admin's httpx client uses HTTP/2
-only over TLS, so the TLS listener is what reproduces production's connection behaviour (one multiplexed
-connection instead of a pool of HTTP/1.1 connections).
+It runs in its own thread: a plain HTTP/1.1 keep-alive listener on 127.0.0.1 (the token endpoint, which the
+service account's ``token_uri`` names), and a TLS listener for ``fcm.googleapis.com`` speaking HTTP/2 (ALPN
+``h2``, HTTP/1.1 for clients without it) like the real endpoint, with a certificate signed by a
+``bench.fakes.tlsca.TestCA``. Clients reach it at Google's own URL through ``bench.fakes.proxy.ConnectProxy``
+(``routes`` is what the proxy needs).
 """
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
-import ssl
-import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -34,11 +30,12 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.fakes.tlsca import TestCA
+
+FCM_HOST = "fcm.googleapis.com"
 SEND_SUFFIX = "/messages:send"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -152,14 +149,13 @@ class FakeFcm:
         *,
         delay: float = 0.0,
         record_bodies: bool = True,
-        tls: bool = False,
+        ca: TestCA | None = None,
         uvloop: bool = False,
     ) -> None:
         self.project_id = project_id
         self.use_uvloop = uvloop  # benchmarks: the fake must not be the bottleneck it measures
-        self.tls = tls
+        self.ca = ca or TestCA()
         self.tls_port = 0
-        self.ca_file: str | None = None
         self._tls_server: asyncio.Server | None = None
         self.delay = delay
         self.record_bodies = record_bodies
@@ -198,11 +194,11 @@ class FakeFcm:
                 self._release = asyncio.Event()
                 self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
                 self.port = self._server.sockets[0].getsockname()[1]
-                if self.tls:
-                    self._tls_server = await asyncio.start_server(
-                        self._handle_tls, "127.0.0.1", 0, ssl=self._ssl_context(), backlog=1024
-                    )
-                    self.tls_port = self._tls_server.sockets[0].getsockname()[1]
+                tls = self.ca.server_context(FCM_HOST, alpn=("h2", "http/1.1"))  # like fcm.googleapis.com
+                self._tls_server = await asyncio.start_server(
+                    self._handle_tls, "127.0.0.1", 0, ssl=tls, backlog=1024
+                )
+                self.tls_port = self._tls_server.sockets[0].getsockname()[1]
 
             loop.run_until_complete(boot())
             ready.set()
@@ -248,9 +244,9 @@ class FakeFcm:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def send_base_url(self) -> str:
-        """Where the sender should send: the HTTP/2 TLS listener when there is one."""
-        return f"https://127.0.0.1:{self.tls_port}" if self.tls else self.base_url
+    def routes(self) -> dict[str, int]:
+        """What a ``ConnectProxy`` tunnels to this fake: FCM's host to the TLS listener."""
+        return {f"{FCM_HOST}:443": self.tls_port}
 
     @property
     def token_uri(self) -> str:
@@ -342,39 +338,6 @@ class FakeFcm:
             self.rejected_auth = 0
 
     # --- HTTP -----------------------------------------------------------------------------------------------
-
-    def _ssl_context(self) -> ssl.SSLContext:
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-fcm.local")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256())
-        )
-        folder = Path(tempfile.mkdtemp(prefix="fake-fcm-"))
-        cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        self.ca_file = str(cert_path)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(cert_path, key_path)
-        ctx.set_alpn_protocols(["h2", "http/1.1"])  # like fcm.googleapis.com
-        return ctx
 
     async def _handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ssl_object = writer.get_extra_info("ssl_object")

@@ -1,5 +1,12 @@
-"""Fixtures for the notification tests: a fake FCM server, and empty notification tables on SQLite and
-PostgreSQL (a database created for this run and dropped at the end; only this package's tables)."""
+"""Fixtures for the notification tests: a fake FCM server reached at Google's own address, and empty
+notification tables on SQLite and PostgreSQL (a database created for this run and dropped at the end; only
+this package's tables).
+
+The sender talks to ``https://fcm.googleapis.com`` as in production. While this package's tests run,
+``HTTPS_PROXY`` names a loopback CONNECT proxy that tunnels that name to the fake (TLS, HTTP/2, a certificate
+from a test CA the process trusts through ``SSL_CERT_FILE``), and the tests run on ``ProxyingLoop``, which
+applies ``HTTPS_PROXY`` for firebase-admin's async client (it ignores the variable: ``bench/fakes/proxy.py``).
+"""
 
 import asyncio
 import os
@@ -13,17 +20,43 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.fakes.fcm_server import FakeFcm
+from bench.fakes.proxy import ConnectProxy, ProxyingLoop
+from bench.fakes.tlsca import TestCA
 from notifications.push import FcmSender
 from tests.notifications.support import create_tables, make_engine, pg_admin, pg_url
 
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 
 
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    return {"proxying": ProxyingLoop}
+
+
 @pytest.fixture(scope="session")
-def fake_fcm_server() -> Iterator[FakeFcm]:
-    # TLS, HTTP/2 or HTTP/1.1 by ALPN, like fcm.googleapis.com (httpx speaks HTTP/2 only over TLS).
-    with FakeFcm(project_id="hoso-test", tls=True) as fake:
+def test_ca() -> TestCA:
+    return TestCA()
+
+
+@pytest.fixture(scope="session")
+def fake_fcm_server(test_ca: TestCA) -> Iterator[FakeFcm]:
+    with FakeFcm(project_id="hoso-test", ca=test_ca) as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def google_proxy(fake_fcm_server: FakeFcm) -> Iterator[ConnectProxy]:
+    with ConnectProxy(fake_fcm_server.routes) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="package", autouse=True)
+def through_google_proxy(google_proxy: ConnectProxy, test_ca: TestCA) -> Iterator[ConnectProxy]:
+    """This process and the workers it spawns send Google's traffic through the proxy (undone afterwards)."""
+    mp = pytest.MonkeyPatch()
+    for name, value in google_proxy.env(str(test_ca.bundle)).items():
+        mp.setenv(name, value)
+    yield google_proxy
+    mp.undo()
 
 
 @pytest.fixture(scope="session")
@@ -32,25 +65,18 @@ def service_account(fake_fcm_server: FakeFcm, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def fcm(fake_fcm_server: FakeFcm) -> FakeFcm:
+def fcm(fake_fcm_server: FakeFcm, google_proxy: ConnectProxy) -> FakeFcm:
     """The fake FCM server with its record and scripts cleared."""
     fake_fcm_server.clear()
     fake_fcm_server.delay = 0.0
+    google_proxy.clear()
     return fake_fcm_server
 
 
-@pytest_asyncio.fixture(params=["1.1", "2"], ids=["http1", "http2"])
-async def sender(
-    request: pytest.FixtureRequest, fcm: FakeFcm, service_account: Path
-) -> AsyncIterator[FcmSender]:
-    """The production sender on each wire: our HTTP/1.1 pool (the default) and httpx's HTTP/2."""
-    s = FcmSender(
-        str(service_account),
-        base_url=fcm.send_base_url,
-        ca_file=fcm.ca_file,
-        link_base="https://dichvu.example.vn/app",
-        http=request.param,
-    )
+@pytest_asyncio.fixture
+async def sender(fcm: FakeFcm, service_account: Path) -> AsyncIterator[FcmSender]:
+    """The production sender, at FCM's real address."""
+    s = FcmSender(str(service_account), link_base="https://dichvu.example.vn/app")
     yield s
     await s.aclose()
 

@@ -1,9 +1,13 @@
-"""Dispatcher worker processes for the crash and concurrency tests (module-level so ``spawn`` can import)."""
+"""Dispatcher worker processes for the crash and concurrency tests (module-level so ``spawn`` can import).
+
+A worker inherits the test process's ``HTTPS_PROXY`` and ``SSL_CERT_FILE`` and runs on ``ProxyingLoop``, so
+its sender reaches the fake FCM at Google's address like the tests' own (conftest.py)."""
 
 import asyncio
 from datetime import timedelta
 from typing import Any
 
+from bench.fakes import proxy
 from notifications.dispatcher import Dispatcher
 from notifications.push import FcmSender
 from tests.notifications.support import make_engine
@@ -12,8 +16,6 @@ from tests.notifications.support import make_engine
 def dispatcher_process(
     url: str,
     service_account: str,
-    fcm_base_url: str,
-    ca_file: str | None,
     worker_id: str,
     start: Any,
     *,
@@ -27,7 +29,7 @@ def dispatcher_process(
 
     async def main() -> None:
         engine = make_engine(url)
-        sender = FcmSender(service_account, base_url=fcm_base_url, ca_file=ca_file)
+        sender = FcmSender(service_account)
         dispatcher = Dispatcher(
             engine,
             sender,
@@ -50,4 +52,4 @@ def dispatcher_process(
             await sender.aclose()
             await engine.dispose()
 
-    asyncio.run(main())
+    proxy.run(main())

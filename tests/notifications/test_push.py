@@ -1,4 +1,5 @@
-"""FcmSender against the fake FCM server: the real firebase-admin code path, OAuth included."""
+"""FcmSender against the fake FCM server: the real firebase-admin code path, OAuth included, to
+``https://fcm.googleapis.com`` through the loopback proxy (tests/notifications/conftest.py)."""
 
 import socket
 import uuid
@@ -19,6 +20,7 @@ from bench.fakes.fcm_server import (
     UNREGISTERED,
     FakeFcm,
 )
+from bench.fakes.proxy import ConnectProxy
 from notifications.push import (
     FcmSender,
     NullSender,
@@ -51,15 +53,17 @@ def msg(token: str, **kw: object) -> PushMessage:
 
 
 async def test_citizen_message_carries_link_collapse_key_and_priority(
-    sender: FcmSender, fcm: FakeFcm
+    sender: FcmSender, fcm: FakeFcm, google_proxy: ConnectProxy
 ) -> None:
     m = msg("tok-citizen-1")
     [result] = await sender.send([m])
     assert result.outcome is Outcome.sent
     assert result.message_id == "projects/hoso-test/messages/0"
 
+    # The SDK's own URL, over one tunnel, verified TLS and HTTP/2 as with the real FCM.
+    assert google_proxy.tunnels == ["fcm.googleapis.com:443"]
     [req] = fcm.requests
-    assert req.protocol == ("HTTP/2" if sender.http == "2" else "HTTP/1.1")
+    assert req.protocol == "HTTP/2"
     assert req.path == "/v1/projects/hoso-test/messages:send"
     assert req.headers["authorization"].startswith("Bearer ya29.fake-")
     body = req.message
@@ -110,6 +114,8 @@ async def test_courier_messages_are_data_only_high_priority(sender: FcmSender, f
 
 
 async def test_errors_are_mapped_per_token(sender: FcmSender, fcm: FakeFcm) -> None:
+    """Also pins firebase-admin's own retry, which the outbox's retry builds on (FcmSender's docstring): a
+    500 or 503 is sent five times in all within one call, a 429 and every other error once."""
     fcm.script("dead", UNREGISTERED)
     fcm.script("mismatch", SENDER_MISMATCH)
     fcm.script("badtoken", INVALID_TOKEN)
@@ -132,8 +138,8 @@ async def test_errors_are_mapped_per_token(sender: FcmSender, fcm: FakeFcm) -> N
     assert "QuotaExceededError" in (got["quota"].error or "")
     assert got["down"].outcome is Outcome.retry and got["down"].retry_after is None
     assert got["oops"].outcome is Outcome.retry
-    # firebase-admin's own transport retries are off: one request per message, nothing hidden.
-    assert len(fcm.requests) == len(tokens)
+    sent_times = {t: len(fcm.for_token(t)) for t in tokens}
+    assert sent_times == {t: 5 if t in ("down", "oops") else 1 for t in tokens}
 
 
 async def test_more_than_500_messages_are_split_into_batches(sender: FcmSender, fcm: FakeFcm) -> None:
@@ -143,17 +149,24 @@ async def test_more_than_500_messages_are_split_into_batches(sender: FcmSender, 
     assert sorted(r.token for r in fcm.requests) == sorted(f"bulk-{i}" for i in range(501))
 
 
-async def test_unreachable_fcm_means_retry_not_loss(service_account: object) -> None:
-    # Nothing listens on this port (we bound and closed it), so every message must come back as retry.
+async def test_unreachable_fcm_means_retry_not_loss(
+    fcm: FakeFcm, service_account: Path, google_proxy: ConnectProxy
+) -> None:
+    # The proxy tunnels FCM's name to a port nothing listens on (we bound and closed it): every message
+    # must come back as retry.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    s2 = FcmSender(str(service_account), base_url=f"http://127.0.0.1:{port}")
+    saved = dict(google_proxy.routes)
+    google_proxy.routes["fcm.googleapis.com:443"] = port
+    s2 = FcmSender(str(service_account))
     try:
         results = await s2.send([msg("a"), msg("b")])
     finally:
+        google_proxy.routes.update(saved)
         await s2.aclose()
     assert [r.outcome for r in results] == [Outcome.retry, Outcome.retry]
+    assert fcm.requests == [] and "fcm.googleapis.com:443" in google_proxy.tunnels
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
@@ -175,21 +188,3 @@ async def test_without_credentials_push_is_off() -> None:
     assert isinstance(s, NullSender) and not s.enabled
     [r] = await s.send([msg("x")])
     assert r.outcome is Outcome.fatal
-
-
-async def test_plain_http_endpoint_works_too(tmp_path: Path) -> None:
-    # FCM_BASE_URL may point at a plain-HTTP fake or proxy; httpx then speaks HTTP/1.1.
-    with FakeFcm(project_id="hoso-test") as fake:
-        sa = fake.write_service_account(tmp_path)
-        s = FcmSender(str(sa), base_url=fake.base_url)
-        try:
-            fake.script("gone", UNREGISTERED)
-            fake.script("slow", QUOTA(retry_after=5))
-            results = await s.send([msg("h1-ok"), msg("gone"), msg("slow")])
-        finally:
-            await s.aclose()
-        assert [r.outcome for r in results] == [Outcome.sent, Outcome.dead, Outcome.retry]
-        assert results[2].retry_after == 5.0
-        assert {r.token for r in fake.requests} == {"h1-ok", "gone", "slow"}
-        assert {r.protocol for r in fake.requests} == {"HTTP/1.1"}
-        assert fake.token_requests == 1

@@ -51,7 +51,7 @@ def spawn(
     ctx = mp.get_context("spawn")
     proc = ctx.Process(
         target=dispatcher_process,
-        args=(url, str(sa), fake.send_base_url, fake.ca_file, worker, start),
+        args=(url, str(sa), worker, start),
         kwargs=kw,
         daemon=True,
     )
@@ -134,7 +134,7 @@ async def test_killed_worker_mid_batch_loses_nothing_and_duplicates_nothing(
             str(i) for i in (await conn.execute(select(N.c.id).where(N.c.status == "sending"))).scalars()
         }
 
-    sender = FcmSender(str(service_account), base_url=fcm.send_base_url, ca_file=fcm.ca_file)
+    sender = FcmSender(str(service_account))
     try:
         now = utcnow()
         rescuer = Dispatcher(db, sender, "rescuer", clock=lambda: now, batch_size=500)

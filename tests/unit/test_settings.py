@@ -52,14 +52,25 @@ def test_firebase_emulator_refused_outside_tests(monkeypatch: pytest.MonkeyPatch
     Settings(env="test").validate()
 
 
-def test_production_refuses_test_overrides() -> None:
+def test_retired_redirections_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FCM_BASE_URL and FIREBASE_ID_TOKEN_CERT_URL used to redirect pushes and the certificates that sign
+    citizens' sign-ins; they are gone (issue 18), and a deployment still setting one is refused rather than
+    left believing it works, in production and everywhere else."""
     base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": ""}
-    with pytest.raises(ConfigError, match="FIREBASE_ID_TOKEN_CERT_URL"):
-        Settings(**base, firebase_id_token_cert_url="http://127.0.0.1:9/certs").validate()  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="FCM_BASE_URL"):
-        Settings(**base, fcm_base_url="http://127.0.0.1:9").validate()  # type: ignore[arg-type]
-    Settings(**base, fcm_base_url="https://fcm.googleapis.com").validate()  # type: ignore[arg-type]
-    Settings(env="test", firebase_id_token_cert_url="http://127.0.0.1:9/certs").validate()
+    Settings(**base).validate()  # type: ignore[arg-type]
+    for name, value in [
+        ("FIREBASE_ID_TOKEN_CERT_URL", "http://127.0.0.1:9/certs"),
+        ("FCM_BASE_URL", "https://fcm.googleapis.com"),
+        ("FCM_HTTP", "2"),
+        ("FCM_MAX_CONNECTIONS", "100"),
+    ]:
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            for env in ("production", "test"):
+                with pytest.raises(ConfigError, match=name):
+                    Settings(**{**base, "env": env}).validate()  # type: ignore[arg-type]
+    assert "firebase_id_token_cert_url" not in Settings.__dataclass_fields__
+    assert "fcm_base_url" not in Settings.__dataclass_fields__
 
 
 def test_several_processes_need_redis() -> None:

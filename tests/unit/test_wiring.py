@@ -152,22 +152,14 @@ def test_push_sender_is_configured_from_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(worker, "make_sender", lambda path, **kw: seen.update(path=path, **kw))
     settings = Settings(
         firebase_credentials="/run/secrets/sa.json",
-        fcm_base_url="https://fcm.example",
         firebase_project_id="hoso",
         app_link_base="https://app.example/l",
-        fcm_http="2",
-        fcm_max_connections=7,
     )
     worker.sender_for(settings)
     assert seen == {
         "path": "/run/secrets/sa.json",
-        "base_url": "https://fcm.example",
         "project_id": "hoso",
         "link_base": "https://app.example/l",
-        "http": "2",
-        "max_connections": 7,
     }
-    with pytest.raises(ConfigError, match="FCM_HTTP"):
-        Settings(fcm_http="3").validate()
     with pytest.raises(ConfigError, match="DELIVERY_MAX_ATTEMPTS"):
         Settings(delivery_max_attempts=0).validate()
