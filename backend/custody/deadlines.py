@@ -13,19 +13,11 @@ in force); reporting uses ``timeliness`` to fill form II.06a, so the rule lives 
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from backend.catalogue.calendar import WorkingCalendar
+from schemas.dossiers import Timeliness as Timeliness  # part of the API's answers, so it lives with them
 from schemas.vntime import at_vn, to_vn, vn_date
-
-
-class Timeliness(StrEnum):
-    early = "early"  # trước hạn
-    on_time = "on_time"  # đúng hạn
-    late = "late"  # quá hạn (đã giải quyết)
-    within = "within"  # đang giải quyết, trong hạn
-    overdue = "overdue"  # đang giải quyết, quá hạn
 
 
 class ClockLike(Protocol):

@@ -15,29 +15,12 @@ service): collected -> post office -> desk -> agency -> result -> post office ->
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from schemas.dossiers import Channel, CustodianKind
+from schemas.dossiers import Channel, CustodianKind, DossierStatus
 from schemas.enums import Role
 
-
-class Status(StrEnum):
-    collected = "collected"  # with the courier after a home pickup
-    at_post_office = "at_post_office"  # at the post office (counter receipt or brought in by the courier)
-    in_transit_to_desk = "in_transit_to_desk"  # dispatched by the post office to the desk
-    received = "received"  # accepted by the one-stop desk: the legal clock runs
-    not_accepted = "not_accepted"  # the desk refused to accept it (papers go back to the citizen)
-    processing = "processing"  # with the competent agency
-    awaiting_supplement = "awaiting_supplement"  # the agency asked for more documents: clock paused
-    resolved = "resolved"  # decided (approved or refused)
-    withdrawn = "withdrawn"  # the citizen withdrew it
-    result_ready = "result_ready"  # result (KQ item) at the desk
-    result_in_transit = "result_in_transit"  # result dispatched by the desk to the post office
-    result_at_post_office = "result_at_post_office"  # result at the delivering post office
-    out_for_delivery = "out_for_delivery"  # with the courier on the way to the citizen
-    delivery_failed = "delivery_failed"  # an attempt failed; another attempt or return to the desk
-    returned_to_desk = "returned_to_desk"  # held at the desk for counter pickup after failed deliveries
-    delivered = "delivered"  # handed to the citizen (or their authorised person)
+# The statuses are part of the API's answers, so the enum lives with them (schemas/dossiers.py).
+Status = DossierStatus
 
 
 PORTAL_STATUS: dict[Status, int] = {
