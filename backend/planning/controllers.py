@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,68 +13,130 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.services import access_of
 from backend.custody import codeguard
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.openapi import CONSOLE, COURIER_APP, problems
+from backend.lib.responses import LocalTimeResponse
 from backend.planning import courier, services, worker
 from schemas.enums import Role
-from schemas.planning import LocationReport, PlanCreate, ReplanCreate, StopAction, StopFailure
+from schemas.planning import (
+    CourierRoute,
+    LocationAck,
+    LocationReport,
+    PlanAccepted,
+    PlanCreate,
+    PlanDetail,
+    PlanPublished,
+    PlanSummary,
+    ReplanCreate,
+    StopAction,
+    StopActionResult,
+    StopFailure,
+)
 
 PRINCIPAL = {"principal": Provide(provide_principal)}
 PLANNERS = requires(Role.dispatcher, Role.admin)
+LOCATION = [ResponseHeader(name="Location", description="the plan to poll", documentation_only=True)]
+STOP_RULES = (
+    "`at` (default now) needs a UTC offset and may be at most a day old and a few minutes ahead (422). Only the "
+    "courier of a stop on a published plan may act on it (else 404), in order: a stop already done or failed "
+    "is 409 `stop_state`. Answers the stop and the route's open stops with their new ETAs."
+)
 
 
-def _accepted(plan: Any) -> Response[dict[str, Any]]:
-    body = {"id": str(plan.id), "status": plan.status, "date": plan.service_date.isoformat()}
-    return Response(body, status_code=202, headers={"Location": f"/api/v1/plans/{plan.id}"})
+def _accepted(plan: Any) -> Response[PlanAccepted]:
+    body = PlanAccepted(id=plan.id, status=plan.status, date=plan.service_date)
+    return LocalTimeResponse(body, status_code=202, headers={"Location": f"/api/v1/plans/{plan.id}"})
 
 
 class PostOfficePlansController(Controller):
     path = "/post-offices/{office:str}/plans"
-    tags = ["routes"]
+    tags = [CONSOLE]
     guards = [PLANNERS]
     dependencies = PRINCIPAL
 
-    @post("/", status_code=202)
-    async def create(
+    @post(
+        "/",
+        status_code=202,
+        response_headers=LOCATION,
+        summary="Plan a day's routes for a post office",
+        description=(
+            "Dispatchers of the office, or an admin. Solves that day's visits (home pickups, deliveries, desk "
+            "runs) over the office's couriers and shifts in a background worker: answers 202 at once with the "
+            "plan to poll (`GET /plans/{id}`, also in `Location`). `office` is the post office's UUID or code. "
+            "One solve at a time per office and day (409 `plan_in_progress` naming it), a few per office at "
+            "once (429); the day must be from today up to 60 days ahead (422). Nothing changes for couriers "
+            "or citizens until the plan is published. Not idempotent."
+        ),
+        responses=problems(404, 409, 422, 429),
+    )
+    async def create_plan(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         office: FromPath[str],
         data: JSONBody[PlanCreate],
-    ) -> Response[dict[str, Any]]:
-        """Plan that day's routes in the background; poll ``GET /plans/{id}``. ``office`` is a UUID or a code."""
+    ) -> Response[PlanAccepted]:
         plan = await services.create_plan(db_session, principal, office, data)
         worker.runner_of(request.app).launch(plan.id)
         return _accepted(plan)
 
-    @get("/")
+    @get(
+        "/",
+        summary="List a post office's plans",
+        description=(
+            "Dispatchers of the office, or an admin: the office's plans, newest first (at most 100), of one "
+            "day with `date`. Each with its status, solve progress and figures; no routes (see `GET "
+            "/plans/{id}`)."
+        ),
+        responses=problems(404),
+    )
     async def list_plans(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         office: FromPath[str],
         day: Annotated[date | None, QueryParameter(name="date")] = None,
-    ) -> list[dict[str, Any]]:
-        return await services.list_plans(db_session, principal, office, day)
+    ) -> list[PlanSummary]:
+        plans = await services.list_plans(db_session, principal, office, day)
+        return [PlanSummary.model_validate(p) for p in plans]
 
 
 class PlansController(Controller):
     path = "/plans"
-    tags = ["routes"]
+    tags = [CONSOLE]
     guards = [PLANNERS]
     dependencies = PRINCIPAL
 
-    @get("/{plan_id:uuid}")
-    async def detail(
+    @get(
+        "/{plan_id:uuid}",
+        summary="Get a plan with its routes",
+        description=(
+            "Dispatchers of the plan's office, or an admin (another office's plan is 404). Status and progress "
+            "while it solves; when done, each courier's route with ordered stops, ETAs, distances and load, "
+            "and the stops left unassigned with the reason. Poll it after `POST …/plans` until `done` or "
+            "`failed`."
+        ),
+        responses=problems(404),
+    )
+    async def get_plan(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         plan_id: FromPath[UUID],
-    ) -> dict[str, Any]:
-        """Status, progress, routes (ordered stops, ETAs, distances, load), unassigned stops with reasons."""
-        return await services.plan_detail(db_session, principal, plan_id)
+    ) -> PlanDetail:
+        return PlanDetail.model_validate(await services.plan_detail(db_session, principal, plan_id))
 
-    @get("/{plan_id:uuid}/map.svg", media_type="image/svg+xml")
-    async def map_svg(
+    @get(
+        "/{plan_id:uuid}/map.svg",
+        media_type="image/svg+xml",
+        summary="Draw a plan's routes as an SVG map",
+        description=(
+            "Dispatchers of the plan's office, or an admin: the routes in their colours over the stops, as an "
+            "SVG image (`image/svg+xml`), with no map tiles or outside requests."
+        ),
+        responses=problems(404),
+    )
+    async def get_plan_map(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -82,17 +145,41 @@ class PlansController(Controller):
         svg = await services.plan_map(db_session, principal, plan_id)
         return Response(svg, media_type="image/svg+xml")
 
-    @post("/{plan_id:uuid}/publish", status_code=200)
-    async def publish(
+    @post(
+        "/{plan_id:uuid}/publish",
+        status_code=200,
+        summary="Publish a plan to its couriers",
+        description=(
+            "Dispatchers of the plan's office, or an admin. The plan (status `done`) becomes the couriers' "
+            "route for the day: each booked appointment on it is assigned to its courier (an `assigned` "
+            "appointment event; one already with the same courier is left alone), appointments cancelled "
+            "since the solve are skipped, an earlier published plan of the day is superseded, and every "
+            "courier on it is notified (`courier.route_updated`). A plan not `done` is 409 "
+            "`plan_not_publishable`; two publishes racing each other: one wins, the other gets 409."
+        ),
+        responses=problems(404, 409),
+    )
+    async def publish_plan(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         plan_id: FromPath[UUID],
-    ) -> dict[str, Any]:
-        """Assign the plan's appointments to their couriers; supersedes an earlier published plan of the day."""
-        return await services.publish(db_session, principal, plan_id)
+    ) -> PlanPublished:
+        return PlanPublished.model_validate(await services.publish(db_session, principal, plan_id))
 
-    @post("/{plan_id:uuid}/replan", status_code=202)
+    @post(
+        "/{plan_id:uuid}/replan",
+        status_code=202,
+        response_headers=LOCATION,
+        summary="Re-plan a day from where the couriers are",
+        description=(
+            "Dispatchers of the plan's office, or an admin, during the day: a new plan of the same day from the "
+            "couriers' last positions, keeping started and finished stops with their couriers. Solved in the "
+            "background like `POST …/plans` (202, poll `GET /plans/{id}`); publish it to use it. The plan must "
+            "be solved (409 `plan_not_solved`) and its day not past (422)."
+        ),
+        responses=problems(404, 409, 422, 429),
+    )
     async def replan(
         self,
         request: Request[Any, Any, Any],
@@ -100,8 +187,7 @@ class PlansController(Controller):
         principal: NamedDependency[Principal],
         plan_id: FromPath[UUID],
         data: JSONBody[ReplanCreate | None] = None,
-    ) -> Response[dict[str, Any]]:
-        """A new plan of the day from couriers' positions, keeping started stops; publish it to use it."""
+    ) -> Response[PlanAccepted]:
         plan = await services.replan(db_session, principal, plan_id, data or ReplanCreate())
         worker.runner_of(request.app).launch(plan.id)
         return _accepted(plan)
@@ -109,62 +195,118 @@ class PlansController(Controller):
 
 class CourierController(Controller):
     path = "/couriers/me"
-    tags = ["routes"]
+    tags = [COURIER_APP]
     guards = [requires(Role.courier)]
     dependencies = PRINCIPAL
 
-    @get("/route")
-    async def route(
+    @get(
+        "/route",
+        summary="Get my route of the day",
+        description=(
+            "The signed-in courier's stops on the published plan of the day (`date`, default today in Vietnam "
+            "time), in order, with windows, ETAs, a navigation link and what each stop needs. Of the citizen, "
+            "only what the visit needs: a name hint, the masked phone, the address of the visit, and a `tel:` "
+            "link only while the stop is open on its day; what is shown is written to the personal-data audit "
+            "(Decree 13/2023/NĐ-CP). `published: false` with no stops when there is no published plan."
+        ),
+    )
+    async def get_courier_route(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         day: Annotated[date | None, QueryParameter(name="date")] = None,
-    ) -> dict[str, Any]:
-        """My ordered stops of the day (default today) with windows, ETAs and what each stop needs; what it
-        shows of citizens is audited (Decree 13/2023/NĐ-CP)."""
-        return await courier.my_route(db_session, principal, day, access=access_of(request))
+    ) -> CourierRoute:
+        route = await courier.my_route(db_session, principal, day, access=access_of(request))
+        return CourierRoute.model_validate(route)
 
-    @post("/location", status_code=201)
-    async def location(
+    @post(
+        "/location",
+        status_code=201,
+        summary="Report my position",
+        description=(
+            "The couriers' app reports the device's position while on duty; it moves ETAs and feeds re-plans. "
+            "Location is personal data (Decree 13/2023/NĐ-CP): only the courier's office's dispatchers use it. "
+            "`at` (the device's time, default now) needs a UTC offset and may be at most a day old (422)."
+        ),
+        responses=problems(422),
+    )
+    async def report_location(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         data: JSONBody[LocationReport],
-    ) -> dict[str, Any]:
-        return await courier.report_location(db_session, principal, data)
+    ) -> LocationAck:
+        return LocationAck.model_validate(await courier.report_location(db_session, principal, data))
 
-    @post("/stops/{stop_id:uuid}/start", status_code=200)
-    async def start(
+    @post(
+        "/stops/{stop_id:uuid}/start",
+        status_code=200,
+        summary="Set off to a stop",
+        description=(
+            "The courier sets off to a planned stop: for a booked visit the appointment becomes `en_route` and "
+            f"the citizen is notified (`courier.on_the_way`) with the ETA. {STOP_RULES}"
+        ),
+        responses=problems(404, 409, 422),
+    )
+    async def start_stop(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         stop_id: FromPath[UUID],
         data: JSONBody[StopAction | None] = None,
-    ) -> dict[str, Any]:
-        return await courier.stop_action(db_session, principal, stop_id, "start", data or StopAction())
+    ) -> StopActionResult:
+        result = await courier.stop_action(db_session, principal, stop_id, "start", data or StopAction())
+        return StopActionResult.model_validate(result)
 
-    @post("/stops/{stop_id:uuid}/complete", status_code=200)
-    async def complete(
+    @post(
+        "/stops/{stop_id:uuid}/complete",
+        status_code=200,
+        summary="Complete a stop",
+        description=(
+            "The visit is done: a pickup records the dossier's custody, a result delivery needs the recipient "
+            "check (`recipient`: the citizen's handover code, national id, or an authorisation letter with "
+            "`proof_id`) and records the delivery; wrong checks count towards the daily lock (429). The "
+            "appointment is completed and the citizen notified as for the custody event. "
+            f"{STOP_RULES}"
+        ),
+        responses=problems(404, 409, 422, 429),
+    )
+    async def complete_stop(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         stop_id: FromPath[UUID],
         data: JSONBody[StopAction | None] = None,
-    ) -> dict[str, Any]:
+    ) -> StopActionResult:
         # A wrong recipient check of a result delivery counts though the completion is refused (issue 17).
         async with codeguard.guarded(db_session):
-            return await courier.stop_action(db_session, principal, stop_id, "complete", data or StopAction())
+            result = await courier.stop_action(
+                db_session, principal, stop_id, "complete", data or StopAction()
+            )
+        return StopActionResult.model_validate(result)
 
-    @post("/stops/{stop_id:uuid}/fail", status_code=200)
-    async def fail(
+    @post(
+        "/stops/{stop_id:uuid}/fail",
+        status_code=200,
+        summary="Record a failed visit",
+        description=(
+            "The visit could not be made, with a `reason_code` from the fixed list (422 "
+            "`unknown_reason_code` lists them). A failed delivery records an unsuccessful attempt on the "
+            "result (the citizen is notified and offered a new visit); a failed pickup marks the appointment. "
+            f"{STOP_RULES}"
+        ),
+        responses=problems(404, 409, 422),
+    )
+    async def fail_stop(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         stop_id: FromPath[UUID],
         data: JSONBody[StopFailure],
-    ) -> dict[str, Any]:
-        return await courier.stop_action(db_session, principal, stop_id, "fail", data)
+    ) -> StopActionResult:
+        result = await courier.stop_action(db_session, principal, stop_id, "fail", data)
+        return StopActionResult.model_validate(result)
 
 
 ROUTES: list[Any] = [PostOfficePlansController, PlansController, CourierController]
