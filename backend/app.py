@@ -32,11 +32,12 @@ from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
 from backend.db import make_engine, sqlalchemy_plugin
-from backend.lib import auth, pgnotify
+from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
 from backend.lib.nul_guard import RefuseNulMiddleware
+from backend.lib.openapi import OperationIds, audience_tags, finish_document
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
@@ -66,7 +67,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     reporting.ROUTES,
 )
 # ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).
-ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES,)
+ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES, problem_pages.ROOT_ROUTES)
 
 # Background services that live as long as the app, entered in this order (left in reverse): each is
 # ``hook(app) -> AsyncContextManager``.
@@ -156,6 +157,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             }
         ),
         security=[{"BearerToken": []}],
+        tags=audience_tags(),
+        operation_id_creator=OperationIds(),
     )
     # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the per-phone
     # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
@@ -193,4 +196,5 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = engine
     app.state.trusted_proxies = proxies  # backend.lib.clientip.caller_ip
     app.state.channels = channels
+    finish_document(app)  # the common error answers of every operation (backend/lib/openapi.py)
     return app

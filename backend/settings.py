@@ -128,6 +128,9 @@ class Settings:
     retired_set: tuple[str, ...] = field(default_factory=lambda: tuple(n for n in RETIRED if _env(n)))
     # Where a tapped push notification opens the app: its links are this base plus the dossier's path.
     app_link_base: str = field(default_factory=lambda: _env("APP_LINK_BASE"))
+    # The service's public address (scheme, host, any path prefix), e.g. https://api.example.vn: problem answers'
+    # ``type`` URIs point to its /problems/{code} pages. Empty: the address each request came to.
+    public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL").rstrip("/"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     geocoder_url: str = field(default_factory=lambda: _env("GEOCODER_URL"))
     osrm_url: str = field(default_factory=lambda: _env("OSRM_URL"))

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue import calendar_service, services
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.etag import cached
 from backend.lib.openapi import CONSOLE, REFERENCE, problems
 from backend.lib.paging import Paging, provide_paging
 from schemas.catalogue import (
@@ -35,6 +36,7 @@ class UnitsController(Controller):
 
     @get(
         "/provinces",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         summary="List provinces",
         description="The 34 provinces and centrally-run cities after the 1 July 2025 reform (Resolution "
         "202/2025/QH15), each with its number of communes. Public, no sign-in; changes only with a new "
@@ -45,6 +47,7 @@ class UnitsController(Controller):
 
     @get(
         "/communes",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         summary="List communes",
         description="Communes (xã, phường, đặc khu; there are no districts since 2025), by code, optionally "
         "of one `province` or matching `q` in the name. Public, no sign-in. Paged with `limit` (default and "
@@ -71,6 +74,7 @@ class OrganisationsController(Controller):
     @get(
         "/",
         summary="List organisations",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         description="Post offices, one-stop desks (Bộ phận Một cửa, Trung tâm Phục vụ hành chính công) and "
         "agencies, filtered by `kind`, `province` or `commune`; a post office lists the communes it serves. "
         "Public, no sign-in. Paged (`limit`, `offset`).",
@@ -89,6 +93,7 @@ class OrganisationsController(Controller):
     @get(
         "/{code:str}",
         summary="Get an organisation",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         description="One organisation by its code (e.g. `82-BD-01`), with opening hours and, for a post "
         "office, the communes it serves. Public, no sign-in.",
         responses=problems(404),
@@ -107,6 +112,7 @@ class ProceduresController(Controller):
     @get(
         "/",
         summary="List procedures",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         description="The administrative procedures (thủ tục hành chính) the service carries, by field "
         "(lĩnh vực) and code: legal processing time, fee (phí) and charge (lệ phí), whether the post may "
         "collect the dossier and return the result, and the documents of the dossier. `q` matches name or "
@@ -127,6 +133,7 @@ class ProceduresController(Controller):
     @get(
         "/{code:str}",
         summary="Get a procedure",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         description="One procedure by its national code (e.g. `1.001193`, Đăng ký khai sinh) with the "
         "documents its dossier needs. Public, no sign-in.",
         responses=problems(404),
@@ -146,6 +153,7 @@ class CalendarController(Controller):
         exclude_from_auth=True,
         tags=[REFERENCE],
         summary="Get a year's working calendar",
+        **cached(),  # ETag, If-None-Match, Cache-Control (backend/lib/etag.py)
         description="The working calendar of state agencies for one `year`: weekdays off (public holidays of "
         "the Labour Code 2019 art. 112, swapped days) and working weekends (make-up days), from the holidays "
         "plus the stored government decisions, and the number of working days. Legal deadlines count only "

@@ -1,16 +1,42 @@
-"""How operations describe themselves in the OpenAPI document (issue 19): audience tags and error answers.
+"""How operations describe themselves in the OpenAPI document (issue 19): audience tags, names and error answers.
 
 Controllers name the error statuses an operation really answers with ``responses=problems(404, 409)``; every
 one is documented as the RFC 9457 ``ProblemDetails`` below under ``application/problem+json``, which is the
-body ``backend.lib.problems`` actually sends. The statuses every authenticated operation can answer (401, 403,
-400 for a malformed request, 429, 500) are added centrally when the document is built, so controllers list only
-the ones that are specific to them.
+body ``backend.lib.problems`` actually sends. The statuses common to many operations are added centrally by
+``finish_document`` when ``create_app`` builds the app, so controllers list only the ones specific to them:
+400 (malformed request) where there are parameters or a body, 401 everywhere (a bearer token that is sent is
+checked on every route), 403 where a principal is needed, 413 where there is a body, 415 for uploads and 429 on
+the rate-limited sign-in routes. Litestar's own error schema (``{status_code, detail, extra}``), which this
+service never sends, is replaced wherever Litestar put it.
 """
 
+import re
 from typing import Any
 
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Example,
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+    Tag,
+)
+from litestar.routes import HTTPRoute
+from litestar.types import Method
 from msgspec import Struct
+
+from backend.lib import etag
+from backend.lib.auth import provide_principal
+from backend.lib.problem_codes import ProblemCode
+from backend.lib.ratelimit import auth_group
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -41,16 +67,18 @@ class FieldError(Struct, kw_only=True):
 
 
 class ProblemDetails(Struct, kw_only=True):
-    """RFC 9457 problem details. ``code`` is stable and machine-readable; ``type`` is a page that explains it;
-    ``detail`` is for people, Vietnamese first then English."""
+    """RFC 9457 problem details. ``code`` is stable and machine-readable (docs/problems.md); ``type`` is the
+    service's page that explains it (``/problems/{code}``); ``detail`` is for people, Vietnamese first then
+    English. Some problems carry more members (RFC 9457 §3.2 extensions) named on the code's page."""
 
     type: str
     title: str
     status: int
     detail: str | None = None
     instance: str | None = None
-    code: str | None = None
+    code: ProblemCode
     errors: list[FieldError] | None = None
+    retry_after: int | None = None
 
 
 DESCRIPTIONS: dict[int, str] = {
@@ -68,11 +96,40 @@ DESCRIPTIONS: dict[int, str] = {
 }
 
 
+# One realistic answer per status, shown by documentation tools (generators ignore it).
+EXAMPLE_CODES: dict[int, tuple[ProblemCode, str]] = {
+    400: (ProblemCode.validation, "Dữ liệu gửi lên không hợp lệ / The request is invalid"),
+    401: (ProblemCode.not_authenticated, "Cần đăng nhập / Sign-in required"),
+    403: (ProblemCode.forbidden_role, "Vai trò 'citizen' không được phép / Role 'citizen' not allowed"),
+    404: (ProblemCode.not_found, "Không tìm thấy hồ sơ / dossier not found"),
+    409: (ProblemCode.window_full, "Khung giờ đã kín, vui lòng chọn khung khác / The window is full"),
+    413: (ProblemCode.too_large, "Tệp quá lớn / File too large"),
+    415: (ProblemCode.bad_type, "Chỉ nhận ảnh PNG, JPEG hoặc WebP / Only PNG, JPEG or WebP images"),
+    422: (ProblemCode.cutoff_passed, "Đã quá hạn đổi/hủy / Too late to change"),
+    429: (ProblemCode.rate_limited, "Quá nhiều lần thử, vui lòng thử lại sau / Too many attempts"),
+    503: (ProblemCode.database_unavailable, "Mất kết nối cơ sở dữ liệu / Database connection lost"),
+}
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    code, detail = EXAMPLE_CODES.get(status, (ProblemCode.http_error, "Lỗi / Error"))
+    return {
+        "type": f"https://api.example.vn/problems/{code.value}",
+        "title": DESCRIPTIONS.get(status, "Lỗi / Error").split(" / ")[0],
+        "status": status,
+        "detail": detail,
+        "instance": "/api/v1/appointments/5f0c7a52-8d1e-4a47-9a57-3f1f0e3c9b21",
+        "code": code.value,
+    }
+
+
 def problem_spec(status: int) -> ResponseSpec:
     return ResponseSpec(
         data_container=ProblemDetails,
         description=DESCRIPTIONS.get(status, "Lỗi / Error"),
         media_type=PROBLEM_JSON,
+        generate_examples=False,
+        examples=[Example(summary=f"HTTP {status}", value=problem_example(status))],
     )
 
 
@@ -81,8 +138,162 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     return {status: problem_spec(status) for status in statuses}
 
 
+def camel(name: str) -> str:
+    first, *rest = name.strip("_").split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+class OperationIds:
+    """``OpenAPIConfig.operation_id_creator``: the handler function's name in camelCase, so generated clients
+    get ``bookAppointment`` (with the method in front for a handler serving several). Two handlers of one name
+    would stop the app from starting (Litestar refuses duplicate operationIds): the second gets its path
+    appended instead, which tests/api/test_openapi_contract.py reports as a handler to rename. One per app."""
+
+    def __init__(self) -> None:
+        self.given: dict[tuple[int, str], str] = {}
+
+    def __call__(self, handler: HTTPRouteHandler, method: Method, path: list[Any]) -> str:
+        key = (id(handler), str(method))
+        if key in self.given:
+            return self.given[key]
+        name = camel(handler.handler_name)
+        if len(handler.http_methods) > 1:
+            name = str(method).lower() + name[:1].upper() + name[1:]
+        if name in self.given.values():
+            parts = [getattr(p, "name", p) for p in path]
+            name += "".join(camel(str(p).replace("-", "_")).title() for p in parts if p)
+        self.given[key] = name
+        return name
+
+
+def audience_tags() -> list[Tag]:
+    """``OpenAPIConfig.tags``: the audiences, described, in the order generators list them."""
+    return [Tag(name=name, description=text) for name, text in AUDIENCE_TAGS.items()]
+
+
+PROBLEM_REF = Reference(ref="#/components/schemas/ProblemDetails")
+LITESTAR_ERROR = re.compile(r"^[45]\d\d$")
+DESCRIPTION_401_PUBLIC = "Mã đăng nhập đã gửi không hợp lệ / A bearer token was sent and is invalid or revoked (sending none is fine)"
+
+
+def needs_principal(handler: HTTPRouteHandler) -> bool:
+    """Whether the operation answers only a signed-in caller: it has a guard or takes ``provide_principal``."""
+    if handler.opt.get("exclude_from_auth"):
+        return False
+    if handler.resolve_guards():
+        return True
+    return any(dep.dependency is provide_principal for dep in handler.resolve_dependencies().values())
+
+
+def _problem(status: int, description: str | None = None) -> OpenAPIResponse:
+    example = Example(summary=f"HTTP {status}", value=problem_example(status))
+    return OpenAPIResponse(
+        description=description or DESCRIPTIONS.get(status, "Lỗi / Error"),
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=PROBLEM_REF, examples={f"problem{status}": example})},
+    )
+
+
+def _is_litestar_error(response: Any) -> bool:
+    """Litestar's default error answer: ``application/json`` with ``{status_code, detail, extra}``."""
+    content = getattr(response, "content", None) or {}
+    schemas = [getattr(m, "schema", None) for m in content.values()]
+    schemas += [o for s in schemas for o in (getattr(s, "one_of", None) or [])]
+    return any("status_code" in (getattr(s, "properties", None) or {}) for s in schemas)
+
+
+def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
+    found: dict[tuple[str, str], HTTPRouteHandler] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                for method in handler.http_methods:
+                    found[(route.path_format or "/", method.lower())] = handler
+    return found
+
+
+def _finish_operation(path: str, op: Operation, handler: HTTPRouteHandler | None) -> None:
+    responses = op.responses if op.responses is not None else {}
+    for status, response in list(responses.items()):
+        if LITESTAR_ERROR.match(status) and _is_litestar_error(response):
+            responses[status] = _problem(int(status))
+    body = op.request_body
+    common: dict[int, str | None] = {}
+    if op.parameters or body is not None:
+        common[400] = None
+    private = handler is not None and needs_principal(handler)
+    common[401] = None if private else DESCRIPTION_401_PUBLIC
+    if private:
+        common[403] = None
+    if body is not None:
+        common[413] = None
+        if "multipart/form-data" in (getattr(body, "content", None) or {}):
+            common[415] = None
+    if auth_group(path) is not None:
+        common[429] = None
+    for code, description in common.items():
+        responses.setdefault(str(code), _problem(code, description))
+    if not private:
+        op.security = [{}, {"BearerToken": []}]  # signing in is optional here
+    op.responses = responses
+    policy = handler.opt.get(etag.OPT) if handler is not None else None
+    if policy:
+        _document_validators(op, policy)
+    op.responses = dict(sorted(op.responses.items()))
+
+
+def _document_validators(op: Operation, policy: str) -> None:
+    """An operation answering with ``backend.lib.etag``: its ``If-None-Match``, 304 and headers."""
+    text = Schema(type=OpenAPIType.STRING)
+    tag = OpenAPIHeader(
+        schema=text, description="Thẻ phiên bản / Strong entity tag of the answer (RFC 9110 §8.8.3)"
+    )
+    cache = OpenAPIHeader(schema=text, description=f"Cache-Control: `{policy}`")
+    params = list(op.parameters or [])
+    if not any(getattr(p, "name", "").lower() == "if-none-match" for p in params):
+        params.append(
+            Parameter(
+                name="If-None-Match",
+                param_in="header",
+                schema=text,
+                required=False,
+                description="ETag của lần tải trước / The ETag of a copy the client keeps: 304 if still current",
+            )
+        )
+    op.parameters = params
+    responses = op.responses if op.responses is not None else {}
+    ok = responses.get("200")
+    if isinstance(ok, OpenAPIResponse):
+        ok.headers = {**(ok.headers or {}), "ETag": tag, "Cache-Control": cache}
+    responses["304"] = OpenAPIResponse(
+        description="Không đổi / Not modified: the copy named in If-None-Match is current (no body)",
+        headers={"ETag": tag, "Cache-Control": cache},
+    )
+    op.responses = responses
+
+
+def finish_document(app: Litestar) -> OpenAPI:
+    """Complete the app's OpenAPI document once, when the app is built (``create_app`` calls it): every
+    operation's common error answers as ``ProblemDetails``, and no trace of Litestar's default error schema.
+    Litestar caches the document object it builds, so the served ``/schema/openapi.json`` is this one."""
+    document = app.openapi_schema
+    schemas = document.components.schemas or {}
+    if "ProblemDetails" not in schemas:
+        raise RuntimeError("no handler declares problems(): ProblemDetails is missing from the components")
+    handlers = _handlers(app)
+    for path, item in (document.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
+            op = getattr(item, method, None)
+            if isinstance(op, Operation):
+                _finish_operation(path, op, handlers.get((path, method)))
+    return document
+
+
 __all__: list[Any] = [
     "AUDIENCE_TAGS",
+    "audience_tags",
+    "finish_document",
+    "OperationIds",
+    "camel",
     "AUTH",
     "CITIZEN_APP",
     "CONSOLE",

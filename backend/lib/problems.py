@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from backend.lib.problem_codes import ProblemCode, for_status
 from schemas.base import NAIVE_TIME
 
 log = logging.getLogger("backend.errors")
@@ -61,13 +62,22 @@ def forbidden(
     return Problem(403, detail, code="forbidden")
 
 
+def base_url(request: Request[Any, Any, Any]) -> str:
+    """Where this service is reached: PUBLIC_BASE_URL, else the address the request came to."""
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "public_base_url", "") or str(request.base_url).rstrip("/")
+
+
 def _body(request: Request[Any, Any, Any], status: int, detail: str | None, **extra: Any) -> dict[str, Any]:
+    # RFC 9457 §3.1.1: ``type`` should resolve to documentation for people; ours is the code's own page.
+    code = str(extra.pop("code", None) or for_status(status))
     body: dict[str, Any] = {
-        "type": f"https://hoso.vnpost.vn/problems/{extra.pop('code', None) or status}",
+        "type": f"{base_url(request)}/problems/{code}",
         "title": TITLES.get(status, "Lỗi / Error"),
         "status": status,
         "detail": detail,
         "instance": request.url.path,
+        "code": code,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
@@ -90,7 +100,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
             return _respond(_body(request, 422, NAIVE_TIME, code="naive_time", errors=errors), exc.headers)
         detail = "Dữ liệu gửi lên không hợp lệ / The request is invalid"
         return _respond(_body(request, 400, detail, code="validation", errors=errors), exc.headers)
-    return _respond(_body(request, status, exc.detail), exc.headers)
+    return _respond(_body(request, status, exc.detail, code=for_status(status)), exc.headers)
 
 
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
@@ -136,4 +146,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: unexpected_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "MediaType", "Problem", "forbidden", "not_found"]
+__all__ = ["EXCEPTION_HANDLERS", "MediaType", "Problem", "ProblemCode", "base_url", "forbidden", "not_found"]

@@ -82,6 +82,8 @@ CITIZEN_SCOPES = ("own", "other_citizen", "other_org")
 MATRIX: dict[str, Row] = {
     # --- public and sign-in -------------------------------------------------------------------------
     "GET /health": Row(public=True, roles=_all(), note="liveness"),
+    "GET /problems": Row(public=True, roles=_all(), note="what each problem code means (HTML)"),
+    "GET /problems/{code}": Row(public=True, roles=_all(), note="a problem's `type` page (HTML)"),
     "POST /api/v1/auth/staff/login": Row(public=True, roles=_all(), note="sign-in"),
     "POST /api/v1/auth/citizen/otp": Row(public=True, roles=_all(), note="sign-in"),
     "POST /api/v1/auth/citizen/verify": Row(public=True, roles=_all(), note="sign-in"),

@@ -397,6 +397,8 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
     }
     if path.startswith("/api/v1/procedures/"):
         values["code"] = PROCEDURE
+    if path.startswith("/problems/"):
+        values["code"] = "not_found"
     url = path
     for name in (
         "appointment_id",
