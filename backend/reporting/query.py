@@ -11,7 +11,6 @@ the period filter.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,12 +34,7 @@ from backend.reporting.definitions import (
 from schemas.catalogue import Procedure
 from schemas.dossiers import Dossier
 from schemas.orgs import Organisation
-
-
-class GroupBy(StrEnum):
-    field = "field"  # lĩnh vực
-    procedure = "procedure"
-    agency = "agency"
+from schemas.reporting import GroupBy as GroupBy  # part of the report's answer, so it lives with it
 
 
 class vn_day(FunctionElement[int]):  # lower case: reads like the SQL function it renders
