@@ -40,19 +40,32 @@ class PersonalDataAccess(SQLModel, table=True):
     client_ip: str | None = Field(default=None, max_length=45)
 
 
+FIELDS_EXAMPLE = {"examples": [["phone", "address", "location"]]}
+ROUTE_EXAMPLE = {"examples": ["GET /api/v1/dossiers/{item_id}"]}
+PURPOSE_EXAMPLE = {"examples": ["Gọi lại cho người dân về hồ sơ thiếu giấy tờ"]}
+
+
 class PersonalDataAccessPublic(SQLModel):
+    """One staff read of a citizen's personal data, as the admin's audit shows it."""
+
     id: uuid.UUID
-    at: datetime
+    at: datetime = Field(schema_extra={"examples": ["2026-12-05T09:14:03+07:00"]})
     staff_id: uuid.UUID
-    staff_role: str
+    staff_role: Role = Field(schema_extra={"examples": ["desk"]})
     staff_org_id: uuid.UUID | None = None
-    staff_org: str | None = None
+    staff_org: str | None = Field(
+        default=None, description="the organisation's code", schema_extra={"examples": ["82-TTPVHCC"]}
+    )
     citizen_id: uuid.UUID
-    fields: list[str]
-    route: str
-    purpose: str | None = None
-    resource: str | None = None
-    client_ip: str | None = None
+    fields: list[str] = Field(description="which personal data was shown", schema_extra=FIELDS_EXAMPLE)
+    route: str = Field(schema_extra=ROUTE_EXAMPLE)
+    purpose: str | None = Field(default=None, schema_extra=PURPOSE_EXAMPLE)
+    resource: str | None = Field(
+        default=None,
+        description="the dossier or appointment read",
+        schema_extra={"examples": ["EA123456785VN"]},
+    )
+    client_ip: str | None = Field(default=None, schema_extra={"examples": ["203.113.131.7"]})
 
 
 class PersonalDataAccessPage(SQLModel):
@@ -65,24 +78,26 @@ class PersonalDataAccessPage(SQLModel):
 
 
 class ReaderOrganisation(SQLModel):
-    code: str
-    name: str
+    code: str = Field(schema_extra={"examples": ["82-TTPVHCC"]})
+    name: str = Field(schema_extra={"examples": ["Trung tâm Phục vụ hành chính công tỉnh Đồng Tháp"]})
 
 
 class DataAccessSeen(SQLModel):
     """One read of a citizen's data as the citizen is told of it (Decree 13/2023/NĐ-CP art. 9): the
     organisation and role, not the staff member's account or address."""
 
-    at: datetime
-    role: str
+    at: datetime = Field(schema_extra={"examples": ["2026-12-05T09:14:03+07:00"]})
+    role: Role = Field(schema_extra={"examples": ["desk"]})
     organisation: ReaderOrganisation | None = None
-    fields: list[str]
-    route: str
-    purpose: str | None = None
-    resource: str | None = None
+    fields: list[str] = Field(schema_extra=FIELDS_EXAMPLE)
+    route: str = Field(schema_extra=ROUTE_EXAMPLE)
+    purpose: str | None = Field(default=None, schema_extra=PURPOSE_EXAMPLE)
+    resource: str | None = Field(default=None, schema_extra={"examples": ["EA123456785VN"]})
 
 
 class DataAccessSeenPage(SQLModel):
+    """A page of the reads of the caller's data, newest first."""
+
     items: list[DataAccessSeen]
     total: int
     limit: int
