@@ -43,7 +43,12 @@ class AccountEventPublic(SQLModel):
     actor_role: str | None = None
     at: datetime
     client_ip: str | None = None
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = Field(
+        default={},
+        description="what changed, by code: created {role, organisation_id}; role_changed and "
+        "organisation_changed {from, to}; updated {fields}; sessions_revoked {because}; a citizen's created {via}",
+        schema_extra={"examples": [{"from": "courier", "to": "dispatcher"}]},
+    )
 
 
 class AccountEventPage(SQLModel):

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id, utc_field
@@ -102,74 +103,131 @@ class StreamTicket(SQLModel, table=True):
 # API shapes -----------------------------------------------------------------------------------------------
 
 
+# Examples for the OpenAPI document (Litestar renders per-field examples only).
+PHONE = {"examples": ["+84900000001"]}
+ADDRESS = {"examples": ["Số 12, đường Lê Lợi, Phường Cao Lãnh, Đồng Tháp"]}
+ORG_CODE = {"examples": ["82-BD-01"]}
+SHIFTS = {"examples": [{"1": [["07:30", "11:30"], ["13:30", "17:00"]], "6": [["07:30", "11:30"]]}]}
+
+
+def spans_of(shifts: dict[str, Any] | None) -> dict[str, list[list[str]]]:
+    """Shifts as the API writes them, ``{"1": [["07:30", "17:00"]], ...}``, whichever form is stored (older
+    rows and the demo keep one span per day flat, ``["07:30", "17:00"]``): a profile read can be written back."""
+    out: dict[str, list[list[str]]] = {}
+    for day, spans in (shifts or {}).items():
+        if spans:
+            out[day] = [list(spans)] if isinstance(spans[0], str) else [list(p) for p in spans]
+    return out
+
+
 class UserPublic(SQLModel):
     id: uuid.UUID
-    role: Role
-    username: str | None = None
-    full_name: str | None = None
-    phone: str | None = None
+    role: Role = Field(schema_extra={"examples": ["dispatcher"]})
+    username: str | None = Field(default=None, schema_extra={"examples": ["dispatcher01"]})
+    full_name: str | None = Field(default=None, schema_extra={"examples": ["Nguyễn Thị Lan"]})
+    phone: str | None = Field(default=None, schema_extra=PHONE)
     organisation_id: uuid.UUID | None = None
-    organisation_code: str | None = None
-    organisation_name: str | None = None
+    organisation_code: str | None = Field(default=None, schema_extra=ORG_CODE)
+    organisation_name: str | None = Field(default=None, schema_extra={"examples": ["Bưu cục Cao Lãnh"]})
 
 
 class AddressPublic(SQLModel):
     id: uuid.UUID
-    label: str
-    address: str
-    commune_code: str
-    lat: float
-    lon: float
+    label: str = Field(schema_extra={"examples": ["Nhà riêng"]})
+    address: str = Field(schema_extra=ADDRESS)
+    commune_code: str = Field(schema_extra={"examples": ["29869"]})
+    lat: float = Field(schema_extra={"examples": [10.4602]})
+    lon: float = Field(schema_extra={"examples": [105.6329]})
     is_default: bool
 
 
 class AddressCreate(SQLModel):
-    label: str = Field(default="Nhà riêng", min_length=1, max_length=60)
-    address: str = Field(min_length=3, max_length=300)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    label: str = Field(
+        default="Nhà riêng", min_length=1, max_length=60, schema_extra={"examples": ["Nhà riêng"]}
+    )
+    address: str = Field(min_length=3, max_length=300, schema_extra=ADDRESS)
+    lat: float = Field(ge=-90, le=90, schema_extra={"examples": [10.4602]})
+    lon: float = Field(ge=-180, le=180, schema_extra={"examples": [105.6329]})
     is_default: bool = True
 
 
+class CourierSettings(SQLModel):
+    """A courier's vehicle, load limits, weekly shifts (ISO weekday "1".."7" -> [start, end] spans in Vietnam
+    time) and skills."""
+
+    vehicle: Vehicle
+    capacity_items: int = Field(schema_extra={"examples": [40]})
+    capacity_kg: float = Field(schema_extra={"examples": [30.0]})
+    shifts: dict[str, list[list[str]]] = Field(schema_extra=SHIFTS)
+    skills: list[str] = Field(schema_extra={"examples": [["fees"]]})
+    home_lat: float | None = None
+    home_lon: float | None = None
+
+    @field_validator("shifts", mode="before")
+    @classmethod
+    def _spans(cls, value: Any) -> Any:
+        return spans_of(value) if isinstance(value, dict) else value
+
+
+class CourierProfilePublic(CourierSettings):
+    """A courier's profile with the account it belongs to."""
+
+    user_id: uuid.UUID
+    username: str = Field(schema_extra={"examples": ["courier01"]})
+
+
 class MePublic(UserPublic):
-    addresses: list[AddressPublic] = []
-    courier: dict[str, Any] | None = None
+    addresses: list[AddressPublic] = Field(default=[], description="saved addresses (citizens)")
+    courier: CourierSettings | None = Field(default=None, description="the courier's own profile (couriers)")
 
 
 class StaffLogin(SQLModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, schema_extra={"examples": ["dispatcher01"]})
+    password: str = Field(min_length=1, max_length=256, schema_extra={"examples": ["demo1234"]})
 
 
 class OtpRequest(SQLModel):
-    phone: str = Field(min_length=8, max_length=20)
+    phone: str = Field(min_length=8, max_length=20, schema_extra={"examples": ["0900000001"]})
+
+
+class OtpSent(SQLModel):
+    """A one-time code is on its way to ``phone`` (normalised to +84...), valid ``expires_in`` seconds."""
+
+    phone: str = Field(schema_extra=PHONE)
+    expires_in: int = Field(schema_extra={"examples": [300]})
 
 
 class OtpVerify(SQLModel):
-    phone: str = Field(min_length=8, max_length=20)
-    code: str = Field(min_length=4, max_length=10)
+    phone: str = Field(min_length=8, max_length=20, schema_extra={"examples": ["0900000001"]})
+    code: str = Field(min_length=4, max_length=10, schema_extra={"examples": ["123456"]})
 
 
 class FirebaseExchange(SQLModel):
-    id_token: str = Field(min_length=10, max_length=8192)
+    id_token: str = Field(
+        min_length=10,
+        max_length=8192,
+        schema_extra={"examples": ["eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.e30.sig"]},
+    )
 
 
 class TokenResponse(SQLModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
+    access_token: str = Field(schema_extra={"examples": ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"]})
+    token_type: str = Field(default="bearer", schema_extra={"examples": ["bearer"]})
+    expires_in: int = Field(schema_extra={"examples": [43200]})
     user: UserPublic
 
 
 class StaffCreate(SQLModel):
     """A new staff account (admin). ``organisation`` is the organisation's code or id."""
 
-    username: str = Field(min_length=3, max_length=64, regex=r"^[a-z0-9._-]+$")
-    full_name: str = Field(min_length=1, max_length=120)
-    role: Role
-    organisation: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=20)
-    password: str = Field(min_length=10, max_length=200)
+    username: str = Field(
+        min_length=3, max_length=64, regex=r"^[a-z0-9._-]+$", schema_extra={"examples": ["courier25"]}
+    )
+    full_name: str = Field(min_length=1, max_length=120, schema_extra={"examples": ["Trần Văn Hùng"]})
+    role: Role = Field(schema_extra={"examples": ["courier"]})
+    organisation: str | None = Field(default=None, max_length=64, schema_extra=ORG_CODE)
+    phone: str | None = Field(default=None, max_length=20, schema_extra={"examples": ["0912345678"]})
+    password: str = Field(min_length=10, max_length=200, schema_extra={"examples": ["mat-khau-dai-10"]})
 
 
 class StaffUpdate(SQLModel):
@@ -185,7 +243,16 @@ class StaffUpdate(SQLModel):
 
 class StaffPublic(UserPublic):
     active: bool
-    created_at: datetime
+    created_at: datetime = Field(schema_extra={"examples": ["2026-11-02T08:00:00+07:00"]})
+
+
+class StaffPage(SQLModel):
+    """A page of staff accounts, by username."""
+
+    items: list[StaffPublic]
+    total: int
+    limit: int
+    offset: int
 
 
 class CourierProfileIn(SQLModel):
@@ -195,7 +262,7 @@ class CourierProfileIn(SQLModel):
     vehicle: Vehicle = Vehicle.motorbike
     capacity_items: int = Field(default=40, ge=1, le=1000)
     capacity_kg: float = Field(default=30.0, gt=0, le=2000)
-    shifts: dict[str, list[list[str]]] = Field(default_factory=dict)
-    skills: list[str] = Field(default_factory=list, max_length=10)
+    shifts: dict[str, list[list[str]]] = Field(default_factory=dict, schema_extra=SHIFTS)
+    skills: list[str] = Field(default_factory=list, max_length=10, schema_extra={"examples": [["fees"]]})
     home_lat: float | None = Field(default=None, ge=-90, le=90)
     home_lon: float | None = Field(default=None, ge=-180, le=180)

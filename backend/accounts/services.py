@@ -17,6 +17,7 @@ from schemas.accounts import (
     Citizen,
     CitizenAddress,
     CourierProfile,
+    CourierSettings,
     MePublic,
     StaffUser,
     TokenResponse,
@@ -135,7 +136,7 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
     courier = await session.get(CourierProfile, user.id) if user.role == Role.courier else None
     return MePublic(
         **staff_public(user, org).model_dump(),
-        courier=courier.model_dump(exclude={"user_id"}) if courier else None,
+        courier=CourierSettings.model_validate(courier.model_dump(exclude={"user_id"})) if courier else None,
     )
 
 

@@ -26,6 +26,7 @@ from schemas.accounts import (
     StaffPublic,
     StaffUpdate,
     StaffUser,
+    spans_of,
 )
 from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
@@ -326,13 +327,8 @@ async def _courier(session: AsyncSession, principal: Principal, user_id: uuid.UU
 
 
 def listed_shifts(shifts: dict[str, Any]) -> dict[str, list[list[str]]]:
-    """Shifts as the API writes them, ``{"1": [["07:30", "17:00"]], ...}``, whichever form is stored (older
-    rows and the demo keep one span per day flat, ``["07:30", "17:00"]``): a profile read can be written back."""
-    out: dict[str, list[list[str]]] = {}
-    for day, spans in (shifts or {}).items():
-        if spans:
-            out[day] = [list(spans)] if isinstance(spans[0], str) else [list(p) for p in spans]
-    return out
+    """Shifts as the API writes them, whichever form is stored (``schemas.accounts.spans_of``)."""
+    return spans_of(shifts)
 
 
 def _profile_answer(user: StaffUser, profile: CourierProfile) -> dict[str, Any]:
