@@ -138,28 +138,93 @@ NOTIFICATION_TABLES = (Notification.__table__, DeviceTarget.__table__, Notificat
 # API shapes -----------------------------------------------------------------------------------------------
 
 
+# Examples for the OpenAPI document (Litestar renders per-field examples only).
+FCM_TOKEN = {"examples": ["fcm-token-dQw4w9WgXcQ:APA91bH..."]}
+TEMPLATE = {"examples": ["appointment_booked"]}
+
+
 class InboxItem(SQLModel):
     """One inbox entry as the apps see it (both languages; the app picks)."""
 
     id: uuid.UUID
-    template: str
-    title_vi: str
-    body_vi: str
-    title_en: str
-    body_en: str
-    deep_link: str | None = None
-    created_at: datetime
+    template: str = Field(schema_extra=TEMPLATE)
+    title_vi: str = Field(schema_extra={"examples": ["Đã đặt lịch hẹn"]})
+    body_vi: str = Field(schema_extra={"examples": ["Bưu tá sẽ đến nhận hồ sơ 08:00–10:00 ngày 07/12/2026."]})
+    title_en: str = Field(schema_extra={"examples": ["Appointment booked"]})
+    body_en: str = Field(
+        schema_extra={"examples": ["A courier will collect your dossier 08:00–10:00 on 07/12/2026."]}
+    )
+    deep_link: str | None = Field(
+        default=None, schema_extra={"examples": ["/appointments/3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e"]}
+    )
+    created_at: datetime = Field(schema_extra={"examples": ["2026-12-05T14:02:11+07:00"]})
     read_at: datetime | None = None
+
+
+class InboxPage(SQLModel):
+    """A page of the caller's inbox, newest first; ``unread`` counts every unread entry, not only this page's."""
+
+    items: list[InboxItem]
+    total: int
+    limit: int
+    offset: int
+    unread: int = Field(schema_extra={"examples": [3]})
+
+
+class MarkReadIn(SQLModel):
+    """Which inbox entries to mark read: their ids, or none given (``null``) for all of them."""
+
+    ids: list[str] | None = Field(
+        default=None,
+        description="notification ids (UUIDs); null or absent marks every entry read",
+        schema_extra={"examples": [["3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e"]]},
+    )
+
+
+class MarkedRead(SQLModel):
+    marked: int = Field(description="entries newly marked read", schema_extra={"examples": [1]})
+
+
+class FailedNotification(SQLModel):
+    """A notification the dispatcher gave up on, with the last error."""
+
+    id: uuid.UUID
+    template: str = Field(schema_extra=TEMPLATE)
+    recipient_kind: RecipientKind
+    recipient_id: uuid.UUID
+    attempts: int = Field(schema_extra={"examples": [8]})
+    last_error: str | None = Field(
+        default=None, schema_extra={"examples": ["UNREGISTERED: token no longer valid"]}
+    )
+    created_at: datetime = Field(schema_extra={"examples": ["2026-12-05T14:02:11+07:00"]})
+
+
+class FailedNotificationPage(SQLModel):
+    """A page of failed notifications, newest first."""
+
+    items: list[FailedNotification]
+    total: int
+    limit: int
+    offset: int
 
 
 class FeedTicket(SQLModel):
     """Opens a desk's live feed once (``?ticket=``) within ``expires_in`` seconds."""
 
-    ticket: str
-    expires_in: int
+    ticket: str = Field(schema_extra={"examples": ["k3J9xQ2vT7mWb1LzR8pN4sYc"]})
+    expires_in: int = Field(schema_extra={"examples": [60]})
 
 
 class DeviceRegistration(SQLModel):
-    token: str = Field(min_length=10, max_length=512)
-    platform: Platform
-    app_version: str | None = Field(default=None, max_length=40)
+    token: str = Field(min_length=10, max_length=512, schema_extra=FCM_TOKEN)
+    platform: Platform = Field(schema_extra={"examples": ["android"]})
+    app_version: str | None = Field(default=None, max_length=40, schema_extra={"examples": ["2.3.1"]})
+
+
+class DevicePublic(SQLModel):
+    """A registered push target of the caller."""
+
+    token: str = Field(schema_extra=FCM_TOKEN)
+    platform: Platform = Field(schema_extra={"examples": ["android"]})
+    app_version: str | None = Field(default=None, schema_extra={"examples": ["2.3.1"]})
+    last_seen_at: datetime = Field(schema_extra={"examples": ["2026-12-05T14:02:11+07:00"]})

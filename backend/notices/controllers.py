@@ -23,6 +23,7 @@ from backend.lib.auth import (
     requires,
     signed_in,
 )
+from backend.lib.openapi import CITIZEN_APP, CONSOLE, problems
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.notices import services
@@ -30,7 +31,15 @@ from backend.server import stopping
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
-from schemas.notifications import DeviceRegistration, FeedTicket
+from schemas.notifications import (
+    DevicePublic,
+    DeviceRegistration,
+    FailedNotificationPage,
+    FeedTicket,
+    InboxPage,
+    MarkedRead,
+    MarkReadIn,
+)
 from schemas.orgs import Organisation
 
 DEPS = {"principal": Provide(provide_principal), "paging": Provide(provide_paging, sync_to_thread=False)}
@@ -38,27 +47,39 @@ DEPS = {"principal": Provide(provide_principal), "paging": Provide(provide_pagin
 
 class DevicesController(Controller):
     path = "/devices"
-    tags = ["notifications"]
+    tags = [CITIZEN_APP]
     guards = [signed_in]
     dependencies = DEPS
 
-    @post("/", status_code=201)
-    async def register(
+    @post(
+        "/",
+        status_code=201,
+        summary="Register a device for push notifications",
+        description="Any signed-in account (citizens' and couriers' apps, the console in a browser): registers "
+        "this install's Firebase Cloud Messaging token so the account's notifications are pushed to it. "
+        "Idempotent: registering the same token again for the same account refreshes it (201 again). A token "
+        "registered to another account is a 409 (`device_token_in_use`): that account must sign out on the "
+        "device first.",
+        responses=problems(409, 422),
+    )
+    async def register_device(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         data: JSONBody[DeviceRegistration],
-    ) -> dict[str, Any]:
+    ) -> DevicePublic:
         row = await services.register(db_session, principal, data)
-        return {
-            "token": row.token,
-            "platform": row.platform,
-            "app_version": row.app_version,
-            "last_seen_at": row.last_seen_at,
-        }
+        return DevicePublic.model_validate(row, from_attributes=True)
 
-    @delete("/{token:str}", status_code=204)
-    async def remove(
+    @delete(
+        "/{token:str}",
+        status_code=204,
+        summary="Unregister a device",
+        description="Any signed-in account, its own tokens only (another's, or an unknown one, is a 404): no "
+        "more pushes to this install. Call it on sign-out.",
+        responses=problems(404),
+    )
+    async def unregister_device(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -69,41 +90,62 @@ class DevicesController(Controller):
 
 class InboxController(Controller):
     path = "/notifications"
-    tags = ["notifications"]
     guards = [signed_in]
     dependencies = DEPS
 
-    @get("/")
-    async def inbox(
+    @get(
+        "/",
+        tags=[CITIZEN_APP],
+        summary="List my notifications",
+        description="Any signed-in account: the caller's in-app inbox (what was also pushed), newest first, in "
+        "both languages, with a deep link into the app; `unread=true` lists only unread entries, and "
+        "`unread` in the answer counts them all. Read-only. Paged (`limit`, `offset`).",
+    )
+    async def list_notifications(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         paging: NamedDependency[Paging],
         unread: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
-        return await services.inbox_page(db_session, principal, paging, unread)
+    ) -> InboxPage:
+        return InboxPage.model_validate(await services.inbox_page(db_session, principal, paging, unread))
 
-    @post("/read", status_code=200)
-    async def mark_read(
+    @post(
+        "/read",
+        status_code=200,
+        tags=[CITIZEN_APP],
+        summary="Mark notifications read",
+        description="Any signed-in account, its own inbox only (others' ids are ignored): marks the given "
+        "entries read, or every entry when `ids` is absent or null, and answers how many were newly marked. "
+        "Idempotent: entries already read are not counted again. Ids that are not UUIDs are a 422.",
+        responses=problems(422),
+    )
+    async def mark_notifications_read(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        data: JSONBody[dict[str, Any]],
-    ) -> dict[str, int]:
-        raw = data.get("ids")
+        data: JSONBody[MarkReadIn],
+    ) -> MarkedRead:
         try:
-            ids = None if raw is None else [UUID(str(i)) for i in raw]
-        except (TypeError, ValueError) as exc:
+            ids = None if data.ids is None else [UUID(i) for i in data.ids]
+        except ValueError as exc:
             raise Problem(
                 422, "Mã thông báo không hợp lệ / Invalid notification ids", code="invalid_ids"
             ) from exc
-        return {"marked": await services.mark_read(db_session, principal, ids)}
+        return MarkedRead(marked=await services.mark_read(db_session, principal, ids))
 
-    @get("/failed", guards=[requires(Role.admin)])
-    async def failed(
+    @get(
+        "/failed",
+        guards=[requires(Role.admin)],
+        tags=[CONSOLE],
+        summary="List failed notifications",
+        description="Admin only: notifications the dispatcher gave up on after its retries, with the recipient, "
+        "attempts and last error; newest first. Read-only. Paged (`limit`, `offset`).",
+    )
+    async def list_failed_notifications(
         self, db_session: NamedDependency[AsyncSession], paging: NamedDependency[Paging]
-    ) -> dict[str, Any]:
-        return await services.failed_notifications(db_session, paging)
+    ) -> FailedNotificationPage:
+        return FailedNotificationPage.model_validate(await services.failed_notifications(db_session, paging))
 
 
 async def _desk(session: AsyncSession, key: str) -> Organisation:
@@ -124,16 +166,20 @@ def _may_watch(principal: Principal, org: Organisation) -> None:
 
 @post(
     "/desks/{desk:str}/feed-ticket",
-    tags=["notifications"],
+    tags=[CONSOLE],
     guards=[requires(Role.admin, Role.desk)],
     dependencies={"principal": Provide(provide_principal)},
     status_code=201,
+    summary="Get a ticket for a desk's live feed",
+    description="The desk's clerks and admins (`desk` is its code or id; not a desk is 404). A single-use "
+    "ticket, valid 60 seconds, that opens this desk's live feed once (`GET /desks/{desk}/feed?ticket=`): "
+    "browsers' EventSource cannot send the Authorization header, and a token in a URL would be written to "
+    "logs. Each call issues a new ticket.",
+    responses=problems(404),
 )
-async def desk_feed_ticket(
+async def issue_desk_feed_ticket(
     db_session: NamedDependency[AsyncSession], principal: NamedDependency[Principal], desk: FromPath[str]
 ) -> FeedTicket:
-    """A single-use ticket, valid 60 seconds, that opens this desk's live feed once (``?ticket=``): browsers'
-    EventSource cannot send the Authorization header, and a token in a URL would be written to logs."""
     org = await _desk(db_session, desk)
     _may_watch(principal, org)
     ticket, ttl = await tickets.issue(db_session, principal, org.id)
@@ -166,17 +212,26 @@ async def _while_admitted(
             yield message
 
 
-@get("/desks/{desk:str}/feed", tags=["notifications"])
-async def desk_feed(
+@get(
+    "/desks/{desk:str}/feed",
+    tags=[CONSOLE],
+    media_type="text/event-stream",
+    summary="Open a desk's live feed",
+    description="Server-sent events (`text/event-stream`) for one desk: its clerks and admins. Browsers open it "
+    "with `?ticket=` from `POST /desks/{desk}/feed-ticket` (single use, 60 s); other clients may send the "
+    "Authorization header. A bearer token in the URL (`?access_token=`) is refused (400): URLs are logged. "
+    "Events: `ready` once the stream is open, `desk` with a JSON payload for each dossier event that "
+    "concerns the desk (a dossier arriving, handed over, its status changed), comment pings that keep the "
+    "connection open, and `revoked` as the last event soon after the account is disabled, moved or its "
+    "sessions revoked. Read-only.",
+    responses=problems(404),
+)
+async def open_desk_feed(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     desk: FromPath[str],
     ticket: Annotated[str | None, QueryParameter(max_length=128)] = None,
 ) -> ServerSentEvent:
-    """Live events for one desk (its clerks and admins). Browsers' EventSource cannot send headers: they
-    open it with ``?ticket=`` from ``POST /desks/{desk}/feed-ticket`` (single use, 60 s); other clients may
-    send the Authorization header. A bearer token in the URL (``?access_token=``) is refused: URLs are
-    logged. The stream ends (``event: revoked``) soon after the account is disabled, moved or revoked."""
     if "access_token" in request.query_params:
         raise Problem(
             400,
@@ -205,4 +260,4 @@ async def desk_feed(
     return ServerSentEvent(_while_admitted(events, request.app, principal, FEED_CHECK_S, FEED_FRESH_S))
 
 
-ROUTES: list[Any] = [DevicesController, InboxController, desk_feed_ticket, desk_feed]
+ROUTES: list[Any] = [DevicesController, InboxController, issue_desk_feed_ticket, open_desk_feed]
