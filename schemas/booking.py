@@ -8,13 +8,16 @@ Home pickup and delivery around administrative procedures is the public postal s
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from advanced_alchemy.types import DateTimeUTC
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.base import Instant, json_field, new_id, utc_field
+from schemas.catalogue import DocumentRequirement
 
 
 class AppointmentKind(StrEnum):
@@ -71,6 +74,17 @@ class BookingSettings(SQLModel, table=True):
     updated_at: datetime = utc_field(default_now=True)
 
 
+# Examples for the OpenAPI document (Litestar renders per-field examples only).
+START = {"examples": ["2026-12-07T08:00:00+07:00"]}
+END = {"examples": ["2026-12-07T10:00:00+07:00"]}
+PO_CODE = {"examples": ["82-BD-01"]}
+PROC_CODE = {"examples": ["1.001193"]}
+ITEM_ID = {"examples": ["EA123456785VN"]}
+ADDRESS = {"examples": ["Số 12, đường Lê Lợi, Phường Cao Lãnh, Đồng Tháp"]}
+LAT = {"examples": [10.4602]}
+LON = {"examples": [105.6329]}
+
+
 class ServiceMinutes(SQLModel):
     pickup: int = Field(default=DEFAULT_SERVICE_MINUTES["pickup"], ge=1, le=240)
     delivery: int = Field(default=DEFAULT_SERVICE_MINUTES["delivery"], ge=1, le=240)
@@ -80,12 +94,36 @@ class ServiceMinutes(SQLModel):
 class BookingSettingsIn(SQLModel):
     """A post office's booking rules as an admin or its dispatcher sets them (the whole set at once)."""
 
-    window_minutes: int = Field(default=120, ge=30, le=480)
-    min_notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
-    horizon_days: int = Field(default=14, ge=1, le=90)
-    cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
-    travel_minutes: int = Field(default=12, ge=0, le=240)
+    window_minutes: int = Field(default=120, ge=30, le=480, schema_extra={"examples": [120]})
+    min_notice_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60, schema_extra={"examples": [120]})
+    horizon_days: int = Field(default=14, ge=1, le=90, schema_extra={"examples": [14]})
+    cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60, schema_extra={"examples": [120]})
+    travel_minutes: int = Field(default=12, ge=0, le=240, schema_extra={"examples": [12]})
     service_minutes: ServiceMinutes = Field(default_factory=ServiceMinutes)
+
+
+class BookingSettingsPublic(SQLModel):
+    """A post office's booking rules in force; ``defaults`` is true when it has none of its own."""
+
+    post_office: str = Field(schema_extra=PO_CODE)
+    window_minutes: int = Field(schema_extra={"examples": [120]})
+    min_notice_minutes: int = Field(
+        description="earliest booking before a window starts", schema_extra={"examples": [120]}
+    )
+    horizon_days: int = Field(
+        description="latest bookable day, counted from today", schema_extra={"examples": [14]}
+    )
+    cutoff_minutes: int = Field(
+        description="reschedule/cancel closes this long before", schema_extra={"examples": [120]}
+    )
+    travel_minutes: int = Field(
+        description="travel allowance added to every visit", schema_extra={"examples": [12]}
+    )
+    service_minutes: ServiceMinutes
+    updated_at: datetime | None = Field(
+        default=None, schema_extra={"examples": ["2026-12-01T09:30:00+07:00"]}
+    )
+    defaults: bool = Field(schema_extra={"examples": [False]})
 
 
 class SlotCapacity(SQLModel, table=True):
@@ -171,84 +209,218 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class AppointmentCreate(SQLModel):
-    kind: AppointmentKind
-    start: Instant
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    kind: AppointmentKind = Field(schema_extra={"examples": ["pickup"]})
+    start: Instant = Field(description="the window's start, with its UTC offset", schema_extra=START)
+    lat: float | None = Field(default=None, ge=-90, le=90, schema_extra=LAT)
+    lon: float | None = Field(default=None, ge=-180, le=180, schema_extra=LON)
     procedure: str | None = Field(
-        default=None, max_length=32, description="procedure code (pickup, assisted)"
+        default=None, max_length=32, description="procedure code (pickup, assisted)", schema_extra=PROC_CODE
     )
-    dossier: str | None = Field(default=None, max_length=20, description="S10 item id (delivery)")
-    address: str | None = Field(default=None, max_length=300)
-    note: str | None = Field(default=None, max_length=500)
-    citizen_phone: str | None = Field(default=None, max_length=20, description="staff booking for a citizen")
+    dossier: str | None = Field(
+        default=None, max_length=20, description="S10 item id (delivery)", schema_extra=ITEM_ID
+    )
+    address: str | None = Field(default=None, max_length=300, schema_extra=ADDRESS)
+    note: str | None = Field(
+        default=None, max_length=500, schema_extra={"examples": ["Gọi trước 15 phút, nhà trong hẻm 3"]}
+    )
+    citizen_phone: str | None = Field(
+        default=None,
+        max_length=20,
+        description="staff booking for a citizen",
+        schema_extra={"examples": ["0900000001"]},
+    )
     channel: BookingChannel | None = Field(default=None, description="staff only: desk or phone")
     rebook_of: uuid.UUID | None = None
 
 
 class AppointmentReschedule(SQLModel):
-    start: Instant
-    reason: str | None = Field(default=None, max_length=300)
-    version: int | None = Field(default=None, description="the version the caller saw; 409 if it changed")
+    start: Instant = Field(schema_extra={"examples": ["2026-12-08T14:00:00+07:00"]})
+    reason: str | None = Field(
+        default=None, max_length=300, schema_extra={"examples": ["Bận việc gia đình buổi sáng"]}
+    )
+    version: int | None = Field(
+        default=None,
+        description="the version the caller saw; 409 if it changed",
+        schema_extra={"examples": [1]},
+    )
 
 
 class AppointmentCancel(SQLModel):
-    reason: str = Field(min_length=1, max_length=300)
-    version: int | None = None
+    reason: str = Field(
+        min_length=1,
+        max_length=300,
+        schema_extra={"examples": ["Đã nộp hồ sơ trực tiếp tại Bộ phận Một cửa"]},
+    )
+    version: int | None = Field(default=None, schema_extra={"examples": [2]})
 
 
 class AppointmentOutcome(SQLModel):
-    reason_code: str = Field(min_length=1, max_length=40)
-    note: str | None = Field(default=None, max_length=300)
+    reason_code: str = Field(
+        min_length=1,
+        max_length=40,
+        description="NO_SHOW_REASONS or FAILED_REASONS",
+        schema_extra={"examples": ["citizen_absent"]},
+    )
+    note: str | None = Field(
+        default=None, max_length=300, schema_extra={"examples": ["Gọi 2 lần không nghe máy"]}
+    )
     offer_rebook: bool = True
 
 
 class SlotPublic(SQLModel):
-    start: datetime
-    end: datetime
+    start: datetime = Field(schema_extra=START)
+    end: datetime = Field(schema_extra=END)
     kind: AppointmentKind
-    remaining: int
-    post_office: str
+    remaining: int = Field(
+        description="bookings of this kind the window still takes", schema_extra={"examples": [3]}
+    )
+    post_office: str = Field(schema_extra=PO_CODE)
+
+
+class FeeQuote(BaseModel):
+    """What the citizen pays at the visit: the postal charge by distance zone plus, at pickup, the procedure's
+    fee (phí) and charge (lệ phí), in VND. Plain pydantic: every appointment answer builds one, and a nested
+    SQLModel costs twice as much."""
+
+    postal: int = PydanticField(examples=[22000])
+    fee: int = PydanticField(examples=[0])
+    charge: int = PydanticField(examples=[0])
+    total: int = PydanticField(examples=[22000])
+    currency: str = PydanticField(examples=["VND"])
+    zone: str = PydanticField(description="distance zone Z1..Z4", examples=["Z1"])
+    distance_km: float = PydanticField(examples=[3.42])
+    label_vi: str = PydanticField(examples=["đến 5 km"])
+    label_en: str = PydanticField(examples=["up to 5 km"])
+
+
+class SlotPostOffice(SQLModel):
+    code: str = Field(schema_extra=PO_CODE)
+    name: str = Field(schema_extra={"examples": ["Bưu cục Cao Lãnh"]})
+    lat: float = Field(schema_extra={"examples": [10.4561]})
+    lon: float = Field(schema_extra={"examples": [105.6358]})
+
+
+class SlotCommune(SQLModel):
+    code: str = Field(schema_extra={"examples": ["29869"]})
+    name: str = Field(schema_extra={"examples": ["Phường Cao Lãnh"]})
+
+
+class SlotPlace(SQLModel):
+    """Where the visit would be: the coordinates given, the geocoded address, or the commune's centre."""
+
+    lat: float = Field(schema_extra=LAT)
+    lon: float = Field(schema_extra=LON)
+    source: Literal["coordinates", "geocoder", "commune_centroid"] = Field(
+        schema_extra={"examples": ["coordinates"]}
+    )
+
+
+class SlotPage(SQLModel):
+    """Bookable windows at a place (all in one page), the post office serving it, and the fee quote."""
+
+    items: list[SlotPublic]
+    total: int
+    limit: int
+    offset: int
+    post_office: SlotPostOffice
+    commune: SlotCommune
+    place: SlotPlace
+    fees: FeeQuote
+    documents: list[DocumentRequirement] | None = Field(
+        default=None, description="the procedure's dossier, if given"
+    )
+
+
+class RebookBody(SQLModel):
+    """The booking body to send again (add ``start``)."""
+
+    kind: AppointmentKind
+    lat: float = Field(schema_extra=LAT)
+    lon: float = Field(schema_extra=LON)
+    rebook_of: uuid.UUID
+    procedure: str | None = Field(default=None, schema_extra=PROC_CODE)
+    dossier: str | None = Field(default=None, schema_extra=ITEM_ID)
+
+
+class RebookOffer(SQLModel):
+    """What the app needs to book again after a no-show or failed visit: the body and the next free windows."""
+
+    link: str = Field(
+        schema_extra={"examples": ["/appointments/new?rebook_of=3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e"]}
+    )
+    body: RebookBody
+    suggested: list[datetime] = Field(
+        description="up to three free window starts",
+        schema_extra={"examples": [["2026-12-08T08:00:00+07:00"]]},
+    )
 
 
 class AppointmentEventPublic(SQLModel):
-    seq: int
-    type: str
-    at: datetime
-    actor_role: str
+    seq: int = Field(schema_extra={"examples": [1]})
+    type: str = Field(
+        description="booked, rescheduled, cancelled, no_show, failed, completed",
+        schema_extra={"examples": ["booked"]},
+    )
+    at: datetime = Field(schema_extra={"examples": ["2026-12-05T14:02:11+07:00"]})
+    actor_role: str = Field(schema_extra={"examples": ["citizen"]})
     channel: BookingChannel
     reason: str | None = None
     reason_code: str | None = None
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = Field(
+        default={},
+        description="what changed, by type: booked {start}; rescheduled {from, to}; no_show and failed "
+        "{offer_rebook}; assigned {courier_id, plan_id, stop_id, eta}; en_route {stop_id, eta, plan_id}; "
+        "completed {stop_id, plan_id}",
+        schema_extra={"examples": [{"from": "2026-12-07T01:00:00+00:00", "to": "2026-12-08T07:00:00+00:00"}]},
+    )
 
 
 class AppointmentPublic(SQLModel):
     id: uuid.UUID
     kind: AppointmentKind
     status: AppointmentStatus
-    start: datetime
-    end: datetime
-    post_office: str
-    post_office_name: str
-    commune: str
+    start: datetime = Field(schema_extra=START)
+    end: datetime = Field(schema_extra=END)
+    post_office: str = Field(schema_extra=PO_CODE)
+    post_office_name: str = Field(schema_extra={"examples": ["Bưu cục Cao Lãnh"]})
+    commune: str = Field(schema_extra={"examples": ["Phường Cao Lãnh"]})
     citizen_id: uuid.UUID
-    citizen_phone: str | None = None  # staff views only
-    procedure: str | None = None
-    procedure_name: str | None = None
-    documents: list[dict[str, Any]] | None = None
-    dossier: str | None = None
-    lat: float
-    lon: float
-    address: str | None = None
+    citizen_phone: str | None = Field(
+        default=None,
+        description="staff views only; masked for couriers",
+        schema_extra={"examples": ["+84900000001"]},
+    )
+    procedure: str | None = Field(default=None, schema_extra=PROC_CODE)
+    procedure_name: str | None = Field(default=None, schema_extra={"examples": ["Đăng ký khai sinh"]})
+    documents: list[DocumentRequirement] | None = None
+    dossier: str | None = Field(default=None, schema_extra=ITEM_ID)
+    lat: float = Field(schema_extra=LAT)
+    lon: float = Field(schema_extra=LON)
+    address: str | None = Field(default=None, schema_extra=ADDRESS)
     note: str | None = None
-    distance_km: float
-    fees: dict[str, Any]
+    distance_km: float = Field(schema_extra={"examples": [3.42]})
+    fees: FeeQuote
     channel: BookingChannel
     rebook_of: uuid.UUID | None = None
     outcome_code: str | None = None
     reason: str | None = None
-    version: int
+    version: int = Field(
+        description="send it back on a change: 409 if it changed since", schema_extra={"examples": [1]}
+    )
     created_at: datetime
     updated_at: datetime
-    events: list[AppointmentEventPublic] | None = None
-    rebook: dict[str, Any] | None = None
+    events: list[AppointmentEventPublic] | None = Field(
+        default=None, description="one appointment's answers only"
+    )
+    rebook: RebookOffer | None = Field(
+        default=None, description="after a no-show or failed visit, if offered"
+    )
+
+
+class AppointmentPage(SQLModel):
+    """A page of appointments, by start time."""
+
+    items: list[AppointmentPublic]
+    total: int
+    limit: int
+    offset: int

@@ -5,6 +5,8 @@ import uuid
 from datetime import date
 from typing import Any, Literal
 
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id
@@ -13,12 +15,15 @@ from schemas.orgs import OrganisationPublic
 from schemas.units import CommunePublic
 
 
-class DocumentRequirement(SQLModel):
-    """One document of a procedure's dossier; ``original`` means bản chính, otherwise bản sao (a copy)."""
+class DocumentRequirement(BaseModel):
+    """One document of a procedure's dossier; ``original`` means bản chính, otherwise bản sao (a copy).
 
-    id: str = Field(schema_extra={"examples": ["to-khai"]})
-    name: str = Field(schema_extra={"examples": ["Tờ khai đăng ký khai sinh"]})
-    name_en: str | None = Field(default=None, schema_extra={"examples": ["Birth registration form"]})
+    A plain pydantic model, not SQLModel: appointments carry a list of these on the booking path, where a nested
+    SQLModel costs twice as much to build."""
+
+    id: str = PydanticField(examples=["to-khai"])
+    name: str = PydanticField(examples=["Tờ khai đăng ký khai sinh"])
+    name_en: str | None = PydanticField(default=None, examples=["Birth registration form"])
     original: bool = False
     quantity: int = 1
     optional: bool = False

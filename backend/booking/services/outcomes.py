@@ -27,6 +27,7 @@ from schemas.booking import (
     AppointmentOutcome,
     AppointmentPublic,
     AppointmentStatus,
+    RebookOffer,
 )
 from schemas.catalogue import Procedure
 from schemas.enums import Role
@@ -78,7 +79,7 @@ async def record_outcome(
     await session.refresh(appt)
     public = await one_public(session, principal, appt, access)
     if data.offer_rebook:
-        public.rebook = await rebook_offer(session, appt, now)
+        public.rebook = RebookOffer.model_validate(await rebook_offer(session, appt, now))
     return public
 
 

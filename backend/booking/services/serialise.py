@@ -11,8 +11,8 @@ from backend.audit import services as audit
 from backend.lib.auth import Principal
 from backend.planning import privacy
 from schemas.accounts import Citizen
-from schemas.booking import Appointment, AppointmentEvent, AppointmentEventPublic, AppointmentPublic
-from schemas.catalogue import Procedure
+from schemas.booking import Appointment, AppointmentEvent, AppointmentEventPublic, AppointmentPublic, FeeQuote
+from schemas.catalogue import DocumentRequirement, Procedure
 from schemas.enums import Role
 from schemas.orgs import Organisation
 from schemas.units import Commune
@@ -140,14 +140,14 @@ def public(
         citizen_phone=phone,
         procedure=proc.code if proc else None,
         procedure_name=proc.name if proc else None,
-        documents=proc.documents if proc else None,
+        documents=[DocumentRequirement.model_validate(d) for d in proc.documents] if proc else None,
         dossier=a.dossier_item_id,
         lat=a.lat,
         lon=a.lon,
         address=a.address,
         note=a.note,
         distance_km=a.distance_km,
-        fees=a.fees,
+        fees=FeeQuote.model_validate(a.fees),
         channel=a.channel,
         rebook_of=a.rebook_of,
         outcome_code=a.outcome_code,
