@@ -70,9 +70,8 @@ class Scan:
     procedure: Procedure
     target_org: Organisation | None
     data: dict[str, Any]  # the event row's data
-    notes: list[tuple[str, dict[str, Any]]] = field(
-        default_factory=list
-    )  # (template, params) for the citizen
+    # The citizen's notifications, (template, params), written with the event.
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # what a notify step may name
     proof: ProofFile | None = None
     follow_up: FollowUp | None = None
