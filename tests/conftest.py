@@ -36,6 +36,8 @@ from litestar import Litestar
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests import openapi_check
+
 # Property tests are reproducible in CI (same examples every run); HYPOTHESIS_PROFILE=explore searches anew.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("explore", deadline=None, max_examples=1000)
@@ -177,9 +179,18 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     async with lifespan(app):
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as c:
+        # Every answer checked against the OpenAPI document when VALIDATE_RESPONSES=1 (tests/openapi_check.py).
+        hooks = openapi_check.response_hooks(app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=120, event_hooks=hooks
+        ) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if openapi_check.enabled():
+        terminalreporter.write_line(openapi_check.summary())
 
 
 @pytest.fixture(scope="session")
