@@ -80,17 +80,69 @@ def _scaled_ceil(a: npt.NDArray[np.float64], scale: int, cap: float) -> IntArray
 
 def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -> Compiled:
     depots = {d.id: d for d in problem.depots}
-    stops = problem.stops
+    stop_index, vehicle_index = _indexes(problem)
+    locations, starts, ends = _locations(problem, depots)
+    profiles = sorted({v.profile for v in problem.vehicles}) or ["motorbike"]
+    horizon_units = max(
+        [v.shift_end for v in problem.vehicles]
+        + [d.closes for d in problem.depots]
+        + [s.window.end for s in problem.stops if s.window]
+        + [1]
+    )
+    arcs = _arcs(_matrices(problem, locations, profiles), scale, objective, cap=float(horizon_units) * 4 + 1)
+    nodes = _node_arrays(problem, stop_index, len(locations), horizon_units * scale, scale)
+    shift_start, shift_end, breaks = _shifts(problem, depots, scale)
+    allowed, committed = _allowed(problem, stop_index, vehicle_index, nodes.delivery_of)
+    return Compiled(
+        problem=problem,
+        scale=scale,
+        n_stops=len(problem.stops),
+        n_nodes=len(locations),
+        stop_index=stop_index,
+        vehicle_index=vehicle_index,
+        starts=starts,
+        ends=ends,
+        profiles=profiles,
+        vehicle_profile=[profiles.index(v.profile) for v in problem.vehicles],
+        travel=arcs.travel,
+        cost=arcs.cost,
+        durations=arcs.durations,
+        distances=arcs.distances,
+        service=nodes.service,
+        tw_start=nodes.tw_start,
+        tw_end=nodes.tw_end,
+        items=nodes.items,
+        weight=nodes.weight,
+        shift_start=shift_start,
+        shift_end=shift_end,
+        breaks=breaks,
+        cap_items=[v.capacity_items for v in problem.vehicles],
+        cap_weight=[v.capacity_weight for v in problem.vehicles],
+        allowed=allowed,
+        pickup_of=nodes.pickup_of,
+        delivery_of=nodes.delivery_of,
+        mixed_load=nodes.mixed_load,
+        horizon=horizon_units * scale,
+        committed=committed,
+    )
+
+
+def _indexes(problem: Problem) -> tuple[dict[str, int], dict[str, int]]:
     stop_index: dict[str, int] = {}
-    for i, s in enumerate(stops):
+    for i, s in enumerate(problem.stops):
         if s.id in stop_index:
             raise ValueError(f"duplicate stop id {s.id}")
         stop_index[s.id] = i
     vehicle_index = {v.id: k for k, v in enumerate(problem.vehicles)}
     if len(vehicle_index) != len(problem.vehicles):
         raise ValueError("duplicate vehicle id")
+    return stop_index, vehicle_index
 
-    locations: list[Location] = [s.location for s in stops]
+
+def _locations(problem: Problem, depots: dict[str, Depot]) -> tuple[list[Location], list[int], list[int]]:
+    """Every node's location (stops, then each distinct start/end place) and each vehicle's start and end
+    node."""
+    locations: list[Location] = [s.location for s in problem.stops]
     extra: dict[tuple[float | None, float | None, int | None], int] = {}
     starts: list[int] = []
     ends: list[int] = []
@@ -102,54 +154,77 @@ def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -
                 extra[key] = len(locations)
                 locations.append(loc)
             out.append(extra[key])
-    n_nodes = len(locations)
+    return locations, starts, ends
 
-    profiles = sorted({v.profile for v in problem.vehicles}) or ["motorbike"]
-    vehicle_profile = [profiles.index(v.profile) for v in problem.vehicles]
-    mats: list[TravelMatrix] = []
+
+def _matrices(problem: Problem, locations: list[Location], profiles: list[str]) -> list[TravelMatrix]:
+    """One travel matrix per vehicle profile: rows of the given matrix, else the provider's."""
     if problem.matrix is not None:
         idx = np.array([_node(loc) for loc in locations], dtype=np.int64)
         dur = np.asarray(problem.matrix.durations, dtype=np.float64)[np.ix_(idx, idx)]
         dist_src = problem.matrix.distances
         dist = np.asarray(dist_src, dtype=np.float64)[np.ix_(idx, idx)] if dist_src is not None else dur
-        mats = [TravelMatrix(dur, dist) for _ in profiles]
-    else:
-        provider = problem.matrix_provider or HaversineMatrix()
-        for p in profiles:
-            m = provider.matrix(locations, p)
-            mats.append(TravelMatrix(m.durations, m.distances if m.distances is not None else m.durations))
+        return [TravelMatrix(dur, dist) for _ in profiles]
+    provider = problem.matrix_provider or HaversineMatrix()
+    mats = []
+    for p in profiles:
+        m = provider.matrix(locations, p)
+        mats.append(TravelMatrix(m.durations, m.distances if m.distances is not None else m.durations))
+    return mats
 
-    horizon_units = max(
-        [v.shift_end for v in problem.vehicles]
-        + [d.closes for d in problem.depots]
-        + [s.window.end for s in stops if s.window]
-        + [1]
-    )
-    cap = float(horizon_units) * 4 + 1
-    travel = []
-    cost = []
-    durations = []
-    distances = []
+
+@dataclass
+class _Arcs:
+    travel: list[IntArray] = field(default_factory=list)
+    cost: list[IntArray] = field(default_factory=list)
+    durations: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    distances: list[npt.NDArray[np.float64]] = field(default_factory=list)
+
+
+def _arcs(mats: list[TravelMatrix], scale: int, objective: str, cap: float) -> _Arcs:
+    """Scaled travel times (rounded up) and arc costs per profile; unreachable arcs cost ``cap``."""
+    arcs = _Arcs()
     for m in mats:
         d = np.asarray(m.durations, dtype=np.float64)
         dist = np.asarray(m.distances, dtype=np.float64)
         np.fill_diagonal(d, 0.0)
         np.fill_diagonal(dist, 0.0)
-        travel.append(_scaled_ceil(d, scale, cap))
+        arcs.travel.append(_scaled_ceil(d, scale, cap))
         src = d if objective == "time" else dist
-        c = np.rint(np.where(np.isfinite(src), src, cap) * scale).astype(np.int64)
-        cost.append(c)
-        durations.append(d)
-        distances.append(dist)
+        arcs.cost.append(np.rint(np.where(np.isfinite(src), src, cap) * scale).astype(np.int64))
+        arcs.durations.append(d)
+        arcs.distances.append(dist)
+    return arcs
 
-    service = np.zeros(n_nodes, dtype=np.int64)
-    horizon = horizon_units * scale
-    tw_start = np.zeros(n_nodes, dtype=np.int64)
-    tw_end = np.full(n_nodes, horizon, dtype=np.int64)
-    items = np.zeros(n_nodes, dtype=np.int64)
-    weight = np.zeros(n_nodes, dtype=np.int64)
-    pickup_of: dict[int, int] = {}
-    delivery_of: dict[int, int] = {}
+
+@dataclass
+class _Nodes:
+    service: IntArray
+    tw_start: IntArray
+    tw_end: IntArray
+    items: IntArray
+    weight: IntArray
+    pickup_of: dict[int, int]
+    delivery_of: dict[int, int]
+    mixed_load: bool
+
+
+def _node_arrays(
+    problem: Problem, stop_index: dict[str, int], n_nodes: int, horizon: int, scale: int
+) -> _Nodes:
+    """Service times, windows and signed load changes per node, and the desk-to-home pairs."""
+    stops = problem.stops
+    nodes = _Nodes(
+        service=np.zeros(n_nodes, dtype=np.int64),
+        tw_start=np.zeros(n_nodes, dtype=np.int64),
+        tw_end=np.full(n_nodes, horizon, dtype=np.int64),
+        items=np.zeros(n_nodes, dtype=np.int64),
+        weight=np.zeros(n_nodes, dtype=np.int64),
+        pickup_of={},
+        delivery_of={},
+        mixed_load=False,
+    )
+    items, weight, pickup_of, delivery_of = nodes.items, nodes.weight, nodes.pickup_of, nodes.delivery_of
     for pd in problem.pairs:
         pn, dn = stop_index[pd.pickup], stop_index[pd.delivery]
         delivery_of[pn] = dn
@@ -157,10 +232,10 @@ def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -
     has_depot_delivery = False
     has_pickup = bool(problem.pairs)
     for i, s in enumerate(stops):
-        service[i] = s.service_time * scale
+        nodes.service[i] = s.service_time * scale
         if s.window is not None:
-            tw_start[i] = s.window.start * scale
-            tw_end[i] = s.window.end * scale
+            nodes.tw_start[i] = s.window.start * scale
+            nodes.tw_end[i] = s.window.end * scale
         if i in delivery_of:
             items[i], weight[i] = s.items, s.weight
         elif i in pickup_of:
@@ -173,13 +248,19 @@ def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -
             # Depot delivery: loaded at the start. Sign is fixed in the model builder (see mixed_load).
             items[i], weight[i] = -s.items, -s.weight
             has_depot_delivery = True
-    mixed_load = has_depot_delivery and has_pickup
-    if has_depot_delivery and not mixed_load:
+    nodes.mixed_load = has_depot_delivery and has_pickup
+    if has_depot_delivery and not nodes.mixed_load:
         # Only depot deliveries: the classic CVRP form (load accumulates, start at 0) is equivalent.
         for i, s in enumerate(stops):
             if s.kind != "pickup" and i not in delivery_of and i not in pickup_of:
                 items[i], weight[i] = s.items, s.weight
+    return nodes
 
+
+def _shifts(
+    problem: Problem, depots: dict[str, Depot], scale: int
+) -> tuple[list[int], list[int], list[list[tuple[int, int, int]]]]:
+    """Each vehicle's working span (within its depot's hours when it starts or ends there) and breaks."""
     shift_start: list[int] = []
     shift_end: list[int] = []
     breaks: list[list[tuple[int, int, int]]] = []
@@ -196,9 +277,16 @@ def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -
         breaks.append(
             [(b.earliest_start * scale, b.latest_start * scale, b.duration * scale) for b in v.breaks]
         )
+    return shift_start, shift_end, breaks
 
+
+def _allowed(
+    problem: Problem, stop_index: dict[str, int], vehicle_index: dict[str, int], delivery_of: dict[int, int]
+) -> tuple[list[list[int] | None], list[list[int]]]:
+    """Per stop, the vehicles that may serve it (None = all): skills, pins, a pair's shared vehicle and
+    stops already committed to a vehicle; and each vehicle's committed stops."""
     skilled: list[list[int] | None] = []
-    for s in stops:
+    for s in problem.stops:
         allowed = [k for k, v in enumerate(problem.vehicles) if s.skills <= v.skills]
         if s.pinned_vehicle is not None:
             k = vehicle_index.get(s.pinned_vehicle)
@@ -215,44 +303,11 @@ def compile_problem(problem: Problem, scale: int = 1, objective: str = "time") -
         )
         skilled[pn] = both
         skilled[dn] = both
-
     committed = [[stop_index[sid] for sid in v.committed] for v in problem.vehicles]
     for k, seq in enumerate(committed):
         for i in seq:
             skilled[i] = [k]
-
-    return Compiled(
-        problem=problem,
-        scale=scale,
-        n_stops=len(stops),
-        n_nodes=n_nodes,
-        stop_index=stop_index,
-        vehicle_index=vehicle_index,
-        starts=starts,
-        ends=ends,
-        profiles=profiles,
-        vehicle_profile=vehicle_profile,
-        travel=travel,
-        cost=cost,
-        durations=durations,
-        distances=distances,
-        service=service,
-        tw_start=tw_start,
-        tw_end=tw_end,
-        items=items,
-        weight=weight,
-        shift_start=shift_start,
-        shift_end=shift_end,
-        breaks=breaks,
-        cap_items=[v.capacity_items for v in problem.vehicles],
-        cap_weight=[v.capacity_weight for v in problem.vehicles],
-        allowed=skilled,
-        pickup_of=pickup_of,
-        delivery_of=delivery_of,
-        mixed_load=mixed_load,
-        horizon=horizon,
-        committed=committed,
-    )
+    return skilled, committed
 
 
 def _node(loc: Location) -> int:

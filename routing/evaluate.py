@@ -38,6 +38,34 @@ def start_loads(c: Compiled, nodes: list[int]) -> tuple[int, int]:
     return li, lw
 
 
+def _take_breaks(
+    brk: list[tuple[int, int, int]],
+    pending: list[int],
+    pending_pos: list[int],
+    arrival: list[int],
+    start: list[int],
+    t_dep: int,
+    travel: int,
+) -> tuple[int, str]:
+    """Schedule the breaks waiting on the current arc (``pending``, at token positions ``pending_pos``), which
+    they may interrupt; the arrival time at the arc's end and "break window missed" if one starts too late."""
+    missed = ""
+    rem = travel
+    t_now = t_dep
+    for pos, b in zip(pending_pos, pending, strict=True):
+        e, lat, dur = brk[b]
+        bs = max(t_now, e)
+        if bs > lat:
+            missed = missed or "break window missed"
+        rem = max(0, rem - (bs - t_now))
+        arrival[pos] = bs
+        start[pos] = bs
+        t_now = bs + dur
+    pending.clear()
+    pending_pos.clear()
+    return t_now + rem, missed
+
+
 def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None = None) -> RouteEval:
     """Earliest-start schedule of `tokens` on `vehicle`; `feasible` False with the first violation found."""
     tt = c.travel_list(c.vehicle_profile[vehicle])
@@ -62,23 +90,6 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
     travel_total = 0
     committed = c.committed[vehicle] if c.committed else []
 
-    def take_breaks(t_dep: int, travel: int) -> int:
-        nonlocal reason
-        rem = travel
-        t_now = t_dep
-        for pos, b in zip(pending_pos, pending, strict=True):
-            e, lat, dur = brk[b]
-            bs = max(t_now, e)
-            if bs > lat and not reason:
-                reason = "break window missed"
-            rem = max(0, rem - (bs - t_now))
-            arrival[pos] = bs
-            start[pos] = bs
-            t_now = bs + dur
-        pending.clear()
-        pending_pos.clear()
-        return t_now + rem
-
     for tok in tokens:
         if tok < 0:
             pending.append(-tok - 1)
@@ -90,7 +101,11 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
             continue
         travel = tt[prev][tok]
         travel_total += travel
-        arr = take_breaks(t, travel) if pending else t + travel
+        if pending:
+            arr, missed = _take_breaks(brk, pending, pending_pos, arrival, start, t, travel)
+            reason = reason or missed
+        else:
+            arr = t + travel
         st = max(arr, int(c.tw_start[tok]))
         # A committed stop's window end is soft (it is served late at a cost, as in the OR-Tools model).
         if st > c.tw_end[tok] and not reason and tok not in committed:
@@ -112,7 +127,11 @@ def evaluate(c: Compiled, vehicle: int, tokens: Tokens, start_time: int | None =
         prev = tok
     travel = tt[prev][c.ends[vehicle]]
     travel_total += travel
-    end = take_breaks(t, travel) if pending else t + travel
+    if pending:
+        end, missed = _take_breaks(brk, pending, pending_pos, arrival, start, t, travel)
+        reason = reason or missed
+    else:
+        end = t + travel
     if end > c.shift_end[vehicle] and not reason:
         reason = "shift end"
     if not reason:

@@ -8,7 +8,7 @@ then unchanged too: the schedule is monotone in departure times). Breaks keep th
 from dataclasses import dataclass, replace
 
 from routing.compile import Compiled, compile_problem
-from routing.evaluate import Tokens, evaluate, place_breaks
+from routing.evaluate import RouteEval, Tokens, evaluate, place_breaks
 from routing.model import Problem, Solution, SolveOptions, Stop
 
 
@@ -54,21 +54,10 @@ def _plan_tokens(c: Compiled, plan: Plan) -> list[Tokens | None]:
     return out
 
 
-def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int] | None:
-    """Cheapest feasible position of node x in route k: (token position, added scaled travel)."""
-    tt = c.travel_list(c.vehicle_profile[k])
-    ev = evaluate(c, k, tokens)
-    if not ev.feasible:
-        return None
-    brk = c.breaks[k]
-    svc = c.service
-    tws, twe = c.tw_start, c.tw_end
+def _load_bounds(c: Compiled, k: int, tokens: Tokens, ev: RouteEval) -> tuple[list[int], ...]:
+    """Highest load (items, weight) up to and from each token position: what the new stop's load change would
+    push over capacity."""
     n = len(tokens)
-    # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
-    # the mixed model, before it (depot delivery).
-    dx_i, dx_w = int(c.items[x]), int(c.weight[x])
-    cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
-    depot_delivery = c.mixed_load and dx_i < 0
     start_i = (
         ev.load_items[0] - int(c.items[tokens[0]]) if n and tokens[0] >= 0 else (ev.load_items[0] if n else 0)
     )
@@ -89,8 +78,12 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
     for p in range(n - 1, -1, -1):
         suf_max_i[p] = max(suf_max_i[p + 1], loads_i[p])
         suf_max_w[p] = max(suf_max_w[p + 1], loads_w[p])
+    return pre_max_i, pre_max_w, suf_max_i, suf_max_w
 
-    # Departure time after each token (break tokens are transparent: use the previous stop's departure).
+
+def _departures(c: Compiled, k: int, tokens: Tokens, ev: RouteEval) -> tuple[list[int], list[int]]:
+    """Node and departure time after each token (break tokens are transparent: the previous stop's)."""
+    n = len(tokens)
     prev_node = [0] * (n + 1)
     dep = [0] * (n + 1)
     prev_node[0] = c.starts[k]
@@ -98,12 +91,77 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
     for p, tok in enumerate(tokens):
         if tok >= 0:
             prev_node[p + 1] = tok
-            dep[p + 1] = ev.start[p] + int(svc[tok])
+            dep[p + 1] = ev.start[p] + int(c.service[tok])
         else:
             prev_node[p + 1] = prev_node[p]
             dep[p + 1] = dep[p]
+    return prev_node, dep
+
+
+def _through_breaks(brk: list[tuple[int, int, int]], pend: list[int], t: int, travel: int) -> int | None:
+    """Arrival after travelling ``travel`` from ``t`` with the breaks ``pend`` taken on the way (they may
+    interrupt travel); None if one of them would start after its latest start."""
+    rem = travel
+    for bidx in pend:
+        e, lat, dur = brk[bidx]
+        bs = max(t, e)
+        if bs > lat:
+            return None
+        rem = max(0, rem - (bs - t))
+        t = bs + dur
+    return t + rem
+
+
+def _rest_still_fits(c: Compiled, k: int, tokens: Tokens, ev: RouteEval, pos: int, x: int, t: int) -> bool:
+    """Push the schedule forward from the new stop ``x`` (left at ``t``) through the rest of the route until
+    a visit starts when it did before (everything after it is then unchanged)."""
+    tt = c.travel_list(c.vehicle_profile[k])
+    n = len(tokens)
     end_node = c.ends[k]
-    shift_end = c.shift_end[k]
+    cur = x
+    p = pos
+    while p < n:
+        tok = tokens[p]
+        if tok < 0:
+            # break on the arc cur -> next stop: collect consecutive breaks
+            pend2 = []
+            while p < n and tokens[p] < 0:
+                pend2.append(-tokens[p] - 1)
+                p += 1
+            nxt = tokens[p] if p < n else end_node
+            arr = _through_breaks(c.breaks[k], pend2, t, tt[cur][nxt])
+            if arr is None:
+                return False
+            if p == n:
+                return arr <= c.shift_end[k]
+        else:
+            nxt = tok
+            arr = t + tt[cur][nxt]
+        st = max(arr, int(c.tw_start[nxt]))
+        if st > c.tw_end[nxt]:
+            return False
+        if st == ev.start[p]:
+            return True  # unchanged from here on
+        t = st + int(c.service[nxt])
+        cur = nxt
+        p += 1
+    return t + tt[cur][end_node] <= c.shift_end[k]
+
+
+def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int] | None:
+    """Cheapest feasible position of node x in route k: (token position, added scaled travel)."""
+    tt = c.travel_list(c.vehicle_profile[k])
+    ev = evaluate(c, k, tokens)
+    if not ev.feasible:
+        return None
+    n = len(tokens)
+    # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
+    # the mixed model, before it (depot delivery).
+    dx_i, dx_w = int(c.items[x]), int(c.weight[x])
+    cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
+    depot_delivery = c.mixed_load and dx_i < 0
+    pre_max_i, pre_max_w, suf_max_i, suf_max_w = _load_bounds(c, k, tokens, ev)
+    prev_node, dep = _departures(c, k, tokens, ev)
     best: tuple[int, int] | None = None
     for pos in range(n + 1):
         # Insert x before tokens[pos]; breaks before pos on the same arc are taken before travelling to x.
@@ -121,7 +179,7 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
         nb = pos
         while nb < n and tokens[nb] < 0:
             nb += 1
-        b = tokens[nb] if nb < n else end_node
+        b = tokens[nb] if nb < n else c.ends[k]
         # Breaks right before pos are now taken on the arc a -> x.
         q = pos
         pend: list[int] = []
@@ -129,74 +187,16 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
             pend.append(-tokens[q - 1] - 1)
             q -= 1
         pend.reverse()
-        t = dep[q]
-        travel = tt[a][x]
-        if pend:
-            rem = travel
-            ok = True
-            for bidx in pend:
-                e, lat, dur = brk[bidx]
-                bs = max(t, e)
-                if bs > lat:
-                    ok = False
-                    break
-                rem = max(0, rem - (bs - t))
-                t = bs + dur
-            if not ok:
-                continue
-            arr = t + rem
-        else:
-            arr = t + travel
-        st = max(arr, int(tws[x]))
-        if st > twe[x]:
+        arr = _through_breaks(c.breaks[k], pend, dep[q], tt[a][x]) if pend else dep[q] + tt[a][x]
+        if arr is None:
             continue
-        t = st + int(svc[x])
+        st = max(arr, int(c.tw_start[x]))
+        if st > c.tw_end[x]:
+            continue
         added = tt[a][x] + tt[x][b] - tt[a][b]
         if best is not None and added >= best[1]:
             continue
-        # Push forward through the rest of the route until the schedule is unchanged.
-        feasible = True
-        cur = x
-        p = pos
-        while p < n:
-            tok = tokens[p]
-            if tok < 0:
-                # break on the arc cur -> next stop: collect consecutive breaks
-                pend2 = []
-                while p < n and tokens[p] < 0:
-                    pend2.append(-tokens[p] - 1)
-                    p += 1
-                nxt = tokens[p] if p < n else end_node
-                rem = tt[cur][nxt]
-                for bidx in pend2:
-                    e, lat, dur = brk[bidx]
-                    bs = max(t, e)
-                    if bs > lat:
-                        feasible = False
-                        break
-                    rem = max(0, rem - (bs - t))
-                    t = bs + dur
-                if not feasible:
-                    break
-                arr = t + rem
-                if p == n:
-                    feasible = arr <= shift_end
-                    break
-            else:
-                nxt = tok
-                arr = t + tt[cur][nxt]
-            st = max(arr, int(tws[nxt]))
-            if st > twe[nxt]:
-                feasible = False
-                break
-            if st == ev.start[p]:
-                break  # unchanged from here on
-            t = st + int(svc[nxt])
-            cur = nxt
-            p += 1
-        else:
-            feasible = t + tt[cur][end_node] <= shift_end
-        if feasible:
+        if _rest_still_fits(c, k, tokens, ev, pos, x, st + int(c.service[x])):
             best = (pos, added)
     return best
 

@@ -63,78 +63,83 @@ def province_day(
     """
     rng = random.Random(seed)
     office = Depot("BC", Location(lat=depot[0], lon=depot[1]), opens=7 * H, closes=18 * H)
-    vehicles = []
-    for k in range(n_couriers):
-        skills = {"fees"} if k % 10 < 7 else set()
-        if k % 3 == 0:
-            skills.add("assisted")
-        vehicles.append(
-            Vehicle(
-                id=f"courier-{k + 1:02d}",
-                depot_id=office.id,
-                shift_start=7 * H + 30 * 60,
-                shift_end=17 * H + 30 * 60,
-                breaks=(Break(duration=H, earliest_start=11 * H + 30 * 60, latest_start=13 * H),),
-                capacity_items=40,
-                capacity_weight=15_000,
-                skills=frozenset(skills),
-            )
-        )
-    stops: list[Stop] = []
-    pairs: list[PickupDelivery] = []
+    vehicles = [_courier(k, office) for k in range(n_couriers)]
     n_pairs = int(n_stops * pair_share / 2)
-    n_single = n_stops - 2 * n_pairs
-    for i in range(n_single):
-        code, lat, lon = centroids[rng.randrange(len(centroids))]
-        slot = SLOTS[rng.randrange(len(SLOTS))]
-        r = rng.random()
-        kind = "pickup" if r < 0.5 else "delivery"
-        needs: set[str] = set()
-        service = SERVICE_S[kind]
-        if rng.random() < assisted_share:
-            needs.add("assisted")
-            service = SERVICE_S["assisted"]
-        if rng.random() < fees_share:
-            needs.add("fees")
-        stops.append(
-            Stop(
-                id=f"{kind[0].upper()}{i:04d}-{code}",
-                location=_jitter(rng, lat, lon, jitter_km),
-                window=TimeWindow(*slot),
-                service_time=service,
-                kind="pickup" if kind == "pickup" else "delivery",
-                items=rng.choice((1, 1, 1, 2, 3)),
-                weight=rng.randrange(100, 1500),
-                skills=frozenset(needs),
-            )
-        )
+    shares = (assisted_share, fees_share)
+    stops = [_single_stop(rng, i, centroids, shares, jitter_km) for i in range(n_stops - 2 * n_pairs)]
+    pairs: list[PickupDelivery] = []
     for j in range(n_pairs):
-        code, lat, lon = centroids[rng.randrange(len(centroids))]
-        slot = SLOTS[
-            rng.randrange(2)
-        ]  # morning pickup, delivered to the commune's one-stop desk the same day
-        pid, did = f"PP{j:03d}-{code}", f"PD{j:03d}-{code}"
-        stops.append(
-            Stop(
-                pid,
-                _jitter(rng, lat, lon, jitter_km),
-                TimeWindow(*slot),
-                SERVICE_S["pickup"],
-                "pickup",
-                1,
-                300,
-            )
-        )
-        stops.append(
-            Stop(
-                did,
-                Location(lat=lat, lon=lon),
-                TimeWindow(8 * H, 16 * H + 30 * 60),
-                SERVICE_S["agency"],
-                "delivery",
-                1,
-                300,
-            )
-        )
-        pairs.append(PickupDelivery(pid, did))
+        pickup, delivery = _pair(rng, j, centroids, jitter_km)
+        stops += [pickup, delivery]
+        pairs.append(PickupDelivery(pickup.id, delivery.id))
     return Problem(depots=[office], vehicles=vehicles, stops=stops, pairs=pairs)
+
+
+def _courier(k: int, office: Depot) -> Vehicle:
+    """Seven in ten collect fees, one in three may make assisted visits."""
+    skills = {"fees"} if k % 10 < 7 else set()
+    if k % 3 == 0:
+        skills.add("assisted")
+    return Vehicle(
+        id=f"courier-{k + 1:02d}",
+        depot_id=office.id,
+        shift_start=7 * H + 30 * 60,
+        shift_end=17 * H + 30 * 60,
+        breaks=(Break(duration=H, earliest_start=11 * H + 30 * 60, latest_start=13 * H),),
+        capacity_items=40,
+        capacity_weight=15_000,
+        skills=frozenset(skills),
+    )
+
+
+def _single_stop(
+    rng: random.Random, i: int, centroids: list[Centroid], shares: tuple[float, float], jitter_km: float
+) -> Stop:
+    """A home pickup or a return from the office, in a random window, maybe assisted, maybe with fees."""
+    assisted_share, fees_share = shares
+    code, lat, lon = centroids[rng.randrange(len(centroids))]
+    slot = SLOTS[rng.randrange(len(SLOTS))]
+    r = rng.random()
+    kind = "pickup" if r < 0.5 else "delivery"
+    needs: set[str] = set()
+    service = SERVICE_S[kind]
+    if rng.random() < assisted_share:
+        needs.add("assisted")
+        service = SERVICE_S["assisted"]
+    if rng.random() < fees_share:
+        needs.add("fees")
+    return Stop(
+        id=f"{kind[0].upper()}{i:04d}-{code}",
+        location=_jitter(rng, lat, lon, jitter_km),
+        window=TimeWindow(*slot),
+        service_time=service,
+        kind="pickup" if kind == "pickup" else "delivery",
+        items=rng.choice((1, 1, 1, 2, 3)),
+        weight=rng.randrange(100, 1500),
+        skills=frozenset(needs),
+    )
+
+
+def _pair(rng: random.Random, j: int, centroids: list[Centroid], jitter_km: float) -> tuple[Stop, Stop]:
+    """A morning pickup delivered to the commune's one-stop desk the same day."""
+    code, lat, lon = centroids[rng.randrange(len(centroids))]
+    slot = SLOTS[rng.randrange(2)]
+    pickup = Stop(
+        f"PP{j:03d}-{code}",
+        _jitter(rng, lat, lon, jitter_km),
+        TimeWindow(*slot),
+        SERVICE_S["pickup"],
+        "pickup",
+        1,
+        300,
+    )
+    delivery = Stop(
+        f"PD{j:03d}-{code}",
+        Location(lat=lat, lon=lon),
+        TimeWindow(8 * H, 16 * H + 30 * 60),
+        SERVICE_S["agency"],
+        "delivery",
+        1,
+        300,
+    )
+    return pickup, delivery

@@ -29,6 +29,13 @@ Two tuples travel between the functions:
        lmax[k, 0, 2 + d] alone is kept: the route's final load
      arc[k] = arc cost of route k
      where[i] = vehicle of stop i (-1: unserved), at[i] = its position
+
+One module, over the 500-line guard on purpose (exempt in scripts/check_sizes.py): numba's on-disk cache
+(``cache=True``, filled by ``routing.warm``) is invalidated only by a change to the cached function's own file
+("changes in symbols defined in other files are not detected", numba's caching notes), so with the kernel
+split across modules an edited helper would leave callers running stale machine code until the cache is
+cleared by hand; and the ``inline="always"`` helpers are inlined into the search loop only where they are
+compiled with it. No function here is over 80 lines.
 """
 
 import numpy as np

@@ -5,7 +5,7 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -14,27 +14,22 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing import sisr
 from routing.compile import Compiled, compile_problem
-from routing.evaluate import Tokens, evaluate, place_breaks
+from routing.evaluate import place_breaks
+from routing.extract import Plan, to_solution
 from routing.model import (
-    BreakTaken,
     Problem,
-    Route,
     Solution,
     SolveOptions,
-    Unassigned,
-    Visit,
 )
 from routing.ortools_model import Built, build_model
+from routing.ruin import Stall, arc_cost, ruin, ruin_strings
 
 log = logging.getLogger(__name__)
 
 FS = routing_enums_pb2.FirstSolutionStrategy
 LSM = routing_enums_pb2.LocalSearchMetaheuristic
 
-# ILS settings (measured on 12 Solomon/Li & Lim instances at 10 s, two seeds): removing ~15 stops per ruin
-# instead of ~10 was worse (1.73 vs 1.27 % mean gap); a 3x colder schedule was within noise (1.23 %).
-SISR_AVG_REMOVED = 10.0
-SISR_MAX_STRING = 10.0
+# ILS cooling (start, end), measured with the ruin sizes in routing/ruin.py: a 3x colder one was within noise.
 ILS_TEMPERATURE = (0.003, 0.0001)
 
 FIRST_STRATEGIES = (
@@ -43,16 +38,6 @@ FIRST_STRATEGIES = (
     FS.SAVINGS,
     FS.PATH_CHEAPEST_ARC,
 )
-
-
-@dataclass
-class Plan:
-    """Internal solution: per global vehicle, the global stop nodes in order (+ break starts if known)."""
-
-    routes: list[list[int]]
-    objective: int
-    break_starts: list[list[int]] = field(default_factory=list)
-    info: dict[str, float | int | str] = field(default_factory=dict)
 
 
 def search_params(
@@ -157,6 +142,28 @@ def _best_first_solution(
     return best
 
 
+def _first_plan(
+    c: Compiled,
+    built: Built,
+    options: SolveOptions,
+    deadline: float,
+    warm: list[list[int]] | None,
+    strategies: bool,
+) -> Plan | None:
+    """The best of the first-solution strategies (and the warm start), or only the warm start."""
+    if strategies:
+        remaining = deadline - time.perf_counter()
+        return _best_first_solution(built, c, max(0.05, remaining * options.first_solution_share), warm)
+    if warm is None:
+        return None
+    a0 = routes_to_assignment(built, warm)
+    if a0 is None:
+        return None
+    first = _routes_of(built, a0, len(c.starts))
+    first.info["first_solution"] = "warm_start"
+    return first
+
+
 def _improve(
     c: Compiled,
     options: SolveOptions,
@@ -182,19 +189,10 @@ def _improve(
         # The local search operators are built when the model is closed: later parameters cannot drop them.
         _light(close)
     built.routing.CloseModelWithParameters(close)
-    remaining = deadline - time.perf_counter()
-    if strategies:
-        first = _best_first_solution(built, c, max(0.05, remaining * options.first_solution_share), warm)
-    else:
-        first = None
-        if warm is not None:
-            a0 = routes_to_assignment(built, warm)
-            if a0 is not None:
-                first = _routes_of(built, a0, len(c.starts))
-                first.info["first_solution"] = "warm_start"
+    first = _first_plan(c, built, options, deadline, warm, strategies)
     if use_ils and first is not None:
         return _ils(c, built, options, deadline, first)
-    stall = _Stall(built) if restarts else None
+    stall = Stall(built) if restarts else None
     remaining = deadline - time.perf_counter()
     total_gls = remaining
     # Measured on Solomon at 30 s: restarting after 1.5 s without improvement beats 0.75 s and 3.6 s.
@@ -286,7 +284,7 @@ def _ils(c: Compiled, built: Built, options: SolveOptions, deadline: float, firs
 
     current = descend(first.routes) or first
     best = current
-    best_arc = _arc_cost(c, best.routes)
+    best_arc = arc_cost(c, best.routes)
     t0 = time.perf_counter()
     temp_start, temp_end = ILS_TEMPERATURE
     rounds = accepted = 0
@@ -303,116 +301,10 @@ def _ils(c: Compiled, built: Built, options: SolveOptions, deadline: float, firs
             accepted += 1
         if plan.objective < best.objective:
             best = plan
-            best_arc = _arc_cost(c, best.routes)
+            best_arc = arc_cost(c, best.routes)
     best.info.update(first.info)
     best.info.update(ils_rounds=rounds, ils_accepted=accepted, first_objective=first.objective)
     return best
-
-
-class _Stall:
-    """Stops a search once the best cost has not improved for `stall_s` seconds (GLS stagnation).
-
-    Checked in the at-solution callback (GLS accepts moves continually, so it fires often) rather than with a
-    CustomLimit, whose Python callback runs at every search node and measurably slowed the search.
-    """
-
-    def __init__(self, built: Built) -> None:
-        self.routing = built.routing
-        self.best = 2**62
-        self.last = time.perf_counter()
-        self.stall_s = 1e9
-        built.routing.AddAtSolutionCallback(self._on_solution)
-
-    def arm(self, stall_s: float) -> None:
-        self.best = 2**62
-        self.last = time.perf_counter()
-        self.stall_s = stall_s
-
-    def _on_solution(self) -> None:
-        cost = self.routing.CostVar().Value()
-        now = time.perf_counter()
-        if cost < self.best:
-            self.best = cost
-            self.last = now
-        elif now - self.last > self.stall_s:
-            self.routing.solver().FinishCurrentSearch()
-
-
-def _arc_cost(c: Compiled, routes: list[list[int]]) -> int:
-    total = 0
-    for k, nodes in enumerate(routes):
-        if nodes:
-            m = c.cost[c.vehicle_profile[k]]
-            path = [c.starts[k], *nodes, c.ends[k]]
-            total += int(m[path[:-1], path[1:]].sum())
-    return total
-
-
-def ruin(c: Compiled, routes: list[list[int]], rng: random.Random, built: Built) -> list[list[int]]:
-    """Remove a seed stop and its nearest served neighbours (10-15 % of the stops, SISR-like), keeping
-    committed stops; the search re-inserts them (they are penalised disjunctions)."""
-    in_model = set(built.local_nodes)
-    served = [n for r in routes for n in r if n in in_model]
-    if not served:
-        return routes
-    keep = {n for k in range(len(c.starts)) for n in c.committed[k]}
-    size = max(3, min(40, int(len(served) * rng.uniform(0.08, 0.15))))
-    seed = served[rng.randrange(len(served))]
-    cost = c.cost[c.vehicle_profile[0]]
-    served_arr = np.array(served, dtype=np.int64)
-    d = cost[seed, served_arr] + cost[served_arr, seed]
-    near = served_arr[np.argsort(d, kind="stable")[:size]]
-    removed = {int(n) for n in near if int(n) not in keep}
-    return _remove(c, routes, removed)
-
-
-def _remove(c: Compiled, routes: list[list[int]], removed: set[int]) -> list[list[int]]:
-    for n in list(removed):  # pairs leave together
-        if n in c.delivery_of:
-            removed.add(c.delivery_of[n])
-        if n in c.pickup_of:
-            removed.add(c.pickup_of[n])
-    return [[n for n in r if n not in removed] for r in routes]
-
-
-def ruin_strings(c: Compiled, routes: list[list[int]], rng: random.Random, built: Built) -> list[list[int]]:
-    """SISR ruin (Christiaens & Vanden Berghe 2020): from a random seed stop, walk its nearest neighbours and
-    remove one string (consecutive stops) from each route met, until a few routes have been cut. Strings
-    from adjacent routes free room on both sides of a route border, which nearest-neighbour removal rarely
-    does."""
-    in_model = set(built.local_nodes)
-    served = [n for r in routes for n in r if n in in_model]
-    if not served:
-        return routes
-    keep = {n for k in range(len(c.starts)) for n in c.committed[k]}
-    route_of = {n: k for k, r in enumerate(routes) for n in r}
-    avg_removed, max_string = SISR_AVG_REMOVED, SISR_MAX_STRING
-    n_routes = sum(1 for r in routes if any(n in in_model for n in r))
-    avg_len = len(served) / max(1, n_routes)
-    l_max = min(max_string, avg_len)
-    k_max = 4.0 * avg_removed / (1.0 + l_max) - 1.0
-    k_routes = int(rng.uniform(1.0, k_max + 1.0))
-    seed = served[rng.randrange(len(served))]
-    cost = c.cost[c.vehicle_profile[0]]
-    served_arr = np.array(served, dtype=np.int64)
-    d = cost[seed, served_arr] + cost[served_arr, seed]
-    removed: set[int] = set()
-    cut: set[int] = set()
-    for n in served_arr[np.argsort(d, kind="stable")]:
-        if len(cut) >= k_routes:
-            break
-        n = int(n)
-        k = route_of[n]
-        if n in removed or k in cut:
-            continue
-        r = routes[k]
-        length = int(rng.uniform(1.0, min(len(r), l_max) + 1.0))
-        pos = r.index(n)
-        # A random window of `length` consecutive stops that contains n.
-        lo = rng.randint(max(0, pos - length + 1), min(pos, len(r) - length))
-        removed.update(x for x in r[lo : lo + length] if x not in keep)
-        cut.add(k)
-    return _remove(c, routes, removed)
 
 
 def _warm_routes(c: Compiled) -> list[list[int]] | None:
@@ -570,118 +462,6 @@ def solve_decomposed(c: Compiled, options: SolveOptions, deadline: float) -> Pla
         return None
     final.info.update(info)
     return final
-
-
-def _tokens_with_breaks(c: Compiled, k: int, nodes: list[int], break_starts: list[int]) -> Tokens:
-    if not c.breaks[k]:
-        return list(nodes)
-    if break_starts and len(break_starts) == len(c.breaks[k]):
-        # Put each break before the first visit that starts after the break ends (OR-Tools placement).
-        ev = evaluate(c, k, nodes)
-        tokens: Tokens = []
-        order = sorted(range(len(break_starts)), key=lambda b: break_starts[b])
-        bi = 0
-        for pos, n in enumerate(nodes):
-            while bi < len(order) and break_starts[order[bi]] + c.breaks[k][order[bi]][2] <= ev.start[pos]:
-                tokens.append(-(order[bi] + 1))
-                bi += 1
-            tokens.append(n)
-        tokens.extend(-(b + 1) for b in order[bi:])
-        if evaluate(c, k, tokens).feasible:
-            return tokens
-    placed = place_breaks(c, k, nodes)
-    return placed if placed is not None else list(nodes)
-
-
-def diagnose(c: Compiled, i: int) -> str:
-    """Why stop node i is unserved: the first of skill, capacity, window reasons that explains it."""
-    s = c.problem.stops[i]
-    allowed = c.allowed[i]
-    cands = list(range(len(c.starts))) if allowed is None else allowed
-    if not cands:
-        if s.pinned_vehicle is not None and s.pinned_vehicle not in c.vehicle_index:
-            return "pinned vehicle unavailable"
-        return "no vehicle with skill"
-    seq = [i]
-    if i in c.delivery_of:
-        seq = [i, c.delivery_of[i]]
-    elif i in c.pickup_of:
-        seq = [c.pickup_of[i], i]
-    fits_capacity = False
-    for k in cands:
-        ev = evaluate(c, k, seq)
-        if not ev.reason.startswith("capacity"):
-            fits_capacity = True
-        if place_breaks(c, k, seq) is not None:
-            return "not enough vehicles/time"
-    if not fits_capacity:
-        return "capacity"
-    return "time window unreachable"
-
-
-def to_solution(c: Compiled, plan: Plan | None, wall: float, status: str) -> Solution:
-    problem = c.problem
-    routes: list[Route] = []
-    served: set[int] = set()
-    total_t = 0.0
-    total_d = 0.0
-    sc = c.scale
-    if plan is not None:
-        for k, nodes in enumerate(plan.routes):
-            if not nodes:
-                continue
-            served.update(nodes)
-            bs = plan.break_starts[k] if plan.break_starts else []
-            tokens = _tokens_with_breaks(c, k, nodes, bs)
-            ev = evaluate(c, k, tokens)
-            p = c.vehicle_profile[k]
-            dur, dist = c.durations[p], c.distances[p]
-            path = [c.starts[k], *nodes, c.ends[k]]
-            tt = float(sum(dur[a, b] for a, b in zip(path, path[1:], strict=False)))
-            dd = float(sum(dist[a, b] for a, b in zip(path, path[1:], strict=False)))
-            visits = []
-            taken = []
-            for pos, tok in enumerate(tokens):
-                if tok < 0:
-                    taken.append(BreakTaken(c.to_units(ev.start[pos]), c.breaks[k][-tok - 1][2] // sc))
-                    continue
-                visits.append(
-                    Visit(
-                        stop_id=problem.stops[tok].id,
-                        arrival=c.to_units(ev.arrival[pos]),
-                        start=c.to_units(ev.start[pos]),
-                        end=c.to_units(ev.start[pos] + int(c.service[tok])),
-                        load_items=ev.load_items[pos],
-                        load_weight=ev.load_weight[pos],
-                    )
-                )
-            routes.append(
-                Route(
-                    vehicle_id=problem.vehicles[k].id,
-                    visits=visits,
-                    start_time=c.to_units(c.shift_start[k]),
-                    end_time=c.to_units(ev.end_time),
-                    travel_time=tt,
-                    distance=dd,
-                    breaks=taken,
-                )
-            )
-            total_t += tt
-            total_d += dd
-    unassigned = [
-        Unassigned(problem.stops[i].id, diagnose(c, i)) for i in range(c.n_stops) if i not in served
-    ]
-    return Solution(
-        routes=routes,
-        unassigned=unassigned,
-        total_travel_time=total_t,
-        total_distance=total_d,
-        vehicles_used=len(routes),
-        objective=plan.objective if plan is not None else -1,
-        status=status,
-        wall_time_s=wall,
-        stats=dict(plan.info) if plan is not None else {},
-    )
 
 
 def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
