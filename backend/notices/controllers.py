@@ -224,7 +224,9 @@ async def _while_admitted(
     "concerns the desk (a dossier arriving, handed over, its status changed), comment pings that keep the "
     "connection open, and `revoked` as the last event soon after the account is disabled, moved or its "
     "sessions revoked. Read-only.",
-    responses=problems(404),
+    # 401 and 403 are listed here: the central ones go where a principal is injected, and this route checks
+    # the ticket or token itself.
+    responses=problems(401, 403, 404),
 )
 async def open_desk_feed(
     request: Request[Any, Any, Any],
