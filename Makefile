@@ -36,6 +36,7 @@ test: $(STAMP) lint typecheck pytest
 lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	node_modules/.bin/eslint backend/console/static
 
 typecheck: $(STAMP)

@@ -1,7 +1,7 @@
 """Pure route-optimisation library: dataclasses in, solution out (no web, no DB)."""
 
 from routing.insertion import InsertionResult, can_insert
-from routing.matrix import HaversineMatrix, OsrmError, OsrmMatrix, geodesic_m, haversine_matrix_m
+from routing.matrix import HaversineMatrix, geodesic_m, haversine_matrix_m
 from routing.model import (
     Break,
     BreakTaken,
@@ -32,8 +32,6 @@ __all__ = [
     "InsertionResult",
     "Location",
     "MatrixProvider",
-    "OsrmError",
-    "OsrmMatrix",
     "PickupDelivery",
     "Problem",
     "Route",

@@ -1,9 +1,7 @@
-"""Travel-time matrix providers: vectorised haversine (default) and an OSRM `/table` client."""
+"""Travel-time matrix provider: vectorised haversine × circuity (road times from OSRM: ``backend.lib.osrm``)."""
 
-import os
 from dataclasses import dataclass, field
 
-import httpx
 import numpy as np
 from geopy.distance import geodesic
 
@@ -66,57 +64,3 @@ class HaversineMatrix:
         dist *= self.circuity
         speed_ms = self.speeds_kmh.get(profile, self.speeds_kmh["motorbike"]) / 3.6
         return TravelMatrix(durations=dist / speed_ms, distances=dist)
-
-
-class OsrmError(RuntimeError):
-    pass
-
-
-@dataclass
-class OsrmMatrix:
-    """OSRM `/table/v1/{profile}` client. Base URL from `url` or env `OSRM_URL`.
-
-    OSRM profile names differ from ours; `profiles` maps ours to the server's (a motorbike usually runs on the
-    "car" graph, scaled by `speed_factor` since bikes filter through traffic).
-    """
-
-    url: str | None = None
-    timeout_s: float = 30.0
-    profiles: dict[str, str] = field(
-        default_factory=lambda: {"motorbike": "car", "car": "car", "bicycle": "bike", "foot": "foot"}
-    )
-    speed_factor: dict[str, float] = field(default_factory=lambda: {"motorbike": 1.0})
-
-    def base_url(self) -> str:
-        url = self.url or os.environ.get("OSRM_URL")
-        if not url:
-            raise OsrmError("OSRM_URL is not set")
-        return url.rstrip("/")
-
-    def matrix(self, locations: list[Location], profile: str) -> TravelMatrix:
-        c = _coords(locations)
-        coords = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in c)
-        server_profile = self.profiles.get(profile, profile)
-        url = f"{self.base_url()}/table/v1/{server_profile}/{coords}"
-        resp = httpx.get(url, params={"annotations": "duration,distance"}, timeout=self.timeout_s)
-        if resp.status_code != 200:
-            raise OsrmError(f"OSRM /table HTTP {resp.status_code}: {resp.text[:200]}")
-        body = resp.json()
-        if body.get("code") != "Ok":
-            raise OsrmError(f"OSRM /table error: {body.get('code')} {body.get('message', '')}")
-        n = len(locations)
-        dur = _table(body.get("durations"), n, "durations")
-        dist = _table(body.get("distances"), n, "distances") if "distances" in body else None
-        factor = self.speed_factor.get(profile, 1.0)
-        if factor != 1.0:
-            dur = dur / factor
-        return TravelMatrix(durations=dur, distances=dist)
-
-
-def _table(rows: object, n: int, name: str) -> FloatArray:
-    if not isinstance(rows, list) or len(rows) != n:
-        raise OsrmError(f"OSRM /table: bad {name} shape")
-    arr = np.array([[np.inf if v is None else float(v) for v in row] for row in rows], dtype=np.float64)
-    if arr.shape != (n, n):
-        raise OsrmError(f"OSRM /table: bad {name} shape {arr.shape}")
-    return arr

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.windows import parse_hours
+from backend.lib.osrm import OsrmMatrix
 from backend.planning import clock
 from backend.settings import get_settings
 from routing import (
@@ -23,7 +24,6 @@ from routing import (
     HaversineMatrix,
     Location,
     MatrixProvider,
-    OsrmMatrix,
     PickupDelivery,
     Problem,
     Stop,
