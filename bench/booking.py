@@ -15,6 +15,29 @@ and the CPU each request cost the API processes, the PostgreSQL backends and the
 /proc: comparable between a busy and a quiet host, where latency is not). Targets: slots p99 < 50 ms,
 booking p99 < 100 ms at 50 clients. Figures depend on what else runs on the machine; the database is
 dropped afterwards.
+
+``--write-path python`` serves bookings through the statement-by-statement path SQLite uses (key claim,
+inserts and ``capacity.reserve`` as separate statements, one commit per booking) instead of the PL/pgSQL
+functions with group commit (``backend/booking/pgbatch.py``): the comparison behind keeping the second path.
+
+The national peak, the rate the open loop must hold (``--rates`` defaults to it and to 4 times it):
+
+* Volume. Vietnam Post received and returned over 12 million administrative-procedure dossiers in 2018
+  (vnpost.vn, "Vietnam Post maintains an average growth rate of over 30% per year", December 2018) and nearly
+  8 million in the first half of 2020, 30% more than a year before (vnpost.vn, "Vietnam Post accepts and
+  delivers nearly 8 million administrative records in two first quarters 2020"): about 16 million a year.
+  The Ministry of Justice's administrative procedures control department put all administrative documents
+  exchanged in the country at a minimum of 600,000 a day (Vietnam News / SGGP, "Trillions of dong saved by
+  postal services"): the ceiling if every one went by post.
+* Bookings per dossier: at most 2 (a home pickup and the result's delivery; a dossier handed in at a counter
+  books nothing). From the postal figure: 16 M x 2 / 250 working days = 128,000 bookings a working day.
+* Busiest day: x 2 (month and quarter ends; even March-April 2020, the distancing peak, carried about 3 M, the
+  year's monthly average) = 256,000. Busiest hour: 15% of the day (desks open 7:30-11:30 and 13:30-17:00, the
+  app mostly used the same hours) = 38,400 an hour = 10.7 bookings/s.
+* National peak taken here: the ceiling instead, 600,000 bookings on the busiest day, 15% in its busiest
+  hour = 90,000 an hour = 25 bookings/s (2.3 times the postal figure: room for the growth since 2020 and the
+  2025 reform moving counter work to the post). Safety factor 4: the path must hold 100 bookings/s with a
+  p99 well under 100 ms on the 2-core bench host with 2 API processes.
 """
 
 import argparse
@@ -39,6 +62,12 @@ from backend.lib.pgadmin import PG_DEFAULT, admin_exec
 from bench import loadgen
 
 PHONES = [f"+849000{n:05d}" for n in range(1, 100)]
+NATIONAL_PEAK_PER_S = 25.0  # bookings a second at the busiest hour, derived in the docstring
+SAFETY = 4
+
+# Bookings through the path SQLite uses: the server's workers are forked from the process that runs this, so
+# they inherit the switch (Granian forks on Linux, ``backend/server.py``).
+PYTHON_PATH = "import backend.booking.pgbook as pgbook; pgbook.supported = lambda session: False; "
 
 
 async def _pg(sql: str) -> None:
@@ -165,7 +194,9 @@ async def _measure(name: str, run: Awaitable[loadgen.Result], meter: _Meter) -> 
     print(f"  {'':<22} {spent}")
 
 
-async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates: list[float]) -> None:
+async def bench(
+    slots_n: int, bookings_n: int, clients: int, workers: int, rates: list[float], write_path: str
+) -> None:
     name = f"hoso_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await _pg(f'CREATE DATABASE "{name}"')
     url = make_url(os.environ.get("BENCH_DATABASE_URL", PG_DEFAULT)).set(database=name)
@@ -191,7 +222,8 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
         # The service's own server, as production runs it (backend/server.py: Granian workers).
         serve = (
             "import sys; from backend.server import serve; from backend.settings import get_settings; "
-            "sys.exit(serve(get_settings(), log_access=False))"
+            + (PYTHON_PATH if write_path == "python" else "")
+            + "sys.exit(serve(get_settings(), log_access=False))"
         )
         proc = subprocess.Popen([sys.executable, "-c", serve], env=env)  # noqa: ASYNC220 (runs beside us)
         base = f"http://127.0.0.1:{port}"
@@ -250,7 +282,15 @@ async def bench(slots_n: int, bookings_n: int, clients: int, workers: int, rates
                     "POST", "/api/v1/appointments", host, headers, json.dumps(body).encode()
                 )
 
-        print(f"\nPostgreSQL, API processes={workers}, cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}")
+        writes = (
+            "statement by statement (the SQLite path)"
+            if write_path == "python"
+            else "hoso_book, group commit"
+        )
+        print(
+            f"\nPostgreSQL, API processes={workers}, cpus={os.cpu_count()}, load={os.getloadavg()[0]:.2f}, "
+            f"booking writes: {writes}"
+        )
         print(f"closed loop, {clients} concurrent clients (each sends its next request when answered):")
         # The harness's ceiling: the cheapest endpoint (one SELECT 1) under the same load and client.
         # Each measured loop first sends ``lead`` requests it does not count (see ``loadgen.closed_loop``):
@@ -295,7 +335,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="API processes (WEB_CONCURRENCY)")
     parser.add_argument(
-        "--rates", default="50,100", help="open-loop arrival rates (requests/s), comma-separated; '' for none"
+        "--rates",
+        default=f"{NATIONAL_PEAK_PER_S:g},{NATIONAL_PEAK_PER_S * SAFETY:g}",
+        help="open-loop arrival rates (requests/s), comma-separated; '' for none (default: the national peak "
+        "and 4 times it)",
+    )
+    parser.add_argument(
+        "--write-path",
+        choices=("function", "python"),
+        default="function",
+        help="PostgreSQL bookings through hoso_book/hoso_book_many (as served) or statement by statement",
     )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
@@ -306,7 +355,7 @@ def main() -> None:
         run = uvloop.run
     except ImportError:
         pass
-    run(bench(args.slots, args.bookings, args.clients, args.workers, rates))
+    run(bench(args.slots, args.bookings, args.clients, args.workers, rates, args.write_path))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,26 @@ or None for a full window, each decided by its own ``hoso_book`` call inside the
 for the commit. If the statement fails for another reason, nothing was written and the bookings are tried one
 by one, so one bad booking fails alone; a lost connection fails them all (the database may or may not have
 committed, and only the Idempotency-Key makes a retry safe), answered as 503 like any lost connection.
+
+Why PostgreSQL keeps this second write path (issue 18 asked for one): the statement-by-statement write SQLite
+uses (``services.book.write_in_steps``) does not hold 4 times the national peak on PostgreSQL. The peak is
+25 bookings/s (derived in ``bench/booking.py``); at 100/s, 2 API processes on the 2-core bench host, runs
+interleaved on a host busy with other test runs (load 8-12), ``python -m bench.booking --slots 500
+--bookings 500 [--write-path python]``, December 2026:
+
+    POST /appointments          this path (group commit)      statement by statement
+    open loop 100/s  p50        19 / 12 ms                    24 / 27 ms
+                     p90        106 / 36 ms                   762 / 233 ms
+                     p99        236 / 66 ms                   1293 / 459 ms
+    closed loop, 50 clients     351 / 789 bookings/s          167 / 326 bookings/s
+    CPU a booking: API, DB      1.4 / 1.2 ms, 0.4 / 0.4 ms    3.1 / 2.6 ms, 1.2 / 0.9 ms
+
+At the peak itself (25/s) the two were alike (p99 92-273 ms, set by the host's other load). A booking written
+statement by statement costs about six round trips and a commit of its own, and the window's ledger row stays
+locked until that commit's WAL flush (fdatasync ~5 ms on this disk, ``pg_test_fsync``), so bookings of one
+window queue behind each other's flushes; here one flush carries up to ``MAX_ITEMS`` bookings. The price is
+the rule written twice (``capacity._RESERVE`` and migration 0003): ``tests/api/test_booking_paths.py`` runs
+the same bookings through both and fails if their answers or rows differ.
 """
 
 import asyncio
