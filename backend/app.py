@@ -37,7 +37,7 @@ from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
 from backend.lib.nul_guard import RefuseNulMiddleware
-from backend.lib.openapi import OperationIds, audience_tags, finish_document
+from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_document, problems
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
@@ -49,6 +49,7 @@ from backend.planning import worker as planning_worker
 from backend.reporting import controllers as reporting
 from backend.settings import Settings, get_settings
 from notifications.feed import make_channels_plugin
+from schemas.ops import HealthStatus
 
 log = logging.getLogger("backend")
 API_PREFIX = "/api/v1"
@@ -94,12 +95,21 @@ def _flat(groups: Sequence[Sequence[Any]]) -> list[Any]:
     return [route for group in groups for route in group]
 
 
-@get("/health", tags=["ops"], exclude_from_auth=True)
-async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+@get(
+    "/health",
+    tags=[PARTNERS],
+    exclude_from_auth=True,
+    summary="Check the service is up",
+    description="For load balancers, container health checks and monitoring: 200 when the service answers and "
+    "its database takes a query; 503 with Retry-After when the database connection was lost (retry). No "
+    "sign-in; changes nothing.",
+    responses=problems(503),
+)
+async def check_health(request: Request[Any, Any, Any]) -> HealthStatus:
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    return HealthStatus(status="ok")
 
 
 @asynccontextmanager
@@ -168,7 +178,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         route_handlers=[
             api,
             *_flat(ROOT_ROUTES),
-            health,
+            check_health,
             create_static_files_router(
                 path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False
             ),

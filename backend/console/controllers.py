@@ -5,7 +5,7 @@ in and talks to the JSON API with the bearer token (kept in sessionStorage), so 
 """
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Response, get
@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import backend
 from backend.console import positions
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.openapi import CONSOLE, problems
+from schemas.console import CouriersToday
 from schemas.enums import Role
 
 HERE = Path(__file__).parent
@@ -82,19 +84,26 @@ class ConsolePages(Controller):
 
 class ConsoleApi(Controller):
     path = "/console"
-    tags = ["console"]
+    tags = [CONSOLE]
     dependencies = {"principal": Provide(provide_principal)}
 
-    @get("/couriers", guards=[requires(Role.dispatcher, Role.admin)])
-    async def couriers(
+    @get(
+        "/couriers",
+        guards=[requires(Role.dispatcher, Role.admin)],
+        summary="List a post office's couriers today",
+        description="Dispatchers for their own post office, admins for any (`office`, code or id; required for "
+        "admins, else 422; unknown is 404): each courier's last position today and the progress of today's "
+        "published plan (stops done, failed, late). Positions are shown only to the courier's own office "
+        "(Decree 13/2023/NĐ-CP: least data for the purpose). Read-only; the console polls it.",
+        responses=problems(404, 422),
+    )
+    async def list_couriers_today(
         self,
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         office: Annotated[str | None, QueryParameter(max_length=32)] = None,
-    ) -> dict[str, Any]:
-        """The post office's couriers with their last position today and today's stop progress (dispatchers
-        see their own office only; Decree 13/2023/NĐ-CP: positions are shown to the courier's own office)."""
-        return await positions.couriers_today(db_session, principal, office)
+    ) -> CouriersToday:
+        return CouriersToday.model_validate(await positions.couriers_today(db_session, principal, office))
 
 
 ROUTES = [ConsoleApi]
