@@ -319,7 +319,9 @@ class FcmSender:
 
     async def aclose(self) -> None:
         # delete_app closes the app's services, the FCM client's connections included, with asyncio.run(),
-        # which cannot run inside our loop: hence the thread.
+        # which cannot run inside our loop: hence the thread. The connection is then closed from that thread's
+        # loop, which asyncio's debug mode reports as a non-thread-safe call (firebase-admin 7.7 offers no way
+        # to close the client in the loop that opened it); outside debug mode it closes.
         await asyncio.to_thread(firebase_admin.delete_app, self.app)
 
 
