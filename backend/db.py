@@ -10,18 +10,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
+from advanced_alchemy.extensions.litestar import (
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+    async_autocommit_handler_maker,
+)
+from litestar.constants import HTTP_DISCONNECT, HTTP_RESPONSE_START, WEBSOCKET_CLOSE, WEBSOCKET_DISCONNECT
+from litestar.datastructures import State
 from litestar.types import Message, Scope
 from sqlalchemy import Engine, event
+from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import schemas.tables  # noqa: F401  (registers every table on SQLModel.metadata)
-from backend.lib.fairpool import FairAsyncQueuePool
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -41,12 +44,12 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     # every request beyond pool_size paid a new connection (asyncpg's type introspection included). No
     # pre-ping either (a round trip on every checkout): a connection found dead raises a disconnect error,
     # SQLAlchemy drops the pool's connections, and the request answers 503 (``backend.lib.problems``).
-    # Checkouts are served in arrival order (``backend.lib.fairpool``): SQLAlchemy's own pool lets a newcomer
-    # take a returned connection ahead of the requests already waiting, which starved some of them.
+    # SQLAlchemy's own AsyncAdaptedQueuePool (issue 18): at 1x, 2x and 5x the national booking peak (open loop,
+    # bench.booking --rates 11,22,54) no checkout waited for a connection, so the order in which waiters are
+    # served (the reason for the arrival-order pool this replaces) never comes into play there.
     return create_async_engine(
         url,
         echo=echo,
-        poolclass=FairAsyncQueuePool,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=30,
@@ -102,28 +105,49 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+# The ASGI messages after which a request's session is finished (advanced-alchemy closes it on the same ones).
+_SESSION_ENDS = frozenset({HTTP_RESPONSE_START, HTTP_DISCONNECT, WEBSOCKET_DISCONNECT, WEBSOCKET_CLOSE})
+
+
+class _SessionConfig(SQLAlchemyAsyncConfig):
+    """advanced-alchemy's config, which also notes each request's session in the request's own state
+    (``scope["state"]``, what Litestar's ``request.state`` reads): the before-send hook then knows whether a
+    session was opened at all without asking advanced-alchemy's private scope namespace."""
+
+    def provide_session(self, state: State, scope: Scope) -> sa_asyncio.AsyncSession:
+        session = super().provide_session(state, scope)
+        scope.setdefault("state", {})[self.session_scope_key] = session  # type: ignore[misc]
+        return session
+
+
+def _opened_session(scope: Scope, key: str, *, forget: bool) -> AsyncSession | None:
+    request_state: dict[str, Any] = scope.get("state") or {}  # type: ignore[assignment]
+    session: AsyncSession | None = request_state.pop(key, None) if forget else request_state.get(key)
+    return session
+
+
 def finish_session_handler(scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
     """advanced-alchemy's autocommit (commit on 2xx, else roll back; then close), skipped for a session with
     nothing to commit or release: never used (answers from caches) or already committed by the service. Its
     commit and close cost two greenlet round trips on every request, a tenth of a cached slot listing.
     ``scope_key`` must be the config's own: advanced-alchemy makes it unique per config in a process."""
-    autocommit = autocommit_handler_maker(session_scope_key=scope_key)
+    autocommit = async_autocommit_handler_maker(session_scope_key=scope_key)
 
     async def finish_session(message: Message, scope: Scope) -> None:
-        session: AsyncSession | None = get_aa_scope_state(scope, scope_key)
+        ends = message["type"] in _SESSION_ENDS
+        session = _opened_session(scope, scope_key, forget=ends)
         if session is None:
             return
         if session.in_transaction() or session.new or session.dirty or session.deleted:
             await autocommit(message, scope)
-        elif message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
-            delete_aa_scope_state(scope, scope_key)
+        # else: no transaction holds a connection, so the idle session is simply dropped with the request
 
     return finish_session
 
 
 def sqlalchemy_plugin(engine: AsyncEngine) -> SQLAlchemyPlugin:
     """advanced-alchemy's plugin: provides ``db_session`` (a SQLModel AsyncSession) to handlers."""
-    config = SQLAlchemyAsyncConfig(
+    config = _SessionConfig(
         engine_instance=engine,
         metadata=SQLModel.metadata,
         # Our own maker, so sessions are SQLModel's (``session.exec``) on both the async and sync side.
