@@ -116,6 +116,7 @@ def _rest_still_fits(c: Compiled, k: int, tokens: Tokens, ev: RouteEval, pos: in
     """Push the schedule forward from the new stop ``x`` (left at ``t``) through the rest of the route until
     a visit starts when it did before (everything after it is then unchanged)."""
     tt = c.travel_list(c.vehicle_profile[k])
+    svc, tws, twe, brk, shift_end = c.service, c.tw_start, c.tw_end, c.breaks[k], c.shift_end[k]
     n = len(tokens)
     end_node = c.ends[k]
     cur = x
@@ -129,23 +130,23 @@ def _rest_still_fits(c: Compiled, k: int, tokens: Tokens, ev: RouteEval, pos: in
                 pend2.append(-tokens[p] - 1)
                 p += 1
             nxt = tokens[p] if p < n else end_node
-            arr = _through_breaks(c.breaks[k], pend2, t, tt[cur][nxt])
+            arr = _through_breaks(brk, pend2, t, tt[cur][nxt])
             if arr is None:
                 return False
             if p == n:
-                return arr <= c.shift_end[k]
+                return arr <= shift_end
         else:
             nxt = tok
             arr = t + tt[cur][nxt]
-        st = max(arr, int(c.tw_start[nxt]))
-        if st > c.tw_end[nxt]:
+        st = max(arr, int(tws[nxt]))
+        if st > twe[nxt]:
             return False
         if st == ev.start[p]:
             return True  # unchanged from here on
-        t = st + int(c.service[nxt])
+        t = st + int(svc[nxt])
         cur = nxt
         p += 1
-    return t + tt[cur][end_node] <= c.shift_end[k]
+    return t + tt[cur][end_node] <= shift_end
 
 
 def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int] | None:
@@ -162,6 +163,7 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
     depot_delivery = c.mixed_load and dx_i < 0
     pre_max_i, pre_max_w, suf_max_i, suf_max_w = _load_bounds(c, k, tokens, ev)
     prev_node, dep = _departures(c, k, tokens, ev)
+    svc, tws, twe, brk, end_node = c.service, c.tw_start, c.tw_end, c.breaks[k], c.ends[k]
     best: tuple[int, int] | None = None
     for pos in range(n + 1):
         # Insert x before tokens[pos]; breaks before pos on the same arc are taken before travelling to x.
@@ -179,7 +181,7 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
         nb = pos
         while nb < n and tokens[nb] < 0:
             nb += 1
-        b = tokens[nb] if nb < n else c.ends[k]
+        b = tokens[nb] if nb < n else end_node
         # Breaks right before pos are now taken on the arc a -> x.
         q = pos
         pend: list[int] = []
@@ -187,16 +189,16 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
             pend.append(-tokens[q - 1] - 1)
             q -= 1
         pend.reverse()
-        arr = _through_breaks(c.breaks[k], pend, dep[q], tt[a][x]) if pend else dep[q] + tt[a][x]
+        arr = _through_breaks(brk, pend, dep[q], tt[a][x]) if pend else dep[q] + tt[a][x]
         if arr is None:
             continue
-        st = max(arr, int(c.tw_start[x]))
-        if st > c.tw_end[x]:
+        st = max(arr, int(tws[x]))
+        if st > twe[x]:
             continue
         added = tt[a][x] + tt[x][b] - tt[a][b]
         if best is not None and added >= best[1]:
             continue
-        if _rest_still_fits(c, k, tokens, ev, pos, x, st + int(c.service[x])):
+        if _rest_still_fits(c, k, tokens, ev, pos, x, st + int(svc[x])):
             best = (pos, added)
     return best
 
