@@ -242,9 +242,9 @@ class CitizenConfirmation(BaseModel):
 
 
 class Where(BaseModel):
-    place: str | None = PField(default=None, max_length=200)
-    lat: float | None = PField(default=None, ge=-90, le=90)
-    lon: float | None = PField(default=None, ge=-180, le=180)
+    place: str | None = PField(default=None, max_length=200, examples=["Bưu cục Cao Lãnh"])
+    lat: float | None = PField(default=None, ge=-90, le=90, examples=[10.4602])
+    lon: float | None = PField(default=None, ge=-180, le=180, examples=[105.6329])
     client_at: Instant | None = None
 
 
@@ -253,19 +253,22 @@ class DossierCreate(Where):
         default=None,
         max_length=20,
         description="a label reserved in advance (offline pickup); else issued now",
+        examples=["HS123456785VN"],
     )
-    procedure: str = PField(min_length=1, max_length=32)
+    procedure: str = PField(min_length=1, max_length=32, examples=["1.001193"])
     channel: Channel
-    citizen_phone: str | None = PField(default=None, max_length=20)
+    citizen_phone: str | None = PField(default=None, max_length=20, examples=["0900000001"])
     appointment_id: uuid.UUID | None = None
-    desk: str | None = PField(default=None, max_length=32, description="one-stop desk code")
+    desk: str | None = PField(
+        default=None, max_length=32, description="one-stop desk code", examples=["82-TTPVHCC"]
+    )
     agency: str | None = PField(default=None, max_length=32, description="deciding agency code")
     agency_code: str | None = PField(default=None, max_length=64)
     postal_return: bool | None = None
     documents: list[DocumentTick] = PField(default_factory=list, max_length=60)
     carry_incomplete: bool = False
-    seal_number: str | None = PField(default=None, max_length=40)
-    fee_collected: int = PField(default=0, ge=0, le=100_000_000)
+    seal_number: str | None = PField(default=None, max_length=40, examples=["SEAL-0001"])
+    fee_collected: int = PField(default=0, ge=0, le=100_000_000, description="VND", examples=[25000])
     receipt_number: str | None = PField(default=None, max_length=40)
     confirmation: CitizenConfirmation | None = None
 
@@ -282,20 +285,24 @@ class RecipientCheck(BaseModel):
 
 
 class EventIn(Where):
-    code: str = PField(min_length=3, max_length=3)
-    reason: str | None = PField(default=None, max_length=300)
+    code: str = PField(min_length=3, max_length=3, description="UPU-style event code", examples=["TNH"])
+    reason: str | None = PField(
+        default=None, max_length=300, examples=["Thiếu bản chính giấy chứng sinh / Birth certificate missing"]
+    )
     reason_code: str | None = PField(default=None, max_length=30)
     agency: str | None = PField(default=None, max_length=32)
     agency_code: str | None = PField(default=None, max_length=64)
     outcome: Literal["approved", "refused"] | None = None
-    missing_documents: list[str] = PField(default_factory=list, max_length=60)
+    missing_documents: list[str] = PField(
+        default_factory=list, max_length=60, examples=[["Bản chính giấy chứng sinh"]]
+    )
     recipient: RecipientCheck | None = None
     proof_id: uuid.UUID | None = None
     eta: Instant | None = None
 
 
 class BatchEventIn(EventIn):
-    client_event_id: str = PField(min_length=1, max_length=64)
+    client_event_id: str = PField(min_length=1, max_length=64, examples=["dev-7f3a-0002"])
     item_id: str = PField(min_length=1, max_length=20)
     client_at: Instant  # required offline: the device's time orders the events
 
@@ -320,21 +327,24 @@ class BatchIn(BaseModel):
 
 
 class ItemIdRequest(BaseModel):
-    count: int = PField(default=20, ge=1, le=100)
+    count: int = PField(default=20, ge=1, le=100, examples=[20])
 
 
 class HandoverCreate(BaseModel):
     to: str = PField(
-        min_length=1, max_length=64, description="receiving organisation code or courier username"
+        min_length=1,
+        max_length=64,
+        description="receiving organisation code or courier username",
+        examples=["82-TTPVHCC"],
     )
-    items: list[str] = PField(min_length=1, max_length=500)
+    items: list[str] = PField(min_length=1, max_length=500, examples=[["HS123456785VN", "HS408172634VN"]])
     eta: Instant | None = None
     seal_number: str | None = PField(default=None, max_length=40)
-    note: str | None = PField(default=None, max_length=300)
+    note: str | None = PField(default=None, max_length=300, examples=["Túi hồ sơ chiều thứ Hai"])
 
 
 class HandoverConfirm(Where):
-    scanned: list[str] = PField(default_factory=list, max_length=500)
+    scanned: list[str] = PField(default_factory=list, max_length=500, examples=[["HS123456785VN"]])
 
 
 # --- answers (issue 19: the OpenAPI document names every field the apps read) ---------------------------------
@@ -395,7 +405,7 @@ class DossierSummary(BaseModel):
 
     item_id: ItemId
     result_item_id: str | None = PField(
-        description="the result's own S10 id (KQ…) once there is one", examples=["KQ000000019VN"]
+        description="the result's own S10 id (KQ…) once there is one", examples=["KQ520931185VN"]
     )
     procedure: str | None = PField(description="procedure code", examples=["1.001193"])
     procedure_name: str | None = PField(examples=["Đăng ký khai sinh"])
@@ -425,7 +435,7 @@ class DossierSummary(BaseModel):
     delivery_attempts: int
     counter_pickup: bool = PField(description="the result waits at the desk after failed deliveries")
     allowed_events: list[str] = PField(
-        description="event codes the caller may record next (staff only)", examples=[["RCV", "NAC"]]
+        description="event codes the caller may record next (staff only)", examples=[["TCQ", "TRH"]]
     )
     created_at: datetime
     updated_at: datetime
@@ -440,7 +450,7 @@ class DossierPage(BaseModel):
 
 class DossierEventOut(BaseModel):
     seq: int = PField(description="order of live events; 0 for events synced late, ordered by time")
-    code: str = PField(description="UPU-style event code", examples=["RCV"])
+    code: str = PField(description="UPU-style event code", examples=["TNH"])
     label: Label
     status: DossierStatus
     portal_status: int
@@ -502,7 +512,7 @@ class PickupOut(BaseModel):
 
 
 class ResultOut(BaseModel):
-    item_id: str = PField(examples=["KQ000000019VN"])
+    item_id: str = PField(examples=["KQ520931185VN"])
     delivery_attempts: int
     counter_pickup: bool
     delivered_at: datetime | None
@@ -522,7 +532,7 @@ class DossierDetail(DossierSummary):
 
 
 class TrackingStep(BaseModel):
-    code: str = PField(examples=["RCV"])
+    code: str = PField(examples=["TNH"])
     label: Label
     status: DossierStatus
     at: datetime
@@ -570,7 +580,7 @@ class BatchResult(BaseModel):
 
 
 class ReservedItemIds(BaseModel):
-    item_ids: list[str] = PField(examples=[["HS000000019VN", "HS000000022VN"]])
+    item_ids: list[str] = PField(examples=[["HS408172634VN", "HS715203940VN"]])
     expires_at: datetime = PField(description="unused after this, a label is dead")
 
 

@@ -198,12 +198,18 @@ class CourierPosition(SQLModel, table=True):
     received_at: datetime = utc_field(default_now=True)
 
 
+def _ex(*values: Any) -> Any:
+    return {"examples": list(values)}
+
+
 # API shapes -----------------------------------------------------------------------------------------------
 
 
 class PlanCreate(SQLModel):
     date: date
-    time_limit_s: float | None = Field(default=None, gt=0, le=300, description="solver budget (seconds)")
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=300, description="solver budget (seconds)", schema_extra=_ex(30)
+    )
     minimize_couriers: bool = False
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
@@ -213,9 +219,11 @@ class ReplanCreate(SQLModel):
 
 
 class LocationReport(SQLModel):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy: float | None = Field(default=None, ge=0, le=100_000, description="metres")
+    lat: float = Field(ge=-90, le=90, schema_extra=_ex(10.4602))
+    lon: float = Field(ge=-180, le=180, schema_extra=_ex(105.6329))
+    accuracy: float | None = Field(
+        default=None, ge=0, le=100_000, description="metres", schema_extra=_ex(12.0)
+    )
     speed: float | None = Field(default=None, ge=0, le=100, description="m/s")
     heading: float | None = Field(default=None, ge=0, le=360)
     at: Instant | None = Field(default=None, description="device time; default: when received")
@@ -225,22 +233,18 @@ class StopAction(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     at: Instant | None = None
-    note: str | None = Field(default=None, max_length=300)
+    note: str | None = Field(default=None, max_length=300, schema_extra=_ex("Đã gọi trước, công dân có nhà"))
     # Completing a result delivery: who received it (custody's recipient check) and the proof photo/signature.
     recipient: RecipientCheck | None = None
     proof_id: uuid.UUID | None = None
 
 
 class StopFailure(StopAction):
-    reason_code: str = Field(min_length=1, max_length=40)
+    reason_code: str = Field(min_length=1, max_length=40, schema_extra=_ex("citizen_absent"))
 
 
 # Answers (issue 19) -------------------------------------------------------------------------------------------
 # Times are aware datetimes, shown in Vietnam time with their offset (backend.lib.responses.LocalTimeResponse).
-
-
-def _ex(*values: Any) -> Any:
-    return {"examples": list(values)}
 
 
 class PlanAccepted(SQLModel):
@@ -330,7 +334,7 @@ class PlannedStop(SQLModel):
     status: StopStatus
     appointment_id: uuid.UUID | None
     dossier: str | None = Field(description="the dossier's item id", schema_extra=_ex("HS123456785VN"))
-    result_item: str | None = Field(description="the result's item id", schema_extra=_ex("KQ000000019VN"))
+    result_item: str | None = Field(description="the result's item id", schema_extra=_ex("KQ520931185VN"))
     handover_id: uuid.UUID | None
     place: str | None = Field(description="organisation code of a desk stop", schema_extra=_ex("82-TTPVHCC"))
     lat: float = Field(schema_extra=_ex(10.4602))
