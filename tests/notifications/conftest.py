@@ -29,17 +29,18 @@ DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgre
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    # This package's tests only (a conftest hook): the sender connects from the test's own event loop.
     return {"proxying": ProxyingLoop}
 
 
 @pytest.fixture(scope="session")
-def test_ca() -> TestCA:
+def google_ca() -> TestCA:
     return TestCA()
 
 
 @pytest.fixture(scope="session")
-def fake_fcm_server(test_ca: TestCA) -> Iterator[FakeFcm]:
-    with FakeFcm(project_id="hoso-test", ca=test_ca) as fake:
+def fake_fcm_server(google_ca: TestCA) -> Iterator[FakeFcm]:
+    with FakeFcm(project_id="hoso-test", ca=google_ca) as fake:
         yield fake
 
 
@@ -50,10 +51,10 @@ def google_proxy(fake_fcm_server: FakeFcm) -> Iterator[ConnectProxy]:
 
 
 @pytest.fixture(scope="package", autouse=True)
-def through_google_proxy(google_proxy: ConnectProxy, test_ca: TestCA) -> Iterator[ConnectProxy]:
+def through_google_proxy(google_proxy: ConnectProxy, google_ca: TestCA) -> Iterator[ConnectProxy]:
     """This process and the workers it spawns send Google's traffic through the proxy (undone afterwards)."""
     mp = pytest.MonkeyPatch()
-    for name, value in google_proxy.env(str(test_ca.bundle)).items():
+    for name, value in google_proxy.env(str(google_ca.bundle)).items():
         mp.setenv(name, value)
     yield google_proxy
     mp.undo()
