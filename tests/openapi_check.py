@@ -107,12 +107,16 @@ class Contract:
             return None
         if not content:
             return f"{name} {status}: the document declares no body, the answer has {media_type or 'one'}"
-        if media_type not in content:
+        keys = {key.split(";")[0].strip().lower(): key for key in content}  # text/csv; charset=utf-8
+        documented = media_type if media_type in keys else _wildcard(media_type, keys)
+        if documented is None:
             return f"{name} {status}: media type {media_type!r} is not documented ({sorted(content)})"
+        media_type = documented
         if body is None or not media_type.endswith("json"):
             return None
         pointer = "/".join(
-            _escape(p) for p in ("paths", template, method.lower(), "responses", key, "content", media_type)
+            _escape(p)
+            for p in ("paths", template, method.lower(), "responses", key, "content", keys[media_type])
         )
         error = self._validate(json.loads(body), f"{DOC_URI}#/{pointer}/schema")
         STATS.validated += 1
@@ -127,8 +131,16 @@ class Contract:
         return f"at {where}: {error.message[:300]}"
 
 
-@lru_cache(maxsize=512)
+def _wildcard(media_type: str, content: dict[str, Any]) -> str | None:
+    """The documented range (``image/*``, ``*/*``) that covers ``media_type``, if any."""
+    kind = media_type.split("/")[0]
+    return next((m for m in (f"{kind}/*", "*/*") if m in content), None)
+
+
+@lru_cache(maxsize=1024)
 def _validator(contract: Contract, ref: str) -> Draft202012Validator:
+    """A validator for the answer schema at ``ref`` (a pointer into the document, whose ``#/components/...``
+    references then resolve in the document too)."""
     return Draft202012Validator({"$ref": ref}, registry=contract.registry)
 
 
@@ -159,7 +171,8 @@ def response_hooks(
         against = contract or contract_of(app)
         problem = against.check(request.method, request.url.path, response.status_code, media_type, body)
         if problem is not None:
-            STATS.failures.append(problem)
+            if contract is None:  # not a test's deliberately drifted copy
+                STATS.failures.append(problem)
             raise ContractError(f"the answer does not match the OpenAPI document: {problem}")
 
     return {"response": [check]}

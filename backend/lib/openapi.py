@@ -11,6 +11,7 @@ service never sends, is replaced wherever Litestar put it.
 """
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
@@ -31,7 +32,6 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 from litestar.types import Method
-from msgspec import Struct
 
 from backend.lib import etag
 from backend.lib.auth import provide_principal
@@ -58,7 +58,8 @@ AUDIENCE_TAGS: dict[str, str] = {
 }
 
 
-class FieldError(Struct, kw_only=True):
+@dataclass(kw_only=True)
+class FieldError:
     """One invalid field of a request (``errors`` of a 400/422 problem)."""
 
     message: str
@@ -66,7 +67,16 @@ class FieldError(Struct, kw_only=True):
     source: str | None = None
 
 
-class ProblemDetails(Struct, kw_only=True):
+@dataclass(kw_only=True)
+class RowError:
+    """One refused row of an uploaded file (``errors`` of an ``import_rejected`` problem)."""
+
+    line: int
+    reason: str
+
+
+@dataclass(kw_only=True)
+class ProblemDetails:
     """RFC 9457 problem details. ``code`` is stable and machine-readable (docs/problems.md); ``type`` is the
     service's page that explains it (``/problems/{code}``); ``detail`` is for people, Vietnamese first then
     English. Some problems carry more members (RFC 9457 §3.2 extensions) named on the code's page."""
@@ -77,7 +87,7 @@ class ProblemDetails(Struct, kw_only=True):
     detail: str | None = None
     instance: str | None = None
     code: ProblemCode
-    errors: list[FieldError] | None = None
+    errors: list[FieldError | RowError] | None = None
     retry_after: int | None = None
 
 
@@ -211,7 +221,31 @@ def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
     return found
 
 
-def _finish_operation(path: str, op: Operation, handler: HTTPRouteHandler | None) -> None:
+NAIVE_TIME_422 = (
+    "Trái quy tắc, ví dụ thời điểm thiếu múi giờ / Well-formed but breaks a rule: among others a time without "
+    "its UTC offset (`naive_time`, naming the field)"
+)
+
+
+def _takes_instant(schema: Any, components: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a request body holds a date-time: ``backend.lib.problems`` answers one without an offset with
+    422 ``naive_time`` instead of 400, whatever the handler."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            return name not in seen and _takes_instant(components.get(name), components, seen | {name})
+        if schema.get("format") == "date-time":
+            return True
+        return any(_takes_instant(v, components, seen) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_takes_instant(v, components, seen) for v in schema)
+    return False
+
+
+def _finish_operation(
+    path: str, op: Operation, handler: HTTPRouteHandler | None, components: dict[str, Any]
+) -> None:
     responses = op.responses if op.responses is not None else {}
     for status, response in list(responses.items()):
         if LITESTAR_ERROR.match(status) and _is_litestar_error(response):
@@ -224,6 +258,8 @@ def _finish_operation(path: str, op: Operation, handler: HTTPRouteHandler | None
     common[401] = None if private else DESCRIPTION_401_PUBLIC
     if private:
         common[403] = None
+    if body is not None and _takes_instant(body.to_schema(), components):
+        common[422] = NAIVE_TIME_422
     if body is not None:
         common[413] = None
         if "multipart/form-data" in (getattr(body, "content", None) or {}):
@@ -280,11 +316,12 @@ def finish_document(app: Litestar) -> OpenAPI:
     if "ProblemDetails" not in schemas:
         raise RuntimeError("no handler declares problems(): ProblemDetails is missing from the components")
     handlers = _handlers(app)
+    components = {name: schema.to_schema() for name, schema in schemas.items()}
     for path, item in (document.paths or {}).items():
         for method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
             op = getattr(item, method, None)
             if isinstance(op, Operation):
-                _finish_operation(path, op, handlers.get((path, method)))
+                _finish_operation(path, op, handlers.get((path, method)), components)
     return document
 
 
@@ -302,6 +339,7 @@ __all__: list[Any] = [
     "PROBLEM_JSON",
     "REFERENCE",
     "FieldError",
+    "RowError",
     "ProblemDetails",
     "problem_spec",
     "problems",

@@ -73,7 +73,7 @@ async def test_errors_and_other_operations_are_not_tagged(client: httpx.AsyncCli
     assert "etag" not in (await client.get("/health")).headers
 
 
-def test_if_none_match_comparison() -> None:
+async def test_if_none_match_comparison() -> None:
     tag = entity_tag(b"{}")
     assert (
         matches(tag, tag) and matches(f'"x", {tag}', tag) and matches(f"W/{tag}", tag) and matches("*", tag)
