@@ -5,8 +5,9 @@ one is documented as the RFC 9457 ``ProblemDetails`` below under ``application/p
 body ``backend.lib.problems`` actually sends. The statuses common to many operations are added centrally by
 ``finish_document`` when ``create_app`` builds the app, so controllers list only the ones specific to them:
 400 (malformed request) where there are parameters or a body, 401 everywhere (a bearer token that is sent is
-checked on every route), 403 where a principal is needed, 413 where there is a body, 415 for uploads and 429 on
-the rate-limited sign-in routes. Litestar's own error schema (``{status_code, detail, extra}``), which this
+checked on every route), 403 where a principal is needed, 408 and 413 where there is a body, 415 for uploads,
+422 where a body holds a time (``naive_time``), 429 on the rate-limited sign-in routes and 503 everywhere (the
+database connection lost). Litestar's own error schema (``{status_code, detail, extra}``), which this
 service never sends, is replaced wherever Litestar put it.
 """
 
@@ -96,6 +97,7 @@ DESCRIPTIONS: dict[int, str] = {
     401: "Chưa đăng nhập hoặc phiên đã hết hạn / Not signed in, or the session has ended",
     403: "Vai trò hoặc phạm vi không cho phép / The role or scope does not allow this",
     404: "Không tìm thấy / Not found, or not visible to the caller",
+    408: "Nội dung đến quá chậm / The body did not arrive within HTTP_BODY_TIMEOUT_S",
     409: "Xung đột với trạng thái hiện tại / Conflicts with the current state",
     412: "Phiên bản đã thay đổi / The resource changed since it was read (If-Match)",
     413: "Nội dung quá lớn / The body is too large",
@@ -113,6 +115,7 @@ EXAMPLE_CODES: dict[int, tuple[ProblemCode, str]] = {
     403: (ProblemCode.forbidden_role, "Vai trò 'citizen' không được phép / Role 'citizen' not allowed"),
     404: (ProblemCode.not_found, "Không tìm thấy hồ sơ / dossier not found"),
     409: (ProblemCode.window_full, "Khung giờ đã kín, vui lòng chọn khung khác / The window is full"),
+    408: (ProblemCode.request_timeout, "Nội dung yêu cầu đến quá chậm / The request body arrived too slowly"),
     413: (ProblemCode.too_large, "Tệp quá lớn / File too large"),
     415: (ProblemCode.bad_type, "Chỉ nhận ảnh PNG, JPEG hoặc WebP / Only PNG, JPEG or WebP images"),
     422: (ProblemCode.cutoff_passed, "Đã quá hạn đổi/hủy / Too late to change"),
@@ -261,11 +264,15 @@ def _finish_operation(
     if body is not None and _takes_instant(body.to_schema(), components):
         common[422] = NAIVE_TIME_422
     if body is not None:
+        common[408] = None  # backend/lib/body_timeout.py
         common[413] = None
         if "multipart/form-data" in (getattr(body, "content", None) or {}):
             common[415] = None
     if auth_group(path) is not None:
         common[429] = None
+    # The database connection lost (backend/lib/problems.py): any operation, as even reading the caller's
+    # account for a bearer token goes to the database.
+    common[503] = None
     for code, description in common.items():
         responses.setdefault(str(code), _problem(code, description))
     if not private:

@@ -61,6 +61,7 @@ async def test_common_errors_are_added_where_they_apply(client: httpx.AsyncClien
         statuses = set(op["responses"])
         where = f"{method.upper()} {path}"
         assert "401" in statuses, where  # a bearer token sent anywhere is checked
+        assert "503" in statuses, where  # the database connection lost
         params = [p for p in op.get("parameters", []) if p["name"] != "If-None-Match"]  # ours, never refused
         if params or op.get("requestBody"):
             assert "400" in statuses, where
@@ -69,6 +70,8 @@ async def test_common_errors_are_added_where_they_apply(client: httpx.AsyncClien
             assert op.get("security") is None, f"{where} inherits the document's bearer requirement"
         else:
             assert op["security"] == [{}, {"BearerToken": []}], where
+        if op.get("requestBody"):
+            assert {"408", "413"} <= statuses, where
         if "multipart/form-data" in op.get("requestBody", {}).get("content", {}):
             assert {"413", "415"} <= statuses, where
         if path.startswith("/api/v1/auth/"):
@@ -101,7 +104,7 @@ async def test_audience_tags_are_described(client: httpx.AsyncClient) -> None:
     )
 
 
-def test_camel_case() -> None:
+async def test_camel_case() -> None:
     assert camel("book_appointment") == "bookAppointment"
     assert camel("get_courier_route") == "getCourierRoute"
     assert camel("health") == "health"
