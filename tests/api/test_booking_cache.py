@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.booking import ledger_cache
 from backend.lib import pgnotify
+from tests import openapi_check
 from tests.api.test_booking_flow import place_of, set_booked, slots
 from tests.conftest import _pg_admin_url
 
@@ -78,7 +79,9 @@ async def test_a_lost_database_connection_is_a_503_then_recovers() -> None:
     app = create_app(Settings(database_url=url), engine=engine)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", event_hooks=openapi_check.response_hooks(app)
+        ) as web:
             assert (await web.get("/health")).status_code == 200
             async with engine.connect() as conn:  # the pool's one connection, as /health left it
                 pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()

@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 
+from tests import openapi_check
 from tests.conftest import citizen_headers, staff_headers
 
 Client = httpx.AsyncClient
@@ -166,7 +167,11 @@ async def test_login_endpoints_are_rate_limited(engine: object) -> None:
     app = create_app(Settings(database_url=str(engine.url), auth_rate_per_minute=5), engine=engine)  # type: ignore[attr-defined]
     async with (
         lifespan(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://t",
+            event_hooks=openapi_check.response_hooks(app),
+        ) as c,
     ):  # type: ignore[arg-type]
         body = {"username": "admin", "password": "wrong"}
         statuses = [(await c.post("/api/v1/auth/staff/login", json=body)).status_code for _ in range(7)]
@@ -250,7 +255,8 @@ async def test_rate_limit_is_shared_through_redis(engine: object) -> None:
     async with lifespan(apps[0]), lifespan(apps[1]):
         for i in range(6):
             transport = httpx.ASGITransport(app=apps[i % 2], client=(client_ip, 1234))  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            hooks = openapi_check.response_hooks(apps[i % 2])
+            async with httpx.AsyncClient(transport=transport, base_url="http://t", event_hooks=hooks) as c:
                 r = await c.post("/api/v1/auth/staff/login", json={"username": "admin", "password": "x"})
                 statuses.append(r.status_code)
     assert statuses[:4] == [401] * 4

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.app import create_app
 from backend.settings import Settings
+from tests import openapi_check
 from tests.conftest import lifespan
 
 LOGIN = "/api/v1/auth/staff/login"
@@ -32,7 +33,8 @@ async def post(
 ) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
     headers = {"X-Forwarded-For": xff} if xff is not None else {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    hooks = openapi_check.response_hooks(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", event_hooks=hooks) as c:
         return await c.post(path, json=body, headers=headers)
 
 

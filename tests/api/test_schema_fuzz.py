@@ -31,6 +31,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from tests import openapi_check
 from tests.api.test_booking_flow import PICKUP_CODE
 from tests.conftest import DEMO_PASSWORD, citizen_headers, create_database, lifespan, staff_headers
 
@@ -104,7 +105,10 @@ async def fuzz_client(db_kind: str, tmp_root: Path) -> AsyncIterator[httpx.Async
         app = create_app(Settings(database_url=url), engine=engine)
         async with lifespan(app):
             transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as c:
+            hooks = openapi_check.response_hooks(app)  # VALIDATE_RESPONSES: answers vs the document
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", timeout=60, event_hooks=hooks
+            ) as c:
                 c.app = app  # type: ignore[attr-defined]
                 yield c
     finally:
