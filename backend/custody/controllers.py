@@ -2,8 +2,9 @@
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -71,6 +72,14 @@ def publish(request: Request[Any, Any, Any], effects: services.Effects) -> None:
             publish_desk_event(channels, desk_id, payload)
         except Exception:
             log.warning("desk feed publish failed for %s", desk_id, exc_info=True)
+
+
+@dataclass
+class ProofUpload:
+    """The multipart form of an upload; ``file`` is checked in the handler so a missing one is a clear 422."""
+
+    file: UploadFile | None = None
+    kind: Literal["photo", "signature", "authorisation"] = "photo"
 
 
 def handover_model(body: dict[str, Any]) -> HandoverOut:
@@ -416,10 +425,10 @@ class ProofController(Controller):
         tags=[COURIER_APP],
         summary="Upload a photo, signature or authorisation letter",
         description=(
-            "Multipart with a `file` part (PNG, JPEG or WebP by its content, at most 5 MB) and `kind` "
-            "(`photo`, `signature` or `authorisation`, default `photo`). Returns the id to cite in a pickup "
-            "(`confirmation.signature_proof_id`), a delivery (`proof_id`) or an authorisation check. A proof "
-            "backs one visit only."
+            "Multipart with a `file` part (PNG, JPEG or WebP by its content, at most 5 MB; missing: 422 "
+            "`file_required`) and `kind` (`photo`, `signature` or `authorisation`, default `photo`; another is "
+            "400). Returns the id to cite in a pickup (`confirmation.signature_proof_id`), a delivery "
+            "(`proof_id`) or an authorisation check. A proof backs one visit only."
         ),
         responses=problems(413, 415, 422),
     )
@@ -428,14 +437,13 @@ class ProofController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        data: MultipartBody[dict[str, Any]],
+        data: MultipartBody[ProofUpload],
     ) -> ProofOut:
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
+        if not isinstance(data.file, UploadFile):
             raise Problem(422, "Thiếu tệp 'file' / missing 'file' part", code="file_required")
-        kind = str(data.get("kind") or "photo")
-        content = await upload.read(MAX_BYTES + 1)
-        proof = await store_proof(db_session, principal, request.app.state.settings.upload_dir, kind, content)
+        content = await data.file.read(MAX_BYTES + 1)
+        settings = request.app.state.settings
+        proof = await store_proof(db_session, principal, settings.upload_dir, data.kind, content)
         return ProofOut.model_validate(proof, from_attributes=True)
 
 
