@@ -25,8 +25,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvloop
-
 # RFC 2544's benchmarking range: never routed on the internet, so a placeholder cannot reach anything real.
 _PLACEHOLDERS = ipaddress.ip_network("198.18.0.0/15")
 
@@ -62,7 +60,12 @@ class ConnectProxy:
         ready = threading.Event()
 
         def run() -> None:
-            loop = uvloop.new_event_loop() if self.use_uvloop else asyncio.new_event_loop()
+            if self.use_uvloop:
+                import uvloop  # installed with the server stack, not a dependency of ours
+
+                loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+            else:
+                loop = asyncio.new_event_loop()
             self._loop = loop
 
             async def boot() -> None:
@@ -224,11 +227,17 @@ class ProxyingLoop(_ProxyingMixin, asyncio.SelectorEventLoop):
     """asyncio's loop, with ``HTTPS_PROXY`` applied to clients that ignore it."""
 
 
-class ProxyingUvloop(_ProxyingMixin, uvloop.Loop):  # type: ignore[misc]
+def proxying_uvloop() -> asyncio.AbstractEventLoop:
     """uvloop's loop, with ``HTTPS_PROXY`` applied to clients that ignore it."""
+    import uvloop
+
+    class ProxyingUvloop(_ProxyingMixin, uvloop.Loop):  # type: ignore[misc]
+        pass
+
+    return ProxyingUvloop()
 
 
 def run(main: Any, *, use_uvloop: bool = False) -> Any:
     """``asyncio.run(main)`` on a proxying loop."""
-    with asyncio.Runner(loop_factory=ProxyingUvloop if use_uvloop else ProxyingLoop) as runner:
+    with asyncio.Runner(loop_factory=proxying_uvloop if use_uvloop else ProxyingLoop) as runner:
         return runner.run(main)
