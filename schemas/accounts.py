@@ -233,11 +233,13 @@ class StaffCreate(SQLModel):
 class StaffUpdate(SQLModel):
     """Fields an admin may change; absent fields stay as they are."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=120)
-    phone: str | None = Field(default=None, max_length=20)
-    organisation: str | None = Field(default=None, max_length=64)
+    full_name: str | None = Field(
+        default=None, min_length=1, max_length=120, schema_extra={"examples": ["Trần Văn Hùng"]}
+    )
+    phone: str | None = Field(default=None, max_length=20, schema_extra={"examples": ["0912345678"]})
+    organisation: str | None = Field(default=None, max_length=64, schema_extra={"examples": ["82-BD-02"]})
     role: Role | None = None  # a new role ends the account's sessions (so do a new password or disabling)
-    active: bool | None = None
+    active: bool | None = Field(default=None, schema_extra={"examples": [False]})
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
 

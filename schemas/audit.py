@@ -108,9 +108,11 @@ class CitizenRecord(SQLModel):
     """A citizen's record as a staff account sees it: only the fields its task needs (``fields``)."""
 
     id: uuid.UUID
-    role: Role
-    full_name: str | None = None
-    phone: str | None = None
-    phone_masked: str | None = None
+    role: Role = Field(schema_extra={"examples": ["citizen"]})
+    full_name: str | None = Field(default=None, schema_extra={"examples": ["Lê Thị Hoa"]})
+    phone: str | None = Field(default=None, schema_extra={"examples": ["+84900000001"]})
+    phone_masked: str | None = Field(default=None, schema_extra={"examples": ["+84 90••••001"]})
     addresses: list[AddressPublic] = []
-    fields: list[str] = []
+    fields: list[str] = Field(
+        default=[], description="the fields shown to this caller", schema_extra=FIELDS_EXAMPLE
+    )

@@ -287,10 +287,12 @@ class FeeQuote(BaseModel):
     charge: int = PydanticField(examples=[0])
     total: int = PydanticField(examples=[22000])
     currency: str = PydanticField(examples=["VND"])
-    zone: str = PydanticField(description="distance zone Z1..Z4", examples=["Z1"])
-    distance_km: float = PydanticField(examples=[3.42])
-    label_vi: str = PydanticField(examples=["đến 5 km"])
-    label_en: str = PydanticField(examples=["up to 5 km"])
+    # The zone's part is null on a stored appointment whose quote was written without it (rows written by
+    # other means than a booking); a booking's and a slots listing's quote always has it.
+    zone: str | None = PydanticField(default=None, description="distance zone Z1..Z4", examples=["Z1"])
+    distance_km: float | None = PydanticField(default=None, examples=[3.42])
+    label_vi: str | None = PydanticField(default=None, examples=["đến 5 km"])
+    label_en: str | None = PydanticField(default=None, examples=["up to 5 km"])
 
 
 class SlotPostOffice(SQLModel):

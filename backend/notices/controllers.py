@@ -8,6 +8,8 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlmodel import select
@@ -226,7 +228,22 @@ async def _while_admitted(
     "sessions revoked. Read-only.",
     # 401 and 403 are listed here: the central ones go where a principal is injected, and this route checks
     # the ticket or token itself.
-    responses=problems(401, 403, 404),
+    responses={
+        200: ResponseSpec(
+            data_container=str,
+            media_type="text/event-stream",
+            description="Server-sent events until the client leaves or the account changes",
+            generate_examples=False,
+            examples=[
+                Example(
+                    summary="An incoming handover batch",
+                    value='event: desk\ndata: {"type": "handover.incoming", "handover_id": '
+                    '"5b7e0c1a-8f3d-4d2a-9c61-0e2f4a6b8d10", "count": 12, "sender": "Bưu cục Cao Lãnh"}\n\n',
+                )
+            ],
+        ),
+        **problems(401, 403, 404),
+    },
 )
 async def open_desk_feed(
     request: Request[Any, Any, Any],
