@@ -40,6 +40,7 @@ async def _dispatch() -> None:
 
     from backend.db import make_engine
     from backend.notices.worker import run
+    from backend.partners import worker as partners_worker
 
     engine = make_engine(get_settings().database_url)
     stop = asyncio.Event()
@@ -47,7 +48,7 @@ async def _dispatch() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await run(engine, stop)
+        await asyncio.gather(run(engine, stop), partners_worker.run(engine, stop, get_settings()))
     finally:
         await engine.dispose()
 

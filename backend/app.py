@@ -43,6 +43,9 @@ from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
 from backend.notices import controllers as notices
 from backend.notices import worker as notices_worker
+from backend.partners import controllers as partners
+from backend.partners import openapi as partners_openapi
+from backend.partners import worker as partners_worker
 from backend.planning import capacity as planning_capacity
 from backend.planning import controllers as planning
 from backend.planning import worker as planning_worker
@@ -64,6 +67,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     console.ROUTES,
     custody.ROUTES,
     notices.ROUTES,
+    partners.ROUTES,
     planning.ROUTES,
     reporting.ROUTES,
 )
@@ -76,6 +80,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     pgnotify.lifespan_hook,  # the LISTEN connection that keeps per-process caches coherent (PostgreSQL)
     codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
+    partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     planning_worker.lifespan_hook,  # the route-plan solver runner
 )
 
@@ -169,6 +174,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         security=[{"BearerToken": []}],
         tags=audience_tags(),
         operation_id_creator=OperationIds(),
+        webhooks=partners_openapi.webhooks(),  # what partners' endpoints receive (backend/partners/openapi.py)
     )
     # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the per-phone
     # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).

@@ -143,6 +143,14 @@ class Settings:
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
+    # Partner webhooks (backend/partners/delivery.py): a request's time limit, the lease a worker holds on a
+    # delivery (longer than a request, so only a dead worker's deliveries are sent again), the attempts before
+    # giving up and the backoff between them (30 s doubling to 6 h with jitter: 14 attempts span about a day).
+    webhook_timeout_s: float = field(default_factory=lambda: float(_env("WEBHOOK_TIMEOUT_S", "10")))
+    webhook_lease_s: float = field(default_factory=lambda: float(_env("WEBHOOK_LEASE_S", "60")))
+    webhook_max_attempts: int = field(default_factory=lambda: int(_env("WEBHOOK_MAX_ATTEMPTS", "14")))
+    webhook_backoff_base_s: float = field(default_factory=lambda: float(_env("WEBHOOK_BACKOFF_BASE_S", "30")))
+    webhook_backoff_cap_s: float = field(default_factory=lambda: float(_env("WEBHOOK_BACKOFF_CAP_S", "21600")))
     debug: bool = field(default_factory=lambda: _bool("DEBUG", False))
 
     @property
@@ -172,9 +180,12 @@ class Settings:
             "handover_code_max_failures",
             "handover_staff_max_failures_per_hour",
             "delivery_max_attempts",
+            "webhook_max_attempts",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if not 0 < self.webhook_timeout_s * 2 <= self.webhook_lease_s:
+            raise ConfigError("WEBHOOK_LEASE_S must be at least twice WEBHOOK_TIMEOUT_S (and both positive)")
         if self.retired_set:
             raise ConfigError(
                 f"{', '.join(self.retired_set)}: no longer read. FCM and Google's ID-token certificates are "

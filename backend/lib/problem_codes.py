@@ -495,6 +495,13 @@ class ProblemCode(StrEnum):
         "Không nhập hồ sơ nào vì tệp có lỗi; xem `errors` / Nothing imported: the file has errors; see `errors`",
     )
     ids_exhausted = "ids_exhausted", 409, "Hết dải số hiệu cho hồ sơ nhập / The import id range is exhausted"
+    # Partner webhooks (backend/partners).
+    webhook_url_refused = (
+        "webhook_url_refused",
+        422,
+        "Địa chỉ webhook không được phép: chỉ HTTPS tới địa chỉ công khai / The webhook URL is refused: HTTPS "
+        "to a public address only (plain http to localhost outside production)",
+    )
 
 
 STATUS_CODES: dict[int, ProblemCode] = {

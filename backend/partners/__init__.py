@@ -1,0 +1,1 @@
+"""Outbound webhooks for partner systems (issue 19): endpoints, the event relay and signed delivery."""

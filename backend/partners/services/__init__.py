@@ -1,0 +1,1 @@
+"""Partner webhook services by job: ``endpoints`` (register, change, rotate, ping) and ``deliveries``."""
