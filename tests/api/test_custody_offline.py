@@ -43,7 +43,10 @@ async def test_offline_pickup_then_events_sync_once(client: httpx.AsyncClient) -
         "lat": 10.46,
         "lon": 105.63,
     }
-    stolen = {**pickup, "client_event_id": "dev-1:pickup-2", "item_id": labels[1][:-3] + "0VN"}
+    # The courier's second label with another check digit: not a label this courier was given (any digit but
+    # the real one; a fixed "0" was the real one for one label in ten).
+    wrong_digit = "1" if labels[1][-3] == "0" else "0"
+    stolen = {**pickup, "client_event_id": "dev-1:pickup-2", "item_id": labels[1][:-3] + wrong_digit + "VN"}
     batch = {"pickups": [pickup, stolen]}
     first = await client.post("/api/v1/events/batch", json=batch, headers=courier)
     assert first.status_code in (200, 201), first.text

@@ -148,4 +148,7 @@ async def test_imported_dossiers_get_scattered_serials(
     rows = await imported(engine, [f"{tag}-{n}" for n in range(20)])
     serials = sorted(int(s10.parse(d.item_id).serial) for d in rows)
     assert len(set(serials)) == 20 and all(SERIAL_START <= s <= 99_999_999 for s in serials)
-    assert not any(b - a < 100 for a, b in zip(serials, serials[1:], strict=False)), serials
+    # Counted up, the gaps would all be 1. Drawn at random over ten million serials, two of twenty land within
+    # 100 of each other once in ~250 runs, so one close pair is allowed; two happen once in ~100,000 runs.
+    close = sum(b - a < 100 for a, b in zip(serials, serials[1:], strict=False))
+    assert close <= 1 and serials[-1] - serials[0] > 1_000_000, serials
