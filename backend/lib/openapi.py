@@ -5,7 +5,7 @@ one is documented as the RFC 9457 ``ProblemDetails`` below under ``application/p
 body ``backend.lib.problems`` actually sends. The statuses common to many operations are added centrally by
 ``finish_document`` when ``create_app`` builds the app, so controllers list only the ones specific to them:
 400 (malformed request) where there are parameters or a body, 401 everywhere (a bearer token that is sent is
-checked on every route), 403 where a principal is needed, 408 and 413 where there is a body, 415 for uploads,
+checked on every route), 403 where a principal is needed, 404 where the path has parameters, 408 and 413 where there is a body, 415 for uploads,
 422 where a body holds a time (``naive_time``), 429 on the rate-limited sign-in routes and 503 everywhere (the
 database connection lost). Litestar's own error schema (``{status_code, detail, extra}``), which this
 service never sends, is replaced wherever Litestar put it.
@@ -261,6 +261,9 @@ def _finish_operation(
     common[401] = None if private else DESCRIPTION_401_PUBLIC
     if private:
         common[403] = None
+    if any(getattr(p, "param_in", None) == "path" for p in op.parameters or []):
+        # Litestar's router answers a path segment of the wrong type (``{day:date}`` given "x") with 404.
+        common[404] = None
     if body is not None and _takes_instant(body.to_schema(), components):
         common[422] = NAIVE_TIME_422
     if body is not None:
