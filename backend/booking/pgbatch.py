@@ -19,14 +19,14 @@ uses (``services.book.write_in_steps``) does not hold 4 times the national peak 
 interleaved on a host busy with other test runs (load 8-12), ``python -m bench.booking --slots 500
 --bookings 500 [--write-path python]``, December 2026:
 
-    POST /appointments          this path (group commit)      statement by statement
-    open loop 100/s  p50        19 / 12 ms                    24 / 27 ms
-                     p90        106 / 36 ms                   762 / 233 ms
-                     p99        236 / 66 ms                   1293 / 459 ms
-    closed loop, 50 clients     351 / 789 bookings/s          167 / 326 bookings/s
-    CPU a booking: API, DB      1.4 / 1.2 ms, 0.4 / 0.4 ms    3.1 / 2.6 ms, 1.2 / 0.9 ms
+    POST /appointments, 3 runs  this path (group commit)      statement by statement
+    open loop 100/s  p50        19 / 12 / 12 ms               24 / 27 / 541 ms
+                     p90        106 / 36 / 44 ms              762 / 233 / 1211 ms
+                     p99        236 / 66 / 197 ms             1293 / 459 / 1849 ms
+    closed loop, 50 clients     351 / 789 / 517 bookings/s    167 / 326 / 248 bookings/s
+    CPU a booking: API, DB      1.2-1.4 ms, 0.4 ms            2.6-3.1 ms, 0.9-1.2 ms
 
-At the peak itself (25/s) the two were alike (p99 92-273 ms, set by the host's other load). A booking written
+At the peak itself (25/s) the two were alike (p99 71-269 against 72-273 ms, set by the host's other load). A booking written
 statement by statement costs about six round trips and a commit of its own, and the window's ledger row stays
 locked until that commit's WAL flush (fdatasync ~5 ms on this disk, ``pg_test_fsync``), so bookings of one
 window queue behind each other's flushes; here one flush carries up to ``MAX_ITEMS`` bookings. The price is
