@@ -8,7 +8,7 @@ from backend.partners.urls import RefusedUrl, check_url
 
 def test_signature_verifies_and_a_tampered_body_or_id_does_not() -> None:
     secret = signing.new_secret()
-    body = '{"id":"e1","type":"dossier.status_changed","data":{"status":"at_desk"}}'.encode()
+    body = b'{"id":"e1","type":"dossier.status_changed","data":{"status":"at_desk"}}'
     h = signing.headers(secret, "e1", 1796440200, body)
     assert h["Webhook-Signature"].startswith("v1,")
     assert signing.verify(secret, "e1", "1796440200", body, h["Webhook-Signature"])
