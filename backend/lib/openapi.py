@@ -1,14 +1,14 @@
-"""How operations describe themselves in the OpenAPI document (issue 19): audience tags, names and error answers.
+"""How operations describe themselves in the OpenAPI document (issue 19): audience tags, names, errors.
 
 Controllers name the error statuses an operation really answers with ``responses=problems(404, 409)``; every
 one is documented as the RFC 9457 ``ProblemDetails`` below under ``application/problem+json``, which is the
 body ``backend.lib.problems`` actually sends. The statuses common to many operations are added centrally by
 ``finish_document`` when ``create_app`` builds the app, so controllers list only the ones specific to them:
 400 (malformed request) where there are parameters or a body, 401 everywhere (a bearer token that is sent is
-checked on every route), 403 where a principal is needed, 404 where the path has parameters, 408 and 413 where there is a body, 415 for uploads,
-422 where a body holds a time (``naive_time``), 429 on the rate-limited sign-in routes and 503 everywhere (the
-database connection lost). Litestar's own error schema (``{status_code, detail, extra}``), which this
-service never sends, is replaced wherever Litestar put it.
+checked on every route), 403 where a principal is needed, 404 where the path has parameters, 408 and 413 where
+there is a body, 415 for uploads, 422 where a body holds a time (``naive_time``), 429 on the rate-limited
+sign-in routes and 503 everywhere (the database connection lost). Litestar's own error schema
+(``{status_code, detail, extra}``), which this service never sends, is replaced wherever Litestar put it.
 """
 
 import re
@@ -114,8 +114,8 @@ EXAMPLE_CODES: dict[int, tuple[ProblemCode, str]] = {
     401: (ProblemCode.not_authenticated, "Cần đăng nhập / Sign-in required"),
     403: (ProblemCode.forbidden_role, "Vai trò 'citizen' không được phép / Role 'citizen' not allowed"),
     404: (ProblemCode.not_found, "Không tìm thấy hồ sơ / dossier not found"),
-    409: (ProblemCode.window_full, "Khung giờ đã kín, vui lòng chọn khung khác / The window is full"),
     408: (ProblemCode.request_timeout, "Nội dung yêu cầu đến quá chậm / The request body arrived too slowly"),
+    409: (ProblemCode.window_full, "Khung giờ đã kín, vui lòng chọn khung khác / The window is full"),
     413: (ProblemCode.too_large, "Tệp quá lớn / File too large"),
     415: (ProblemCode.bad_type, "Chỉ nhận ảnh PNG, JPEG hoặc WebP / Only PNG, JPEG or WebP images"),
     422: (ProblemCode.cutoff_passed, "Đã quá hạn đổi/hủy / Too late to change"),
@@ -186,11 +186,14 @@ def audience_tags() -> list[Tag]:
 
 PROBLEM_REF = Reference(ref="#/components/schemas/ProblemDetails")
 LITESTAR_ERROR = re.compile(r"^[45]\d\d$")
-DESCRIPTION_401_PUBLIC = "Mã đăng nhập đã gửi không hợp lệ / A bearer token was sent and is invalid or revoked (sending none is fine)"
+DESCRIPTION_401_PUBLIC = (
+    "Mã đăng nhập đã gửi không hợp lệ / A bearer token was sent and is invalid or revoked "
+    "(sending none is fine)"
+)
 
 
 def needs_principal(handler: HTTPRouteHandler) -> bool:
-    """Whether the operation answers only a signed-in caller: it has a guard or takes ``provide_principal``."""
+    """Whether only a signed-in caller is answered: the handler has a guard or takes ``provide_principal``."""
     if handler.opt.get("exclude_from_auth"):
         return False
     if handler.resolve_guards():
@@ -211,7 +214,7 @@ def _is_litestar_error(response: Any) -> bool:
     content = getattr(response, "content", None) or {}
     schemas = [getattr(m, "schema", None) for m in content.values()]
     schemas += [o for s in schemas for o in (getattr(s, "one_of", None) or [])]
-    return any("status_code" in (getattr(s, "properties", None) or {}) for s in schemas)
+    return any({"status_code", "detail"} <= set(getattr(s, "properties", None) or {}) for s in schemas)
 
 
 def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
@@ -225,8 +228,8 @@ def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
 
 
 NAIVE_TIME_422 = (
-    "Trái quy tắc, ví dụ thời điểm thiếu múi giờ / Well-formed but breaks a rule: among others a time without "
-    "its UTC offset (`naive_time`, naming the field)"
+    "Trái quy tắc, ví dụ thời điểm thiếu múi giờ / Well-formed but breaks a rule: among others a time "
+    "without its UTC offset (`naive_time`, naming the field)"
 )
 
 
@@ -302,7 +305,7 @@ def _document_validators(op: Operation, policy: str) -> None:
                 param_in="header",
                 schema=text,
                 required=False,
-                description="ETag của lần tải trước / The ETag of a copy the client keeps: 304 if still current",
+                description="ETag của bản đã tải / The ETag of the client's copy: 304 if still current",
             )
         )
     op.parameters = params

@@ -1,7 +1,7 @@
 """Every stable ``code`` a problem answer carries (issue 19), with the status it comes with and what it means.
 
-Apps branch on ``code``, never on ``detail`` (for people, and worded freely). A code is never renamed or reused
-for another meaning; a new one is added here first: tests/unit/test_problem_codes.py reads every
+Apps branch on ``code``, never on ``detail`` (for people, and worded freely). A code is never renamed or
+reused for another meaning; a new one is added here first: tests/unit/test_problem_codes.py reads every
 ``Problem(..., code=...)`` in the source and fails on a code missing here, and checks that docs/problems.md,
 written from this table by ``python -m backend.lib.problem_codes``, is current. ``GET /problems/{code}``
 (backend/lib/problem_pages.py) serves the same text: it is where each problem's ``type`` URI points.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 
 class ProblemCode(StrEnum):
-    """A problem's stable machine-readable code; ``status`` is the HTTP status it comes with, ``text`` says what
-    it means and what to do, Vietnamese first then English."""
+    """A problem's stable machine-readable code; ``status`` is the HTTP status it comes with, ``text`` says
+    what it means and what to do, Vietnamese first then English."""
 
     status: int
     text: str
@@ -48,7 +48,8 @@ class ProblemCode(StrEnum):
     unstorable_value = (
         "unstorable_value",
         400,
-        "Một giá trị không lưu được (quá dài, ngoài phạm vi) / A value cannot be stored (too long, out of range)",
+        "Một giá trị không lưu được (quá dài, ngoài phạm vi) / "
+        "A value cannot be stored (too long, out of range)",
     )
     not_authenticated = (
         "not_authenticated",
@@ -58,7 +59,8 @@ class ProblemCode(StrEnum):
     invalid_token = (
         "invalid_token",
         401,
-        "Mã đăng nhập sai hoặc đã hết hạn; hãy đăng nhập lại / The token is invalid or expired; sign in again",
+        "Mã đăng nhập sai hoặc đã hết hạn; hãy đăng nhập lại / "
+        "The token is invalid or expired; sign in again",
     )
     account_changed = (
         "account_changed",
@@ -127,7 +129,8 @@ class ProblemCode(StrEnum):
     database_unavailable = (
         "database_unavailable",
         503,
-        "Mất kết nối cơ sở dữ liệu; thử lại sau `Retry-After` / Database connection lost; retry after `Retry-After`",
+        "Mất kết nối cơ sở dữ liệu; thử lại sau `Retry-After` / "
+        "Database connection lost; retry after `Retry-After`",
     )
     service_unavailable = (
         "service_unavailable",
@@ -147,7 +150,8 @@ class ProblemCode(StrEnum):
     otp_expired = (
         "otp_expired",
         401,
-        "Mã xác thực hết hạn hoặc chưa được gửi; hãy xin mã mới / The code expired or was never sent; ask again",
+        "Mã xác thực hết hạn hoặc chưa được gửi; hãy xin mã mới / "
+        "The code expired or was never sent; ask again",
     )
     otp_rate_limited = (
         "otp_rate_limited",
@@ -178,12 +182,14 @@ class ProblemCode(StrEnum):
     invalid_ticket = (
         "invalid_ticket",
         401,
-        "Vé mở luồng sự kiện không hợp lệ, đã dùng hoặc đã hết hạn / The feed ticket is invalid, used or expired",
+        "Vé mở luồng sự kiện không hợp lệ, đã dùng hoặc đã hết hạn / "
+        "The feed ticket is invalid, used or expired",
     )
     token_in_url = (
         "token_in_url",
         400,
-        "Không gửi mã đăng nhập trong URL; hãy dùng vé (feed-ticket) / Do not put tokens in URLs; use a ticket",
+        "Không gửi mã đăng nhập trong URL; hãy dùng vé (feed-ticket) / "
+        "Do not put tokens in URLs; use a ticket",
     )
     username_taken = "username_taken", 409, "Tên đăng nhập đã có / The username is taken"
     unknown_org = "unknown_org", 422, "Không có đơn vị này / No such organisation"
@@ -225,7 +231,8 @@ class ProblemCode(StrEnum):
     address_not_found = (
         "address_not_found",
         422,
-        "Không xác định được vị trí từ địa chỉ; hãy chọn trên bản đồ / Could not place the address; use the map",
+        "Không xác định được vị trí từ địa chỉ; hãy chọn trên bản đồ / "
+        "Could not place the address; use the map",
     )
     outside_service_area = (
         "outside_service_area",
@@ -279,7 +286,8 @@ class ProblemCode(StrEnum):
     not_a_window = (
         "not_a_window",
         422,
-        "Thời điểm không trùng khung giờ nhận hẹn; lấy khung từ GET /slots / Not a window's start; see GET /slots",
+        "Thời điểm không trùng khung giờ nhận hẹn; lấy khung từ GET /slots / "
+        "Not a window's start; see GET /slots",
     )
     too_short_notice = (
         "too_short_notice",
@@ -343,7 +351,8 @@ class ProblemCode(StrEnum):
     forbidden_channel = (
         "forbidden_channel",
         403,
-        "Vai trò của bạn không tạo được hồ sơ qua kênh này / Your role may not create a dossier on this channel",
+        "Vai trò của bạn không tạo được hồ sơ qua kênh này / "
+        "Your role may not create a dossier on this channel",
     )
     invalid_item_id = (
         "invalid_item_id",
@@ -354,7 +363,8 @@ class ProblemCode(StrEnum):
     item_id_quota = (
         "item_id_quota",
         409,
-        "Bạn giữ quá nhiều số hiệu chưa dùng; dùng bớt trước / You hold too many unused labels; use some first",
+        "Bạn giữ quá nhiều số hiệu chưa dùng; dùng bớt trước / "
+        "You hold too many unused labels; use some first",
     )
     item_id_expired = "item_id_expired", 409, "Số hiệu đã hết hạn / The reserved label has expired"
     item_id_not_reserved = (
@@ -411,7 +421,8 @@ class ProblemCode(StrEnum):
     too_many_wrong_codes = (
         "too_many_wrong_codes",
         429,
-        "Nhập sai mã quá nhiều lần; thử lại sau `Retry-After` / Too many wrong codes; retry after `Retry-After`",
+        "Nhập sai mã quá nhiều lần; thử lại sau `Retry-After` / "
+        "Too many wrong codes; retry after `Retry-After`",
     )
     handover_code_locked = (
         "handover_code_locked",
@@ -456,7 +467,8 @@ class ProblemCode(StrEnum):
     too_many_plans_in_progress = (
         "too_many_plans_in_progress",
         429,
-        "Bưu cục đang chờ tính nhiều kế hoạch; thử lại sau / This post office has plans being computed; retry later",
+        "Bưu cục đang chờ tính nhiều kế hoạch; thử lại sau / "
+        "This post office has plans being computed; retry later",
     )
     plan_not_solved = "plan_not_solved", 409, "Kế hoạch chưa có lời giải / The plan has no solution"
     plan_not_publishable = (
@@ -492,7 +504,8 @@ class ProblemCode(StrEnum):
     import_rejected = (
         "import_rejected",
         422,
-        "Không nhập hồ sơ nào vì tệp có lỗi; xem `errors` / Nothing imported: the file has errors; see `errors`",
+        "Không nhập hồ sơ nào vì tệp có lỗi; xem `errors` / "
+        "Nothing imported: the file has errors; see `errors`",
     )
     ids_exhausted = "ids_exhausted", 409, "Hết dải số hiệu cho hồ sơ nhập / The import id range is exhausted"
     # Partner webhooks (backend/partners).
@@ -530,11 +543,12 @@ def markdown() -> str:
     lines = [
         "# Mã lỗi / Problem codes",
         "",
-        "<!-- Written by `python -m backend.lib.problem_codes` from backend/lib/problem_codes.py: edit that. -->",
+        "<!-- Written by `python -m backend.lib.problem_codes` from backend/lib/problem_codes.py: "
+        "edit that. -->",
         "",
-        "Every error answer is an RFC 9457 problem (`application/problem+json`) with a stable `code`; apps branch",
-        "on `code`, never on `detail`. Its `type` is `<base URL>/problems/<code>`, a page of the service that",
-        "explains it. Codes are never renamed or reused.",
+        "Every error answer is an RFC 9457 problem (`application/problem+json`) with a stable `code`;",
+        "apps branch on `code`, never on `detail`. Its `type` is `<base URL>/problems/<code>`, a page of",
+        "the service that explains it. Codes are never renamed or reused.",
         "",
         "| code | status | ý nghĩa / meaning |",
         "| --- | --- | --- |",

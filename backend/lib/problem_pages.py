@@ -1,4 +1,4 @@
-"""The pages a problem's ``type`` URI points to (RFC 9457 §3.1.1): ``GET /problems`` and ``GET /problems/{code}``.
+"""The pages a problem's ``type`` points to (RFC 9457 §3.1.1): ``/problems`` and ``/problems/{code}``.
 
 Public and static: the text of ``ProblemCode``, nothing about any request or person. Vietnamese first.
 """

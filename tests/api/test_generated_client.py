@@ -114,7 +114,7 @@ async def test_generator_is_clean_and_a_citizen_and_a_courier_get_through(
     apps = Apps(pkg, app)
     anonymous = apps.client()
 
-    # The citizen signs in with a one-time code (a test number: fixed code), finds windows, books, reschedules.
+    # The citizen signs in with a one-time code (a test number's fixed code), books a window, moves it.
     otp = model(pkg, "OtpRequest").from_dict({"phone": PHONE})
     await apps.call("auth", "send_citizen_code", "OtpSent", 202, client=anonymous, body=otp)
     verify = model(pkg, "OtpVerify").from_dict({"phone": PHONE, "code": "123456"})

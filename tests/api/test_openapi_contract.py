@@ -61,8 +61,8 @@ def untyped(
         extra = schema.get("additionalProperties")
         if extra not in (None, False):
             if extra is True or extra == {}:
-                # A payload whose shape varies by kind (an event's ``data``) may stay free-form if the document
-                # says what it holds for each kind; a fixed shape may not.
+                # A payload whose shape varies by kind (an event's ``data``) may stay free-form if the
+                # document says what it holds for each kind; a fixed shape may not.
                 return None if schema.get("description") else "an object with free-form members, undescribed"
             return untyped(extra, components, seen)  # a map: its values must be typed
         if not schema.get("properties"):

@@ -1,6 +1,7 @@
-"""The served OpenAPI document documents errors as they are sent (issue 19): RFC 9457 problems, never Litestar's
-default ``{status_code, detail, extra}``, with the statuses common to each operation added centrally, and
-readable operationIds. What each domain's controllers declare is checked in test_openapi_contract.py."""
+"""The served OpenAPI document documents errors as they are sent (issue 19): RFC 9457 problems, never
+Litestar's default ``{status_code, detail, extra}``, with the statuses common to each operation added
+centrally, and readable operationIds. What each domain's controllers declare is checked in
+test_openapi_contract.py."""
 
 import re
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _litestar_errors(node: Any) -> Iterator[Any]:
-    """Schemas shaped like Litestar's default error, ``{status_code, detail, extra}``, anywhere in ``node``."""
+    """Schemas shaped like Litestar's default error (``status_code``, ``detail``, ``extra``) in ``node``."""
     if isinstance(node, dict):
         if {"status_code", "detail", "extra"} <= set(node.get("properties") or {}):
             yield node

@@ -1,8 +1,8 @@
-"""Every ``code`` a problem answer can carry is in ``ProblemCode`` (issue 19), and docs/problems.md is current.
+"""Every ``code`` a problem answer can carry is in ``ProblemCode`` (issue 19); docs/problems.md is current.
 
-The source is read, not run: each call that builds a problem -- ``backend.lib.problems.Problem`` under any
-alias, its subclasses, booking's ``WindowError(code, ...)`` and the error handlers' ``_body(..., code=...)`` --
-must name its code as a literal that the enum lists.
+The source is read, not run: each call that builds a problem -- ``backend.lib.problems.Problem`` under
+any alias, its subclasses, booking's ``WindowError(code, ...)`` and the error handlers'
+``_body(..., code=...)`` -- must name its code as a literal that the enum lists.
 """
 
 import ast
