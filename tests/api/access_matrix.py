@@ -324,6 +324,38 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/desks/{desk}/feed": Row(
         target="desk", roles={"desk": "org", "admin": "any"}, scopes=ORG_SCOPES, note="live feed of one desk"
     ),
+    # --- partner webhooks (admins only: an endpoint sends an organisation's events outside) ------------
+    "POST /api/v1/webhooks": Row(
+        roles={"admin": "any"}, note="register a partner's endpoint (secret shown once)"
+    ),
+    "GET /api/v1/webhooks": Row(
+        target="webhook",
+        listing=True,
+        roles={"admin": "any"},
+        scopes=ORG_SCOPES,
+        note="an admin with an organisation sees its endpoints only; never the secrets",
+    ),
+    "GET /api/v1/webhooks/{webhook_id}": Row(
+        target="webhook", roles={"admin": "any"}, scopes=ORG_SCOPES, note="a partner endpoint"
+    ),
+    "PATCH /api/v1/webhooks/{webhook_id}": Row(
+        target="webhook", roles={"admin": "any"}, scopes=ORG_SCOPES, note="URL, kinds, on/off"
+    ),
+    "POST /api/v1/webhooks/{webhook_id}/rotate-secret": Row(
+        target="webhook", roles={"admin": "any"}, scopes=ORG_SCOPES, note="a new signing secret, shown once"
+    ),
+    "POST /api/v1/webhooks/{webhook_id}/ping": Row(
+        target="webhook", roles={"admin": "any"}, scopes=ORG_SCOPES, note="a signed test delivery"
+    ),
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": Row(
+        target="webhook", roles={"admin": "any"}, scopes=ORG_SCOPES, note="deliveries and their attempts"
+    ),
+    "DELETE /api/v1/webhooks/{webhook_id}": Row(
+        target="webhook",
+        roles={"admin": "any"},
+        scopes=ORG_SCOPES,
+        note="last of the webhook rows: it removes them",
+    ),
 }
 
 

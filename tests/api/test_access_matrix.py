@@ -104,6 +104,13 @@ async def _pickup(client: httpx.AsyncClient, demo: Any, phone: str, courier: str
     return str(r.json()["item_id"])
 
 
+async def _webhook(client: httpx.AsyncClient, admin: dict[str, str], org: str) -> str:
+    body = {"organisation": org, "url": "http://127.0.0.1:9/matrix", "kinds": ["dossier.status_changed"]}
+    r = await client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def _handover(client: httpx.AsyncClient, courier: str, to: str, item: str) -> str:
     r = await client.post(
         "/api/v1/handovers", json={"to": to, "items": [item]}, headers=await staff_headers(client, courier)
@@ -333,6 +340,9 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         assert r.status_code in (200, 201), r.text
         addresses[scope] = str(r.json()["id"])
     w.ids["address"] = addresses
+    w.ids["webhook"] = {  # partner webhook endpoints of office A's and office B's
+        scope: await _webhook(client, w.headers["admin"], code) for scope, code in w.ids["office"].items()
+    }
     for role in CALLERS:
         w.own_device[role] = await _device(client, w.headers[role])
     w.ids["device"] = {
@@ -411,6 +421,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "handover_id",
         "proof_id",
         "token",
+        "webhook_id",
         "desk",
         "item_id",
         "code",
@@ -477,6 +488,12 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/handovers/{handover_id}/confirm": {"scanned": []},
         "POST /api/v1/notifications/read": {},
         "POST /api/v1/devices": {"token": target, "platform": "android"},
+        "POST /api/v1/webhooks": {
+            "organisation": w.ids["office"]["own"],
+            "url": "http://127.0.0.1:9/matrix",
+            "kinds": ["appointment.changed"],
+        },
+        "PATCH /api/v1/webhooks/{webhook_id}": {"active": True},
     }
     if op in bodies:
         req["json"] = bodies[op]
