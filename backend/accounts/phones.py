@@ -1,22 +1,37 @@
-"""Vietnamese mobile numbers, normalised to E.164 (+84 followed by 9 digits)."""
-
-import re
+"""Citizens' phone numbers as the service keeps them: E.164, ``+84`` and 9 digits (``schemas/phones.py``)."""
 
 from backend.lib.problems import Problem
+from schemas.phones import Phone, PhoneKind, parse_phone
 
-_LOCAL = re.compile(r"^0(\d{9})$")
-_E164 = re.compile(r"^\+84(\d{9})$")
-_BARE = re.compile(r"^84(\d{9})$")
+NOT_MOBILE = (
+    "Số điện thoại cố định không nhận được tin nhắn; hãy dùng số di động / "
+    "A landline cannot receive text messages; use a mobile number"
+)
 
 
-def normalise_phone(raw: str) -> str:
-    digits = re.sub(r"[\s.\-()]", "", raw or "")
-    for pattern in (_E164, _LOCAL, _BARE):
-        m = pattern.match(digits)
-        if m:
-            return "+84" + m.group(1)
-    raise Problem(
+def _invalid(raw: str) -> Problem:
+    return Problem(
         422,
         f"Số điện thoại không hợp lệ: '{raw}' / Invalid Vietnamese phone number",
         code="invalid_phone",
     )
+
+
+def normalise_phone(raw: str) -> str:
+    """``+84`` and 9 digits. A landline is refused with its own problem: citizens are reached by SMS."""
+    phone = parse_phone(raw)
+    if phone is None:
+        raise _invalid(raw)
+    if phone.kind is PhoneKind.landline:
+        raise Problem(422, NOT_MOBILE, code="phone_not_mobile")
+    return phone.e164
+
+
+def mobile_phone(raw: str) -> Phone:
+    """A number that can receive an SMS (sign-in codes): in the mobile ranges, else 422 ``phone_not_mobile``."""
+    phone = parse_phone(raw)
+    if phone is None:
+        raise _invalid(raw)
+    if phone.kind is not PhoneKind.mobile:
+        raise Problem(422, NOT_MOBILE, code="phone_not_mobile")
+    return phone
