@@ -19,6 +19,7 @@ from schemas.orgs import Organisation
 from schemas.webhooks import (
     PING,
     DeliveryStatus,
+    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEndpointCreate,
@@ -158,8 +159,6 @@ async def remove(session: AsyncSession, principal: Principal, endpoint_id: uuid.
     """Delete the endpoint and its deliveries (pending ones are not sent); its change records stay."""
     endpoint = await load_endpoint(session, principal, endpoint_id, for_update=True)
     session.add(_event(endpoint, principal, "deleted", url=endpoint.url))
-    from schemas.webhooks import WebhookAttempt
-
     deliveries = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
     await session.exec(delete(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(deliveries)))  # type: ignore[call-overload]
     await session.exec(delete(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id))  # type: ignore[call-overload]
