@@ -5,6 +5,11 @@ seed-demo          load reference data and the demo province (idempotent)
 serve              run the API (HOST, PORT)
 run                migrate, seed the demo, print the demo accounts, serve
 import-dossiers F  import past dossiers from a CSV file (see backend/reporting)
+
+Each command imports what it runs inside its own function, on purpose: ``migrate`` or ``dispatch`` need not
+load the web app, the route optimiser or the demo, and the serving parent loads no more than Granian needs
+before it forks its workers. With ``backend/server.py``'s ``worker_app`` these are the only imports of backend's
+own modules inside functions (issue 18: none hides a cycle; ``make lint`` checks the layers).
 """
 
 import argparse

@@ -20,47 +20,24 @@ Shutdown and failures (item 3): on SIGTERM/SIGINT the workers stop accepting and
 progress; a worker still running ``SHUTDOWN_TIMEOUT_S`` later is killed, so a supervisor's restart always
 completes. Granian waits for every open response, and a desk feed (server-sent events) never ends on its own,
 so before Granian's own handler runs the parent tells its workers through a pipe they inherited
-(:func:`stopping`), and open feeds end at once (``notifications/feed.py``). A worker that dies is respawned;
+(``backend/lib/shutdown.py`` :func:`stopping`), and open feeds end at once (``notifications/feed.py``). A worker that dies is respawned;
 one that dies again within seconds of its respawn (a crash loop) stops the service with exit status 1, so the
 supervisor restarts it whole rather than leaving it half up; workers die with their parent.
 """
 
-import asyncio
 import contextlib
 import ctypes
 import os
 import signal
-import weakref
 from typing import Any
 
+from backend.lib import shutdown
+from backend.lib.shutdown import stopping as stopping  # its old home; the domains import backend.lib.shutdown
 from backend.settings import Settings
 
 APP = "backend.server:worker_app"
 # The serving parent's pid, inherited by the workers it forks (they die with it, see worker_app).
 _parent_pid: int | None = None
-# The read end of the parent's stop pipe: set in the parent before it forks its workers, so they inherit both
-# (Granian forks on Linux; a worker started another way has None and its feeds end at the kill deadline).
-# The parent writes one byte when it is told to stop; nothing else ever writes, so readable means stopping.
-_stop_fd: int | None = None
-_stopping: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event]" = weakref.WeakKeyDictionary()
-
-
-def stopping() -> asyncio.Event:
-    """An event set once this server has been told to stop (SIGTERM/SIGINT), for responses that would
-    otherwise hold the shutdown open (desk feeds). Never set outside ``python -m backend serve``/``run``."""
-    loop = asyncio.get_running_loop()
-    event = _stopping.get(loop)
-    if event is None:
-        event = _stopping[loop] = asyncio.Event()
-        fd = _stop_fd
-        if fd is not None:
-
-            def fire() -> None:
-                loop.remove_reader(fd)  # level-triggered: leave the byte for the other workers
-                event.set()
-
-            loop.add_reader(fd, fire)
-    return event
 
 
 def worker_app() -> Any:
@@ -72,6 +49,8 @@ def worker_app() -> Any:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != _parent_pid:  # it died before we asked
             os._exit(1)
+    # Deferred on purpose: the serving parent imports this module to supervise and never builds the app; each
+    # worker loads it after the fork, so no app state (caches, engines, event loop objects) crosses a fork.
     from backend.app import create_app
 
     return create_app()
@@ -129,16 +108,18 @@ def serve(settings: Settings, *, log_access: bool = True) -> int:
     """Serve until SIGTERM/SIGINT: 0 after a clean stop; a worker crash loop exits with status 1."""
     from granian import Granian
 
-    global _stop_fd, _parent_pid
+    global _parent_pid
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
-    _stop_fd, _parent_pid = read_fd, os.getpid()
+    shutdown.listen_to(read_fd)  # before Granian forks: the workers inherit the pipe and this setting
+    _parent_pid = os.getpid()
     server = Granian(APP, **granian_options(settings, log_access=log_access))
     server.on_startup(lambda: _tell_workers_on_signals(write_fd))
     try:
         server.serve()
     finally:
-        _stop_fd = _parent_pid = None
+        shutdown.listen_to(None)
+        _parent_pid = None
         os.close(read_fd)
         os.close(write_fd)
     return 0

@@ -374,6 +374,12 @@ class DossierStatus(StrEnum):
     delivered = "delivered"  # handed to the citizen (or their authorised person)
 
 
+# Where the journey ends (Decision 45/2016/QĐ-TTg: the result is back with the citizen): nobody holds a task for
+# the dossier any more. Beside the enum, not in ``backend/custody/transitions.py``, because accounts (below
+# custody) scopes staff reads of a citizen's record by open dossiers (``backend/accounts/citizen_access.py``).
+FINAL_STATUSES = frozenset({DossierStatus.delivered})
+
+
 class Timeliness(StrEnum):
     """Against the legal due date (Decree 118/2025/NĐ-CP); the rule is ``backend/custody/deadlines.py``."""
 

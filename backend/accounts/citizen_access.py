@@ -12,7 +12,7 @@ purpose needs. A staff account sees a citizen only through a task its organisati
 - an agency officer whose agency decides or holds an open dossier of the citizen: name and a masked phone
   (the agency reaches the citizen through the desk);
 - an admin: the whole record;
-- anyone else, couriers included (their route shows what a stop needs, ``backend/planning/privacy.py``): 404,
+- anyone else, couriers included (their route shows what a stop needs, ``backend/lib/privacy.py``): 404,
   the same answer as an unknown id, so nobody learns whether a citizen exists.
 
 Every staff read is written to the personal-data audit (``backend/audit``).
@@ -26,14 +26,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.services import me
 from backend.audit.services import Access, record
-from backend.custody.transitions import FINAL_STATUSES
 from backend.lib.auth import Principal
+from backend.lib.privacy import mask_phone
 from backend.lib.problems import Problem
-from backend.planning.privacy import mask_phone
 from schemas.accounts import Citizen
 from schemas.audit import CitizenRecord
 from schemas.booking import Appointment, AppointmentStatus
-from schemas.dossiers import Dossier
+from schemas.dossiers import FINAL_STATUSES, Dossier
 from schemas.enums import Role
 
 NAME_PHONE = frozenset({"full_name", "phone"})

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import events
 from backend.accounts.passwords import verify_password
+from backend.catalogue import places
 from backend.lib.auth import Principal, forget_account, issue_token
 from backend.lib.problems import Problem
 from schemas.accounts import (
@@ -147,8 +148,6 @@ async def staff_org(session: AsyncSession, user_id: uuid.UUID) -> Organisation |
 
 async def add_address(session: AsyncSession, principal: Principal, data: AddressCreate) -> AddressPublic:
     """A citizen saves a home address (map pin or GPS); it must lie in a served commune."""
-    from backend.booking import places  # the served area is booking's knowledge
-
     if not principal.is_citizen:
         raise Problem(403, "Chỉ công dân lưu địa chỉ / Only citizens save addresses", code="forbidden")
     place = places.locate(await places.served_area(session), data.lat, data.lon)

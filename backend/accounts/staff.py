@@ -4,6 +4,7 @@ shifts, vehicles and skills (the shifts are what booking capacity and routing co
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -32,6 +33,7 @@ from schemas.enums import OrgKind, Role
 from schemas.orgs import Organisation
 
 log = logging.getLogger("backend.accounts")
+_roster_listeners: list[Callable[[], None]] = []
 
 SKILLS = frozenset({"fees", "assisted"})  # what planning asks of a courier (cash handling, assisted filing)
 # Which kind of organisation each staff role belongs to.
@@ -273,12 +275,23 @@ async def revoke_sessions(
     log.info("sessions of staff %s revoked by %s", user.username, principal.id)
 
 
-def _roster_changed() -> None:
-    """Booking lists windows from cached courier shifts: forget them in this process (others within the
-    cache's TTL)."""
-    from backend.booking.services import invalidate_caches  # booking imports accounts, not the reverse
+def on_roster_change(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after each staff account or courier profile change committed in this process.
+    Booking lists windows from cached courier shifts and sits above accounts, so it is told through this hook
+    (``backend.app.wire_subscriptions``); other processes hear of it by NOTIFY or within the cache's TTL.
+    Registering the same listener again changes nothing."""
+    if listener not in _roster_listeners:
+        _roster_listeners.append(listener)
 
-    invalidate_caches()
+
+def roster_listeners() -> list[Callable[[], None]]:
+    """What ``on_roster_change`` registered (a copy)."""
+    return list(_roster_listeners)
+
+
+def _roster_changed() -> None:
+    for listener in _roster_listeners:
+        listener()
 
 
 def check_shifts(shifts: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:

@@ -4,7 +4,7 @@ Coordinates from the app (GPS or a map pin) are the norm. A typed address goes t
 geopy: a self-hosted Nominatim (default) or Photon at ``GEOCODER_URL`` (``http://host:port[/path]``;
 prefix ``photon+`` for Photon, e.g. ``photon+http://127.0.0.1:2322``). Without a configured geocoder, or
 when it finds nothing, the address falls back to the centroid of the commune named in it (see
-``backend.booking.places.commune_in_text``), which is enough to pick the serving post office.
+``backend.catalogue.places.commune_in_text``), which is enough to pick the serving post office.
 """
 
 import asyncio

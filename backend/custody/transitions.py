@@ -16,6 +16,7 @@ service): collected -> post office -> desk -> agency -> result -> post office ->
 
 from dataclasses import dataclass
 
+from schemas.dossiers import FINAL_STATUSES as FINAL_STATUSES  # with the enum: accounts reads it too
 from schemas.dossiers import Channel, CustodianKind, DossierStatus
 from schemas.enums import Role
 
@@ -72,7 +73,6 @@ OPEN_STATUSES = frozenset(
         Status.awaiting_supplement,
     }
 )
-FINAL_STATUSES = frozenset({Status.delivered})
 
 
 @dataclass(frozen=True)

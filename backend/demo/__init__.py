@@ -1,24 +1,33 @@
 """The demo: reference data, a province, then each domain's own slice of a living day.
 
-A domain adds to the demo with ``backend/<domain>/demo.py`` exposing ``async def seed(session, ctx)``; they run
-in ``DOMAIN_ORDER`` (bookings before dossiers before plans), each after the previous committed.
+A domain adds to the demo with ``backend/demo/<domain>.py`` exposing ``async def seed(session, ctx)``, listed
+in ``SLICES`` (bookings before dossiers before plans); each runs after the previous committed. The slices live
+here, not in their domains, because the demo sits above every domain it fills (issue 18: the domains never
+import the demo).
 """
 
-import importlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import session_factory
+from backend.demo import booking, custody, planning, reporting
 from backend.demo.province import DEFAULT_PROVINCE, DemoContext, seed_province
 from backend.demo.reference import load_reference
 from backend.settings import get_settings
 from schemas.accounts import StaffUser
 
 log = logging.getLogger("backend.demo")
-DOMAIN_ORDER = ["booking", "custody", "planning", "reporting", "notices"]
+SLICES: tuple[tuple[str, Callable[[AsyncSession, DemoContext], Awaitable[object]]], ...] = (
+    ("booking", booking.seed),
+    ("custody", custody.seed),
+    ("planning", planning.seed),
+    ("reporting", reporting.seed),
+)
 
 
 async def seed_all(engine: AsyncEngine, *, password: str, province_code: str | None = None) -> dict[str, Any]:
@@ -35,15 +44,9 @@ async def seed_all(engine: AsyncEngine, *, password: str, province_code: str | N
             password=password,
         )
         await session.commit()
-    for domain in DOMAIN_ORDER:
-        try:
-            module = importlib.import_module(f"backend.{domain}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name in {f"backend.{domain}.demo", f"backend.{domain}"}:
-                continue
-            raise
+    for domain, seed in SLICES:
         async with factory() as session:
-            await module.seed(session, ctx)
+            await seed(session, ctx)
             await session.commit()
         log.info("demo: %s seeded", domain)
     return {**counts, "demo": "loaded", "province": ctx.province.name, "post_offices": len(ctx.post_offices)}

@@ -6,30 +6,18 @@ the peer it saw, so everything left of that address was written by the client an
 must hand the app the real TCP peer (Granian does not rewrite it; uvicorn's ``proxy_headers`` must stay off),
 so this module is the only place a forwarded header is read.
 
-Standard library only (``backend.settings`` imports it to check the setting).
+``TRUSTED_PROXIES`` is parsed by ``backend.settings.parse_networks`` (the settings check it at start).
 """
 
 import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from backend.settings import Network
+from backend.settings import parse_networks as parse_networks  # callers read it here, beside client_ip
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"
-
-
-def parse_networks(spec: str) -> tuple[Network, ...]:
-    """``"10.0.0.1, 192.168.0.0/16, ::1"`` -> networks; ValueError naming a bad entry."""
-    networks: list[Network] = []
-    for raw in spec.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP address or network: {entry!r}") from None
-    return tuple(networks)
 
 
 def parse_address(raw: str) -> Address | None:

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from backend.db import ensure_sqlite_dir
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -21,8 +23,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations; safe to call from a thread while an event loop runs elsewhere."""
-    from backend.db import ensure_sqlite_dir
-
     ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 

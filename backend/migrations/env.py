@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import schemas.tables  # noqa: F401  (registers every table)
+from backend.settings import Settings
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
@@ -21,8 +22,6 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from backend.settings import Settings
-
     # Read now, not the process's cached settings: a caller may have set DATABASE_URL since they were made.
     return Settings().database_url
 

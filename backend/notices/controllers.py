@@ -28,8 +28,8 @@ from backend.lib.auth import (
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, problems
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
+from backend.lib.shutdown import stopping
 from backend.notices import services
-from backend.server import stopping
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role

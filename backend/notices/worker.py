@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import session_factory
+from backend.notices.services import warn_due_soon
 from backend.settings import Settings, get_settings
 from notifications.dispatcher import Dispatcher
 from notifications.push import PushSender, make_sender
@@ -23,8 +24,6 @@ SWEEP_EVERY_S = 15 * 60
 
 
 async def _sweep(engine: AsyncEngine, stop: asyncio.Event) -> None:
-    from backend.notices.services import warn_due_soon
-
     factory = session_factory(engine)
     while not stop.is_set():
         try:

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.planning import clock, privacy
+from backend.lib import privacy
+from backend.planning import clock
 from backend.planning.problem_builder import fees_total
 from backend.planning.services.reading import window_of
 from schemas.accounts import Citizen

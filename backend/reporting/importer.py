@@ -43,8 +43,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.calendar_service import working_calendar
+from backend.db import make_engine, session_factory
 from backend.lib.problems import Problem
 from backend.reporting.import_rows import Lookups, RowInvalid, validate_row
+from backend.settings import get_settings
 from schemas import s10
 from schemas.base import utcnow
 from schemas.catalogue import Procedure
@@ -293,8 +295,6 @@ async def import_dossiers(
 
 
 async def _run(path: Path, data: bytes, org_code: str | None, database_url: str) -> ImportResult:
-    from backend.db import make_engine, session_factory
-
     engine = make_engine(database_url)
     try:
         async with session_factory(engine)() as session:
@@ -306,8 +306,6 @@ async def _run(path: Path, data: bytes, org_code: str | None, database_url: str)
 def main(path: str, org_code: str | None = None, *, database_url: str | None = None) -> int:
     """``python -m backend import-dossiers FILE [--org CODE]``: 0 imported, 1 rejected (errors on stderr by
     line), 2 unusable input (no such file or organisation)."""
-    from backend.settings import get_settings
-
     file = Path(path)
     if not file.is_file():
         print(f"Không có tệp / no such file: {path}", file=sys.stderr)

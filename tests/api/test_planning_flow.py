@@ -254,8 +254,8 @@ async def test_publish_assigns_couriers_and_courier_sees_only_own_stops(
 async def test_demo_publishes_and_starts_a_route_in_one_session(engine: AsyncEngine, demo: Any) -> None:
     """`make run` seeds a courier mid-route right after publishing, in the same session: the guarded publish
     must leave the loaded plan published (it once left it 'done', and the first stop action was a 404)."""
+    from backend.demo.planning import mid_route, plan_and_publish
     from backend.lib.auth import Principal
-    from backend.planning.demo import mid_route, plan_and_publish
     from schemas.enums import Role
     from schemas.planning import PlanStatus
 

@@ -3,7 +3,8 @@
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 
-from backend.planning import clock, eta, mapsvg, privacy
+from backend.lib import privacy
+from backend.planning import clock, eta, mapsvg
 from routing import HaversineMatrix, Location
 
 

@@ -33,6 +33,7 @@ def _modules() -> list[str]:
 
 WIRING_STATE = """
 import json, sys
+from backend.accounts import staff
 from backend.booking import capacity, ledger_cache
 from backend.lib import pgnotify
 
@@ -41,6 +42,7 @@ def state():
         "subscriptions": {k: len(v) for k, v in pgnotify.subscriptions().items()},
         "session_hooks": ledger_cache.installed(),
         "policy": type(capacity.get_policy()).__name__,
+        "roster_listeners": [f"{f.__module__}.{f.__qualname__}" for f in staff.roster_listeners()],
     }
 """
 
@@ -80,7 +82,12 @@ print(json.dumps({"before": before, "once": once, "twice": state()}))
 """,
         tmp_path,
     )
-    assert got["before"] == {"subscriptions": {}, "session_hooks": False, "policy": "CourierShiftPolicy"}
+    assert got["before"] == {
+        "subscriptions": {},
+        "session_hooks": False,
+        "policy": "CourierShiftPolicy",
+        "roster_listeners": [],
+    }
     once = got["once"]
     assert isinstance(once, dict)
     # auth, booking services and plans listen to reference changes; the ledger cache to its own channel; all
@@ -88,6 +95,8 @@ print(json.dumps({"before": before, "once": once, "twice": state()}))
     assert once["subscriptions"] == {"hoso_reference": 3, "hoso_ledger": 1, "reset": 4}
     assert once["session_hooks"] is True
     assert once["policy"] == "RouteInsertionPolicy"
+    # accounts sits below booking: a staff change reaches booking's caches only through the hook app wires
+    assert once["roster_listeners"] == ["backend.booking.services.caches.invalidate_caches"]
     assert got["twice"] == once  # idempotent: a second app adds nothing
 
 

@@ -14,9 +14,10 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking import capacity, ledger_cache, places
+from backend.booking import capacity, ledger_cache
 from backend.booking.services.common import Office, office, postal_procedure
 from backend.booking.windows import Window, windows_between
+from backend.catalogue import places
 from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar

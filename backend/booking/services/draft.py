@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
-from backend.booking import capacity, pgbook, places
+from backend.booking import capacity, pgbook
 from backend.booking.geocoding import Geocoder
 from backend.booking.services.caches import cached_calendar, cached_office, cached_postal_procedure
 from backend.booking.services.common import STAFF_CHANNEL, Office, window_full, window_problem
@@ -19,6 +19,7 @@ from backend.booking.services.events import dedupe_key, reminder_rows
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import resolve_point
 from backend.booking.windows import Window, WindowError, check_window
+from backend.catalogue import places
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, forbidden, not_found
 from notifications import outbox

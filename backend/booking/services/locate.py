@@ -3,8 +3,8 @@ centroid."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking import places
 from backend.booking.geocoding import Geocoder, GeoPoint, NoGeocoder
+from backend.catalogue import places
 from backend.lib.problems import Problem
 
 

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import services as audit
+from backend.lib import privacy
 from backend.lib.auth import Principal
-from backend.planning import privacy
 from schemas.accounts import Citizen
 from schemas.booking import Appointment, AppointmentEvent, AppointmentEventPublic, AppointmentPublic, FeeQuote
 from schemas.catalogue import DocumentRequirement, Procedure

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking import capacity, ledger_cache, places
+from backend.booking import capacity, ledger_cache
 from backend.booking.geocoding import Geocoder, NoGeocoder
 from backend.booking.services.caches import (
     FrameWindow,
@@ -18,6 +18,7 @@ from backend.booking.services.common import parse_kind
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import geocode_first, resolve_point
 from backend.booking.windows import bookable_windows, last_bookable_day, remaining
+from backend.catalogue import places
 from backend.lib.problems import Problem
 from schemas.base import utcnow
 from schemas.vntime import vn_date

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import citizen_by_phone
-from backend.booking import places  # the served communes and their centroids
+from backend.catalogue import places  # the served communes and their centroids
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import transitions as tr
 from backend.custody.ids import claim_reserved, new_item_id, parse_item_id

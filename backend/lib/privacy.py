@@ -8,6 +8,9 @@ the route shows:
   to be done on today's or a later route — once the stop is finished, the number is gone from the route;
 - never the national id, date of birth or other addresses; the dossier's contents are not shown, only the
   procedure's name, how many documents to check and the amounts to collect.
+
+The same masking shows an agency a citizen's phone (``backend/accounts/citizen_access.py``) and staff the
+phones on appointments (``backend/booking/services/serialise.py``), so the rules sit below those domains.
 """
 
 from datetime import date

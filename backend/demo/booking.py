@@ -16,9 +16,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.booking import capacity, places
+from backend.booking import capacity
 from backend.booking.services import Office, fees_for, office
 from backend.booking.windows import Window, day_windows, parse_hours
+from backend.catalogue import places
 from backend.catalogue.calendar_service import working_calendar
 from backend.demo.province import DemoContext
 from schemas import s10

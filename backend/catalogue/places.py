@@ -5,7 +5,9 @@ the communes of provinces that have post offices, provided the point lies within
 (1.6 x the radius of a disc of the commune's area, at least 4 km). Points farther away, or in a commune no
 post office serves, are refused with a 422 that says which.
 
-The served area is reference data: it is read once and kept for ``TTL_S`` seconds per database.
+The served area is reference data: it is read once and kept for ``TTL_S`` seconds per database. It is built
+from the catalogue's communes and post offices, and accounts (a citizen's saved address), booking and custody
+all locate places, so it lives here, below them (issue 18).
 """
 
 import math

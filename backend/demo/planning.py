@@ -22,7 +22,7 @@ from schemas.enums import Role
 from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction
 from schemas.vntime import vn_date
 
-log = logging.getLogger("backend.planning.demo")
+log = logging.getLogger("backend.demo")
 DEMO_TIME_LIMIT_S = 1.0
 
 
