@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import backend
 from backend.accounts import controllers as accounts
-from backend.accounts import staff as accounts_staff
+from backend.accounts import otp
 from backend.audit import controllers as audit
 from backend.booking import controllers as booking
 from backend.booking import ledger_cache
@@ -43,6 +43,7 @@ from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
 from backend.notices import controllers as notices
+from backend.notices import sms_reports
 from backend.notices import worker as notices_worker
 from backend.partners import controllers as partners
 from backend.partners import openapi as partners_openapi
@@ -68,6 +69,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     console.ROUTES,
     custody.ROUTES,
     notices.ROUTES,
+    sms_reports.ROUTES,
     partners.ROUTES,
     planning.ROUTES,
     reporting.ROUTES,
@@ -80,6 +82,7 @@ ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES, problem_pages.ROO
 LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     pgnotify.lifespan_hook,  # the LISTEN connection that keeps per-process caches coherent (PostgreSQL)
     codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
+    otp.lifespan_hook,  # the SMS sender of sign-in codes (SMS_PROVIDER) and its HTTP connections
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     planning_worker.lifespan_hook,  # the route-plan solver runner
@@ -92,7 +95,6 @@ def wire_subscriptions(settings: Settings) -> None:
     app built in one process shares these module-level caches); called by ``create_app``."""
     auth.install()  # cached staff accounts and citizen versions (token revocation)
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
-    accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     ledger_cache.install()  # booked minutes per window
     planning_capacity.install()  # the plans that listings read
     planning_capacity.install_policy(settings.booking_capacity)

@@ -6,7 +6,6 @@ sign-in codes, the Firebase Auth emulator, a redirected certificate URL, or seve
 shared Redis that desk feeds need; the demo is never loaded there (``backend/__main__.py``).
 """
 
-import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -31,25 +30,6 @@ def _env(name: str, default: str = "") -> str:
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(spec: str) -> tuple[Network, ...]:
-    """``"10.0.0.1, 192.168.0.0/16, ::1"`` -> networks; ValueError naming a bad entry. Here, not in
-    ``backend/lib/clientip.py`` (which uses it), so that ``TRUSTED_PROXIES`` is checked at start without
-    settings importing the layer above them."""
-    networks: list[Network] = []
-    for raw in spec.split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP address or network: {entry!r}") from None
-    return tuple(networks)
 
 
 class ConfigError(RuntimeError):
@@ -141,6 +121,21 @@ class Settings:
     # S10 counter), and the days a reserved label stays valid before it is released for good.
     item_id_max_outstanding: int = field(default_factory=lambda: int(_env("ITEM_ID_MAX_OUTSTANDING", "200")))
     item_id_ttl_days: int = field(default_factory=lambda: int(_env("ITEM_ID_TTL_DAYS", "7")))
+    # SMS (notifications/sms, issue 22): "log" (writes messages to the log; refused in production unless Firebase
+    # phone sign-in is configured, and then the SMS code endpoint answers 503) or "esms" (eSMS.vn brand name).
+    sms_provider: str = field(default_factory=lambda: _env("SMS_PROVIDER", "log"))
+    sms_esms_api_key: str = field(default_factory=lambda: _env("SMS_ESMS_API_KEY"))
+    sms_esms_secret_key: str = field(default_factory=lambda: _env("SMS_ESMS_SECRET_KEY"))
+    sms_esms_base_url: str = field(default_factory=lambda: _env("SMS_ESMS_BASE_URL", "https://rest.esms.vn"))
+    sms_esms_sandbox: bool = field(default_factory=lambda: _bool("SMS_ESMS_SANDBOX", False))
+    sms_brandname: str = field(default_factory=lambda: _env("SMS_BRANDNAME"))
+    # Accented Vietnamese (UCS-2: 70 characters a segment, dearer) only if the brand name is registered for it.
+    sms_unicode: bool = field(default_factory=lambda: _bool("SMS_UNICODE", False))
+    sms_max_segments: int = field(default_factory=lambda: int(_env("SMS_MAX_SEGMENTS", "2")))
+    sms_timeout_s: float = field(default_factory=lambda: float(_env("SMS_TIMEOUT_S", "10")))
+    # The secret in the delivery-report URL (eSMS signs nothing): reports go to
+    # PUBLIC_BASE_URL/api/v1/sms/reports/esms/<token>; unset, no reports are asked for.
+    sms_callback_token: str = field(default_factory=lambda: _env("SMS_CALLBACK_TOKEN"))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
@@ -206,12 +201,32 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be at least 1")
         if not 0 < self.webhook_timeout_s * 2 <= self.webhook_lease_s:
             raise ConfigError("WEBHOOK_LEASE_S must be at least twice WEBHOOK_TIMEOUT_S (and both positive)")
+        if self.sms_provider not in ("log", "esms"):
+            raise ConfigError(f"SMS_PROVIDER must be log or esms, not {self.sms_provider!r}")
+        if self.sms_provider == "esms" and not (
+            self.sms_esms_api_key and self.sms_esms_secret_key and self.sms_brandname
+        ):
+            raise ConfigError(
+                "SMS_PROVIDER=esms needs SMS_ESMS_API_KEY, SMS_ESMS_SECRET_KEY and SMS_BRANDNAME"
+            )
+        if self.sms_max_segments < 1:
+            raise ConfigError("SMS_MAX_SEGMENTS must be at least 1")
+        if self.sms_callback_token and len(self.sms_callback_token) < 32:
+            raise ConfigError("SMS_CALLBACK_TOKEN must be a random value of 32+ characters")
+        if self.is_production and self.sms_provider == "log" and not self.firebase_project_id:
+            # Citizens could not sign in at all: codes would only reach the log.
+            raise ConfigError(
+                "SMS_PROVIDER=log in production: configure an SMS provider, or Firebase phone sign-in "
+                "(FIREBASE_PROJECT_ID), which then is the only citizen sign-in"
+            )
         if self.retired_set:
             raise ConfigError(
                 f"{', '.join(self.retired_set)}: no longer read. FCM and Google's ID-token certificates are "
                 "reached at Google's own addresses (HTTPS_PROXY for an egress proxy, SSL_CERT_FILE / "
                 "REQUESTS_CA_BUNDLE for a private CA; README, Configuration); unset them"
             )
+        from backend.lib.clientip import parse_networks  # stdlib only: no import cycle
+
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:

@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from schemas.base import new_id, utc_field
@@ -53,7 +54,7 @@ class SmsEvent(SQLModel, table=True):
     at: datetime = utc_field(default_now=True)
 
 
-class SmsReportAck(SQLModel):
+class SmsReportAck(BaseModel):
     """What the service answers a provider's delivery report: the message's status after it."""
 
     model_config = ConfigDict(
@@ -63,6 +64,6 @@ class SmsReportAck(SQLModel):
             ]
         }
     )
-    message_id: str = Field(description="The provider's message id (eSMS: SMSID)")
-    status: SmsStatus = Field(description="The message's status after this report")
-    changed: bool = Field(description="False for a duplicate or late report, which changes nothing")
+    message_id: str = PydanticField(description="The provider's message id (eSMS: SMSID)")
+    status: SmsStatus = PydanticField(description="The message's status after this report")
+    changed: bool = PydanticField(description="False for a duplicate or late report, which changes nothing")

@@ -1,23 +1,35 @@
 """One-time sign-in codes for citizens.
 
-The sender is pluggable; the embedded default writes the code to the log (no SMS gateway offline). Test numbers
-with fixed codes (like Firebase's test phone numbers) are honoured only when configured (``OTP_TEST_NUMBERS``),
-and refused in production by the settings check.
+Codes go by SMS (``notifications/sms``): the sender is built from ``SMS_PROVIDER`` when the app starts
+(``lifespan_hook``), the log sender by default; each send is recorded (``backend/notices/sms.py``) and a send the
+provider does not take leaves the code unusable and answers 503 with Retry-After. Only mobiles get codes
+(``phone_not_mobile``). In production the log sender is refused at start unless Firebase phone sign-in is
+configured, and then this endpoint answers 503: codes written to a log would let its readers sign in as anyone.
+Test numbers with fixed codes (like Firebase's test phone numbers) are honoured only when configured
+(``OTP_TEST_NUMBERS``), and refused in production by the settings check.
 """
 
 import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import text, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.phones import mobile_phone
 from backend.lib.problems import Problem
-from backend.settings import Settings
+from backend.notices import sms as sms_records
+from backend.settings import Settings, get_settings
+from notifications.sms import LogSmsSender, Outcome, SmsSender
+from notifications.sms.esms import EsmsConfig, EsmsSender
+from notifications.sms.templates import sign_in_code
+from notifications.sms.text import fit, segments
 from schemas.accounts import OtpChallenge
 from schemas.base import utcnow
 
@@ -35,13 +47,77 @@ class LogOtpSender:
         log.warning("OTP for %s: %s (log sender; configure an SMS sender in production)", phone, code)
 
 
+class SmsOtpSender:
+    """Sign-in codes by SMS through ``sms``, each send recorded (``request_code`` drives it)."""
+
+    def __init__(self, sms: SmsSender) -> None:
+        self.sms = sms
+
+    async def send(self, phone: str, code: str) -> None:
+        """``OtpSender``'s form, unrecorded (``request_code`` records its sends); a failure is the same 503."""
+        settings = get_settings()
+        text = fit(sign_in_code(code, settings.otp_ttl_s), unicode=settings.sms_unicode, max_segments=1)
+        result = await self.sms.send(
+            phone, text, request_id=secrets.token_hex(16), unicode=settings.sms_unicode
+        )
+        if result.outcome is not Outcome.sent:
+            raise _unavailable(result.retry_after_s or 600)
+
+
+REPORTS_PATH = "/api/v1/sms/reports/esms"  # backend/notices/sms_reports.py
+
+
+def make_sms_sender(settings: Settings) -> SmsSender:
+    if settings.sms_provider == "esms":
+        callback = ""
+        if settings.sms_callback_token and settings.public_base_url:
+            callback = f"{settings.public_base_url}{REPORTS_PATH}/{settings.sms_callback_token}"
+        return EsmsSender(
+            EsmsConfig(
+                api_key=settings.sms_esms_api_key,
+                secret_key=settings.sms_esms_secret_key,
+                brandname=settings.sms_brandname,
+                base_url=settings.sms_esms_base_url,
+                callback_url=callback,
+                sandbox=settings.sms_esms_sandbox,
+                timeout_s=settings.sms_timeout_s,
+            )
+        )
+    return LogSmsSender()
+
+
+@asynccontextmanager
+async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+    """The configured SMS sender for as long as the app runs (its HTTP connections closed at the end)."""
+    sms = make_sms_sender(app.state.settings)
+    app.state.otp_sender = SmsOtpSender(sms)
+    try:
+        yield
+    finally:
+        await sms.aclose()
+
+
+def _unavailable(retry_after_s: float) -> Problem:
+    return Problem(
+        503,
+        "Chưa gửi được mã qua tin nhắn, vui lòng thử lại sau / The code could not be sent by SMS, retry later",
+        code="sms_unavailable",
+        headers={"Retry-After": str(max(1, round(retry_after_s)))},
+    )
+
+
 def _hash(settings: Settings, phone: str, code: str) -> str:
     return hmac.new(settings.secret_key.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-async def request_code(session: AsyncSession, settings: Settings, sender: OtpSender, phone: str) -> None:
+async def request_code(
+    session: AsyncSession, settings: Settings, sender: OtpSender | SmsOtpSender, phone: str
+) -> None:
     if phone in settings.test_codes():
         return  # fixed code, nothing to send
+    mobile_phone(phone)  # SMS reach mobiles only
+    if settings.is_production and settings.sms_provider == "log":
+        raise _unavailable(3600)
     if session.get_bind().dialect.name == "postgresql":
         # Count and insert as one step per phone (SQLite's BEGIN IMMEDIATE already serialises writers): else
         # concurrent requests all see the same count and each sends a code.
@@ -62,15 +138,35 @@ async def request_code(session: AsyncSession, settings: Settings, sender: OtpSen
             headers={"Retry-After": "3600"},
         )
     code = f"{secrets.randbelow(1_000_000):06d}"
-    session.add(
-        OtpChallenge(
-            phone=phone,
-            code_hash=_hash(settings, phone, code),
-            expires_at=utcnow() + timedelta(seconds=settings.otp_ttl_s),
-        )
+    challenge = OtpChallenge(
+        phone=phone,
+        code_hash=_hash(settings, phone, code),
+        expires_at=utcnow() + timedelta(seconds=settings.otp_ttl_s),
+    )
+    session.add(challenge)
+    if not isinstance(sender, SmsOtpSender):  # a sender of its own (tests capturing codes)
+        await session.commit()
+        await sender.send(phone, code)
+        return
+    challenge_id = challenge.id
+    body = fit(sign_in_code(code, settings.otp_ttl_s), unicode=settings.sms_unicode, max_segments=1)
+    msg_id = await sms_records.queue(
+        session, purpose="sign_in", phone=phone, provider=sender.sms.name, seg=segments(body)
     )
     await session.commit()
-    await sender.send(phone, code)
+    result = await sender.sms.send(phone, body, request_id=msg_id.hex, unicode=settings.sms_unicode)
+    await sms_records.record_result(session, msg_id, result)
+    if result.outcome is not Outcome.sent:
+        table = OtpChallenge.__table__  # type: ignore[attr-defined]
+        # The citizen never got this code: nobody may use it.
+        await session.execute(update(table).where(table.c.id == challenge_id).values(used_at=utcnow()))
+    await session.commit()
+    if result.outcome is Outcome.retry:
+        log.warning("SMS provider %s: retry later (%s)", result.provider, result.error)
+        raise _unavailable(result.retry_after_s or 60)
+    if result.outcome is Outcome.fatal:
+        log.error("SMS provider %s refused a sign-in code: %s", result.provider, result.error)
+        raise _unavailable(600)
 
 
 async def check_code(session: AsyncSession, settings: Settings, phone: str, code: str) -> None:

@@ -163,6 +163,18 @@ class ProblemCode(StrEnum):
         422,
         "Số điện thoại Việt Nam không hợp lệ / Not a valid Vietnamese phone number",
     )
+    phone_not_mobile = (
+        "phone_not_mobile",
+        422,
+        "Số cố định hoặc ngoài dải số di động không nhận được tin nhắn; hãy dùng số di động / "
+        "A landline or a number outside the mobile ranges cannot receive text messages; use a mobile number",
+    )
+    sms_unavailable = (
+        "sms_unavailable",
+        503,
+        "Chưa gửi được tin nhắn; thử lại sau `Retry-After` giây (mã chưa gửi không dùng được) / The text "
+        "message could not be sent; retry after `Retry-After` seconds (the unsent code is not usable)",
+    )
     firebase_invalid = "firebase_invalid", 401, "Mã Firebase không hợp lệ / Invalid Firebase ID token"
     firebase_not_configured = (
         "firebase_not_configured",
@@ -514,6 +526,12 @@ class ProblemCode(StrEnum):
         422,
         "Địa chỉ webhook không được phép: chỉ HTTPS tới địa chỉ công khai / The webhook URL is refused: HTTPS "
         "to a public address only (plain http to localhost outside production)",
+    )
+    # SMS providers' delivery reports (backend/notices/sms_reports.py).
+    sms_report_refused = (
+        "sms_report_refused",
+        403,
+        "Báo cáo gửi tin không được chấp nhận: sai mã bí mật / Delivery report refused: wrong secret",
     )
 
 

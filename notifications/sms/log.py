@@ -12,7 +12,7 @@ class LogSmsSender:
     name = "log"
 
     async def send(self, phone: str, text: str, *, request_id: str, unicode: bool) -> SendResult:
-        log.warning("SMS to %s (log sender; configure SMS_PROVIDER in production): %s", phone, text)
+        log.warning("SMS to %s: %s (log sender; configure SMS_PROVIDER in production)", phone, text)
         return SendResult(Outcome.sent, self.name, message_id=f"log-{request_id}")
 
     async def aclose(self) -> None:

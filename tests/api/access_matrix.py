@@ -324,6 +324,10 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/desks/{desk}/feed": Row(
         target="desk", roles={"desk": "org", "admin": "any"}, scopes=ORG_SCOPES, note="live feed of one desk"
     ),
+    # --- SMS providers' delivery reports (a secret in the URL, not a bearer token) ----------------------
+    "GET /api/v1/sms/reports/esms/{token}": Row(
+        public=True, roles=_all(), note="eSMS delivery reports; the secret token in the URL decides"
+    ),
     # --- partner webhooks (admins only: an endpoint sends an organisation's events outside) ------------
     "POST /api/v1/webhooks": Row(
         roles={"admin": "any"}, note="register a partner's endpoint (secret shown once)"

@@ -23,6 +23,7 @@ async def test_serving_in_production_refuses_a_demo_database(
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("OTP_TEST_NUMBERS")
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "hoso-test")  # citizens sign in somehow (no SMS provider here)
     monkeypatch.setattr(cli, "_serve", lambda: pytest.fail("served a demo database in production"))
     get_settings.cache_clear()
     try:

@@ -37,7 +37,7 @@ def test_production_refuses_short_secret() -> None:
         Settings(env="production", secret_key="", otp_test_numbers="").validate()
     with pytest.raises(ConfigError):
         Settings(env="production", secret_key="short", otp_test_numbers="").validate()
-    Settings(env="production", secret_key="k" * 40, otp_test_numbers="").validate()
+    Settings(env="production", secret_key="k" * 40, otp_test_numbers="", firebase_project_id="p").validate()
 
 
 def test_production_refuses_fixed_codes() -> None:
@@ -56,7 +56,7 @@ def test_retired_redirections_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     """FCM_BASE_URL and FIREBASE_ID_TOKEN_CERT_URL used to redirect pushes and the certificates that sign
     citizens' sign-ins; they are gone (issue 18), and a deployment still setting one is refused rather than
     left believing it works, in production and everywhere else."""
-    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": ""}
+    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p"}
     Settings(**base).validate()  # type: ignore[arg-type]
     for name, value in [
         ("FIREBASE_ID_TOKEN_CERT_URL", "http://127.0.0.1:9/certs"),
@@ -132,6 +132,7 @@ def test_demo_commands_refused_in_production(
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.delenv("OTP_TEST_NUMBERS")
+    monkeypatch.setenv("FIREBASE_PROJECT_ID", "hoso-test")  # else refused for want of an SMS provider first
     get_settings.cache_clear()
     try:
         for command in ("seed-demo", "run"):

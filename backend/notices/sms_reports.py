@@ -1,0 +1,78 @@
+"""HTTP for SMS providers' delivery reports (issue 22): eSMS.vn calls its CallbackUrl by GET when a message
+reaches a status (https://developers.esms.vn/en/esms-api/callback-url). eSMS signs nothing, so the URL we give
+it carries ``SMS_CALLBACK_TOKEN``, compared in constant time."""
+
+import hmac
+from typing import Annotated, Any
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.lib.openapi import PARTNERS, problems
+from backend.lib.problems import Problem, not_found
+from backend.notices import sms as records
+from backend.settings import get_settings
+from notifications.sms.esms import ReportStatus, parse_report
+from schemas.sms import SmsReportAck, SmsStatus
+
+_STATUS = {
+    ReportStatus.pending: SmsStatus.sent,
+    ReportStatus.delivered: SmsStatus.delivered,
+    ReportStatus.failed: SmsStatus.failed,
+}
+
+
+@get(
+    "/sms/reports/esms/{token:str}",
+    tags=[PARTNERS],
+    summary="Receive an eSMS delivery report",
+    description="Called by eSMS.vn, not by apps: the CallbackUrl the service gives eSMS with each SMS "
+    "(`PUBLIC_BASE_URL/api/v1/sms/reports/esms/<SMS_CALLBACK_TOKEN>`); a wrong token is 403. Query fields as "
+    "eSMS documents them: `SMSID`, `RequestId`, `SendStatus` (4 rejected, 5 sent, 1/2/7 interim), "
+    "`SendSuccess`, `SendFailed`, `Totalprice`. Moves the message to delivered or failed (final) and records "
+    "the cost; idempotent: a repeated or late report (an interim status after a final one) changes nothing "
+    "and answers `changed: false`. 404 for a message the service did not send. No bearer token.",
+    responses=problems(403, 404),
+)
+async def receive_esms_report(
+    db_session: NamedDependency[AsyncSession],
+    token: FromPath[str],
+    sms_id: Annotated[str, QueryParameter(name="SMSID", min_length=1, max_length=64)],
+    request_id: Annotated[str | None, QueryParameter(name="RequestId", max_length=64)] = None,
+    send_status: Annotated[str | None, QueryParameter(name="SendStatus", max_length=4)] = None,
+    send_success: Annotated[str | None, QueryParameter(name="SendSuccess", max_length=12)] = None,
+    send_failed: Annotated[str | None, QueryParameter(name="SendFailed", max_length=12)] = None,
+    total_price: Annotated[str | None, QueryParameter(name="Totalprice", max_length=20)] = None,
+) -> SmsReportAck:
+    expected = get_settings().sms_callback_token
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Problem(
+            403,
+            "Báo cáo gửi tin không được chấp nhận / Delivery report refused",
+            code="sms_report_refused",
+        )
+    fields = {
+        "SMSID": sms_id,
+        "RequestId": request_id or "",
+        "SendStatus": send_status or "",
+        "SendSuccess": send_success or "",
+        "SendFailed": send_failed or "",
+        "Totalprice": total_price or "",
+    }
+    report = parse_report(fields)
+    msg = None if report is None else await records.find(db_session, "esms", sms_id, report.request_id)
+    if report is None or msg is None:
+        raise not_found("SMS", sms_id)
+    status, changed = await records.apply_report(
+        db_session,
+        msg,
+        _STATUS[report.status],
+        cost_vnd=report.cost_vnd,
+        detail=f"esms SendStatus={report.send_status}",
+    )
+    return SmsReportAck(message_id=report.message_id, status=status, changed=changed)
+
+
+ROUTES: list[Any] = [receive_esms_report]
