@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import backend
 from backend.accounts import controllers as accounts
 from backend.accounts import otp
+from backend.accounts import staff as accounts_staff
 from backend.audit import controllers as audit
 from backend.booking import controllers as booking
 from backend.booking import ledger_cache
@@ -95,6 +96,7 @@ def wire_subscriptions(settings: Settings) -> None:
     app built in one process shares these module-level caches); called by ``create_app``."""
     auth.install()  # cached staff accounts and citizen versions (token revocation)
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
+    accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     ledger_cache.install()  # booked minutes per window
     planning_capacity.install()  # the plans that listings read
     planning_capacity.install_policy(settings.booking_capacity)

@@ -6,6 +6,7 @@ sign-in codes, the Firebase Auth emulator, a redirected certificate URL, or seve
 shared Redis that desk feeds need; the demo is never loaded there (``backend/__main__.py``).
 """
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -30,6 +31,25 @@ def _env(name: str, default: str = "") -> str:
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """``"10.0.0.1, 192.168.0.0/16, ::1"`` -> networks; ValueError naming a bad entry. Here, not in
+    ``backend/lib/clientip.py`` (which uses it), so that ``TRUSTED_PROXIES`` is checked at start without
+    settings importing the layer above them."""
+    networks: list[Network] = []
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {entry!r}") from None
+    return tuple(networks)
 
 
 class ConfigError(RuntimeError):
@@ -225,8 +245,6 @@ class Settings:
                 "reached at Google's own addresses (HTTPS_PROXY for an egress proxy, SSL_CERT_FILE / "
                 "REQUESTS_CA_BUNDLE for a private CA; README, Configuration); unset them"
             )
-        from backend.lib.clientip import parse_networks  # stdlib only: no import cycle
-
         try:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
