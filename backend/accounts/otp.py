@@ -23,8 +23,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import mobile_phone
+from backend.lib import sms_records
 from backend.lib.problems import Problem
-from backend.notices import sms as sms_records
 from backend.settings import Settings, get_settings
 from notifications.sms import LogSmsSender, Outcome, SmsSender
 from notifications.sms.esms import EsmsConfig, EsmsSender

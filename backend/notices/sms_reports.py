@@ -10,9 +10,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.lib import sms_records as records
 from backend.lib.openapi import PARTNERS, problems
 from backend.lib.problems import Problem, not_found
-from backend.notices import sms as records
 from backend.settings import get_settings
 from notifications.sms.esms import ReportStatus, parse_report
 from schemas.sms import SmsReportAck, SmsStatus
