@@ -5,7 +5,7 @@ it carries ``SMS_CALLBACK_TOKEN``, compared in constant time."""
 import hmac
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib import sms_records as records
 from backend.lib.openapi import PARTNERS, problems
 from backend.lib.problems import Problem, not_found
-from backend.settings import get_settings
+from backend.settings import Settings
 from notifications.sms.esms import ReportStatus, parse_report
 from schemas.sms import SmsReportAck, SmsStatus
 
@@ -37,6 +37,7 @@ _STATUS = {
     responses=problems(403, 404),
 )
 async def receive_esms_report(
+    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     token: FromPath[str],
     sms_id: Annotated[str, QueryParameter(name="SMSID", min_length=1, max_length=64)],
@@ -46,7 +47,8 @@ async def receive_esms_report(
     send_failed: Annotated[str | None, QueryParameter(name="SendFailed", max_length=12)] = None,
     total_price: Annotated[str | None, QueryParameter(name="Totalprice", max_length=20)] = None,
 ) -> SmsReportAck:
-    expected = get_settings().sms_callback_token
+    settings: Settings = request.app.state.settings
+    expected = settings.sms_callback_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Problem(
             403,
