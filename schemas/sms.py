@@ -64,6 +64,13 @@ class SmsReportAck(BaseModel):
             ]
         }
     )
-    message_id: str = PydanticField(description="The provider's message id (eSMS: SMSID)")
-    status: SmsStatus = PydanticField(description="The message's status after this report")
-    changed: bool = PydanticField(description="False for a duplicate or late report, which changes nothing")
+    message_id: str = PydanticField(
+        description="The provider's message id (eSMS: SMSID)",
+        examples=["d8e0f1f0702544b2acb456ca9ccfd111250"],
+    )
+    status: SmsStatus = PydanticField(
+        description="The message's status after this report", examples=[SmsStatus.delivered]
+    )
+    changed: bool = PydanticField(
+        description="False for a duplicate or late report, which changes nothing", examples=[True]
+    )
