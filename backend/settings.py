@@ -185,7 +185,9 @@ class Settings:
     webhook_lease_s: float = field(default_factory=lambda: float(_env("WEBHOOK_LEASE_S", "60")))
     webhook_max_attempts: int = field(default_factory=lambda: int(_env("WEBHOOK_MAX_ATTEMPTS", "14")))
     webhook_backoff_base_s: float = field(default_factory=lambda: float(_env("WEBHOOK_BACKOFF_BASE_S", "30")))
-    webhook_backoff_cap_s: float = field(default_factory=lambda: float(_env("WEBHOOK_BACKOFF_CAP_S", "21600")))
+    webhook_backoff_cap_s: float = field(
+        default_factory=lambda: float(_env("WEBHOOK_BACKOFF_CAP_S", "21600"))
+    )
     debug: bool = field(default_factory=lambda: _bool("DEBUG", False))
 
     @property

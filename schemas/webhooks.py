@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id, utc_field
@@ -97,7 +97,7 @@ class WebhookDelivery(SQLModel, table=True):
     event_id: uuid.UUID
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = json_field()
-    status: DeliveryStatus = Field(default=DeliveryStatus.pending, max_length=20)
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=String(20))
     attempts: int = 0
     next_attempt_at: datetime = utc_field()
     claimed_by: str | None = Field(default=None, max_length=100)
@@ -120,7 +120,7 @@ class WebhookAttempt(SQLModel, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int | None = None
-    outcome: DeliveryStatus = Field(max_length=20)
+    outcome: DeliveryStatus = Field(sa_type=String(20))
 
 
 # The relay reads appointment events in (at, id) order: the booking table has no index on ``at``.

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal, provide_principal, requires
@@ -62,7 +62,7 @@ class WebhooksController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        data: WebhookEndpointCreate,
+        data: JSONBody[WebhookEndpointCreate],
     ) -> WebhookEndpointWithSecret:
         return await endpoints.create(db_session, principal, data, production=_production(request))
 
@@ -110,7 +110,7 @@ class WebhooksController(Controller):
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         webhook_id: FromPath[UUID],
-        data: WebhookEndpointUpdate,
+        data: JSONBody[WebhookEndpointUpdate],
     ) -> WebhookEndpointPublic:
         return await endpoints.update(
             db_session, principal, webhook_id, data, production=_production(request)

@@ -238,8 +238,12 @@ class Delivery:
             return Answer(None, "endpoint inactive", 0)
         started = time.perf_counter()
         try:
-            # Checked again before each request: a host name may point somewhere private by now.
-            await asyncio.to_thread(check_url, job.url, production=self.production)
+            # Checked again before each request: a host name may point somewhere private by now (production
+            # resolves it, in a thread; elsewhere the check reads the URL only).
+            if self.production:
+                await asyncio.to_thread(check_url, job.url, production=True)
+            else:
+                check_url(job.url, production=False)
         except RefusedUrl as exc:
             return Answer(None, f"refused: {exc}"[:500], 0)
         body = encode(job.payload)

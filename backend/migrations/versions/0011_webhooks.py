@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("kind", _str(40), nullable=False),
         sa.Column("payload", _json(), nullable=False),
-        sa.Column("status", _str(20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", _at(), nullable=False),
         sa.Column("claimed_by", _str(100), nullable=True),
@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", _str(500), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
-        sa.Column("outcome", _str(20), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(["delivery_id"], ["webhook_delivery.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
