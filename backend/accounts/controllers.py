@@ -72,7 +72,9 @@ class AuthController(Controller):
         summary="Send a citizen a sign-in code",
         description="A citizen's first step of signing in: a one-time code is sent by SMS to the phone number "
         "(local `09…` or `+84…`; answered normalised to `+84…`), valid `expires_in` seconds. No sign-in needed. "
-        "Limited per number and per client IP (429 with Retry-After). A new request sends a new code.",
+        "Limited per number and per client IP (429 with Retry-After). A new request sends a new code. Mobile "
+        "numbers only (a landline or a number outside the mobile ranges: 422 `phone_not_mobile`); when the SMS "
+        "provider does not take the message, 503 `sms_unavailable` with Retry-After, and that code is void.",
         responses=problems(422),
     )
     async def send_citizen_code(
