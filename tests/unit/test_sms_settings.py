@@ -36,3 +36,16 @@ def test_other_sms_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="SMS_MAX_SEGMENTS"):
         Settings(env="test", sms_max_segments=0).validate()
     Settings(env="test", sms_callback_token="x" * 32).validate()
+
+
+async def test_production_with_firebase_sign_in_sends_no_codes_to_the_log() -> None:
+    """Refused before any database work or send: the code would otherwise sit in the production log."""
+    from backend.accounts import otp
+    from backend.lib.problems import Problem
+    from notifications.sms import LogSmsSender
+
+    settings = Settings(**PROD, sms_provider="log", firebase_project_id="hoso")  # type: ignore[arg-type]
+    with pytest.raises(Problem) as e:
+        await otp.request_code(None, settings, otp.SmsOtpSender(LogSmsSender()), "+84912345678")  # type: ignore[arg-type]
+    assert (e.value.status_code, e.value.code) == (503, "sms_unavailable")
+    assert e.value.headers and int(e.value.headers["Retry-After"]) > 0
