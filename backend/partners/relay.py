@@ -171,7 +171,14 @@ class Relay:
             last_at, last_id = await self._cursor(conn, source.name)
             table = source.table
             after = or_(table.c.at > last_at, and_(table.c.at == last_at, table.c.id > last_id))
-            stmt = source.query().where(after).order_by(table.c.at, table.c.id).limit(self.batch_size)
+            # Never past now: a row dated ahead (a skewed clock, imported data) would carry the cursor past
+            # every event written after it; it is relayed when its time comes.
+            stmt = (
+                source.query()
+                .where(after, table.c.at <= utcnow())
+                .order_by(table.c.at, table.c.id)
+                .limit(self.batch_size)
+            )
             rows = [dict(r._mapping) for r in await conn.execute(stmt)]
             late: list[dict[str, Any]] = []
             if recheck and last_id != NIL:

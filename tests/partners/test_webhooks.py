@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ def _delivery(engine: AsyncEngine, **kw: Any) -> Delivery:
 
 
 async def _dossier_events(
-    engine: AsyncEngine, demo: Any, po_index: int, statuses: list[str]
+    engine: AsyncEngine, demo: Any, po_index: int, statuses: list[str], at: datetime | None = None
 ) -> list[uuid.UUID]:
     """A dossier of office ``po_index`` and one event row per status, as the custody service writes them."""
     po = demo.post_offices[po_index]
@@ -84,6 +84,7 @@ async def _dossier_events(
                 actor_kind="post_office",
                 org_id=po.id,
                 place="Số 1 đường bí mật",
+                **({"at": at} if at else {}),
             )
             session.add(event)
             ids.append(event.id)
@@ -291,7 +292,7 @@ async def test_an_appointment_change_reaches_its_post_office(
 
 CHILD = """
 import asyncio, sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from backend.db import make_engine
 from backend.partners.delivery import Delivery
 
@@ -364,3 +365,30 @@ async def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_nothing_is_pro
         )
     assert delivery.status == "delivered"
     assert any(a.error and "lease ran out" in a.error for a in attempts)
+
+
+async def test_an_event_dated_ahead_does_not_hide_the_ones_after_it(
+    client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
+) -> None:
+    """A row dated in the future (a skewed clock, imported data) must not carry the cursor past events written
+    after it: it waits for its time, the others go now."""
+    made = await _register(
+        client, demo.post_offices[PO_B].code, "http://127.0.0.1:9/ahead", ["dossier.status_changed"]
+    )
+    relay = Relay(engine)
+    await relay.run_once()
+    ahead = await _dossier_events(engine, demo, PO_B, ["at_post_office"], at=utcnow() + timedelta(days=30))
+    now = await _dossier_events(engine, demo, PO_B, ["at_post_office"])
+    await relay.run_once()
+    await relay.run_once()
+    async with session_factory(engine)() as session:
+        got = set(
+            (
+                await session.execute(
+                    select(col(WebhookDelivery.event_id)).where(
+                        col(WebhookDelivery.endpoint_id) == uuid.UUID(made["id"])
+                    )
+                )
+            ).scalars()
+        )
+    assert set(now) <= got and not set(ahead) & got
