@@ -84,8 +84,8 @@ async def _dossier_events(
                 actor_kind="post_office",
                 org_id=po.id,
                 place="Số 1 đường bí mật",
-                **({"at": at} if at else {}),
             )
+            event.at = at or event.at
             session.add(event)
             ids.append(event.id)
         await session.commit()
