@@ -64,7 +64,10 @@ def forbidden(
 
 def base_url(request: Request[Any, Any, Any]) -> str:
     """Where this service is reached: PUBLIC_BASE_URL, else the address the request came to."""
-    settings = getattr(request.app.state, "settings", None)
+    try:
+        settings = getattr(request.app.state, "settings", None)
+    except KeyError:  # a request built without an app (a handler called directly)
+        settings = None
     return getattr(settings, "public_base_url", "") or str(request.base_url).rstrip("/")
 
 
