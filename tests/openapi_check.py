@@ -8,7 +8,7 @@ that operation and status. A mismatch raises ``ContractError`` in the test that 
 document leaves out (the console's pages, static files, the document itself) are not checked. Streams
 (``text/event-stream``) are checked by status and media type only: their body never ends.
 
-Switched by ``VALIDATE_RESPONSES`` (``1`` on, ``0`` off); ``STATS`` counts what was checked for the
+On by default; ``VALIDATE_RESPONSES=0`` switches it off (a quick local run). ``STATS`` counts what was checked for the
 session's summary line (tests/conftest.py).
 """
 
@@ -34,7 +34,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def enabled() -> bool:
-    return os.environ.get("VALIDATE_RESPONSES", "0").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get("VALIDATE_RESPONSES", "1").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class ContractError(AssertionError):
