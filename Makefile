@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# The console's JavaScript linter (package.json, package-lock.json): installed only when lint runs.
+# Node tools (package.json, package-lock.json): the console's JavaScript linter and the TypeScript generator and
+# compiler the suite checks the OpenAPI document with (tests/api/test_generated_typescript.py).
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-10)
 
 $(NODE_STAMP): package.json package-lock.json
@@ -42,7 +43,7 @@ lint: $(STAMP) $(NODE_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) kernels
+pytest: $(STAMP) $(NODE_STAMP) kernels
 	$(BIN)/python scripts/ensure_browser.py
 	$(BIN)/pytest -q
 
