@@ -33,6 +33,7 @@ from backend.catalogue import controllers as catalogue
 from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
+from backend.custody import proof_controller as custody_proofs
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
@@ -69,6 +70,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     catalogue.ROUTES,
     console.ROUTES,
     custody.ROUTES,
+    custody_proofs.ROUTES,
     notices.ROUTES,
     sms_reports.ROUTES,
     partners.ROUTES,

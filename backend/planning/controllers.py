@@ -17,20 +17,16 @@ from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from backend.lib.responses import LocalTimeResponse
 from backend.planning import courier, services, worker
 from schemas.enums import Role
-from schemas.planning import (
+from schemas.plan_answers import (
     CourierRoute,
     LocationAck,
-    LocationReport,
     PlanAccepted,
-    PlanCreate,
     PlanDetail,
     PlanPublished,
     PlanSummary,
-    ReplanCreate,
-    StopAction,
     StopActionResult,
-    StopFailure,
 )
+from schemas.planning import LocationReport, PlanCreate, ReplanCreate, StopAction, StopFailure
 
 PRINCIPAL = {"principal": Provide(provide_principal)}
 PLANNERS = requires(Role.dispatcher, Role.admin)

@@ -1,0 +1,300 @@
+"""What each problem ``code`` means and what to do about it, Vietnamese first then English: the text of
+``backend.lib.problem_codes.ProblemCode`` (its ``text``), kept apart from the codes and their statuses so both
+modules stay small. Grouped as the codes are; a code missing here fails at import.
+"""
+
+TEXTS: dict[str, str] = {
+    # Any request (backend/lib/problems.py and the request guards in backend/lib).
+    "validation": (
+        "Yêu cầu sai định dạng: thiếu trường, sai kiểu hoặc ngoài giới hạn; xem `errors` / "
+        "The request is malformed: a field is missing, of the wrong type or out of bounds; see `errors`"
+    ),
+    "bad_request": "Yêu cầu không đọc được / The request cannot be read",
+    "nul_character": (
+        "Ký tự NUL (\\u0000) không được phép trong đường dẫn, tham số hay nội dung / "
+        "A NUL character is not allowed in the path, the query or the body"
+    ),
+    "json_too_deep": "Nội dung JSON lồng quá nhiều cấp / The JSON body nests too deeply",
+    "unstorable_value": (
+        "Một giá trị không lưu được (quá dài, ngoài phạm vi) / "
+        "A value cannot be stored (too long, out of range)"
+    ),
+    "not_authenticated": (
+        "Cần đăng nhập: gửi `Authorization: Bearer <token>` / Sign-in required: send `Authorization: Bearer`"
+    ),
+    "invalid_token": (
+        "Mã đăng nhập sai hoặc đã hết hạn; hãy đăng nhập lại / The token is invalid or expired; sign in again"
+    ),
+    "account_changed": (
+        "Phiên đã bị thu hồi hoặc tài khoản đã bị khóa hay thay đổi; hãy đăng nhập lại / "
+        "The session was revoked or the account disabled or changed; sign in again"
+    ),
+    "forbidden": (
+        "Vai trò hoặc phạm vi của bạn không cho phép thao tác này / Your role or scope does not allow this"
+    ),
+    "forbidden_role": "Vai trò của bạn không được dùng thao tác này / Your role may not use this operation",
+    "not_found": "Không tìm thấy, hoặc bạn không được xem / Not found, or not visible to you",
+    "method_not_allowed": (
+        "Phương thức HTTP không được hỗ trợ ở địa chỉ này / The HTTP method is not supported here"
+    ),
+    "request_timeout": "Nội dung yêu cầu đến quá chậm / The request body arrived too slowly",
+    "conflict": (
+        "Xung đột với dữ liệu đã có (ví dụ một yêu cầu song song); hãy tải lại / "
+        "Conflicts with existing data (a request at the same time, say); reload and retry"
+    ),
+    "too_large": "Nội dung hoặc tệp quá lớn / The body or the file is too large",
+    "unsupported_media_type": (
+        "Định dạng nội dung không được hỗ trợ / The body's media type is not supported"
+    ),
+    "naive_time": (
+        "Thời điểm phải có múi giờ, ví dụ 2026-12-07T09:00:00+07:00 / "
+        "A time must carry its UTC offset, e.g. 2026-12-07T09:00:00+07:00"
+    ),
+    "date_out_of_range": (
+        "Ngày nằm ngoài phạm vi hệ thống nhận / The date is outside the range the service accepts"
+    ),
+    "rate_limited": (
+        "Quá nhiều lần thử; chờ số giây trong `Retry-After` / Too many attempts; wait `Retry-After` seconds"
+    ),
+    "internal": (
+        "Lỗi hệ thống; hãy thử lại, nếu còn lỗi hãy báo cho bưu điện / Internal error; retry, then report it"
+    ),
+    "database_unavailable": (
+        "Mất kết nối cơ sở dữ liệu; thử lại sau `Retry-After` / "
+        "Database connection lost; retry after `Retry-After`"
+    ),
+    "service_unavailable": "Dịch vụ tạm thời không sẵn sàng / The service is temporarily unavailable",
+    "http_error": "Lỗi HTTP khác, xem `status` / Another HTTP error, see `status`",
+    # Sign-in and accounts (backend/accounts).
+    "bad_credentials": "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password",
+    "unknown_account": (
+        "Tài khoản không còn tồn tại hoặc đã bị khóa / The account no longer exists or is disabled"
+    ),
+    "otp_invalid": "Mã xác thực (OTP) không đúng / Wrong one-time code",
+    "otp_expired": (
+        "Mã xác thực hết hạn hoặc chưa được gửi; hãy xin mã mới / "
+        "The code expired or was never sent; ask again"
+    ),
+    "otp_rate_limited": (
+        "Đã gửi quá nhiều mã cho số này; thử lại sau / Too many codes sent to this number; retry later"
+    ),
+    "invalid_phone": "Số điện thoại Việt Nam không hợp lệ / Not a valid Vietnamese phone number",
+    "phone_not_mobile": (
+        "Số cố định hoặc ngoài dải số di động không nhận được tin nhắn; hãy dùng số di động / "
+        "A landline or a number outside the mobile ranges cannot receive text messages; use a mobile number"
+    ),
+    "sms_unavailable": (
+        "Chưa gửi được tin nhắn; thử lại sau `Retry-After` giây (mã chưa gửi không dùng được) / The text "
+        "message could not be sent; retry after `Retry-After` seconds (the unsent code is not usable)"
+    ),
+    "firebase_invalid": "Mã Firebase không hợp lệ / Invalid Firebase ID token",
+    "firebase_not_configured": "Đăng nhập Firebase chưa được cấu hình / Firebase sign-in is not configured",
+    "firebase_unavailable": (
+        "Chưa kiểm tra được mã Firebase; thử lại sau / Cannot verify the Firebase token now; retry later"
+    ),
+    "no_phone": "Tài khoản Firebase không có số điện thoại / The Firebase account has no phone",
+    "invalid_ticket": (
+        "Vé mở luồng sự kiện không hợp lệ, đã dùng hoặc đã hết hạn / "
+        "The feed ticket is invalid, used or expired"
+    ),
+    "token_in_url": (
+        "Không gửi mã đăng nhập trong URL; hãy dùng vé (feed-ticket) / "
+        "Do not put tokens in URLs; use a ticket"
+    ),
+    "username_taken": "Tên đăng nhập đã có / The username is taken",
+    "unknown_org": "Không có đơn vị này / No such organisation",
+    "invalid_role": "Vai trò không dành cho nhân viên / Not a staff role",
+    "org_required": "Vai trò này cần một đơn vị / This role needs an organisation",
+    "role_org_mismatch": (
+        "Vai trò không thuộc loại đơn vị đã chọn / The role does not belong to that kind of organisation"
+    ),
+    "self_disable": "Không tự khóa tài khoản của mình / You cannot disable yourself",
+    "self_role": "Không tự đổi vai trò của mình / You cannot change your own role",
+    "invalid_shifts": (
+        "Ca làm việc sai: ngày 1..7, giờ HH:MM, không chồng nhau / Shifts: days 1..7, HH:MM, not overlapping"
+    ),
+    "invalid_skills": "Kỹ năng không hợp lệ; xem `allowed` / Unknown skills; see `allowed`",
+    "device_token_in_use": (
+        "Mã thiết bị đã đăng ký cho tài khoản khác; tài khoản đó cần đăng xuất trước / "
+        "The device token belongs to another account, which must sign out on the device first"
+    ),
+    "invalid_device": "Thông tin thiết bị không hợp lệ / Invalid device registration",
+    "invalid_ids": "Mã thông báo không hợp lệ / Invalid notification ids",
+    # Appointments (backend/booking): where, when, what.
+    "no_place": "Cần tọa độ hoặc địa chỉ / Coordinates or an address are needed",
+    "invalid_coordinates": (
+        "Tọa độ không hợp lệ, cần cả vĩ độ và kinh độ / Malformed coordinates: both lat and lon are needed"
+    ),
+    "address_not_found": (
+        "Không xác định được vị trí từ địa chỉ; hãy chọn trên bản đồ / "
+        "Could not place the address; use the map"
+    ),
+    "outside_service_area": (
+        "Địa điểm ngoài khu vực bưu điện phục vụ / The place is outside the area served"
+    ),
+    "commune_not_served": (
+        "Xã/phường này chưa có bưu cục nhận hẹn tại nhà / No post office offers home visits in this commune"
+    ),
+    "invalid_kind": "Loại không hợp lệ; xem giá trị cho phép / Unknown kind; see the values",
+    "invalid_range": "'to' phải sau 'from' / 'to' must not be before 'from'",
+    "invalid_channel": "Kênh đặt hẹn không hợp lệ / Invalid booking channel",
+    "unknown_procedure": "Không có thủ tục này / No such procedure",
+    "procedure_not_postal": (
+        "Thủ tục không nhận hồ sơ qua bưu chính (Quyết định 45/2016/QĐ-TTg) / "
+        "The procedure is not filed by post (Decision 45/2016/QĐ-TTg)"
+    ),
+    "procedure_required": "Cần mã thủ tục / A procedure code is needed",
+    "dossier_required": "Cần mã hồ sơ cho lịch trả kết quả / A dossier id is needed",
+    "dossier_not_postal_return": (
+        "Hồ sơ không đăng ký nhận kết quả qua bưu chính / The dossier did not ask for the result by post"
+    ),
+    "citizen_required": "Cần số điện thoại công dân / The citizen's phone is needed",
+    "not_allowed": "Chỉ nhân viên được đặt hẹn hộ / Only staff book for others",
+    "not_rebookable": "Lịch hẹn gốc vẫn còn hiệu lực / The original appointment is still booked",
+    "window_in_past": "Khung giờ đã qua / The window is in the past",
+    "beyond_horizon": (
+        "Ngày quá xa: chỉ đặt trước trong số ngày bưu cục cho phép / Too far ahead for this post office"
+    ),
+    "not_working_day": (
+        "Không phải ngày làm việc (cuối tuần, ngày lễ) / Not a working day (weekend or holiday)"
+    ),
+    "not_a_window": (
+        "Thời điểm không trùng khung giờ nhận hẹn; lấy khung từ GET /slots / "
+        "Not a window's start; see GET /slots"
+    ),
+    "too_short_notice": "Đặt quá sát giờ; cần đặt trước thêm / Too short notice; book further ahead",
+    "window_full": "Khung giờ đã kín; chọn khung khác / The window is full; pick another",
+    "window_not_started": "Chưa đến giờ hẹn / The window has not started yet",
+    "cutoff_passed": (
+        "Đã quá hạn đổi hoặc hủy trước giờ hẹn / Too late to change or cancel before the window"
+    ),
+    "same_window": "Khung giờ mới trùng khung cũ / Same window as now",
+    "not_booked": "Lịch hẹn không còn ở trạng thái đã đặt / The appointment is no longer booked",
+    "appointment_changed": (
+        "Lịch hẹn vừa được thay đổi; hãy tải lại / The appointment changed meanwhile; reload it"
+    ),
+    "unknown_reason_code": "Mã lý do không hợp lệ; xem `allowed` / Unknown reason code; see `allowed`",
+    "bad_key": "Idempotency-Key dài 1-200 ký tự / Idempotency-Key must be 1-200 characters",
+    "idempotency_key_reused": (
+        "Idempotency-Key đã dùng cho một yêu cầu khác / The Idempotency-Key was used for another request"
+    ),
+    # Dossiers and custody (backend/custody).
+    "no_desk": "Chưa có Bộ phận Một cửa / No one-stop desk is configured",
+    "desk_required": "Cần mã Bộ phận Một cửa / The one-stop desk is needed",
+    "agency_required": "Cần mã cơ quan giải quyết / The agency is needed",
+    "unknown_document": (
+        "Giấy tờ không thuộc thành phần hồ sơ của thủ tục / Documents not in the procedure's list"
+    ),
+    "incomplete_dossier": (
+        "Hồ sơ chưa đủ thành phần; xem `missing` / The dossier is incomplete; see `missing`"
+    ),
+    "postal_not_allowed": (
+        "Thủ tục này không được nộp qua bưu chính / This procedure cannot be filed by post"
+    ),
+    "postal_return_not_allowed": (
+        "Thủ tục này không trả kết quả qua bưu chính / Results of this procedure cannot be posted"
+    ),
+    "forbidden_channel": (
+        "Vai trò của bạn không tạo được hồ sơ qua kênh này / "
+        "Your role may not create a dossier on this channel"
+    ),
+    "invalid_item_id": (
+        "Số hiệu bưu gửi sai (S10, UPU): sai chữ số kiểm tra hoặc định dạng / Malformed S10 item id"
+    ),
+    "item_id_used": "Số hiệu đã được dùng / The item id is already used",
+    "item_id_quota": (
+        "Bạn giữ quá nhiều số hiệu chưa dùng; dùng bớt trước / "
+        "You hold too many unused labels; use some first"
+    ),
+    "item_id_expired": "Số hiệu đã hết hạn / The reserved label has expired",
+    "item_id_not_reserved": (
+        "Số hiệu không được cấp cho bạn hoặc đã dùng / The label is not a free one of yours"
+    ),
+    "serials_exhausted": (
+        "Hết dãy số hiệu bưu gửi; báo cho quản trị / The S10 serial range is exhausted; tell the admins"
+    ),
+    "invalid_transition": (
+        "Sự kiện không hợp lệ với trạng thái hiện tại của hồ sơ; xem `allowed` / "
+        "The event does not fit the dossier's current status; see `allowed`"
+    ),
+    "out_of_order": "Sự kiện ngoại tuyến không theo đúng thứ tự / An offline event is out of order",
+    "not_custodian_then": (
+        "Bạn không giữ hồ sơ vào thời điểm của sự kiện / You did not hold the dossier at the event's time"
+    ),
+    "future_time": "Thời điểm ở tương lai / The time is in the future",
+    "stale_time": "Thời điểm quá cũ / The time is too old",
+    "reason_required": "Cần lý do / A reason is required",
+    "missing_required": "Cần danh sách giấy tờ bổ sung / The list of missing documents is required",
+    "outcome_required": "Cần kết quả (approved/refused) / The outcome is required",
+    "recipient_required": "Cần xác minh người nhận / The recipient check is required",
+    "recipient_check_failed": "Không xác minh được người nhận / The recipient could not be verified",
+    "confirmation_required": (
+        "Công dân phải xác nhận bằng mã hoặc chữ ký / The citizen must confirm with a code or a signature"
+    ),
+    "wrong_code": "Mã xác nhận không đúng / Wrong confirmation code",
+    "too_many_wrong_codes": (
+        "Nhập sai mã quá nhiều lần; thử lại sau `Retry-After` / "
+        "Too many wrong codes; retry after `Retry-After`"
+    ),
+    "handover_code_locked": (
+        "Mã của công dân bị khóa đến hết ngày do nhập sai nhiều lần / "
+        "The citizen's code is locked for today after too many wrong answers"
+    ),
+    "proof_required": "Cần ảnh chứng từ đã tải lên / An uploaded proof is required",
+    "proof_not_yours": "Chứng từ do người khác tải lên / The proof was uploaded by someone else",
+    "proof_already_used": (
+        "Chứng từ đã dùng cho một lần giao nhận khác / The proof already backs another visit"
+    ),
+    "proof_file_gone": "Tệp chứng từ không còn / The proof file is gone",
+    "file_required": "Thiếu tệp 'file' / The 'file' part is missing",
+    "empty_file": "Tệp rỗng / The file is empty",
+    "bad_type": "Chỉ nhận ảnh PNG, JPEG hoặc WebP / Only PNG, JPEG or WebP images",
+    "no_org": "Tài khoản không thuộc đơn vị nào / The account has no organisation",
+    "unknown_receiver": "Không có nơi nhận này / No such receiver",
+    "same_holder": "Không thể tự bàn giao cho mình / You cannot hand over to yourself",
+    "handover_rejected": (
+        "Một số bưu gửi không bàn giao được; xem `items` / Some items cannot be handed over; see `items`"
+    ),
+    "not_receiver": "Chỉ bên nhận được xác nhận / Only the receiver confirms",
+    "already_confirmed": "Lô bàn giao đã được xác nhận / Already confirmed",
+    # Route plans and couriers (backend/planning, backend/console).
+    "date_in_past": "Ngày đã qua / The day has passed",
+    "date_too_far": "Ngày quá xa / The day is too far ahead",
+    "plan_in_progress": (
+        "Đang tính một kế hoạch cho ngày này / A plan for this day is already being computed"
+    ),
+    "too_many_plans_in_progress": (
+        "Bưu cục đang chờ tính nhiều kế hoạch; thử lại sau / "
+        "This post office has plans being computed; retry later"
+    ),
+    "plan_not_solved": "Kế hoạch chưa có lời giải / The plan has no solution",
+    "plan_not_publishable": (
+        "Kế hoạch ở trạng thái không công bố được / The plan cannot be published in its status"
+    ),
+    "plan_published_meanwhile": (
+        "Một kế hoạch khác của ngày này vừa được công bố / Another plan of this day was just published"
+    ),
+    "plan_changed": "Kế hoạch vừa thay đổi; hãy tải lại / The plan just changed; reload it",
+    "stop_state": (
+        "Điểm dừng không ở trạng thái cho phép thao tác này / The stop's status does not allow this"
+    ),
+    "bad_time": "Thời điểm không hợp lệ / The time is out of range",
+    "office_required": "Cần chọn bưu cục / Choose a post office",
+    # Reports and imports (backend/reporting).
+    "bad_period": "Kỳ báo cáo sai (từ sau đến, quá 5 năm) / Bad period (from after to, > 5 years)",
+    "bad_org": "Đơn vị phải là Bộ phận Một cửa hoặc cơ quan / Must be a desk or an agency",
+    "import_rejected": (
+        "Không nhập hồ sơ nào vì tệp có lỗi; xem `errors` / "
+        "Nothing imported: the file has errors; see `errors`"
+    ),
+    "ids_exhausted": "Hết dải số hiệu cho hồ sơ nhập / The import id range is exhausted",
+    # Partner webhooks (backend/partners).
+    "webhook_url_refused": (
+        "Địa chỉ webhook không được phép: chỉ HTTPS tới địa chỉ công khai / The webhook URL is refused: HTTPS "
+        "to a public address only (plain http to localhost outside production)"
+    ),
+    # SMS providers' delivery reports (backend/notices/sms_reports.py).
+    "sms_report_refused": (
+        "Báo cáo gửi tin không được chấp nhận: sai mã bí mật / Delivery report refused: wrong secret"
+    ),
+}
