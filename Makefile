@@ -38,6 +38,7 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_sizes.py
 	node_modules/.bin/eslint backend/console/static
 
 typecheck: $(STAMP)
