@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.sql.dml import Update
 
 from notifications.push import PushMessage
 from schemas.notifications import NotificationStatus
@@ -60,6 +62,43 @@ class Stats:
 
 
 OnSent = Callable[[Sequence[Settled]], Awaitable[None]]
+
+
+def lease_claim(
+    table: Table,
+    *,
+    claimable: Sequence[str],
+    sending: str,
+    worker_id: str,
+    now: datetime,
+    lease_until: datetime,
+    batch_size: int,
+    dialect: str,
+) -> Update:
+    """The statement that leases up to ``batch_size`` due rows of an outbox table to ``worker_id`` until
+    ``lease_until`` (the notification outbox and the partners' webhook deliveries share it; the caller adds its
+    ``RETURNING`` columns). Due first; on PostgreSQL rows another worker is claiming are skipped, not waited
+    for. A row whose lease runs out becomes due again at ``lease_until``, so a killed worker's rows are
+    retried by the others; ``attempts`` counts every claim."""
+    due = (
+        select(table.c.id)
+        .where(table.c.status.in_(claimable), table.c.next_attempt_at <= now)
+        .order_by(table.c.next_attempt_at)
+        .limit(batch_size)
+    )
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(table)
+        .where(table.c.id.in_(due))
+        .values(
+            status=sending,
+            claimed_by=worker_id,
+            claimed_until=lease_until,
+            next_attempt_at=lease_until,
+            attempts=table.c.attempts + 1,
+        )
+    )
 
 
 def backoff_seconds(

@@ -48,6 +48,7 @@ from notifications.claims import (
     backoff_seconds,
     default_worker_id,
     engine_of,
+    lease_claim,
     message_for,
     send_chunks,
 )
@@ -230,27 +231,16 @@ class Dispatcher:
     # --- database steps -------------------------------------------------------------------------------------
 
     async def _claim(self, now: datetime) -> list[Claimed]:
-        due = (
-            select(N.c.id)
-            .where(N.c.status.in_(CLAIMABLE), N.c.next_attempt_at <= now)
-            .order_by(N.c.next_attempt_at)
-            .limit(self.batch_size)
-        )
-        if self._dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        until = now + self.lease
-        stmt = (
-            update(N)
-            .where(N.c.id.in_(due))
-            .values(
-                status=NotificationStatus.sending.value,
-                claimed_by=self.worker_id,
-                claimed_until=until,
-                next_attempt_at=until,
-                attempts=N.c.attempts + 1,
-            )
-            .returning(*_ROW_COLUMNS)
-        )
+        stmt = lease_claim(
+            N,
+            claimable=CLAIMABLE,
+            sending=NotificationStatus.sending.value,
+            worker_id=self.worker_id,
+            now=now,
+            lease_until=now + self.lease,
+            batch_size=self.batch_size,
+            dialect=self._dialect,
+        ).returning(*_ROW_COLUMNS)
         async with self.engine.begin() as conn:
             result = await conn.execute(stmt)
             return [Claimed(**row._mapping) for row in result]

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.partners import signing
 from backend.partners.urls import RefusedUrl, check_url
-from notifications.claims import backoff_seconds, default_worker_id
+from notifications.claims import backoff_seconds, default_worker_id, lease_claim
 from schemas.base import utcnow
 from schemas.webhooks import CLAIMABLE, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -159,27 +159,16 @@ class Delivery:
         return len(jobs)
 
     async def _claim(self, now: datetime) -> list[Job]:
-        due = (
-            select(W.c.id)
-            .where(W.c.status.in_(CLAIMABLE), W.c.next_attempt_at <= now)
-            .order_by(W.c.next_attempt_at)
-            .limit(self.batch_size)
-        )
-        if self._dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        until = now + self.lease
-        claim = (
-            update(W)
-            .where(W.c.id.in_(due))
-            .values(
-                status=DeliveryStatus.sending.value,
-                claimed_by=self.worker_id,
-                claimed_until=until,
-                next_attempt_at=until,
-                attempts=W.c.attempts + 1,
-            )
-            .returning(W.c.id, W.c.event_id, W.c.endpoint_id, W.c.payload, W.c.attempts)
-        )
+        claim = lease_claim(
+            W,
+            claimable=CLAIMABLE,
+            sending=DeliveryStatus.sending.value,
+            worker_id=self.worker_id,
+            now=now,
+            lease_until=now + self.lease,
+            batch_size=self.batch_size,
+            dialect=self._dialect,
+        ).returning(W.c.id, W.c.event_id, W.c.endpoint_id, W.c.payload, W.c.attempts)
         async with self.engine.begin() as conn:
             claimed = [r._mapping for r in await conn.execute(claim)]
             if not claimed:
