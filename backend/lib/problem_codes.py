@@ -207,8 +207,8 @@ def markdown() -> str:
     lines = [
         "# Mã lỗi / Problem codes",
         "",
-        "<!-- Written by `python -m backend.lib.problem_codes` from backend/lib/problem_codes.py: "
-        "edit that. -->",
+        "<!-- Written by `python -m backend.lib.problem_codes` from backend/lib/problem_codes.py (codes, "
+        "statuses) and problem_texts.py (texts): edit those. -->",
         "",
         "Every error answer is an RFC 9457 problem (`application/problem+json`) with a stable `code`;",
         "apps branch on `code`, never on `detail`. Its `type` is `<base URL>/problems/<code>`, a page of",
