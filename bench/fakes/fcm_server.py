@@ -33,6 +33,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.fakes.loopthread import stop_loop_thread
 from bench.fakes.tlsca import TestCA
 
 FCM_HOST = "fcm.googleapis.com"
@@ -217,20 +218,16 @@ class FakeFcm:
         if loop is None or self._thread is None:
             return
 
-        async def shutdown() -> None:
-            assert self._server is not None and self._release is not None
-            self._release.set()
-            self._server.close()
-            if self._tls_server is not None:
-                self._tls_server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        server, release, tls_server = self._server, self._release, self._tls_server
+        assert server is not None and release is not None
 
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
+        def close() -> None:
+            release.set()
+            server.close()
+            if tls_server is not None:
+                tls_server.close()
+
+        stop_loop_thread(loop, self._thread, close)
         self._loop = None
 
     def __enter__(self) -> "FakeFcm":

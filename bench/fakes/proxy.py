@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.fakes.loopthread import stop_loop_thread
+
 # RFC 2544's benchmarking range: never routed on the internet, so a placeholder cannot reach anything real.
 _PLACEHOLDERS = ipaddress.ip_network("198.18.0.0/15")
 
@@ -87,18 +89,9 @@ class ConnectProxy:
         loop = self._loop
         if loop is None or self._thread is None:
             return
-
-        async def shutdown() -> None:
-            assert self._server is not None
-            self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
+        server = self._server
+        assert server is not None
+        stop_loop_thread(loop, self._thread, server.close)
         self._loop = None
 
     def __enter__(self) -> "ConnectProxy":
