@@ -357,6 +357,9 @@ class DossierStatus(StrEnum):
     not_accepted = "not_accepted"  # the desk refused to accept it (papers go back to the citizen)
     processing = "processing"  # with the competent agency
     awaiting_supplement = "awaiting_supplement"  # the agency asked for more documents: clock paused
+    # The supplement collected at the citizen's door on its way to the desk: the clock stays paused until the
+    # desk receives it (issue 20).
+    supplement_in_transit = "supplement_in_transit"
     resolved = "resolved"  # decided (approved or refused)
     withdrawn = "withdrawn"  # the citizen withdrew it
     result_ready = "result_ready"  # result (KQ item) at the desk
