@@ -81,6 +81,12 @@ class ProblemCode(StrEnum):
     device_token_in_use = "device_token_in_use", 409
     invalid_device = "invalid_device", 422
     invalid_ids = "invalid_ids", 422
+    # Identity: national ids, authorised persons (backend/accounts/identity.py, authorisations.py).
+    invalid_national_id = "invalid_national_id", 422
+    national_id_missing = "national_id_missing", 422
+    national_id_mismatch = "national_id_mismatch", 422
+    invalid_validity = "invalid_validity", 422
+    authorisation_revoked = "authorisation_revoked", 409
 
     # Appointments (backend/booking): where, when, what.
     no_place = "no_place", 422
@@ -179,6 +185,23 @@ class ProblemCode(StrEnum):
     webhook_url_refused = "webhook_url_refused", 422
     # SMS providers' delivery reports (backend/notices/sms_reports.py).
     sms_report_refused = "sms_report_refused", 403
+    # Live tracking links (backend/planning/tracking_link.py).
+    tracking_link_not_found = "tracking_link_not_found", 404
+    tracking_link_ended = "tracking_link_ended", 410
+    # Money: the ledger, collection at the door, cash-ups, remittances (backend/money).
+    ledger_key_reused = "ledger_key_reused", 409
+    ledger_unbalanced = "ledger_unbalanced", 422
+    ledger_bad_account = "ledger_bad_account", 422
+    amount_out_of_range = "amount_out_of_range", 422
+    more_than_due = "more_than_due", 422
+    bad_method = "bad_method", 422
+    not_on_route = "not_on_route", 403
+    appointment_cancelled = "appointment_cancelled", 409
+    cashup_exists = "cashup_exists", 409
+    cashup_mismatch = "cashup_mismatch", 422
+    day_not_closable = "day_not_closable", 409
+    already_remitted = "already_remitted", 409
+    nothing_to_remit = "nothing_to_remit", 422
 
 
 STATUS_CODES: dict[int, ProblemCode] = {

@@ -120,6 +120,22 @@ TEXTS: dict[str, str] = {
     ),
     "invalid_device": "Thông tin thiết bị không hợp lệ / Invalid device registration",
     "invalid_ids": "Mã thông báo không hợp lệ / Invalid notification ids",
+    # Identity: national ids, authorised persons (backend/accounts/identity.py, authorisations.py).
+    "invalid_national_id": (
+        "Số CCCD không hợp lệ: cần 12 chữ số, mã tỉnh có thật, năm sinh không ở tương lai; xem `reason` / "
+        "Invalid CCCD number: 12 digits, a real province code, a birth year not in the future; see `reason`"
+    ),
+    "national_id_missing": (
+        "Công dân chưa khai báo số CCCD / The citizen has no national id on file"
+    ),
+    "national_id_mismatch": (
+        "Số trên thẻ không khớp với số đã khai báo / The number on the card does not match the one on file"
+    ),
+    "invalid_validity": (
+        "Thời hạn ủy quyền không hợp lệ (kết thúc trước khi bắt đầu, đã qua, hoặc quá 5 năm) / "
+        "Invalid validity (ends before it starts, already over, or longer than 5 years)"
+    ),
+    "authorisation_revoked": "Giấy ủy quyền đã bị thu hồi / The authorisation was revoked",
     # Appointments (backend/booking): where, when, what.
     "no_place": "Cần tọa độ hoặc địa chỉ / Coordinates or an address are needed",
     "invalid_coordinates": (
@@ -297,4 +313,48 @@ TEXTS: dict[str, str] = {
     "sms_report_refused": (
         "Báo cáo gửi tin không được chấp nhận: sai mã bí mật / Delivery report refused: wrong secret"
     ),
+    # Live tracking links (backend/planning/tracking_link.py).
+    "tracking_link_not_found": (
+        "Liên kết theo dõi không đúng hoặc không tồn tại; hãy mở lại liên kết trong tin nhắn / "
+        "The tracking link is wrong or unknown; open the link in the message again"
+    ),
+    "tracking_link_ended": (
+        "Chuyến thăm đã kết thúc (đã xong, không thành công, bị hủy) hoặc liên kết đã hết hạn / "
+        "The visit has ended (done, unsuccessful or cancelled) or the link has expired"
+    ),
+    # Money: the ledger, collection at the door, cash-ups, remittances (backend/money).
+    "ledger_key_reused": (
+        "Khóa chống lặp đã dùng cho một khoản khác; sổ không đổi / "
+        "The idempotency key was used for another transaction; the ledger is unchanged"
+    ),
+    "ledger_unbalanced": (
+        "Bút toán phải có ít nhất hai dòng có tổng bằng 0 / A transaction needs two or more lines summing to 0"
+    ),
+    "ledger_bad_account": "Tài khoản sổ không hợp lệ / Not a ledger account",
+    "amount_out_of_range": (
+        "Số tiền phải là số nguyên đồng, dương và không quá 1.000.000.000 / "
+        "An amount must be whole VND, positive and at most 1,000,000,000"
+    ),
+    "more_than_due": (
+        "Số tiền thu lớn hơn số còn phải nộp (hoặc không còn gì phải nộp) / "
+        "The amount is more than what is still due (or nothing is due)"
+    ),
+    "bad_method": "Hình thức thanh toán không dùng được ở đây / The payment method is not allowed here",
+    "not_on_route": (
+        "Hồ sơ hoặc lịch hẹn không nằm trên tuyến của bạn / The dossier or appointment is not on your route"
+    ),
+    "appointment_cancelled": "Lịch hẹn đã hủy: không thu tiền / The appointment is cancelled: nothing to collect",
+    "cashup_exists": (
+        "Bưu tá đã kết toán ngày này / This courier has already cashed up for this day"
+    ),
+    "cashup_mismatch": (
+        "Số kiểm đếm lệch với sổ: cần ghi chú lý do / The counted amount differs: a note is required"
+    ),
+    "day_not_closable": (
+        "Còn bưu tá giữ tiền chưa kết toán / Couriers holding money have not cashed up yet"
+    ),
+    "already_remitted": (
+        "Khoản tiền này đã được chuyển cho cơ quan / This money has already been remitted"
+    ),
+    "nothing_to_remit": "Không có khoản nào chờ chuyển / Nothing is waiting to be remitted",
 }
