@@ -119,6 +119,8 @@ class PlanRoute(SQLModel, table=True):
     distance_m: float = 0.0
     travel_s: float = 0.0
     stops_count: int = 0
+    # Moves with every change of the route's stops a dispatcher makes (issue 20): the courier's app compares it.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class PlanStop(SQLModel, table=True):
@@ -159,6 +161,11 @@ class PlanStop(SQLModel, table=True):
     finished_at: datetime | None = utc_field(nullable=True)
     outcome_code: str | None = Field(default=None, max_length=40)
     note: str | None = Field(default=None, max_length=300)
+    # A dispatcher pinned the stop: a re-plan keeps it with its courier and in its order (issue 20).
+    pinned: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # One visit per household (issue 20): the items served at one stop share the routing node's key; their rows
+    # follow each other on the route. None: a stop of one item.
+    visit_key: str | None = Field(default=None, max_length=80)
 
 
 class PlanUnassigned(SQLModel, table=True):
@@ -178,6 +185,24 @@ class PlanUnassigned(SQLModel, table=True):
     window_end: datetime | None = utc_field(nullable=True)
     reason: str = Field(max_length=60, description="machine code: capacity, time_window, skill, ...")
     detail: str = Field(max_length=300, description="Vietnamese / English explanation")
+
+
+class PlanEvent(SQLModel, table=True):
+    """A dispatcher's change to a plan's stops (moved to another courier, reordered, pinned, unpinned): who
+    (actor id and role), when (UTC), from where (client address), and the stop's place before and after."""
+
+    __tablename__ = "plan_event"
+    __table_args__ = (Index("ix_plan_event_plan_at", "plan_id", "at"),)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    plan_id: uuid.UUID = Field(foreign_key="plan.id")
+    stop_id: uuid.UUID = Field(foreign_key="plan_stop.id")
+    kind: str = Field(max_length=20, description="stop_moved, stop_pinned, stop_unpinned")
+    at: datetime = utc_field(default_now=True)
+    actor_id: uuid.UUID
+    actor_role: str = Field(max_length=20)
+    client_ip: str | None = Field(default=None, max_length=45)
+    before: dict[str, Any] = json_field()
+    after: dict[str, Any] = json_field()
 
 
 class CourierPosition(SQLModel, table=True):
@@ -236,6 +261,20 @@ class StopAction(SQLModel):
     # Completing a result delivery: who received it (custody's recipient check) and the proof photo/signature.
     recipient: RecipientCheck | None = None
     proof_id: uuid.UUID | None = None
+
+
+class StopMove(SQLModel):
+    """Move a stop (with the other items of its visit) to a courier of the plan and/or to a place in that
+    courier's order. ``position`` is 1-based among the route's open stops (planned or started); default: last."""
+
+    courier_id: uuid.UUID | None = Field(default=None, description="default: the stop's courier")
+    position: int | None = Field(default=None, ge=1, le=1000, schema_extra=_ex(2))
+    pin: bool | None = Field(default=None, description="also pin (true) or unpin (false) the stop")
+    route_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="the version of the stop's route the dispatcher saw (409 `route_changed` if it moved since)",
+    )
 
 
 class StopFailure(StopAction):

@@ -175,6 +175,12 @@ class ProblemCode(StrEnum):
     stop_state = "stop_state", 409
     bad_time = "bad_time", 422
     office_required = "office_required", 422
+    # Dispatcher control of stops (backend/planning/services/stop_moves.py, issue 20).
+    plan_not_editable = "plan_not_editable", 409
+    route_changed = "route_changed", 409
+    stop_move_infeasible = "stop_move_infeasible", 409
+    bad_position = "bad_position", 422
+    courier_not_available = "courier_not_available", 422
 
     # Reports and imports (backend/reporting).
     bad_period = "bad_period", 422

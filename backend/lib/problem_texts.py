@@ -296,6 +296,27 @@ TEXTS: dict[str, str] = {
     ),
     "bad_time": "Thời điểm không hợp lệ / The time is out of range",
     "office_required": "Cần chọn bưu cục / Choose a post office",
+    # Dispatcher control of stops (issue 20).
+    "plan_not_editable": (
+        "Chỉ sửa được kế hoạch đã giải hoặc đã công bố, của hôm nay trở đi / "
+        "Only a solved or published plan of today or later can be changed"
+    ),
+    "route_changed": (
+        "Lộ trình vừa được người khác thay đổi; hãy tải lại / The route was just changed by someone else; reload it"
+    ),
+    "stop_move_infeasible": (
+        "Thay đổi làm lộ trình không khả thi; xem `violations` (khung giờ, ca làm, sức chở, giờ nghỉ); "
+        "không có gì thay đổi / The change makes a route infeasible; see `violations` (windows, shift, load, "
+        "break); nothing was changed"
+    ),
+    "bad_position": (
+        "Vị trí không hợp lệ: từ sau các điểm đang làm đến cuối lộ trình / "
+        "Bad position: after the stops under way, up to the end of the route"
+    ),
+    "courier_not_available": (
+        "Bưu tá không thuộc bưu cục hoặc không có ca ngày này / "
+        "The courier is not of this post office or has no shift that day"
+    ),
     # Reports and imports (backend/reporting).
     "bad_period": "Kỳ báo cáo sai (từ sau đến, quá 5 năm) / Bad period (from after to, > 5 years)",
     "bad_org": "Đơn vị phải là Bộ phận Một cửa hoặc cơ quan / Must be a desk or an agency",
