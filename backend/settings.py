@@ -167,6 +167,12 @@ class Settings:
     # ``type`` URIs point to its /problems/{code} pages. Empty: the address each request came to.
     public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL").rstrip("/"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
+    # Live tracking links (backend/planning/tracking_link.py): a link ends when its visit does, or this many hours
+    # after it was issued at the latest; its page and JSON answer serve this many requests per client IP and minute.
+    tracking_link_max_hours: int = field(default_factory=lambda: int(_env("TRACKING_LINK_MAX_HOURS", "12")))
+    tracking_link_rate_per_minute: int = field(
+        default_factory=lambda: int(_env("TRACKING_LINK_RATE_PER_MINUTE", "60"))
+    )
     geocoder_url: str = field(default_factory=lambda: _env("GEOCODER_URL"))
     osrm_url: str = field(default_factory=lambda: _env("OSRM_URL"))
     upload_dir: str = field(default_factory=lambda: _env("UPLOAD_DIR", str(ROOT / "var" / "uploads")))
@@ -175,6 +181,12 @@ class Settings:
     # Failed home deliveries of a result before it goes back to the post office counter for collection
     # (backend/custody/services/side_effects.py; the citizen is offered a new visit while attempts remain).
     delivery_max_attempts: int = field(default_factory=lambda: int(_env("DELIVERY_MAX_ATTEMPTS", "2")))
+    # A result (or returned papers) ready for a citizen who chose postal return is offered delivery windows;
+    # with no choice after RETURN_OFFER_HOURS the earliest window the routes can absorb is booked by a sweep
+    # every RETURN_SWEEP_S, which leases an offer for RETURN_LEASE_S (backend/custody/services/return_offers.py).
+    return_offer_hours: float = field(default_factory=lambda: float(_env("RETURN_OFFER_HOURS", "24")))
+    return_sweep_s: float = field(default_factory=lambda: float(_env("RETURN_SWEEP_S", "60")))
+    return_lease_s: float = field(default_factory=lambda: float(_env("RETURN_LEASE_S", "120")))
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
@@ -218,9 +230,13 @@ class Settings:
             "handover_staff_max_failures_per_hour",
             "delivery_max_attempts",
             "webhook_max_attempts",
+            "tracking_link_max_hours",
+            "tracking_link_rate_per_minute",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if min(self.return_offer_hours, self.return_sweep_s, self.return_lease_s) <= 0:
+            raise ConfigError("RETURN_OFFER_HOURS, RETURN_SWEEP_S and RETURN_LEASE_S must be positive")
         if not 0 < self.webhook_timeout_s * 2 <= self.webhook_lease_s:
             raise ConfigError("WEBHOOK_LEASE_S must be at least twice WEBHOOK_TIMEOUT_S (and both positive)")
         if self.sms_provider not in ("log", "esms"):

@@ -18,6 +18,7 @@ from backend.booking.services.common import STAFF_CHANNEL, Office, window_full, 
 from backend.booking.services.events import dedupe_key, reminder_rows
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import resolve_point
+from backend.booking.services.supplements import supplement_dossier
 from backend.booking.windows import Window, WindowError, check_window
 from backend.catalogue import places
 from backend.lib.auth import Principal
@@ -142,6 +143,8 @@ async def _who(session: AsyncSession, principal: Principal, data: AppointmentCre
         raise Problem(422, "Cần số điện thoại người dân / citizen_phone is required", code="citizen_required")
     phone = normalise_phone(data.citizen_phone)
     existing = (await session.exec(select(Citizen.id).where(Citizen.phone == phone))).one_or_none()
+    if data.channel == BookingChannel.system and principal.role == Role.admin:
+        return _Who(existing, phone, BookingChannel.system)  # a background job's booking (issue 20 returns)
     if data.channel in (BookingChannel.app, BookingChannel.system):
         raise Problem(422, "Kênh không hợp lệ / channel must be desk or phone", code="invalid_channel")
     return _Who(existing, phone, data.channel or STAFF_CHANNEL[principal.role])
@@ -172,7 +175,10 @@ async def _asked(session: AsyncSession, data: AppointmentCreate, citizen_id: uui
 async def _carried(
     session: AsyncSession, kind: AppointmentKind, asked: _Asked, citizen_id: uuid.UUID | None
 ) -> tuple[Procedure | None, str | None]:
-    """The procedure a pickup files, or the dossier (and its procedure) a delivery brings back."""
+    """The procedure a pickup files, or the dossier (and its procedure) a delivery brings back or a supplement
+    pickup carries (issue 20)."""
+    if kind == AppointmentKind.pickup and asked.dossier_raw:
+        return await supplement_dossier(session, citizen_id, asked.dossier_raw)
     if kind in (AppointmentKind.pickup, AppointmentKind.assisted):
         if not asked.procedure_code:
             raise Problem(422, "Cần mã thủ tục / A procedure code is needed", code="procedure_required")
@@ -287,7 +293,8 @@ def _rows(
         address=place.address,
         note=data.note,
         distance_km=round(distance, 3),
-        fees=fees_for(data.kind, distance, proc),
+        # A supplement pickup pays the postal fee only: the procedure's fees were paid at filing.
+        fees=fees_for(data.kind, distance, None if item_id and data.kind == AppointmentKind.pickup else proc),
         channel=who.channel,
         booked_by_role=principal.role.value,
         booked_by_id=principal.id,
