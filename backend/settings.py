@@ -159,6 +159,20 @@ class Settings:
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
+    # Online payments (backend/money/online, issue 21): the VNPay merchant's terminal code and hash secret (both
+    # unset: online payment answers 503), its payment page, and how long a payment link stays open. VNPay sends
+    # IPNs to PUBLIC_BASE_URL/api/v1/payments/vnpay/ipn (registered with VNPay) and the payer's browser back to
+    # PUBLIC_BASE_URL/api/v1/payments/vnpay/return.
+    vnpay_tmn_code: str = field(default_factory=lambda: _env("VNPAY_TMN_CODE"))
+    vnpay_hash_secret: str = field(default_factory=lambda: _env("VNPAY_HASH_SECRET"))
+    vnpay_payment_url: str = field(
+        default_factory=lambda: _env("VNPAY_PAYMENT_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+    )
+    vnpay_expire_min: int = field(default_factory=lambda: int(_env("VNPAY_EXPIRE_MIN", "15")))
+    # VietQR bank transfers (backend/money/vietqr.py): the collection account's bank (6-digit NAPAS BIN) and
+    # number; unset, the VietQR endpoint answers 503.
+    vietqr_bank_bin: str = field(default_factory=lambda: _env("VIETQR_BANK_BIN"))
+    vietqr_account_no: str = field(default_factory=lambda: _env("VIETQR_ACCOUNT_NO"))
     # Settings that no longer exist but are still set (issue 18): refused, so nobody believes they still work.
     retired_set: tuple[str, ...] = field(default_factory=lambda: tuple(n for n in RETIRED if _env(n)))
     # Where a tapped push notification opens the app: its links are this base plus the dossier's path.
