@@ -156,6 +156,18 @@ class Settings:
     # The secret in the delivery-report URL (eSMS signs nothing): reports go to
     # PUBLIC_BASE_URL/api/v1/sms/reports/esms/<token>; unset, no reports are asked for.
     sms_callback_token: str = field(default_factory=lambda: _env("SMS_CALLBACK_TOKEN"))
+    # Notification channels (notifications/channels, issue 22): a notice of a kind that matters not opened within
+    # CHANNEL_UNREAD_AFTER_S also goes by Zalo/SMS; what a message costs (VND: SMS per segment by encoding, ZNS per
+    # message; 0 = unknown until the provider's report says); each channel's rate in messages per second, shared by
+    # every dispatcher (0 = no limit); attempts before a delivery fails; ZNS_TEMPLATES "kind=template id,...".
+    channel_unread_after_s: int = field(default_factory=lambda: int(_env("CHANNEL_UNREAD_AFTER_S", "1800")))
+    sms_cost_gsm7_vnd: int = field(default_factory=lambda: int(_env("SMS_COST_GSM7_VND", "0")))
+    sms_cost_ucs2_vnd: int = field(default_factory=lambda: int(_env("SMS_COST_UCS2_VND", "0")))
+    zns_cost_vnd: int = field(default_factory=lambda: int(_env("ZNS_COST_VND", "0")))
+    sms_rate_per_s: float = field(default_factory=lambda: float(_env("SMS_RATE_PER_S", "10")))
+    zns_rate_per_s: float = field(default_factory=lambda: float(_env("ZNS_RATE_PER_S", "10")))
+    channel_max_attempts: int = field(default_factory=lambda: int(_env("CHANNEL_MAX_ATTEMPTS", "6")))
+    zns_templates: str = field(default_factory=lambda: _env("ZNS_TEMPLATES"))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
@@ -246,6 +258,8 @@ class Settings:
             "webhook_max_attempts",
             "tracking_link_max_hours",
             "tracking_link_rate_per_minute",
+            "channel_max_attempts",
+            "channel_unread_after_s",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
@@ -253,6 +267,10 @@ class Settings:
             raise ConfigError("RETURN_OFFER_HOURS, RETURN_SWEEP_S and RETURN_LEASE_S must be positive")
         if not 0 < self.webhook_timeout_s * 2 <= self.webhook_lease_s:
             raise ConfigError("WEBHOOK_LEASE_S must be at least twice WEBHOOK_TIMEOUT_S (and both positive)")
+        if min(self.sms_cost_gsm7_vnd, self.sms_cost_ucs2_vnd, self.zns_cost_vnd) < 0:
+            raise ConfigError("SMS_COST_GSM7_VND, SMS_COST_UCS2_VND and ZNS_COST_VND may not be negative")
+        if min(self.sms_rate_per_s, self.zns_rate_per_s) < 0:
+            raise ConfigError("SMS_RATE_PER_S and ZNS_RATE_PER_S may not be negative (0: no limit)")
         if self.sms_provider not in ("log", "esms"):
             raise ConfigError(f"SMS_PROVIDER must be log or esms, not {self.sms_provider!r}")
         if self.sms_provider == "esms" and not (
@@ -290,6 +308,11 @@ class Settings:
             raise ConfigError(
                 "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
             )
+
+    def zns_template_ids(self) -> dict[str, str]:
+        """ZNS_TEMPLATES as {notification kind: Zalo template id}."""
+        pairs = (p.split("=", 1) for p in self.zns_templates.split(",") if "=" in p)
+        return {k.strip(): v.strip() for k, v in pairs if k.strip() and v.strip()}
 
     def test_codes(self) -> dict[str, str]:
         """Phone -> fixed code for configured test numbers (ranges allowed: +84900000001-+84900000099:123456)."""
