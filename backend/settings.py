@@ -168,6 +168,21 @@ class Settings:
     zns_rate_per_s: float = field(default_factory=lambda: float(_env("ZNS_RATE_PER_S", "10")))
     channel_max_attempts: int = field(default_factory=lambda: int(_env("CHANNEL_MAX_ATTEMPTS", "6")))
     zns_templates: str = field(default_factory=lambda: _env("ZNS_TEMPLATES"))
+    # Zalo ZNS (notifications/zns, issue 22): enabled when ZNS_APP_ID is set (the Zalo app linked to the OA), and
+    # then ZNS_SECRET_KEY (the app's secret key, sent when refreshing the OA's token), ZNS_OA_SECRET_KEY (the
+    # OA's secret key, which signs webhook events) and ZNS_REFRESH_TOKEN (the first refresh token, from the OA's
+    # authorisation; the rotating ones after it live in the database) are required. ZNS_BASE_URL and
+    # ZNS_OAUTH_URL default to Zalo's own; ZNS_DEVELOPMENT sends with "mode": "development" (OA admins only).
+    zns_app_id: str = field(default_factory=lambda: _env("ZNS_APP_ID"))
+    zns_secret_key: str = field(default_factory=lambda: _env("ZNS_SECRET_KEY"))
+    zns_oa_secret_key: str = field(default_factory=lambda: _env("ZNS_OA_SECRET_KEY"))
+    zns_refresh_token: str = field(default_factory=lambda: _env("ZNS_REFRESH_TOKEN"))
+    zns_base_url: str = field(
+        default_factory=lambda: _env("ZNS_BASE_URL", "https://business.openapi.zalo.me")
+    )
+    zns_oauth_url: str = field(default_factory=lambda: _env("ZNS_OAUTH_URL", "https://oauth.zaloapp.com"))
+    zns_timeout_s: float = field(default_factory=lambda: float(_env("ZNS_TIMEOUT_S", "10")))
+    zns_development: bool = field(default_factory=lambda: _bool("ZNS_DEVELOPMENT", False))
     firebase_credentials: str = field(default_factory=lambda: _env("FIREBASE_CREDENTIALS"))
     firebase_project_id: str = field(default_factory=lambda: _env("FIREBASE_PROJECT_ID"))
     firebase_auth_emulator_host: str = field(default_factory=lambda: _env("FIREBASE_AUTH_EMULATOR_HOST"))
@@ -271,6 +286,7 @@ class Settings:
             raise ConfigError("SMS_COST_GSM7_VND, SMS_COST_UCS2_VND and ZNS_COST_VND may not be negative")
         if min(self.sms_rate_per_s, self.zns_rate_per_s) < 0:
             raise ConfigError("SMS_RATE_PER_S and ZNS_RATE_PER_S may not be negative (0: no limit)")
+        self._validate_zns()
         if self.sms_provider not in ("log", "esms"):
             raise ConfigError(f"SMS_PROVIDER must be log or esms, not {self.sms_provider!r}")
         if self.sms_provider == "esms" and not (
@@ -307,6 +323,33 @@ class Settings:
             # another process would silently miss events.
             raise ConfigError(
                 "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
+            )
+
+    @property
+    def zns_enabled(self) -> bool:
+        return bool(self.zns_app_id)
+
+    def _validate_zns(self) -> None:
+        """ZNS on needs all its secrets; production sends to Zalo's own addresses over HTTPS only."""
+        from notifications.zns.templates import TemplateConfigError, parse
+
+        if not self.zns_enabled:
+            return
+        try:
+            parse(self.zns_templates)
+        except TemplateConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        if not (self.zns_secret_key and self.zns_oa_secret_key and self.zns_refresh_token):
+            raise ConfigError(
+                "ZNS_APP_ID is set: ZNS_SECRET_KEY, ZNS_OA_SECRET_KEY and ZNS_REFRESH_TOKEN are needed"
+            )
+        if self.is_production and not all(
+            u.startswith("https://") for u in (self.zns_base_url, self.zns_oauth_url)
+        ):
+            raise ConfigError("ZNS_BASE_URL and ZNS_OAUTH_URL must be HTTPS in production")
+        if self.is_production and self.zns_development:
+            raise ConfigError(
+                "ZNS_DEVELOPMENT (unapproved templates, OA admins only) may not be set in production"
             )
 
     def zns_template_ids(self) -> dict[str, str]:
