@@ -120,6 +120,12 @@ class ProblemCode(StrEnum):
     bad_key = "bad_key", 400
     idempotency_key_reused = "idempotency_key_reused", 422
 
+    # Closing loops (issue 20): supplements on their dossier, returns of results and papers.
+    not_awaiting_supplement = "not_awaiting_supplement", 409
+    return_choice_closed = "return_choice_closed", 409
+    return_already_booked = "return_already_booked", 409
+    address_required = "address_required", 422
+
     # Dossiers and custody (backend/custody).
     no_desk = "no_desk", 422
     desk_required = "desk_required", 422
@@ -208,6 +214,12 @@ class ProblemCode(StrEnum):
     day_not_closable = "day_not_closable", 409
     already_remitted = "already_remitted", 409
     nothing_to_remit = "nothing_to_remit", 422
+    # Online payments and prices people set (backend/money/online, backend/catalogue/tariff_*).
+    nothing_due = "nothing_due", 409
+    payments_unconfigured = "payments_unconfigured", 503
+    payment_bad_signature = "payment_bad_signature", 400
+    price_version_overlap = "price_version_overlap", 409
+    price_version_in_past = "price_version_in_past", 422
 
 
 STATUS_CODES: dict[int, ProblemCode] = {

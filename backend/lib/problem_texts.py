@@ -194,6 +194,23 @@ TEXTS: dict[str, str] = {
     "idempotency_key_reused": (
         "Idempotency-Key đã dùng cho một yêu cầu khác / The Idempotency-Key was used for another request"
     ),
+    # Closing loops (issue 20): supplements on their dossier, returns of results and papers.
+    "not_awaiting_supplement": (
+        "Hồ sơ không ở trạng thái chờ bổ sung: không đặt lịch hay nhận bổ sung được / "
+        "The dossier is not waiting for a supplement: no supplement pickup can be booked or recorded"
+    ),
+    "return_choice_closed": (
+        "Kết quả đã rời Bộ phận Một cửa (hoặc không chờ trả qua bưu chính): không đổi được cách nhận / "
+        "The result has left the desk (or is not waiting for a postal return): the way of return is settled"
+    ),
+    "return_already_booked": (
+        "Lịch trả kết quả đã được đặt; đổi giờ qua lịch hẹn / "
+        "The return delivery is already booked; change it through the appointment"
+    ),
+    "address_required": (
+        "Cần vị trí giao (lat, lon): hồ sơ chưa có địa chỉ nhận / "
+        "A delivery place (lat, lon) is needed: the dossier has no address on file"
+    ),
     # Dossiers and custody (backend/custody).
     "no_desk": "Chưa có Bộ phận Một cửa / No one-stop desk is configured",
     "desk_required": "Cần mã Bộ phận Một cửa / The one-stop desk is needed",
@@ -378,4 +395,20 @@ TEXTS: dict[str, str] = {
         "Khoản tiền này đã được chuyển cho cơ quan / This money has already been remitted"
     ),
     "nothing_to_remit": "Không có khoản nào chờ chuyển / Nothing is waiting to be remitted",
+    "nothing_due": "Không còn khoản nào phải trả cho lịch hẹn này / Nothing is owed on this appointment",
+    "payments_unconfigured": (
+        "Thanh toán trực tuyến hoặc chuyển khoản chưa được cấu hình; hãy trả khi nhân viên đến / "
+        "Online payment or bank transfer is not configured; pay the courier instead"
+    ),
+    "payment_bad_signature": (
+        "Chữ ký của cổng thanh toán không hợp lệ / The payment gateway's signature is not valid"
+    ),
+    "price_version_overlap": (
+        "Đã có phiên bản bắt đầu cùng lúc hoặc muộn hơn; phiên bản mới phải bắt đầu sau mọi phiên bản đã có / "
+        "A version starting at or after that time exists; a new version must start after every existing one"
+    ),
+    "price_version_in_past": (
+        "Không sửa được giá đã áp dụng: phiên bản mới phải bắt đầu từ bây giờ trở đi / "
+        "Prices already applied cannot change: a new version must start now or later"
+    ),
 }
