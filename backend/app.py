@@ -33,7 +33,9 @@ from backend.catalogue import controllers as catalogue
 from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
+from backend.custody import loops_controller as custody_loops
 from backend.custody import proof_controller as custody_proofs
+from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
@@ -71,6 +73,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     console.ROUTES,
     custody.ROUTES,
     custody_proofs.ROUTES,
+    custody_loops.ROUTES,
     notices.ROUTES,
     sms_reports.ROUTES,
     partners.ROUTES,
@@ -87,6 +90,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
     otp.lifespan_hook,  # the SMS sender of sign-in codes (SMS_PROVIDER) and its HTTP connections
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
+    custody_returns.lifespan_hook,  # return offers unanswered in time booked (issue 20), unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     planning_worker.lifespan_hook,  # the route-plan solver runner
 )

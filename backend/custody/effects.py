@@ -51,7 +51,14 @@ EFFECTS: dict[str, tuple[Step, ...]] = {
         step("start_clock"),
         notify("dossier.handed_to_agency", "agency", "result_due"),
     ),
-    "TKN": (step("require_reason"),),
+    # Issue 20: a refusal and a withdrawal tell the citizen why, and the papers come back like a result: a
+    # refusal at the desk has them there, so they are ready for return at once (KQS as the system); a withdrawn
+    # dossier's papers come back from the agency first (KQS when they reach the desk).
+    "TKN": (
+        step("require_reason"),
+        notify("dossier.not_accepted", "reason"),
+        step("return_papers", code="KQS"),
+    ),
     "TCQ": (step("assign_agency"),),
     # The clock stops while the citizen supplements and starts again when they have (Decree 118/2025/NĐ-CP).
     "TBS": (
@@ -59,10 +66,18 @@ EFFECTS: dict[str, tuple[Step, ...]] = {
         step("pause_clock"),
         notify("dossier.supplement_requested", "documents"),
     ),
+    # The supplement collected at the door travels to the desk; the clock runs again only at the desk's receipt.
+    "EBS": (step("collect_supplement"), notify("dossier.supplement_collected", "documents")),
     "TNB": (step("resume_clock"), step("clear_supplement")),
-    "TRH": (step("set_outcome", outcome="withdrawn"), step("stop_clock")),
+    "TRH": (
+        step("set_outcome", outcome="withdrawn"),
+        step("stop_clock"),
+        step("note_reason"),
+        notify("dossier.withdrawn", "reason"),
+    ),
     "TKQ": (step("decide"),),
-    "KQS": (step("issue_result"), notify("dossier.result_ready")),
+    # A citizen who chose postal return is offered delivery windows (issue 20: every such result enters a plan).
+    "KQS": (step("issue_result"), step("tell_result_ready"), step("offer_return")),
     "KQB": (),
     "EMG": (),
     "EMO": (step("expect_delivery", default_hours=2), notify("dossier.out_for_delivery", "eta")),

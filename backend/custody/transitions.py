@@ -32,6 +32,7 @@ PORTAL_STATUS: dict[Status, int] = {
     Status.not_accepted: 3,
     Status.processing: 4,
     Status.awaiting_supplement: 5,
+    Status.supplement_in_transit: 5,  # still waiting for the supplement until the desk receives it
     Status.withdrawn: 7,
     Status.resolved: 9,
     Status.result_ready: 9,
@@ -52,6 +53,7 @@ CUSTODY: dict[Status, CustodianKind] = {
     Status.not_accepted: CustodianKind.desk,
     Status.processing: CustodianKind.agency,
     Status.awaiting_supplement: CustodianKind.agency,
+    Status.supplement_in_transit: CustodianKind.courier,  # the supplement's holder; the dossier stays put
     Status.resolved: CustodianKind.agency,
     Status.withdrawn: CustodianKind.desk,
     Status.result_ready: CustodianKind.desk,
@@ -71,6 +73,7 @@ OPEN_STATUSES = frozenset(
         Status.received,
         Status.processing,
         Status.awaiting_supplement,
+        Status.supplement_in_transit,
     }
 )
 
@@ -133,10 +136,20 @@ RULES: dict[str, Rule] = {
             "Yêu cầu bổ sung hồ sơ",
             "Supplement requested",
         ),
+        # Issue 20: the supplement travels with its dossier. The courier's scan at the door records it (EBS,
+        # our own code in the EMSEVT style); the clock stays paused until the desk receives it (TNB).
+        _rule(
+            "EBS",
+            S.supplement_in_transit,
+            {S.awaiting_supplement},
+            _POST,
+            "Bưu điện nhận hồ sơ bổ sung tại nhà",
+            "Supplement collected at home",
+        ),
         _rule(
             "TNB",
             S.processing,
-            {S.awaiting_supplement},
+            {S.awaiting_supplement, S.supplement_in_transit},
             _AGENCY,
             "Đã nhận hồ sơ bổ sung",
             "Supplement received",
@@ -232,9 +245,19 @@ CREATION: dict[Channel, tuple[str, Status, frozenset[Role]]] = {
 # changes, the status does not.
 CUSTODY_CODE = "BGN"
 
+# Events that change no status (issue 20): the citizen's choice of postal return or counter pickup, and the
+# booking of the return delivery, by the citizen or, with no answer in time, by the system.
+NOTE_CODES: dict[str, tuple[str, str]] = {
+    "YBC": ("Công dân chọn nhận kết quả qua bưu chính", "Postal return chosen"),
+    "YTQ": ("Công dân chọn nhận kết quả tại quầy", "Counter pickup chosen"),
+    "HTK": ("Đã đặt lịch trả kết quả tại nhà", "Return delivery booked"),
+    "HTT": ("Tự động đặt lịch trả kết quả tại nhà", "Return delivery booked automatically"),
+}
+
 CODE_LABELS: dict[str, tuple[str, str]] = {
     "EMA": ("Nhận gửi / nhận tại nhà", "Posted / collected"),
     CUSTODY_CODE: ("Bàn giao", "Handed over"),
+    **NOTE_CODES,
     **{code: (r.label_vi, r.label_en) for code, r in RULES.items()},
 }
 
@@ -254,6 +277,7 @@ ON_RECEIPT: dict[tuple[Status, CustodianKind], str] = {
     (S.delivery_failed, CustodianKind.desk): "KQT",
     (S.result_at_post_office, CustodianKind.desk): "KQT",
     (S.resolved, CustodianKind.desk): "KQS",
+    (S.supplement_in_transit, CustodianKind.desk): "TNB",
 }
 ON_DEPARTURE: dict[tuple[Status, CustodianKind], str] = {
     (S.at_post_office, CustodianKind.desk): "EMC",
@@ -267,6 +291,7 @@ SAME_STATUS_CUSTODY = frozenset(
         (S.at_post_office, CustodianKind.post_office),
         (S.result_at_post_office, CustodianKind.post_office),
         (S.out_for_delivery, CustodianKind.courier),
+        (S.supplement_in_transit, CustodianKind.courier),
     }
 )
 

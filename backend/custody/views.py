@@ -149,6 +149,7 @@ def _status_label(status: str) -> dict[str, str]:
         "not_accepted": ("Không được tiếp nhận", "Not accepted"),
         "processing": ("Đang giải quyết", "Being processed"),
         "awaiting_supplement": ("Chờ bổ sung hồ sơ", "Waiting for supplements"),
+        "supplement_in_transit": ("Hồ sơ bổ sung đang chuyển đến Bộ phận Một cửa", "Supplement on its way to the desk"),
         "resolved": ("Đã có kết quả", "Decided"),
         "withdrawn": ("Đã rút hồ sơ", "Withdrawn"),
         "result_ready": ("Kết quả tại Bộ phận Một cửa", "Result at the desk"),

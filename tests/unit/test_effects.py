@@ -33,6 +33,9 @@ def test_every_step_function_is_used() -> None:
 
 FACT_MAKERS = {
     "take_desk": {"agency"},
+    "require_reason": {"reason"},
+    "note_reason": {"reason"},
+    "collect_supplement": {"documents"},
     "start_clock": {"result_due"},
     "request_supplement": {"documents"},
     "expect_delivery": {"eta"},

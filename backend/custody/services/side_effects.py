@@ -18,8 +18,9 @@ from backend.custody import deadlines
 from backend.custody import transitions as tr
 from backend.custody.effects import EFFECTS
 from backend.custody.ids import new_item_id
+from backend.custody.services import return_offers
 from backend.custody.services.access import Actor, org_by_code, result_of
-from backend.custody.services.verification import check_recipient, require_proof
+from backend.custody.services.verification import RecipientPassed, check_recipient, require_proof
 from backend.lib.problems import Problem
 from backend.settings import get_settings
 from schemas import s10
@@ -108,6 +109,20 @@ async def take_desk(scan: Scan) -> None:
 async def require_reason(scan: Scan) -> None:
     if scan.ev is None or not scan.ev.reason:
         raise Problem(422, "Cần lý do không tiếp nhận / a reason is required", code="reason_required")
+    scan.facts["reason"] = scan.ev.reason
+
+
+async def note_reason(scan: Scan) -> None:
+    """A withdrawal's reason for the citizen's notice: the one recorded, else the citizen's own request."""
+    given = scan.ev.reason if scan.ev is not None else None
+    scan.facts["reason"] = given or "Theo đề nghị của công dân / At the citizen's request"
+
+
+async def return_papers(scan: Scan, *, code: str) -> None:
+    """The papers the desk did not accept are at the desk: ready to go back at once, as the system (issue 20)."""
+    d = scan.dossier
+    desk = await scan.session.get(Organisation, d.desk_id) if d.desk_id else None
+    scan.follow_up = FollowUp(code, tr.RULES[code].to, desk, {"auto": True, "papers": True})
 
 
 async def assign_agency(scan: Scan) -> None:
@@ -173,6 +188,14 @@ async def resume_clock(scan: Scan) -> None:
     d.paused_at = None
 
 
+async def collect_supplement(scan: Scan) -> None:
+    """What the courier collected at the door (default: the whole missing list) goes on the event."""
+    missing = [str(m) for m in (scan.dossier.data or {}).get("missing") or []]
+    given = [str(m) for m in scan.data.get("documents") or []] or missing
+    scan.data["documents"] = given
+    scan.facts["documents"] = given or ["—"]
+
+
 async def clear_supplement(scan: Scan) -> None:
     scan.dossier.supplement_required = False
 
@@ -194,6 +217,20 @@ async def issue_result(scan: Scan) -> None:
         )
         scan.session.add(result)
     scan.data["result_item_id"] = result.item_id
+
+
+async def tell_result_ready(scan: Scan) -> None:
+    """The result is ready; for papers the desk refused or the citizen withdrew, that they are coming back."""
+    papers = scan.dossier.status in (tr.Status.not_accepted, tr.Status.withdrawn)
+    scan.notes.append(("dossier.papers_returned" if papers else "dossier.result_ready", {}))
+
+
+async def offer_return(scan: Scan) -> None:
+    """A citizen who chose postal return is offered delivery windows (``return_offers``)."""
+    answer_by = await return_offers.make_offer(scan.session, scan.dossier, scan.when)
+    if answer_by is not None:
+        scan.data["return_offer"] = {"answer_by": answer_by.isoformat()}
+        scan.notes.append(("dossier.return_offer", {"due_at": answer_by}))
 
 
 async def expect_delivery(scan: Scan, *, default_hours: float) -> None:
@@ -240,7 +277,7 @@ def _recipient(scan: Scan) -> RecipientCheck:
 async def verify_recipient(scan: Scan) -> None:
     recipient, d = _recipient(scan), scan.dossier
     citizen = await scan.session.get(Citizen, d.citizen_id) if d.citizen_id else None
-    await check_recipient(
+    scan.facts["recipient_passed"] = await check_recipient(
         scan.session,
         recipient,
         citizen,
@@ -261,14 +298,16 @@ async def keep_proof(scan: Scan, *, required: bool) -> None:
 
 async def hand_result_over(scan: Scan) -> None:
     recipient = _recipient(scan)
+    passed: RecipientPassed | None = scan.facts.get("recipient_passed")
     scan.dossier.returned_at = scan.when
     result = await result_of(scan.session, scan.dossier)
     if result is not None:
         result.delivered_at = scan.when
         result.recipient_check = recipient.method
-        result.recipient_name = recipient.name
+        result.recipient_name = passed.name if passed else recipient.name
         result.proof_id = scan.proof.id if scan.proof else None
-    scan.data["recipient_check"] = recipient.method
+    # Which way the check passed (method, how much of a card's number, the authorisation), never the number.
+    scan.data.update(passed.event_data() if passed else {"recipient_check": recipient.method})
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -279,6 +318,11 @@ HANDLERS: dict[str, Handler] = {
         notify,
         take_desk,
         require_reason,
+        note_reason,
+        return_papers,
+        collect_supplement,
+        tell_result_ready,
+        offer_return,
         assign_agency,
         set_outcome,
         decide,
