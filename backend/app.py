@@ -33,9 +33,7 @@ from backend.catalogue import controllers as catalogue
 from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
-from backend.custody import loops_controller as custody_loops
 from backend.custody import proof_controller as custody_proofs
-from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
@@ -46,6 +44,7 @@ from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_do
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
+from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
 from backend.notices import sms_reports
 from backend.notices import worker as notices_worker
@@ -73,8 +72,8 @@ ROUTES: tuple[Sequence[Any], ...] = (
     console.ROUTES,
     custody.ROUTES,
     custody_proofs.ROUTES,
-    custody_loops.ROUTES,
     notices.ROUTES,
+    notice_channels.ROUTES,  # a citizen's notification channels (issue 22)
     sms_reports.ROUTES,
     partners.ROUTES,
     planning.ROUTES,
@@ -90,7 +89,6 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
     otp.lifespan_hook,  # the SMS sender of sign-in codes (SMS_PROVIDER) and its HTTP connections
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
-    custody_returns.lifespan_hook,  # return offers unanswered in time booked (issue 20), unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     planning_worker.lifespan_hook,  # the route-plan solver runner
 )

@@ -74,15 +74,16 @@ def lease_claim(
     lease_until: datetime,
     batch_size: int,
     dialect: str,
+    where: Sequence[Any] = (),
 ) -> Update:
     """The statement that leases up to ``batch_size`` due rows of an outbox table to ``worker_id`` until
     ``lease_until`` (the notification outbox and the partners' webhook deliveries share it; the caller adds its
     ``RETURNING`` columns). Due first; on PostgreSQL rows another worker is claiming are skipped, not waited
     for. A row whose lease runs out becomes due again at ``lease_until``, so a killed worker's rows are
-    retried by the others; ``attempts`` counts every claim."""
+    retried by the others; ``attempts`` counts every claim. ``where`` narrows the due rows (one channel's)."""
     due = (
         select(table.c.id)
-        .where(table.c.status.in_(claimable), table.c.next_attempt_at <= now)
+        .where(table.c.status.in_(claimable), table.c.next_attempt_at <= now, *where)
         .order_by(table.c.next_attempt_at)
         .limit(batch_size)
     )

@@ -9,15 +9,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.accounts.otp import make_sms_sender
 from backend.db import session_factory
 from backend.notices.services import warn_due_soon
 from backend.settings import Settings, get_settings
+from notifications.channels.dispatcher import ChannelDispatcher
+from notifications.channels.policy import ChannelConfig
+from notifications.channels.senders import ChannelSender, SmsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.push import PushSender, make_sender
+from schemas.channels import Channel
 
 log = logging.getLogger("backend.notices")
 SWEEP_EVERY_S = 15 * 60
@@ -48,19 +54,57 @@ def sender_for(settings: Settings) -> PushSender:
     )
 
 
+def channel_config(settings: Settings, available: frozenset[Channel]) -> ChannelConfig:
+    return ChannelConfig(
+        unread_after=timedelta(seconds=settings.channel_unread_after_s),
+        sms_cost_gsm7_vnd=settings.sms_cost_gsm7_vnd,
+        sms_cost_ucs2_vnd=settings.sms_cost_ucs2_vnd,
+        zns_cost_vnd=settings.zns_cost_vnd,
+        available=available,
+    )
+
+
+def channel_dispatcher(engine: AsyncEngine, settings: Settings) -> ChannelDispatcher:
+    """SMS (``SMS_PROVIDER``) beside push; the log sender counts as no SMS channel (it sends nothing). Zalo ZNS
+    joins when its sender is configured."""
+    senders: dict[Channel, ChannelSender] = {}
+    config = channel_config(settings, frozenset({Channel.push}))
+    if settings.sms_provider != "log":
+        config = channel_config(settings, frozenset({Channel.push, Channel.sms}))
+        senders[Channel.sms] = SmsChannel(
+            make_sms_sender(settings),
+            config,
+            unicode=settings.sms_unicode,
+            max_segments=settings.sms_max_segments,
+        )
+    return ChannelDispatcher(
+        engine,
+        senders,
+        config,
+        rates={Channel.sms: settings.sms_rate_per_s, Channel.zns: settings.zns_rate_per_s},
+        max_attempts=settings.channel_max_attempts,
+    )
+
+
 async def run(
     engine: AsyncEngine, stop: asyncio.Event, *, sweep: bool = True, settings: Settings | None = None
 ) -> None:
-    sender = sender_for(settings or get_settings())
+    settings = settings or get_settings()
+    sender = sender_for(settings)
     dispatcher = Dispatcher(engine, sender)
+    channels = channel_dispatcher(engine, settings)
     log.info("notification dispatcher %s started (push: %s)", dispatcher.worker_id, type(sender).__name__)
-    tasks = [asyncio.create_task(dispatcher.run_forever(stop))]
+    tasks = [
+        asyncio.create_task(dispatcher.run_forever(stop)),
+        asyncio.create_task(channels.run_forever(stop)),
+    ]
     if sweep:
         tasks.append(asyncio.create_task(_sweep(engine, stop)))
     try:
         await asyncio.gather(*tasks)
     finally:
         await sender.aclose()
+        await channels.aclose()
 
 
 @asynccontextmanager

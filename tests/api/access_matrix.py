@@ -315,6 +315,8 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/notifications": Row(roles=_all("self"), note="one's own inbox"),
     "POST /api/v1/notifications/read": Row(roles=_all("self"), note="one's own inbox"),
     "GET /api/v1/notifications/failed": Row(roles={"admin": "any"}, note="undeliverable notifications"),
+    "GET /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices"),
+    "PUT /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices (opt-out)"),
     "POST /api/v1/desks/{desk}/feed-ticket": Row(
         target="desk",
         roles={"desk": "org", "admin": "any"},
@@ -327,6 +329,9 @@ MATRIX: dict[str, Row] = {
     # --- SMS providers' delivery reports (a secret in the URL, not a bearer token) ----------------------
     "GET /api/v1/sms/reports/esms/{token}": Row(
         public=True, roles=_all(), note="eSMS delivery reports; the secret token in the URL decides"
+    ),
+    "POST /api/v1/zns/events": Row(
+        public=True, roles=_all(), note="Zalo ZNS webhook events; the X-ZEvent-Signature header decides"
     ),
     # --- partner webhooks (admins only: an endpoint sends an organisation's events outside) ------------
     "POST /api/v1/webhooks": Row(
