@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import backend
 from backend.accounts import controllers as accounts
+from backend.accounts import identity_controller as accounts_identity
 from backend.accounts import otp
 from backend.accounts import staff as accounts_staff
 from backend.audit import controllers as audit
@@ -34,6 +35,7 @@ from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
 from backend.custody import proof_controller as custody_proofs
+from backend.custody import recipient_controller as custody_recipients
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
@@ -66,12 +68,14 @@ SWAGGER_STATIC = "/schema-assets"
 # Every route group: each domain's ``controllers.ROUTES`` (mounted under /api/v1) ...
 ROUTES: tuple[Sequence[Any], ...] = (
     accounts.ROUTES,
+    accounts_identity.ROUTES,
     audit.ROUTES,
     booking.ROUTES,
     catalogue.ROUTES,
     console.ROUTES,
     custody.ROUTES,
     custody_proofs.ROUTES,
+    custody_recipients.ROUTES,
     notices.ROUTES,
     notice_channels.ROUTES,  # a citizen's notification channels (issue 22)
     sms_reports.ROUTES,

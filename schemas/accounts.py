@@ -59,6 +59,11 @@ class Citizen(SQLModel, table=True):
     created_at: datetime = utc_field(default_now=True)
     # Bumped by "sign out everywhere": every token issued before stops working (claim ``ver``).
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Identity (issue 20, migration 0019; backend/accounts/identity.py): the language texts come in, and who
+    # on the desk checked the national id against the card at the counter, when (cleared by a new number).
+    preferred_language: str = Field(default="vi", max_length=2, sa_column_kwargs={"server_default": "vi"})
+    national_id_verified_at: datetime | None = utc_field(nullable=True)
+    national_id_verified_by: uuid.UUID | None = None
 
 
 class CitizenAddress(SQLModel, table=True):

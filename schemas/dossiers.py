@@ -271,14 +271,16 @@ class DossierCreate(Where):
 
 
 class RecipientCheck(BaseModel):
-    """Who received the result: the citizen's handover code, their national id on file, or an authorised
-    person with a photographed authorisation letter."""
+    """Who received the result: the citizen's handover code; the citizen's national id card (its number typed,
+    all 12 digits or the last 6, compared with the one on file); or a person the citizen authorised
+    (``authorisation_id`` from ``GET /dossiers/{item_id}/recipients``, and that person's card number, 12 digits
+    or the last 6). See ``backend/custody/services/verification.py``."""
 
     method: Literal["code", "national_id", "authorisation"]
     code: str | None = PField(default=None, min_length=6, max_length=6)
-    national_id: str | None = PField(default=None, min_length=9, max_length=12)
+    national_id: str | None = PField(default=None, min_length=6, max_length=12, examples=["001234"])
     name: str | None = PField(default=None, max_length=120)
-    authorisation_proof_id: uuid.UUID | None = None
+    authorisation_id: uuid.UUID | None = None
 
 
 class EventIn(Where):

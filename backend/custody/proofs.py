@@ -9,7 +9,6 @@ Everyone else gets the same 404 as for an unknown id.
 """
 
 import asyncio
-import hashlib
 import uuid
 from pathlib import Path, PurePath
 
@@ -17,24 +16,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.custody.services import citing_dossiers, owns_proof, was_custodian
+from backend.lib import images
 from backend.lib.auth import Principal
+from backend.lib.images import MAX_BYTES, sniff
 from backend.lib.problems import Problem, not_found
 from schemas.base import utcnow
 from schemas.dossiers import Dossier, ProofFile
 
-MAX_BYTES = 5 * 1024 * 1024
 KINDS = frozenset({"photo", "signature", "authorisation"})
-
-
-def sniff(data: bytes) -> tuple[str, str] | None:
-    """(content type, extension) from the first bytes, for the image types we accept."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png", "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", "jpg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    return None
+__all__ = ["MAX_BYTES", "readable_proof", "sniff", "store_proof"]
 
 
 async def store_proof(
@@ -42,31 +32,16 @@ async def store_proof(
 ) -> ProofFile:
     if kind not in KINDS:
         raise Problem(422, f"Loại chứng từ không hợp lệ / unknown proof kind '{kind}'", code="invalid_kind")
-    if not data:
-        raise Problem(422, "Tệp rỗng / Empty file", code="empty_file")
-    if len(data) > MAX_BYTES:
-        raise Problem(
-            413, f"Tệp quá {MAX_BYTES // 1024 // 1024} MB / File larger than 5 MB", code="too_large"
-        )
-    sniffed = sniff(data)
-    if sniffed is None:
-        raise Problem(
-            415, "Chỉ nhận ảnh PNG, JPEG hoặc WebP / Only PNG, JPEG or WebP images", code="bad_type"
-        )
-    content_type, ext = sniffed
+    content_type, ext = images.checked(data)
     proof_id = uuid.uuid4()
-    now = utcnow()
-    rel = Path("proofs") / f"{now:%Y}" / f"{now:%m}" / f"{proof_id.hex}.{ext}"
-    path = Path(upload_dir) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    stored = images.write(upload_dir, proof_id, data, content_type, ext, utcnow())
     row = ProofFile(
         id=proof_id,
         kind=kind,
         content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        path=str(rel),
+        size=stored.size,
+        sha256=stored.sha256,
+        path=stored.path,
         uploaded_by=principal.id,
         org_id=principal.org_id,
     )
