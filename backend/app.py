@@ -48,7 +48,7 @@ from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
 from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
-from backend.notices import sms_reports
+from backend.notices import sms_reports, zns_reports
 from backend.notices import worker as notices_worker
 from backend.partners import controllers as partners
 from backend.partners import openapi as partners_openapi
@@ -79,6 +79,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     notices.ROUTES,
     notice_channels.ROUTES,  # a citizen's notification channels (issue 22)
     sms_reports.ROUTES,
+    zns_reports.ROUTES,  # Zalo ZNS webhook events (issue 22)
     partners.ROUTES,
     planning.ROUTES,
     reporting.ROUTES,

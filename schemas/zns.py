@@ -10,8 +10,9 @@ parameters are never stored (they may hold personal data); the template id and o
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
@@ -97,4 +98,37 @@ class ZnsEventAck(BaseModel):
     changed: bool = PydanticField(
         description="False for a duplicate, late (out of order) or untracked event, which changes nothing",
         examples=[True],
+    )
+
+
+class ZnsWebhookEvent(BaseModel):
+    """An event Zalo posts to the app's webhook (the fields the service reads; Zalo sends more, kept as is:
+    the signature covers the raw body)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "app_id": "1234567890123456789",
+                    "event_name": "user_received_message",
+                    "sender": {"id": "579745863508352884"},
+                    "recipient": {"id": "7304543021364826412"},
+                    "message": {
+                        "msg_id": "a8f0c1e2d3b4a5968778695a4b3c2d1e",
+                        "delivery_time": "1765000000000",
+                        "tracking_id": "0b9c4a5e8f7d4c3b9a1e2d3c4b5a6978",
+                    },
+                    "timestamp": "1765000000000",
+                }
+            ]
+        },
+    )
+    app_id: str | int = PydanticField(description="The Zalo app the event is for")
+    event_name: str = PydanticField(
+        min_length=1, max_length=64, description="`user_received_message`, `user_seen_message`, …"
+    )
+    timestamp: str | int = PydanticField(description="When Zalo made the event (ms since the epoch)")
+    message: dict[str, Any] | None = PydanticField(
+        default=None, description="`msg_id` / `msg_ids`, `delivery_time`, `tracking_id`"
     )

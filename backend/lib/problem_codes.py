@@ -197,6 +197,9 @@ class ProblemCode(StrEnum):
     webhook_url_refused = "webhook_url_refused", 422
     # SMS providers' delivery reports (backend/notices/sms_reports.py).
     sms_report_refused = "sms_report_refused", 403
+    # Zalo ZNS webhook events (backend/notices/zns_reports.py).
+    zns_event_refused = "zns_event_refused", 403
+    zns_event_invalid = "zns_event_invalid", 400
     # Live tracking links (backend/planning/tracking_link.py).
     tracking_link_not_found = "tracking_link_not_found", 404
     tracking_link_ended = "tracking_link_ended", 410

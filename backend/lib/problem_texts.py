@@ -351,6 +351,16 @@ TEXTS: dict[str, str] = {
     "sms_report_refused": (
         "Báo cáo gửi tin không được chấp nhận: sai mã bí mật / Delivery report refused: wrong secret"
     ),
+    # Zalo ZNS webhook events (backend/notices/zns_reports.py).
+    "zns_event_refused": (
+        "Sự kiện Zalo không được chấp nhận: sai chữ ký X-ZEvent-Signature, ứng dụng khác, "
+        "hoặc chưa cấu hình ZNS / "
+        "Zalo event refused: wrong X-ZEvent-Signature, another app's event, or ZNS not configured"
+    ),
+    "zns_event_invalid": (
+        "Sự kiện Zalo không đọc được: cần JSON có event_name, app_id, timestamp / "
+        "Unreadable Zalo event: JSON with event_name, app_id and timestamp expected"
+    ),
     # Live tracking links (backend/planning/tracking_link.py).
     "tracking_link_not_found": (
         "Liên kết theo dõi không đúng hoặc không tồn tại; hãy mở lại liên kết trong tin nhắn / "

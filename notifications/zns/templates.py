@@ -7,7 +7,8 @@ approved, gives it an id. So ids are configuration, never code. The operator set
 ones listed in ``PARAMS`` below, which is what the template must declare when it is submitted (the names,
 and types whose length fits). A template whose parameters differ is given as JSON instead:
 ``ZNS_TEMPLATES='{"dossier.result_ready": {"id": "302145", "params": {"ma_ho_so": "item_id"}}}'`` (ZNS
-parameter name → our notification parameter). Kinds without a template are simply not sent by ZNS.
+parameter name → our notification parameter). The simple form is also what ``Settings.zns_template_ids``
+reads for the channel dispatcher (``notifications/channels/senders.py``). Kinds without a template are simply not sent by ZNS.
 
 Parameter lengths: Zalo limits each parameter by its declared type ("Tên khách hàng" 30, "Mã số" 30, "Thời
 gian" 20, "Nhãn tùy chỉnh" 30, "Địa chỉ" 200, …; https://zalo.cloud/zns/guidelines and the ZNS SDK's
@@ -38,23 +39,21 @@ class ZnsTemplate:
     params: Mapping[str, Param]  # ZNS parameter name → where its value comes from
 
 
-# The parameters each kind's template is submitted with (ZNS names → our params).
+# The parameters each kind's template is submitted with: our notification parameters' own names (what
+# ``notifications.channels`` passes as ``params``), each with the length its ZNS type allows.
 PARAMS: dict[str, dict[str, Param]] = {
-    "dossier.result_ready": {"ma_ho_so": Param("item_id")},
-    "dossier.supplement_requested": {
-        "ma_ho_so": Param("item_id"),
-        "giay_to_can_bo_sung": Param("documents", 200),
-    },
+    "dossier.result_ready": {"item_id": Param("item_id")},
+    "dossier.supplement_requested": {"item_id": Param("item_id"), "documents": Param("documents", 200)},
     "dossier.handed_to_agency": {
-        "ma_ho_so": Param("item_id"),
-        "co_quan": Param("agency", 200),
-        "ngay_hen_tra": Param("result_due", 20),
+        "item_id": Param("item_id"),
+        "agency": Param("agency", 200),
+        "result_due": Param("result_due", 20),
     },
-    "dossier.out_for_delivery": {"ma_ho_so": Param("item_id"), "gio_du_kien": Param("eta", 20)},
-    "dossier.delivery_failed": {"ma_ho_so": Param("item_id"), "ly_do": Param("reason", 200)},
-    "courier.on_the_way": {"buu_ta": Param("courier_name"), "gio_du_kien": Param("eta", 20)},
-    "appointment.booked": {"thoi_gian": Param("start", 20), "buu_cuc": Param("post_office", 200)},
-    "appointment.cancelled": {"thoi_gian": Param("start", 20), "ly_do": Param("reason", 200)},
+    "dossier.out_for_delivery": {"item_id": Param("item_id"), "eta": Param("eta", 20)},
+    "dossier.delivery_failed": {"item_id": Param("item_id"), "reason": Param("reason", 200)},
+    "courier.on_the_way": {"courier_name": Param("courier_name"), "eta": Param("eta", 20)},
+    "appointment.booked": {"start": Param("start", 20), "post_office": Param("post_office", 200)},
+    "appointment.cancelled": {"start": Param("start", 20), "reason": Param("reason", 200)},
 }
 
 

@@ -333,6 +333,9 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/zns/events": Row(
         public=True, roles=_all(), note="Zalo ZNS webhook events; the X-ZEvent-Signature header decides"
     ),
+    "POST /api/v1/zns/events": Row(
+        public=True, roles=_all(), note="Zalo ZNS webhook events; the X-ZEvent-Signature header decides"
+    ),
     # --- partner webhooks (admins only: an endpoint sends an organisation's events outside) ------------
     "POST /api/v1/webhooks": Row(
         roles={"admin": "any"}, note="register a partner's endpoint (secret shown once)"
