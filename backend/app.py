@@ -55,6 +55,7 @@ from backend.partners import openapi as partners_openapi
 from backend.partners import worker as partners_worker
 from backend.planning import capacity as planning_capacity
 from backend.planning import controllers as planning
+from backend.planning import stop_controller as plan_stops
 from backend.planning import worker as planning_worker
 from backend.reporting import controllers as reporting
 from backend.settings import Settings, get_settings
@@ -82,6 +83,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     zns_reports.ROUTES,  # Zalo ZNS webhook events (issue 22)
     partners.ROUTES,
     planning.ROUTES,
+    plan_stops.ROUTES,
     reporting.ROUTES,
 )
 # ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).

@@ -124,6 +124,10 @@ class PlannedStop(SQLModel):
     started_at: datetime | None
     finished_at: datetime | None
     outcome_code: str | None
+    pinned: bool = Field(default=False, description="kept with its courier and in its order by a re-plan")
+    visit: str | None = Field(
+        default=None, description="the household visit this item is served at (its items share it)"
+    )
 
 
 class PlannedRoute(SQLModel):
@@ -140,6 +144,7 @@ class PlannedRoute(SQLModel):
     skills: list[str]
     breaks: list[RouteBreak]
     stops: list[PlannedStop]
+    version: int = Field(default=1, description="moves with every change a dispatcher makes to the route")
 
 
 class UnassignedStop(SQLModel):
@@ -186,6 +191,7 @@ class CourierShift(SQLModel):
     end_at: datetime | None
     distance_m: float
     breaks: list[RouteBreak]
+    version: int = Field(default=1, description="moves with every change a dispatcher makes to the route")
 
 
 class VisitAppointment(SQLModel):
@@ -223,6 +229,22 @@ class DeskPlace(SQLModel):
     phone: str | None
 
 
+class VisitItem(SQLModel):
+    """One item of a household visit; the courier starts, completes or fails it by ``stop_id``. The citizen
+    shows one handover code for the whole visit (the citizen's code of the day)."""
+
+    stop_id: uuid.UUID
+    kind: StopKind
+    status: StopStatus
+    task: str
+    appointment: VisitAppointment | None = None
+    procedure: VisitProcedure | None = None
+    dossier: str | None = None
+    result_item: str | None = None
+    collect_fees: FeesToCollect | None = None
+    outcome_code: str | None = None
+
+
 class CourierStop(SQLModel):
     """A stop as its courier sees it. Visit fields (``appointment``, ``address``, ``person``, ``collect_fees``)
     are null for stops with no appointment; ``place`` is the desk of a desk stop."""
@@ -252,6 +274,14 @@ class CourierStop(SQLModel):
     dossier: str | None = None
     result_item: str | None = None
     place: DeskPlace | None = None
+    pinned: bool = False
+    visit_items: list[VisitItem] | None = Field(
+        default=None,
+        description=(
+            "one visit per household: the items served at this stop (pickups, supplements, deliveries of one "
+            "citizen at one address), each acted on by its own `stop_id`; null for a stop of one item"
+        ),
+    )
 
 
 class CourierRoute(SQLModel):
@@ -292,3 +322,44 @@ class StopActionResult(SQLModel):
     stop: StopState
     remaining: list[RemainingStop]
     custody_status: str | None = Field(schema_extra=_ex("collected"))
+
+
+class StopViolation(SQLModel):
+    """A rule a changed route would break: ``time_window`` (``amount`` seconds late), ``shift_end`` (seconds
+    over), ``break`` (seconds late), ``capacity_items`` / ``capacity_weight`` (over by), ``skill``, ``pair`` (a
+    desk pickup and its delivery apart), ``held_by_courier`` (the result is in another courier's bag)."""
+
+    courier_id: uuid.UUID
+    rule: str = Field(schema_extra=_ex("time_window"))
+    stop_id: uuid.UUID | None = None
+    amount: int = 0
+
+
+class ChangedStop(SQLModel):
+    id: uuid.UUID
+    seq: int
+    eta: datetime
+    pinned: bool
+    visit: str | None = None
+
+
+class ChangedRoute(SQLModel):
+    id: uuid.UUID
+    courier_id: uuid.UUID
+    version: int
+    start_at: datetime | None
+    end_at: datetime | None
+    distance_m: float
+    stops: list[ChangedStop] = Field(description="the route's open stops in their new order, with new ETAs")
+
+
+class StopControlResult(SQLModel):
+    """What a dispatcher's change did: the plan event recorded, the stop's courier and pin, and every route it
+    changed with the new order, ETAs and version (couriers of a published plan are notified)."""
+
+    event_id: uuid.UUID
+    plan_id: uuid.UUID
+    stop_id: uuid.UUID
+    courier_id: uuid.UUID
+    pinned: bool
+    routes: list[ChangedRoute]

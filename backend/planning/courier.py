@@ -20,6 +20,7 @@ from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import not_found
 from backend.planning import clock, eta
 from backend.planning.problem_builder import matrix_provider
+from backend.planning.services import households
 from backend.planning.services.appointments import bump_appointment
 from backend.planning.stop_view import courier_stop, fields_shown, stop_details
 from notifications.outbox import enqueue
@@ -111,8 +112,10 @@ async def my_route(
             "end_at": clock.rfc3339(route.end_at),
             "distance_m": round(route.distance_m, 1),
             "breaks": route.breaks,
+            "version": route.version,
         },
-        "stops": shown,
+        # One visit per household (issue 20): the items of a visit shown as one stop listing them.
+        "stops": households.one_stop_per_visit(shown, list(stops)),
     }
 
 

@@ -66,6 +66,11 @@ class StopInfo:
     org_id: uuid.UUID | None = None
     pair_key: str | None = None
     pinned_courier: uuid.UUID | None = None
+    # Who is visited where (one visit per household, issue 20: ``services.households`` merges the visits of one
+    # citizen at one address into one stop whose ``members`` are the items; empty for a stop of one item).
+    citizen_id: uuid.UUID | None = None
+    address: str | None = None
+    members: tuple["StopInfo", ...] = ()
 
     @property
     def routing_kind(self) -> str:
@@ -311,6 +316,8 @@ def _visit_stop(a: Appointment, service: dict[str, int]) -> StopInfo:
         weight_g=ITEM_WEIGHT_G,
         skills=frozenset(skills),
         appointment_id=a.id,
+        citizen_id=a.citizen_id,
+        address=a.address,
     )
 
 

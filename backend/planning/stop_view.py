@@ -145,5 +145,6 @@ def courier_stop(s: PlanStop, d: dict[str, Any], day: date, today: date) -> dict
         "started_at": clock.rfc3339(s.started_at),
         "finished_at": clock.rfc3339(s.finished_at),
         "outcome_code": s.outcome_code,
+        "pinned": s.pinned,
         **d,
     }

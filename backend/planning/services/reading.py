@@ -128,6 +128,7 @@ def _route_out(
         "skills": r.skills,
         "breaks": r.breaks,
         "stops": [stop_out(s, names.dossiers, names.results, names.orgs) for s in stops],
+        "version": r.version,
     }
 
 
@@ -182,6 +183,8 @@ def stop_out(
         "started_at": clock.rfc3339(s.started_at),
         "finished_at": clock.rfc3339(s.finished_at),
         "outcome_code": s.outcome_code,
+        "pinned": s.pinned,
+        "visit": s.visit_key,
     }
 
 

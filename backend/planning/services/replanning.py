@@ -1,5 +1,5 @@
-"""A re-plan starts from where the day stands: finished stops leave the problem, started ones stay on their
-courier (committed, in order), couriers start from their last known position."""
+"""A re-plan starts from where the day stands: finished stops leave the problem, started and pinned ones stay
+on their courier (committed, in order), couriers start from their last known position."""
 
 import uuid
 from dataclasses import replace
@@ -59,7 +59,9 @@ def _carry_stops(
         if stop.key not in day.stops:
             continue
         day.initial_routes.setdefault(cid, []).append(stop.key)
-        if stop.status == StopStatus.started:
+        # Started stops, and those a dispatcher pinned (issue 20), stay with their courier in their order: the
+        # solver gets them as committed (served first, in that order) and the new plan keeps the pin.
+        if stop.status == StopStatus.started or stop.pinned:
             day.committed.setdefault(cid, []).append(stop.key)
             day.stops[stop.key] = replace(day.stops[stop.key], pinned_courier=cid)
             started[stop.key] = stop

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.planning.limits import DEFAULT_TIME_LIMIT_S
 from backend.planning.problem_builder import DayInput, build_day, matrix_provider
+from backend.planning.services import households
 from backend.planning.services.replanning import History, keep_progress
 from routing import Problem, SolveOptions
 from schemas.orgs import Organisation
@@ -33,6 +34,7 @@ async def prepare_solve(session: AsyncSession, plan_id: uuid.UUID) -> SolveJob:
     job = SolveJob(plan=plan, day=day, problem=Problem([], [], []), options=SolveOptions())
     if plan.replan_of is not None:
         job.history, job.started = await keep_progress(session, day, plan.replan_of, plan.created_at)
+    households.merge(day)  # one visit per household (issue 20), after the progress a re-plan keeps
     job.problem = day.to_problem(matrix_provider())
     opts = plan.options or {}
     job.options = SolveOptions(

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.planning import capacity, clock
 from backend.planning.problem_builder import CourierInfo, StopInfo, matrix_provider
 from backend.planning.reasons import reason_of
+from backend.planning.services import households
 from backend.planning.services.solving import SolveJob
 from routing import Location, Problem, Route, Solution
 from schemas.base import utcnow
@@ -30,7 +31,7 @@ async def store_solution(
         history = job.history.get(courier.courier_id, [])
         if r is None and not history:
             continue
-        route = _route_row(plan, seq, courier)
+        route = route_row(plan, seq, courier)
         session.add(route)
         n = 0
         for old in history:
@@ -51,7 +52,7 @@ async def store_solution(
     session.add(plan)
 
 
-def _route_row(plan: Plan, seq: int, courier: CourierInfo) -> PlanRoute:
+def route_row(plan: Plan, seq: int, courier: CourierInfo) -> PlanRoute:
     return PlanRoute(
         plan_id=plan.id,
         courier_id=courier.courier_id,
@@ -91,21 +92,24 @@ async def _add_visits(
     points.append((courier.end_lat, courier.end_lon))
     # The matrix may be OSRM over HTTP, which blocks.
     legs = await asyncio.to_thread(_legs, job.problem, courier.profile, points)
-    for i, (v, info) in enumerate(zip(r.visits, infos, strict=True)):
-        kept = job.started.get(info.key)
-        session.add(
-            _stop_row(
-                plan, route, first_seq + i, info, day.day,
-                (v.arrival, v.start, v.end), legs[i], (v.load_items, v.load_weight), kept,
-            )
-        )  # fmt: skip
+    seq = first_seq
+    for v, info, leg in zip(r.visits, infos, legs, strict=False):
+        # A household visit is stored as its items, one after the other (households.expand).
+        for i, (item, times) in enumerate(households.expand(info, v)):
+            row = _stop_row(
+                plan, route, seq, item, day.day, times, leg if i == 0 else (0.0, 0.0),
+                (v.load_items, v.load_weight), job.started.get(item.key),
+            )  # fmt: skip
+            row.visit_key = info.key if info.members else None
+            session.add(row)
+            seq += 1
     for b, taken in zip(route.breaks, r.breaks, strict=False):
         b["start"] = clock.rfc3339(clock.at(day.day, taken.start))
     route.start_at = clock.at(day.day, r.start_time)
     route.end_at = clock.at(day.day, r.end_time)
     route.distance_m = r.distance
     route.travel_s = r.travel_time
-    return len(infos)
+    return seq - first_seq
 
 
 def _legs(problem: Problem, profile: str, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -142,6 +146,7 @@ def _stop_row(
         kind=info.kind,
         status=kept.status if kept else StopStatus.planned,
         started_at=kept.started_at if kept else None,
+        pinned=kept.pinned if kept else False,
         appointment_id=info.appointment_id,
         dossier_id=info.dossier_id,
         result_item_id=info.result_item_id,
@@ -175,7 +180,9 @@ def _add_unassigned(session: AsyncSession, job: SolveJob, plan: Plan, solution: 
     raw_reasons = {u.stop_id: u.reason for u in (solution.unassigned if solution else [])}
     for key, info in day.stops.items():
         if key not in served:
-            unassigned.append((info, raw_reasons.get(key, "no_courier")))
+            unassigned.extend(
+                (item, raw_reasons.get(key, "no_courier")) for item in households.items_of({key: info})
+            )
     for info, raw in unassigned:
         code, detail = reason_of(raw)
         session.add(
@@ -213,7 +220,7 @@ def _finish(
     capacity.forget_plans()
     plan.progress = 100
     plan.finished_at = utcnow()
-    plan.stops_total = len(day.stops) + len(day.excluded)
+    plan.stops_total = len(households.items_of(day.stops)) + len(day.excluded)
     plan.stops_assigned = assigned
     plan.stops_unassigned = unassigned
     plan.couriers_available = len(day.couriers)
