@@ -222,6 +222,15 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/plans/{plan_id}/replan": Row(
         target="plan", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="re-plan"
     ),
+    "POST /api/v1/plan-stops/{stop_id}/move": Row(
+        target="stop", roles={"dispatcher": "org", "admin": "any"}, scopes=COURIER_SCOPES, note="move a stop"
+    ),
+    "POST /api/v1/plan-stops/{stop_id}/pin": Row(
+        target="stop", roles={"dispatcher": "org", "admin": "any"}, scopes=COURIER_SCOPES, note="pin a stop"
+    ),
+    "POST /api/v1/plan-stops/{stop_id}/unpin": Row(
+        target="stop", roles={"dispatcher": "org", "admin": "any"}, scopes=COURIER_SCOPES, note="unpin a stop"
+    ),
     "GET /api/v1/couriers/me/route": Row(roles={"courier": "self"}, note="the courier's published route"),
     "POST /api/v1/couriers/me/location": Row(roles={"courier": "self"}, note="position report"),
     "POST /api/v1/couriers/me/stops/{stop_id}/start": Row(
@@ -329,9 +338,6 @@ MATRIX: dict[str, Row] = {
     # --- SMS providers' delivery reports (a secret in the URL, not a bearer token) ----------------------
     "GET /api/v1/sms/reports/esms/{token}": Row(
         public=True, roles=_all(), note="eSMS delivery reports; the secret token in the URL decides"
-    ),
-    "POST /api/v1/zns/events": Row(
-        public=True, roles=_all(), note="Zalo ZNS webhook events; the X-ZEvent-Signature header decides"
     ),
     "POST /api/v1/zns/events": Row(
         public=True, roles=_all(), note="Zalo ZNS webhook events; the X-ZEvent-Signature header decides"

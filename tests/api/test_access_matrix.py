@@ -469,6 +469,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/post-offices/{office}/plans": {"date": soon, "time_limit_s": 0.5},
         "POST /api/v1/plans/{plan_id}/replan": {"time_limit_s": 0.5},
         "POST /api/v1/couriers/me/location": {"lat": lat, "lon": lon},
+        "POST /api/v1/plan-stops/{stop_id}/move": {},
         "POST /api/v1/couriers/me/stops/{stop_id}/start": {},
         "POST /api/v1/couriers/me/stops/{stop_id}/complete": {},
         "POST /api/v1/couriers/me/stops/{stop_id}/fail": {"reason_code": "citizen_absent"},
