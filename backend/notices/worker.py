@@ -20,9 +20,11 @@ from backend.notices.services import warn_due_soon
 from backend.settings import Settings, get_settings
 from notifications.channels.dispatcher import ChannelDispatcher
 from notifications.channels.policy import ChannelConfig
-from notifications.channels.senders import ChannelSender, SmsChannel
+from notifications.channels.senders import ChannelSender, SmsChannel, ZnsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.push import PushSender, make_sender
+from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender
+from notifications.zns.templates import parse as parse_zns_templates
 from schemas.channels import Channel
 
 log = logging.getLogger("backend.notices")
@@ -65,18 +67,42 @@ def channel_config(settings: Settings, available: frozenset[Channel]) -> Channel
 
 
 def channel_dispatcher(engine: AsyncEngine, settings: Settings) -> ChannelDispatcher:
-    """SMS (``SMS_PROVIDER``) beside push; the log sender counts as no SMS channel (it sends nothing). Zalo ZNS
-    joins when its sender is configured."""
+    """SMS (``SMS_PROVIDER``; the log sender sends nothing, so it is no channel) and Zalo ZNS (``ZNS_APP_ID``,
+    its token store shared through the database) beside push."""
     senders: dict[Channel, ChannelSender] = {}
-    config = channel_config(settings, frozenset({Channel.push}))
+    available = {Channel.push}
     if settings.sms_provider != "log":
-        config = channel_config(settings, frozenset({Channel.push, Channel.sms}))
+        available.add(Channel.sms)
+    if settings.zns_enabled:
+        available.add(Channel.zns)
+    config = channel_config(settings, frozenset(available))
+    if Channel.sms in available:
         senders[Channel.sms] = SmsChannel(
             make_sms_sender(settings),
             config,
             unicode=settings.sms_unicode,
             max_segments=settings.sms_max_segments,
         )
+    if Channel.zns in available:
+        tokens = TokenStore(
+            engine,
+            OAuthConfig(
+                settings.zns_app_id,
+                settings.zns_secret_key,
+                oauth_url=settings.zns_oauth_url,
+                timeout_s=settings.zns_timeout_s,
+            ),
+            settings.zns_refresh_token,
+        )
+        zns = ZnsSender(
+            ZnsConfig(
+                base_url=settings.zns_base_url,
+                timeout_s=settings.zns_timeout_s,
+                development=settings.zns_development,
+            ),
+            tokens,
+        )
+        senders[Channel.zns] = ZnsChannel(zns, config, parse_zns_templates(settings.zns_templates))
     return ChannelDispatcher(
         engine,
         senders,

@@ -108,9 +108,8 @@ async def context(engine: AsyncEngine, claims: Sequence[Claim]) -> Context:
             ctx.params.update({i: p for i, p in rows})
         for start in range(0, len(owners), 1000):
             part = owners[start : start + 1000]
-            ctx.phones.update(
-                dict((await conn.execute(select(C.c.id, C.c.phone).where(C.c.id.in_(part)))).tuples())
-            )
+            phones = await conn.execute(select(C.c.id, C.c.phone).where(C.c.id.in_(part)))
+            ctx.phones.update({i: p for i, p in phones})
             rows = await conn.execute(
                 select(P.c.citizen_id, P.c.channel).where(P.c.citizen_id.in_(part), P.c.enabled.is_(False))
             )

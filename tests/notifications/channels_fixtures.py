@@ -1,0 +1,234 @@
+"""Shared by the channel tests (``test_channels*.py``): their own database (the outbox, citizens, channel and ZNS
+tables; a PostgreSQL database of their own, since ``channel_delivery`` refers to ``notification`` and the push
+tests truncate that), the loopback eSMS and Zalo fakes, and helpers that write notices and read deliveries."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from bench.fakes.esms_server import FakeEsms
+from bench.fakes.zns_server import FakeZalo
+from notifications.channels.dispatcher import ChannelDispatcher
+from notifications.channels.policy import ChannelConfig
+from notifications.channels.senders import ChannelSender, SmsChannel, ZnsChannel
+from notifications.outbox import insert_rows, notification_row
+from notifications.sms.esms import EsmsConfig, EsmsSender
+from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender
+from notifications.zns.templates import parse as parse_zns
+from schemas.accounts import Citizen
+from schemas.channels import CHANNEL_TABLES, Channel, ChannelDelivery, ChannelDeliveryEvent, ChannelPreference
+from schemas.notifications import NOTIFICATION_TABLES, Notification
+from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
+from tests.notifications.support import Clock, make_engine, pg_admin, pg_url
+
+DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
+TABLES = [
+    Citizen.__table__,  # type: ignore[attr-defined]
+    *NOTIFICATION_TABLES,
+    *CHANNEL_TABLES,
+    ZnsToken.__table__,  # type: ignore[attr-defined]
+    ZnsMessage.__table__,  # type: ignore[attr-defined]
+    ZnsEvent.__table__,  # type: ignore[attr-defined]
+]
+TRUNCATE = (
+    "TRUNCATE channel_delivery_event, channel_delivery, channel_preference, channel_rate, notification_delivery, "
+    "notification, device_target, citizen, zns_event, zns_message, zns_token CASCADE"
+)
+ZNS_TEMPLATES = "dossier.result_ready=302145,courier.on_the_way=302146,dossier.supplement_requested=302147"
+D = ChannelDelivery.__table__  # type: ignore[attr-defined]
+E = ChannelDeliveryEvent.__table__  # type: ignore[attr-defined]
+N = Notification.__table__  # type: ignore[attr-defined]
+
+
+async def _create(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=TABLES))
+
+
+@pytest.fixture(scope="session")
+def pg_channels_url() -> Iterator[str]:
+    name = f"test_channels_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def create() -> str:
+        await pg_admin(f'CREATE DATABASE "{name}"')
+        url = pg_url(name)
+        engine = make_engine(url)
+        await _create(engine)
+        await engine.dispose()
+        return url
+
+    url = asyncio.run(create())
+    yield url
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=DATABASES)
+def channels_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'channels.db'}"
+
+        async def prepare() -> None:
+            engine = make_engine(url)
+            await _create(engine)
+            await engine.dispose()
+
+    else:
+        url = request.getfixturevalue("pg_channels_url")
+
+        async def prepare() -> None:
+            engine = make_engine(url)
+            async with engine.begin() as conn:
+                await conn.execute(text(TRUNCATE))
+            await engine.dispose()
+
+    asyncio.run(prepare())
+    return url
+
+
+@pytest_asyncio.fixture
+async def cdb(channels_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(channels_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def esms() -> Iterator[FakeEsms]:
+    fake = FakeEsms().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZalo]:
+    # Each template declares the parameters ZNS_TEMPLATES says it was submitted with.
+    fake = FakeZalo(
+        templates={t.template_id: tuple(t.params) for t in parse_zns(ZNS_TEMPLATES).values()}
+    ).start()
+    yield fake
+    fake.stop()
+
+
+def config(**kw: Any) -> ChannelConfig:
+    base: dict[str, Any] = {
+        "unread_after": timedelta(minutes=30),
+        "sms_cost_gsm7_vnd": 450,
+        "sms_cost_ucs2_vnd": 850,
+        "zns_cost_vnd": 300,
+        "available": frozenset({Channel.push, Channel.sms}),
+    }
+    base.update(kw)
+    return ChannelConfig(**base)
+
+
+def sms_channel(fake: FakeEsms, cfg: ChannelConfig) -> SmsChannel:
+    esms = EsmsSender(
+        EsmsConfig(fake.api_key, fake.secret_key, fake.brandname, base_url=fake.base_url, timeout_s=5)
+    )
+    return SmsChannel(esms, cfg, unicode=False, max_segments=2)
+
+
+def zns_channel(engine: AsyncEngine, fake: FakeZalo, cfg: ChannelConfig) -> ZnsChannel:
+    tokens = TokenStore(
+        engine,
+        OAuthConfig(fake.app_id, fake.app_secret, oauth_url=fake.base_url, timeout_s=5),
+        fake.refresh_token,
+    )
+    return ZnsChannel(
+        ZnsSender(ZnsConfig(base_url=fake.base_url, timeout_s=5), tokens), cfg, parse_zns(ZNS_TEMPLATES)
+    )
+
+
+def dispatcher(
+    engine: AsyncEngine, senders: dict[Channel, ChannelSender], cfg: ChannelConfig, clock: Clock, **kw: Any
+) -> ChannelDispatcher:
+    kw.setdefault("rates", {})
+    kw.setdefault("backoff_base", timedelta(seconds=10))
+    return ChannelDispatcher(engine, senders, cfg, clock=clock, idle_interval=0.02, **kw)
+
+
+async def add_citizen(engine: AsyncEngine, phone: str) -> uuid.UUID:
+    cid = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            Citizen.__table__.insert(),  # type: ignore[attr-defined]
+            [{"id": cid, "phone": phone, "created_at": datetime.now().astimezone(), "token_version": 0}],
+        )
+    return cid
+
+
+PARAMS: dict[str, dict[str, Any]] = {
+    "dossier.result_ready": {"item_id": "EA123456789VN"},
+    "dossier.picked_up": {"item_id": "EA123456789VN"},
+    "dossier.supplement_requested": {"item_id": "EA123456789VN", "documents": ["Bản sao CCCD", "Sổ hộ khẩu"]},
+    "courier.on_the_way": {
+        "courier_name": "Nguyễn Văn An",
+        "eta": "2026-12-07T02:30:00+00:00",
+        "appointment_id": "3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e",
+        "track_url": "https://dichvu.example.vn/v/abc123",
+    },
+}
+
+
+async def add_notice(
+    engine: AsyncEngine,
+    citizen: uuid.UUID,
+    template: str = "dossier.result_ready",
+    *,
+    push: str = "skipped",
+    sent_at: datetime | None = None,
+    created_at: datetime | None = None,
+) -> uuid.UUID:
+    """A citizen's notice whose push already ended as ``push`` (skipped: no device; failed; sent at ``sent_at``)."""
+    row = notification_row(
+        recipient_kind="citizen", recipient_id=citizen, template=template, params=PARAMS[template]
+    )
+    row.update(status=push, sent_at=sent_at, created_at=created_at or row["created_at"])
+    async with engine.begin() as conn:
+        await insert_rows(conn, [row])  # type: ignore[arg-type]
+    return uuid.UUID(str(row["id"]))
+
+
+async def deliveries(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(D).order_by(D.c.created_at, D.c.channel))
+        return [dict(r._mapping) for r in rows]
+
+
+async def events(engine: AsyncEngine, delivery_id: uuid.UUID) -> list[tuple[str, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(E.c.status, E.c.source).where(E.c.delivery_id == delivery_id).order_by(E.c.at)
+        )
+        return [(str(s), str(src)) for s, src in rows]
+
+
+async def switch_off(engine: AsyncEngine, citizen: uuid.UUID, channel: Channel) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            ChannelPreference.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "citizen_id": citizen,
+                    "channel": channel.value,
+                    "enabled": False,
+                    "updated_at": datetime.now().astimezone(),
+                }
+            ],
+        )
+
+
+async def mark_read(engine: AsyncEngine, nid: uuid.UUID, at: datetime) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(update(N).where(N.c.id == nid).values(read_at=at))
