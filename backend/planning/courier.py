@@ -18,11 +18,12 @@ from backend.custody.services import event_time, record_event
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem as HttpProblem
 from backend.lib.problems import not_found
-from backend.planning import clock, eta
+from backend.planning import clock, eta, tracking_link
 from backend.planning.problem_builder import matrix_provider
 from backend.planning.services import households
 from backend.planning.services.appointments import bump_appointment
 from backend.planning.stop_view import courier_stop, fields_shown, stop_details
+from backend.settings import get_settings
 from notifications.outbox import enqueue
 from schemas.accounts import StaffUser
 from schemas.base import utcnow
@@ -265,10 +266,13 @@ async def _failed_visit(
 async def _on_the_way(
     session: AsyncSession, principal: Principal, stop: PlanStop, plan: Plan, appt: Appointment, at: datetime
 ) -> None:
-    """The courier set off to a booked visit: the appointment's event, and the citizen is told."""
+    """The courier set off to a booked visit: the appointment's event, and the citizen is told, with the visit's
+    live tracking link (issued here, its row recording who and when; the event names the link's id)."""
+    link, url = await tracking_link.issue(session, get_settings(), principal, appt, stop, at)
     await bump_appointment(
         session, appt, "en_route", principal, at=at,
-        data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id)},
+        data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id),
+              "tracking_link": link.id},
     )  # fmt: skip
     courier = await session.get(StaffUser, principal.id)
     enqueue(
@@ -280,6 +284,7 @@ async def _on_the_way(
             "courier_name": courier.full_name if courier else "",
             "eta": stop.eta,
             "appointment_id": appt.id,
+            "track_url": url,
         },
         dedupe_key=f"appt:{appt.id}:on_the_way:{stop.id}",
     )

@@ -82,7 +82,7 @@ async def test_sends_to_every_device_and_keeps_the_inbox(
             "citizen",
             citizen,
             "courier.on_the_way",
-            {"appointment_id": appt, "eta": START, "courier_name": "An"},
+            {"appointment_id": appt, "eta": START, "courier_name": "An", "track_url": "https://x.vn/v/t"},
         ),
         ("staff", courier, "courier.route_updated", {"service_date": "2025-03-01"}),
         ("citizen", no_device, "appointment.booked", booked()),

@@ -36,6 +36,7 @@ SAMPLE = {
     "due_at": datetime(2025, 3, 2, 10, 0, tzinfo=UTC),
     "service_date": date(2025, 3, 3),
     "staff": "courier01",
+    "track_url": "https://hoso.example.vn/v/AAAAAAAAAAAAAAAAAAAAAA",
 }
 
 EVENTS = [
@@ -123,8 +124,19 @@ def test_bad_date_and_bad_list_are_refused() -> None:
 
 
 def test_eta_updates_share_a_collapse_key_and_courier_messages_are_data_only() -> None:
-    first = render("courier.on_the_way", {"appointment_id": APPT, "eta": START, "courier_name": "An"})
-    later = render("courier.on_the_way", {"appointment_id": APPT, "eta": SAMPLE["eta"], "courier_name": "An"})
+    first = render(
+        "courier.on_the_way",
+        {"appointment_id": APPT, "eta": START, "courier_name": "An", "track_url": SAMPLE["track_url"]},
+    )
+    later = render(
+        "courier.on_the_way",
+        {
+            "appointment_id": APPT,
+            "eta": SAMPLE["eta"],
+            "courier_name": "An",
+            "track_url": SAMPLE["track_url"],
+        },
+    )
     assert first.collapse_key == later.collapse_key == f"eta-{APPT}"
     assert first.body_vi != later.body_vi
     assert first.priority == "high" and not first.data_only
