@@ -396,6 +396,11 @@ class AppointmentPublic(SQLModel):
     procedure_name: str | None = Field(default=None, schema_extra={"examples": ["Đăng ký khai sinh"]})
     documents: list[DocumentRequirement] | None = None
     dossier: str | None = Field(default=None, schema_extra=ITEM_ID)
+    missing_documents: list[str] | None = Field(
+        default=None,
+        description="a supplement pickup (a pickup carrying a dossier): what the courier collects (issue 20)",
+        schema_extra={"examples": [["Bản sao sổ hộ khẩu"]]},
+    )
     lat: float = Field(schema_extra=LAT)
     lon: float = Field(schema_extra=LON)
     address: str | None = Field(default=None, schema_extra=ADDRESS)

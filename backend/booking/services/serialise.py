@@ -11,8 +11,16 @@ from backend.audit import services as audit
 from backend.lib import privacy
 from backend.lib.auth import Principal
 from schemas.accounts import Citizen
-from schemas.booking import Appointment, AppointmentEvent, AppointmentEventPublic, AppointmentPublic, FeeQuote
+from schemas.booking import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentEventPublic,
+    AppointmentKind,
+    AppointmentPublic,
+    FeeQuote,
+)
 from schemas.catalogue import DocumentRequirement, Procedure
+from schemas.dossiers import Dossier
 from schemas.enums import Role
 from schemas.orgs import Organisation
 from schemas.units import Commune
@@ -35,7 +43,8 @@ async def to_public(
     orgs, communes, procs = await _names(session, appts)
     phones = await _phones_read(session, principal, appts, access) if principal.is_staff else {}
     events = await _events(session, appts) if with_events else {}
-    return [
+    missing = await _supplements(session, appts)
+    out = [
         public(
             a,
             orgs[a.post_office_id],
@@ -46,6 +55,19 @@ async def to_public(
         )
         for a in appts
     ]
+    for answer in out:
+        if answer.kind == AppointmentKind.pickup and answer.dossier in missing:
+            answer.missing_documents = missing[answer.dossier]
+    return out
+
+
+async def _supplements(session: AsyncSession, appts: Sequence[Appointment]) -> dict[str, list[str]]:
+    """The missing lists of the dossiers supplement pickups carry (issue 20), by item id."""
+    items = {a.dossier_item_id for a in appts if a.kind == AppointmentKind.pickup and a.dossier_item_id}
+    if not items:
+        return {}
+    rows = await session.exec(select(Dossier.item_id, Dossier.data).where(col(Dossier.item_id).in_(items)))
+    return {item: [str(m) for m in (data or {}).get("missing") or []] for item, data in rows.all()}
 
 
 async def _names(

@@ -31,7 +31,7 @@ from notifications.outbox import enqueue
 from schemas.accounts import Citizen, CitizenAddress
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentCreate, AppointmentKind, BookingChannel
-from schemas.dossiers import Dossier, DossierEvent
+from schemas.dossiers import Channel, Dossier, DossierEvent
 from schemas.enums import Role
 from schemas.returns import OfferedWindow, ReturnOffer, ReturnOfferOut, ReturnOfferStatus
 
@@ -82,11 +82,26 @@ def note_event(
 
 
 async def _home(session: AsyncSession, dossier: Dossier) -> tuple[float | None, float | None, str | None]:
-    """Where to deliver: the pickup visit's place, else the citizen's default saved address."""
+    """Where to deliver: the pickup visit's place, else where the courier collected it, else the citizen's
+    default saved address."""
     if dossier.appointment_id is not None:
         appt = await session.get(Appointment, dossier.appointment_id)
         if appt is not None:
             return appt.lat, appt.lon, appt.address
+    collected = (
+        await session.exec(
+            select(DossierEvent)
+            .where(DossierEvent.dossier_id == dossier.id, col(DossierEvent.lat).is_not(None))
+            .order_by(col(DossierEvent.seq))
+        )
+    ).first()
+    if (
+        collected is not None
+        and dossier.channel == Channel.home_pickup
+        and collected.lat is not None
+        and collected.lon is not None
+    ):
+        return collected.lat, collected.lon, None  # where the courier collected it at home
     if dossier.citizen_id is not None:
         stmt = (
             select(CitizenAddress)
@@ -161,7 +176,9 @@ async def open_windows(
 
 
 async def offer_of(session: AsyncSession, dossier: Dossier) -> ReturnOffer | None:
-    return (await session.exec(select(ReturnOffer).where(ReturnOffer.dossier_id == dossier.id))).one_or_none()
+    stmt = select(ReturnOffer).where(ReturnOffer.dossier_id == dossier.id)
+    # Its status moves by conditional UPDATEs: read the row as stored, not as this session last saw it.
+    return (await session.exec(stmt.execution_options(populate_existing=True))).one_or_none()
 
 
 async def describe(session: AsyncSession, dossier: Dossier, now: datetime) -> ReturnOfferOut:
