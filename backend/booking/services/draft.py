@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
@@ -202,13 +202,9 @@ async def dossier_for_delivery(session: AsyncSession, citizen_id: uuid.UUID | No
     except s10.S10Error as exc:
         raise Problem(422, str(exc), code="invalid_item_id") from None
     dossier = (await session.exec(select(Dossier).where(Dossier.item_id == item_id))).one_or_none()
-    if dossier is None:
-        # Until dossiers are recorded here (custody domain), a well-formed id is accepted; once any exist,
-        # an unknown id is refused.
-        if (await session.exec(select(func.count()).select_from(Dossier))).one():
-            raise not_found("hồ sơ / dossier", item_id)
-        return item_id
-    if citizen_id is not None and dossier.citizen_id != citizen_id:
+    # An id no dossier has is refused like another citizen's (404, whether the table is empty or not: issue 20);
+    # nothing is booked for a result that does not exist.
+    if dossier is None or (citizen_id is not None and dossier.citizen_id != citizen_id):
         raise not_found("hồ sơ / dossier", item_id)
     if not dossier.postal_return:
         raise Problem(
