@@ -19,11 +19,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications.sms.base import Outcome, SendResult
 from notifications.zns import codes
 from notifications.zns.codes import Action
-from notifications.zns.tokens import Token, TokenError
+from notifications.zns.tokens import OAuthConfig, Token, TokenError, TokenStore
 from schemas.base import utcnow
 
 PATH = "/message/template"
@@ -68,6 +69,18 @@ class ZnsSender:
     ) -> None:
         self.config, self.tokens, self.clock = config, tokens, clock
         self._client = client or httpx.AsyncClient(timeout=config.timeout_s)
+        self._owned: TokenStore | None = None  # closed with the sender (``with_store``)
+
+    @classmethod
+    def with_store(
+        cls, engine: AsyncEngine, oauth: OAuthConfig, refresh_token: str, config: ZnsConfig
+    ) -> "ZnsSender":
+        """The production sender: tokens from ``zns_token`` through ``engine`` (seeded from ``refresh_token``,
+        ``ZNS_REFRESH_TOKEN``, the first time), closed together by ``aclose``."""
+        store = TokenStore(engine, oauth, refresh_token)
+        sender = cls(config, store)
+        sender._owned = store
+        return sender
 
     def body(
         self, phone: str, template_id: str, params: dict[str, str], *, request_id: str
@@ -147,3 +160,5 @@ class ZnsSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._owned is not None:
+            await self._owned.aclose()

@@ -72,7 +72,8 @@ def parse(body: bytes) -> Event:
     name, app_id, timestamp = raw.get("event_name"), raw.get("app_id"), raw.get("timestamp")
     if not isinstance(name, str) or not name or app_id is None or timestamp is None:
         raise BadEvent("event_name, app_id and timestamp are required")
-    message = raw.get("message") if isinstance(raw.get("message"), dict) else {}
+    found = raw.get("message")
+    message: dict[str, object] = found if isinstance(found, dict) else {}
     many = message.get("msg_ids")
     ids = [message.get("msg_id")] + (many if isinstance(many, list) else [])
     tracking = message.get("tracking_id")

@@ -15,10 +15,11 @@ from sqlmodel import col, select
 
 from backend.app import create_app
 from backend.db import session_factory
+from backend.notices.zns_setup import zns_sender
 from backend.settings import Settings
 from bench.fakes.zns_server import FakeZalo, Sent
 from notifications.sms.base import Outcome
-from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender, records
+from notifications.zns import records
 from schemas.zns import ZnsEvent, ZnsMessage
 from tests import openapi_check
 from tests.conftest import lifespan
@@ -32,12 +33,10 @@ class World:
         self.app, self.zalo, self.client, self.engine = app, zalo, client, engine
 
     async def send(self) -> tuple[uuid.UUID, Sent]:
-        """One ZNS message as a channel sends it: recorded, sent through the real sender, answer recorded."""
+        """One ZNS message as a channel sends it: recorded, sent through the configured sender, answer
+        recorded."""
         z = self.zalo
-        tokens = TokenStore(
-            self.engine, OAuthConfig(z.app_id, z.app_secret, oauth_url=z.base_url), z.refresh_token
-        )
-        sender = ZnsSender(ZnsConfig(base_url=z.base_url), tokens)
+        sender = zns_sender(self.engine, self.app.state.settings)  # as the channel dispatcher builds it
         phone = f"+8491{uuid.uuid4().int % 10_000_000:07d}"
         try:
             async with session_factory(self.engine)() as s:
@@ -51,7 +50,6 @@ class World:
                 await s.commit()
         finally:
             await sender.aclose()
-            await tokens.aclose()
         return msg_id, z.sent[-1]
 
     async def post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
