@@ -1,5 +1,6 @@
-// The post-office dispatcher: plan a day's routes, watch the solve, see the map, publish; during the day,
-// couriers' last positions and progress with late stops highlighted, and re-plan.
+// The post-office dispatcher: plan a day's routes, watch the solve, see the map, publish; move a stop to
+// another courier or place and pin it (checked at once by the API); during the day, couriers' last positions
+// and progress with late stops highlighted, and re-plan.
 import { api, errorText, fmtTime, h, startPage, t, tabs, toast, token, vnDate } from "./common.js";
 
 const user = startPage(["dispatcher", "admin"]);
@@ -95,25 +96,26 @@ function renderPlan() {
       h(
         "details",
         { open: true, class: "route" },
-        h("summary", {}, h("span", { class: "swatch", style: `background:${r.colour}` }), ` ${r.courier.name || r.courier.username} · ${r.stops.length} ${t("plan.stops")} · ${fmtTime(r.start_at, false)}–${fmtTime(r.end_at, false)} · ${(r.distance_m / 1000).toFixed(1)} km`),
+        h("summary", {}, h("span", { class: "swatch", style: `background:${r.colour}` }), ` ${r.courier.name || r.courier.username} · ${r.stops.length} ${t("plan.stops")} · ${fmtTime(r.start_at, false)}–${fmtTime(r.end_at, false)} · ${(r.distance_m / 1000).toFixed(1)} km · v${r.version ?? 1}`),
         h(
           "table",
           { class: "grid compact" },
-          h("thead", {}, h("tr", {}, ["plan.seq", "plan.kind", "col.item", "plan.window", "plan.eta", "plan.load", "col.status"].map((k) => h("th", {}, t(k))))),
+          h("thead", {}, h("tr", {}, ["plan.seq", "plan.kind", "col.item", "plan.window", "plan.eta", "plan.load", "col.status", "plan.control"].map((k) => h("th", {}, t(k))))),
           h(
             "tbody",
             {},
-            r.stops.map((st) =>
+            r.stops.map((st, i) =>
               h(
                 "tr",
-                { class: isLate(st) ? "late" : "" },
+                { class: `${isLate(st) ? "late" : ""}${st.pinned ? " pinned" : ""}`, "data-stop": st.id },
                 h("td", {}, String(st.seq)),
-                h("td", {}, st.kind),
+                h("td", {}, st.visit && r.stops[i - 1]?.visit === st.visit ? `↳ ${st.kind}` : st.kind, st.visit ? h("span", { class: "badge", title: t("plan.visit.help") }, ` ${t("plan.visit")}`) : ""),
                 h("td", { class: "mono" }, st.dossier || st.result_item || st.place || (st.appointment_id ? `#${String(st.appointment_id).slice(0, 8)}` : "—")),
                 h("td", {}, windowText(st.window)),
                 h("td", {}, fmtTime(st.eta, false)),
                 h("td", {}, `${st.load.items}${r.capacity.items ? `/${r.capacity.items}` : ""}`),
                 h("td", {}, st.status),
+                h("td", {}, controls(r, st, i)),
               ),
             ),
           ),
@@ -132,6 +134,57 @@ function renderPlan() {
         )
       : h("p", { class: "muted" }, "—"),
   );
+}
+
+// --- a dispatcher's hand on the stops: move up/down, to another courier, pin (issue 20) ---------------------
+
+const OPEN = ["planned", "started"];
+
+// The route's open stops as visits (a household visit's items together): positions the API counts in.
+function openVisits(route) {
+  const out = [];
+  for (const st of route.stops) {
+    if (!OPEN.includes(st.status)) continue;
+    if (st.visit && out.length && out[out.length - 1][0].visit === st.visit) out[out.length - 1].push(st);
+    else out.push([st]);
+  }
+  return out;
+}
+
+function violationsText(body) {
+  const list = body?.violations || [];
+  return list.map((v) => `${t(`plan.rule.${v.rule}`)}${v.amount ? ` (${v.amount})` : ""}`).join("; ");
+}
+
+async function control(stop, path, body) {
+  try {
+    await api(`plan-stops/${stop.id}/${path}`, { method: "POST", body });
+    toast(t("plan.changed"));
+  } catch (err) {
+    const why = violationsText(err.body);
+    toast(why ? `${errorText(err)} — ${why}` : errorText(err), "error");
+  }
+  await showPlan(plan.id);
+}
+
+function controls(route, st, i) {
+  const editable = plan.status === "done" || plan.status === "published";
+  if (!editable || (st.visit && route.stops[i - 1]?.visit === st.visit)) return "";
+  const visits = openVisits(route);
+  const pos = visits.findIndex((v) => v[0].id === st.id) + 1;
+  const pin = h("button", { type: "button", class: "stop-pin", "data-stop": st.id, title: t("plan.pin.help") }, st.pinned ? t("plan.unpin") : t("plan.pin"));
+  pin.addEventListener("click", () => control(st, st.pinned ? "unpin" : "pin", {}));
+  if (st.status !== "planned" || pos < 1) return h("span", {}, pin);
+  const up = h("button", { type: "button", class: "stop-up", "data-stop": st.id, disabled: pos <= 1, title: t("plan.up") }, "↑");
+  up.addEventListener("click", () => control(st, "move", { position: pos - 1, route_version: route.version }));
+  const down = h("button", { type: "button", class: "stop-down", "data-stop": st.id, disabled: pos >= visits.length, title: t("plan.down") }, "↓");
+  down.addEventListener("click", () => control(st, "move", { position: pos + 1, route_version: route.version }));
+  const others = plan.routes.filter((x) => x.id !== route.id);
+  if (!others.length) return h("span", {}, up, down, pin);
+  const select = h("select", { class: "stop-courier", "data-stop": st.id }, others.map((x) => h("option", { value: x.courier.id }, x.courier.name || x.courier.username)));
+  const move = h("button", { type: "button", class: "stop-move", "data-stop": st.id }, t("plan.move"));
+  move.addEventListener("click", () => control(st, "move", { courier_id: select.value, route_version: route.version }));
+  return h("span", { class: "stop-controls" }, up, down, select, move, pin);
 }
 
 document.getElementById("plan-create").addEventListener("click", async () => {
