@@ -20,6 +20,8 @@ from backend.settings import Settings
 from bench.fakes.zns_server import FakeZalo, Sent
 from notifications.sms.base import Outcome
 from notifications.zns import records
+from schemas.channels import Channel, ChannelDelivery, DeliveryStatus
+from schemas.notifications import Notification
 from schemas.zns import ZnsEvent, ZnsMessage
 from tests import openapi_check
 from tests.conftest import lifespan
@@ -174,3 +176,64 @@ async def test_events_are_refused_when_zns_is_not_configured(world: World, engin
             body, headers = world.zalo.event(sent)
             r = await c.post(EVENTS, content=body, headers=headers)
     assert r.status_code == 403
+
+
+async def test_events_about_a_notice_move_its_channel_delivery(world: World) -> None:
+    """A notice sent by the channel dispatcher has no ``zns_message`` row: the event moves its
+    ``channel_delivery`` (found by Zalo's msg_id), forward only."""
+    citizen = uuid.uuid4()
+    async with session_factory(world.engine)() as s:
+        notice = Notification(
+            recipient_kind="citizen",
+            recipient_id=citizen,
+            template="dossier.result_ready",
+            params={"item_id": "BD1"},
+            title_vi="t",
+            body_vi="b",
+            title_en="t",
+            body_en="b",
+            status="sent",
+        )
+        s.add(notice)
+        await s.flush()
+        delivery = ChannelDelivery(
+            notification_id=notice.id,
+            channel=Channel.zns,
+            recipient_id=citizen,
+            template="dossier.result_ready",
+            status=DeliveryStatus.sending,
+        )
+        s.add(delivery)
+        await s.commit()
+        delivery_id = delivery.id
+    sender = zns_sender(world.engine, world.app.state.settings)
+    try:
+        result = await sender.send("+84912340000", TEMPLATE, {"item_id": "BD1"}, request_id=delivery_id.hex)
+    finally:
+        await sender.aclose()
+    assert result.outcome is Outcome.sent
+    async with session_factory(world.engine)() as s:
+        row = (
+            (await s.execute(select(ChannelDelivery).where(col(ChannelDelivery.id) == delivery_id)))
+            .scalars()
+            .one()
+        )
+        row.status, row.provider, row.provider_message_id = DeliveryStatus.sent, "zns", result.message_id
+        await s.commit()
+    sent = world.zalo.sent[-1]
+    r = await world.post(*world.zalo.event(sent))
+    assert r.status_code == 200 and r.json()["status"] == "delivered" and r.json()["changed"] is True, r.text
+    late = await world.post(*world.zalo.event(sent, "user_seen_message"))
+    assert late.json() == {
+        "event_name": "user_seen_message",
+        "message_id": sent.msg_id,
+        "status": "delivered",
+        "changed": False,
+    }
+    async with session_factory(world.engine)() as s:
+        row = (
+            (await s.execute(select(ChannelDelivery).where(col(ChannelDelivery.id) == delivery_id)))
+            .scalars()
+            .one()
+        )
+        assert row.status == DeliveryStatus.delivered
