@@ -154,6 +154,41 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/citizens/me/data-access": Row(
         roles={"citizen": "self"}, note="who read my personal data (Decree 13/2023/NĐ-CP art. 9)"
     ),
+    # --- identity (issue 20): profile, national id, authorised persons, checks at the counter ---------
+    "GET /api/v1/citizens/me": Row(
+        roles={"citizen": "self"}, note="one's own profile, the national id in full"
+    ),
+    "PATCH /api/v1/citizens/me": Row(
+        roles={"citizen": "self"}, note="name, language, national id (CCCD structure checked)"
+    ),
+    "GET /api/v1/citizens/me/authorisations": Row(
+        roles={"citizen": "self"}, note="one's own authorised persons (giấy ủy quyền)"
+    ),
+    "POST /api/v1/citizens/me/authorisations": Row(
+        roles={"citizen": "self"}, note="authorise a person, with the signed letter's photo"
+    ),
+    "POST /api/v1/authorisations/{authorisation_id}/revoke": Row(
+        target="authorisation", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="one's own only"
+    ),
+    "GET /api/v1/authorisations/{authorisation_id}/letter": Row(
+        target="authorisation",
+        roles={"citizen": "own", "courier": "none", "desk": "org"},
+        scopes=CITIZEN_SCOPES,
+        note="the letter's photo: its citizen; a desk with a task for the citizen; a courier only while "
+        "delivering a dossier it covers (none here)",
+    ),
+    "POST /api/v1/authorisations/{authorisation_id}/verify": Row(
+        target="authorisation",
+        roles={"desk": "org"},
+        scopes=CITIZEN_SCOPES,
+        note="a desk with a task for the citizen checks the person's card (number compared, never shown)",
+    ),
+    "POST /api/v1/citizens/{citizen_id}/national-id/verify": Row(
+        target="citizen",
+        roles={"desk": "org"},
+        scopes=CITIZEN_SCOPES,
+        note="a desk with a task for the citizen checks the card (number compared, never shown)",
+    ),
     "GET /api/v1/audit/personal-data": Row(roles={"admin": "any"}, note="staff reads of citizens' data"),
     # --- calendar, reports --------------------------------------------------------------------------
     "PUT /api/v1/calendar/overrides/{day}": Row(roles={"admin": "any"}, note="government decisions"),
@@ -312,6 +347,12 @@ MATRIX: dict[str, Row] = {
         roles={"courier": "own", "dispatcher": "org", "admin": "any"},
         scopes=COURIER_SCOPES,
         note="its uploader, staff of the uploader's office, readers of a dossier that cites it (none here)",
+    ),
+    "GET /api/v1/dossiers/{item_id}/recipients": Row(
+        target="dossier",
+        roles={"courier": "none", "desk": "none"},
+        note="who may receive the result: only its courier out for delivery, or the desk where it waits "
+        "(none here); numbers masked (issue 20)",
     ),
     # --- notices ------------------------------------------------------------------------------------
     "POST /api/v1/devices": Row(

@@ -57,6 +57,7 @@ H = 3600
 ENTRY_REFUSALS = ("not_found", "forbidden", "not_custodian_then")  # a batch entry's 404/403
 CHANNEL = {"dispatcher": "post_office", "desk": "direct"}  # how each role receives a dossier
 STREAM_S = 1.0  # an event stream that opened is stopped after this long
+AUTHORISED = "087090009696"  # the national id of the test's authorised persons (issue 20)
 
 
 @dataclass
@@ -125,6 +126,26 @@ async def _proof(client: httpx.AsyncClient, user: str) -> str:
         headers=await staff_headers(client, user),
         files={"file": ("p.png", io.BytesIO(png_bytes()), "image/png")},
         data={"kind": "photo"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _authorisation(client: httpx.AsyncClient, phone: str) -> str:
+    """An authorised person of the citizen ``phone`` (issue 20), valid for 30 days, any dossier."""
+    today = utcnow().date()
+    form = {
+        "full_name": "Ma Trận Ủy Quyền",
+        "national_id": AUTHORISED,
+        "relationship": "other",
+        "valid_from": (today - timedelta(days=1)).isoformat(),
+        "valid_until": (today + timedelta(days=30)).isoformat(),
+    }
+    r = await client.post(
+        "/api/v1/citizens/me/authorisations",
+        data=form,
+        files={"letter": ("l.png", io.BytesIO(png_bytes()), "image/png")},
+        headers=await citizen_headers(client, phone),
     )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -340,6 +361,10 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         assert r.status_code in (200, 201), r.text
         addresses[scope] = str(r.json()["id"])
     w.ids["address"] = addresses
+    w.ids["authorisation"] = {
+        scope: await _authorisation(client, phone)
+        for scope, phone in (("own", C1), ("other_citizen", C2), ("other_org", C3))
+    }
     w.ids["webhook"] = {  # partner webhook endpoints of office A's and office B's
         scope: await _webhook(client, w.headers["admin"], code) for scope, code in w.ids["office"].items()
     }
@@ -421,6 +446,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "stop_id",
         "handover_id",
         "proof_id",
+        "authorisation_id",
         "token",
         "webhook_id",
         "desk",
@@ -453,6 +479,9 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
             "password": "matrix-" + uuid.uuid4().hex,
         },
         "PATCH /api/v1/staff/{user_id}": {"active": True},
+        "PATCH /api/v1/citizens/me": {"preferred_language": "vi"},
+        "POST /api/v1/citizens/{citizen_id}/national-id/verify": {"national_id": AUTHORISED},
+        "POST /api/v1/authorisations/{authorisation_id}/verify": {"national_id": AUTHORISED},
         "PUT /api/v1/calendar/overrides/{day}": {"kind": "off", "source": "Ma trận quyền (thử)"},
         "POST /api/v1/appointments": {
             "kind": "pickup",
@@ -504,6 +533,15 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         req["json"] = {"shifts": {}}  # what the test's accounts have: no shifts, no booking capacity
     elif op == "PUT /api/v1/post-offices/{office}/booking-settings":
         req["json"] = w.bodies[("settings", scope or "own")]
+    elif op == "POST /api/v1/citizens/me/authorisations":
+        req["files"] = {"letter": ("l.png", io.BytesIO(png_bytes()), "image/png")}
+        req["data"] = {
+            "full_name": "Ma Trận",
+            "national_id": AUTHORISED,
+            "relationship": "other",
+            "valid_from": utcnow().date().isoformat(),
+            "valid_until": (utcnow().date() + timedelta(days=2)).isoformat(),
+        }
     elif op == "POST /api/v1/proofs":
         req["files"] = {"file": ("p.png", io.BytesIO(png_bytes()), "image/png")}
         req["data"] = {"kind": "photo"}
