@@ -217,7 +217,8 @@ class DossierController(Controller):
             "Receiving starts the legal clock (Decree 118/2025/NĐ-CP), a supplement request pauses it; the "
             "citizen is notified of pickups, supplement requests, results ready, out for delivery, failed and "
             "completed deliveries, and the desks' live consoles are told. A delivery needs a recipient check "
-            "(code, national id, or authorisation letter) whose wrong answers count towards the daily lock "
+            "(handover code, national id, or a registered authorisation: `GET /dossiers/{item_id}/recipients`) "
+            "whose wrong answers count towards the daily lock "
             f"(429). Answers the updated dossier. {PURPOSE}"
         ),
         responses=problems(404, 409, 422, 429),

@@ -261,8 +261,9 @@ class CourierController(Controller):
         summary="Complete a stop",
         description=(
             "The visit is done: a pickup records the dossier's custody, a result delivery needs the recipient "
-            "check (`recipient`: the citizen's handover code, national id, or an authorisation letter with "
-            "`proof_id`) and records the delivery; wrong checks count towards the daily lock (429). The "
+            "check (`recipient`: the citizen's handover code, their national id card's number, or a registered "
+            "authorisation and its person's card number: `GET /dossiers/{item_id}/recipients`) and records the "
+            "delivery; wrong checks count towards the daily lock (429). The "
             "appointment is completed and the citizen notified as for the custody event. "
             f"{STOP_RULES}"
         ),
