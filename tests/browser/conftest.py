@@ -57,6 +57,7 @@ class LiveServer:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=60)
+        self.database_url = ""  # the server's database, for tests that write rows no API writes (plans)
         self._tokens: dict[str, str] = {}
 
     def staff(self, username: str) -> dict[str, str]:
@@ -105,6 +106,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
         time.sleep(0.05)
     live = LiveServer(base)
+    live.database_url = url
     try:
         yield live
     finally:
