@@ -46,6 +46,7 @@ from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_do
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
+from backend.money.online import controllers as money_online
 from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
 from backend.notices import sms_reports, zns_reports
@@ -85,6 +86,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     planning.ROUTES,
     plan_stops.ROUTES,
     reporting.ROUTES,
+    money_online.ROUTES,  # online payments (VNPay) and VietQR codes (issue 21)
 )
 # ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).
 ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES, problem_pages.ROOT_ROUTES)

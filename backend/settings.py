@@ -193,7 +193,9 @@ class Settings:
     vnpay_tmn_code: str = field(default_factory=lambda: _env("VNPAY_TMN_CODE"))
     vnpay_hash_secret: str = field(default_factory=lambda: _env("VNPAY_HASH_SECRET"))
     vnpay_payment_url: str = field(
-        default_factory=lambda: _env("VNPAY_PAYMENT_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+        default_factory=lambda: _env(
+            "VNPAY_PAYMENT_URL", "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+        )
     )
     vnpay_expire_min: int = field(default_factory=lambda: int(_env("VNPAY_EXPIRE_MIN", "15")))
     # VietQR bank transfers (backend/money/vietqr.py): the collection account's bank (6-digit NAPAS BIN) and
@@ -295,6 +297,16 @@ class Settings:
             raise ConfigError(
                 "SMS_PROVIDER=esms needs SMS_ESMS_API_KEY, SMS_ESMS_SECRET_KEY and SMS_BRANDNAME"
             )
+        if self.vietqr_bank_bin and not (len(self.vietqr_bank_bin) == 6 and self.vietqr_bank_bin.isdigit()):
+            raise ConfigError("VIETQR_BANK_BIN must be the bank's 6-digit NAPAS BIN")
+        if self.vietqr_account_no and not (
+            len(self.vietqr_account_no) <= 19
+            and self.vietqr_account_no.isascii()
+            and self.vietqr_account_no.isalnum()
+        ):
+            raise ConfigError("VIETQR_ACCOUNT_NO must be 1-19 letters or digits")
+        if bool(self.vnpay_tmn_code) != bool(self.vnpay_hash_secret):
+            raise ConfigError("VNPAY_TMN_CODE and VNPAY_HASH_SECRET are set together")
         if self.sms_max_segments < 1:
             raise ConfigError("SMS_MAX_SEGMENTS must be at least 1")
         if self.sms_callback_token and len(self.sms_callback_token) < 32:

@@ -377,6 +377,26 @@ MATRIX: dict[str, Row] = {
         target="desk", roles={"desk": "org", "admin": "any"}, scopes=ORG_SCOPES, note="live feed of one desk"
     ),
     # --- SMS providers' delivery reports (a secret in the URL, not a bearer token) ----------------------
+    # --- online payments and VietQR (issue 21) ------------------------------------------------------
+    "POST /api/v1/appointments/{appointment_id}/payments": Row(
+        target="appointment",
+        roles={"citizen": "own"},
+        note="pay what the ledger says is owed, through VNPay; only the citizen whose visit it is",
+    ),
+    "GET /api/v1/payments/{payment_id}": Row(
+        target="payment", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="one's own payment"
+    ),
+    "GET /api/v1/appointments/{appointment_id}/vietqr": Row(
+        target="appointment",
+        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="a transfer code for what is owed, as the appointment is seen; no personal data in it",
+    ),
+    "GET /api/v1/payments/vnpay/ipn": Row(
+        public=True, roles=_all(), note="VNPay's notification; its HMAC-SHA512 signature decides"
+    ),
+    "GET /api/v1/payments/vnpay/return": Row(
+        public=True, roles=_all(), note="the payer's browser back from VNPay: the stored state only"
+    ),
     "GET /api/v1/sms/reports/esms/{token}": Row(
         public=True, roles=_all(), note="eSMS delivery reports; the secret token in the URL decides"
     ),

@@ -31,6 +31,7 @@ from backend.db import session_factory
 from backend.planning import clock
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentKind
+from schemas.payments import OnlinePayment
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopKind
 from tests.api import access_matrix as am
 from tests.api.test_custody_journey import PROCEDURE, all_documents, png_bytes
@@ -247,6 +248,27 @@ async def _plans_and_appointments(engine: AsyncEngine, demo: Any, citizens: dict
     return out
 
 
+async def _payments(
+    engine: AsyncEngine, appointments: dict[str, str], citizens: dict[str, str]
+) -> dict[str, str]:
+    """An online payment of C1's, C2's and C3's appointments (issue 21), written straight into the table."""
+    out: dict[str, str] = {}
+    async with session_factory(engine)() as session:
+        for scope, citizen in (("own", C1), ("other_citizen", C2), ("other_org", C3)):
+            payment = OnlinePayment(
+                provider="vnpay",
+                reference=uuid.uuid4().hex,
+                citizen_id=uuid.UUID(citizens[citizen]),
+                appointment_id=uuid.UUID(appointments[scope]),
+                amount_vnd=22000,
+                expires_at=utcnow(),
+            )
+            session.add(payment)
+            out[scope] = str(payment.id)
+        await session.commit()
+    return out
+
+
 async def _account(
     client: httpx.AsyncClient, w: World, role: str, org: str | None
 ) -> tuple[str, dict[str, str]]:
@@ -291,6 +313,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         "own": demo.commune_desks[po_a.commune_code].code,
         "other_org": demo.commune_desks[po_b.commune_code].code,
     }
+    w.ids["payment"] = await _payments(engine, made["appointment"], citizens)
     w.ids["staff"] = {
         "own": str(demo.staff["courier07"].id),
         "other_courier": str(demo.staff[OTHER_COURIER].id),
@@ -449,6 +472,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "authorisation_id",
         "token",
         "webhook_id",
+        "payment_id",
         "desk",
         "item_id",
         "code",
