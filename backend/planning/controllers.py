@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.services import access_of
 from backend.custody import codeguard
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.etag import cached
 from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from backend.lib.responses import LocalTimeResponse
 from backend.planning import courier, services, worker
@@ -203,8 +204,12 @@ class CourierController(Controller):
             "time), in order, with windows, ETAs, a navigation link and what each stop needs. Of the citizen, "
             "only what the visit needs: a name hint, the masked phone, the address of the visit, and a `tel:` "
             "link only while the stop is open on its day; what is shown is written to the personal-data audit "
-            "(Decree 13/2023/NĐ-CP). `published: false` with no stops when there is no published plan."
+            "(Decree 13/2023/NĐ-CP). `published: false` with no stops when there is no published plan. "
+            "The items of one household visit are one stop listing them (`visit_items`). The route's "
+            "`version` moves with every change a dispatcher makes; the answer carries an `ETag` (send it back "
+            "in `If-None-Match`: 304 while nothing changed), and `courier.route_updated` is pushed on a change."
         ),
+        **cached("private, no-cache"),
     )
     async def get_courier_route(
         self,

@@ -119,6 +119,15 @@ async def test_stop_control_journey(client: httpx.AsyncClient, engine: AsyncEngi
     to_name = next(u for u in COURIERS if str(demo.staff[u].id) != from_id)
     from_name = next(u for u in COURIERS if u != to_name)
     to_id = str(demo.staff[to_name].id)
+    to_headers = await staff_headers(client, to_name)
+    seen = await client.get("/api/v1/couriers/me/route", params={"date": day.isoformat()}, headers=to_headers)
+    tag = seen.headers["etag"]
+    r = await client.get(
+        "/api/v1/couriers/me/route",
+        params={"date": day.isoformat()},
+        headers={**to_headers, "If-None-Match": tag},
+    )
+    assert r.status_code == 304 and r.headers["etag"] == tag
     r = await client.post(
         f"/api/v1/plan-stops/{moving['id']}/move",
         json={"courier_id": to_id, "position": 1, "pin": True, "route_version": source["version"]},
@@ -131,7 +140,13 @@ async def test_stop_control_journey(client: httpx.AsyncClient, engine: AsyncEngi
     to_route = next(x for x in body["routes"] if x["courier_id"] == to_id)
     assert to_route["stops"][0]["id"] == moving["id"] and to_route["stops"][0]["pinned"]
 
-    # The couriers' apps: the stop left one route and joined the other, with a new version.
+    # The couriers' apps: the stop left one route and joined the other, with a new version and a new ETag.
+    r = await client.get(
+        "/api/v1/couriers/me/route",
+        params={"date": day.isoformat()},
+        headers={**to_headers, "If-None-Match": tag},
+    )
+    assert r.status_code == 200 and r.headers["etag"] != tag
     mine = (await client.get("/api/v1/couriers/me/route", params={"date": day.isoformat()},
                              headers=await staff_headers(client, to_name))).json()  # fmt: skip
     assert mine["stops"][0]["id"] == moving["id"] and mine["stops"][0]["pinned"] is True
