@@ -39,7 +39,7 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_sizes.py
-	node_modules/.bin/eslint backend/console/static
+	node_modules/.bin/eslint backend/console/static backend/planning/static
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

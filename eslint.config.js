@@ -6,7 +6,7 @@ export default [
   { ignores: ["node_modules/", ".venv/", "var/", "bench-out/", "build/"] },
   js.configs.recommended,
   {
-    files: ["backend/console/static/**/*.js"],
+    files: ["backend/console/static/**/*.js", "backend/planning/static/**/*.js"],
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: "module",
