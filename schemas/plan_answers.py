@@ -243,6 +243,9 @@ class VisitItem(SQLModel):
     result_item: str | None = None
     collect_fees: FeesToCollect | None = None
     outcome_code: str | None = None
+    missing_documents: list[str] | None = Field(
+        default=None, description="a supplement pickup: the documents to collect for its dossier (issue 20)"
+    )
 
 
 class CourierStop(SQLModel):
@@ -274,6 +277,9 @@ class CourierStop(SQLModel):
     dossier: str | None = None
     result_item: str | None = None
     place: DeskPlace | None = None
+    missing_documents: list[str] | None = Field(
+        default=None, description="a supplement pickup: the documents to collect for its dossier (issue 20)"
+    )
     pinned: bool = False
     visit_items: list[VisitItem] | None = Field(
         default=None,

@@ -40,7 +40,7 @@ class ReturnController(Controller):
             "address (earliest first, only those the day's routes can absorb) and `answer_by` is when, with no "
             "choice, the earliest of them is booked automatically (`auto_booked`). `none`: no offer."
         ),
-        responses=problems(404),
+        responses=problems(404, 422),
     )
     async def get_return_offer(
         self,

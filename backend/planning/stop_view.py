@@ -53,6 +53,7 @@ class _Related:
     procs: dict[uuid.UUID, Procedure]
     results: dict[uuid.UUID, ResultItem]
     orgs: dict[uuid.UUID, Organisation]
+    supplements: dict[str, list[str]]  # a supplement pickup's dossier -> its missing documents (issue 20)
 
 
 async def stop_details(session: AsyncSession, stops: list[PlanStop]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -77,7 +78,16 @@ async def _load(session: AsyncSession, stops: list[PlanStop]) -> _Related:
     procs = await _by_id(session, Procedure, proc_ids)
     results = await _by_id(session, ResultItem, {s.result_item_id for s in stops if s.result_item_id})
     orgs = await _by_id(session, Organisation, {s.org_id for s in stops if s.org_id})
-    return _Related(appts, citizens, dossiers, procs, results, orgs)
+    carried = {a.dossier_item_id for a in appts.values() if a.kind == StopKind.pickup and a.dossier_item_id}
+    rows = (
+        (
+            await session.exec(select(Dossier.item_id, Dossier.data).where(col(Dossier.item_id).in_(carried)))
+        ).all()
+        if carried
+        else []
+    )
+    supplements = {item: [str(m) for m in (data or {}).get("missing") or []] for item, data in rows}
+    return _Related(appts, citizens, dossiers, procs, results, orgs, supplements)
 
 
 def _details(s: PlanStop, rel: _Related) -> dict[str, Any]:
@@ -93,6 +103,10 @@ def _details(s: PlanStop, rel: _Related) -> dict[str, Any]:
         d["procedure"] = {"code": proc.code, "name": proc.name, "documents_count": len(proc.documents or [])}
     if dossier is not None:
         d["dossier"] = dossier.item_id
+    if appt is not None and appt.dossier_item_id in rel.supplements:
+        # A supplement pickup: the dossier it joins and what to collect (issue 20).
+        d["dossier"] = appt.dossier_item_id
+        d["missing_documents"] = rel.supplements[appt.dossier_item_id]
     if s.result_item_id:
         result = rel.results.get(s.result_item_id)
         d["result_item"] = result.item_id if result else None

@@ -311,6 +311,27 @@ MATRIX: dict[str, Row] = {
         roles={"courier": "own", "dispatcher": "org", "admin": "any"},
         note="the paper in hand: its courier or the courier's office, never a former custodian (item 10)",
     ),
+    # --- closing loops (issue 20): supplements on their dossier, returns of results and papers ---------
+    "GET /api/v1/dossiers/{item_id}/return-offer": Row(
+        target="dossier",
+        roles={"citizen": "own", "admin": "any"},
+        note="the dossier's own citizen: the delivery windows offered for its result or returned papers",
+    ),
+    "POST /api/v1/dossiers/{item_id}/return-offer": Row(
+        target="dossier",
+        roles={"citizen": "own", "admin": "any"},
+        note="the dossier's own citizen chooses a delivery window",
+    ),
+    "PUT /api/v1/dossiers/{item_id}/postal-return": Row(
+        target="dossier",
+        roles={"citizen": "own", "admin": "any"},
+        note="the dossier's own citizen: postal return or counter pickup, until the result leaves the desk",
+    ),
+    "POST /api/v1/dossiers/{item_id}/supplements": Row(
+        target="dossier",
+        roles={"courier": "org", "dispatcher": "org", "admin": "any"},
+        note="the supplement at the door: staff of the visit's post office (else the dossier's)",
+    ),
     "POST /api/v1/events/batch": Row(
         target="late_dossier",
         roles={"courier": "own", "dispatcher": "org"},

@@ -538,6 +538,9 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
                 }
             ]
         },
+        "POST /api/v1/dossiers/{item_id}/return-offer": {"start": past},
+        "PUT /api/v1/dossiers/{item_id}/postal-return": {"postal_return": True},
+        "POST /api/v1/dossiers/{item_id}/supplements": {},
         "POST /api/v1/couriers/me/item-ids": {"count": 1},
         "POST /api/v1/handovers": {"to": w.ids["office"]["own"], "items": []},
         "POST /api/v1/handovers/{handover_id}/confirm": {"scanned": []},

@@ -135,7 +135,7 @@ def items_of(stops: dict[str, StopInfo]) -> list[StopInfo]:
 
 
 ITEM_FIELDS = ("kind", "status", "task", "appointment", "procedure", "dossier", "result_item", "collect_fees",
-               "outcome_code")  # fmt: skip
+               "outcome_code", "missing_documents")  # fmt: skip
 
 
 def one_stop_per_visit(shown: list[dict[str, Any]], rows: list[PlanStop]) -> list[dict[str, Any]]:
