@@ -175,6 +175,6 @@ def _rule_skills_and_pairs(
         if p is None and d is None:
             continue
         if p is None or d is None or p[0] != d[0] or p[1] > d[1]:
-            vid = (d or p)[0] if (d or p) else ""
-            if vid in out:
-                out[vid].violations.append(Violation(vid, "pair", pair.delivery if d else pair.pickup))
+            at = d if d is not None else p
+            assert at is not None
+            out[at[0]].violations.append(Violation(at[0], "pair", pair.delivery if d else pair.pickup))

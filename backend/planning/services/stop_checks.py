@@ -95,7 +95,11 @@ def _out(v: Violation) -> dict[str, Any]:
 
 
 def _run(day: date, po: Organisation, states: list[RouteState], now: datetime) -> dict[str, RouteCheck]:
-    vehicles, starts, stops, pairs, routes = [], {}, [], [], {}
+    vehicles: list[Vehicle] = []
+    starts: dict[str, int] = {}
+    stops: list[Stop] = []
+    pairs: list[PickupDelivery] = []
+    routes: dict[str, list[str]] = {}
     rows = {s.key: s for st in states for s in st.open_rows}
     for st in states:
         vehicle, start = _vehicle(day, po, st, now)
