@@ -46,6 +46,8 @@ from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_do
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
+from backend.money import controllers as money
+from backend.money import remit_controllers as money_remit
 from backend.money.online import controllers as money_online
 from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
@@ -87,9 +89,15 @@ ROUTES: tuple[Sequence[Any], ...] = (
     plan_stops.ROUTES,
     reporting.ROUTES,
     money_online.ROUTES,  # online payments (VNPay) and VietQR codes (issue 21)
+    money.ROUTES,  # collections at the door, receipts, cash-ups (issue 21)
+    money_remit.ROUTES,  # remittances to agencies, reconciliation, money reports (issue 21)
 )
 # ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).
-ROOT_ROUTES: tuple[Sequence[Any], ...] = (console.ROOT_ROUTES, problem_pages.ROOT_ROUTES)
+ROOT_ROUTES: tuple[Sequence[Any], ...] = (
+    console.ROOT_ROUTES,
+    problem_pages.ROOT_ROUTES,
+    money.ROOT_ROUTES,  # the printable receipt /receipts/{receipt_no} (issue 21)
+)
 
 # Background services that live as long as the app, entered in this order (left in reverse): each is
 # ``hook(app) -> AsyncContextManager``.

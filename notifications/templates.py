@@ -343,6 +343,16 @@ _ALL: tuple[Template, ...] = (
         priority="high",
         times=("due_at",),
     ),
+    # --- money (citizen; issue 21) ------------------------------------------------------------------
+    Template(
+        key="money.receipt",
+        audience="citizen",
+        title_vi="Biên lai thu tiền {receipt_no}",
+        body_vi="Bưu điện đã thu {amount} đồng. Số biên lai: {receipt_no}.",
+        title_en="Receipt {receipt_no}",
+        body_en="The post office received {amount} VND. Receipt number: {receipt_no}.",
+        link="/receipts/{receipt_no}",
+    ),
     # --- couriers (staff, data-only: the courier app syncs and shows its own UI) -----------------------
     Template(
         key="courier.route_updated",

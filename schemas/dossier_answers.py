@@ -21,6 +21,7 @@ from schemas.dossiers import (
     HandoverStatus,
     Timeliness,
 )
+from schemas.money_api import CollectionSyncResult
 from schemas.vntime import to_vn
 
 ItemId = Annotated[str, PField(description="UPU S10 item id", examples=["HS123456785VN"])]
@@ -217,6 +218,9 @@ class BatchResult(BaseModel):
 
     pickups: list[SyncResult]
     results: list[SyncResult]
+    collections: list[CollectionSyncResult] = PField(
+        default_factory=list, description="money taken at the door"
+    )
     accepted: int
     rejected: int
 

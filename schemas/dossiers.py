@@ -15,6 +15,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from schemas.base import Instant, json_field, new_id, utc_field
+from schemas.money_api import CollectIn
 
 
 class Channel(StrEnum):
@@ -317,10 +318,12 @@ class OfflinePickup(DossierCreate):
 class BatchIn(BaseModel):
     pickups: list[OfflinePickup] = PField(default_factory=list, max_length=200)
     events: list[BatchEventIn] = PField(default_factory=list, max_length=500)
+    # Money taken at the door while offline (issue 21; backend/money/collect.py), applied after the events.
+    collections: list[CollectIn] = PField(default_factory=list, max_length=200)
 
     @model_validator(mode="after")
     def _not_empty(self) -> "BatchIn":
-        if not self.pickups and not self.events:
+        if not self.pickups and not self.events and not self.collections:
             raise ValueError("a batch needs at least one pickup or event")
         return self
 

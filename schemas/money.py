@@ -121,6 +121,7 @@ class Remittance(SQLModel, table=True):
     __tablename__ = "remittance"
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_code: str = Field(max_length=32, index=True)
+    office_code: str | None = Field(default=None, max_length=20)  # None: every office's money (an admin's)
     status: str = Field(default=RemittanceStatus.awaiting, sa_type=String(12))
     total_vnd: int = Field(default=0, sa_type=BigInteger)
     until: datetime = utc_field()  # covers money collected before this instant

@@ -27,6 +27,7 @@ from backend.custody.services import (
 )
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
+from backend.money import collect as money_collect
 from schemas.base import utcnow
 from schemas.dossiers import BatchEventIn, BatchIn, Dossier, DossierEvent
 
@@ -197,15 +198,46 @@ async def apply_batch(
         except Problem as exc:
             await codeguard.settle(session, exc)  # a wrong recipient check still counts (SQLite)
             results[ev.client_event_id] = _rejected(ev.client_event_id, ev.item_id, exc)
+    collections = await _apply_collections(session, principal, batch, now)
     await session.commit()
     ordered = [results[ev.client_event_id] for ev in batch.events if ev.client_event_id in results]
     # Duplicated ids within one batch answer once per position.
+    every = [*pickups, *ordered, *collections]
     return {
         "pickups": pickups,
         "results": ordered,
-        "accepted": sum(1 for r in [*pickups, *ordered] if r["accepted"]),
-        "rejected": sum(1 for r in [*pickups, *ordered] if not r["accepted"]),
+        "collections": collections,
+        "accepted": sum(1 for r in every if r["accepted"]),
+        "rejected": sum(1 for r in every if not r["accepted"]),
     }, effects
+
+
+async def _apply_collections(
+    session: AsyncSession, principal: Principal, batch: BatchIn, now: datetime
+) -> list[dict[str, Any]]:
+    """Money taken at the door offline (issue 21), each in its own savepoint, after the pickups and events it
+    may follow; a replay answers ``duplicate`` with the first receipt (backend/money/collect.py)."""
+    out: list[dict[str, Any]] = []
+    for c in batch.collections:
+        try:
+            async with session.begin_nested():
+                done = await money_collect.collect(session, principal, c, now=now)
+            out.append({**done.model_dump(mode="json", include=_COLLECTED), "accepted": True})
+        except Problem as exc:
+            out.append(
+                {
+                    "client_event_id": c.client_event_id,
+                    "accepted": False,
+                    "appointment_id": str(c.appointment_id),
+                    "error": exc.code,
+                    "detail": exc.detail,
+                    **exc.problem_extra,
+                }
+            )
+    return out
+
+
+_COLLECTED = {"client_event_id", "appointment_id", "duplicate", "receipt_no", "amount_vnd", "outstanding_vnd"}
 
 
 async def _apply_pickups(

@@ -398,6 +398,79 @@ MATRIX: dict[str, Row] = {
         target="desk", roles={"desk": "org", "admin": "any"}, scopes=ORG_SCOPES, note="live feed of one desk"
     ),
     # --- SMS providers' delivery reports (a secret in the URL, not a bearer token) ----------------------
+    # --- money at the door, cash-ups, remittances (issue 21) ----------------------------------------
+    "POST /api/v1/collections": Row(
+        target="appointment",
+        roles={"courier": "own"},
+        note="money taken at a visit on one's own published route (else 403 not_on_route)",
+    ),
+    "GET /api/v1/receipts/{receipt_no}": Row(
+        target="receipt",
+        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "admin": "any"},
+        note="the payer, the courier who took it, the office's dispatchers; no phone or address",
+    ),
+    "GET /receipts/{receipt_no}": Row(
+        public=True,
+        roles=_all(),
+        note="printable receipt with its verification token (`v`); no personal data",
+    ),
+    "POST /api/v1/post-offices/{code}/cashups": Row(
+        target="office",
+        roles={"courier": "org"},
+        scopes=ORG_SCOPES,
+        note="a courier cashes up at their office",
+    ),
+    "GET /api/v1/post-offices/{code}/cashups": Row(
+        target="office",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="the office's day",
+    ),
+    "POST /api/v1/post-offices/{code}/cashups/close": Row(
+        target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="close the day"
+    ),
+    "POST /api/v1/cashups/{cashup_id}/confirm": Row(
+        target="cashup", roles={"dispatcher": "org"}, scopes=ORG_SCOPES, note="the office's dispatcher signs"
+    ),
+    "POST /api/v1/remittances": Row(
+        roles={"dispatcher": "org", "admin": "any"},
+        note="a dispatcher remits their office's money; admins all",
+    ),
+    "GET /api/v1/remittances": Row(
+        roles={"dispatcher": "org", "agency": "org", "admin": "any"},
+        note="batches of one's office, for one's agency; admins all",
+    ),
+    "GET /api/v1/remittances/{remittance_id}": Row(
+        target="remittance",
+        roles={"dispatcher": "org", "agency": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="the agency it is for, the office that made it",
+    ),
+    "POST /api/v1/remittances/{remittance_id}/confirm": Row(
+        target="remittance", roles={"agency": "org"}, scopes=ORG_SCOPES, note="only the agency it is for"
+    ),
+    "GET /api/v1/agencies/{org}/reconciliation": Row(
+        target="agency", roles={"agency": "org", "admin": "any"}, scopes=ORG_SCOPES, note="the agency's own"
+    ),
+    "GET /api/v1/reports/money/cash": Row(
+        roles={"dispatcher": "org", "admin": "any"}, note="a dispatcher's own office; admins any"
+    ),
+    "GET /api/v1/reports/money/outstanding": Row(
+        roles={"dispatcher": "org", "admin": "any"}, note="a dispatcher's own office; admins any"
+    ),
+    "GET /api/v1/reports/money/remittances-due": Row(
+        roles={"agency": "org", "admin": "any"}, note="an agency's own row; admins every agency"
+    ),
+    # --- the prices people set (issue 21) -----------------------------------------------------------
+    "POST /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="a new postal tariff version"),
+    "GET /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="tariff versions"),
+    "GET /api/v1/prices/tariffs/{rate_id}": Row(roles={"admin": "any"}, note="one tariff version"),
+    "POST /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="a new fee version"),
+    "GET /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="fee versions"),
+    "GET /api/v1/prices/procedure-fees/{fee_id}": Row(roles={"admin": "any"}, note="one fee version"),
+    "POST /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="a new exemption version"),
+    "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
+    "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
     # --- online payments and VietQR (issue 21) ------------------------------------------------------
     "POST /api/v1/appointments/{appointment_id}/payments": Row(
         target="appointment",

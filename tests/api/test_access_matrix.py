@@ -31,6 +31,7 @@ from backend.db import session_factory
 from backend.planning import clock
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentKind
+from schemas.orgs import Organisation
 from schemas.payments import OnlinePayment
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopKind
 from tests.api import access_matrix as am
@@ -295,6 +296,85 @@ async def _account(
     return user_id, {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+async def _money(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine, w: World) -> None:
+    """Money records (issue 21): receipts of visits with fees (the appointments' scopes), a remittance batch
+    and a pending cash-up at each office, the agencies (office A's: agency06's own; office B's commune)."""
+    from tests.api import money_support as ms
+
+    po_a, po_b = demo.post_offices[PO_A], demo.post_offices[PO_B]
+    citizens = {"own": C1, "other_citizen": C2, "other_courier": C1, "other_org": C3}
+    couriers = {"own": "courier07", "other_citizen": "courier07", "other_courier": OTHER_COURIER}
+    couriers["other_org"] = COURIER_B
+    receipts: dict[str, str] = {}
+    visits: dict[str, uuid.UUID] = {}
+    for scope, phone in citizens.items():
+        po, index = (po_b, PO_B) if scope == "other_org" else (po_a, PO_A)
+        courier = demo.staff[couriers[scope]]
+        office = ms.Office(index, po.code, po.id)
+        citizen = uuid.UUID(await _citizen_id(client, phone))
+        (visits[scope],) = await ms.visits(engine, demo, office, str(courier.id), 1, citizen_id=citizen)
+        body = {
+            "client_event_id": uuid.uuid4().hex,
+            "appointment_id": str(visits[scope]),
+            "amount_vnd": 45000,
+        }
+        r = await client.post(
+            "/api/v1/collections",
+            json={**body, "method": "cash_door"},
+            headers=await staff_headers(client, couriers[scope]),
+        )
+        assert r.status_code == 200, r.text
+        receipts[scope] = r.json()["receipt_no"]
+    w.ids["receipt"] = receipts
+    # Dossiers decided by the two agencies, of citizens the matrix does not use (an agency deciding a dossier
+    # may read its citizen: C1-C3 must stay strangers to it), with their fees collected.
+    for po, index, courier_name, agency_id, nth in (
+        (po_a, PO_A, "courier07", demo.staff["agency06"].organisation_id, 10),
+        (po_b, PO_B, COURIER_B, demo.agencies[po_b.commune_code].id, 11),
+    ):
+        courier = demo.staff[courier_name]
+        citizen = demo.citizens[nth].id
+        (visit,) = await ms.visits(
+            engine, demo, ms.Office(index, po.code, po.id), str(courier.id), 1, citizen_id=citizen
+        )
+        await ms.dossier_for(engine, visit, agency_id, citizen)
+        body = {"client_event_id": uuid.uuid4().hex, "appointment_id": str(visit), "amount_vnd": 45000}
+        r = await client.post(
+            "/api/v1/collections",
+            json={**body, "method": "cash_door"},
+            headers=await staff_headers(client, courier_name),
+        )
+        assert r.status_code == 200, r.text
+    r = await client.get(f"/api/v1/receipts/{receipts['own']}", headers=w.headers["admin"])
+    assert r.status_code == 200, r.text
+    w.bodies[("receipt_v", "own")] = r.json()["print_url"].split("v=", 1)[1]
+    agency_b = demo.agencies[po_b.commune_code]
+    async with session_factory(engine)() as session:
+        agency_a = await session.get(Organisation, demo.staff["agency06"].organisation_id)
+        assert agency_a is not None and agency_a.id != agency_b.id
+    w.ids["agency"] = {"own": agency_a.code, "other_org": agency_b.code}
+    batches = {}
+    for scope, (dispatcher, code) in {
+        "own": ("dispatcher04", agency_a.code),
+        "other_org": ("dispatcher02", agency_b.code),
+    }.items():
+        r = await client.post(
+            "/api/v1/remittances", json={"agency": code}, headers=await staff_headers(client, dispatcher)
+        )
+        assert r.status_code == 201, r.text
+        batches[scope] = str(r.json()["id"])
+    w.ids["remittance"] = batches
+    cashups = {}
+    for scope, po in (("own", po_a), ("other_org", po_b)):
+        courier = await ms.account(client, "courier", po.code)
+        r = await client.post(
+            f"/api/v1/post-offices/{po.code}/cashups", json={"counted_cash_vnd": 0}, headers=courier.headers
+        )
+        assert r.status_code == 201, r.text
+        cashups[scope] = str(r.json()["id"])
+    w.ids["cashup"] = cashups
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> World:
     w = World()
@@ -429,6 +509,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
             "service_minutes",
         )
         w.bodies[("settings", scope)] = {k: v for k, v in r.json().items() if k in fields}
+    await _money(client, demo, engine, w)
     return w
 
 
@@ -452,6 +533,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "item_id": w.ids["dossier"]["own"],
         "code": w.ids["office"]["own"],
         "day": "2099-06-15",
+        "receipt_no": w.ids["receipt"]["own"],
         "token": "not-the-secret",  # SMS delivery reports: a query without SMSID is a 400 before the token
     }
     if path.startswith("/api/v1/procedures/"):
@@ -477,6 +559,10 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "item_id",
         "code",
         "day",
+        "receipt_no",
+        "cashup_id",
+        "remittance_id",
+        "org",
     ):
         if "{" + name + "}" in url:
             url = url.replace("{" + name + "}", target if target is not None and row.target else values[name])
@@ -553,6 +639,15 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
             "kinds": ["appointment.changed"],
         },
         "PATCH /api/v1/webhooks/{webhook_id}": {"active": True},
+        "POST /api/v1/collections": {
+            "client_event_id": uuid.uuid4().hex,
+            "appointment_id": target,
+            "amount_vnd": 1000,
+            "method": "cash_door",
+        },
+        "POST /api/v1/post-offices/{code}/cashups": {"counted_cash_vnd": 0},
+        "POST /api/v1/cashups/{cashup_id}/confirm": {},
+        "POST /api/v1/remittances": {"agency": w.ids["agency"]["own"]},
     }
     if op in bodies:
         req["json"] = bodies[op]
@@ -584,6 +679,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "GET /api/v1/handovers": {"limit": 500},
         "GET /api/v1/staff": {"limit": 500},
         "GET /api/v1/reports/dossiers": {"from": w.day, "to": w.day},
+        "GET /receipts/{receipt_no}": {"v": w.bodies[("receipt_v", "own")]},
     }
     req["params"] = params.get(op, {})
     who = w.fresh if op == "POST /api/v1/auth/logout-all" else w.headers

@@ -111,6 +111,7 @@ def upgrade() -> None:
         "remittance",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("org_code", _str(32), nullable=False),
+        sa.Column("office_code", _str(20), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("total_vnd", sa.BigInteger(), nullable=False),
         sa.Column("until", _utc(), nullable=False),
