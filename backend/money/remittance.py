@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -105,10 +106,10 @@ async def positions(
         visits[appt_id] = items[item]  # type: ignore[index]
     offices = await _offices(session, list(visits))
     base = (
-        select(
-            LedgerTxn.appointment_id,
-            LedgerTxn.kind,
-            LedgerLine.account,
+        sa_select(  # five columns: more than sqlmodel's select types
+            col(LedgerTxn.appointment_id),
+            col(LedgerTxn.kind),
+            col(LedgerLine.account),
             func.sum(LedgerLine.amount_vnd),
             func.max(LedgerTxn.at),
         )
@@ -121,7 +122,7 @@ async def positions(
     by_dossier: dict[uuid.UUID, Position] = {}
     recent: set[uuid.UUID] = set()
     meta = {d.id: d for d in dossiers}
-    for appt_id, kind, account, total, last in (await session.exec(base)).all():
+    for appt_id, kind, account, total, last in (await session.execute(base)).all():
         did = visits[appt_id]
         d = meta[did]
         pos = by_dossier.setdefault(
