@@ -31,6 +31,7 @@ from backend.booking import controllers as booking
 from backend.booking import ledger_cache
 from backend.booking import services as booking_services
 from backend.catalogue import controllers as catalogue
+from backend.catalogue import tariff_controller as catalogue_prices
 from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
@@ -76,6 +77,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     audit.ROUTES,
     booking.ROUTES,
     catalogue.ROUTES,
+    catalogue_prices.ROUTES,  # the prices people set: tariffs, fees, exemptions (issue 21)
     console.ROUTES,
     custody.ROUTES,
     custody_proofs.ROUTES,

@@ -293,6 +293,29 @@ class FeeQuote(BaseModel):
     distance_km: float | None = PydanticField(default=None, examples=[3.42])
     label_vi: str | None = PydanticField(default=None, examples=["đến 5 km"])
     label_en: str | None = PydanticField(default=None, examples=["up to 5 km"])
+    # The prices people set (issue 21, schemas/pricing.py): what an exemption waived (already taken off
+    # ``total``), and the ids of the versions the quote used; null on quotes made before versioned prices.
+    exempted: int = PydanticField(default=0, examples=[0])
+    exemption: "AppliedExemption | None" = None
+    tariff_rate_id: str | None = PydanticField(default=None, description="the postal tariff version used")
+    procedure_fee_id: str | None = PydanticField(
+        default=None, description="the fee version used (null: the catalogue's amounts)"
+    )
+
+
+class AppliedExemption(BaseModel):
+    """An exemption a quote applied, with its legal basis (its ``code`` is the ledger's ``exempt:{code}``)."""
+
+    id: str
+    code: str = PydanticField(examples=["pilot-82-khai-sinh"])
+    covers: str = PydanticField(examples=["fees"])
+    amount_vnd: int = PydanticField(examples=[8000])
+    legal_basis: str = PydanticField(examples=["Nghị quyết 15/2026/NQ-HĐND tỉnh Đồng Tháp"])
+    label_vi: str
+    label_en: str
+
+
+FeeQuote.model_rebuild()
 
 
 class SlotPostOffice(SQLModel):

@@ -165,5 +165,4 @@ def price(
         "tariff_rate_id": rate_id,
         "procedure_fee_id": fee_id,
         "exemption": exemption,
-        "priced_at": book.at.isoformat() if book is not None else None,
     }

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.money import accounts
+from backend.money import accounts, exemptions
 from backend.money.ledger import Line, Posting, find, post
 from schemas.booking import Appointment, AppointmentKind, AppointmentStatus
 from schemas.dossiers import Dossier
@@ -101,7 +101,7 @@ async def post_due(
         lines.append(Line(accounts.payable_agency(await agency_code(session, dossier)), -agency))
     if postal:
         lines.append(Line(accounts.postal_revenue(office), -postal))
-    return await post(
+    txn = await post(
         session,
         Posting(
             kind=TxnKind.due,
@@ -117,6 +117,17 @@ async def post_due(
             at=at,
         ),
     )
+    # the exemption the quote applied, with its legal basis (issue 21: the prices people set)
+    await exemptions.post_exemption(
+        session,
+        appt,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        place=office,
+        dossier_id=dossier.id if dossier else None,
+        at=at,
+    )
+    return txn
 
 
 async def receivable_of(session: AsyncSession, appointment_ids: list[uuid.UUID]) -> tuple[int, int]:

@@ -471,6 +471,16 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="a new exemption version"),
     "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
     "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
+    # --- the prices people set (issue 21) -----------------------------------------------------------
+    "POST /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="a new postal tariff version"),
+    "GET /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="tariff versions"),
+    "GET /api/v1/prices/tariffs/{rate_id}": Row(roles={"admin": "any"}, note="one tariff version"),
+    "POST /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="a new fee version"),
+    "GET /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="fee versions"),
+    "GET /api/v1/prices/procedure-fees/{fee_id}": Row(roles={"admin": "any"}, note="one fee version"),
+    "POST /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="a new exemption version"),
+    "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
+    "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
     # --- online payments and VietQR (issue 21) ------------------------------------------------------
     "POST /api/v1/appointments/{appointment_id}/payments": Row(
         target="appointment",

@@ -26,6 +26,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 
 from backend.db import session_factory
 from backend.planning import clock
@@ -34,6 +35,7 @@ from schemas.booking import Appointment, AppointmentKind
 from schemas.orgs import Organisation
 from schemas.payments import OnlinePayment
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopKind
+from schemas.pricing import FeeExemption, ProcedureFee, TariffRate
 from tests.api import access_matrix as am
 from tests.api.test_custody_journey import PROCEDURE, all_documents, png_bytes
 from tests.conftest import DEMO_PASSWORD, citizen_headers, staff_headers
@@ -270,6 +272,32 @@ async def _payments(
     return out
 
 
+async def _prices(engine: AsyncEngine) -> dict[str, str]:
+    """A tariff version (the migration's seed), and a fee and an exemption version that price nothing the
+    other tests book (a procedure code no procedure has; an inactive exemption)."""
+    async with session_factory(engine)() as session:
+        rate = (await session.exec(select(TariffRate).limit(1))).one()
+        fee = ProcedureFee(
+            procedure_code=f"0.{uuid.uuid4().hex[:8]}",
+            fee_vnd=0,
+            charge_vnd=0,
+            effective_from=utcnow(),
+            basis="matrix",
+        )
+        exemption = FeeExemption(
+            code=f"matrix-{uuid.uuid4().hex[:8]}",
+            covers="fees",
+            active=False,
+            legal_basis="ma trận quyền / access matrix",
+            label_vi="thử",
+            label_en="test",
+            effective_from=utcnow(),
+        )
+        session.add_all([fee, exemption])
+        await session.commit()
+        return {"rate_id": str(rate.id), "fee_id": str(fee.id), "exemption_id": str(exemption.id)}
+
+
 async def _account(
     client: httpx.AsyncClient, w: World, role: str, org: str | None
 ) -> tuple[str, dict[str, str]]:
@@ -394,6 +422,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         "other_org": demo.commune_desks[po_b.commune_code].code,
     }
     w.ids["payment"] = await _payments(engine, made["appointment"], citizens)
+    w.ids["prices"] = await _prices(engine)
     w.ids["staff"] = {
         "own": str(demo.staff["courier07"].id),
         "other_courier": str(demo.staff[OTHER_COURIER].id),
@@ -535,6 +564,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "day": "2099-06-15",
         "receipt_no": w.ids["receipt"]["own"],
         "token": "not-the-secret",  # SMS delivery reports: a query without SMSID is a 400 before the token
+        **w.ids["prices"],
     }
     if path.startswith("/api/v1/procedures/"):
         values["code"] = PROCEDURE
@@ -555,6 +585,9 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "token",
         "webhook_id",
         "payment_id",
+        "rate_id",
+        "fee_id",
+        "exemption_id",
         "desk",
         "item_id",
         "code",

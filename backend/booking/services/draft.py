@@ -20,7 +20,8 @@ from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import resolve_point
 from backend.booking.services.supplements import supplement_dossier
 from backend.booking.windows import Window, WindowError, check_window
-from backend.catalogue import places
+from backend.catalogue import places, tariff_store
+from backend.catalogue.tariff_pricing import PriceBook
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, forbidden, not_found
 from notifications import outbox
@@ -131,7 +132,8 @@ async def draft(
         session.add(citizen)
         await session.flush()
         who.citizen_id = citizen.id
-    return _rows(principal, data, appt_id, who, place, slot, proc, item_id, now, wrote)
+    book = await tariff_store.price_book(session, now)  # the prices in force now; the quote keeps their ids
+    return _rows(principal, data, appt_id, who, place, slot, proc, item_id, now, wrote, book)
 
 
 async def _who(session: AsyncSession, principal: Principal, data: AppointmentCreate) -> _Who:
@@ -254,6 +256,20 @@ async def _slot(
     return _Slot(window, cap, cost)
 
 
+def _quote(
+    kind: AppointmentKind,
+    distance: float,
+    proc: Procedure | None,
+    item_id: str | None,
+    book: PriceBook | None,
+    province_code: str,
+) -> dict[str, Any]:
+    """The visit's quote from the prices in force. A supplement pickup pays the postal fee only: the
+    procedure's fees were paid at filing."""
+    carried = None if item_id and kind == AppointmentKind.pickup else proc
+    return fees_for(kind, distance, carried, book, province_code=province_code)
+
+
 def _rows(
     principal: Principal,
     data: AppointmentCreate,
@@ -265,6 +281,7 @@ def _rows(
     item_id: str | None,
     now: datetime,
     wrote: bool,
+    book: PriceBook | None = None,
 ) -> Draft:
     """The appointment's row, its first event and its notifications (the confirmation and reminders)."""
     org, window, citizen_id = place.office.org, slot.window, who.citizen_id
@@ -289,8 +306,7 @@ def _rows(
         address=place.address,
         note=data.note,
         distance_km=round(distance, 3),
-        # A supplement pickup pays the postal fee only: the procedure's fees were paid at filing.
-        fees=fees_for(data.kind, distance, None if item_id and data.kind == AppointmentKind.pickup else proc),
+        fees=_quote(data.kind, distance, proc, item_id, book, org.province_code),
         channel=who.channel,
         booked_by_role=principal.role.value,
         booked_by_id=principal.id,

@@ -2,25 +2,26 @@
 
 from typing import Any
 
-from backend.catalogue import tariffs
+from backend.catalogue import tariff_pricing
+from backend.catalogue.tariff_pricing import PriceBook
 from schemas.booking import AppointmentKind
 from schemas.catalogue import Procedure
 
 
-def fees_for(kind: AppointmentKind, distance: float, proc: Procedure | None) -> dict[str, Any]:
+def fees_for(
+    kind: AppointmentKind,
+    distance: float,
+    proc: Procedure | None,
+    book: PriceBook | None = None,
+    *,
+    province_code: str | None = None,
+) -> dict[str, Any]:
     """Postal charge by kind and distance zone, plus the procedure's fee (phí) and charge (lệ phí), collected
-    at pickup. A delivery collects only the postal charge: fees were paid when the dossier was filed."""
-    q = tariffs.quote(kind.value, distance)
-    fee = proc.fee if proc is not None and kind != AppointmentKind.delivery else 0
-    charge = proc.charge if proc is not None and kind != AppointmentKind.delivery else 0
-    return {
-        "postal": q.amount_vnd,
-        "fee": fee,
-        "charge": charge,
-        "total": q.amount_vnd + fee + charge,
-        "currency": "VND",
-        "zone": q.zone,
-        "distance_km": round(distance, 2),
-        "label_vi": q.label_vi,
-        "label_en": q.label_en,
-    }
+    at pickup, less the exemption in force (backend/catalogue/tariff_pricing.py). A delivery collects only the
+    postal charge: fees were paid when the dossier was filed. ``book`` holds the price versions in force (the
+    quote names their ids); without it, the shipped defaults and the catalogue's fees."""
+    procedure = (proc.code, proc.fee, proc.charge) if proc is not None else None
+    fees_due = kind != AppointmentKind.delivery
+    return tariff_pricing.price(
+        book, kind.value, distance, procedure, province_code=province_code, fees_due=fees_due
+    )

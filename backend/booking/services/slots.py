@@ -18,7 +18,7 @@ from backend.booking.services.common import parse_kind
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import geocode_first, resolve_point
 from backend.booking.windows import bookable_windows, last_bookable_day, remaining
-from backend.catalogue import places
+from backend.catalogue import places, tariff_store
 from backend.lib.problems import Problem
 from schemas.base import utcnow
 from schemas.vntime import vn_date
@@ -86,6 +86,12 @@ async def list_slots(
         "post_office": {"code": off.org.code, "name": off.org.name, "lat": off.org.lat, "lon": off.org.lon},
         "commune": {"code": place.commune_code, "name": place.commune_name},
         "place": {"lat": lat_, "lon": lon_, "source": source},
-        "fees": fees_for(k, distance, proc),
+        "fees": fees_for(
+            k,
+            distance,
+            proc,
+            await tariff_store.price_book(session, now),
+            province_code=off.org.province_code,
+        ),
         "documents": proc.documents if proc is not None else None,
     }

@@ -55,7 +55,10 @@ class MalformedNotification(Exception):
 
 
 class PaymentProvider(Protocol):
-    name: str  # "vnpay": the ledger's clearing account is clearing:{name}
+    @property
+    def name(self) -> str:
+        """e.g. "vnpay": the ledger's clearing account is ``clearing:{name}``."""
+        ...
 
     def payment_url(self, request: PaymentRequest) -> str: ...
 

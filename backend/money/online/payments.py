@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, not_found
-from backend.money import accounts, dues, ledger, receipts
+from backend.money import accounts, dues, exemptions, ledger, receipts
 from backend.money.online.base import (
     InvalidSignature,
     MalformedNotification,
@@ -77,7 +77,8 @@ async def owed(session: AsyncSession, appt: Appointment) -> int:
     first touches the visit (then ``dues.post_due`` posts it), the ledger afterwards."""
     if await ledger.find(session, f"due:{appt.id}") is None:
         agency, postal = dues.quote_parts(appt)
-        return agency + postal
+        waived = exemptions.applied(appt)
+        return agency + postal - (int(waived["amount_vnd"]) if waived else 0)
     return await outstanding(session, appt)
 
 
