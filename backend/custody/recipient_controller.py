@@ -41,8 +41,9 @@ AUDITED = (
     "verified, the authorisations valid today for this dossier (name, relationship, term, masked number, the "
     "letter's photo at `letter`), and the recipient check `methods` that can pass: `code` (the citizen's "
     "handover code), `national_id` (the citizen's card: type all 12 digits or the last 6), `authorisation` "
-    f"(`authorisation_id` and the person's card number, 12 digits or the last 6). {AUDITED}",
-    responses=problems(404),
+    f"(`authorisation_id` and the person's card number, 12 digits or the last 6). A malformed id is 422 "
+    f"`invalid_item_id`. {AUDITED}",
+    responses=problems(404, 422),
 )
 async def list_recipients(
     request: Request[Any, Any, Any],
