@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue import tariff_store
 from backend.lib.auth import Principal
+from backend.lib.dates import check_days
 from backend.lib.problems import Problem, not_found
 from schemas.base import utcnow
 from schemas.catalogue import Procedure
@@ -38,6 +39,7 @@ START = "effective_from"
 async def _check_new(
     session: AsyncSession, model: type[SQLModel], key: dict[str, Any], start: datetime
 ) -> None:
+    check_days(effective_from=start.date())  # 1976-2199: a typo, not a price (and storable in UTC)
     if start < utcnow() - SKEW:
         raise Problem(
             422,

@@ -104,6 +104,10 @@ class FakeVnpay:
         params["vnp_SecureHash"] = _hash(self.hash_secret, params)
         return params
 
+    def sign(self, params: dict[str, str]) -> dict[str, str]:
+        """Any parameters, signed as the gateway signs (for notifications no order of ours matches)."""
+        return {**params, "vnp_SecureHash": _hash(self.hash_secret, params)}
+
     @staticmethod
     def tampered(params: dict[str, str], **changes: str) -> dict[str, str]:
         """A copy with fields changed and the signature left as it was."""

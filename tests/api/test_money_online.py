@@ -273,3 +273,32 @@ async def test_unconfigured_gateway_is_503_and_ipn_99(
     assert r.status_code == 503 and r.json()["code"] == "payments_unconfigured"
     r = await client.get("/api/v1/payments/vnpay/ipn", params={"vnp_TxnRef": "x", "vnp_SecureHash": "y"})
     assert r.status_code == 200 and r.json()["RspCode"] == "99"
+
+
+async def test_junk_notifications_and_returns_are_refused_not_errors(world: World) -> None:
+    w = world
+    junk = [
+        {},
+        {"vnp_SecureHash": "0" * 128},
+        {"vnp_TxnRef": "x" * 300, "vnp_Amount": "-1", "vnp_SecureHash": "zz"},
+        w.gateway.tampered(
+            {"vnp_TxnRef": "a", "vnp_Amount": "1e9", "vnp_ResponseCode": "00"}, vnp_SecureHash="1"
+        ),
+    ]
+    for params in junk:
+        r = await w.client.get("/api/v1/payments/vnpay/ipn", params=params)
+        assert r.status_code == 200 and r.json()["RspCode"] in ("97", "99"), (params, r.text)
+        r = await w.client.get("/api/v1/payments/vnpay/return", params=params)
+        assert r.status_code == 400 and r.json()["code"] == "payment_bad_signature", (params, r.text)
+    # signed by the gateway but not ours to read: no such order, an amount that is not whole VND
+    signed = {
+        "vnp_TxnRef": "nope",
+        "vnp_Amount": "150",
+        "vnp_ResponseCode": "00",
+        "vnp_TmnCode": w.gateway.tmn_code,
+    }
+    from bench.fakes.vnpay_gateway import _hash
+
+    signed["vnp_SecureHash"] = _hash(w.gateway.hash_secret, signed)
+    r = await w.client.get("/api/v1/payments/vnpay/ipn", params=signed)
+    assert r.json() == {"RspCode": "99", "Message": "Unknow error"}

@@ -77,6 +77,8 @@ async def test_tariff_versions_reach_quotes_at_once_and_bookings_keep_them(
         {**body, "zone": "Z9"},
         {**body, "basis": ""},
         {**body, "effective_from": "2030-01-01T00:00:00"},
+        {**body, "effective_from": "0001-01-01T00:00:00+14:00"},
+        {**body, "effective_from": "9999-12-31T23:00:00-10:00"},
     ):
         r = await client.post("/api/v1/prices/tariffs", json=bad, headers=admin)
         assert r.status_code in (400, 422), r.text
