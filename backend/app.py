@@ -35,8 +35,10 @@ from backend.catalogue import tariff_controller as catalogue_prices
 from backend.console import controllers as console
 from backend.custody import codeguard
 from backend.custody import controllers as custody
+from backend.custody import loops_controller as custody_loops
 from backend.custody import proof_controller as custody_proofs
 from backend.custody import recipient_controller as custody_recipients
+from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
@@ -60,6 +62,7 @@ from backend.partners import worker as partners_worker
 from backend.planning import capacity as planning_capacity
 from backend.planning import controllers as planning
 from backend.planning import stop_controller as plan_stops
+from backend.planning import tracking_link_controller as tracking_links
 from backend.planning import worker as planning_worker
 from backend.reporting import controllers as reporting
 from backend.settings import Settings, get_settings
@@ -82,6 +85,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     custody.ROUTES,
     custody_proofs.ROUTES,
     custody_recipients.ROUTES,
+    custody_loops.ROUTES,
     notices.ROUTES,
     notice_channels.ROUTES,  # a citizen's notification channels (issue 22)
     sms_reports.ROUTES,
@@ -89,6 +93,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     partners.ROUTES,
     planning.ROUTES,
     plan_stops.ROUTES,
+    tracking_links.ROUTES,
     reporting.ROUTES,
     money_online.ROUTES,  # online payments (VNPay) and VietQR codes (issue 21)
     money.ROUTES,  # collections at the door, receipts, cash-ups (issue 21)
@@ -99,6 +104,7 @@ ROOT_ROUTES: tuple[Sequence[Any], ...] = (
     console.ROOT_ROUTES,
     problem_pages.ROOT_ROUTES,
     money.ROOT_ROUTES,  # the printable receipt /receipts/{receipt_no} (issue 21)
+    tracking_links.ROOT_ROUTES,  # the live tracking page /v/{token} and its static files
 )
 
 # Background services that live as long as the app, entered in this order (left in reverse): each is
@@ -108,6 +114,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     codeguard.lifespan_hook,  # the handover-code attempt guard's own connections (backend/custody/codeguard.py)
     otp.lifespan_hook,  # the SMS sender of sign-in codes (SMS_PROVIDER) and its HTTP connections
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
+    custody_returns.lifespan_hook,  # return offers unanswered in time booked (issue 20), unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     planning_worker.lifespan_hook,  # the route-plan solver runner
 )

@@ -94,6 +94,13 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/track/{item_id}": Row(
         public=True, roles=_all(), note="public tracking: statuses, times, office names only"
     ),
+    "GET /api/v1/tracking-links/{token}": Row(
+        public=True,
+        roles=_all(),
+        note="a visit's live tracking link: window, ETA, stops before, the courier's position to ~100 m only "
+        "while heading there; no person, address, dossier or courier; the token is the key (404 forged, "
+        "410 ended)",
+    ),
     "GET /api/v1/units/provinces": Row(public=True, roles=_all(), note="reference data"),
     "GET /api/v1/units/communes": Row(public=True, roles=_all(), note="reference data"),
     "GET /api/v1/organisations": Row(public=True, roles=_all(), note="reference data"),
@@ -461,16 +468,6 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/reports/money/remittances-due": Row(
         roles={"agency": "org", "admin": "any"}, note="an agency's own row; admins every agency"
     ),
-    # --- the prices people set (issue 21) -----------------------------------------------------------
-    "POST /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="a new postal tariff version"),
-    "GET /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="tariff versions"),
-    "GET /api/v1/prices/tariffs/{rate_id}": Row(roles={"admin": "any"}, note="one tariff version"),
-    "POST /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="a new fee version"),
-    "GET /api/v1/prices/procedure-fees": Row(roles={"admin": "any"}, note="fee versions"),
-    "GET /api/v1/prices/procedure-fees/{fee_id}": Row(roles={"admin": "any"}, note="one fee version"),
-    "POST /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="a new exemption version"),
-    "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
-    "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
     # --- the prices people set (issue 21) -----------------------------------------------------------
     "POST /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="a new postal tariff version"),
     "GET /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="tariff versions"),

@@ -251,6 +251,23 @@ async def _plans_and_appointments(engine: AsyncEngine, demo: Any, citizens: dict
     return out
 
 
+async def _tracking_token(engine: AsyncEngine, demo: Any, made: dict[str, Any]) -> str:
+    """A live tracking link of C1's visit with courier07 (as the courier's start would issue it)."""
+    from backend.lib.auth import Principal
+    from backend.planning import tracking_link
+    from backend.settings import Settings
+    from schemas.enums import Role
+
+    async with session_factory(engine)() as session:
+        appt = await session.get(Appointment, uuid.UUID(made["appointment"]["own"]))
+        stop = await session.get(PlanStop, uuid.UUID(made["stop"]["own"]))
+        assert appt is not None and stop is not None
+        principal = Principal(id=demo.staff["courier07"].id, role=Role.courier)
+        _, url = await tracking_link.issue(session, Settings(), principal, appt, stop, utcnow())
+        await session.commit()
+    return url.rsplit("/", 1)[1]
+
+
 async def _payments(
     engine: AsyncEngine, appointments: dict[str, str], citizens: dict[str, str]
 ) -> dict[str, str]:
@@ -414,6 +431,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
     made = await _plans_and_appointments(engine, demo, citizens)
     w.day = made["day"]
     w.ids["appointment"], w.ids["stop"], w.ids["plan"] = made["appointment"], made["stop"], made["plan"]
+    w.ids["tracking_link"] = {"own": await _tracking_token(engine, demo, made)}
     w.ids["citizen"] = {"own": citizens[C1], "other_citizen": citizens[C2], "other_org": citizens[C3]}
     po_a, po_b = demo.post_offices[PO_A], demo.post_offices[PO_B]
     w.ids["office"] = {"own": po_a.code, "other_org": po_b.code}
@@ -568,6 +586,8 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
     }
     if path.startswith("/api/v1/procedures/"):
         values["code"] = PROCEDURE
+    if path.startswith("/api/v1/tracking-links/"):
+        values["token"] = w.ids["tracking_link"]["own"]
     if path.startswith("/problems/"):
         values["code"] = "not_found"
     url = path
