@@ -23,6 +23,7 @@ from bench.fakes.vnpay_gateway import FakeVnpay
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentKind, AppointmentStatus
 from schemas.money import LedgerLine, LedgerTxn, TxnKind
+from schemas.notifications import Notification
 from schemas.payments import OnlinePayment, OnlinePaymentEvent
 from tests import openapi_check
 from tests.conftest import citizen_headers, lifespan, staff_headers
@@ -165,6 +166,10 @@ async def test_pay_online_once_with_duplicates_and_late_failure(world: World, de
         ).one()
         assert txn.receipt_no is not None and txn.receipt_no.startswith(demo.post_offices[0].code + "-")
         assert txn.method == "online_vnpay" and txn.place == "online" and txn.payer == str(appt.citizen_id)
+        receipt = (
+            await s.exec(select(Notification).where(Notification.dedupe_key == f"receipt:{txn.receipt_no}"))
+        ).one()
+        assert receipt.recipient_id == appt.citizen_id and receipt.template == "money.receipt"
 
     headers = await citizen_headers(w.client, phone_of(demo, 40))
     r = await w.client.get(f"/api/v1/payments/{started['id']}", headers=headers)

@@ -37,6 +37,7 @@ from backend.money.online.base import (
 )
 from backend.money.online.vnpay import VnpayProvider
 from backend.settings import Settings
+from notifications import outbox
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentStatus
 from schemas.enums import Role
@@ -302,6 +303,19 @@ async def _paid(
         ),
     )
     payment.ledger_txn_id = txn.id
+    # the receipt in the citizen's inbox and as a push, through the outbox in this transaction
+    outbox.enqueue(
+        session,
+        recipient_kind="citizen",
+        recipient_id=payment.citizen_id,
+        template="money.receipt",
+        params={
+            "receipt_no": receipt_no,
+            "amount": f"{payment.amount_vnd:,}".replace(",", "."),
+            "appointment_id": payment.appointment_id,
+        },
+        dedupe_key=f"receipt:{receipt_no}",
+    )
 
 
 async def for_return(session: AsyncSession, settings: Settings, params: Mapping[str, str]) -> OnlinePayment:
