@@ -43,6 +43,7 @@ async def _seed() -> dict[str, object]:
 async def _dispatch() -> None:
     import signal
 
+    from backend.custody import return_worker
     from backend.db import make_engine
     from backend.notices.worker import run
     from backend.partners import worker as partners_worker
@@ -53,7 +54,12 @@ async def _dispatch() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.gather(run(engine, stop), partners_worker.run(engine, stop, get_settings()))
+        # Issue 20: the return-offer sweep books unanswered return offers (backend/custody/return_worker.py).
+        await asyncio.gather(
+            run(engine, stop),
+            partners_worker.run(engine, stop, get_settings()),
+            return_worker.run(engine, stop, get_settings().return_sweep_s),
+        )
     finally:
         await engine.dispose()
 
