@@ -35,6 +35,7 @@ from backend.planning.services.storing import route_row
 from notifications.outbox import enqueue
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentStatus
+from schemas.dossiers import CustodianKind, Dossier
 from schemas.orgs import Organisation
 from schemas.planning import Plan, PlanEvent, PlanRoute, PlanStatus, PlanStop, StopMove, StopStatus
 from schemas.vntime import vn_date
@@ -265,8 +266,6 @@ async def _held_elsewhere(
     session: AsyncSession, group: list[PlanStop], target: PlanRoute
 ) -> list[dict[str, Any]]:
     """A result already in a courier's bag can only be delivered by that courier."""
-    from schemas.dossiers import CustodianKind, Dossier
-
     out = []
     for s in group:
         if s.dossier_id is None or s.kind != "delivery":
