@@ -21,7 +21,8 @@ from schemas.orgs import Organisation
 from schemas.returns import ReturnOffer
 from schemas.vntime import vn_date
 from tests.api.loop_support import citizen, codes, event, notes_of, to_agency
-from tests.api.test_custody_journey import hand
+from tests.api.test_custody_journey import PROCEDURE, hand, office_commune_centre, status_of
+from tests.conftest import staff_headers
 
 PHONE = "+84900000058"
 RACER = "+84900000059"
@@ -135,3 +136,40 @@ async def test_postal_return_checks(client: httpx.AsyncClient, demo: Any) -> Non
         json={"postal_return": 1},
     )
     assert 400 <= r.status_code < 500
+
+
+async def test_a_counter_filer_switches_to_postal_return_before_the_result(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    """Filed at the desk (counter return by default), switched to postal return while the agency works on it:
+    the result is offered for delivery to the place given with the switch."""
+    _, desk, agency = codes(demo)
+    phone = "+84900000060"
+    r = await client.post(
+        "/api/v1/dossiers",
+        headers=await staff_headers(client, "desk02"),
+        json={"channel": "direct", "procedure": PROCEDURE, "citizen_phone": phone},
+    )
+    assert r.status_code == 201, r.text
+    item = r.json()["item_id"]
+    me = await citizen(client, phone)
+    r = await client.get(f"/api/v1/dossiers/{item}/return-offer", headers=me)
+    assert r.status_code == 200 and r.json()["status"] == "none" and r.json()["postal_return"] is False
+    await hand(client, "desk02", "agency03", agency, [item])
+    lat, lon = await office_commune_centre(client, "courier01")
+    r = await client.put(
+        f"/api/v1/dossiers/{item}/postal-return",
+        headers=me,
+        json={"postal_return": True, "lat": lat, "lon": lon, "address": "Số 3, ấp Mới"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["postal_return"] is True and r.json()["status"] == "none"
+    r = await event(client, "agency03", item, code="TKQ", outcome="approved")
+    assert r.status_code == 201, r.text
+    await hand(client, "agency03", "desk02", desk, [item])
+    offer = await _offer(engine, item)
+    assert offer.status == "offered" and (offer.lat, offer.lon, offer.address) == (lat, lon, "Số 3, ấp Mới")
+    r = await client.get(f"/api/v1/dossiers/{item}/return-offer", headers=me)
+    assert r.json()["windows"]
+    events = [e["code"] for e in (await status_of(client, item, "desk02"))["events"]]
+    assert "YBC" in events and events[-1] == "KQS"

@@ -64,6 +64,11 @@ async def set_postal_return(
     if wanted == dossier.postal_return and place is None:
         return await offers.describe(session, dossier, now)  # nothing changes, nothing recorded
     dossier.postal_return = wanted
+    if place is not None:  # where to deliver, for the offer made when the result is ready
+        dossier.data = {
+            **(dossier.data or {}),
+            "return_place": {"lat": place[0], "lon": place[1], "address": place[2]},
+        }
     event = offers.note_event(session, principal, dossier, "YBC" if wanted else "YTQ", now, {})
     result = await result_of(session, dossier)
     if result is not None:

@@ -83,7 +83,10 @@ def note_event(
 
 async def _home(session: AsyncSession, dossier: Dossier) -> tuple[float | None, float | None, str | None]:
     """Where to deliver: the pickup visit's place, else where the courier collected it, else the citizen's
-    default saved address."""
+    default saved address. A place the citizen gave with the choice of postal return comes first."""
+    given = (dossier.data or {}).get("return_place")
+    if isinstance(given, dict) and given.get("lat") is not None and given.get("lon") is not None:
+        return float(given["lat"]), float(given["lon"]), given.get("address")
     if dossier.appointment_id is not None:
         appt = await session.get(Appointment, dossier.appointment_id)
         if appt is not None:
