@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.clientip import caller_ip
-from backend.lib.openapi import CITIZEN_APP, COURIER_APP, PARTNERS, problems
+from backend.lib.openapi import CITIZEN_APP, PARTNERS, problems
 from backend.lib.problems import Problem, base_url
 from backend.money.online import payments
 from backend.money.online.vietqr_service import vietqr_for
@@ -77,7 +77,7 @@ class PaymentsController(Controller):
     @get(
         "/appointments/{appointment_id:uuid}/vietqr",
         guards=[requires(Role.citizen, Role.courier, Role.dispatcher, Role.desk, Role.admin)],
-        tags=[CITIZEN_APP, COURIER_APP],
+        tags=[CITIZEN_APP],
         summary="Get a VietQR transfer code",
         description="A VietQR (NAPAS 247) bank-transfer code for what is outstanding on the appointment, as the "
         "EMVCo payload and an SVG, for the app or the courier at the door; whoever may see the appointment may "
