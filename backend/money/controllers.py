@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.auth import Principal, provide_principal, requires
+from backend.lib.dates import check_days
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
 from backend.lib.problems import Problem, base_url, not_found
 from backend.lib.responses import LocalTimeResponse
@@ -157,6 +158,7 @@ class CashupController(Controller):
         code: FromPath[str],
         data: JSONBody[CashupIn],
     ) -> Response[CashupOut]:
+        check_days(day=data.day)
         answer = await cashup.declare(db_session, principal, code, data)
         await db_session.commit()
         return LocalTimeResponse(content=answer, status_code=201)
@@ -180,6 +182,7 @@ class CashupController(Controller):
         code: FromPath[str],
         day: Annotated[date | None, QueryParameter(description="Vietnam date; default today")] = None,
     ) -> Response[OfficeDayOut]:
+        check_days(day=day)
         answer = await cashup.office_day(db_session, principal, code, day or vn_date(utcnow()))
         return LocalTimeResponse(content=answer)
 
@@ -203,6 +206,7 @@ class CashupController(Controller):
         code: FromPath[str],
         day: Annotated[date | None, QueryParameter(description="Vietnam date; default today")] = None,
     ) -> Response[OfficeDayOut]:
+        check_days(day=day)
         answer = await cashup.office_day(db_session, principal, code, day or vn_date(utcnow()))
         if not answer.closable:
             missing = [
