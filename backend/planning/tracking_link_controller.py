@@ -1,10 +1,11 @@
 """HTTP for live tracking links (thin; the rules are in ``tracking_link``): the JSON answer the page polls,
 ``GET /api/v1/tracking-links/{token}``, and the page itself, ``GET /v/{token}``, with its static files.
 
-Public: the token is the only key, so both count against a per-client-IP limit (``TRACKING_LINK_RATE_PER_MINUTE``,
-the app's shared ``rate_limit`` store). The page is served with a strict Content-Security-Policy (its own script
-and style only, no third-party assets, no frames), ``Referrer-Policy: no-referrer`` (the token is in the URL),
-``X-Robots-Tag: noindex`` and ``Cache-Control: no-store``.
+Public: the token is the only key, so both count against a per-minute limit (``TRACKING_LINK_RATE_PER_MINUTE``,
+the app's shared ``rate_limit`` store) per client IP and link, and per client IP for tokens that do not verify.
+The page is served with a strict Content-Security-Policy (its own script and style only, no third-party assets,
+no frames), ``Referrer-Policy: no-referrer`` (the token is in the URL), ``X-Robots-Tag: noindex`` and
+``Cache-Control: no-store``.
 """
 
 from pathlib import Path
@@ -47,10 +48,15 @@ PAGE_HEADERS = {
 }
 
 
-async def _limit(request: Request[Any, Any, Any]) -> None:
-    """One request of this client IP against the links' per-minute limit (429 problem with Retry-After)."""
-    per_minute = request.app.state.settings.tracking_link_rate_per_minute
-    await hit(request.app.stores.get(STORE), f"ip:tracking_link:{caller_ip(request)}", per_minute, 60)
+async def _limit(request: Request[Any, Any, Any], token: str) -> None:
+    """One request against the per-minute limit (429 problem with Retry-After): a token that verifies counts
+    in its link's bucket for this client IP (many phones share one address behind a carrier's NAT, each
+    following its own visit), any other in this IP's bucket of bad tokens (guessing)."""
+    settings = request.app.state.settings
+    link_id = tracking_link.verify(tracking_link.link_key(settings.secret_key), token)
+    bucket = f"link:{link_id}" if link_id is not None else "bad"
+    key = f"ip:tracking_link:{bucket}:{caller_ip(request)}"
+    await hit(request.app.stores.get(STORE), key, settings.tracking_link_rate_per_minute, 60)
 
 
 async def _visit(
@@ -70,21 +76,22 @@ class TrackingLinkApi(Controller):
         cache_control=CacheControlHeader(no_store=True),
         summary="A visit followed through its tracking link",
         description=(
-            "Public, no sign-in: the token of the link sent with `courier.on_the_way` (22 characters) is the only "
-            "key. The visit's window, the expected arrival (recomputed from the courier's last position while "
-            "heading to this visit, else as the route's progress moved it), how many visits come before it and, "
-            "only while the courier's next stop is this visit, the courier's position as the centre of a ~100 m "
-            "grid cell. Nothing about the citizen, the address, the documents or the courier. A wrong, tampered "
-            "or unknown token is 404 `tracking_link_not_found`; once the visit ended (done, unsuccessful, "
-            "cancelled), the link was revoked or it is over `TRACKING_LINK_MAX_HOURS` old, 410 "
-            "`tracking_link_ended`. Rate-limited per client IP (429 with Retry-After). Poll after `refresh_s`."
+            "Public, no sign-in: the token of the link sent with `courier.on_the_way` (22 characters) is "
+            "the only key. The visit's window, the expected arrival (recomputed from the courier's last "
+            "position while heading to this visit, else as the route's progress moved it), how many visits"
+            " come before it and, only while the courier's next stop is this visit, the courier's position"
+            " as the centre of a ~100 m grid cell. Nothing about the citizen, the address, the documents "
+            "or the courier. A wrong, tampered or unknown token is 404 `tracking_link_not_found`; once the"
+            " visit ended (done, unsuccessful, cancelled), the link was revoked or it is over "
+            "`TRACKING_LINK_MAX_HOURS` old, 410 `tracking_link_ended`. Rate-limited per client IP and link"
+            " (429 with Retry-After). Poll again after `refresh_s`."
         ),
         responses=problems(404, 410, 429),
     )
     async def get_tracked_visit(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> TrackedVisit:
-        await _limit(request)
+        await _limit(request, token)
         return (await _visit(request, db_session, token))[1]
 
 
@@ -120,7 +127,7 @@ class TrackingLinkPage(Controller):
     async def tracking_page(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[str]:
-        await _limit(request)
+        await _limit(request, token)
         try:
             link, view = await _visit(request, db_session, token)
         except Problem as exc:

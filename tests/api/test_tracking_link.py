@@ -364,14 +364,25 @@ async def test_links_end_with_the_visit_revocation_or_their_hard_cap(
         assert r.status_code == 410 and r.json()["code"] == "tracking_link_ended", (token, r.text)
 
 
-async def test_each_client_ip_is_limited(client: httpx.AsyncClient) -> None:
+async def test_each_client_ip_is_limited_per_link_and_for_bad_tokens(
+    client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
+) -> None:
+    courier_id, _, _ = await _courier(client, demo)
+    token = await _issue(engine, courier_id, (await _route(engine, demo, courier_id, 1, 3))[0])
     limit = client.app.state.settings.tracking_link_rate_per_minute  # type: ignore[attr-defined]
     transport = httpx.ASGITransport(app=client.app, client=("198.51.100.22", 40000))  # type: ignore[attr-defined]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
         codes = [(await other.get(API + "A" * 22)).status_code for _ in range(limit)]
         assert set(codes) == {404}
-        r = await other.get("/v/" + "A" * 22)
+        r = await other.get("/v/" + "B" * 22)
         assert r.status_code == 429 and r.json()["code"] == "rate_limited"
         assert 1 <= int(r.headers["retry-after"]) <= 60
+        # Guesses from this address do not hold back a real link followed from it (a carrier's NAT) ...
+        codes = [(await other.get(API + token)).status_code for _ in range(limit)]
+        assert set(codes) == {200}
+        # ... which has its own limit.
+        r = await other.get("/v/" + token)
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     # Another client is not held back by that one.
+    assert (await client.get(API + token)).status_code == 200
     assert (await client.get(API + "A" * 22)).status_code == 404
