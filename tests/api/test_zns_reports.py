@@ -237,3 +237,31 @@ async def test_events_about_a_notice_move_its_channel_delivery(world: World) -> 
             .one()
         )
         assert row.status == DeliveryStatus.delivered
+
+
+def _signed(zalo: FakeZalo, event: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event).encode()
+    ts = str(event.get("timestamp", ""))
+    app = str(event.get("app_id", ""))
+    mac = hashlib.sha256(app.encode() + body + ts.encode() + zalo.oa_secret.encode()).hexdigest()
+    return body, {"X-ZEvent-Signature": f"mac={mac}", "Content-Type": "application/json"}
+
+
+async def test_odd_signed_events_are_never_a_server_error(world: World) -> None:
+    """Signed by Zalo yet odd (ids of another type or far too long, a delivery time out of range, msg_ids not a
+    list): a 4xx or an acknowledgement, never a 500, and nothing changes."""
+    base = {"app_id": world.zalo.app_id, "event_name": "user_received_message", "timestamp": "1765000000000"}
+    messages: list[object] = [
+        {"msg_id": "x" * 5000},
+        {"msg_id": 12345678901234567890, "delivery_time": "9" * 40},
+        {"msg_ids": "not-a-list", "tracking_id": "not-hex"},
+        {"msg_ids": [None, {"a": 1}, "y" * 300], "tracking_id": "f" * 32},
+        {"delivery_time": -1},
+        None,
+        [],
+    ]
+    for message in messages:
+        r = await world.post(*_signed(world.zalo, {**base, "message": message}))
+        assert r.status_code < 500 and r.status_code in (200, 400, 404), (message, r.text)
+    r = await world.post(*_signed(world.zalo, {**base, "app_id": int(world.zalo.app_id), "message": {}}))
+    assert r.status_code == 404, r.text  # a numeric app_id is the same app; no message named
