@@ -127,9 +127,14 @@ class ChannelDispatcher:
         return busiest
 
     async def _channel_pass(self, channel: Channel, now: datetime) -> int:
-        claims = await store.claim(
-            self.engine, channel.value, self.worker_id, now, now + self.lease, self.batch_size
+        # No more than a third of the lease's worth at the channel's rate: paced sends end well inside the lease.
+        rate = self.rates.get(channel, 0.0)
+        batch = (
+            self.batch_size
+            if rate <= 0
+            else max(1, min(self.batch_size, int(rate * self.lease.total_seconds() / 3)))
         )
+        claims = await store.claim(self.engine, channel.value, self.worker_id, now, now + self.lease, batch)
         if not claims:
             return 0
         self.stats.claimed += len(claims)
@@ -191,7 +196,7 @@ class ChannelDispatcher:
         start = loop.time() + max(0.0, (slots.first - now).total_seconds())
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(i: int, c: Claim, phone: str, prepared: Prepared) -> tuple[Claim, Prepared, SendResult]:
+        async def one(i: int, c: Claim, phone: str, prepared: Prepared) -> None:
             delay = start + i * slots.interval_s - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -201,10 +206,11 @@ class ChannelDispatcher:
                 except Exception as exc:  # an adapter's bug must not lose the row: retried like an outage
                     log.exception("%s sender raised", channel)
                     result = SendResult(SendOutcome.retry, sender.provider, error=f"{type(exc).__name__}")
-            return c, prepared, result
+            # Written as soon as it is known: a worker killed mid-batch leaves only the requests on the wire
+            # unrecorded (sent again after its lease; eSMS refuses the repeat by our RequestId).
+            await self._finish(channel, sender, [(c, prepared, result)])
 
-        answers = await asyncio.gather(*(one(i, c, p, m) for i, (c, p, m) in enumerate(ready)))
-        await self._finish(channel, sender, answers)
+        await asyncio.gather(*(one(i, c, p, m) for i, (c, p, m) in enumerate(ready)))
 
     async def _finish(
         self, channel: Channel, sender: ChannelSender, answers: list[tuple[Claim, Prepared, SendResult]]

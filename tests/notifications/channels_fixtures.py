@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from notifications.zns.templates import parse as parse_zns
 from schemas.accounts import Citizen
 from schemas.channels import CHANNEL_TABLES, Channel, ChannelDelivery, ChannelDeliveryEvent, ChannelPreference
 from schemas.notifications import NOTIFICATION_TABLES, Notification
+from schemas.vntime import VN_TZ
 from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
 from tests.notifications.support import Clock, make_engine, pg_admin, pg_url
 
@@ -48,6 +49,12 @@ ZNS_TEMPLATES = "dossier.result_ready=302145,courier.on_the_way=302146,dossier.s
 D = ChannelDelivery.__table__  # type: ignore[attr-defined]
 E = ChannelDeliveryEvent.__table__  # type: ignore[attr-defined]
 N = Notification.__table__  # type: ignore[attr-defined]
+
+
+def vn_clock(hour: int, minute: int = 0) -> Clock:
+    """Tomorrow (Vietnam) at hour:minute, so a notice written now is within the planner's horizon."""
+    day = datetime.now(VN_TZ).date() + timedelta(days=1)
+    return Clock(datetime.combine(day, time(hour, minute), tzinfo=VN_TZ).astimezone(UTC))
 
 
 async def _create(engine: AsyncEngine) -> None:
@@ -232,3 +239,63 @@ async def switch_off(engine: AsyncEngine, citizen: uuid.UUID, channel: Channel) 
 async def mark_read(engine: AsyncEngine, nid: uuid.UUID, at: datetime) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(N).where(N.c.id == nid).values(read_at=at))
+
+
+def dead_worker_process(
+    url: str,
+    service_account: str,
+    esms_url: str,
+    zalo: dict[str, str],
+    now_iso: str,
+    rates: dict[str, float],
+    zns_started: Any,
+) -> None:
+    """A worker process for the kill test (module-level so ``spawn`` can import it): one push pass and one channel
+    pass at once, with the test's clock fixed at ``now_iso``, counting the ZNS requests it starts; then it waits to
+    be killed."""
+    from bench.fakes import proxy
+    from notifications.dispatcher import Dispatcher
+    from notifications.push import FcmSender
+
+    async def main() -> None:
+        engine = make_engine(url)
+        clock = Clock(datetime.fromisoformat(now_iso))
+        cfg = config(available=frozenset(Channel))
+        sms = SmsChannel(
+            EsmsSender(
+                EsmsConfig("esms-api-key", "esms-secret-key", "BUUDIEN", base_url=esms_url, timeout_s=5)
+            ),
+            cfg,
+        )
+        tokens = TokenStore(
+            engine,
+            OAuthConfig(zalo["app_id"], zalo["app_secret"], oauth_url=zalo["url"], timeout_s=5),
+            zalo["refresh"],
+        )
+        zns = ZnsChannel(
+            ZnsSender(ZnsConfig(base_url=zalo["url"], timeout_s=5), tokens), cfg, parse_zns(ZNS_TEMPLATES)
+        )
+        original = zns.send
+
+        async def counted(phone: str, prepared: Any, *, request_id: str) -> Any:
+            with zns_started.get_lock():
+                zns_started.value += 1
+            return await original(phone, prepared, request_id=request_id)
+
+        zns.send = counted  # type: ignore[method-assign]
+        push = Dispatcher(
+            engine, FcmSender(service_account), "dead", clock=clock, send_chunk=4, lease=timedelta(seconds=60)
+        )
+        chan = dispatcher(
+            engine,
+            {Channel.sms: sms, Channel.zns: zns},
+            cfg,
+            clock,
+            worker_id="dead",
+            rates={Channel(k): v for k, v in rates.items()},
+            lease=timedelta(seconds=60),
+        )
+        await asyncio.gather(push.run_once(), chan.run_once())
+        await asyncio.sleep(3600)  # killed before this ends
+
+    proxy.run(main())

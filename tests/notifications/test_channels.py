@@ -5,7 +5,7 @@ refusal, opt-out (suppressed at once), quiet hours, cost recorded, 429 with Retr
 a provider down for a minute (the test clock moves, nothing sleeps), giving up after N attempts, delivery reports
 out of order."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -31,18 +31,12 @@ from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     pg_channels_url,
     sms_channel,
     switch_off,
+    vn_clock,
     zalo,
     zns_channel,
 )
-from tests.notifications.support import Clock
 
 PHONE = "+84912345678"
-
-
-def vn_clock(hour: int, minute: int = 0) -> Clock:
-    """Tomorrow (Vietnam) at hour:minute, so a notice written now is within the planner's horizon."""
-    day = datetime.now(VN_TZ).date() + timedelta(days=1)
-    return Clock(datetime.combine(day, time(hour, minute), tzinfo=VN_TZ).astimezone(UTC))
 
 
 async def test_no_device_falls_back_to_sms_with_cost_and_events(cdb: AsyncEngine, esms: FakeEsms) -> None:
