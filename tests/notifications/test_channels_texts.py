@@ -1,0 +1,107 @@
+"""The channel policy's pure parts and the SMS texts (issue 22): every kind that may go by SMS has a text that fits
+two GSM-7 segments unaccented with realistic params; quiet hours at their edges; the fallback chain's steps."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notifications.channels.policy import (
+    FALLBACK_KINDS,
+    SIGN_IN,
+    UNREAD_MATTERS,
+    earliest_send,
+    in_quiet_hours,
+    next_steps,
+    quiet_hours_end,
+    rule_for,
+)
+from notifications.sms.templates import NOTICES, notice_text
+from notifications.sms.text import fit, is_gsm7, segments
+from notifications.templates import TEMPLATES
+from schemas.channels import Channel
+from schemas.vntime import VN_TZ
+
+LONG = {
+    "item_id": "EA123456789VN",
+    "start": "2026-12-07T01:00:00+00:00",
+    "old_start": "2026-12-06T01:00:00+00:00",
+    "eta": "2026-12-07T02:30:00+00:00",
+    "result_due": "2026-12-20",
+    "reason": "Không có người nhận tại địa chỉ đăng ký",  # 40 characters
+    "courier_name": "Nguyễn Thị Minh Khai",
+    "post_office": "Bưu cục Cao Lãnh trung tâm tỉnh Đồng Tháp",
+    "agency": "Sở Nông nghiệp và Môi trường tỉnh Đồng Tháp",
+    "documents": ["Bản sao CCCD có chứng thực", "Giấy xác nhận cư trú"],
+    "appointment_id": "3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e",
+    "track_url": "https://dichvu.example.vn/v/Zq3xK9pLm2Ty",
+}
+
+
+def test_every_fallback_kind_has_an_sms_text_and_a_push_template() -> None:
+    assert set(NOTICES) == set(FALLBACK_KINDS)
+    assert set(NOTICES) <= set(TEMPLATES)
+    assert UNREAD_MATTERS <= FALLBACK_KINDS
+    assert {"dossier.result_ready", "courier.on_the_way", "dossier.supplement_requested"} <= UNREAD_MATTERS
+
+
+@pytest.mark.parametrize("kind", sorted(NOTICES))
+def test_sms_texts_fit_two_gsm7_segments_unaccented(kind: str) -> None:
+    raw = notice_text(kind, {k: v for k, v in LONG.items() if k in TEMPLATES[kind].params})
+    text = fit(raw, unicode=False, max_segments=2)  # raises TooLongError past two segments: no cutting here
+    assert is_gsm7(text) and segments(text).count <= 2
+    assert " / " in text  # Vietnamese first, then English
+    if "item_id" in TEMPLATES[kind].params:
+        assert "EA123456789VN" in text
+    if kind == "courier.on_the_way":
+        assert LONG["track_url"] in text  # the link comes before anything ``fit`` might cut
+
+
+def test_quiet_hours_edges_in_vietnam_time() -> None:
+    def vn(h: int, m: int = 0) -> datetime:
+        return datetime(2026, 12, 7, h, m, tzinfo=VN_TZ).astimezone(UTC)
+
+    assert not in_quiet_hours(vn(20, 59)) and in_quiet_hours(vn(21, 0))
+    assert in_quiet_hours(vn(6, 59)) and not in_quiet_hours(vn(7, 0))
+    assert quiet_hours_end(vn(23, 30)) == datetime(2026, 12, 8, 7, tzinfo=VN_TZ)
+    assert quiet_hours_end(vn(3, 0)) == datetime(2026, 12, 7, 7, tzinfo=VN_TZ)
+    assert earliest_send(Channel.sms, "dossier.result_ready", vn(22)) == datetime(
+        2026, 12, 8, 7, tzinfo=VN_TZ
+    )
+    assert earliest_send(Channel.zns, "dossier.result_ready", vn(22)) == datetime(
+        2026, 12, 8, 7, tzinfo=VN_TZ
+    )
+    assert earliest_send(Channel.push, "dossier.result_ready", vn(22)) == vn(22)  # push is not held
+    assert earliest_send(Channel.sms, "auth.sign_in_code", vn(23)) == vn(23)  # sign-in codes never wait
+    assert SIGN_IN.channels == (Channel.sms,) and SIGN_IN.quiet_exempt
+
+
+def test_rules_push_first_fallbacks_for_citizens_only() -> None:
+    assert rule_for("dossier.result_ready", "citizen").channels == (Channel.push, Channel.zns, Channel.sms)
+    assert rule_for("dossier.result_ready", "citizen").unread_fallback
+    assert not rule_for("dossier.picked_up", "citizen").unread_fallback
+    assert rule_for("desk.incoming_batch", "staff").channels == (Channel.push,)
+    assert rule_for("appointment.reminder_hour_before", "citizen").channels == (Channel.push,)
+
+
+def test_next_steps_walk_the_chain() -> None:
+    every = frozenset(Channel)
+    on = {c: True for c in Channel}
+    steps = next_steps("dossier.result_ready", {}, enabled=on, available=every)
+    assert [(s.channel, s.status) for s in steps] == [(Channel.zns, "pending")]
+    steps = next_steps("dossier.result_ready", {Channel.zns: "failed"}, enabled=on, available=every)
+    assert [(s.channel, s.status) for s in steps] == [(Channel.sms, "pending")]
+    assert next_steps("dossier.result_ready", {Channel.zns: "sent"}, enabled=on, available=every) == []
+    assert next_steps("dossier.result_ready", {Channel.zns: "sending"}, enabled=on, available=every) == []
+    no_zns = frozenset({Channel.push, Channel.sms})
+    steps = next_steps("dossier.result_ready", {}, enabled=on | {Channel.sms: False}, available=no_zns)
+    assert [(s.channel, s.status) for s in steps] == [(Channel.zns, "skipped"), (Channel.sms, "suppressed")]
+    done = {Channel.zns: "skipped", Channel.sms: "failed"}
+    assert next_steps("dossier.result_ready", done, enabled=on, available=every) == []
+
+
+def test_costs_per_segment_and_encoding() -> None:
+    from notifications.channels.policy import ChannelConfig, sms_cost
+
+    cfg = ChannelConfig(sms_cost_gsm7_vnd=450, sms_cost_ucs2_vnd=850, zns_cost_vnd=300)
+    assert sms_cost(cfg, "gsm7", 2) == 900 and sms_cost(cfg, "ucs2", 3) == 2550
+    assert timedelta(minutes=30) == ChannelConfig().unread_after
