@@ -30,6 +30,7 @@ from backend.audit import controllers as audit
 from backend.booking import controllers as booking
 from backend.booking import ledger_cache
 from backend.booking import services as booking_services
+from backend.booking.services import changes as booking_changes
 from backend.catalogue import controllers as catalogue
 from backend.catalogue import tariff_controller as catalogue_prices
 from backend.console import controllers as console
@@ -50,6 +51,7 @@ from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
 from backend.money import controllers as money
+from backend.money import refunds as money_refunds
 from backend.money import remit_controllers as money_remit
 from backend.money.online import controllers as money_online
 from backend.notices import channel_controller as notice_channels
@@ -128,6 +130,7 @@ def wire_subscriptions(settings: Settings) -> None:
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     ledger_cache.install()  # booked minutes per window
+    booking_changes.on_cancel(money_refunds.on_cancelled)  # a cancelled visit's due reversed, paid owed back
     planning_capacity.install()  # the plans that listings read
     planning_capacity.install_policy(settings.booking_capacity)
 

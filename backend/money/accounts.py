@@ -89,3 +89,8 @@ def valid(account: str) -> bool:
         if account.startswith(prefix):
             return bool(_PART.match(account[len(prefix) :]))
     return False
+
+
+def refund_pending(citizen_id: object) -> str:
+    """Money the post owes back to a citizen (a cancelled visit that was paid), until it is paid out."""
+    return _name("refund:pending:", citizen_id)

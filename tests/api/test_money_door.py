@@ -150,6 +150,27 @@ async def test_cancelled_visit_and_prepaid(client: httpx.AsyncClient, demo: Any,
     )
 
 
+async def test_cancelling_a_paid_visit_reverses_the_due_and_owes_the_money_back(
+    client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
+) -> None:
+    off = await ms.office(client, demo, 8, couriers=1)
+    (courier,) = off.couriers
+    (appt,) = await ms.visits(engine, demo, off, courier.id, 1, citizen_index=CITIZEN + 5)
+    citizen = demo.citizens[CITIZEN + 5]
+    r = await client.post("/api/v1/collections", json=_collect(appt, 20000), headers=courier.headers)
+    assert r.status_code == 200 and r.json()["outstanding_vnd"] == 25000, r.text
+    me = await citizen_headers(client, citizen.phone)
+    body = {"reason": "Đổi ý / changed my mind", "reason_code": "citizen_request"}
+    r = await client.post(f"/api/v1/appointments/{appt}/cancel", json=body, headers=me)
+    assert r.status_code == 200, r.text
+    assert await ms.balance_of(engine, accounts.refund_pending(citizen.id)) == -20000
+    async with __import__("backend.db", fromlist=["x"]).session_factory(engine)() as session:
+        from backend.money import dues
+
+        assert await dues.receivable_of(session, [appt]) == (0, 0)
+    assert (await ms.ledger_snapshot(engine))[2] == 0
+
+
 async def test_offline_batch_collects_once(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> None:
     off = await ms.office(client, demo, 8, couriers=1)
     (courier,) = off.couriers

@@ -6,6 +6,7 @@ notifications in the same transaction.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +165,17 @@ async def reschedule(
     return await one_public(session, principal, appt, access)
 
 
+# What a higher part does when a visit is cancelled, in the cancellation's own transaction (backend/app.py wires
+# money's: the due reversed and what was paid owed back, issue 21). Registering the same hook twice adds it once.
+CancelHook = Callable[[AsyncSession, Appointment, Principal, datetime], Awaitable[None]]
+_ON_CANCEL: list[CancelHook] = []
+
+
+def on_cancel(hook: CancelHook) -> None:
+    if hook not in _ON_CANCEL:
+        _ON_CANCEL.append(hook)
+
+
 async def cancel(
     session: AsyncSession,
     principal: Principal,
@@ -184,6 +196,8 @@ async def cancel(
         )
     )
     await withdraw_reminders(session, appt.id)
+    for hook in _ON_CANCEL:
+        await hook(session, appt, principal, now)
     enqueue(
         session,
         recipient_kind="citizen",
