@@ -57,6 +57,7 @@ class FakeZalo:
     script: deque[tuple[int, dict[str, str], dict[str, Any] | None]] = field(default_factory=deque)
     down_until: float = 0.0
     refreshes: int = 0
+    refused: int = 0  # refresh requests with a refresh token that is not (or no longer) valid
     refresh_delay_s: float = 0.0  # how long Zalo takes to answer a refresh (widens races in tests)
     _access: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,6 +85,7 @@ class FakeZalo:
         time.sleep(self.refresh_delay_s)
         with self._lock:
             if form.get("refresh_token") != self.refresh_token:
+                self.refused += 1
                 return {"error": -14014, "error_name": "Invalid refresh_token", "error_description": "used"}
             self.refresh_token = "rt-" + uuid.uuid4().hex
             access = "at-" + uuid.uuid4().hex

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, insert, or_, select, update
@@ -33,6 +34,7 @@ from schemas.base import utcnow
 from schemas.zns import ZnsToken
 
 OAUTH_PATH = "/v4/oa/access_token"
+REFUSED_PAUSE = timedelta(seconds=60)  # after a refusal, fail at once for this long instead of asking again
 DEFAULT_EXPIRES_S = 90_000  # 25 h, when an answer omits expires_in (the docs say 25 h)
 _T = ZnsToken.__table__  # type: ignore[attr-defined]
 
@@ -84,6 +86,8 @@ class TokenStore:
         self._client = client or httpx.AsyncClient(timeout=config.timeout_s)
         self._cached: Token | None = None
         self._lock = asyncio.Lock()  # one refresh attempt at a time within this process
+        self._seed_tried = False  # ZNS_REFRESH_TOKEN tried once after a refusal (``_spend``)
+        self._refused: tuple[int, datetime] | None = None  # the version Zalo refused, and when
 
     def _fresh(self, token: Token | None) -> bool:
         return (
@@ -206,6 +210,10 @@ class TokenStore:
                 self._cached = row
                 return row  # another process refreshed meanwhile
             version = row.version
+            refused = self._refused
+            if refused is not None and refused[0] == version and self.clock() - refused[1] < REFUSED_PAUSE:
+                # Zalo refused this refresh token a moment ago: not again for every message.
+                raise TokenError("Zalo OAuth refused the refresh token (recently)", retry=False)
             refresh_token = await self._claim(version)
             if refresh_token is not None:
                 token = await self._spend(version, refresh_token)
@@ -215,8 +223,8 @@ class TokenStore:
                 raise TokenError("another process holds the ZNS token refresh", retry=True)
             await asyncio.sleep(self.poll_s)
 
-    async def _spend(self, version: int, refresh_token: str) -> Token:
-        """Call Zalo with the leased refresh token; store the new pair before anyone uses it."""
+    async def _call(self, refresh_token: str) -> tuple[dict[str, Any] | None, str, bool]:
+        """One refresh request: (the answer with the new pair, or None; the error; whether to retry later)."""
         c = self.config
         try:
             r = await self._client.post(
@@ -225,23 +233,40 @@ class TokenStore:
                 data={"refresh_token": refresh_token, "app_id": c.app_id, "grant_type": "refresh_token"},
             )
         except httpx.TransportError as exc:
-            await self._release(version, f"transport: {type(exc).__name__}")
-            raise TokenError(f"Zalo OAuth unreachable: {type(exc).__name__}", retry=True) from None
+            return None, f"transport: {type(exc).__name__}", True
         try:
             answer = r.json() if r.status_code < 500 else {}
         except ValueError:
             answer = {}
-        access, new_refresh = answer.get("access_token"), answer.get("refresh_token")
-        if r.status_code == 200 and access and new_refresh:
+        if not isinstance(answer, dict):
+            answer = {}
+        if r.status_code == 200 and answer.get("access_token") and answer.get("refresh_token"):
+            return answer, "", False
+        error = f"HTTP {r.status_code} {answer.get('error', '')}: {answer.get('error_description', '')}"
+        return None, error, r.status_code == 429 or r.status_code >= 500
+
+    async def _spend(self, version: int, refresh_token: str) -> Token:
+        """Call Zalo with the leased refresh token; store the new pair before anyone uses it. If Zalo refuses
+        it, the configured ``ZNS_REFRESH_TOKEN`` is tried once per process when it differs: an operator who
+        authorised the OA again sets the new token and restarts, and the first refresh picks it up."""
+        answer, error, retry = await self._call(refresh_token)
+        seed = self.initial_refresh_token
+        if answer is None and not retry and not self._seed_tried and seed and seed != refresh_token:
+            self._seed_tried = True
+            answer, error, retry = await self._call(seed)
+        if answer is not None:
             try:
                 expires_in = int(float(answer.get("expires_in") or DEFAULT_EXPIRES_S))
             except (TypeError, ValueError):
                 expires_in = DEFAULT_EXPIRES_S
-            return await self._store(version, str(access), str(new_refresh), expires_in)
-        error = f"HTTP {r.status_code} {answer.get('error', '')}: {answer.get('error_description', '')}"
+            return await self._store(
+                version, str(answer["access_token"]), str(answer["refresh_token"]), expires_in
+            )
         await self._release(version, error)
-        retry = r.status_code == 429 or r.status_code >= 500
-        raise TokenError(f"Zalo OAuth refused the refresh token: {error}"[:200], retry=retry)
+        if retry:
+            raise TokenError(f"Zalo OAuth unavailable: {error}"[:200], retry=True)
+        self._refused = (version, self.clock())
+        raise TokenError(f"Zalo OAuth refused the refresh token: {error}"[:200], retry=False)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -188,12 +188,34 @@ async def test_a_spent_refresh_token_is_refused_and_fatal(zdb: AsyncEngine, zalo
     sender = ZnsSender(ZnsConfig(base_url=zalo.base_url), tokens)
     try:
         result = await sender.send(PHONE, TEMPLATE, {"ma_ho_so": "1"}, request_id="s1")
+        again = await sender.send(PHONE, TEMPLATE, {"ma_ho_so": "1"}, request_id="s2")
     finally:
         await sender.aclose()
         await tokens.aclose()
     assert result.outcome is Outcome.fatal and result.error and "-14014" in result.error
+    assert again.outcome is Outcome.fatal and zalo.refused == 1  # not asked again for every message
     row = await _row(zdb)
     assert row.last_error and "-14014" in row.last_error and row.lease_owner is None and not zalo.sent
+
+
+async def test_an_operator_recovers_with_a_new_refresh_token(zdb: AsyncEngine, zalo: FakeZalo) -> None:
+    """The token in the database was lost (Zalo no longer takes it); the operator authorises the OA again, sets
+    the new ZNS_REFRESH_TOKEN and restarts: the first refresh falls back to it once, and rotation goes on."""
+    old = _store(zdb, zalo)
+    await old.current()
+    await old.aclose()
+    zalo.refresh_token = "rt-reauthorised"  # the OA authorised again: the stored token is dead
+    zalo.expire_access_tokens()
+    tokens = _store(zdb, zalo, refresh_token="rt-reauthorised")
+    sender = ZnsSender(ZnsConfig(base_url=zalo.base_url), tokens)
+    try:
+        result = await sender.send(PHONE, TEMPLATE, {"ma_ho_so": "1"}, request_id="o1")
+    finally:
+        await sender.aclose()
+        await tokens.aclose()
+    assert result.outcome is Outcome.sent and zalo.refused == 1 and zalo.refreshes == 2
+    row = await _row(zdb)
+    assert row.refresh_token == zalo.refresh_token != "rt-reauthorised" and row.version == 2
 
 
 async def test_zalo_oauth_down_is_retried_and_releases_the_lease(zdb: AsyncEngine, zalo: FakeZalo) -> None:
