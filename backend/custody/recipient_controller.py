@@ -18,7 +18,7 @@ from backend.accounts import events
 from backend.audit.services import access_of
 from backend.custody import codeguard, recipients
 from backend.lib.auth import Principal, provide_principal, requires
-from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
+from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from schemas.enums import Role
 from schemas.identity import AuthorisationOut, CitizenIdentityView, NationalIdCheck, Recipients
 
@@ -59,7 +59,7 @@ async def list_recipients(
 @get(
     "/authorisations/{authorisation_id:uuid}/letter",
     guards=[requires(Role.citizen, Role.courier, Role.desk)],
-    tags=[CITIZEN_APP, COURIER_APP],
+    tags=[COURIER_APP],
     dependencies=DEPS,
     media_type="image/*",
     summary="Get the photo of an authorisation letter",
