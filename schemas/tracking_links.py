@@ -30,6 +30,8 @@ class TrackingLink(SQLModel, table=True):
     issued_by_role: str = Field(max_length=20)
     expires_at: datetime = utc_field()  # the hard cap: TRACKING_LINK_MAX_HOURS after issue
     revoked_at: datetime | None = utc_field(nullable=True)
+    revoked_by_id: uuid.UUID | None = None  # who stopped it (the citizen, a dispatcher, an admin)
+    revoked_by_role: str | None = Field(default=None, max_length=20)
     views: int = 0  # page opens (not the page's polls): a count, nothing about who
 
 
@@ -60,3 +62,9 @@ class TrackedVisit(BaseModel):
     )
     expires_at: datetime = PField(description="the link ends then at the latest (or when the visit ends)")
     refresh_s: int = PField(examples=[15], description="poll again after this many seconds")
+
+
+class TrackingLinksRevoked(BaseModel):
+    """How many live links of the visit were stopped (0: none was live)."""
+
+    revoked: int = PField(ge=0, examples=[1])

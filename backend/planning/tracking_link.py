@@ -37,6 +37,7 @@ from backend.lib.problems import Problem
 from backend.lib.ttlcache import TtlCache
 from backend.planning import eta
 from backend.planning.problem_builder import matrix_provider
+from backend.planning.services.appointments import bump_appointment
 from backend.settings import Settings
 from schemas.booking import Appointment, AppointmentStatus
 from schemas.orgs import Organisation
@@ -147,14 +148,18 @@ async def issue(
     return link, link_url(settings, sign(key, link.id))
 
 
-async def revoke(session: AsyncSession, appointment_id: uuid.UUID, at: datetime) -> int:
-    """End every live link of a visit now (no commit); how many were live."""
+async def revoke(session: AsyncSession, principal: Principal, appt: Appointment, at: datetime) -> int:
+    """Stop every live link of a visit now, recording who did (no commit); how many were live. On a visit still
+    booked the appointment's history gets a ``tracking_revoked`` event too."""
     result = await session.exec(
         update(TrackingLink)
-        .where(col(TrackingLink.appointment_id) == appointment_id, col(TrackingLink.revoked_at).is_(None))
-        .values(revoked_at=at)
+        .where(col(TrackingLink.appointment_id) == appt.id, col(TrackingLink.revoked_at).is_(None))
+        .values(revoked_at=at, revoked_by_id=principal.id, revoked_by_role=str(principal.role))
     )
-    return int(result.rowcount or 0)
+    count = int(result.rowcount or 0)
+    if count and appt.status == AppointmentStatus.booked:
+        await bump_appointment(session, appt, "tracking_revoked", principal, at=at, data={"links": count})
+    return count
 
 
 def not_found() -> Problem:

@@ -8,25 +8,29 @@ no frames), ``Referrer-Policy: no-referrer`` (the token is in the URL), ``X-Robo
 ``Cache-Control: no-store``.
 """
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import backend
+from backend.booking.services import visible
+from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.clientip import caller_ip
 from backend.lib.openapi import CITIZEN_APP, problems
 from backend.lib.problems import Problem
 from backend.lib.ratelimit import STORE, hit
 from backend.planning import tracking_link
 from schemas.base import utcnow
-from schemas.tracking_links import TrackedVisit
+from schemas.enums import Role
+from schemas.tracking_links import TrackedVisit, TrackingLinksRevoked
 from schemas.vntime import to_vn
 
 HERE = Path(__file__).parent
@@ -95,6 +99,36 @@ class TrackingLinkApi(Controller):
         return (await _visit(request, db_session, token))[1]
 
 
+class TrackingLinkRevoke(Controller):
+    path = "/appointments"
+    dependencies = {"principal": Provide(provide_principal)}
+
+    @post(
+        "/{appointment_id:uuid}/tracking-link/revoke",
+        guards=[requires(Role.citizen, Role.dispatcher, Role.admin)],
+        tags=[CITIZEN_APP],
+        status_code=200,
+        summary="Stop a visit's live tracking link",
+        description=(
+            "The visit's own citizen (a forwarded link they want to stop), its post office's dispatchers or an "
+            "admin; anyone else gets 404. Every live link of the visit ends at once (its page says the visit "
+            "ended, its JSON answer is 410); who and when are kept on the link and, while the visit is booked, "
+            "as a `tracking_revoked` event of the appointment. The courier setting off again sends a new link."
+        ),
+        responses=problems(404),
+    )
+    async def revoke_tracking_link(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        appointment_id: FromPath[uuid.UUID],
+    ) -> TrackingLinksRevoked:
+        appt = await visible(db_session, principal, appointment_id)
+        revoked = await tracking_link.revoke(db_session, principal, appt, utcnow())
+        await db_session.commit()
+        return TrackingLinksRevoked(revoked=revoked)
+
+
 def render_page(state: str, token: str = "", view: TrackedVisit | None = None) -> str:
     """The page: ``live`` (with the first answer rendered, so it reads without script too), ``ended`` or
     ``invalid``."""
@@ -138,7 +172,7 @@ class TrackingLinkPage(Controller):
         return _page(200, "live", token, view)
 
 
-ROUTES = [TrackingLinkApi]
+ROUTES = [TrackingLinkApi, TrackingLinkRevoke]
 ROOT_ROUTES = [
     TrackingLinkPage,
     create_static_files_router(

@@ -229,6 +229,11 @@ MATRIX: dict[str, Row] = {
         roles={"citizen": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
         note="cancel",
     ),
+    "POST /api/v1/appointments/{appointment_id}/tracking-link/revoke": Row(
+        target="appointment",
+        roles={"citizen": "own", "dispatcher": "org", "admin": "any"},
+        note="stop the visit's live tracking link: its citizen, its office's dispatchers",
+    ),
     "POST /api/v1/appointments/{appointment_id}/no-show": Row(
         target="appointment",
         roles={"courier": "own", "dispatcher": "org", "admin": "any"},

@@ -27,7 +27,7 @@ from schemas.enums import Role
 from schemas.notifications import Notification
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopKind, StopStatus
 from schemas.tracking_links import TrackingLink
-from tests.conftest import staff_headers
+from tests.conftest import citizen_headers, staff_headers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -343,9 +343,32 @@ async def test_links_end_with_the_visit_revocation_or_their_hard_cap(
     for token in (expired, revoked, cancelled, failed):
         assert (await client.get(API + token)).status_code in (200, 410)
     assert (await client.get(API + expired)).status_code == 410
+    # The citizen stops the link (forwarded too widely): only theirs to stop; a dispatcher of another
+    # office and a courier may not; the visit's history says who did.
+    citizen = visits[1]["citizen"]
+    revoke = f"/api/v1/appointments/{visits[1]['appointment']}/tracking-link/revoke"
+    other = await staff_headers(client, "dispatcher01" if PO != 0 else "dispatcher02")
+    assert (await client.post(revoke, headers=other)).status_code == 404
+    assert (await client.post(revoke, headers=await staff_headers(client, "courier01"))).status_code == 403
+    mine = await citizen_headers(client, citizen.phone)
+    r = await client.post(revoke, headers=mine)
+    assert r.status_code == 200 and r.json() == {"revoked": 1}, r.text
+    assert (await client.post(revoke, headers=mine)).json() == {"revoked": 0}
     async with session_factory(engine)() as session:
-        assert await tracking_link.revoke(session, visits[1]["appointment"], utcnow()) == 1
-        await session.commit()
+        link = (
+            await session.exec(
+                select(TrackingLink).where(TrackingLink.appointment_id == visits[1]["appointment"])
+            )
+        ).one()
+        assert link.revoked_by_id == citizen.id and link.revoked_by_role == "citizen"
+        event = (
+            await session.exec(
+                select(AppointmentEvent)
+                .where(AppointmentEvent.appointment_id == visits[1]["appointment"])
+                .order_by(col(AppointmentEvent.seq).desc())
+            )
+        ).first()
+        assert event is not None and event.type == "tracking_revoked" and event.actor_id == citizen.id
     dispatcher = await staff_headers(client, f"dispatcher{PO + 1:02d}")
     r = await client.post(
         f"/api/v1/appointments/{visits[2]['appointment']}/cancel",

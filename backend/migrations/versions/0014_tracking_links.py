@@ -5,7 +5,7 @@ Revises: 0013
 Create Date: 2026-12-06 00:50:00
 
 One ``tracking_link`` row per link issued when a courier sets off to a booked visit: who issued it and when, the
-visit (appointment) and stop it follows, its hard expiry, a revocation time and a count of page opens. The token
+visit (appointment) and stop it follows, its hard expiry, its revocation (when, by whom) and a count of page opens. The token
 in the link is the row id plus an HMAC of it (backend/planning/tracking_link.py), never stored.
 """
 
@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("issued_by_role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("expires_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("revoked_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("revoked_by_id", sa.Uuid(), nullable=True),
+        sa.Column("revoked_by_role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("views", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["appointment_id"], ["appointment.id"]),
         sa.PrimaryKeyConstraint("id"),
