@@ -169,6 +169,9 @@ class ChannelSettings(SQLModel):
 class ChannelSettingsIn(SQLModel):
     """Channels to switch on or off; channels not listed keep their setting. Sign-in codes always go by SMS."""
 
-    channels: list[ChannelChoice] = Field(
-        min_length=1, max_length=3, schema_extra={"examples": [[{"channel": "sms", "enabled": False}]]}
+    # Not named ``channels``: a body field of that name is taken for Litestar's channels plugin's dependency, and
+    # its validation errors answered 500.
+    choices: list[ChannelChoice] = Field(
+        description="each channel's new setting; a channel listed twice takes its last, an empty list changes nothing",
+        schema_extra={"examples": [[{"channel": "sms", "enabled": False}]]},
     )

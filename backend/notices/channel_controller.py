@@ -38,7 +38,7 @@ async def get_my_channels(
     tags=[CITIZEN_APP],
     dependencies=DEPS,
     summary="Switch my notification channels on or off",
-    description="Citizens only, their own choices: the channels listed are switched on or off, the others keep "
+    description="Citizens only, their own choices: the channels listed in `choices` are switched on or off, the others keep "
     "their setting. Switching one off is a STOP: the caller's notices not yet sent on it are suppressed at once "
     "(a message already with the provider cannot be called back) and the next channel of the policy is tried. "
     "Each change is recorded with who, when and from where. Sign-in codes always go by SMS. Answers the "

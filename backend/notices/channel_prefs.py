@@ -47,7 +47,7 @@ async def change(
     session: AsyncSession, principal: Principal, data: ChannelSettingsIn, client_ip: str | None
 ) -> ChannelSettings:
     """Apply the choices (the last of a channel listed twice wins); suppress what an opt-out stops; one event."""
-    wanted = {c.channel: c.enabled for c in data.channels}
+    wanted = {c.channel: c.enabled for c in data.choices}
     before = {c.channel: c.enabled for c in (await current(session, principal.id)).channels}
     changed = {ch: on for ch, on in wanted.items() if before.get(ch, True) != on}
     now = utcnow()

@@ -684,7 +684,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/handovers": {"to": w.ids["office"]["own"], "items": []},
         "POST /api/v1/handovers/{handover_id}/confirm": {"scanned": []},
         "POST /api/v1/notifications/read": {},
-        "PUT /api/v1/citizens/me/channels": {"channels": [{"channel": "sms", "enabled": True}]},
+        "PUT /api/v1/citizens/me/channels": {"choices": [{"channel": "sms", "enabled": True}]},
         "POST /api/v1/devices": {"token": target, "platform": "android"},
         "POST /api/v1/webhooks": {
             "organisation": w.ids["office"]["own"],
