@@ -205,11 +205,18 @@ async def view(
     return await describe(session, dossier, now or utcnow())
 
 
-async def _take(session: AsyncSession, offer_id: uuid.UUID, status: ReturnOfferStatus, now: datetime) -> bool:
-    """The offer leaves ``offered``, if nobody took it first (in the caller's transaction)."""
+async def _take(
+    session: AsyncSession,
+    offer_id: uuid.UUID,
+    status: ReturnOfferStatus,
+    now: datetime,
+    sources: tuple[str, ...] = (OFFERED,),
+) -> bool:
+    """The offer leaves ``offered`` (or another of ``sources``), if nobody took it first (in the caller's
+    transaction)."""
     result = await session.execute(
         update(ReturnOffer)
-        .where(col(ReturnOffer.id) == offer_id, col(ReturnOffer.status) == OFFERED)
+        .where(col(ReturnOffer.id) == offer_id, col(ReturnOffer.status).in_(sources))
         .values(status=status.value, decided_at=now, lease_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -257,14 +264,18 @@ async def choose(
     now = utcnow()
     dossier = await own_dossier(session, principal, raw)
     offer = await offer_of(session, dossier)
+    booked = (ReturnOfferStatus.booked.value, ReturnOfferStatus.auto_booked.value)
     if offer is None or dossier.status != tr.Status.result_ready or not dossier.postal_return:
+        raise _closed(dossier)
+    open_ = (OFFERED, ReturnOfferStatus.unplaceable.value)  # unplaceable: the citizen gives the place now
+    if offer.status not in (*open_, *booked):
         raise _closed(dossier)
     lat, lon, address = (
         place if place[0] is not None and place[1] is not None else (offer.lat, offer.lon, offer.address)
     )
     if lat is None or lon is None:
         raise Problem(422, "Cần địa chỉ giao / lat and lon are needed", code="address_required")
-    if not await _take(session, offer.id, ReturnOfferStatus.booked, now):
+    if not await _take(session, offer.id, ReturnOfferStatus.booked, now, open_):
         raise Problem(
             409, "Lịch trả kết quả đã được đặt / The return is already booked", code="return_already_booked"
         )
