@@ -36,6 +36,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "desk": ("desk.html", "Bộ phận Một cửa", "One-stop desk"),
     "dispatcher": ("dispatcher.html", "Điều phối bưu cục", "Post-office dispatch"),
     "manifest": ("manifest.html", "Biên bản bàn giao", "Handover manifest"),
+    "cashup": ("cashup.html", "Kết toán cuối ngày", "End-of-day cash-up"),  # issue 21
 }
 
 
@@ -80,6 +81,10 @@ class ConsolePages(Controller):
     @get("/manifest")
     async def manifest(self) -> Response[str]:
         return _html("manifest")
+
+    @get("/cashup")
+    async def cashup(self) -> Response[str]:
+        return _html("cashup")
 
 
 class ConsoleApi(Controller):
