@@ -91,6 +91,9 @@ class PaymentPublic(BaseModel):
     status: OnlinePaymentStatus
     status_vi: str = PydanticField(examples=["Đã thanh toán"])
     status_en: str = PydanticField(examples=["Paid"])
+    receipt_no: str | None = PydanticField(
+        default=None, examples=["82-BD-01-2026-000042"], description="the receipt of a paid payment"
+    )
     created_at: datetime
     updated_at: datetime
 

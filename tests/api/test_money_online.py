@@ -174,6 +174,7 @@ async def test_pay_online_once_with_duplicates_and_late_failure(world: World, de
     headers = await citizen_headers(w.client, phone_of(demo, 40))
     r = await w.client.get(f"/api/v1/payments/{started['id']}", headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "succeeded"
+    assert r.json()["receipt_no"].startswith(demo.post_offices[0].code + "-")
     assert await events(w.engine, started["id"]) == ["created", "succeeded", "duplicate", "late_notification"]
     # nothing more to pay: a second payment is refused
     r = await w.client.post(f"/api/v1/appointments/{appt.id}/payments", headers=headers)

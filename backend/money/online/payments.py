@@ -120,7 +120,7 @@ def _event(
     return event
 
 
-def public(payment: OnlinePayment) -> PaymentPublic:
+def public(payment: OnlinePayment, receipt_no: str | None = None) -> PaymentPublic:
     vi, en = STATUS_TEXTS[payment.status]
     return PaymentPublic(
         id=payment.id,
@@ -130,6 +130,7 @@ def public(payment: OnlinePayment) -> PaymentPublic:
         status=OnlinePaymentStatus(payment.status),
         status_vi=vi,
         status_en=en,
+        receipt_no=receipt_no,
         created_at=payment.created_at,
         updated_at=payment.updated_at,
     )
@@ -196,7 +197,8 @@ async def get(session: AsyncSession, principal: Principal, payment_id: uuid.UUID
     payment = await session.get(OnlinePayment, payment_id)
     if payment is None or principal.role != Role.citizen or payment.citizen_id != principal.id:
         raise not_found("thanh toán / payment", payment_id)
-    return public(payment)
+    txn = await session.get(LedgerTxn, payment.ledger_txn_id) if payment.ledger_txn_id else None
+    return public(payment, txn.receipt_no if txn is not None else None)
 
 
 def _record(notification: Notification) -> dict[str, Any]:
