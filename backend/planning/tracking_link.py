@@ -19,6 +19,7 @@ personal data for the purpose).
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import math
@@ -57,6 +58,7 @@ OPEN = (StopStatus.planned, StopStatus.started)
 _ETAS: TtlCache[tuple[uuid.UUID, uuid.UUID], datetime] = TtlCache(ttl_s=300, max_entries=2048)
 
 
+@functools.lru_cache(maxsize=4)  # one secret per app: derived once, not on every request
 def link_key(secret_key: str) -> bytes:
     """The links' own key, derived from ``SECRET_KEY`` (a tracking token never verifies as anything else)."""
     return hmac.new(secret_key.encode(), b"hoso-buudien/tracking-link/v1", hashlib.sha256).digest()
