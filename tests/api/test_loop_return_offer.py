@@ -99,6 +99,16 @@ async def test_no_answer_books_the_earliest_window_into_the_next_plan(
     )
     assert r.status_code == 409 and r.json()["code"] == "return_already_booked"
 
+    # The citizen cancels that visit in the appointments: the next sweep offers the return again.
+    r = await client.post(
+        f"/api/v1/appointments/{done.appointment_id}/cancel", headers=me, json={"reason": "Bận đột xuất"}
+    )
+    assert r.status_code == 200, r.text
+    await _sweep(engine, "after-cancel", at + timedelta(minutes=5))
+    again = await _offer(engine, item)
+    assert again.status == "offered" and again.answer_by > at and again.appointment_id is None
+    assert [n.template for n in await notes_of(engine, PHONE)].count("dossier.return_offer") == 2
+
 
 async def test_two_sweepers_book_one_offer_once(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine

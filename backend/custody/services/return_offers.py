@@ -30,7 +30,7 @@ from backend.settings import get_settings
 from notifications.outbox import enqueue
 from schemas.accounts import Citizen, CitizenAddress
 from schemas.base import utcnow
-from schemas.booking import Appointment, AppointmentCreate, AppointmentKind, BookingChannel
+from schemas.booking import Appointment, AppointmentCreate, AppointmentKind, AppointmentStatus, BookingChannel
 from schemas.dossiers import Channel, Dossier, DossierEvent
 from schemas.enums import Role
 from schemas.returns import OfferedWindow, ReturnOffer, ReturnOfferOut, ReturnOfferStatus
@@ -342,11 +342,49 @@ async def sweep(session: AsyncSession, worker: str, *, now: datetime | None = No
         )
     ).all()
     await session.rollback()
+    await reoffer_cancelled(session, now)
     booked = 0
     for offer_id in due:
         if await lease(session, offer_id, worker, now) and await auto_book(session, offer_id, now):
             booked += 1
     return booked
+
+
+async def reoffer_cancelled(session: AsyncSession, now: datetime) -> int:
+    """A booked return whose delivery visit was cancelled (the citizen cancelled it in the appointments) while
+    the result still waits at the desk for postal return is offered again, so it does not wait forever."""
+    stmt = (
+        select(ReturnOffer, Dossier)
+        .join(Appointment, col(Appointment.id) == col(ReturnOffer.appointment_id))
+        .join(Dossier, col(Dossier.id) == col(ReturnOffer.dossier_id))
+        .where(
+            col(ReturnOffer.status).in_(
+                [ReturnOfferStatus.booked.value, ReturnOfferStatus.auto_booked.value]
+            ),
+            col(Appointment.status) == AppointmentStatus.cancelled.value,
+            col(Dossier.status) == tr.Status.result_ready.value,
+            col(Dossier.postal_return).is_(True),
+        )
+        .with_for_update(of=ReturnOffer)
+    )
+    rows = (await session.exec(stmt)).all()
+    for offer, dossier in rows:
+        if await booked_delivery(session, dossier):
+            continue  # booked again through the appointments: nothing to offer
+        answer_by = await make_offer(
+            session, dossier, now, lat=offer.lat, lon=offer.lon, address=offer.address
+        )
+        assert answer_by is not None and dossier.citizen_id is not None
+        enqueue(
+            session,
+            recipient_kind="citizen",
+            recipient_id=dossier.citizen_id,
+            template="dossier.return_offer",
+            params={"item_id": dossier.item_id, "due_at": answer_by},
+            dedupe_key=f"dossier.return_offer:{offer.id}:{now.isoformat()}",
+        )
+    await session.commit()
+    return len(rows)
 
 
 async def auto_book(session: AsyncSession, offer_id: uuid.UUID, now: datetime) -> bool:
