@@ -25,6 +25,7 @@ from backend.custody.services import load_dossier, result_of, timeliness_now, wa
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, not_found
+from backend.money import dues as money_dues
 from schemas import s10
 from schemas.accounts import Citizen
 from schemas.base import utcnow
@@ -238,12 +239,16 @@ async def dossier_detail(
         or (pickup is not None and pickup.courier_id == principal.id)
     ):
         assert pickup is not None
+        # The money taken at the visit as the ledger has it (issue 21); the stored number for older records.
+        ledger = (
+            await money_dues.door_money(session, dossier.appointment_id) if dossier.appointment_id else None
+        )
         row["pickup"] = {
             "documents": pickup.documents,
             "missing": pickup.missing,
             "seal_number": pickup.seal_number,
-            "fee_collected": pickup.fee_collected,
-            "receipt_number": pickup.receipt_number,
+            "fee_collected": ledger[0] if ledger else pickup.fee_collected,
+            "receipt_number": (ledger[1] if ledger else None) or pickup.receipt_number,
             "confirmed_by": pickup.confirmed_by,
             "signature_proof_id": pickup.signature_proof_id,  # GET /proofs/{id}
         }

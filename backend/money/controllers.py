@@ -173,7 +173,7 @@ class CashupController(Controller):
             "and collected that day (from the ledger) and their cash-up; `closable` is true when every courier "
             "who holds cash or collected has a confirmed cash-up. The office's dispatchers and admins."
         ),
-        responses=problems(403, 404),
+        responses=problems(403, 404, 422),
     )
     async def office_cashups(
         self,
@@ -197,7 +197,7 @@ class CashupController(Controller):
             "confirmed cash-up and answers the day; otherwise 409 `day_not_closable` listing who has not "
             "(`couriers`)."
         ),
-        responses=problems(403, 404, 409),
+        responses=problems(403, 404, 409, 422),
     )
     async def close_day(
         self,

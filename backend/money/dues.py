@@ -165,3 +165,23 @@ async def post_dues(session: AsyncSession, *, until: datetime, actor_role: str =
         if await post_due(session, appt, actor_id=None, actor_role=actor_role) is not None:
             n += 1
     return n
+
+
+async def door_money(session: AsyncSession, appointment_id: uuid.UUID) -> tuple[int, str | None] | None:
+    """What the ledger says was received for a visit (collections and online payments, less refunds) and
+    its latest receipt number; None when the ledger has nothing for it (older records keep their own
+    number: custody's pickup record shows ``fee_collected`` from here when there is one)."""
+    stmt = (
+        select(LedgerTxn)
+        .where(
+            LedgerTxn.appointment_id == appointment_id,
+            col(LedgerTxn.kind).in_([TxnKind.collected, TxnKind.paid_online, TxnKind.refunded]),
+        )
+        .order_by(col(LedgerTxn.at))
+    )
+    txns = (await session.exec(stmt)).all()
+    if not txns:
+        return None
+    _, paid = await receivable_of(session, [appointment_id])
+    numbers = [t.receipt_no for t in txns if t.receipt_no]
+    return paid, numbers[-1] if numbers else None

@@ -241,7 +241,7 @@ class MoneyReportController(Controller):
             "number of receipts. A dispatcher's own office; admins one `office` or all. `format=csv` for a "
             "spreadsheet."
         ),
-        responses=problems(403),
+        responses=problems(403, 422),
     )
     async def cash_report(
         self,
@@ -269,7 +269,7 @@ class MoneyReportController(Controller):
             "the ledger, or the booking's quote before anything was posted. A dispatcher's own office; admins "
             "one `office` or all. `format=csv` for a spreadsheet."
         ),
-        responses=problems(403),
+        responses=problems(403, 422),
     )
     async def outstanding_report(
         self,

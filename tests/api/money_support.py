@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from backend.db import session_factory
 from backend.planning import clock
+from schemas import s10
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentKind
 from schemas.catalogue import Procedure
@@ -159,7 +160,7 @@ async def dossier_for(
         appt = await session.get(Appointment, appointment_id)
         assert appt is not None
         d = Dossier(
-            item_id=f"HS{random.randint(0, 10**9 - 1):09d}VN",
+            item_id=s10.make("HS", random.randint(0, 10**8 - 1)),
             procedure_id=appt.procedure_id,
             citizen_id=citizen_id,
             channel="home_pickup",

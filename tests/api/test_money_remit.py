@@ -43,13 +43,29 @@ async def test_remit_confirm_and_reconcile(client: httpx.AsyncClient, demo: Any,
         code, agency_id = agency.code, agency.id
     citizen = demo.citizens[CITIZEN]
     v1, v2, v3 = await ms.visits(engine, demo, off, courier.id, 3, citizen_index=CITIZEN)
-    await ms.dossier_for(engine, v1, agency_id, citizen.id)
+    d1 = await ms.dossier_for(engine, v1, agency_id, citizen.id)
     await ms.dossier_for(engine, v2, agency_id, citizen.id)
     await _collect(client, courier.headers, v1, 45000)
     await _collect(client, courier.headers, v2, 10000)  # part of the fee and charge (25,000) only
     await _collect(client, courier.headers, v3, 45000)  # the due went to "unassigned": no dossier yet
     await ms.dossier_for(engine, v3, agency_id, citizen.id)
 
+    # The pickup record's old field now comes from the ledger: what was taken at the visit, its receipt.
+    from backend.db import session_factory
+    from schemas.dossiers import Dossier, PickupRecord
+
+    async with session_factory(engine)() as session:
+        session.add(
+            PickupRecord(
+                dossier_id=d1, courier_id=uuid.UUID(courier.id), fee_collected=0, confirmed_by="code"
+            )
+        )
+        item = (await session.get(Dossier, d1)).item_id  # type: ignore[union-attr]
+        await session.commit()
+    shown = await client.get(f"/api/v1/dossiers/{item}", headers=await staff_headers(client, "admin"))
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["pickup"]["fee_collected"] == 45000
+    assert shown.json()["pickup"]["receipt_number"].startswith(off.code)
     mine = await staff_headers(client, "agency01")
     rec = await client.get(f"/api/v1/agencies/{code}/reconciliation", headers=mine)
     assert rec.status_code == 200, rec.text

@@ -56,6 +56,10 @@ REAL: dict[str, list[str]] = {
     "token": ["SELECT token FROM device_target ORDER BY token"],
     "code": ["SELECT code FROM organisation ORDER BY code", "SELECT code FROM procedure ORDER BY code"],
     "day": ["SELECT day FROM calendar_override ORDER BY day"],
+    "receipt_no": ["SELECT receipt_no FROM ledger_txn WHERE receipt_no IS NOT NULL ORDER BY receipt_no"],
+    "cashup_id": ["SELECT id FROM cashup ORDER BY status DESC, id"],
+    "remittance_id": ["SELECT id FROM remittance ORDER BY id"],
+    "org": ["SELECT org_code FROM remittance ORDER BY org_code"],
     # Not path parameters: body fields (see _known).
     "point": ["SELECT lat || ',' || lon FROM citizen_address ORDER BY address"],
     "desk_code": ["SELECT code FROM organisation WHERE kind = 'desk' ORDER BY code"],
