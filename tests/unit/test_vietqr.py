@@ -3,6 +3,7 @@
 import pytest
 
 from backend.money import vietqr
+from backend.settings import ConfigError, Settings
 
 # NAPAS IBFT QR specification v1.5.2, its examples of a static and a dynamic transfer-to-account code.
 NAPAS_STATIC = "00020101021138570010A00000072701270006970403011300110123456780208QRIBFTTA53037045802VN6304"
@@ -59,3 +60,26 @@ def test_accents_stripped_and_text_cut() -> None:
 def test_bad_input_refused(bin_: str, account: str, amount: int) -> None:
     with pytest.raises(ValueError):
         vietqr.payload(vietqr.VietQrAccount(bin=bin_, account_no=account), amount_vnd=amount)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"vietqr_bank_bin": "97040"}, "VIETQR_BANK_BIN"),
+        ({"vietqr_bank_bin": "97040a"}, "VIETQR_BANK_BIN"),
+        ({"vietqr_account_no": "12 34"}, "VIETQR_ACCOUNT_NO"),
+        ({"vietqr_account_no": "1" * 20}, "VIETQR_ACCOUNT_NO"),
+        ({"vnpay_tmn_code": "HOSOTEST"}, "VNPAY_HASH_SECRET"),
+        ({"vnpay_hash_secret": "secret"}, "VNPAY_TMN_CODE"),
+    ],
+)
+def test_payment_settings_are_checked_at_start(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings(env="development", **fields).validate()  # type: ignore[arg-type]
+    Settings(
+        env="development",
+        vietqr_bank_bin="970405",
+        vietqr_account_no="1234567890",
+        vnpay_tmn_code="A",
+        vnpay_hash_secret="B",
+    ).validate()
