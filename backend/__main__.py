@@ -5,6 +5,8 @@ seed-demo          load reference data and the demo province (idempotent)
 serve              run the API (HOST, PORT)
 run                migrate, seed the demo, print the demo accounts, serve
 import-dossiers F  import past dossiers from a CSV file (see backend/reporting)
+dispatch           the outbox dispatcher, partner webhooks and return-offer sweep (RUN_DISPATCHER=false elsewhere)
+solver-worker      solve route plans queued on SAQ (PLAN_QUEUE=saq, REDIS_URL; SOLVER_CONCURRENCY at once)
 
 Each command imports what it runs inside its own function, on purpose: ``migrate`` or ``dispatch`` need not
 load the web app, the route optimiser or the demo, and the serving parent loads no more than Granian needs
@@ -62,6 +64,17 @@ async def _dispatch() -> None:
         )
     finally:
         await engine.dispose()
+
+
+def _solver_worker() -> int:
+    from backend.planning.jobs import run_worker
+
+    settings = get_settings()
+    if settings.plan_queue != "saq":
+        print("refusing to start: solver-worker needs PLAN_QUEUE=saq (and REDIS_URL)", file=sys.stderr)
+        return 2
+    asyncio.run(run_worker(settings))
+    return 0
 
 
 DEMO_TEST_NUMBERS = "+84900000001-+84900000099:123456"
@@ -144,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve")
     sub.add_parser("run")
     sub.add_parser("dispatch")
+    sub.add_parser("solver-worker")
     imp = sub.add_parser("import-dossiers")
     imp.add_argument("file")
     imp.add_argument("--org", default=None, help="organisation code the dossiers belong to")
@@ -169,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve()
     elif args.command == "dispatch":
         asyncio.run(_dispatch())
+    elif args.command == "solver-worker":
+        return _solver_worker()
     elif args.command == "import-dossiers":
         from backend.reporting.importer import main as import_main
 

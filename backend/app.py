@@ -63,9 +63,9 @@ from backend.partners import openapi as partners_openapi
 from backend.partners import worker as partners_worker
 from backend.planning import capacity as planning_capacity
 from backend.planning import controllers as planning
+from backend.planning import queue as plan_queue
 from backend.planning import stop_controller as plan_stops
 from backend.planning import tracking_link_controller as tracking_links
-from backend.planning import worker as planning_worker
 from backend.reporting import controllers as reporting
 from backend.settings import Settings, get_settings
 from notifications.feed import make_channels_plugin
@@ -118,7 +118,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     notices_worker.lifespan_hook,  # the outbox dispatcher and due-soon sweep, unless RUN_DISPATCHER=false
     custody_returns.lifespan_hook,  # return offers unanswered in time booked (issue 20), unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
-    planning_worker.lifespan_hook,  # the route-plan solver runner
+    plan_queue.lifespan_hook,  # route solves: in this process (PLAN_QUEUE=embedded) or SAQ jobs (issue 24)
 )
 
 

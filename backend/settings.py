@@ -233,6 +233,20 @@ class Settings:
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
+    # Route-plan solves (issue 24, backend/planning/jobs.py): "embedded" (a solver child process of the web
+    # process that took the request, one at a time; one machine, no extra server) or "saq" (jobs on Redis at
+    # REDIS_URL, solved by ``python -m backend solver-worker`` processes on any number of machines). Production
+    # with WEB_CONCURRENCY > 1 or RUN_DISPATCHER=false must use "saq".
+    plan_queue: str = field(default_factory=lambda: _env("PLAN_QUEUE", "embedded"))
+    # The SAQ queue's name (its Redis keys are saq:{name}:...): deployments sharing one Redis keep apart by it.
+    plan_queue_name: str = field(default_factory=lambda: _env("PLAN_QUEUE_NAME", "plans"))
+    # Solves at once per solver-worker process, each in its own child process (OR-Tools holds the GIL).
+    solver_concurrency: int = field(default_factory=lambda: int(_env("SOLVER_CONCURRENCY", "1")))
+    # A solve job not touched for this long belongs to a dead worker: the engine's sweep retries it elsewhere,
+    # and the plan row (heartbeat as old) may be taken over by the retry.
+    plan_job_heartbeat_s: int = field(default_factory=lambda: int(_env("PLAN_JOB_HEARTBEAT_S", "30")))
+    # How often a solver worker sweeps stuck jobs and re-enqueues queued or stale plans that have no job.
+    plan_sweep_s: int = field(default_factory=lambda: int(_env("PLAN_SWEEP_S", "15")))
     # Partner webhooks (backend/partners/delivery.py): a request's time limit, the lease a worker holds on a
     # delivery (longer than a request, so only a dead worker's deliveries are sent again), the attempts before
     # giving up and the backoff between them (30 s doubling to 6 h with jitter: 14 attempts span about a day).
@@ -330,11 +344,31 @@ class Settings:
         if self.firebase_auth_emulator_host and self.env != "test":
             # The emulator accepts unsigned tokens: anyone could sign in as anyone.
             raise ConfigError("FIREBASE_AUTH_EMULATOR_HOST is set outside tests; refusing to start")
+        self._validate_plan_queue()
         if self.web_concurrency > 1 and not self.redis_url:
             # Desk feeds publish in the process that made the change: without Redis, a clerk connected to
             # another process would silently miss events.
             raise ConfigError(
                 "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
+            )
+
+    def _validate_plan_queue(self) -> None:
+        """Route solves (issue 24): a known engine; SAQ needs Redis; production with several web processes or
+        separate dispatchers (a multi-machine deployment) must not solve inside web processes. RUN_DISPATCHER=false
+        alone is not refused: the test suite runs production settings with it, and one web process solving
+        one plan at a time is still whole (a plan it was solving is re-queued at its restart)."""
+        if self.plan_queue not in ("embedded", "saq"):
+            raise ConfigError(f"PLAN_QUEUE={self.plan_queue!r}: use 'embedded' or 'saq'")
+        if self.plan_queue == "saq" and not self.redis_url:
+            raise ConfigError("PLAN_QUEUE=saq needs REDIS_URL (the solve jobs live in Redis)")
+        if self.solver_concurrency < 1 or self.plan_job_heartbeat_s < 5 or self.plan_sweep_s < 1:
+            raise ConfigError(
+                "SOLVER_CONCURRENCY >= 1, PLAN_JOB_HEARTBEAT_S >= 5 and PLAN_SWEEP_S >= 1 please"
+            )
+        if self.is_production and self.plan_queue == "embedded" and self.web_concurrency > 1:
+            raise ConfigError(
+                "PLAN_QUEUE=embedded solves inside the web process that took the request; with "
+                "WEB_CONCURRENCY > 1 set PLAN_QUEUE=saq and run `python -m backend solver-worker` processes"
             )
 
     @property

@@ -90,6 +90,10 @@ class Plan(SQLModel, table=True):
     solver_status: str | None = Field(default=None, max_length=40)
     solve_wall_s: float | None = None
     error: str | None = Field(default=None, max_length=500)
+    # Issue 24: the solve attempt that holds the plan (worker id and a token per attempt; only it may write
+    # progress or the solution), and how many attempts were made (a worker killed mid-solve: the job is retried).
+    worker_id: str | None = Field(default=None, max_length=80)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class PlanRoute(SQLModel, table=True):

@@ -16,7 +16,8 @@ from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.etag import cached
 from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from backend.lib.responses import LocalTimeResponse
-from backend.planning import courier, services, worker
+from backend.planning import courier, services
+from backend.planning import queue as plan_queue
 from schemas.enums import Role
 from schemas.plan_answers import (
     CourierRoute,
@@ -74,7 +75,7 @@ class PostOfficePlansController(Controller):
         data: JSONBody[PlanCreate],
     ) -> Response[PlanAccepted]:
         plan = await services.create_plan(db_session, principal, office, data)
-        worker.runner_of(request.app).launch(plan.id)
+        await plan_queue.submit(request.app, plan)
         return _accepted(plan)
 
     @get(
@@ -186,7 +187,7 @@ class PlansController(Controller):
         data: JSONBody[ReplanCreate | None] = None,
     ) -> Response[PlanAccepted]:
         plan = await services.replan(db_session, principal, plan_id, data or ReplanCreate())
-        worker.runner_of(request.app).launch(plan.id)
+        await plan_queue.submit(request.app, plan)
         return _accepted(plan)
 
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
@@ -131,13 +131,90 @@ class FairGate:
         return {key: len(queue) for key, queue in self._waiting.items()}
 
 
+class LostPlan(RuntimeError):
+    """Another solve attempt holds the plan now (this one was presumed dead): stop without writing."""
+
+
+async def claim(
+    factory: Any, plan_id: uuid.UUID, holder: str, takeover_after: timedelta | None = None
+) -> bool:
+    """Make ``holder`` the solve attempt of a queued plan, or (``takeover_after``) of a running one whose
+    heartbeat is older than that: its worker died and the job engine retried the job here. One UPDATE, so of
+    two attempts at once one wins."""
+    now = utcnow()
+    claimable = col(Plan.status) == PlanStatus.queued
+    if takeover_after is not None:
+        claimable = or_(
+            claimable,
+            and_(col(Plan.status) == PlanStatus.running, col(Plan.heartbeat_at) < now - takeover_after),
+        )
+    async with factory() as session:
+        claimed = await session.execute(
+            update(Plan)
+            .where(col(Plan.id) == plan_id, claimable)
+            .values(
+                status=PlanStatus.running,
+                progress=5,
+                started_at=now,
+                heartbeat_at=now,
+                worker_id=holder,
+                attempts=col(Plan.attempts) + 1,
+            )
+        )
+        await session.commit()
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _held(plan_id: uuid.UUID, holder: str) -> Any:
+    return and_(
+        col(Plan.id) == plan_id, col(Plan.status) == PlanStatus.running, col(Plan.worker_id) == holder
+    )
+
+
+async def solve_claimed(factory: Any, plan_id: uuid.UUID, holder: str, on_tick: Any = None) -> None:
+    """Solve a plan ``holder`` claimed: build the day, solve in a child process writing progress and heartbeat
+    (``await on_tick(pct)`` after each write), store the solution. Raises ``LostPlan`` when another attempt
+    took the plan over (nothing is written then)."""
+    async with factory() as session:
+        job = await services.prepare_solve(session, plan_id)
+        await session.commit()
+
+    async def tick(elapsed: float) -> None:
+        pct = min(10 + int(85 * min(elapsed / max(job.options.time_limit_s, 0.1), 1.0)), 95)
+        async with factory() as s:
+            res = await s.execute(
+                update(Plan).where(_held(plan_id, holder)).values(progress=pct, heartbeat_at=utcnow())
+            )
+            await s.commit()
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            raise LostPlan(plan_id)
+        if on_tick is not None:
+            await on_tick(pct)
+
+    solution = None
+    if job.day.stops and job.day.couriers:
+        solution = await solve_in_process(job.problem, job.options, tick)
+    async with factory() as session:
+        # Still ours? The UPDATE locks the row to the commit, so a takeover cannot slip in between.
+        res = await session.execute(update(Plan).where(_held(plan_id, holder)).values(heartbeat_at=utcnow()))
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            raise LostPlan(plan_id)
+        await services.store_solution(session, plan_id, job, solution)
+        await session.commit()
+    capacity.forget_plans()
+
+
 @dataclass
 class PlanRunner:
-    """Owns the background tasks of one app (kept referenced so they are not garbage-collected)."""
+    """The embedded engine (``PLAN_QUEUE=embedded``): solves in background tasks of this web process, at most
+    ``MAX_CONCURRENT`` at once taking turns between offices. Owns the tasks (kept referenced so they are not
+    garbage-collected)."""
 
     engine: AsyncEngine
     limit: FairGate = field(default_factory=lambda: FairGate(MAX_CONCURRENT))
     tasks: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: f"web-{uuid.uuid4().hex[:12]}")
 
     def launch(self, plan_id: uuid.UUID) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self.run(plan_id), name=f"plan-{plan_id}")
@@ -147,47 +224,24 @@ class PlanRunner:
 
     async def run(self, plan_id: uuid.UUID) -> None:
         factory = session_factory(self.engine)
+        holder = f"{self.id}:{uuid.uuid4().hex[:8]}"
         try:
             async with factory() as session:
                 office = (await session.exec(select(Plan.post_office_id).where(Plan.id == plan_id))).first()
             async with self.limit.slot(office):
-                async with factory() as session:
-                    claimed = await session.execute(
-                        update(Plan)
-                        .where(col(Plan.id) == plan_id, col(Plan.status) == PlanStatus.queued)
-                        .values(
-                            status=PlanStatus.running, progress=5, started_at=utcnow(), heartbeat_at=utcnow()
-                        )
-                    )
-                    await session.commit()
-                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                        return
-                    job = await services.prepare_solve(session, plan_id)
-                    await session.commit()
-
-                async def tick(elapsed: float) -> None:
-                    pct = 10 + int(85 * min(elapsed / max(job.options.time_limit_s, 0.1), 1.0))
-                    async with factory() as s:
-                        await s.execute(
-                            update(Plan)
-                            .where(col(Plan.id) == plan_id, col(Plan.status) == PlanStatus.running)
-                            .values(progress=min(pct, 95), heartbeat_at=utcnow())
-                        )
-                        await s.commit()
-
-                solution = None
-                if job.day.stops and job.day.couriers:
-                    solution = await solve_in_process(job.problem, job.options, tick)
-                async with factory() as session:
-                    await services.store_solution(session, plan_id, job, solution)
-                    await session.commit()
-                capacity.forget_plans()
+                if not await claim(factory, plan_id, holder):
+                    return
+                await solve_claimed(factory, plan_id, holder)
         except asyncio.CancelledError:
-            await _fail(factory, plan_id, "Bị gián đoạn khi dừng máy chủ / Interrupted by a server shutdown")
+            await fail(
+                factory, plan_id, "Bị gián đoạn khi dừng máy chủ / Interrupted by a server shutdown", holder
+            )
             raise
+        except LostPlan:
+            log.warning("plan %s was taken over by another attempt", plan_id)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
-            await _fail(factory, plan_id, f"Lỗi khi tính lộ trình / Solve failed: {exc}"[:500])
+            await fail(factory, plan_id, f"Lỗi khi tính lộ trình / Solve failed: {exc}"[:500], holder)
 
     async def cancel_all(self) -> None:
         tasks = list(self.tasks.values())
@@ -198,12 +252,15 @@ class PlanRunner:
                 await t
 
 
-async def _fail(factory: Any, plan_id: uuid.UUID, error: str) -> None:
+async def fail(factory: Any, plan_id: uuid.UUID, error: str, holder: str | None = None) -> None:
+    """Mark the plan failed with ``error`` if it is still in progress (and, given ``holder``, still that
+    attempt's)."""
+    where = [col(Plan.id) == plan_id, col(Plan.status).in_([PlanStatus.queued, PlanStatus.running])]
+    if holder is not None:
+        where.append(col(Plan.worker_id) == holder)
     async with factory() as session:
         await session.execute(
-            update(Plan)
-            .where(col(Plan.id) == plan_id, col(Plan.status).in_([PlanStatus.queued, PlanStatus.running]))
-            .values(status=PlanStatus.failed, error=error, finished_at=utcnow())
+            update(Plan).where(*where).values(status=PlanStatus.failed, error=error, finished_at=utcnow())
         )
         await session.commit()
 
@@ -229,7 +286,12 @@ async def recover_stale(engine: AsyncEngine, runner: PlanRunner | None = None) -
             if now - last < STALE_AFTER:
                 continue
             if plan.service_date >= vn_date(now):
-                plan.status, plan.progress, plan.heartbeat_at = PlanStatus.queued, 0, now
+                plan.status, plan.progress, plan.heartbeat_at, plan.worker_id = (
+                    PlanStatus.queued,
+                    0,
+                    now,
+                    None,
+                )
                 plan.error = "Tính lại sau khi máy chủ khởi động lại / Re-queued after a restart"
                 requeued.append(plan.id)
             else:
