@@ -79,7 +79,7 @@ async def _seed(engine: AsyncEngine, rows: int) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=TABLES))
         now = datetime.now(UTC)
-        citizens = [
+        citizens: list[dict[str, Any]] = [
             {"id": uuid.uuid4(), "phone": f"+8491{i:07d}", "created_at": now, "token_version": 0}
             for i in range(rows)
         ]

@@ -14,6 +14,7 @@ from bench.fakes.esms_server import FakeEsms
 from bench.fakes.zns_server import FakeZalo
 from notifications.channels import store
 from notifications.channels.ratelimit import R
+from notifications.channels.senders import ChannelSender
 from schemas.channels import Channel, DeliveryStatus
 from schemas.vntime import VN_TZ
 from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
@@ -75,7 +76,10 @@ async def test_zalo_first_then_sms_when_zalo_refuses(
     zalo.blocked.add("84912000002")  # this user refuses ZNS: -114, fatal
     await add_notice(cdb, on_zalo, push="failed")
     await add_notice(cdb, blocked, push="failed")
-    senders = {Channel.sms: sms_channel(esms, cfg), Channel.zns: zns_channel(cdb, zalo, cfg)}
+    senders: dict[Channel, ChannelSender] = {
+        Channel.sms: sms_channel(esms, cfg),
+        Channel.zns: zns_channel(cdb, zalo, cfg),
+    }
     d = dispatcher(cdb, senders, cfg, clock)
     await d.run_once()  # ZNS to both: one taken, one refused
     await d.run_once()  # the refused one moves on to SMS
@@ -232,7 +236,10 @@ async def test_gives_up_after_max_attempts_then_next_channel(
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
     zalo.down_for(3600)
-    senders = {Channel.sms: sms_channel(esms, cfg), Channel.zns: zns_channel(cdb, zalo, cfg)}
+    senders: dict[Channel, ChannelSender] = {
+        Channel.sms: sms_channel(esms, cfg),
+        Channel.zns: zns_channel(cdb, zalo, cfg),
+    }
     d = dispatcher(cdb, senders, cfg, clock, max_attempts=3, backoff_cap=timedelta(seconds=40))
     for _ in range(30):
         await d.run_once()
@@ -324,7 +331,7 @@ async def test_report_before_the_send_is_recorded_keeps_the_final_status(
             await session.commit()
         return result
 
-    sender.send = send_then_report  # type: ignore[method-assign]
+    sender.send = send_then_report  # type: ignore[method-assign,assignment]
     await dispatcher(cdb, {Channel.sms: sender}, cfg, clock).run_once()
     sms = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
     assert sms["status"] == "delivered" and sms["provider_message_id"] == esms.sent[0].sms_id
