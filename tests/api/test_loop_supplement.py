@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from backend.db import session_factory
+from backend.planning.stop_view import stop_details
+from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.dossiers import Dossier
+from schemas.planning import PlanStop, StopKind
 from tests.api.loop_support import citizen, codes, event, first_window, notes_of, to_agency, to_desk
 from tests.api.test_custody_journey import hand, office_commune_centre, status_of
 from tests.conftest import staff_headers
@@ -67,6 +70,17 @@ async def test_supplement_pickup_scan_and_desk_receipt(
     )
     assert r.status_code == 200, r.text
     assert r.json()["missing_documents"] == MISSING
+
+    # ... and so does the courier's stop on a route (what planning shows of a pickup stop of this visit).
+    async with session_factory(engine)() as s:
+        now = utcnow()
+        stop = PlanStop(
+            plan_id=uuid.uuid4(), route_id=uuid.uuid4(), seq=1, key=f"A:{appt['id']}", kind=StopKind.pickup,
+            appointment_id=uuid.UUID(appt["id"]), lat=10.46, lon=105.63, planned_eta=now, eta=now,
+            service_start=now, departure=now,
+        )  # fmt: skip
+        shown = (await stop_details(s, [stop]))[stop.id]
+    assert shown["dossier"] == item and shown["missing_documents"] == MISSING
 
     await _move_pause_back(engine, item, 10)
     # Another office's courier may not record it; a courier of the visit's office does.
