@@ -230,6 +230,12 @@ class Settings:
     return_offer_hours: float = field(default_factory=lambda: float(_env("RETURN_OFFER_HOURS", "24")))
     return_sweep_s: float = field(default_factory=lambda: float(_env("RETURN_SWEEP_S", "60")))
     return_lease_s: float = field(default_factory=lambda: float(_env("RETURN_LEASE_S", "120")))
+    # Satisfaction ratings (backend/feedback, issue 23): a completed visit may be rated by its citizen for
+    # RATING_WINDOW_DAYS after it, and a rating changed for RATING_EDIT_DAYS after it was given; the invitation
+    # to rate is sent by a sweep every RATING_SWEEP_S (0: no sweep in this process).
+    rating_window_days: int = field(default_factory=lambda: int(_env("RATING_WINDOW_DAYS", "14")))
+    rating_edit_days: int = field(default_factory=lambda: int(_env("RATING_EDIT_DAYS", "3")))
+    rating_sweep_s: float = field(default_factory=lambda: float(_env("RATING_SWEEP_S", "60")))
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))
@@ -291,6 +297,8 @@ class Settings:
             "tracking_link_rate_per_minute",
             "channel_max_attempts",
             "channel_unread_after_s",
+            "rating_window_days",
+            "rating_edit_days",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
