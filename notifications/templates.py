@@ -91,6 +91,7 @@ class Template:
 
 _APPT = "/appointments/{appointment_id}"
 _DOSSIER = "/dossiers/{item_id}"
+_COMPLAINT = "/complaints/{complaint_id}"
 
 _ALL: tuple[Template, ...] = (
     # --- appointments (citizen) ---------------------------------------------------------------------
@@ -352,6 +353,65 @@ _ALL: tuple[Template, ...] = (
         title_en="Receipt {receipt_no}",
         body_en="The post office received {amount} VND. Receipt number: {receipt_no}.",
         link="/receipts/{receipt_no}",
+    ),
+    # --- satisfaction and complaints (citizen; backend/feedback, issue 23) ------------------------------
+    Template(
+        key="feedback.rate_visit",
+        audience="citizen",
+        title_vi="Mời quý khách đánh giá lượt phục vụ",
+        body_vi="Lượt phục vụ lúc {start} đã hoàn thành. Quý khách vui lòng đánh giá trước {rate_until}.",
+        title_en="Please rate your visit",
+        body_en="Your visit at {start} is done. Please rate it by {rate_until}.",
+        link=_APPT + "/rating",
+        times=("start", "rate_until"),
+    ),
+    Template(
+        key="feedback.complaint_received",
+        audience="citizen",
+        title_vi="Đã tiếp nhận phản ánh, kiến nghị",
+        body_vi="Phản ánh của quý khách ({category}) đã được tiếp nhận và sẽ được chuyển đến đơn vị có thẩm quyền.",
+        title_en="Your complaint was received",
+        body_en="Your complaint ({category_en}) was received and will be passed to the organisation responsible.",
+        link=_COMPLAINT,
+    ),
+    Template(
+        key="feedback.complaint_assigned",
+        audience="citizen",
+        title_vi="Phản ánh đã được chuyển xử lý",
+        body_vi="{org} xử lý phản ánh của quý khách, hạn trả lời {due_on}.",
+        title_en="Your complaint is being handled",
+        body_en="{org} is handling your complaint; answer due by {due_on}.",
+        link=_COMPLAINT,
+        times=("due_on",),
+    ),
+    Template(
+        key="feedback.complaint_answered",
+        audience="citizen",
+        title_vi="Phản ánh đã được trả lời",
+        body_vi="{org} đã trả lời phản ánh của quý khách. Mở ứng dụng để xem và đóng hoặc mở lại.",
+        title_en="Your complaint was answered",
+        body_en="{org} answered your complaint. Open the app to read it, then close or reopen it.",
+        link=_COMPLAINT,
+        priority="high",
+    ),
+    Template(
+        key="feedback.complaint_closed",
+        audience="citizen",
+        title_vi="Phản ánh đã đóng",
+        body_vi="Phản ánh của quý khách đã được đóng.",
+        title_en="Complaint closed",
+        body_en="Your complaint was closed.",
+        link=_COMPLAINT,
+    ),
+    Template(
+        key="feedback.complaint_reopened",
+        audience="citizen",
+        title_vi="Phản ánh đã được mở lại",
+        body_vi="Phản ánh của quý khách được xử lý lại, hạn trả lời {due_on}.",
+        title_en="Complaint reopened",
+        body_en="Your complaint is being handled again; answer due by {due_on}.",
+        link=_COMPLAINT,
+        times=("due_on",),
     ),
     # --- couriers (staff, data-only: the courier app syncs and shows its own UI) -----------------------
     Template(
