@@ -8,6 +8,7 @@ from backend.planning import clock
 from backend.planning.problem_builder import DayInput, StopInfo
 from backend.planning.services import households
 from routing import Visit
+from schemas.enums import OrgKind
 from schemas.orgs import Organisation
 from schemas.planning import StopKind
 
@@ -32,7 +33,8 @@ def _visit(citizen: uuid.UUID, kind: StopKind, a: int, b: int, **kw: object) -> 
 
 
 def _day(*stops: StopInfo) -> DayInput:
-    day = DayInput(post_office=Organisation(code="82-BD-11", name="x", kind="post_office"), day=DAY)  # type: ignore[call-arg]
+    office = Organisation(code="82-BD-11", name="x", kind=OrgKind.post_office)  # type: ignore[call-arg]
+    day = DayInput(post_office=office, day=DAY)
     day.stops = {s.key: s for s in stops}
     return day
 
@@ -81,6 +83,11 @@ def test_what_does_not_merge() -> None:
     day = _day(started, later)
     day.committed = {courier_a: [started.key]}
     assert households.merge(day) == 0
+    # Both kept by a re-plan but apart in the courier's committed order: not one visit either.
+    between = _visit(neighbour, StopKind.pickup, 8 * H, 12 * H)
+    day = _day(started, later, between)
+    day.committed = {courier_a: [started.key, between.key, later.key]}
+    assert households.merge(day) == 0
 
     paired_1 = _visit(me, StopKind.delivery, 8 * H, 12 * H, pair_key="R:1")
     paired_2 = _visit(me, StopKind.delivery, 8 * H, 12 * H, pair_key="R:2")
@@ -96,3 +103,16 @@ def test_a_desk_pair_follows_its_delivery_into_the_visit() -> None:
     assert households.merge(day) == 1
     (node,) = day.stops.values()
     assert day.pairs == [("R:x", node.key)] and node.pair_key == "R:x"
+
+
+def test_a_pinned_visit_stays_one_visit_through_a_replan() -> None:
+    me, courier = uuid.uuid4(), uuid.uuid4()
+    first = _visit(me, StopKind.pickup, 8 * H, 12 * H)
+    second = _visit(me, StopKind.delivery, 9 * H, 12 * H)
+    other = _visit(uuid.uuid4(), StopKind.pickup, 8 * H, 12 * H, address="Số 1, đường Khác")
+    day = _day(first, second, other)
+    day.committed = {courier: [other.key, first.key, second.key]}  # both items pinned, next to each other
+    assert households.merge(day) == 1
+    node = day.stops[households.visit_key(first)]
+    assert node.members == (first, second)
+    assert day.committed == {courier: [other.key, node.key]}

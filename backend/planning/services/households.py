@@ -4,8 +4,9 @@ one day become one stop.
 Before a solve (``merge``, over the day as ``problem_builder`` and ``replanning`` left it), the home visits of
 the same citizen at the same address (the same text, places within ``SAME_PLACE_M``) whose windows overlap are
 one routing node ``V:<first appointment id>``: the tightest common window, the summed service time, items and
-weight, the union of skills. Not merged: a started or pinned visit (it is committed to its courier as it is),
-two visits pinned to different couriers, two desk-to-home pairs (the routing model pairs one pickup with one
+weight, the union of skills. Not merged: a started or pinned item with one that is not (or with one committed
+to another courier, or not next to it in the committed order: a pinned visit stays one visit through a
+re-plan), two visits pinned to different couriers, two desk-to-home pairs (the routing model pairs one pickup with one
 delivery). The load of a mixed visit is the routing model's approximation: one load change at the node (a
 delivery if any item is one), not a drop and a pick-up.
 
@@ -34,16 +35,16 @@ def _norm(address: str | None) -> str:
 
 def merge(day: DayInput) -> int:
     """Merge the day's household visits in place; returns how many visit nodes were made."""
-    fixed = {k for keys in day.committed.values() for k in keys}
+    committed = {k: (cid, i) for cid, keys in day.committed.items() for i, k in enumerate(keys)}
     groups: dict[tuple[Any, str], list[StopInfo]] = {}
     for s in day.stops.values():
-        if s.kind in MERGEABLE and s.citizen_id and s.appointment_id and s.key not in fixed and not s.members:
+        if s.kind in MERGEABLE and s.citizen_id and s.appointment_id and not s.members:
             groups.setdefault((s.citizen_id, _norm(s.address)), []).append(s)
     made = 0
     for members in groups.values():
         if len(members) < 2:
             continue
-        for visit in _clusters(sorted(members, key=_order)):
+        for visit in _clusters(sorted(members, key=_order), committed):
             if len(visit) > 1:
                 _replace(day, visit)
                 made += 1
@@ -60,7 +61,16 @@ def _window(members: list[StopInfo]) -> tuple[datetime | None, datetime | None]:
     return (max(starts) if starts else None, min(ends) if ends else None)
 
 
-def _fits(cluster: list[StopInfo], s: StopInfo) -> bool:
+def _fits(cluster: list[StopInfo], s: StopInfo, committed: dict[str, tuple[Any, int]]) -> bool:
+    # Committed items (started, or pinned by a dispatcher: a re-plan keeps them in order) join only a visit
+    # whose items are all committed to the same courier, next to each other in that order.
+    places = [committed.get(m.key) for m in [*cluster, s]]
+    if any(places):
+        if not all(places) or len({p[0] for p in places if p}) != 1:
+            return False
+        order = sorted(p[1] for p in places if p)
+        if order != list(range(order[0], order[0] + len(order))):
+            return False
     head = cluster[0]
     if geodesic_m(Location(head.lat, head.lon), Location(s.lat, s.lon)) > SAME_PLACE_M:
         return False
@@ -73,10 +83,10 @@ def _fits(cluster: list[StopInfo], s: StopInfo) -> bool:
     return len(pins) <= 1
 
 
-def _clusters(members: list[StopInfo]) -> list[list[StopInfo]]:
+def _clusters(members: list[StopInfo], committed: dict[str, tuple[Any, int]]) -> list[list[StopInfo]]:
     out: list[list[StopInfo]] = []
     for s in members:
-        home = next((c for c in out if _fits(c, s)), None)
+        home = next((c for c in out if _fits(c, s, committed)), None)
         if home is None:
             out.append([s])
         else:
@@ -110,9 +120,10 @@ def _replace(day: DayInput, visit: list[StopInfo]) -> None:
         day.stops.pop(m.key, None)
     day.stops[key] = node
     day.pairs = [(key if p in keys else p, key if d in keys else d) for p, d in day.pairs]
-    for cid, ks in day.initial_routes.items():
-        mapped = [key if k in keys else k for k in ks]
-        day.initial_routes[cid] = [k for i, k in enumerate(mapped) if k not in mapped[:i]]
+    for lists in (day.initial_routes, day.committed):
+        for cid, ks in lists.items():
+            mapped = [key if k in keys else k for k in ks]
+            lists[cid] = [k for i, k in enumerate(mapped) if k not in mapped[:i]]
 
 
 def expand(info: StopInfo, v: Visit) -> list[tuple[StopInfo, tuple[int, int, int]]]:
