@@ -223,6 +223,15 @@ class ProblemCode(StrEnum):
     payment_bad_signature = "payment_bad_signature", 400
     price_version_overlap = "price_version_overlap", 409
     price_version_in_past = "price_version_in_past", 422
+    # Satisfaction ratings and complaints (backend/feedback, issue 23).
+    visit_not_completed = "visit_not_completed", 409
+    rating_exists = "rating_exists", 409
+    rating_missing = "rating_missing", 409
+    rating_window_closed = "rating_window_closed", 409
+    rating_edit_closed = "rating_edit_closed", 409
+    complaint_state = "complaint_state", 409
+    complaint_reopened_once = "complaint_reopened_once", 409
+    complaint_subject_missing = "complaint_subject_missing", 422
 
 
 STATUS_CODES: dict[int, ProblemCode] = {

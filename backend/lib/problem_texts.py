@@ -421,4 +421,28 @@ TEXTS: dict[str, str] = {
         "Không sửa được giá đã áp dụng: phiên bản mới phải bắt đầu từ bây giờ trở đi / "
         "Prices already applied cannot change: a new version must start now or later"
     ),
+    "visit_not_completed": (
+        "Chỉ đánh giá được lượt phục vụ đã hoàn thành / Only a completed visit can be rated"
+    ),
+    "rating_exists": (
+        "Lượt phục vụ này đã được đánh giá; hãy sửa đánh giá đã có / "
+        "This visit was already rated; change the existing rating instead"
+    ),
+    "rating_missing": "Lượt phục vụ này chưa được đánh giá / This visit has not been rated yet",
+    "rating_window_closed": (
+        "Đã hết thời hạn đánh giá lượt phục vụ này / The time to rate this visit has passed"
+    ),
+    "rating_edit_closed": "Đã hết thời hạn sửa đánh giá / The time to change this rating has passed",
+    "complaint_state": (
+        "Phản ánh đang ở trạng thái không cho phép bước này (ví dụ đã đóng, hoặc chưa được giao xử lý) / "
+        "The complaint's status does not allow this step (e.g. it is closed, or not yet assigned)"
+    ),
+    "complaint_reopened_once": (
+        "Phản ánh chỉ được mở lại một lần; hãy gửi phản ánh mới / "
+        "A complaint can be reopened only once; file a new one"
+    ),
+    "complaint_subject_missing": (
+        "Thiếu đối tượng phản ánh: lịch hẹn (appointment_id), hồ sơ (item_id) hoặc bộ phận một cửa (desk) / "
+        "The complaint's subject is missing: its appointment_id, item_id or desk"
+    ),
 }
