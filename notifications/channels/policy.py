@@ -60,6 +60,13 @@ FALLBACK_KINDS: frozenset[str] = frozenset(
         "dossier.out_for_delivery",
         "dossier.delivered",
         "dossier.delivery_failed",
+        # Issue 20: refusals and withdrawals with their reason, the papers coming back, the return offer.
+        "dossier.not_accepted",
+        "dossier.withdrawn",
+        "dossier.papers_returned",
+        "dossier.return_offer",
+        "dossier.return_auto_booked",
+        "dossier.supplement_collected",
     }
 )
 

@@ -55,6 +55,26 @@ NOTICES: Mapping[str, str] = {
     "dossier.delivery_failed": (
         "Giao kết quả hồ sơ {item_id} không thành công ({reason}). / Delivery of {item_id} failed."
     ),
+    "dossier.not_accepted": (
+        "Hồ sơ {item_id} không được tiếp nhận: {reason}. Giấy tờ sẽ được trả lại. / "
+        "Dossier {item_id} not accepted: {reason}. Papers will be returned."
+    ),
+    "dossier.withdrawn": (
+        "Đã rút hồ sơ {item_id} ({reason}). Giấy tờ sẽ được trả lại. / Dossier {item_id} withdrawn."
+    ),
+    "dossier.papers_returned": (
+        "Giấy tờ hồ sơ {item_id} sẵn sàng trả lại. / Papers of dossier {item_id} ready to return."
+    ),
+    "dossier.return_offer": (
+        "Chọn giờ trả hồ sơ {item_id} tại nhà trong ứng dụng trước {due_at}. / "
+        "Choose a delivery time for {item_id} by {due_at}."
+    ),
+    "dossier.return_auto_booked": (
+        "Đã đặt lịch trả hồ sơ {item_id} lúc {start}. / Delivery of {item_id} booked for {start}."
+    ),
+    "dossier.supplement_collected": (
+        "Đã nhận hồ sơ bổ sung {item_id}: {documents}. / Supplement for {item_id} collected."
+    ),
 }
 
 

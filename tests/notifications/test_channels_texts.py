@@ -34,6 +34,7 @@ LONG = {
     "documents": ["Bản sao CCCD có chứng thực", "Giấy xác nhận cư trú"],
     "appointment_id": "3f0c0d6e-2b1a-4c55-9d0e-6a1f2b3c4d5e",
     "track_url": "https://dichvu.example.vn/v/Zq3xK9pLm2Ty",
+    "due_at": "2026-12-08T02:00:00+00:00",
 }
 
 
