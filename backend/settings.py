@@ -286,24 +286,7 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters in production")
             if self.otp_test_numbers:
                 raise ConfigError("OTP_TEST_NUMBERS (fixed sign-in codes) may not be set in production")
-        for name in (
-            "auth_rate_per_minute",
-            "auth_account_rate_per_hour",
-            "handover_code_max_failures",
-            "handover_staff_max_failures_per_hour",
-            "delivery_max_attempts",
-            "webhook_max_attempts",
-            "tracking_link_max_hours",
-            "tracking_link_rate_per_minute",
-            "channel_max_attempts",
-            "channel_unread_after_s",
-            "rating_window_days",
-            "rating_edit_days",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name.upper()} must be at least 1")
-        if min(self.return_offer_hours, self.return_sweep_s, self.return_lease_s) <= 0:
-            raise ConfigError("RETURN_OFFER_HOURS, RETURN_SWEEP_S and RETURN_LEASE_S must be positive")
+        self._validate_numbers()
         if not 0 < self.webhook_timeout_s * 2 <= self.webhook_lease_s:
             raise ConfigError("WEBHOOK_LEASE_S must be at least twice WEBHOOK_TIMEOUT_S (and both positive)")
         if min(self.sms_cost_gsm7_vnd, self.sms_cost_ucs2_vnd, self.zns_cost_vnd) < 0:
@@ -359,6 +342,27 @@ class Settings:
             raise ConfigError(
                 "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
             )
+
+    def _validate_numbers(self) -> None:
+        """Counts, limits and periods that must be positive."""
+        for name in (
+            "auth_rate_per_minute",
+            "auth_account_rate_per_hour",
+            "handover_code_max_failures",
+            "handover_staff_max_failures_per_hour",
+            "delivery_max_attempts",
+            "webhook_max_attempts",
+            "tracking_link_max_hours",
+            "tracking_link_rate_per_minute",
+            "channel_max_attempts",
+            "channel_unread_after_s",
+            "rating_window_days",
+            "rating_edit_days",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 1")
+        if min(self.return_offer_hours, self.return_sweep_s, self.return_lease_s) <= 0:
+            raise ConfigError("RETURN_OFFER_HOURS, RETURN_SWEEP_S and RETURN_LEASE_S must be positive")
 
     def _validate_plan_queue(self) -> None:
         """Route solves (issue 24): a known engine; SAQ needs Redis; production with several web processes or
