@@ -78,7 +78,7 @@ class ReceiptController(Controller):
     @get(
         "/{receipt_no:str}",
         guards=[requires(Role.citizen, Role.courier, Role.dispatcher, Role.admin)],
-        tags=[CITIZEN_APP, COURIER_APP, CONSOLE],
+        tags=[CITIZEN_APP],
         summary="Read a receipt",
         description=(
             "A receipt (biên lai) by its number: when, which office, how much and how, what the visit's dues "

@@ -37,6 +37,8 @@ SAMPLE = {
     "service_date": date(2025, 3, 3),
     "staff": "courier01",
     "track_url": "https://hoso.example.vn/v/AAAAAAAAAAAAAAAAAAAAAA",
+    "receipt_no": "82-BD-01-2026-000123",  # money.receipt (issue 21)
+    "amount": "45.000",
 }
 
 EVENTS = [
