@@ -9,11 +9,15 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.app import create_app
+from backend.settings import Settings
 from notifications.outbox import notification_row
 from schemas.account_events import AccountEvent
+from schemas.accounts import Citizen
 from schemas.base import utcnow
 from schemas.channels import ChannelDelivery, ChannelDeliveryEvent
-from tests.conftest import citizen_headers, staff_headers
+from tests import openapi_check
+from tests.conftest import citizen_headers, lifespan, staff_headers
 
 D = ChannelDelivery.__table__  # type: ignore[attr-defined]
 E = ChannelDeliveryEvent.__table__  # type: ignore[attr-defined]
@@ -139,3 +143,52 @@ async def test_bad_channel_input_is_a_problem_and_staff_are_refused(client: http
     staff = await staff_headers(client, "courier03")
     assert (await client.get("/api/v1/citizens/me/channels", headers=staff)).status_code == 403
     assert (await client.get("/api/v1/citizens/me/channels")).status_code == 401
+
+
+async def test_esms_reports_move_a_notice_sms_forward_only(engine: AsyncEngine) -> None:
+    """eSMS's callback for a notice's SMS (not a sign-in code): found by SMSID or by our RequestId, forward only."""
+    token = "r" * 32
+    settings = Settings(database_url=str(engine.url), sms_callback_token=token, run_dispatcher=False)
+    app = create_app(settings, engine=engine)
+    async with engine.begin() as conn:
+        citizen = uuid.uuid4()
+        await conn.execute(
+            Citizen.__table__.insert(),  # type: ignore[attr-defined]
+            [{"id": citizen, "phone": f"+8497{uuid.uuid4().int % 10_000_000:07d}", "created_at": utcnow()}],
+        )
+    delivery = await _waiting_sms(engine, citizen)
+    sms_id = uuid.uuid4().hex + "250"
+    async with engine.begin() as conn:
+        await conn.execute(
+            D.update()
+            .where(D.c.id == delivery)
+            .values(status="sent", provider="esms", provider_message_id=sms_id)
+        )
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        hooks = openapi_check.response_hooks(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", event_hooks=hooks) as c:
+            url = f"/api/v1/sms/reports/esms/{token}"
+            done = {
+                "SMSID": sms_id,
+                "SendStatus": "5",
+                "SendSuccess": "1",
+                "SendFailed": "0",
+                "Totalprice": "500",
+            }
+            r = await c.get(url, params=done)
+            assert r.status_code == 200, r.text
+            assert r.json() == {"message_id": sms_id, "status": "delivered", "changed": True}
+            r = await c.get(url, params={"SMSID": sms_id, "SendStatus": "2"})  # interim, late
+            assert r.json() == {"message_id": sms_id, "status": "delivered", "changed": False}
+            r = await c.get(url, params={"SMSID": "other", "RequestId": delivery.hex, "SendStatus": "4"})
+            assert r.json()["changed"] is False  # found by our RequestId; a final status stays
+            assert (await c.get(url, params={"SMSID": "nobody", "SendStatus": "5"})).status_code == 404
+            assert (await c.get(f"/api/v1/sms/reports/esms/{'x' * 32}", params=done)).status_code == 403
+    assert await _status(engine, delivery) == "delivered"
+    async with engine.connect() as conn:
+        cost = (await conn.execute(select(D.c.cost_vnd).where(D.c.id == delivery))).scalar_one()
+        ev = (
+            await conn.execute(select(E.c.status, E.c.source, E.c.actor).where(E.c.delivery_id == delivery))
+        ).all()
+    assert cost == 500 and [tuple(e) for e in ev] == [("delivered", "report", "esms")]
