@@ -54,6 +54,7 @@ from notifications.claims import (
 )
 from notifications.push import Outcome, PushMessage, PushResult, PushSender
 from schemas.base import utcnow
+from schemas.channels import ChannelPreference
 from schemas.notifications import (
     CLAIMABLE,
     DeviceTarget,
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 N = Notification.__table__  # type: ignore[attr-defined]
 D = DeviceTarget.__table__  # type: ignore[attr-defined]
 L = NotificationDelivery.__table__  # type: ignore[attr-defined]
+P = ChannelPreference.__table__  # type: ignore[attr-defined]
 
 _ROW_COLUMNS = (
     N.c.id,
@@ -103,6 +105,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         idle_interval: float = 1.0,
         heartbeat: float | None = None,
+        honour_opt_out: bool = False,
     ) -> None:
         self.engine = engine_of(db)
         self.sender = sender
@@ -119,6 +122,9 @@ class Dispatcher:
         self.idle_interval = idle_interval
         # Real seconds between lease extensions while a chunk is in flight (a third of the lease).
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
+        # Citizens who switched push off (channel_preference, notifications/channels) get none: their rows are
+        # skipped, which the channel policy takes as "push could not reach them".
+        self.honour_opt_out = honour_opt_out
         self.stats = Stats()
         self._dialect = self.engine.dialect.name
         self._wake: asyncio.Event | None = None
@@ -172,14 +178,18 @@ class Dispatcher:
             await self._settle(first, [], [], now)
             return len(rows)
 
-        targets, delivered = await self._lookup(live)
+        targets, delivered, off = await self._lookup(live)
         plans: list[tuple[Claimed, list[PushMessage]]] = []
         for row in live:
             done = delivered.get(row.id, set())
             tokens = [
                 (t, p) for t, p in targets.get((row.recipient_kind, row.recipient_id), []) if t not in done
             ]
-            if tokens:
+            if row.recipient_kind == "citizen" and row.recipient_id in off:
+                first.append(
+                    Settled(row, NotificationStatus.skipped, error="push switched off by the citizen")
+                )
+            elif tokens:
                 plans.append((row, [message_for(row, t, p) for t, p in tokens]))
             elif done:
                 first.append(Settled(row, NotificationStatus.sent))
@@ -247,12 +257,14 @@ class Dispatcher:
 
     async def _lookup(
         self, rows: list[Claimed]
-    ) -> tuple[dict[tuple[str, uuid.UUID], list[tuple[str, str]]], dict[uuid.UUID, set[str]]]:
-        """Device targets of the rows' recipients, and tokens already delivered for retried rows."""
+    ) -> tuple[dict[tuple[str, uuid.UUID], list[tuple[str, str]]], dict[uuid.UUID, set[str]], set[uuid.UUID]]:
+        """Device targets of the rows' recipients, tokens already delivered for retried rows, and the citizens
+        among the recipients who switched push off (when honoured)."""
         targets: dict[tuple[str, uuid.UUID], list[tuple[str, str]]] = {}
         delivered: dict[uuid.UUID, set[str]] = {}
+        off: set[uuid.UUID] = set()
         if not rows:
-            return targets, delivered
+            return targets, delivered, off
         owners = list({r.recipient_id for r in rows})
         retried = [r.id for r in rows if r.attempts > 1]
         async with self.engine.connect() as conn:
@@ -268,8 +280,13 @@ class Dispatcher:
                 )
                 for nid, token in await conn.execute(q):
                     delivered.setdefault(nid, set()).add(token)
+            if self.honour_opt_out:
+                q = select(P.c.citizen_id).where(
+                    P.c.citizen_id.in_(owners), P.c.channel == "push", P.c.enabled.is_(False)
+                )
+                off = set((await conn.execute(q)).scalars())
             await conn.rollback()
-        return targets, delivered
+        return targets, delivered, off
 
     async def _extend_lease(self, ids: list[uuid.UUID], now: datetime) -> set[uuid.UUID]:
         """Extend the lease of the rows of ``ids`` this worker still holds; returns those rows' ids."""

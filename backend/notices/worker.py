@@ -117,7 +117,7 @@ async def run(
 ) -> None:
     settings = settings or get_settings()
     sender = sender_for(settings)
-    dispatcher = Dispatcher(engine, sender)
+    dispatcher = Dispatcher(engine, sender, honour_opt_out=True)
     channels = channel_dispatcher(engine, settings)
     log.info("notification dispatcher %s started (push: %s)", dispatcher.worker_id, type(sender).__name__)
     tasks = [

@@ -11,11 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bench.fakes.esms_server import FakeEsms
+from bench.fakes.fcm_server import FakeFcm
 from bench.fakes.zns_server import FakeZalo
 from notifications.channels import store
 from notifications.channels.ratelimit import R
 from notifications.channels.senders import ChannelSender
+from notifications.dispatcher import Dispatcher
+from notifications.push import FcmSender
 from schemas.channels import Channel, DeliveryStatus
+from schemas.notifications import Notification
 from schemas.vntime import VN_TZ
 from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     D,
@@ -36,8 +40,10 @@ from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     zalo,
     zns_channel,
 )
+from tests.notifications.support import add_devices
 
 PHONE = "+84912345678"
+N = Notification.__table__  # type: ignore[attr-defined]
 
 
 async def test_no_device_falls_back_to_sms_with_cost_and_events(cdb: AsyncEngine, esms: FakeEsms) -> None:
@@ -336,3 +342,23 @@ async def test_report_before_the_send_is_recorded_keeps_the_final_status(
     sms = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
     assert sms["status"] == "delivered" and sms["provider_message_id"] == esms.sent[0].sms_id
     assert sms["cost_vnd"] == 450
+
+
+async def test_push_switched_off_is_not_pushed_and_falls_back(
+    cdb: AsyncEngine, esms: FakeEsms, fcm: FakeFcm, sender: FcmSender
+) -> None:
+    cfg = config()
+    clock = vn_clock(10)
+    off, on = await add_citizen(cdb, "+84912000007"), await add_citizen(cdb, "+84912000008")
+    await add_devices(cdb, [("citizen", off, "tok-off", "android"), ("citizen", on, "tok-on", "android")])
+    await switch_off(cdb, off, Channel.push)
+    n_off = await add_notice(cdb, off, push="pending")
+    n_on = await add_notice(cdb, on, push="pending")
+    push = Dispatcher(cdb, sender, "w-push", clock=clock, honour_opt_out=True)
+    await push.run_once()
+    assert [r.token for r in fcm.acknowledged()] == ["tok-on"]
+    async with cdb.connect() as conn:
+        rows = dict((await conn.execute(select(N.c.id, N.c.last_error))).tuples().all())
+    assert rows[n_off] == "push switched off by the citizen" and rows[n_on] is None
+    await dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
+    assert [s.phone for s in esms.sent] == ["0912000007"]  # the one push did not reach
