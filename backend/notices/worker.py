@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.accounts.otp import make_sms_sender
 from backend.db import session_factory
 from backend.notices.services import warn_due_soon
+from backend.notices.zns_setup import zns_sender
 from backend.settings import Settings, get_settings
 from notifications.channels.dispatcher import ChannelDispatcher
 from notifications.channels.policy import ChannelConfig
 from notifications.channels.senders import ChannelSender, SmsChannel, ZnsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.push import PushSender, make_sender
-from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender
 from notifications.zns.templates import parse as parse_zns_templates
 from schemas.channels import Channel
 
@@ -84,25 +84,9 @@ def channel_dispatcher(engine: AsyncEngine, settings: Settings) -> ChannelDispat
             max_segments=settings.sms_max_segments,
         )
     if Channel.zns in available:
-        tokens = TokenStore(
-            engine,
-            OAuthConfig(
-                settings.zns_app_id,
-                settings.zns_secret_key,
-                oauth_url=settings.zns_oauth_url,
-                timeout_s=settings.zns_timeout_s,
-            ),
-            settings.zns_refresh_token,
+        senders[Channel.zns] = ZnsChannel(
+            zns_sender(engine, settings), config, parse_zns_templates(settings.zns_templates)
         )
-        zns = ZnsSender(
-            ZnsConfig(
-                base_url=settings.zns_base_url,
-                timeout_s=settings.zns_timeout_s,
-                development=settings.zns_development,
-            ),
-            tokens,
-        )
-        senders[Channel.zns] = ZnsChannel(zns, config, parse_zns_templates(settings.zns_templates))
     return ChannelDispatcher(
         engine,
         senders,

@@ -106,3 +106,35 @@ def test_costs_per_segment_and_encoding() -> None:
     cfg = ChannelConfig(sms_cost_gsm7_vnd=450, sms_cost_ucs2_vnd=850, zns_cost_vnd=300)
     assert sms_cost(cfg, "gsm7", 2) == 900 and sms_cost(cfg, "ucs2", 3) == 2550
     assert timedelta(minutes=30) == ChannelConfig().unread_after
+
+
+async def test_the_worker_builds_the_channels_the_settings_configure() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from backend.notices.worker import channel_dispatcher
+    from backend.settings import Settings
+
+    engine = create_async_engine("sqlite+aiosqlite://")
+    plain = channel_dispatcher(engine, Settings(env="test"))
+    assert plain.senders == {} and plain.config.available == {Channel.push}  # the log sender is no channel
+    full = channel_dispatcher(
+        engine,
+        Settings(
+            env="test",
+            sms_provider="esms",
+            sms_esms_api_key="k",
+            sms_esms_secret_key="s",
+            sms_brandname="BUUDIEN",
+            sms_cost_gsm7_vnd=450,
+            zns_app_id="1234",
+            zns_secret_key="s",
+            zns_oa_secret_key="o",
+            zns_refresh_token="r",
+            zns_templates="dossier.result_ready=302145",
+            sms_rate_per_s=7,
+        ),
+    )
+    assert set(full.senders) == {Channel.sms, Channel.zns} and full.config.available == set(Channel)
+    assert full.rates[Channel.sms] == 7 and full.config.sms_cost_gsm7_vnd == 450
+    await full.aclose()
+    await engine.dispose()
