@@ -40,7 +40,7 @@ from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     zalo,
     zns_channel,
 )
-from tests.notifications.support import add_devices
+from tests.notifications.support import add_devices, make_engine
 
 PHONE = "+84912345678"
 N = Notification.__table__  # type: ignore[attr-defined]
@@ -362,3 +362,32 @@ async def test_push_switched_off_is_not_pushed_and_falls_back(
     assert rows[n_off] == "push switched off by the citizen" and rows[n_on] is None
     await dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
     assert [s.phone for s in esms.sent] == ["0912000007"]  # the one push did not reach
+
+
+async def test_the_rate_is_shared_by_dispatchers_through_the_database(
+    cdb: AsyncEngine, channels_url: str
+) -> None:
+    """Two workers (each with its own connections) reserving slots of one channel at 20/s get consecutive,
+    non-overlapping slots: together they stay at the rate. A pause set by one holds for the other."""
+    from notifications.channels import ratelimit
+
+    other = make_engine(channels_url)
+    try:
+        now = vn_clock(10).now
+        first = await ratelimit.reserve(cdb, "sms", 10, 20.0, now)
+        second = await ratelimit.reserve(other, "sms", 10, 20.0, now)
+        third = await ratelimit.reserve(cdb, "sms", 5, 20.0, now + timedelta(seconds=0.1))
+        assert first.first == now and first.interval_s == 0.05
+        assert second.first == now + timedelta(seconds=0.5)  # after the first worker's ten slots
+        assert third.first == now + timedelta(seconds=1.0)
+        assert (await ratelimit.reserve(other, "zns", 3, 20.0, now)).first == now  # channels are apart
+        unlimited = await ratelimit.reserve(other, "sms", 100, 0.0, now)
+        assert unlimited.first == now and unlimited.interval_s == 0.0
+        await ratelimit.pause(cdb, "sms", now + timedelta(seconds=30), now)
+        await ratelimit.pause(
+            other, "sms", now + timedelta(seconds=10), now
+        )  # an earlier end does not shorten it
+        assert await ratelimit.paused(other, now) == {"sms": now + timedelta(seconds=30)}
+        assert await ratelimit.paused(other, now + timedelta(seconds=31)) == {}
+    finally:
+        await other.dispose()
