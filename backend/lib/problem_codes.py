@@ -168,6 +168,7 @@ class ProblemCode(StrEnum):
     handover_rejected = "handover_rejected", 409
     not_receiver = "not_receiver", 403
     already_confirmed = "already_confirmed", 409
+    already_received = "already_received", 409  # the agency console's receipt by scan (issue 23)
 
     # Route plans and couriers (backend/planning, backend/console).
     date_in_past = "date_in_past", 422
@@ -232,6 +233,13 @@ class ProblemCode(StrEnum):
     complaint_state = "complaint_state", 409
     complaint_reopened_once = "complaint_reopened_once", 409
     complaint_subject_missing = "complaint_subject_missing", 422
+    # A catalogue people edit (backend/catalogue/editing*.py, importer*.py; issue 23).
+    catalogue_version_in_past = "catalogue_version_in_past", 422
+    catalogue_version_overlap = "catalogue_version_overlap", 409
+    procedure_exists = "procedure_exists", 409
+    organisation_exists = "organisation_exists", 409
+    unknown_province = "unknown_province", 422
+    unknown_commune = "unknown_commune", 422
 
 
 STATUS_CODES: dict[int, ProblemCode] = {

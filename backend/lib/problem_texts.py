@@ -290,6 +290,10 @@ TEXTS: dict[str, str] = {
     ),
     "not_receiver": "Chỉ bên nhận được xác nhận / Only the receiver confirms",
     "already_confirmed": "Lô bàn giao đã được xác nhận / Already confirmed",
+    "already_received": (
+        "Hồ sơ này đã được cơ quan nhận; không cần quét lại / This dossier was already received; no need to "
+        "scan it again"
+    ),
     # Route plans and couriers (backend/planning, backend/console).
     "date_in_past": "Ngày đã qua / The day has passed",
     "date_too_far": "Ngày quá xa / The day is too far ahead",
@@ -445,4 +449,19 @@ TEXTS: dict[str, str] = {
         "Thiếu đối tượng phản ánh: lịch hẹn (appointment_id), hồ sơ (item_id) hoặc bộ phận một cửa (desk) / "
         "The complaint's subject is missing: its appointment_id, item_id or desk"
     ),
+    "catalogue_version_in_past": (
+        "Không sửa được nội dung đã áp dụng: phiên bản hoặc thay đổi mới phải bắt đầu từ bây giờ trở đi / "
+        "What was in force cannot change: a new version or change must start now or later"
+    ),
+    "catalogue_version_overlap": (
+        "Đã có phiên bản bắt đầu cùng lúc hoặc muộn hơn; phiên bản mới phải bắt đầu sau mọi phiên bản đã có / "
+        "A version starting at or after that time exists; a new version must start after every existing one"
+    ),
+    "procedure_exists": (
+        "Đã có thủ tục với mã này; hãy thêm phiên bản mới cho nó / "
+        "A procedure with this code exists; add a new version of it instead"
+    ),
+    "organisation_exists": "Đã có tổ chức với mã này / An organisation with this code exists",
+    "unknown_province": "Không có tỉnh, thành phố với mã này / No province has this code",
+    "unknown_commune": "Không có xã, phường với mã này / No commune has this code",
 }

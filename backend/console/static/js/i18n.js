@@ -3,7 +3,7 @@
 const STRINGS = {
   "app.name": ["Hồ sơ qua bưu điện", "Dossiers by post"],
   "auth.title": ["Đăng nhập cán bộ", "Staff sign-in"],
-  "auth.hint": ["Bộ phận Một cửa và điều phối bưu cục", "One-stop desks and post-office dispatch"],
+  "auth.hint": ["Bộ phận Một cửa, cơ quan giải quyết và điều phối bưu cục", "One-stop desks, deciding agencies and post-office dispatch"],
   "auth.username": ["Tên đăng nhập", "Username"],
   "auth.password": ["Mật khẩu", "Password"],
   "auth.submit": ["Đăng nhập", "Sign in"],

@@ -2,7 +2,7 @@
 import { api, errorText, fmtTime, h, startPage, t } from "./common.js";
 import { code128Svg } from "./barcode.js";
 
-const user = startPage(["desk", "dispatcher", "admin"]);
+const user = startPage(["desk", "dispatcher", "agency", "admin"]);
 
 function svgNode(markup) {
   const holder = document.createElement("div");
