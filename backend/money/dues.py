@@ -185,3 +185,17 @@ async def door_money(session: AsyncSession, appointment_id: uuid.UUID) -> tuple[
     _, paid = await receivable_of(session, [appointment_id])
     numbers = [t.receipt_no for t in txns if t.receipt_no]
     return paid, numbers[-1] if numbers else None
+
+
+async def outstanding_after_due(
+    session: AsyncSession, appt: Appointment, *, actor_id: uuid.UUID | None = None, actor_role: str = "system"
+) -> int:
+    """What is still due for a visit (and, for a result delivery, its dossier's pickup), its due posted first
+    from the booking's quote if it was not yet: what an online payment or a collection checks against. Call it
+    with the visit's row locked (``SELECT … FOR UPDATE``)."""
+    scope = await scope_of(session, appt)
+    for visit in scope:
+        if visit.status not in (AppointmentStatus.cancelled, AppointmentStatus.no_show):
+            await post_due(session, visit, actor_id=actor_id, actor_role=actor_role)
+    due, paid = await receivable_of(session, [a.id for a in scope])
+    return due - paid
