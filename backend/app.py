@@ -41,6 +41,8 @@ from backend.custody import proof_controller as custody_proofs
 from backend.custody import recipient_controller as custody_recipients
 from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
+from backend.feedback import controllers as feedback
+from backend.feedback import worker as feedback_worker
 from backend.lib import auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
@@ -100,6 +102,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     money_online.ROUTES,  # online payments (VNPay) and VietQR codes (issue 21)
     money.ROUTES,  # collections at the door, receipts, cash-ups (issue 21)
     money_remit.ROUTES,  # remittances to agencies, reconciliation, money reports (issue 21)
+    feedback.ROUTES,  # ratings of visits, complaints and their reports (issue 23)
 )
 # ... and ``ROOT_ROUTES`` (mounted at the root: the /console pages and their static files).
 ROOT_ROUTES: tuple[Sequence[Any], ...] = (
@@ -119,6 +122,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     custody_returns.lifespan_hook,  # return offers unanswered in time booked (issue 20), unless RUN_DISPATCHER=false
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     plan_queue.lifespan_hook,  # route solves: in this process (PLAN_QUEUE=embedded) or SAQ jobs (issue 24)
+    feedback_worker.lifespan_hook,  # invitations to rate completed visits (issue 23), unless RUN_DISPATCHER=false
 )
 
 

@@ -232,10 +232,13 @@ class Settings:
     return_lease_s: float = field(default_factory=lambda: float(_env("RETURN_LEASE_S", "120")))
     # Satisfaction ratings (backend/feedback, issue 23): a completed visit may be rated by its citizen for
     # RATING_WINDOW_DAYS after it, and a rating changed for RATING_EDIT_DAYS after it was given; the invitation
-    # to rate is sent by a sweep every RATING_SWEEP_S (0: no sweep in this process).
+    # to rate is sent by a sweep every RATING_SWEEP_S (0: no sweep in this process; the default under APP_ENV=test,
+    # where tests run the sweep themselves and other tests' visits are not sent invitations they do not expect).
     rating_window_days: int = field(default_factory=lambda: int(_env("RATING_WINDOW_DAYS", "14")))
     rating_edit_days: int = field(default_factory=lambda: int(_env("RATING_EDIT_DAYS", "3")))
-    rating_sweep_s: float = field(default_factory=lambda: float(_env("RATING_SWEEP_S", "60")))
+    rating_sweep_s: float = field(
+        default_factory=lambda: float(_env("RATING_SWEEP_S", "0" if _env("APP_ENV") == "test" else "60"))
+    )
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))

@@ -204,6 +204,61 @@ MATRIX: dict[str, Row] = {
         roles={"desk": "org", "agency": "org", "admin": "any"}, note="form II.06a"
     ),
     "POST /api/v1/reports/imports": Row(roles={"admin": "any"}, note="import past dossiers"),
+    # --- satisfaction and complaints (backend/feedback, issue 23) -------------------------------------
+    "GET /api/v1/reports/ratings": Row(
+        roles={"dispatcher": "org", "desk": "org", "admin": "any"},
+        note="ratings' means by courier, office or desk and month: one's own office or desk; no comments",
+    ),
+    "GET /api/v1/reports/complaints": Row(
+        roles={"dispatcher": "org", "desk": "org", "agency": "org", "admin": "any"},
+        note="complaints by category, organisation, month: those one's organisation received or handles",
+    ),
+    "GET /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment",
+        roles={"citizen": "own", "dispatcher": "org", "admin": "any"},
+        note="a visit's rating, without who gave it; never couriers",
+    ),
+    "POST /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment", roles={"citizen": "own"}, note="rate one's own completed visit, once"
+    ),
+    "PATCH /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment", roles={"citizen": "own"}, note="change one's rating within the edit window"
+    ),
+    "POST /api/v1/complaints": Row(roles={"citizen": "own"}, note="file a complaint about one's own visit"),
+    "GET /api/v1/complaints": Row(
+        target="complaint",
+        listing=True,
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="staff: those their organisation received or is responsible for, never who filed them",
+    ),
+    "GET /api/v1/complaints/{complaint_id}": Row(
+        target="complaint",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="staff: those their organisation received or is responsible for, never who filed them",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/assign": Row(
+        target="complaint",
+        roles={"dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="the receiving or responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/answer": Row(
+        target="complaint",
+        roles={"dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="the responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/close": Row(
+        target="complaint",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="its citizen, the responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/reopen": Row(
+        target="complaint", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="its citizen, once"
+    ),
     # --- booking ------------------------------------------------------------------------------------
     "POST /api/v1/appointments": Row(
         roles={"citizen": "own", "desk": "org", "dispatcher": "org"}, note="book a home visit"
