@@ -115,6 +115,24 @@ def solver_worker(database_url: str, log: Path) -> Iterator[subprocess.Popen[byt
                 proc.wait(10)
 
 
+def solver_children(parent: int) -> list[int]:
+    """The spawned solver processes of ``parent`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"multiprocessing" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pids: list[int]) -> bool:
+    return any(os.path.exists(f"/proc/{pid}") for pid in pids)
+
+
 async def submit(
     client: httpx.AsyncClient, engine: AsyncEngine, demo: Any, po: int, day: date, limit: float
 ) -> tuple[dict[str, str], str]:
@@ -176,8 +194,15 @@ async def test_a_worker_killed_mid_solve_is_replaced_and_the_plan_completes(
         with solver_worker(database_url, log) as first:
             await wait_running(client, headers, plan_id)
             first_holder = (await plan_row(engine, plan_id)).worker_id
+            solvers = solver_children(first.pid)
+            assert solvers, "the worker solves in a child process"
             first.send_signal(signal.SIGKILL)
             first.wait(10)
+            for _ in range(50):  # the orphaned solver stops too (PR_SET_PDEATHSIG), not burning a core
+                if not alive(solvers):
+                    break
+                await asyncio.sleep(0.1)
+            assert not alive(solvers)
         body = (await client.get(f"/api/v1/plans/{plan_id}", headers=headers)).json()
         assert body["status"] == "running"  # the dead worker's plan waits for the retry
         with solver_worker(database_url, log):
