@@ -32,6 +32,9 @@ from backend.booking import ledger_cache
 from backend.booking import services as booking_services
 from backend.booking.services import changes as booking_changes
 from backend.catalogue import controllers as catalogue
+from backend.catalogue import editing_changes as catalogue_changes
+from backend.catalogue import editing_controller as catalogue_edits
+from backend.catalogue import editing_store as catalogue_store
 from backend.catalogue import tariff_controller as catalogue_prices
 from backend.console import controllers as console
 from backend.custody import codeguard
@@ -85,6 +88,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     booking.ROUTES,
     catalogue.ROUTES,
     catalogue_prices.ROUTES,  # the prices people set: tariffs, fees, exemptions (issue 21)
+    catalogue_edits.ROUTES,  # a catalogue people edit: procedures, eligibility, organisations, import (issue 23)
     console.ROUTES,
     custody.ROUTES,
     custody_proofs.ROUTES,
@@ -123,6 +127,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     partners_worker.lifespan_hook,  # partner webhooks: event relay and signed delivery, unless RUN_DISPATCHER=false
     plan_queue.lifespan_hook,  # route solves: in this process (PLAN_QUEUE=embedded) or SAQ jobs (issue 24)
     feedback_worker.lifespan_hook,  # invitations to rate completed visits (issue 23), unless RUN_DISPATCHER=false
+    catalogue_changes.lifespan_hook,  # scheduled catalogue changes applied when due (issue 23), unless RUN_DISPATCHER=false
 )
 
 
@@ -133,6 +138,7 @@ def wire_subscriptions(settings: Settings) -> None:
     auth.install()  # cached staff accounts and citizen versions (token revocation)
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
+    catalogue_store.on_change(booking_services.invalidate_caches)  # catalogue edits in this process (issue 23)
     ledger_cache.install()  # booked minutes per window
     booking_changes.on_cancel(money_refunds.on_cancelled)  # a cancelled visit's due reversed, paid owed back
     planning_capacity.install()  # the plans that listings read

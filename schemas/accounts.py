@@ -31,6 +31,9 @@ class StaffUser(SQLModel, table=True):
     # Each token carries the version it was issued under (claim ``ver``); bumping it revokes every token
     # of the account at once (password change, role or organisation change, disabling, an admin's revocation).
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # An admin's province (issue 23): a provincial admin edits only its province's part of the catalogue;
+    # none: a national admin.
+    province_code: str | None = Field(default=None, max_length=8)
 
 
 class CourierProfile(SQLModel, table=True):

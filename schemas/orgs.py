@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from schemas.base import json_field, new_id
@@ -37,6 +38,8 @@ class Organisation(OrganisationBase, table=True):
     __tablename__ = "organisation"
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     opening_hours: dict[str, Any] = json_field(default_factory=lambda: dict(OFFICE_HOURS))
+    # false from a deactivation's effective date (issue 23, backend/catalogue/editing_changes.py)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class OrganisationPublic(OrganisationBase):

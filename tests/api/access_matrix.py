@@ -552,6 +552,33 @@ MATRIX: dict[str, Row] = {
         roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
         note="a transfer code for what is owed, as the appointment is seen; no personal data in it",
     ),
+    # --- a catalogue people edit (issue 23) ---------------------------------------------------------
+    "POST /api/v1/catalogue/procedures": Row(roles={"admin": "any"}, note="a new procedure (national admins)"),
+    "POST /api/v1/catalogue/procedures/{code}/versions": Row(
+        roles={"admin": "any"}, note="a new version of a procedure (national admins)"
+    ),
+    "GET /api/v1/catalogue/procedures/{code}/versions": Row(roles={"admin": "any"}, note="a procedure's versions"),
+    "POST /api/v1/catalogue/procedures/{code}/eligibility": Row(
+        roles={"admin": "any"}, note="a province's postal eligibility (national admins, or the province's own)"
+    ),
+    "GET /api/v1/catalogue/procedures/{code}/eligibility": Row(
+        roles={"admin": "any"}, note="provinces' postal eligibility"
+    ),
+    "POST /api/v1/catalogue/procedures/import": Row(
+        roles={"admin": "any"}, note="import the national catalogue (national admins)"
+    ),
+    "POST /api/v1/catalogue/organisations": Row(
+        roles={"admin": "any"}, note="a new organisation (national admins, or the province's own)"
+    ),
+    "POST /api/v1/catalogue/organisations/{code}/changes": Row(
+        roles={"admin": "any"}, note="rename or deactivate (national admins, or the province's own)"
+    ),
+    "GET /api/v1/catalogue/organisations/{code}/changes": Row(
+        roles={"admin": "any"}, note="an organisation's changes"
+    ),
+    "PUT /api/v1/catalogue/post-offices/{code}/service-area": Row(
+        roles={"admin": "any"}, note="the communes an office serves (national admins, or the province's own)"
+    ),
     "GET /api/v1/payments/vnpay/ipn": Row(
         public=True, roles=_all(), note="VNPay's notification; its HMAC-SHA512 signature decides"
     ),

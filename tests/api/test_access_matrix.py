@@ -602,7 +602,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "token": "not-the-secret",  # SMS delivery reports: a query without SMSID is a 400 before the token
         **w.ids["prices"],
     }
-    if path.startswith("/api/v1/procedures/"):
+    if path.startswith(("/api/v1/procedures/", "/api/v1/catalogue/procedures/")):
         values["code"] = PROCEDURE
     if path.startswith("/api/v1/tracking-links/"):
         values["token"] = w.ids["tracking_link"]["own"]

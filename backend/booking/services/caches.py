@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.booking import capacity, ledger_cache
 from backend.booking.services.common import Office, office, postal_procedure
 from backend.booking.windows import Window, windows_between
-from backend.catalogue import places, tariff_store
+from backend.catalogue import editing_store, places, tariff_store
 from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
@@ -62,6 +62,7 @@ def invalidate_caches() -> None:
         cache.clear()
     places.invalidate()
     tariff_store.invalidate()  # the prices people set (backend/catalogue/tariff_store.py)
+    editing_store.invalidate()  # procedure versions and provinces' postal eligibility (issue 23)
     capacity.forget_rosters()
     ledger_cache.CACHE.clear()
 

@@ -20,7 +20,7 @@ from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import resolve_point
 from backend.booking.services.supplements import supplement_dossier
 from backend.booking.windows import Window, WindowError, check_window
-from backend.catalogue import places, tariff_store
+from backend.catalogue import editing_store, places, tariff_store
 from backend.catalogue.tariff_pricing import PriceBook
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, forbidden, not_found
@@ -125,6 +125,10 @@ async def draft(
     proc, item_id = await _carried(session, data.kind, asked, who.citizen_id)
     place = await _place(session, principal, geocoder, asked)
     slot = await _slot(session, place, data.kind, data.start, now)
+    if proc is not None and item_id is None:  # a pickup files it: the province's list on the visit's day
+        await editing_store.check_postal_pickup(
+            session, proc.code, place.office.org.province_code, slot.window.start
+        )
     wrote = who.citizen_id is None
     if who.citizen_id is None:
         assert who.phone is not None

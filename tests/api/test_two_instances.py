@@ -1,0 +1,213 @@
+"""A stateless web tier (issue 24): two API instances (``python -m backend serve``, one process each, on two
+ports) against one PostgreSQL database and one Redis; a change made through one is seen through the other at
+once: a token ended (sign-out everywhere), sign-in attempts counted (rate limits), an office's booking rules
+(the per-process booking caches, kept coherent by PostgreSQL's LISTEN/NOTIFY), and a desk's live feed (Redis
+channels: the handover is made through one instance, the clerk listens on the other).
+
+Its own PostgreSQL database (whatever TEST_DATABASES says: the instances share it) and Redis db 12, emptied
+first.
+"""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from tests.api.test_custody_journey import hand, pickup
+from tests.conftest import DEMO_PASSWORD, create_database, staff_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/12"
+ACCOUNT_LIMIT = 6  # AUTH_ACCOUNT_RATE_PER_HOUR of both instances
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, "the server exited"
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.2)
+
+
+@contextmanager
+def _instances(database_url: str, log: Path) -> Iterator[list[int]]:
+    ports = [_free_port(), _free_port()]
+    procs = []
+    for port in ports:
+        env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": database_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "1",
+            "RUN_DISPATCHER": "false",
+            "REDIS_URL": REDIS_URL,
+            "AUTH_RATE_PER_MINUTE": "1000000",
+            "AUTH_ACCOUNT_RATE_PER_HOUR": str(ACCOUNT_LIMIT),
+        }
+        with log.open("ab") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
+                )
+            )
+    try:
+        for proc, port in zip(procs, ports, strict=True):
+            _wait_up(proc, port)
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
+    from backend.db import make_engine, session_factory
+    from backend.demo.province import seed_province
+    from backend.demo.reference import load_reference
+
+    tmp = tmp_path_factory.mktemp("two")
+    url, drop = await create_database("postgres", tmp)
+    engine = make_engine(url)
+    try:
+        factory = session_factory(engine)
+        async with factory() as session:
+            await load_reference(session)
+        async with factory() as session:
+            ctx = await seed_province(session, password=DEMO_PASSWORD, citizens=120)
+            await session.commit()
+        r = aioredis.from_url(REDIS_URL)
+        await r.flushdb()
+        await r.aclose()
+        with _instances(url, tmp / "servers.log") as ports:
+            clients = []
+            for port in ports:
+                c = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+                # The suite's helpers cache tokens per app: one key per instance.
+                c.app = SimpleNamespace(state=SimpleNamespace(engine=SimpleNamespace(url=f"two:{port}")))  # type: ignore[attr-defined]
+                clients.append(c)
+            try:
+                yield {"a": clients[0], "b": clients[1], "demo": ctx, "log": tmp / "servers.log"}
+            finally:
+                for c in clients:
+                    await c.aclose()
+    finally:
+        await engine.dispose()
+        await drop()
+
+
+async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await client.post("/api/v1/auth/staff/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_a_sign_out_through_one_instance_ends_the_token_at_the_other(world: dict[str, Any]) -> None:
+    a, b = world["a"], world["b"]
+    token = await _login(a, "dispatcher03")
+    assert (await b.get("/api/v1/me", headers=token)).status_code == 200
+    assert (await a.get("/api/v1/me", headers=token)).status_code == 200  # cached at A now
+    r = await b.post("/api/v1/auth/logout-all", headers=token)
+    assert r.status_code in (200, 204), r.text
+    assert (await a.get("/api/v1/me", headers=token)).status_code == 401
+    assert (await b.get("/api/v1/me", headers=token)).status_code == 401
+
+
+async def test_sign_in_attempts_are_counted_across_instances(world: dict[str, Any]) -> None:
+    a, b = world["a"], world["b"]
+    seen = []
+    for i in range(ACCOUNT_LIMIT + 2):
+        r = await (a, b)[i % 2].post(
+            "/api/v1/auth/staff/login", json={"username": "agency09", "password": "x"}
+        )
+        seen.append(r.status_code)
+    assert seen == [401] * ACCOUNT_LIMIT + [429, 429], seen
+
+
+async def test_booking_rules_changed_through_one_instance_apply_at_the_other_at_once(
+    world: dict[str, Any],
+) -> None:
+    a, b, demo = world["a"], world["b"], world["demo"]
+    po = demo.post_offices[3]
+    place = next(c for c in demo.communes if c.code in demo.served[po.id])
+    query = {"lat": place.lat, "lon": place.lon, "kind": "pickup"}
+
+    async def last_day(client: httpx.AsyncClient) -> str:
+        r = await client.get("/api/v1/slots", params=query)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        days = [w["start"][:10] for w in body["items"]]
+        assert days, body
+        return max(days)
+
+    before = await last_day(b)  # B's caches warm
+    admin = await _login(a, "admin")
+    url = f"/api/v1/post-offices/{po.code}/booking-settings"
+    rules = (await a.get(url, headers=admin)).json()
+    fields = ("window_minutes", "min_notice_minutes", "horizon_days", "cutoff_minutes", "travel_minutes")
+    body = {k: rules[k] for k in (*fields, "service_minutes")}
+    body["horizon_days"] = 3
+    r = await a.put(url, json=body, headers=admin)
+    assert r.status_code == 200, r.text
+    after = await last_day(b)
+    assert after < before, (before, after)
+    assert (await b.get(url, headers=admin)).json()["horizon_days"] == 3
+
+
+async def test_a_desk_feed_on_one_instance_hears_a_handover_made_through_the_other(
+    world: dict[str, Any],
+) -> None:
+    a, b, demo = world["a"], world["b"], world["demo"]
+    po = demo.post_offices[0]
+    desk = demo.commune_desks[po.commune_code]
+    item = (await pickup(b, "+84900000041"))["item_id"]
+    await hand(b, "courier01", "dispatcher01", po.code, [item])
+    clerk = await staff_headers(a, "desk02")
+    r = await a.post(f"/api/v1/desks/{desk.code}/feed-ticket", headers=clerk)
+    assert r.status_code == 201, r.text
+    found = False
+    async with a.stream("GET", f"/api/v1/desks/{desk.code}/feed?ticket={r.json()['ticket']}") as stream:
+        assert stream.status_code == 200
+        async with asyncio.timeout(30):
+            async for line in stream.aiter_lines():
+                if line.startswith("event: ready"):
+                    r = await b.post(
+                        "/api/v1/handovers",
+                        json={"to": desk.code, "items": [item]},
+                        headers=await staff_headers(b, "dispatcher01"),
+                    )
+                    assert r.status_code == 201, r.text
+                if line.startswith("data:") and item in line:
+                    found = True
+                    break
+    assert found, "the desk feed on A did not hear the handover made through B"
