@@ -249,9 +249,17 @@ async def set_eligibility(
     await require_province(session, principal, data.province_code)
     if (await session.exec(select(Procedure.id).where(Procedure.code == code))).first() is None:
         raise not_found("thủ tục / procedure", code)
-    key = {"procedure_code": code, "province_code": data.province_code}
+    key: dict[str, Any] = {"procedure_code": code, "province_code": data.province_code}
     await check_start(session, ProcedureEligibility, key, data.effective_from)
-    row = ProcedureEligibility(**key, **data.model_dump(exclude=set(key)), created_by=principal.id)
+    row = ProcedureEligibility(
+        procedure_code=code,
+        province_code=data.province_code,
+        postal_pickup=data.postal_pickup,
+        postal_return=data.postal_return,
+        basis=data.basis,
+        effective_from=data.effective_from,
+        created_by=principal.id,
+    )
     session.add(row)
     session.add(
         event(

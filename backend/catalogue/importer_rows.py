@@ -196,7 +196,7 @@ def _records(content: bytes) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
     sample = text[:4096]
     dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
     reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
-    rows = []
+    rows: list[tuple[int, dict[str, Any]]] = []
     _ = reader.fieldnames  # reads the header line
     last = reader.line_num
     for row in reader:
