@@ -260,7 +260,8 @@ async def receive(
     dossier = await load_dossier(session, item_id)
     found = await _incoming_item(session, scope, dossier.id)
     if found is None:
-        if scope.agency is not None and dossier.custodian_org_id == scope.agency.id:
+        held = dossier.custodian_kind == CustodianKind.agency
+        if held and (scope.agency is None or dossier.custodian_org_id == scope.agency.id):
             raise Problem(
                 409,
                 f"Hồ sơ {dossier.item_id} đã được nhận, đang ở trạng thái '{_status_label(dossier.status)['vi']}' / "
