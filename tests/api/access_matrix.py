@@ -218,6 +218,61 @@ MATRIX: dict[str, Row] = {
         roles={"desk": "org", "agency": "org", "admin": "any"}, note="form II.06a"
     ),
     "POST /api/v1/reports/imports": Row(roles={"admin": "any"}, note="import past dossiers"),
+    # --- satisfaction and complaints (backend/feedback, issue 23) -------------------------------------
+    "GET /api/v1/reports/ratings": Row(
+        roles={"dispatcher": "org", "desk": "org", "admin": "any"},
+        note="ratings' means by courier, office or desk and month: one's own office or desk; no comments",
+    ),
+    "GET /api/v1/reports/complaints": Row(
+        roles={"dispatcher": "org", "desk": "org", "agency": "org", "admin": "any"},
+        note="complaints by category, organisation, month: those one's organisation received or handles",
+    ),
+    "GET /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment",
+        roles={"citizen": "own", "dispatcher": "org", "admin": "any"},
+        note="a visit's rating, without who gave it; never couriers",
+    ),
+    "POST /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment", roles={"citizen": "own"}, note="rate one's own completed visit, once"
+    ),
+    "PATCH /api/v1/appointments/{appointment_id}/rating": Row(
+        target="appointment", roles={"citizen": "own"}, note="change one's rating within the edit window"
+    ),
+    "POST /api/v1/complaints": Row(roles={"citizen": "own"}, note="file a complaint about one's own visit"),
+    "GET /api/v1/complaints": Row(
+        target="complaint",
+        listing=True,
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="staff: those their organisation received or is responsible for, never who filed them",
+    ),
+    "GET /api/v1/complaints/{complaint_id}": Row(
+        target="complaint",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="staff: those their organisation received or is responsible for, never who filed them",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/assign": Row(
+        target="complaint",
+        roles={"dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="the receiving or responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/answer": Row(
+        target="complaint",
+        roles={"dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="the responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/close": Row(
+        target="complaint",
+        roles={"citizen": "own", "dispatcher": "org", "desk": "none", "agency": "none", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="its citizen, the responsible organisation's staff",
+    ),
+    "POST /api/v1/complaints/{complaint_id}/reopen": Row(
+        target="complaint", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="its citizen, once"
+    ),
     # --- booking ------------------------------------------------------------------------------------
     "POST /api/v1/appointments": Row(
         roles={"citizen": "own", "desk": "org", "dispatcher": "org"}, note="book a home visit"
@@ -510,6 +565,33 @@ MATRIX: dict[str, Row] = {
         target="appointment",
         roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
         note="a transfer code for what is owed, as the appointment is seen; no personal data in it",
+    ),
+    # --- a catalogue people edit (issue 23) ---------------------------------------------------------
+    "POST /api/v1/catalogue/procedures": Row(roles={"admin": "any"}, note="a new procedure (national admins)"),
+    "POST /api/v1/catalogue/procedures/{code}/versions": Row(
+        roles={"admin": "any"}, note="a new version of a procedure (national admins)"
+    ),
+    "GET /api/v1/catalogue/procedures/{code}/versions": Row(roles={"admin": "any"}, note="a procedure's versions"),
+    "POST /api/v1/catalogue/procedures/{code}/eligibility": Row(
+        roles={"admin": "any"}, note="a province's postal eligibility (national admins, or the province's own)"
+    ),
+    "GET /api/v1/catalogue/procedures/{code}/eligibility": Row(
+        roles={"admin": "any"}, note="provinces' postal eligibility"
+    ),
+    "POST /api/v1/catalogue/procedures/import": Row(
+        roles={"admin": "any"}, note="import the national catalogue (national admins)"
+    ),
+    "POST /api/v1/catalogue/organisations": Row(
+        roles={"admin": "any"}, note="a new organisation (national admins, or the province's own)"
+    ),
+    "POST /api/v1/catalogue/organisations/{code}/changes": Row(
+        roles={"admin": "any"}, note="rename or deactivate (national admins, or the province's own)"
+    ),
+    "GET /api/v1/catalogue/organisations/{code}/changes": Row(
+        roles={"admin": "any"}, note="an organisation's changes"
+    ),
+    "PUT /api/v1/catalogue/post-offices/{code}/service-area": Row(
+        roles={"admin": "any"}, note="the communes an office serves (national admins, or the province's own)"
     ),
     "GET /api/v1/payments/vnpay/ipn": Row(
         public=True, roles=_all(), note="VNPay's notification; its HMAC-SHA512 signature decides"

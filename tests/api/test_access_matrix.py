@@ -61,6 +61,7 @@ H = 3600
 ENTRY_REFUSALS = ("not_found", "forbidden", "not_custodian_then")  # a batch entry's 404/403
 CHANNEL = {"dispatcher": "post_office", "desk": "direct"}  # how each role receives a dossier
 STREAM_S = 1.0  # an event stream that opened is stopped after this long
+RATING = {"attitude": 5, "timeliness": 4, "fees": 5, "result": 5, "comment": "ma trận"}  # issue 23
 AUTHORISED = "087090009696"  # the national id of the test's authorised persons (issue 20)
 
 
@@ -507,7 +508,6 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
             client, COURIER_B, po_b.code, await _pickup(client, demo, C3, COURIER_B, PO_B)
         ),
     }
-    # On a desk's handover to agency06 (office A's commune's) and to office B's commune's agency (issue 23).
     w.ids["agency_dossier"] = {
         "own": await _to_agency(client, "desk05", demo.agencies[po_a.commune_code].code, C1),
         "other_org": await _to_agency(client, "desk03", demo.agencies[po_b.commune_code].code, C3),
@@ -574,7 +574,24 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         )
         w.bodies[("settings", scope)] = {k: v for k, v in r.json().items() if k in fields}
     await _money(client, demo, engine, w)
+    w.ids["complaint"] = await _complaints(client, w)
     return w
+
+
+async def _complaints(client: httpx.AsyncClient, w: World) -> dict[str, str]:
+    """Complaints of C1, C2 (office A) and C3 (office B) about their own visits (issue 23)."""
+    out = {}
+    for scope, phone in (("own", C1), ("other_citizen", C2), ("other_org", C3)):
+        body = {
+            "subject": "visit",
+            "category": "lateness",
+            "text": "ma trận quyền / access matrix",
+            "appointment_id": w.ids["appointment"][scope],
+        }
+        r = await client.post("/api/v1/complaints", json=body, headers=await citizen_headers(client, phone))
+        assert r.status_code == 201, r.text
+        out[scope] = r.json()["id"]
+    return out
 
 
 def _target_id(w: World, row: am.Row, role: str, scope: str | None) -> str | None:
@@ -601,7 +618,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "token": "not-the-secret",  # SMS delivery reports: a query without SMSID is a 400 before the token
         **w.ids["prices"],
     }
-    if path.startswith("/api/v1/procedures/"):
+    if path.startswith(("/api/v1/procedures/", "/api/v1/catalogue/procedures/")):
         values["code"] = PROCEDURE
     if path.startswith("/api/v1/tracking-links/"):
         values["token"] = w.ids["tracking_link"]["own"]
@@ -633,6 +650,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "cashup_id",
         "remittance_id",
         "org",
+        "complaint_id",
     ):
         if "{" + name + "}" in url:
             url = url.replace("{" + name + "}", target if target is not None and row.target else values[name])
@@ -719,6 +737,19 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/cashups/{cashup_id}/confirm": {},
         "POST /api/v1/remittances": {"agency": w.ids["agency"]["own"]},
         "POST /api/v1/console/agency/receive": {"item_id": target},
+        "POST /api/v1/complaints": {
+            "subject": "visit",
+            "category": "other",
+            "text": "ma trận quyền / access matrix",
+            "appointment_id": w.ids["appointment"]["own"],
+        },
+        # assigned to the organisation that received it, so no cell makes it another office's
+        "POST /api/v1/complaints/{complaint_id}/assign": {
+            "org": w.ids["office"]["other_org" if scope == "other_org" else "own"]
+        },
+        "POST /api/v1/complaints/{complaint_id}/answer": {"answer": "ma trận quyền / access matrix"},
+        "PATCH /api/v1/appointments/{appointment_id}/rating": RATING,
+        "POST /api/v1/appointments/{appointment_id}/rating": RATING,
     }
     if op in bodies:
         req["json"] = bodies[op]
@@ -751,6 +782,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "GET /api/v1/handovers": {"limit": 500},
         "GET /api/v1/staff": {"limit": 500},
         "GET /api/v1/reports/dossiers": {"from": w.day, "to": w.day},
+        "GET /api/v1/complaints": {"limit": 500},
         "GET /receipts/{receipt_no}": {"v": w.bodies[("receipt_v", "own")]},
     }
     req["params"] = params.get(op, {})
