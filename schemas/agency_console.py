@@ -6,6 +6,7 @@ decision is issued in that name) and the dossier; never the phone or the address
 service's own notifications, and the result goes back through the desk and the post).
 """
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -76,7 +77,7 @@ class AgencyQueue(BaseModel):
 
     agency: OrgRef | None = PField(description="the agency (null: an admin's view of every agency)")
     list: AgencyList
-    items: list[AgencyDossier]
+    items: builtins.list[AgencyDossier]
     total: int
     limit: int
     offset: int
