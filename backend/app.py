@@ -72,6 +72,7 @@ from backend.planning import queue as plan_queue
 from backend.planning import stop_controller as plan_stops
 from backend.planning import tracking_link_controller as tracking_links
 from backend.reporting import controllers as reporting
+from backend.reporting import leadership_controllers as reporting_leadership
 from backend.settings import Settings, get_settings
 from notifications.feed import make_channels_plugin
 from schemas.ops import HealthStatus
@@ -103,6 +104,7 @@ ROUTES: tuple[Sequence[Any], ...] = (
     plan_stops.ROUTES,
     tracking_links.ROUTES,
     reporting.ROUTES,
+    reporting_leadership.ROUTES,  # the province leadership's reports (issue 23)
     money_online.ROUTES,  # online payments (VNPay) and VietQR codes (issue 21)
     money.ROUTES,  # collections at the door, receipts, cash-ups (issue 21)
     money_remit.ROUTES,  # remittances to agencies, reconciliation, money reports (issue 21)

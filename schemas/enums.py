@@ -10,6 +10,9 @@ class Role(StrEnum):
     desk = "desk"  # a one-stop desk clerk (Bộ phận Một cửa)
     agency = "agency"  # an officer of the deciding agency
     admin = "admin"
+    # Province leadership (lãnh đạo UBND tỉnh, issue 23): read-only, its organisation's province's reports only
+    # (backend/reporting/leadership.py); not a staff role, so staff-only operations refuse it.
+    leadership = "leadership"
 
 
 STAFF_ROLES = frozenset({Role.courier, Role.dispatcher, Role.desk, Role.agency, Role.admin})

@@ -12,7 +12,7 @@ from backend.accounts import citizen_access, events, firebase, otp, services, st
 from backend.accounts.phones import normalise_phone
 from backend.audit.services import access_of
 from backend.lib import ratelimit
-from backend.lib.auth import Principal, provide_principal, requires, signed_in
+from backend.lib.auth import LEADERSHIP_OPT, Principal, provide_principal, requires, signed_in
 from backend.lib.openapi import AUTH, CITIZEN_APP, CONSOLE, problems
 from backend.lib.paging import Paging, provide_paging
 from backend.settings import get_settings
@@ -133,6 +133,7 @@ class AuthController(Controller):
         "/logout-all",
         status_code=204,
         guards=[signed_in],
+        opt={LEADERSHIP_OPT: True},
         dependencies={"principal": Provide(provide_principal)},
         summary="Sign out everywhere",
         description="Any signed-in account: every token of the caller's account stops working, this one "
@@ -151,6 +152,7 @@ class AuthController(Controller):
 @get(
     "/me",
     guards=[signed_in],
+    opt={LEADERSHIP_OPT: True},
     tags=[AUTH],
     dependencies={"principal": Provide(provide_principal)},
     summary="Get my account",

@@ -42,6 +42,9 @@ ROLE_ORG = {
     Role.dispatcher: OrgKind.post_office,
     Role.desk: OrgKind.desk,
     Role.agency: OrgKind.agency,
+    # issue 23: province leadership belongs to the provincial People's Committee (an agency); its reports
+    # cover that organisation's province
+    Role.leadership: OrgKind.agency,
 }
 _HM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

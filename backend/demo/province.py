@@ -48,6 +48,7 @@ class DemoContext:
     provincial_desk: Organisation | None = None
     commune_desks: dict[str, Organisation] = field(default_factory=dict)
     agencies: dict[str, Organisation] = field(default_factory=dict)
+    people_committee: Organisation | None = None  # UBND tỉnh: province leadership's organisation
     staff: dict[str, StaffUser] = field(default_factory=dict)
     citizens: list[Citizen] = field(default_factory=list)
     addresses: dict[uuid.UUID, CitizenAddress] = field(default_factory=dict)
@@ -169,6 +170,17 @@ def _seed_desks_and_agencies(session: AsyncSession, ctx: DemoContext, rng: rando
         session.add_all([desk, agency])
         ctx.commune_desks[c.code] = desk
         ctx.agencies[c.code] = agency
+    # The provincial People's Committee: province leadership's accounts belong to it (issue 23).
+    ctx.people_committee = _org(
+        f"{code}-UBND",
+        OrgKind.agency,
+        f"Ủy ban nhân dân {province.name.replace('Tỉnh ', 'tỉnh ')}",
+        f"People's Committee of {province.short_name}",
+        capital,
+        capital.lat - 0.002,
+        capital.lon - 0.002,
+    )
+    session.add(ctx.people_committee)
     for abbr, name, name_en in PROVINCIAL_AGENCIES:
         lat, lon = _jitter(rng, capital.lat, capital.lon, 1.5)
         org = _org(
@@ -246,6 +258,18 @@ async def _seed_staff(
     staff("agency02", Role.agency, ctx.agencies["SNNMT"])
     for i, po in enumerate(ctx.post_offices, start=3):
         staff(f"agency{i:02d}", Role.agency, ctx.agencies[po.commune_code])
+    # Province leadership, read-only reports (issue 23); made without the generator so the citizens after it
+    # stay the same.
+    assert ctx.people_committee is not None
+    leader = StaffUser(
+        username="leader01",
+        password_hash=pwd,
+        role=Role.leadership,
+        organisation_id=ctx.people_committee.id,
+        full_name="Lãnh đạo UBND tỉnh",
+    )
+    session.add(leader)
+    ctx.staff["leader01"] = leader
 
 
 def _courier_profile(user: StaffUser, po: Organisation, *, assisted: bool) -> CourierProfile:

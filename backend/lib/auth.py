@@ -256,14 +256,21 @@ def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
+# Province leadership is read-only (issue 23): an operation open to any signed-in caller admits it only when its
+# handler says so with ``opt={LEADERSHIP_OPT: True}`` (one's own account, sign-out); default deny.
+LEADERSHIP_OPT = "leadership"
+
+
 def requires(*roles: Role) -> Any:
-    """A guard admitting only the given roles (any signed-in caller when none are given)."""
+    """A guard admitting only the given roles (any signed-in caller when none are given, except province
+    leadership unless the handler opts in with ``LEADERSHIP_OPT``)."""
     allowed = frozenset(roles)
 
     # async: Litestar runs a plain function guard in a worker thread, a thread hop on every request.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         principal = caller(connection)
-        if allowed and principal.role not in allowed:
+        fenced = principal.role == Role.leadership and not handler.opt.get(LEADERSHIP_OPT)
+        if (allowed and principal.role not in allowed) or (not allowed and fenced):
             raise Problem(
                 403,
                 f"Vai trò '{principal.role.value}' không được phép / Role '{principal.role.value}' not allowed",

@@ -192,6 +192,7 @@ class ProblemCode(StrEnum):
     # Reports and imports (backend/reporting).
     bad_period = "bad_period", 422
     bad_org = "bad_org", 422
+    province_required = "province_required", 422  # issue 23: province reports
     import_rejected = "import_rejected", 422
     ids_exhausted = "ids_exhausted", 409
     # Partner webhooks (backend/partners).

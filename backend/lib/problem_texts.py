@@ -341,6 +341,7 @@ TEXTS: dict[str, str] = {
     # Reports and imports (backend/reporting).
     "bad_period": "Kỳ báo cáo sai (từ sau đến, quá 5 năm) / Bad period (from after to, > 5 years)",
     "bad_org": "Đơn vị phải là Bộ phận Một cửa hoặc cơ quan / Must be a desk or an agency",
+    "province_required": "Cần mã tỉnh (`province`) cho báo cáo của tỉnh / A province report needs `province`",
     "import_rejected": (
         "Không nhập hồ sơ nào vì tệp có lỗi; xem `errors` / "
         "Nothing imported: the file has errors; see `errors`"

@@ -114,12 +114,12 @@ def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(sa.case((cond, 1), else_=0)), 0)
 
 
-def report_statement(terms: Terms, scope: Scope, group_by: GroupBy, as_of: datetime) -> sa.Select[Any]:
-    """One row per group: key, label, then the counts in ``definitions.COUNT_FIELDS`` order."""
+def count_columns(terms: Terms, as_of: datetime) -> list[Any]:
+    """The form's counts as labelled aggregate columns, in ``definitions.COUNT_FIELDS`` order (each rule of
+    ``definitions.classify`` as a SUM(CASE ...)); the grouping is the caller's."""
     d_channel = col(Dossier.channel)
     due = col(Dossier.due_at)
     paused_at = col(Dossier.paused_at)
-    frm: Any = sa.join(Dossier, Procedure, col(Dossier.procedure_id) == col(Procedure.id))
     counted = sa.or_(col(Dossier.outcome).is_(None), col(Dossier.outcome) != WITHDRAWN)
     new = sa.and_(counted, terms.received >= terms.start)
     resolved = sa.and_(counted, terms.res.is_not(None), terms.res < terms.end)
@@ -151,12 +151,18 @@ def report_statement(terms: Terms, scope: Scope, group_by: GroupBy, as_of: datet
         "withdrawn": sa.not_(counted),
     }
     assert tuple(conditions) == COUNT_FIELDS  # the SQL and the definitions name the same columns
+    return [_count(c).label(name) for name, c in conditions.items()]
+
+
+def report_statement(terms: Terms, scope: Scope, group_by: GroupBy, as_of: datetime) -> sa.Select[Any]:
+    """One row per group: key, label, then the counts in ``definitions.COUNT_FIELDS`` order."""
+    frm: Any = sa.join(Dossier, Procedure, col(Dossier.procedure_id) == col(Procedure.id))
     key, label = _group_columns(group_by)
     if group_by is GroupBy.agency:
         agency = aliased(Organisation)
         frm = frm.outerjoin(agency, col(Dossier.agency_id) == agency.id)
         key, label = func.coalesce(agency.code, ""), func.coalesce(agency.name, "")
-    counts = [_count(c).label(name) for name, c in conditions.items()]
+    counts = count_columns(terms, as_of)
     return (
         sa.select(key.label("group_key"), label.label("group_name"), *counts)
         .select_from(frm)
