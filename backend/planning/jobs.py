@@ -31,6 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from saq import Queue, Worker
+from saq.types import PartialTimersDict
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -176,7 +177,8 @@ async def run_worker(settings: Settings) -> None:
         queue,
         functions=[(FUNCTION, solve_plan)],
         concurrency=settings.solver_concurrency,
-        timers={"sweep": settings.plan_sweep_s},
+        # SAQ's defaults but the sweep (its PartialTimersDict type wants every key).
+        timers=PartialTimersDict(schedule=1, worker_info=10, sweep=settings.plan_sweep_s, abort=1),
         shutdown_grace_period_s=0,
         cancellation_hard_deadline_s=15.0,
         metadata={"host": socket.gethostname(), "pid": os.getpid()},
