@@ -42,6 +42,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "manifest": ("manifest.html", "Biên bản bàn giao", "Handover manifest"),
     "cashup": ("cashup.html", "Kết toán cuối ngày", "End-of-day cash-up"),  # issue 21
     "agency": ("agency.html", "Cơ quan giải quyết", "Deciding agency"),  # issue 23
+    "leadership": ("leadership.html", "Lãnh đạo tỉnh", "Province leadership"),  # issue 23
 }
 
 
@@ -94,6 +95,10 @@ class ConsolePages(Controller):
     @get("/agency")
     async def agency(self) -> Response[str]:
         return _html("agency")
+
+    @get("/leadership")
+    async def leadership(self) -> Response[str]:
+        return _html("leadership")
 
 
 class ConsoleApi(Controller):

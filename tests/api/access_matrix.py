@@ -40,7 +40,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROLES = ("anonymous", "citizen", "courier", "dispatcher", "desk", "agency", "admin")
+ROLES = ("anonymous", "citizen", "courier", "dispatcher", "desk", "agency", "admin", "leadership")
 STAFF = ("courier", "dispatcher", "desk", "agency", "admin")
 SCOPES = ("own", "other_citizen", "other_courier", "other_org")
 LEVELS = ("any", "org", "own", "self", "none")
@@ -69,6 +69,11 @@ class Row:
 
 def _all(level: str = "any") -> dict[str, str]:
     return {r: level for r in ROLES if r != "anonymous"}
+
+
+def _all_but_leadership(level: str) -> dict[str, str]:
+    """Every signed-in role but province leadership, which is read-only and has no inbox (issue 23)."""
+    return {r: level for r in ROLES if r not in ("anonymous", "leadership")}
 
 
 def _staff(level: str = "any") -> dict[str, str]:
@@ -218,6 +223,26 @@ MATRIX: dict[str, Row] = {
         roles={"desk": "org", "agency": "org", "admin": "any"}, note="form II.06a"
     ),
     "POST /api/v1/reports/imports": Row(roles={"admin": "any"}, note="import past dossiers"),
+    # --- province leadership (backend/reporting/leadership*.py, issue 23): own province (O: another) --------
+    "GET /api/v1/reports/province/dossiers": Row(
+        target="province",
+        roles={"leadership": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="form II.06a by commune, post office, agency, procedure, field or month, units without dossiers "
+        "listed; leadership its own province",
+    ),
+    "GET /api/v1/reports/province/legs": Row(
+        target="province",
+        roles={"leadership": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="time per leg of the chain, postal share of the legal clock, slowest legs by item id only",
+    ),
+    "GET /api/v1/reports/province/scorecards": Row(
+        target="province",
+        roles={"leadership": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="couriers (by username and office, no names) and desks: visits, on time, failed, ratings",
+    ),
     # --- satisfaction and complaints (backend/feedback, issue 23) -------------------------------------
     "GET /api/v1/reports/ratings": Row(
         roles={"dispatcher": "org", "desk": "org", "admin": "any"},
@@ -459,13 +484,13 @@ MATRIX: dict[str, Row] = {
     # --- notices ------------------------------------------------------------------------------------
     "POST /api/v1/devices": Row(
         target="device",
-        roles=_all("self"),
+        roles=_all_but_leadership("self"),
         deny=(409,),
         note="one's own push token; another account's token is not moved (item 16)",
     ),
-    "DELETE /api/v1/devices/{token}": Row(target="device", roles=_all("self"), note="one's own push token"),
-    "GET /api/v1/notifications": Row(roles=_all("self"), note="one's own inbox"),
-    "POST /api/v1/notifications/read": Row(roles=_all("self"), note="one's own inbox"),
+    "DELETE /api/v1/devices/{token}": Row(target="device", roles=_all_but_leadership("self"), note="one's own push token"),
+    "GET /api/v1/notifications": Row(roles=_all_but_leadership("self"), note="one's own inbox"),
+    "POST /api/v1/notifications/read": Row(roles=_all_but_leadership("self"), note="one's own inbox"),
     "GET /api/v1/notifications/failed": Row(roles={"admin": "any"}, note="undeliverable notifications"),
     "GET /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices"),
     "PUT /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices (opt-out)"),
@@ -552,20 +577,6 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="a new exemption version"),
     "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
     "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
-    # --- online payments and VietQR (issue 21) ------------------------------------------------------
-    "POST /api/v1/appointments/{appointment_id}/payments": Row(
-        target="appointment",
-        roles={"citizen": "own"},
-        note="pay what the ledger says is owed, through VNPay; only the citizen whose visit it is",
-    ),
-    "GET /api/v1/payments/{payment_id}": Row(
-        target="payment", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="one's own payment"
-    ),
-    "GET /api/v1/appointments/{appointment_id}/vietqr": Row(
-        target="appointment",
-        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
-        note="a transfer code for what is owed, as the appointment is seen; no personal data in it",
-    ),
     # --- a catalogue people edit (issue 23) ---------------------------------------------------------
     "POST /api/v1/catalogue/procedures": Row(roles={"admin": "any"}, note="a new procedure (national admins)"),
     "POST /api/v1/catalogue/procedures/{code}/versions": Row(
@@ -592,6 +603,20 @@ MATRIX: dict[str, Row] = {
     ),
     "PUT /api/v1/catalogue/post-offices/{code}/service-area": Row(
         roles={"admin": "any"}, note="the communes an office serves (national admins, or the province's own)"
+    ),
+    # --- online payments and VietQR (issue 21) ------------------------------------------------------
+    "POST /api/v1/appointments/{appointment_id}/payments": Row(
+        target="appointment",
+        roles={"citizen": "own"},
+        note="pay what the ledger says is owed, through VNPay; only the citizen whose visit it is",
+    ),
+    "GET /api/v1/payments/{payment_id}": Row(
+        target="payment", roles={"citizen": "own"}, scopes=CITIZEN_SCOPES, note="one's own payment"
+    ),
+    "GET /api/v1/appointments/{appointment_id}/vietqr": Row(
+        target="appointment",
+        roles={"citizen": "own", "courier": "own", "dispatcher": "org", "desk": "any", "admin": "any"},
+        note="a transfer code for what is owed, as the appointment is seen; no personal data in it",
     ),
     "GET /api/v1/payments/vnpay/ipn": Row(
         public=True, roles=_all(), note="VNPay's notification; its HMAC-SHA512 signature decides"

@@ -11,7 +11,8 @@ solver); dossiers, handovers, proofs, addresses and push tokens go through the A
 records; an office's booking rules are replaced by their current values; the accounts that are changed
 (profiles, revoke-sessions, logout-all) are made for the test, couriers with no shifts (no booking capacity).
 
-The callers are: anonymous, C1, courier07, dispatcher04, desk05, agency06 and admin.
+The callers are: anonymous, C1, courier07, dispatcher04, desk05, agency06, admin and leader01 (province
+leadership of the demo province; its ``other_org`` is another province, issue 23).
 """
 
 import asyncio
@@ -51,6 +52,7 @@ CALLERS = {
     "desk": "desk05",
     "agency": "agency06",
     "admin": "admin",
+    "leadership": "leader01",  # the demo province's People's Committee (issue 23)
 }
 OTHER_COURIER, COURIER_B = "courier08", "courier03"
 C4 = "+84900000089"  # signs out everywhere
@@ -452,6 +454,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         "own": demo.commune_desks[po_a.commune_code].code,
         "other_org": demo.commune_desks[po_b.commune_code].code,
     }
+    w.ids["province"] = {"own": po_a.province_code, "other_org": "01"}  # leadership's and another (issue 23)
     w.ids["payment"] = await _payments(engine, made["appointment"], citizens)
     w.ids["prices"] = await _prices(engine)
     w.ids["staff"] = {
@@ -508,6 +511,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
             client, COURIER_B, po_b.code, await _pickup(client, demo, C3, COURIER_B, PO_B)
         ),
     }
+    # On a desk's handover to agency06 (office A's commune's) and to office B's commune's agency (issue 23).
     w.ids["agency_dossier"] = {
         "own": await _to_agency(client, "desk05", demo.agencies[po_a.commune_code].code, C1),
         "other_org": await _to_agency(client, "desk03", demo.agencies[po_b.commune_code].code, C3),
@@ -536,7 +540,8 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         scope: await _webhook(client, w.headers["admin"], code) for scope, code in w.ids["office"].items()
     }
     for role in CALLERS:
-        w.own_device[role] = await _device(client, w.headers[role])
+        if role != "leadership":  # read-only, no inbox (issue 23)
+            w.own_device[role] = await _device(client, w.headers[role])
     w.ids["device"] = {
         "other_citizen": await _device(client, await citizen_headers(client, C2)),
         "other_courier": await _device(client, await staff_headers(client, OTHER_COURIER)),
@@ -548,6 +553,7 @@ async def world(client: httpx.AsyncClient, demo: Any, engine: AsyncEngine) -> Wo
         ("desk", w.ids["desk"]["own"]),
         ("agency", demo.agencies[po_a.commune_code].code),
         ("admin", None),
+        ("leadership", demo.people_committee.code),
     ):
         w.fresh[role] = (await _account(client, w, role, org))[1]
     # Accounts whose sessions an admin ends: two couriers of office A and one of office B.
@@ -782,6 +788,9 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "GET /api/v1/handovers": {"limit": 500},
         "GET /api/v1/staff": {"limit": 500},
         "GET /api/v1/reports/dossiers": {"from": w.day, "to": w.day},
+        "GET /api/v1/reports/province/dossiers": {"province": target},
+        "GET /api/v1/reports/province/legs": {"province": target},
+        "GET /api/v1/reports/province/scorecards": {"province": target},
         "GET /api/v1/complaints": {"limit": 500},
         "GET /receipts/{receipt_no}": {"v": w.bodies[("receipt_v", "own")]},
     }

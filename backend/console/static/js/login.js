@@ -1,6 +1,6 @@
 import { api, errorText, saveSession, startPage, t, token, currentUser } from "./common.js";
 
-const HOME = { desk: "/console/desk", dispatcher: "/console/dispatcher", agency: "/console/agency", admin: "/console/desk" };
+const HOME = { desk: "/console/desk", dispatcher: "/console/dispatcher", agency: "/console/agency", leadership: "/console/leadership", admin: "/console/desk" };
 
 startPage(null);
 const existing = currentUser();
