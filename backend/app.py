@@ -186,8 +186,12 @@ def rate_limit_stores(settings: Settings) -> dict[str, Any] | None:
     if not settings.redis_url:
         return None
     from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
 
-    return {"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="hoso-rate-limit")}
+    # Short timeouts: with Redis unreachable, limits fall back per process (backend/lib/ratelimit.py) at once
+    # instead of holding each sign-in for the OS's connect timeout.
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+    return {"rate_limit": RedisStore(client, namespace="hoso-rate-limit", handle_client_shutdown=True)}
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Litestar:

@@ -10,10 +10,17 @@ Counters live in the app's ``rate_limit`` store (Litestar's stores: memory embed
 is set, so every process shares them), fixed windows like Litestar's own rate limit middleware. Account keys
 are hashed: no phone number or username sits in the store (Decree 13/2023/NĐ-CP, least personal data).
 Over the limit: a 429 problem with ``Retry-After``.
+
+When the shared store fails (Redis down or unreachable: found by the fault drills, ``bench/drills``, where every
+sign-in answered 500), limits fail open to a per-process memory store, so the service keeps serving and still
+limits each process: ``hit`` counts there for ``SHARED_RETRY_S`` seconds, then tries the shared store again.
+A limit then holds per process (``WEB_CONCURRENCY`` processes allow up to that many times the limit), which is
+logged once per outage.
 """
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +28,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.middleware import ASGIMiddleware
 from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.lib.clientip import Network, request_client_ip
@@ -36,6 +44,19 @@ GROUPS = {
 }
 # One lock per store (stores cannot be weakly referenced; there are a handful per process).
 _LOCKS: dict[int, asyncio.Lock] = {}
+# A shared store that failed is left alone this long (seconds) before it is tried again.
+SHARED_RETRY_S = 5.0
+# Per shared store: the process's own counters while it is down, and until when it is left alone.
+_FALLBACK: dict[int, MemoryStore] = {}
+_DOWN_UNTIL: dict[int, float] = {}
+# What a failing store raises: redis-py's errors (ConnectionError, TimeoutError...) and the OS's.
+try:
+    from redis.exceptions import RedisError
+
+    STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+except ImportError:  # pragma: no cover - redis is a dependency
+    STORE_ERRORS = (OSError,)
+log = logging.getLogger(__name__)
 
 
 def auth_group(path: str) -> str | None:
@@ -57,7 +78,33 @@ def too_many(retry_after: int) -> Problem:
 
 async def hit(store: Store, key: str, limit: int, window_s: int) -> None:
     """Count one request against ``key``'s fixed window; a 429 problem beyond ``limit``. The read and the
-    write are one step for this process (a lock per store, as Litestar's middleware does)."""
+    write are one step for this process (a lock per store, as Litestar's middleware does). If ``store`` fails,
+    the count goes to this process's memory (fail open, see the module's docstring)."""
+    sid = id(store)
+    if time.monotonic() >= _DOWN_UNTIL.get(sid, 0.0):
+        try:
+            await _count(store, key, limit, window_s)
+        except STORE_ERRORS as exc:
+            if sid not in _DOWN_UNTIL:
+                log.warning("rate limit store unavailable (%s): limits now count per process", exc)
+            _DOWN_UNTIL[sid] = time.monotonic() + SHARED_RETRY_S
+        else:
+            if _DOWN_UNTIL.pop(sid, None) is not None:
+                log.warning("rate limit store available again: limits shared again")
+                _FALLBACK.pop(sid, None)
+            return
+    fallback = _FALLBACK.get(sid)
+    if fallback is None:
+        fallback = _FALLBACK[sid] = MemoryStore()
+    await _count(fallback, key, limit, window_s)
+
+
+def shared_store_down(store: Store) -> bool:
+    """Whether ``hit`` counts ``store``'s keys in this process's memory right now."""
+    return time.monotonic() < _DOWN_UNTIL.get(id(store), 0.0)
+
+
+async def _count(store: Store, key: str, limit: int, window_s: int) -> None:
     lock = _LOCKS.get(id(store))
     if lock is None:
         lock = _LOCKS[id(store)] = asyncio.Lock()
