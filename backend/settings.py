@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite+aiosqlite:///{ROOT / 'var' / 'hoso.db'}"
@@ -207,7 +208,8 @@ class Settings:
     # Where a tapped push notification opens the app: its links are this base plus the dossier's path.
     app_link_base: str = field(default_factory=lambda: _env("APP_LINK_BASE"))
     # The service's public address (scheme, host, any path prefix), e.g. https://api.example.vn: problem answers'
-    # ``type`` URIs point to its /problems/{code} pages. Empty: the address each request came to.
+    # ``type`` URIs point to its /problems/{code} pages. Empty: the address each request came to. Required (https)
+    # in production: tracking links and receipts sent by SMS and Zalo are built from it.
     public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL").rstrip("/"))
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL"))
     # Live tracking links (backend/planning/tracking_link.py): a link ends when its visit does, or this many hours
@@ -339,12 +341,24 @@ class Settings:
             # The emulator accepts unsigned tokens: anyone could sign in as anyone.
             raise ConfigError("FIREBASE_AUTH_EMULATOR_HOST is set outside tests; refusing to start")
         self._validate_plan_queue()
+        if self.is_production:
+            self._validate_public_base_url()
         if self.web_concurrency > 1 and not self.redis_url:
             # Desk feeds publish in the process that made the change: without Redis, a clerk connected to
             # another process would silently miss events.
             raise ConfigError(
                 "WEB_CONCURRENCY > 1 needs REDIS_URL (desk feeds and limits shared by every process)"
             )
+
+    def _validate_public_base_url(self) -> None:
+        """Tracking links and receipts sent by SMS/Zalo are built from PUBLIC_BASE_URL (issue 22): without it they
+        would point at the bind address. https (RFC 9110 §4.2.2), a host, no query or fragment, and short enough
+        that a link fits a ZNS parameter (notifications/zns/templates.py: 200 characters with the 25 of /v/<token>)."""
+        url = urlsplit(self.public_base_url)
+        if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+            raise ConfigError("PUBLIC_BASE_URL must be the service's https:// address in production")
+        if len(self.public_base_url) > 150:
+            raise ConfigError("PUBLIC_BASE_URL may be at most 150 characters (links sent by SMS and Zalo)")
 
     def _validate_numbers(self) -> None:
         """Counts, limits and periods that must be positive."""

@@ -63,6 +63,8 @@ class Notification(SQLModel, table=True):
         ),
         # The inbox: one recipient's rows, newest first.
         Index("ix_notification_inbox", "recipient_id", "recipient_kind", "created_at"),
+        # The channel planner's scan of recent notices (notifications/channels/planner.py; migration 0025).
+        Index("ix_notification_created", "created_at"),
         CheckConstraint(
             "status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="ck_notification_status"
         ),

@@ -51,7 +51,13 @@ PARAMS: dict[str, dict[str, Param]] = {
     },
     "dossier.out_for_delivery": {"item_id": Param("item_id"), "eta": Param("eta", 20)},
     "dossier.delivery_failed": {"item_id": Param("item_id"), "reason": Param("reason", 200)},
-    "courier.on_the_way": {"courier_name": Param("courier_name"), "eta": Param("eta", 20)},
+    # The live tracking link (backend/planning/tracking_link.py), for the template's URL button or text: a
+    # 200-character parameter type, and production's PUBLIC_BASE_URL (at most 150) keeps it whole (never cut).
+    "courier.on_the_way": {
+        "courier_name": Param("courier_name"),
+        "eta": Param("eta", 20),
+        "track_url": Param("track_url", 200),
+    },
     "appointment.booked": {"start": Param("start", 20), "post_office": Param("post_office", 200)},
     "appointment.cancelled": {"start": Param("start", 20), "reason": Param("reason", 200)},
 }

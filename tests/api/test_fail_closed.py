@@ -24,6 +24,7 @@ async def test_serving_in_production_refuses_a_demo_database(
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("OTP_TEST_NUMBERS")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "hoso-test")  # citizens sign in somehow (no SMS provider here)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://hoso.example.vn")  # links in SMS need it (issue 22)
     monkeypatch.setattr(cli, "_serve", lambda: pytest.fail("served a demo database in production"))
     get_settings.cache_clear()
     try:

@@ -270,7 +270,8 @@ def test_settings_refuse_a_queue_that_cannot_work() -> None:
         Settings(env="test", plan_queue="celery").validate()
     with pytest.raises(ConfigError, match="REDIS_URL"):
         Settings(env="test", plan_queue="saq", redis_url="").validate()
-    prod = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p"}
+    prod = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p",
+            "public_base_url": "https://hoso.example.vn"}  # fmt: skip
     with pytest.raises(ConfigError, match="PLAN_QUEUE=saq"):
         Settings(**prod, web_concurrency=2, redis_url=REDIS_URL).validate()  # type: ignore[arg-type]
     Settings(**prod, web_concurrency=2, redis_url=REDIS_URL, plan_queue="saq").validate()  # type: ignore[arg-type]

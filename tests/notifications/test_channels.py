@@ -391,3 +391,22 @@ async def test_the_rate_is_shared_by_dispatchers_through_the_database(
         assert await ratelimit.paused(other, now + timedelta(seconds=31)) == {}
     finally:
         await other.dispose()
+
+
+async def test_courier_on_the_way_reaches_zalo_with_its_tracking_link(
+    cdb: AsyncEngine, esms: FakeEsms, zalo: FakeZalo
+) -> None:
+    """Issue 22: the ZNS "courier on the way" template carries the live tracking link (``track_url``), whole."""
+    cfg = config(available=frozenset(Channel))
+    citizen = await add_citizen(cdb, "+84912000003")
+    await add_notice(cdb, citizen, "courier.on_the_way", push="failed")
+    senders: dict[Channel, ChannelSender] = {
+        Channel.sms: sms_channel(esms, cfg),
+        Channel.zns: zns_channel(cdb, zalo, cfg),
+    }
+    await dispatcher(cdb, senders, cfg, vn_clock(9)).run_once()
+    [sent] = zalo.sent
+    assert sent.phone == "84912000003" and sent.template_id == "302146"
+    assert sent.template_data["track_url"] == "https://dichvu.example.vn/v/abc123"
+    assert sent.template_data["courier_name"] == "Nguyễn Văn An" and "09:30" in sent.template_data["eta"]
+    assert not esms.sent

@@ -41,8 +41,11 @@ def test_bad_template_maps_are_refused(spec: str) -> None:
 def test_values_are_shown_in_vietnam_time_and_cut_to_the_types_length() -> None:
     t = parse("courier.on_the_way=1,dossier.supplement_requested=2")
     eta = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)
-    data = template_data(t["courier.on_the_way"], {"courier_name": "Nguyễn Văn " + "A" * 40, "eta": eta})
-    assert data["eta"] == "08:30 06/12/2026"
+    link = "https://hoso.example.vn/v/" + "A" * 22
+    data = template_data(
+        t["courier.on_the_way"], {"courier_name": "Nguyễn Văn " + "A" * 40, "eta": eta, "track_url": link}
+    )
+    assert data["eta"] == "08:30 06/12/2026" and data["track_url"] == link  # the link whole
     assert len(data["courier_name"]) == 30 and data["courier_name"].endswith("…")
     docs = template_data(
         t["dossier.supplement_requested"], {"item_id": "X", "documents": ["CCCD", "Sổ hộ khẩu"]}
@@ -72,7 +75,8 @@ def test_zns_settings_fail_closed() -> None:
             _zns(**{missing: ""}).validate()
     with pytest.raises(ConfigError, match="ZNS_TEMPLATES"):
         _zns(zns_templates="dossier.result_ready").validate()
-    production = {"secret_key": "k" * 40, "firebase_project_id": "p", "otp_test_numbers": ""}
+    production = {"secret_key": "k" * 40, "firebase_project_id": "p", "otp_test_numbers": "",
+                  "public_base_url": "https://hoso.example.vn"}  # fmt: skip
     with pytest.raises(ConfigError, match="HTTPS"):
         _zns(env="production", zns_base_url="http://127.0.0.1:9", **production).validate()
     with pytest.raises(ConfigError, match="ZNS_DEVELOPMENT"):

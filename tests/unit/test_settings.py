@@ -8,6 +8,8 @@ from backend.accounts.phones import normalise_phone
 from backend.lib.problems import Problem
 from backend.settings import ConfigError, Settings, local_secret
 
+URL = "https://hoso.example.vn"
+
 
 def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail closed: a deployment that forgets APP_ENV gets production's checks, not the demo's leniency."""
@@ -37,7 +39,13 @@ def test_production_refuses_short_secret() -> None:
         Settings(env="production", secret_key="", otp_test_numbers="").validate()
     with pytest.raises(ConfigError):
         Settings(env="production", secret_key="short", otp_test_numbers="").validate()
-    Settings(env="production", secret_key="k" * 40, otp_test_numbers="", firebase_project_id="p").validate()
+    Settings(
+        env="production",
+        secret_key="k" * 40,
+        otp_test_numbers="",
+        firebase_project_id="p",
+        public_base_url=URL,
+    ).validate()
 
 
 def test_production_refuses_fixed_codes() -> None:
@@ -56,7 +64,8 @@ def test_retired_redirections_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     """FCM_BASE_URL and FIREBASE_ID_TOKEN_CERT_URL used to redirect pushes and the certificates that sign
     citizens' sign-ins; they are gone (issue 18), and a deployment still setting one is refused rather than
     left believing it works, in production and everywhere else."""
-    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p"}
+    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p",
+            "public_base_url": URL}  # fmt: skip
     Settings(**base).validate()  # type: ignore[arg-type]
     for name, value in [
         ("FIREBASE_ID_TOKEN_CERT_URL", "http://127.0.0.1:9/certs"),
@@ -133,6 +142,7 @@ def test_demo_commands_refused_in_production(
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
     monkeypatch.delenv("OTP_TEST_NUMBERS")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "hoso-test")  # else refused for want of an SMS provider first
+    monkeypatch.setenv("PUBLIC_BASE_URL", URL)  # else refused for want of its public address first
     get_settings.cache_clear()
     try:
         for command in ("seed-demo", "run"):
@@ -141,3 +151,15 @@ def test_demo_commands_refused_in_production(
             assert "OTP_TEST_NUMBERS" not in __import__("os").environ
     finally:
         get_settings.cache_clear()
+
+
+def test_production_needs_its_public_https_address() -> None:
+    """Issue 22: tracking links and receipts sent by SMS and Zalo are built from PUBLIC_BASE_URL; production
+    refuses to start without it, over plain http, with a query or too long for a ZNS parameter."""
+    base = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": "", "firebase_project_id": "p"}
+    for bad in ("", "http://hoso.example.vn", "https://", "https://hoso.example.vn?x=1",
+                "https://hoso.example.vn/" + "a" * 140):  # fmt: skip
+        with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+            Settings(**base, public_base_url=bad).validate()  # type: ignore[arg-type]
+    Settings(**base, public_base_url="https://hoso.example.vn/api").validate()  # type: ignore[arg-type]
+    Settings(env="test", secret_key="k" * 40, public_base_url="").validate()  # outside production: optional

@@ -4,7 +4,12 @@ import pytest
 
 from backend.settings import ConfigError, Settings
 
-PROD = {"env": "production", "secret_key": "k" * 40, "otp_test_numbers": ""}
+PROD = {
+    "env": "production",
+    "secret_key": "k" * 40,
+    "otp_test_numbers": "",
+    "public_base_url": "https://hoso.example.vn",
+}
 ESMS = {
     "sms_provider": "esms",
     "sms_esms_api_key": "a",
