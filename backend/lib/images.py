@@ -4,9 +4,17 @@ The declared content type is ignored: only the file's magic bytes decide (PNG's 
 the RIFF/WEBP header), so a script renamed ``.jpg`` is refused. A file is written under ``upload_dir`` with a
 random name; tables keep only its metadata (``proof_file``). Used by ``backend/custody/proofs.py`` and
 ``backend/accounts/authorisations.py``.
+
+A file appears whole or not at all: it is written to a temporary name beside its place, flushed to the disk,
+then renamed (``os.replace``, atomic on POSIX). A full disk (``ENOSPC``), a quota (``EDQUOT``) or a file size
+limit (``EFBIG``) removes the partial file and answers a 503 ``storage_full`` problem with ``Retry-After``
+(found by the upload-disk-full drill, ``bench/drills``: it was a 500 leaving a truncated file in place).
 """
 
+import contextlib
+import errno
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +23,9 @@ from pathlib import Path
 from backend.lib.problems import Problem
 
 MAX_BYTES = 5 * 1024 * 1024
+# The errors that mean "no room to write": the upload is refused, the service keeps serving.
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+FULL_RETRY_AFTER_S = 300
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
@@ -56,9 +67,30 @@ class Stored:
 def write(
     upload_dir: str, file_id: uuid.UUID, data: bytes, content_type: str, ext: str, now: datetime
 ) -> Stored:
-    """Write ``data`` as ``proofs/<year>/<month>/<id>.<ext>`` under ``upload_dir``."""
+    """Write ``data`` as ``proofs/<year>/<month>/<id>.<ext>`` under ``upload_dir``, whole or not at all."""
     rel = Path("proofs") / f"{now:%Y}" / f"{now:%m}" / f"{file_id.hex}.{ext}"
     path = Path(upload_dir) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if exc.errno in FULL:
+            raise storage_full() from exc
+        raise
     return Stored(content_type, len(data), hashlib.sha256(data).hexdigest(), str(rel))
+
+
+def storage_full() -> Problem:
+    return Problem(
+        503,
+        "Bộ nhớ lưu tệp đã đầy, vui lòng thử lại sau / No room to store the file, please retry later",
+        code="storage_full",
+        headers={"Retry-After": str(FULL_RETRY_AFTER_S)},
+    )

@@ -141,6 +141,7 @@ class ProblemCode(StrEnum):
     item_id_expired = "item_id_expired", 409
     item_id_not_reserved = "item_id_not_reserved", 409
     serials_exhausted = "serials_exhausted", 503
+    storage_full = "storage_full", 503
     invalid_transition = "invalid_transition", 409
     out_of_order = "out_of_order", 409
     not_custodian_then = "not_custodian_then", 403

@@ -246,6 +246,10 @@ TEXTS: dict[str, str] = {
     "serials_exhausted": (
         "Hết dãy số hiệu bưu gửi; báo cho quản trị / The S10 serial range is exhausted; tell the admins"
     ),
+    "storage_full": (
+        "Bộ nhớ lưu tệp tải lên đã đầy; không có gì được lưu, hãy gửi lại sau (xem Retry-After) / "
+        "The upload storage is full; nothing was stored, send the file again later (see Retry-After)"
+    ),
     "invalid_transition": (
         "Sự kiện không hợp lệ với trạng thái hiện tại của hồ sơ; xem `allowed` / "
         "The event does not fit the dossier's current status; see `allowed`"
