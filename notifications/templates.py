@@ -352,6 +352,16 @@ _ALL: tuple[Template, ...] = (
         link=_COMPLAINT,
         times=("due_on",),
     ),
+    Template(
+        key="staff.complaint_assigned",
+        audience="staff",
+        title_vi="Phản ánh mới cần xử lý",
+        body_vi="Đơn vị được giao xử lý một phản ánh ({category}), hạn trả lời {due_on}.",
+        title_en="A complaint to handle",
+        body_en="Your organisation was assigned a complaint ({category_en}); answer due by {due_on}.",
+        link=_COMPLAINT,
+        times=("due_on",),
+    ),
     # --- couriers (staff, data-only: the courier app syncs and shows its own UI) -----------------------
     Template(
         key="courier.route_updated",

@@ -23,6 +23,8 @@ from backend.feedback.ratings import courier_of
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
+from notifications import outbox
+from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.dossiers import Dossier
@@ -284,8 +286,30 @@ async def assign(
         {"complaint_id": c.id, "org": org.name, "due_on": c.due_on},
         f"complaint:{c.id}:v{c.version}:assigned",
     )
+    await _tell_staff(session, c, org.id)
     await session.commit()
     return await public(session, c)
+
+
+async def _tell_staff(session: AsyncSession, c: Complaint, org_id: uuid.UUID) -> None:
+    """The responsible organisation's active staff who handle complaints get it in their inbox."""
+    staff = await session.execute(
+        select(col(StaffUser.id)).where(
+            col(StaffUser.organisation_id) == org_id,
+            col(StaffUser.active).is_(True),
+            col(StaffUser.role).in_([r.value for r in HANDLERS]),
+        )
+    )
+    vi, en = rules.category_name(c.category).split(" / ")
+    for (user_id,) in staff:
+        outbox.enqueue(
+            session,
+            recipient_kind="staff",
+            recipient_id=user_id,
+            template="staff.complaint_assigned",
+            params={"complaint_id": c.id, "category": vi, "category_en": en, "due_on": c.due_on},
+            dedupe_key=f"complaint:{c.id}:v{c.version}:assigned",
+        )
 
 
 async def answer(

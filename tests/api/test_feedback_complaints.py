@@ -110,6 +110,14 @@ async def test_complaint_journey(client: httpx.AsyncClient, engine: AsyncEngine,
     start = calendar.effective_receipt_day(before)
     assert len(calendar.working_days_in(start + timedelta(days=1), due)) == 5
 
+    # The desk's staff are told in their inbox (nothing of the citizen), the office's are not.
+    r = await client.get("/api/v1/notifications", params={"limit": 200}, headers=desk)
+    assert r.status_code == 200, r.text
+    told = [n for n in r.json()["items"] if n["deep_link"] == f"/complaints/{cid}"]
+    assert len(told) == 1 and str(citizen_id) not in r.text, r.text
+    r = await client.get("/api/v1/notifications", params={"limit": 200}, headers=dispatcher)
+    assert r.status_code == 200 and f"/complaints/{cid}" not in r.text, r.text
+
     # The desk (responsible) answers; the office that only received it may not.
     r = await client.post(f"{API}/{cid}/answer", json={"answer": "Đã nhắc nhở."}, headers=desk)
     assert r.status_code in (200,), r.text
