@@ -127,7 +127,9 @@ class CustodyLink(BaseModel):
 class CitizenContact(BaseModel):
     """Shown to the owner, staff of an office holding the dossier, and its courier while carrying it."""
 
-    phone: str = PField(examples=["+84900000001"])
+    phone: str = PField(
+        description="an agency's staff get it masked (+84 90••••001)", examples=["+84900000001"]
+    )
     full_name: str | None = PField(examples=["Nguyễn Văn An"])
 
 

@@ -189,8 +189,8 @@ class DossierController(Controller):
             "For those who hold or held the dossier (staff of those organisations, the courier), its citizen, "
             "and admins; anyone else gets the same 404 as for an unknown id. `allowed_events` lists the event "
             "codes the caller may record next. The citizen's phone and name are shown to the citizen, to staff "
-            "of an office that handles it, and to a courier only while carrying it; the pickup checklist to "
-            f"staff and the courier who made it. {PURPOSE}"
+            "of an office that handles it (an agency: the name and a masked phone), and to a courier only while "
+            f"carrying it; the pickup checklist to staff and the courier who made it. {PURPOSE}"
         ),
         responses=problems(404, 422),
     )

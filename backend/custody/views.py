@@ -24,6 +24,7 @@ from backend.custody.ids import parse_item_id
 from backend.custody.services import load_dossier, result_of, timeliness_now, was_custodian
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page
+from backend.lib.privacy import mask_phone
 from backend.lib.problems import Problem, not_found
 from backend.money import dues as money_dues
 from schemas import s10
@@ -227,8 +228,12 @@ async def dossier_detail(
     if _shows_citizen(principal, dossier) and dossier.citizen_id:
         citizen = await session.get(Citizen, dossier.citizen_id)
         if citizen is not None:
-            row["citizen"] = {"phone": citizen.phone, "full_name": citizen.full_name}
-            shown = {"phone"} | ({"full_name"} if citizen.full_name else set())
+            # An agency decides in the applicant's name and never calls them (issue 23): the phone masked, as
+            # GET /citizens/{id} shows it to an agency (Decree 13/2023/NĐ-CP: least data for the purpose).
+            masked = principal.role == Role.agency
+            phone = (mask_phone(citizen.phone) or "") if masked else citizen.phone
+            row["citizen"] = {"phone": phone, "full_name": citizen.full_name}
+            shown = {"phone_masked" if masked else "phone"} | ({"full_name"} if citizen.full_name else set())
             audit.record(session, principal, access, [(citizen.id, shown, dossier.item_id)])
     pickup = (
         await session.exec(select(PickupRecord).where(PickupRecord.dossier_id == dossier.id))

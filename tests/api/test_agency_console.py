@@ -81,6 +81,7 @@ async def test_receive_by_scan_decide_and_hand_back(client: httpx.AsyncClient, d
     assert items[0] in _ids(processing) and items[0] not in _ids(await _queue(client, "agency03", "incoming"))
     # The receipt is an event with who and which handover.
     d = (await client.get(f"/api/v1/dossiers/{items[0]}", headers=agency03)).json()
+    assert "•" in d["citizen"]["phone"] and PHONES[0] not in str(d)  # the agency: a masked phone only
     tcq = [e for e in d["events"] if e["code"] == "TCQ"]
     assert len(tcq) == 1 and tcq[0]["actor_kind"] == "agency" and tcq[0]["data"]["handover_id"] == handover
 
