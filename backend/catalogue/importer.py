@@ -22,7 +22,7 @@ from backend.catalogue.tariff_pricing import in_force
 from backend.lib.auth import Principal
 from backend.lib.dates import check_days
 from backend.lib.problems import Problem
-from schemas.base import utcnow
+from schemas.base import NAIVE_TIME, utcnow
 from schemas.catalogue import Procedure
 from schemas.catalogue_edits import ImportResult, ImportRowChange, ProcedureVersion
 from schemas.pricing import ProcedureFee
@@ -152,6 +152,8 @@ async def import_catalogue(
 ) -> ImportResult:
     await editing.require_national(session, principal)
     start = effective_from or utcnow()
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise Problem(422, NAIVE_TIME, code="naive_time")
     check_days(effective_from=start.date())
     if start < utcnow() - editing.SKEW:
         raise Problem(

@@ -344,3 +344,47 @@ async def test_organisations_create_rename_deactivate(client: httpx.AsyncClient,
         headers=admin,
     )
     assert r.status_code == 422
+
+
+async def test_broken_input_is_never_a_server_error(client: httpx.AsyncClient, demo: Any) -> None:
+    admin = await staff_headers(client, "admin")
+    office = demo.post_offices[0].code
+    junk: list[Any] = [
+        None,
+        {},
+        [],
+        "x",
+        {"effective_from": "0001-01-01T00:00:00+14:00", "basis": "abc"},
+        {"effective_from": "9999-12-31T23:59:59-12:00", "basis": "abc", "communes": []},
+        {**procedure_body("1/2"), "documents": [{"id": "a" * 5000, "name": "b"}]},
+        {**procedure_body(new_code()), "processing_days": 1e308},
+        {"province_code": "\u00e9" * 8, "postal_pickup": "maybe", "postal_return": 1, "basis": "abc"},
+        {"communes": ["x" * 100] * 3, "basis": "abc", "effective_from": at(timedelta(0))},
+    ]
+    paths = [
+        ("POST", "/api/v1/catalogue/procedures"),
+        ("POST", "/api/v1/catalogue/procedures/%25%00/versions"),
+        ("POST", f"/api/v1/catalogue/procedures/{'9' * 300}/versions"),
+        ("POST", "/api/v1/catalogue/procedures/1.001193/eligibility"),
+        ("POST", "/api/v1/catalogue/organisations"),
+        ("POST", f"/api/v1/catalogue/organisations/{office}/changes"),
+        ("PUT", f"/api/v1/catalogue/post-offices/{office}/service-area"),
+    ]
+    for method, path in paths:
+        for body in junk:
+            r = await client.request(method, path, json=body, headers=admin)
+            assert r.status_code < 500, (method, path, body, r.text)
+    for form in (
+        {"effective_from": "2030-01-01T00:00:00"},
+        {"effective_from": "yesterday"},
+        {"dry_run": "perhaps"},
+    ):
+        r = await client.post(
+            "/api/v1/catalogue/procedures/import",
+            files={"file": ("a.csv", b"code,name\n1,2\n", "text/csv")},
+            data=form,
+            headers=admin,
+        )
+        assert 400 <= r.status_code < 500, (form, r.text)
+    r = await client.post("/api/v1/catalogue/procedures/import", content=b"not multipart", headers=admin)
+    assert 400 <= r.status_code < 500
