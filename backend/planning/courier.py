@@ -191,6 +191,11 @@ async def stop_action(
         )
     _move(stop, action, at, data.note)
     session.add(stop)
+    # One visit per household (issue 20): setting off to one item of a visit sets off to the whole visit.
+    together = await _visit_items(session, stop) if action == "start" else []
+    for item in together:
+        _move(item, action, at, None)
+        session.add(item)
     # ETAs of what is still ahead, from where the courier is now.
     origin = (data.lat, data.lon) if data.lat is not None and data.lon is not None else None
     if origin is None and action != "start":
@@ -201,8 +206,9 @@ async def stop_action(
         custody_status = await _failed_visit(session, principal, stop, appt, data, at)
         return await _action_out(session, stop, route, custody_status)
     booked = appt if appt is not None and appt.status == AppointmentStatus.booked else None
-    if booked is not None and action == "start":
-        await _on_the_way(session, principal, stop, plan, booked, at)
+    if action == "start":
+        visits = _booked([(stop, appt), *await _appts(session, together)])
+        await _on_the_way(session, principal, plan, visits, at)
     elif booked is not None:
         # A home pickup's record (document ticks, seal, fees) is custody's own request (POST /dossiers); a
         # result delivery completed with its recipient check is recorded below. Here the visit is marked done
@@ -263,17 +269,53 @@ async def _failed_visit(
     return custody_status
 
 
+async def _visit_items(session: AsyncSession, stop: PlanStop) -> list[PlanStop]:
+    """The other items of the stop's household visit still planned (none for a stop of one item)."""
+    if stop.visit_key is None:
+        return []
+    rows = await session.exec(
+        select(PlanStop)
+        .where(
+            PlanStop.route_id == stop.route_id,
+            PlanStop.visit_key == stop.visit_key,
+            PlanStop.id != stop.id,
+            PlanStop.status == StopStatus.planned,
+        )
+        .order_by(col(PlanStop.seq))
+    )
+    return list(rows.all())
+
+
+async def _appts(session: AsyncSession, stops: list[PlanStop]) -> list[tuple[PlanStop, Appointment | None]]:
+    return [
+        (s, await session.get(Appointment, s.appointment_id) if s.appointment_id else None) for s in stops
+    ]
+
+
+def _booked(pairs: list[tuple[PlanStop, Appointment | None]]) -> list[tuple[PlanStop, Appointment]]:
+    return [(s, a) for s, a in pairs if a is not None and a.status == AppointmentStatus.booked]
+
+
 async def _on_the_way(
-    session: AsyncSession, principal: Principal, stop: PlanStop, plan: Plan, appt: Appointment, at: datetime
+    session: AsyncSession,
+    principal: Principal,
+    plan: Plan,
+    visits: list[tuple[PlanStop, Appointment]],
+    at: datetime,
 ) -> None:
-    """The courier set off to a booked visit: the appointment's event, and the citizen is told, with the visit's
-    live tracking link (issued here, its row recording who and when; the event names the link's id)."""
+    """The courier set off to a booked visit: each appointment's event, and the citizen is told once, with the
+    visit's live tracking link (issued here for the first item, its row recording who and when; each event names
+    the link's id). A household visit's items (``visits`` beyond the first) share the one message and link."""
+    if not visits:
+        return
+    stop, appt = visits[0]
     link, url = await tracking_link.issue(session, get_settings(), principal, appt, stop, at)
-    await bump_appointment(
-        session, appt, "en_route", principal, at=at,
-        data={"stop_id": str(stop.id), "eta": clock.rfc3339(stop.eta), "plan_id": str(plan.id),
-              "tracking_link": link.id},
-    )  # fmt: skip
+    for item, booked in visits:
+        await bump_appointment(
+            session, booked, "en_route", principal, at=at,
+            data={"stop_id": str(item.id), "eta": clock.rfc3339(item.eta), "plan_id": str(plan.id),
+                  "tracking_link": link.id},
+        )  # fmt: skip
     courier = await session.get(StaffUser, principal.id)
     enqueue(
         session,

@@ -14,8 +14,9 @@ before the database is read, so forged or mistyped tokens cost no query; a datab
 at the row's centre latitude; the answer is the cell's centre. Every point in a cell gives the same answer, so
 movements inside a cell, the courier's exact path, speed and heading are never shown (rounding decimals would
 leak less evenly: 0.001° of longitude is ~110 m at the equator, less further north). Shown only while the
-courier's next stop is this visit and the position is under 30 minutes old (Decree 13/2023/NĐ-CP: the least
-personal data for the purpose).
+courier's next stop is this visit, on the plan's own day (Vietnam time) once the courier has acted on a stop of
+the route that day (set off, done or failed), and the position is under 30 minutes old (Decree 13/2023/NĐ-CP:
+the least personal data for the purpose).
 """
 
 import base64
@@ -44,6 +45,7 @@ from schemas.booking import Appointment, AppointmentStatus
 from schemas.orgs import Organisation
 from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
 from schemas.tracking_links import TrackingLink
+from schemas.vntime import vn_date
 
 ID_BYTES = 6
 MAC_BYTES = 10
@@ -203,13 +205,16 @@ class Progress:
     route: PlanRoute
     heading: bool
     before: int
+    # The courier is out on this plan's day: it is the plan's own day in Vietnam and the courier has acted on a
+    # stop of the route (set off, done or failed one). Before that, a position is where they are, not their way.
+    under_way: bool = False
 
 
-async def _progress(session: AsyncSession, appt: Appointment) -> Progress | None:
+async def _progress(session: AsyncSession, appt: Appointment, now: datetime) -> Progress | None:
     """Where the visit stands on the latest published plan that has it; None when it is not open there."""
     row = (
         await session.exec(
-            select(PlanStop, PlanRoute)
+            select(PlanStop, PlanRoute, Plan.service_date)
             .join(PlanRoute, col(PlanRoute.id) == col(PlanStop.route_id))
             .join(Plan, col(Plan.id) == col(PlanStop.plan_id))
             .where(PlanStop.appointment_id == appt.id, Plan.status == PlanStatus.published)
@@ -219,7 +224,7 @@ async def _progress(session: AsyncSession, appt: Appointment) -> Progress | None
     ).first()
     if row is None or row[0].status not in OPEN:
         return None
-    stop, route = row
+    stop, route, service_date = row
     stops = (
         await session.exec(
             select(PlanStop)
@@ -230,13 +235,27 @@ async def _progress(session: AsyncSession, appt: Appointment) -> Progress | None
     started = [s for s in stops if s.status == StopStatus.started]
     # The courier's next stop: the one set off to (the latest, if several), else the first still planned.
     following = max(started, key=lambda s: (s.started_at or s.eta, s.seq)) if started else stops[0]
-    heading = following.id == stop.id
+    # A household visit's items (one visit key) are one stop: heading to any of them is heading to this one.
+    same = {s.id for s in stops if s.id == stop.id or (stop.visit_key and s.visit_key == stop.visit_key)}
+    heading = following.id in same
     before = 0
     if not heading:
-        before = sum(
-            1 for s in stops if s.id != stop.id and (s.seq < stop.seq or s.status == StopStatus.started)
-        )
-    return Progress(stop, route, heading, before)
+        ahead = [
+            s for s in stops if s.id not in same and (s.seq < stop.seq or s.status == StopStatus.started)
+        ]
+        before = len({s.visit_key or s.id for s in ahead})
+    under_way = vn_date(now) == service_date and (
+        bool(started)
+        or (
+            await session.exec(
+                select(PlanStop.id)
+                .where(PlanStop.route_id == route.id, col(PlanStop.started_at).is_not(None))
+                .limit(1)
+            )
+        ).first()
+        is not None
+    )
+    return Progress(stop, route, heading, before, under_way)
 
 
 async def _position(session: AsyncSession, courier_id: uuid.UUID, now: datetime) -> CourierPosition | None:
@@ -277,13 +296,14 @@ async def visit(session: AsyncSession, link: TrackingLink, now: datetime) -> dic
     appt = await session.get(Appointment, link.appointment_id)
     if appt is None or appt.status != AppointmentStatus.booked:
         raise ended()
-    progress = await _progress(session, appt)
+    progress = await _progress(session, appt, now)
     if progress is None:
         raise ended()
     stop, route = progress.stop, progress.route
     arrival = stop.eta
     position = None
-    pos = await _position(session, route.courier_id, now) if progress.heading else None
+    live = progress.heading and progress.under_way
+    pos = await _position(session, route.courier_id, now) if live else None
     if pos is not None:
         lat, lon = snap(pos.lat, pos.lon)
         position = {"lat": lat, "lon": lon, "cell_m": CELL_M, "at": _minute(pos.at)}

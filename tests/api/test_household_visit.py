@@ -9,12 +9,15 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.db import session_factory
-from backend.planning import clock
-from schemas.booking import Appointment, AppointmentKind
+from backend.planning import clock, tracking_link
+from backend.settings import Settings
+from schemas.booking import Appointment, AppointmentEvent, AppointmentKind
 from schemas.catalogue import Procedure
+from schemas.notifications import Notification
+from schemas.tracking_links import TrackingLink
 from tests.api.planning_support import PICKUP_CODE, H, next_weekday, served_points, wait_plan
 from tests.conftest import staff_headers
 
@@ -125,10 +128,46 @@ async def test_household_visit_journey(client: httpx.AsyncClient, engine: AsyncE
     singles = [s for s in mine["stops"] if s["id"] != pickup["id"]]
     assert all(s["visit_items"] is None and s["items"] == 1 for s in singles)
 
-    # The courier acts on each item: the pickup done while the delivery stays planned, then started on its own.
+    # Setting off to one item sets off to the visit: both items started, both appointments en route, and the
+    # citizen told once, with one tracking link. The courier then finishes each item by its own id.
     assert (
         await client.post(f"/api/v1/couriers/me/stops/{pickup['id']}/start", headers=me)
     ).status_code == 200
+    async with session_factory(engine)() as session:
+        notes = (
+            await session.exec(
+                select(Notification).where(
+                    Notification.recipient_id == demo.citizens[-1].id,
+                    Notification.template == "courier.on_the_way",
+                )
+            )
+        ).all()
+        links = (
+            await session.exec(
+                select(TrackingLink).where(
+                    col(TrackingLink.appointment_id).in_([appts["pickup"], appts["delivery"]])
+                )
+            )
+        ).all()
+        en_route = (
+            await session.exec(
+                select(AppointmentEvent).where(
+                    col(AppointmentEvent.appointment_id).in_([appts["pickup"], appts["delivery"]]),
+                    AppointmentEvent.type == "en_route",
+                )
+            )
+        ).all()
+    assert (
+        len(notes) == 1
+        and len(links) == 1
+        and notes[0]
+        .params["track_url"]
+        .endswith(tracking_link.sign(tracking_link.link_key(Settings().secret_key), links[0].id))
+    )
+    assert sorted(str(e.appointment_id) for e in en_route) == sorted(
+        str(appts[k]) for k in ("pickup", "delivery")
+    )
+    assert {e.data["tracking_link"] for e in en_route} == {links[0].id}
     r = await client.post(f"/api/v1/couriers/me/stops/{pickup['id']}/complete", headers=me)
     assert r.status_code == 200 and r.json()["stop"]["status"] == "done"
     assert delivery["id"] in [x["id"] for x in r.json()["remaining"]]
@@ -136,6 +175,8 @@ async def test_household_visit_journey(client: httpx.AsyncClient, engine: AsyncE
         await client.get("/api/v1/couriers/me/route", params={"date": day.isoformat()}, headers=me)
     ).json()
     visit = next(s for s in mine["stops"] if s["id"] == pickup["id"])
-    assert [i["status"] for i in visit["visit_items"]] == ["done", "planned"]
+    assert [i["status"] for i in visit["visit_items"]] == ["done", "started"]
     r = await client.post(f"/api/v1/couriers/me/stops/{delivery['id']}/start", headers=me)
-    assert r.status_code == 200 and r.json()["stop"]["status"] == "started"
+    assert r.status_code == 409 and r.json()["code"] == "stop_state"  # already under way with its visit
+    r = await client.post(f"/api/v1/couriers/me/stops/{delivery['id']}/complete", headers=me)
+    assert r.status_code == 200 and r.json()["stop"]["status"] == "done"

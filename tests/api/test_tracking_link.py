@@ -59,12 +59,12 @@ async def _courier(client: httpx.AsyncClient, demo: Any) -> tuple[uuid.UUID, str
 
 
 async def _route(
-    engine: AsyncEngine, demo: Any, courier_id: uuid.UUID, n: int, later: int
+    engine: AsyncEngine, demo: Any, courier_id: uuid.UUID, n: int, later: int, office: int = PO
 ) -> list[dict[str, Any]]:
     """A published plan (one an office and day: ``later`` days after ``AHEAD``) with one route of ``n`` booked
     pickups for ``courier_id``; each stop's ids."""
     day = clock.vn_date(utcnow()) + timedelta(days=AHEAD + later)
-    po = demo.post_offices[PO]
+    po = demo.post_offices[office]
     commune = next(c for c in demo.communes if c.code == po.commune_code)
     out = []
     async with session_factory(engine)() as session:
@@ -195,7 +195,9 @@ async def test_the_link_follows_the_visit_and_shows_the_courier_only_when_headin
     client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
 ) -> None:
     courier_id, username, me = await _courier(client, demo)
-    visits = await _route(engine, demo, courier_id, 3, 0)
+    visits = await _route(
+        engine, demo, courier_id, 3, -AHEAD
+    )  # today: the position is shown on the plan's day
     ours = visits[2]
     token = await _issue(engine, courier_id, ours)
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", token)
@@ -409,3 +411,41 @@ async def test_each_client_ip_is_limited_per_link_and_for_bad_tokens(
     # Another client is not held back by that one.
     assert (await client.get(API + token)).status_code == 200
     assert (await client.get(API + "A" * 22)).status_code == 404
+
+
+async def test_the_position_only_on_the_plans_day_after_the_couriers_first_action(
+    client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
+) -> None:
+    """Issue 22: heading to you is not enough. A plan of another day, or today's before the courier acted on a
+    stop of the route, shows no position however fresh."""
+    courier_id, _, me = await _courier(client, demo)
+    later = (await _route(engine, demo, courier_id, 1, 4))[0]  # a plan of another day
+    token = await _issue(engine, courier_id, later)
+    assert (
+        await client.post(f"/api/v1/couriers/me/stops/{later['stop']}/start", headers=me)
+    ).status_code == 200
+    await _post_location(client, me, 10.30012, 105.60031)
+    body = (await client.get(API + token)).json()
+    assert body["heading_to_you"] is True and body["position"] is None
+
+    # Today, another office's plan (one published plan an office and day): our stop is the first, so the
+    # courier heads to it, but has not set off yet.
+    today = await _route(engine, demo, courier_id, 2, -AHEAD, office=PO - 2)
+    token = await _issue(engine, courier_id, today[1])
+    first = await _issue(engine, courier_id, today[0])
+    await _post_location(client, me, 10.30012, 105.60031)
+    body = (await client.get(API + first)).json()
+    assert body["heading_to_you"] is True and body["position"] is None
+    # The first action of the day (the first stop failed): the next stop's citizen now sees the courier.
+    r = await client.post(
+        f"/api/v1/couriers/me/stops/{today[0]['stop']}/fail",
+        json={"reason_code": "citizen_absent"},
+        headers=me,
+    )
+    assert r.status_code == 200, r.text
+    await _post_location(client, me, 10.30012, 105.60031)
+    body = (await client.get(API + token)).json()
+    assert body["heading_to_you"] is True
+    assert body["position"] is not None and (body["position"]["lat"], body["position"]["lon"]) == (
+        tracking_link.snap(10.30012, 105.60031)
+    )
