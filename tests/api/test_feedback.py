@@ -302,3 +302,85 @@ async def test_only_completed_visits_within_the_window(
         await invite_due(session, Settings(database_url=str(engine.url)))
         assert await session.get(RatingInvitation, old) is None
         assert await session.get(RatingInvitation, recent) is not None
+
+
+async def test_a_visit_completed_by_its_courier_invites_a_rating(
+    client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
+) -> None:
+    """The whole way through the API: courier14 completes the visit's stop on a published plan (its own
+    ``completed`` event, written by planning), the sweep invites the citizen, who rates it; the rating is
+    courier14's in the report."""
+    citizen = await citizen_headers(client, OTHER)
+    citizen_id = await me(client, citizen)
+    appt_id = await visit(engine, demo, citizen_id, done_ago=None)
+    po = demo.post_offices[PO]
+    day = clock.vn_date(utcnow()) + timedelta(days=210)  # a day no other test plans
+    async with session_factory(engine)() as session:
+        appt = await session.get(Appointment, appt_id)
+        assert appt is not None
+        plan = Plan(
+            post_office_id=po.id,
+            service_date=day,
+            status=PlanStatus.published,
+            progress=100,
+            options={},
+            published_at=utcnow(),
+            finished_at=utcnow(),
+        )
+        session.add(plan)
+        await session.flush()
+        route = PlanRoute(
+            plan_id=plan.id,
+            courier_id=demo.staff["courier14"].id,
+            seq=0,
+            shift_start=clock.at(day, 7 * H),
+            shift_end=clock.at(day, 17 * H),
+            start_lat=po.lat,
+            start_lon=po.lon,
+            end_lat=po.lat,
+            end_lon=po.lon,
+        )
+        session.add(route)
+        await session.flush()
+        eta = clock.at(day, 8 * H)
+        stop = PlanStop(
+            plan_id=plan.id,
+            route_id=route.id,
+            seq=1,
+            key=f"appt:{appt_id}",
+            kind=StopKind.pickup,
+            appointment_id=appt_id,
+            lat=po.lat,
+            lon=po.lon,
+            window_start=appt.start,
+            window_end=appt.end,
+            planned_eta=eta,
+            eta=eta,
+            service_start=eta,
+            departure=eta + timedelta(minutes=10),
+        )
+        session.add(stop)
+        await session.commit()
+        stop_id = stop.id
+    courier = await staff_headers(client, "courier14")
+    r = await client.post(f"/api/v1/couriers/me/stops/{stop_id}/complete", headers=courier)
+    assert r.status_code == 200, r.text
+    async with session_factory(engine)() as session:
+        assert await invite_due(session, Settings(database_url=str(engine.url))) >= 1
+        invited = (
+            await session.execute(
+                select(Notification.dedupe_key).where(
+                    Notification.recipient_id == citizen_id, Notification.template == "feedback.rate_visit"
+                )
+            )
+        ).all()
+        assert (f"rating:{appt_id}:invite",) in [tuple(x) for x in invited]
+    r = await client.get(f"/api/v1/appointments/{appt_id}/rating", headers=citizen)
+    assert r.status_code == 200 and r.json()["rateable"] is True, r.text
+    r = await client.post(f"/api/v1/appointments/{appt_id}/rating", json=GOOD, headers=citizen)
+    assert r.status_code == 201, r.text
+    async with session_factory(engine)() as session:
+        rating = (
+            (await session.execute(select(Rating).where(Rating.appointment_id == appt_id))).scalars().one()
+        )
+        assert rating.courier_id == demo.staff["courier14"].id
