@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/n
 export PYTHONDONTWRITEBYTECODE := 1
 
 # kernels: compile the routing kernel into numba's on-disk cache (0.3 s once cached) before anything solves
-.PHONY: kernels run test lint typecheck pytest bench bench-routing migrate seed serve migration regen-migration clean
+.PHONY: kernels run test lint typecheck pytest bench bench-routing drills migrate seed serve migration regen-migration clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -65,6 +65,12 @@ bench-routing: $(STAMP) kernels
 	wait
 	tail -n 1 bench-out/solomon.txt bench-out/lilim.txt
 	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --workers 2 --solutions-dir bench-out/solutions
+
+## drills: fault drills against the service as production runs it (Granian workers) on a throwaway PostgreSQL
+## database: kill -9 of a worker in a booking burst, Redis down, upload disk full, backup and restore; prints a
+## table (bench/drills; DRILL_DATABASE_URL, DRILL_REDIS_DB; a few minutes)
+drills: $(STAMP)
+	$(BIN)/python -m bench.drills
 
 # The service is production unless told otherwise (backend/settings.py); these targets are the local demo's.
 migrate: $(STAMP)
