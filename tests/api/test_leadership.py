@@ -303,3 +303,38 @@ async def test_scorecards(client: httpx.AsyncClient, engine: AsyncEngine, demo: 
             )
         ).all()
     assert {row["key"] for row in r.json()["rows"]} == set(desks)
+
+
+async def test_bad_queries_are_problems_not_errors(client: httpx.AsyncClient) -> None:
+    """Junk in every parameter of the three reports, as leadership and as an admin: a 4xx problem, never a 5xx."""
+    junk = [
+        "",
+        "x",
+        "-1",
+        "99999",
+        "2018-02-30",
+        "1900-01-01",
+        "\u0110",
+        "%00",
+        "2018-10-01T00:00",
+        "10" * 20,
+    ]
+    params = ("from", "to", "province", "group_by", "kind", "top", "format")
+    callers = [await staff_headers(client, "leader01"), await staff_headers(client, "admin")]
+    wrong = []
+    for op in ("dossiers", "legs", "scorecards"):
+        for name in params:
+            for value in junk:
+                for headers in callers:
+                    base = {"province": "82"} if name != "province" else {}
+                    r = await client.get(f"{BASE}/{op}", params={**OCT, **base, name: value}, headers=headers)
+                    ok = r.status_code < 300 or r.headers["content-type"].startswith(
+                        "application/problem+json"
+                    )
+                    if r.status_code >= 500 or not ok:
+                        wrong.append(f"{op} {name}={value!r}: {r.status_code} {r.text[:200]}")
+    r = await client.get(
+        f"{BASE}/dossiers", params={"from": "2018-10-31", "to": "2018-10-01"}, headers=callers[0]
+    )
+    assert r.status_code == 422 and r.json()["code"] == "bad_period"
+    assert not wrong, wrong
