@@ -241,6 +241,17 @@ _ALL: tuple[Template, ...] = (
         times=("start",),
     ),
     Template(
+        key="dossier.return_address_needed",
+        audience="citizen",
+        title_vi="Cần địa chỉ để trả hồ sơ {item_id}",
+        body_vi="Bưu điện chưa có địa chỉ để mang kết quả đến nhà. Chạm để cho biết địa chỉ và chọn giờ.",
+        title_en="An address is needed for dossier {item_id}",
+        body_en="The post office has no address to bring the result to. Tap to give one and choose a time.",
+        link="/dossiers/{item_id}/return-offer",
+        collapse="return-{item_id}",
+        priority="high",
+    ),
+    Template(
         key="dossier.supplement_collected",
         audience="citizen",
         title_vi="Bưu điện đã nhận hồ sơ bổ sung {item_id}",

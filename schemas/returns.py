@@ -16,6 +16,7 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from schemas.base import Instant, new_id, utc_field
+from schemas.dossiers import CitizenConfirmation
 
 
 class ReturnOfferStatus(StrEnum):
@@ -113,3 +114,10 @@ class SupplementIn(BaseModel):
     place: str | None = PField(default=None, max_length=200)
     lat: float | None = PField(default=None, ge=-90, le=90)
     lon: float | None = PField(default=None, ge=-180, le=180)
+    confirmation: CitizenConfirmation | None = PField(
+        default=None,
+        description=(
+            "the citizen confirms the handover at the door, as for a pickup: today's handover code (wrong codes "
+            "count towards the daily lock) or a signature photo; required"
+        ),
+    )

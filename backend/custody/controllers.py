@@ -107,7 +107,9 @@ class DossierController(Controller):
             "Scoped to the caller: staff see their organisation's dossiers (held, handled, or coming to them), "
             "a courier what they carry or is being handed to them, a citizen their own, an admin all. "
             "`view` gives the desk console's lists: `incoming` (in a pending handover to the caller), "
-            "`on_hand`, `outgoing`, `due_soon` (due within two working days) and `overdue`. `status` takes "
+            "`on_hand`, `outgoing`, `due_soon` (due within two working days), `overdue` and "
+            "`return_unplaceable` (a postal return with no address to deliver to: the citizen was asked for "
+            "one; call them). `status` takes "
             "several statuses separated by commas; `custodian` a custodian kind or an organisation code; "
             "`q` an item id (dossier or result), the agency's own code or the citizen's phone. Ordered by due "
             "date; paged with `limit`/`offset`."
@@ -124,7 +126,8 @@ class DossierController(Controller):
         due_before: FromQuery[datetime | None] = None,
         overdue: FromQuery[bool | None] = None,
         view: Annotated[
-            str | None, QueryParameter(pattern="^(incoming|on_hand|outgoing|due_soon|overdue)$")
+            str | None,
+            QueryParameter(pattern="^(incoming|on_hand|outgoing|due_soon|overdue|return_unplaceable)$"),
         ] = None,
         q: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> DossierPage:

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.services import access_of
-from backend.custody import views
+from backend.custody import codeguard, views
 from backend.custody.controllers import deps, publish
 from backend.custody.services import postal_return, return_offers, supplements
 from backend.lib.auth import Principal, requires
@@ -113,9 +113,11 @@ class ReturnController(Controller):
             "what was handed over in `documents`, default the whole missing list), the visit is completed and "
             "the citizen told. The legal clock stays paused until the desk receives the supplement (`TNB`, by "
             "the courier's handover to the desk), which resumes it (Decree 118/2025/NĐ-CP). Staff of the post "
-            "office of the visit (else of the dossier); others 404. 409 `not_awaiting_supplement`."
+            "office of the visit (else of the dossier); others 404. 409 `not_awaiting_supplement`. The citizen "
+            "confirms with today's handover code or a signature photo (`confirmation`, as for a pickup; 422 "
+            "`confirmation_required`); wrong codes count towards the daily lock (429 with `Retry-After`)."
         ),
-        responses=problems(404, 409, 422),
+        responses=problems(404, 409, 422, 429),
     )
     async def collect_supplement(
         self,
@@ -125,7 +127,8 @@ class ReturnController(Controller):
         item_id: FromPath[str],
         data: JSONBody[SupplementIn],
     ) -> DossierDetail:
-        dossier, effects = await supplements.collect(db_session, principal, item_id, data)
+        async with codeguard.guarded(db_session):  # a wrong handover code counts though the scan is refused
+            dossier, effects = await supplements.collect(db_session, principal, item_id, data)
         publish(request, effects)
         detail = await views.dossier_detail(db_session, principal, dossier.item_id, access_of(request))
         return DossierDetail.model_validate(detail)

@@ -252,6 +252,7 @@ NOTE_CODES: dict[str, tuple[str, str]] = {
     "YTQ": ("Công dân chọn nhận kết quả tại quầy", "Counter pickup chosen"),
     "HTK": ("Đã đặt lịch trả kết quả tại nhà", "Return delivery booked"),
     "HTT": ("Tự động đặt lịch trả kết quả tại nhà", "Return delivery booked automatically"),
+    "HTD": ("Chưa có địa chỉ trả kết quả, đã hỏi công dân", "No return address: the citizen was asked"),
 }
 
 CODE_LABELS: dict[str, tuple[str, str]] = {

@@ -44,6 +44,7 @@ from schemas.dossiers import (
 )
 from schemas.enums import Role
 from schemas.orgs import Organisation
+from schemas.returns import ReturnOffer, ReturnOfferStatus
 
 VIEWS = ("incoming", "on_hand", "outgoing", "due_soon", "overdue")
 DUE_SOON_WORKING_DAYS = 2
@@ -151,7 +152,10 @@ def _status_label(status: str) -> dict[str, str]:
         "not_accepted": ("Không được tiếp nhận", "Not accepted"),
         "processing": ("Đang giải quyết", "Being processed"),
         "awaiting_supplement": ("Chờ bổ sung hồ sơ", "Waiting for supplements"),
-        "supplement_in_transit": ("Hồ sơ bổ sung đang chuyển đến Bộ phận Một cửa", "Supplement on its way to the desk"),
+        "supplement_in_transit": (
+            "Hồ sơ bổ sung đang chuyển đến Bộ phận Một cửa",
+            "Supplement on its way to the desk",
+        ),
         "resolved": ("Đã có kết quả", "Decided"),
         "withdrawn": ("Đã rút hồ sơ", "Withdrawn"),
         "result_ready": ("Kết quả tại Bộ phận Một cửa", "Result at the desk"),
@@ -429,6 +433,12 @@ async def list_dossiers(
         stmt = stmt.where(_open(), col(Dossier.due_at) >= now, col(Dossier.due_at) <= horizon)
     elif view == "overdue":
         stmt = stmt.where(_open(), col(Dossier.due_at) < now)
+    elif view == "return_unplaceable":  # a return offer with no address to deliver to (issue 20)
+        stmt = stmt.where(
+            col(Dossier.id).in_(
+                select(ReturnOffer.dossier_id).where(ReturnOffer.status == ReturnOfferStatus.unplaceable)
+            )
+        )
     if q:
         stmt = stmt.where(await _search(session, q.strip()))
     rows, total = await fetch_page(session, stmt, paging)

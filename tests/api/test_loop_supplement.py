@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from backend.db import session_factory
 from backend.planning.stop_view import stop_details
+from schemas.attempts import CodeFailure
 from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.dossiers import Dossier
@@ -88,10 +89,28 @@ async def test_supplement_pickup_scan_and_desk_receipt(
         f"/api/v1/dossiers/{item}/supplements", headers=await staff_headers(client, "courier03"), json={}
     )
     assert r.status_code == 404, r.text
+    # The citizen confirms the handover as at a pickup: none is 422, a wrong code 422 and counted (its
+    # failure row outlives the refusal), today's code passes.
+    courier = await staff_headers(client, "courier01")
+    where = {"place": "tại nhà công dân", "lat": 10.46, "lon": 105.63}
+    r = await client.post(f"/api/v1/dossiers/{item}/supplements", headers=courier, json=where)
+    assert r.status_code == 422 and r.json()["code"] == "confirmation_required", r.text
+    code = (await client.get("/api/v1/handover-code", headers=await citizen(client, PHONE))).json()["code"]
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     r = await client.post(
         f"/api/v1/dossiers/{item}/supplements",
-        headers=await staff_headers(client, "courier01"),
-        json={"place": "tại nhà công dân", "lat": 10.46, "lon": 105.63},
+        headers=courier,
+        json={**where, "confirmation": {"method": "code", "code": wrong}},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "wrong_code", r.text
+    async with session_factory(engine)() as s:
+        d = (await s.exec(select(Dossier).where(Dossier.item_id == item))).one()
+        failures = (await s.exec(select(CodeFailure).where(CodeFailure.citizen_id == d.citizen_id))).all()
+    assert [f.outcome for f in failures] == ["wrong"] and d.status == "awaiting_supplement"
+    r = await client.post(
+        f"/api/v1/dossiers/{item}/supplements",
+        headers=courier,
+        json={**where, "confirmation": {"method": "code", "code": code}},
     )
     assert r.status_code == 201, r.text
     body = r.json()

@@ -406,7 +406,18 @@ async def auto_book(session: AsyncSession, offer_id: uuid.UUID, now: datetime) -
         await session.commit()
         return False
     if offer.lat is None or offer.lon is None:
-        await _take(session, offer_id, ReturnOfferStatus.unplaceable, now)
+        # Nowhere to deliver to: listed for the desk (GET /dossiers?view=return_unplaceable), the citizen asked
+        # for an address (choosing a window with a place books it), once, with the event in the same transaction.
+        if await _take(session, offer_id, ReturnOfferStatus.unplaceable, now):
+            note_event(session, SYSTEM, dossier, "HTD", now, {"offer_id": str(offer_id)})
+            enqueue(
+                session,
+                recipient_kind="citizen",
+                recipient_id=citizen.id,
+                template="dossier.return_address_needed",
+                params={"item_id": dossier.item_id},
+                dedupe_key=f"dossier.return_address_needed:{offer_id}",
+            )
         await session.commit()
         return False
     place, attempt, dossier_pk = (offer.lat, offer.lon, offer.address), offer.attempts, offer.dossier_id

@@ -6,7 +6,8 @@ the desk's receipt of the supplement. So the scan (``EBS``) moves the dossier to
 the courier as the supplement's holder and leaves the clock paused; the desk's receipt (``TNB``, by the
 courier's handover to the desk or the desk's own event) resumes it and the desk's live feed shows it on the same
 dossier. The supplement pickup visit (a booking that carries the dossier) is completed in the same
-transaction.
+transaction. The citizen confirms the handover as at a pickup: today's handover code (attempts limited by
+``codeguard``) or a signature photo.
 """
 
 from datetime import datetime
@@ -20,8 +21,10 @@ from backend.custody import transitions as tr
 from backend.custody.services.access import actor_for, load_dossier
 from backend.custody.services.clock import event_time
 from backend.custody.services.events import Effects, Move, transition
+from backend.custody.services.verification import check_confirmation
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem, not_found
+from schemas.accounts import Citizen
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentKind, AppointmentStatus
 from schemas.catalogue import Procedure
@@ -79,11 +82,19 @@ async def collect(
             extra={"current_status": exc.status, "allowed": exc.allowed},
         ) from None
     when = event_time(body.client_at, now)
+    # The citizen confirms the handover as for a pickup (Circular 17/2017/TT-BTTTT art. 5): today's code, its
+    # wrong answers counted by codeguard (the caller runs this in codeguard.guarded), or a signature photo.
+    citizen = await session.get(Citizen, dossier.citizen_id) if dossier.citizen_id else None
+    await check_confirmation(session, principal, body, citizen, when)
     procedure = await session.get(Procedure, dossier.procedure_id)
     assert procedure is not None
     extra: dict[str, object] = {"documents": list(body.documents)}
     if appt is not None:
         extra["appointment_id"] = str(appt.id)
+    if body.confirmation is not None:
+        extra["confirmation"] = body.confirmation.method
+        if body.confirmation.signature_proof_id is not None:
+            extra["signature_proof_id"] = str(body.confirmation.signature_proof_id)
     move = Move(
         CODE,
         to,

@@ -20,6 +20,7 @@ from schemas.accounts import Citizen
 from schemas.dossiers import DossierCreate, PickupRecord, ProofFile, RecipientCheck, ResultItem
 from schemas.enums import Role
 from schemas.identity import AuthorisationState, AuthorisedPerson
+from schemas.returns import SupplementIn
 from schemas.vntime import vn_date
 
 
@@ -44,8 +45,14 @@ def code_matches(citizen_id: uuid.UUID, code: str, at: datetime) -> bool:
 
 
 async def check_confirmation(
-    session: AsyncSession, principal: Principal, body: DossierCreate, citizen: Citizen | None, when: datetime
+    session: AsyncSession,
+    principal: Principal,
+    body: DossierCreate | SupplementIn,
+    citizen: Citizen | None,
+    when: datetime,
 ) -> None:
+    """The citizen's confirmation of a handover at the door (a pickup, or a supplement collected for a dossier):
+    today's handover code, guarded by ``codeguard``, or a signature photo."""
     conf = body.confirmation
     if conf is None or citizen is None:
         raise Problem(
