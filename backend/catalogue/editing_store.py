@@ -169,3 +169,33 @@ async def check_postal_pickup(session: AsyncSession, code: str, province: str | 
             code="procedure_not_postal",
             extra={"procedure": code, "province": province},
         )
+
+
+async def procedure_on(session: AsyncSession, head: Procedure, at: datetime) -> Procedure:
+    """The catalogue row as it read at ``at`` (a dossier received then counts its deadline from it): ``head``
+    itself when the version in force then is what it shows, else a transient copy with that version's content
+    (never added to a session: read only)."""
+    content = content_of(version_at(await catalogue(session), head.code, at), None, head.code)
+    if content is None or all(getattr(head, n) == v for n, v in content.values if n != "level"):
+        return head
+    return Procedure.model_validate({**head.model_dump(), **dict(content.values), "id": head.id})
+
+
+async def check_intake(
+    session: AsyncSession, code: str, province: str | None, at: datetime, *, postal: bool, postal_return: bool
+) -> None:
+    """A dossier received at ``at`` in ``province``: by post only where the province's list in force allows."""
+    pickup, back = await postal_at(session, code, province, at)
+    if postal and not pickup:
+        raise Problem(
+            422,
+            "Thủ tục này không được nộp qua bưu chính tại tỉnh này / this procedure cannot be filed by post here",
+            code="postal_not_allowed",
+        )
+    if postal_return and not back:
+        raise Problem(
+            422,
+            "Thủ tục này không trả kết quả qua bưu chính tại tỉnh này / results of this procedure cannot be "
+            "posted here",
+            code="postal_return_not_allowed",
+        )

@@ -388,3 +388,47 @@ async def test_broken_input_is_never_a_server_error(client: httpx.AsyncClient, d
         assert 400 <= r.status_code < 500, (form, r.text)
     r = await client.post("/api/v1/catalogue/procedures/import", content=b"not multipart", headers=admin)
     assert 400 <= r.status_code < 500
+
+
+async def test_a_dossier_is_checked_and_timed_by_the_version_of_its_day(
+    client: httpx.AsyncClient, demo: Any
+) -> None:
+    admin = await staff_headers(client, "admin")
+    desk = await staff_headers(client, "desk02")
+    code = new_code()
+    await create(client, admin, code, processing_days=3)
+    v2 = {
+        k: v
+        for k, v in procedure_body(code, processing_days=20).items()
+        if k not in ("code", "fee_vnd", "charge_vnd", "basis")
+    }
+    r = await client.post(
+        f"/api/v1/catalogue/procedures/{code}/versions",
+        json={**v2, "effective_from": at(timedelta(seconds=2))},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    body = {"channel": "direct", "procedure": code, "citizen_phone": "+84900000085", "postal_return": False}
+    r = await client.post("/api/v1/dossiers", json=body, headers=desk)
+    assert r.status_code == 201, r.text
+    first_due = datetime.fromisoformat(r.json()["due_at"])
+    await asyncio.sleep(2.2)
+    r = await client.post("/api/v1/dossiers", json=body, headers=desk)
+    assert r.status_code == 201, r.text
+    second_due = datetime.fromisoformat(r.json()["due_at"])
+    assert second_due - first_due >= timedelta(days=17)  # 20 working days against 3: the day's version counts
+
+    r = await client.post(
+        f"/api/v1/catalogue/procedures/{code}/eligibility",
+        json={
+            "province_code": demo.province.code,
+            "postal_pickup": True,
+            "postal_return": False,
+            "basis": BASIS,
+            "effective_from": at(timedelta(0)),
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/dossiers", json={**body, "postal_return": True}, headers=desk)
+    assert r.status_code == 422 and r.json()["code"] == "postal_return_not_allowed", r.text

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import citizen_by_phone
-from backend.catalogue import places  # the served communes and their centroids
+from backend.catalogue import editing_store, places  # the catalogue in force; the served communes
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody import transitions as tr
 from backend.custody.ids import claim_reserved, new_item_id, parse_item_id
@@ -150,6 +150,14 @@ async def create_dossier(
     if body.channel == Channel.home_pickup:
         await check_confirmation(session, principal, body, intake.citizen, when)
     desk = await _desk(session, actor, body, intake.procedure)
+    await editing_store.check_intake(  # the province's postal list in force that day (issue 23)
+        session,
+        body.procedure,
+        desk.province_code,
+        when,
+        postal=body.channel in POSTAL_CHANNELS,
+        postal_return=intake.postal_return,
+    )
     agency = await org_by_code(session, body.agency, OrgKind.agency) if body.agency else None
     item_id = (
         await claim_reserved(session, principal.id, body.item_id, at=when)
@@ -170,7 +178,7 @@ async def create_dossier(
         where=body,
         ev=None,
         calendar=await working_calendar(session),
-        procedure=intake.procedure,
+        procedure=await editing_store.procedure_on(session, intake.procedure, when),  # version of that day
         target_org=desk if status == tr.Status.received else None,
     )
     await transition(session, actor, dossier, move, effects)
