@@ -2,6 +2,7 @@
 routing library."""
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -35,7 +36,8 @@ def _watch(parent: int) -> None:
 
 
 def run(problem: Problem, options: SolveOptions, conn: Connection) -> None:
-    _die_with_parent(os.getppid())
+    parent = multiprocessing.parent_process()  # its pid as spawned: the parent may be gone already
+    _die_with_parent(parent.pid if parent is not None and parent.pid else os.getppid())
     try:
         conn.send(("ok", solve(problem, options)))
     except BaseException as exc:  # report anything, including MemoryError, to the parent
