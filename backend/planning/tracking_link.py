@@ -214,7 +214,7 @@ async def _progress(session: AsyncSession, appt: Appointment, now: datetime) -> 
     """Where the visit stands on the latest published plan that has it; None when it is not open there."""
     row = (
         await session.exec(
-            select(PlanStop, PlanRoute, Plan.service_date)
+            select(PlanStop, PlanRoute, col(Plan.service_date))
             .join(PlanRoute, col(PlanRoute.id) == col(PlanStop.route_id))
             .join(Plan, col(Plan.id) == col(PlanStop.plan_id))
             .where(PlanStop.appointment_id == appt.id, Plan.status == PlanStatus.published)
