@@ -31,6 +31,7 @@ from backend.booking import controllers as booking
 from backend.booking import ledger_cache
 from backend.booking import services as booking_services
 from backend.booking.services import changes as booking_changes
+from backend.booking.services.book import on_book as booking_on_book
 from backend.catalogue import controllers as catalogue
 from backend.catalogue import editing_changes as catalogue_changes
 from backend.catalogue import editing_controller as catalogue_edits
@@ -55,6 +56,7 @@ from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_do
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
+from backend.money import booking_money
 from backend.money import controllers as money
 from backend.money import refunds as money_refunds
 from backend.money import remit_controllers as money_remit
@@ -143,6 +145,7 @@ def wire_subscriptions(settings: Settings) -> None:
     catalogue_store.on_change(booking_services.invalidate_caches)  # catalogue edits in this process (issue 23)
     ledger_cache.install()  # booked minutes per window
     booking_changes.on_cancel(money_refunds.on_cancelled)  # a cancelled visit's due reversed, paid owed back
+    booking_on_book(booking_money.at_booking)  # a visit's due and exemption written with its booking
     planning_capacity.install()  # the plans that listings read
     planning_capacity.install_policy(settings.booking_capacity)
 

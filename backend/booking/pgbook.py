@@ -32,7 +32,8 @@ _CALL = text(
     """
     SELECT o_outcome, o_appointment, o_hash FROM hoso_book(
         :caller, :key, :hash, :office, :start, :end, :cap, :cost, :now,
-        CAST(:appointment AS jsonb), CAST(:event AS jsonb), CAST(:notifications AS jsonb))
+        CAST(:appointment AS jsonb), CAST(:event AS jsonb), CAST(:notifications AS jsonb),
+        CAST(:extra AS jsonb))
     """
 ).bindparams(
     bindparam("caller", type_=_KEYS.c.caller_id.type),
@@ -47,6 +48,7 @@ _CALL = text(
     bindparam("appointment", type_=String()),
     bindparam("event", type_=String()),
     bindparam("notifications", type_=String()),
+    bindparam("extra", type_=String()),
 )
 
 
@@ -91,12 +93,28 @@ def arguments(
         "appointment": row_json(Appointment, appointment),
         "event": row_json(AppointmentEvent, event),
         "notifications": "[" + ",".join(row_json(Notification, n) for n in notifications) + "]",
+        "extra": "[]",
     }
+
+
+def extra_json(extras: Sequence[tuple[Any, Sequence[Mapping[str, Any]]]]) -> str:
+    """Rows other parts write with the booking (``services.book.on_book``) as ``hoso_book``'s ``p_extra``:
+    ``[{"table": name, "rows": [...]}, ...]`` in insertion order (migration 0024 lists the tables it takes)."""
+    items = [
+        '{"table":'
+        + _ENCODER.encode(model.__tablename__).decode()
+        + ',"rows":['
+        + ",".join(row_json(model, row) for row in rows)
+        + "]}"
+        for model, rows in extras
+        if rows
+    ]
+    return "[" + ",".join(items) + "]"
 
 
 def item_json(args: Mapping[str, Any]) -> bytes:
     """``arguments`` as one JSON object, an item of ``hoso_book_many`` (``pgbatch.py``)."""
-    raw = {"appointment", "event", "notifications"}
+    raw = {"appointment", "event", "notifications", "extra"}
     return _ENCODER.encode({k: msgspec.Raw(v.encode()) if k in raw else v for k, v in args.items()})
 
 

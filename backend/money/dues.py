@@ -1,9 +1,10 @@
 """What a visit owes: the quote the booking kept (``appointment.fees``: postal charge, fee, lệ phí) as a
 ``due`` transaction, and what is still outstanding.
 
-The due of an appointment is posted once (key ``due:{appointment id}``), the first time money touches the
-visit (a collection, an online payment, its cancellation, a report's sweep: ``post_dues``) from the quote
-stored with the booking, so it is the price in force when the booking was made. Dr ``receivable:citizen`` /
+The due of an appointment is posted once (key ``due:{appointment id}``) from the quote stored with the
+booking, so it is the price in force when the booking was made: in the booking's own transaction
+(``booking_money.at_booking``, both booking write paths); for visits booked before that, the first time money
+touches the visit (a collection, an online payment, its cancellation) or the scheduled backfill ``post_dues``. Dr ``receivable:citizen`` /
 Cr ``payable:agency`` (fee + lệ phí: Law 97/2015/QH13 on Fees and Charges, art. 3: they belong to the State
 and are paid to the agency that collects them on its behalf) / Cr ``revenue:postal`` (the postal charge).
 The agency is the dossier's deciding agency when known, else ``unassigned`` until a remittance assigns it.
@@ -78,6 +79,41 @@ async def scope_of(session: AsyncSession, appt: Appointment) -> list[Appointment
     return sorted(out, key=lambda a: a.id)
 
 
+async def due_posting(
+    session: AsyncSession,
+    appt: Appointment,
+    *,
+    actor_id: uuid.UUID | None,
+    actor_role: str,
+    at: datetime | None = None,
+    office: str | None = None,
+) -> Posting | None:
+    """The visit's due as a posting (None when the quote is 0): key ``due:{appointment id}``."""
+    agency, postal = quote_parts(appt)
+    if agency + postal == 0:
+        return None
+    dossier = await dossier_of(session, appt)
+    office = office or await office_code(session, appt)
+    lines = [Line(accounts.receivable(appt.citizen_id), agency + postal)]
+    if agency:
+        lines.append(Line(accounts.payable_agency(await agency_code(session, dossier)), -agency))
+    if postal:
+        lines.append(Line(accounts.postal_revenue(office), -postal))
+    return Posting(
+        kind=TxnKind.due,
+        lines=tuple(lines),
+        idempotency_key=f"due:{appt.id}",
+        actor_id=actor_id,
+        actor_role=actor_role,
+        place=office,
+        dossier_id=dossier.id if dossier else None,
+        appointment_id=appt.id,
+        payer=str(appt.citizen_id),
+        memo=f"quote {appt.kind}: fee+charge {agency}, postal {postal}",
+        at=at,
+    )
+
+
 async def post_due(
     session: AsyncSession,
     appt: Appointment,
@@ -86,47 +122,27 @@ async def post_due(
     actor_role: str,
     at: datetime | None = None,
 ) -> LedgerTxn | None:
-    """The visit's due (posted once; None when the quote is 0)."""
-    key = f"due:{appt.id}"
-    existing = await find(session, key)
+    """The visit's due (posted once; None when the quote is 0) and the exemption its quote applied. Since
+    migration 0024 a booking writes both in its own transaction (``booking_money.at_booking``); this posts
+    them for visits booked before (``post_dues``'s backfill) and is a no-op for the others."""
+    existing = await find(session, f"due:{appt.id}")
     if existing is not None:
         return existing
-    agency, postal = quote_parts(appt)
-    if agency + postal == 0:
+    posting = await due_posting(session, appt, actor_id=actor_id, actor_role=actor_role, at=at)
+    if posting is None:
         return None
-    dossier = await dossier_of(session, appt)
-    office = await office_code(session, appt)
-    lines = [Line(accounts.receivable(appt.citizen_id), agency + postal)]
-    if agency:
-        lines.append(Line(accounts.payable_agency(await agency_code(session, dossier)), -agency))
-    if postal:
-        lines.append(Line(accounts.postal_revenue(office), -postal))
-    txn = await post(
-        session,
-        Posting(
-            kind=TxnKind.due,
-            lines=tuple(lines),
-            idempotency_key=key,
-            actor_id=actor_id,
-            actor_role=actor_role,
-            place=office,
-            dossier_id=dossier.id if dossier else None,
-            appointment_id=appt.id,
-            payer=str(appt.citizen_id),
-            memo=f"quote {appt.kind}: fee+charge {agency}, postal {postal}",
-            at=at,
-        ),
-    )
+    txn = await post(session, posting)
     # the exemption the quote applied, with its legal basis (issue 21: the prices people set)
-    await exemptions.post_exemption(
-        session,
+    waived = exemptions.posting(
         appt,
         actor_id=actor_id,
         actor_role=actor_role,
-        place=office,
-        dossier_id=dossier.id if dossier else None,
+        place=posting.place,
+        dossier_id=posting.dossier_id,
         at=at,
     )
+    if waived is not None:
+        await post(session, waived)
     return txn
 
 

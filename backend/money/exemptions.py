@@ -29,6 +29,40 @@ def applied(appt: Appointment) -> dict[str, Any] | None:
     return found
 
 
+def posting(
+    appt: Appointment,
+    *,
+    actor_id: uuid.UUID | None,
+    actor_role: str,
+    place: str | None,
+    dossier_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> Posting | None:
+    """The exemption the visit's quote applied as a posting (key ``exempt:{appointment id}``), or None."""
+    found = applied(appt)
+    if found is None:
+        return None
+    amount = int(found["amount_vnd"])
+    basis = str(found.get("legal_basis") or "")
+    return Posting(
+        kind=TxnKind.exempted,
+        lines=(
+            Line(accounts.exempt(found["code"]), amount),
+            Line(accounts.receivable(appt.citizen_id), -amount),
+        ),
+        idempotency_key=f"exempt:{appt.id}",
+        actor_id=actor_id,
+        actor_role=actor_role,
+        place=place,
+        dossier_id=dossier_id,
+        appointment_id=appt.id,
+        payer=str(appt.citizen_id),
+        method=PaymentMethod.none,
+        memo=f"{found['code']}: {basis}"[:200],
+        at=at,
+    )
+
+
 async def post_exemption(
     session: AsyncSession,
     appt: Appointment,
@@ -39,28 +73,5 @@ async def post_exemption(
     dossier_id: uuid.UUID | None = None,
     at: datetime | None = None,
 ) -> LedgerTxn | None:
-    found = applied(appt)
-    if found is None:
-        return None
-    amount = int(found["amount_vnd"])
-    basis = str(found.get("legal_basis") or "")
-    return await post(
-        session,
-        Posting(
-            kind=TxnKind.exempted,
-            lines=(
-                Line(accounts.exempt(found["code"]), amount),
-                Line(accounts.receivable(appt.citizen_id), -amount),
-            ),
-            idempotency_key=f"exempt:{appt.id}",
-            actor_id=actor_id,
-            actor_role=actor_role,
-            place=place,
-            dossier_id=dossier_id,
-            appointment_id=appt.id,
-            payer=str(appt.citizen_id),
-            method=PaymentMethod.none,
-            memo=f"{found['code']}: {basis}"[:200],
-            at=at,
-        ),
-    )
+    found = posting(appt, actor_id=actor_id, actor_role=actor_role, place=place, dossier_id=dossier_id, at=at)
+    return await post(session, found) if found is not None else None

@@ -17,6 +17,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.lib.problems import Problem
 from backend.money import accounts
-from schemas.base import utcnow
+from schemas.base import row_values, utcnow
 from schemas.money import MAX_AMOUNT_VND, LedgerLine, LedgerTxn, PaymentMethod, TxnKind
 
 MAX_KEY = 120
@@ -150,6 +151,35 @@ async def post(session: AsyncSession, posting: Posting) -> LedgerTxn:
             raise Problem(409, "Bút toán trùng / a conflicting transaction exists", code="conflict") from None
         return _same_or_conflict(again, content)
     return txn
+
+
+def rows(posting: Posting) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new transaction's rows (validated) for a write that is not ``post``'s: a booking's due, written by
+    booking's own statements (SQLite) or inside ``hoso_book`` (PostgreSQL) in the booking's transaction. Only
+    for keys nobody can have used yet (the key names a visit being created)."""
+    validate(posting)
+    txn = row_values(
+        LedgerTxn,
+        kind=str(posting.kind),
+        idempotency_key=posting.idempotency_key,
+        digest=digest(posting),
+        dossier_id=posting.dossier_id,
+        appointment_id=posting.appointment_id,
+        payer=posting.payer,
+        method=str(posting.method) if posting.method else None,
+        actor_id=posting.actor_id,
+        actor_role=posting.actor_role,
+        at=posting.at or utcnow(),
+        place=posting.place,
+        receipt_no=posting.receipt_no,
+        source_event=posting.source_event,
+        memo=posting.memo,
+    )
+    lines = [
+        row_values(LedgerLine, txn_id=txn["id"], line_no=n, account=line.account, amount_vnd=line.amount_vnd)
+        for n, line in enumerate(posting.lines, start=1)
+    ]
+    return txn, lines
 
 
 async def lines_of(session: AsyncSession, txn_id: uuid.UUID) -> list[LedgerLine]:

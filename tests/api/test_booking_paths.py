@@ -5,7 +5,7 @@ the statement-by-statement write SQLite uses did not hold the national peak on P
 ``backend/booking/pgbatch.py`` and ``bench/booking.py``). Keeping both is safe only while they agree: the same
 bookings into a window with room for two (a new one, a retry of it, a second, one too many) must be created,
 replayed, created and refused alike, leave the refused key free, fill the window exactly and write the same
-appointment, event and notification rows. On SQLite the statement-by-statement write is checked on its own;
+appointment, event, notification and ledger (the visit's due) rows. On SQLite the statement-by-statement write is checked on its own;
 on PostgreSQL both run, each in a window of its own, and are compared. A change to the ledger rule or the
 rows on one side only fails here."""
 
@@ -20,13 +20,14 @@ from sqlmodel import col, select
 
 from backend.booking import pgbook
 from backend.booking.geocoding import NoGeocoder
-from backend.booking.services.book import claim_key, request_hash, write_in_steps
+from backend.booking.services.book import booking_extras, claim_key, request_hash, write_in_steps
 from backend.booking.services.draft import Draft, draft
 from backend.db import session_factory
 from backend.lib.auth import Principal
 from schemas.base import utcnow
 from schemas.booking import Appointment, AppointmentCreate, AppointmentEvent, IdempotencyRecord, SlotCapacity
 from schemas.enums import Role
+from schemas.money import LedgerLine, LedgerTxn
 from schemas.notifications import Notification
 from tests.api.test_booking_flow import free_windows, pickup, place_of, set_booked
 from tests.conftest import citizen_headers
@@ -63,7 +64,7 @@ async def _in_steps(
             earlier = rec.appointment_id
             await session.rollback()
             return "replayed", earlier
-        if not await write_in_steps(session, d):
+        if not await write_in_steps(session, d, await booking_extras(session, d, principal, utcnow())):
             await session.rollback()
             return "full", None
         await session.commit()
@@ -74,7 +75,10 @@ async def _in_function(
     engine: AsyncEngine, principal: Principal, d: Draft, key: str, digest: str
 ) -> tuple[str, Any]:
     async with session_factory(engine)() as session:
-        written = await pgbook.write(session, d.arguments(principal.id, key, digest, utcnow()))
+        now = utcnow()
+        extra = pgbook.extra_json(await booking_extras(session, d, principal, now))
+        await session.commit()  # the hooks' reads
+        written = await pgbook.write(session, {**d.arguments(principal.id, key, digest, now), "extra": extra})
     if written is None:
         return "full", None
     return ("created" if written.created else "replayed"), written.appointment_id
@@ -125,7 +129,25 @@ async def _stored(session: Any, appt_id: uuid.UUID) -> dict[str, Any] | None:
     notes = (
         await session.exec(select(Notification).where(col(Notification.dedupe_key).like(f"appt:{appt_id}:%")))
     ).all()
+    txns = (await session.exec(select(LedgerTxn).where(col(LedgerTxn.appointment_id) == appt_id))).all()
+    money = []
+    for t in sorted(txns, key=lambda t: t.idempotency_key):
+        lines = (await session.exec(select(LedgerLine).where(col(LedgerLine.txn_id) == t.id))).all()
+        money.append(
+            (
+                t.kind,
+                t.idempotency_key.split(":")[0],
+                t.actor_role,
+                t.payer,
+                t.method,
+                t.place,
+                t.memo,
+                t.at.tzinfo is not None,
+            )
+            + tuple(sorted((line.line_no, line.account, line.amount_vnd) for line in lines))
+        )
     return {
+        "money": money,
         "appointment": shown,
         "events": [(e.seq, e.type, e.actor_role, e.channel, sorted(e.data)) for e in events],
         "notifications": sorted(
@@ -160,6 +182,9 @@ async def test_both_booking_writes_answer_and_store_alike(
     templates = [t for t, *_ in in_steps["rows"][0]["notifications"]]
     assert "appointment.booked" in templates
     assert in_steps["rows"][0]["events"] == [(1, "booked", "citizen", "app", ["start"])]
+    # the visit's due is written with the booking (issue 21): its quote, owed by the citizen
+    assert [m[:3] for m in in_steps["rows"][0]["money"]] == [("due", "due", "citizen")]
     if engine.dialect.name == "postgresql":
         in_function = await _run(engine, principal, window(-10), _in_function)
+        assert in_function["rows"][0]["money"] == in_steps["rows"][0]["money"]
         assert in_function == in_steps

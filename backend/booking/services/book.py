@@ -9,8 +9,10 @@ inside ``hoso_book``, see ``pgbook.py``) keeps concurrent bookings within the wi
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,6 +52,29 @@ _CLAIM_KEY = text(
 )
 _INSERT_APPOINTMENT = Appointment.__table__.insert()  # type: ignore[attr-defined]
 _INSERT_EVENT = AppointmentEvent.__table__.insert()  # type: ignore[attr-defined]
+
+# Rows a higher part writes with a new booking, in the booking's own transaction (backend/app.py wires money's:
+# the visit's due and exemption, issue 21): (table model, rows as ``row_values``), in insertion order. On
+# PostgreSQL ``hoso_book`` inserts them (migration 0024 names the tables it accepts); on SQLite
+# ``write_in_steps`` does. Registering the same hook twice adds it once.
+Extra = tuple[Any, Sequence[Mapping[str, Any]]]
+BookHook = Callable[[AsyncSession, Mapping[str, Any], Principal, datetime], Awaitable[Sequence[Extra]]]
+_ON_BOOK: list[BookHook] = []
+
+
+def on_book(hook: BookHook) -> None:
+    if hook not in _ON_BOOK:
+        _ON_BOOK.append(hook)
+
+
+async def booking_extras(
+    session: AsyncSession, checked: Draft, principal: Principal, now: datetime
+) -> list[Extra]:
+    """The rows the registered hooks write with this booking."""
+    out: list[Extra] = []
+    for hook in _ON_BOOK:
+        out.extend(await hook(session, checked.appointment, principal, now))
+    return out
 
 
 def request_hash(data: AppointmentCreate) -> str:
@@ -95,8 +120,12 @@ async def book(
             if rec is not None:
                 return await _replay(session, principal, rec.appointment_id, rec.request_hash, digest), False
         raise
+    extras = await booking_extras(session, checked, principal, now)
     if one_trip:
-        args = checked.arguments(principal.id, idempotency_key, digest, now)
+        args = {
+            **checked.arguments(principal.id, idempotency_key, digest, now),
+            "extra": pgbook.extra_json(extras),
+        }
         if session.in_transaction() and not checked.wrote and not caller_transaction:
             await session.commit()  # only the checks' reads (a cache was cold): the write needs none of them
         if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
@@ -109,7 +138,7 @@ async def book(
             return await _replay(
                 session, principal, written.appointment_id, written.request_hash, digest
             ), False
-    elif not await write_in_steps(session, checked):
+    elif not await write_in_steps(session, checked, extras):
         raise window_full(checked.window)
     await session.commit()
     return _answer(principal, checked, now), True
@@ -129,7 +158,7 @@ def _answer(principal: Principal, checked: Draft, now: datetime) -> AppointmentP
     )
 
 
-async def write_in_steps(session: AsyncSession, checked: Draft) -> bool:
+async def write_in_steps(session: AsyncSession, checked: Draft, extras: Sequence[Extra] = ()) -> bool:
     """SQLite's write of a checked booking, in the session's transaction, statement by statement (the rule
     ``hoso_book`` runs in one statement on PostgreSQL): take the window's minutes, then write the rows.
     False: the window is full, nothing written. One Core statement per row: the ORM's unit of work cost
@@ -139,6 +168,9 @@ async def write_in_steps(session: AsyncSession, checked: Draft) -> bool:
     await session.execute(_INSERT_APPOINTMENT, checked.appointment)
     await session.execute(_INSERT_EVENT, checked.event)
     await outbox.insert_rows(session, checked.notifications)
+    for model, rows in extras:
+        if rows:
+            await session.execute(model.__table__.insert(), list(rows))
     return True
 
 

@@ -271,6 +271,9 @@ async def _paid(
 ) -> None:
     """A success: post the money in and settle the payment (refund due if the visit no longer wants it)."""
     appt = await lock_appointment(session, payment.appointment_id) if payment.appointment_id else None
+    if appt is not None and appt.status not in (AppointmentStatus.cancelled, AppointmentStatus.no_show):
+        # what is owed counts the visit's due: posted at booking, or now for a visit booked before that
+        await dues.post_due(session, appt, actor_id=None, actor_role=provider_name[:20])
     left = await outstanding(session, appt) if appt is not None else 0
     cancelled = appt is None or appt.status == AppointmentStatus.cancelled
     refund = payment.amount_vnd if cancelled else max(0, payment.amount_vnd - max(0, left))
