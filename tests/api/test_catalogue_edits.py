@@ -14,7 +14,7 @@ from backend.catalogue import editing_store
 from backend.db import session_factory
 from schemas.accounts import StaffUser
 from schemas.base import utcnow
-from schemas.catalogue_edits import CatalogueEvent
+from schemas.catalogue_edits import CatalogueEvent, ProcedureEligibility
 from tests.api.test_booking_flow import free_windows, place_of, slots
 from tests.conftest import citizen_headers, staff_headers
 
@@ -432,3 +432,42 @@ async def test_a_dossier_is_checked_and_timed_by_the_version_of_its_day(
     assert r.status_code == 201, r.text
     r = await client.post("/api/v1/dossiers", json={**body, "postal_return": True}, headers=desk)
     assert r.status_code == 422 and r.json()["code"] == "postal_return_not_allowed", r.text
+
+
+async def test_another_writer_reaches_this_process_at_once_on_postgresql(
+    client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
+) -> None:
+    """A row written by another process (here: raw SQL, no code of ours told) drops the cached catalogue at once
+    on PostgreSQL (trigger -> NOTIFY hoso_reference, migration 0023); SQLite keeps it until the TTL or a local
+    edit."""
+    admin = await staff_headers(client, "admin")
+    code = new_code()
+    await create(client, admin, code)
+    province = demo.province.code
+    async with session_factory(engine)() as session:
+        assert await editing_store.postal_at(session, code, province, utcnow()) == (True, True)  # cached now
+    row = ProcedureEligibility(
+        procedure_code=code,
+        province_code=province,
+        postal_pickup=False,
+        postal_return=False,
+        basis=BASIS,
+        effective_from=utcnow() - timedelta(seconds=1),
+    )
+    async with engine.begin() as conn:
+        await conn.execute(ProcedureEligibility.__table__.insert().values(**row.model_dump()))  # type: ignore[attr-defined]
+
+    async def seen() -> tuple[bool, bool]:
+        async with session_factory(engine)() as session:
+            return await editing_store.postal_at(session, code, province, utcnow())
+
+    if engine.dialect.name == "postgresql":
+        for _ in range(40):
+            if await seen() == (False, False):
+                break
+            await asyncio.sleep(0.05)
+        assert await seen() == (False, False)  # within 2 s, far inside the 10 s TTL: the notification did it
+    else:
+        assert await seen() == (True, True)  # no NOTIFY: still cached
+        editing_store.changed()
+        assert await seen() == (False, False)
