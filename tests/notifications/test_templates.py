@@ -39,6 +39,13 @@ SAMPLE = {
     "track_url": "https://hoso.example.vn/v/AAAAAAAAAAAAAAAAAAAAAA",
     "receipt_no": "82-BD-01-2026-000123",  # money.receipt (issue 21)
     "amount": "45.000",
+    # ratings and complaints (backend/feedback, issue 23)
+    "rate_until": datetime(2025, 3, 15, 1, 30, tzinfo=UTC),
+    "complaint_id": uuid.UUID("3f2b8c1e-0000-4000-8000-000000000003"),
+    "category": "Chậm trễ, sai hẹn",
+    "category_en": "Late or missed appointment",
+    "org": "Bưu cục Ba Đình",
+    "due_on": date(2025, 3, 14),
 }
 
 EVENTS = [
