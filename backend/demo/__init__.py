@@ -15,7 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import session_factory
-from backend.demo import booking, custody, money, planning, reporting
+from backend.demo import booking, custody, identity, money, planning, reporting
 from backend.demo.province import DEFAULT_PROVINCE, DemoContext, seed_province
 from backend.demo.reference import load_reference
 from backend.settings import get_settings
@@ -28,6 +28,7 @@ SLICES: tuple[tuple[str, Callable[[AsyncSession, DemoContext], Awaitable[object]
     ("planning", planning.seed),
     ("reporting", reporting.seed),
     ("money", money.seed),  # collections, cash-ups, a remittance awaiting confirmation (issue 21)
+    ("identity", identity.seed),  # national ids checked at the desk, an authorised person (issue 20)
 )
 
 

@@ -55,7 +55,7 @@ async def _route(url: str, courier_id: uuid.UUID) -> tuple[list[str], str]:
         async with session_factory(engine)() as session:
             po = (await session.exec(select(Organisation).where(Organisation.code == OFFICE))).one()
             citizens = (await session.exec(select(Citizen).order_by(Citizen.phone).limit(3))).all()
-            day = clock.vn_date(utcnow()) + timedelta(days=130)
+            day = clock.vn_date(utcnow())  # today: the position shows only on the plan's own day (issue 22)
             plan = Plan(post_office_id=po.id, service_date=day, status=PlanStatus.published, progress=100,
                         options={}, published_at=utcnow(), finished_at=utcnow())  # fmt: skip
             session.add(plan)
