@@ -1,5 +1,5 @@
 """The deciding agency's day in a real browser (issue 23): sign in as the commune's People's Committee
-(agency03), see what the desk sent, receive it by scanning (a malformed id and another agency's dossier show
+(agency06), see what the desk sent, receive it by scanning (a malformed id and another agency's dossier show
 the problem's Vietnamese text), decide each way (result ready, supplement with the missing documents, refusal
 with its reason), watch the due-soon and overdue lists, and hand the decided dossiers back to the desk."""
 
@@ -12,11 +12,12 @@ import pytest
 
 from schemas.base import utcnow
 from tests.browser.conftest import LiveServer, shot, sign_in
-from tests.browser.test_console_desk import confirm, handover, pickup
+from tests.browser.test_console_desk import confirm, handover
 
 pytestmark = pytest.mark.browser
 
-PO, PO_B = "82-BD-01", "82-BD-02"  # courier01 / dispatcher01 / desk02 / agency03; courier03 / ... / agency04
+# Offices no other browser test uses: courier07 / dispatcher04 / desk05 / agency06; courier09 / ... / agency07.
+PO, PO_B = "82-BD-04", "82-BD-05"
 
 
 def _codes(live: LiveServer, office: str) -> tuple[str, str]:
@@ -37,7 +38,7 @@ def _to_desk(
 
 
 def _pickup_by(live: LiveServer, courier: str, phone: str) -> str:
-    """courier03's pickup: the desk test's helper is courier01's, so post its body as courier03."""
+    """A home pickup by ``courier`` (the desk test's helper is courier01's)."""
     code = live.http.get("/api/v1/handover-code", headers=live.citizen(phone)).json()["code"]
     docs = live.http.get("/api/v1/procedures/1.004873").json()["documents"]
     body = {
@@ -102,17 +103,17 @@ def test_agency_receives_decides_and_hands_back(live_server: LiveServer, context
     live = live_server
     desk, agency = _codes(live, PO)
     desk_b, agency_b = _codes(live, PO_B)
-    items = [pickup(live, f"+849000000{n}") for n in (35, 36, 37, 38)]
-    _to_desk(live, "courier01", "dispatcher01", "desk02", PO, items)
-    sent = handover(live, "desk02", agency, items)
-    foreign = _pickup_by(live, "courier03", "+84900000039")
-    _to_desk(live, "courier03", "dispatcher02", "desk03", PO_B, [foreign])
-    handover(live, "desk03", agency_b, [foreign])
+    items = [_pickup_by(live, "courier07", f"+849000000{n}") for n in (35, 36, 37, 38)]
+    _to_desk(live, "courier07", "dispatcher04", "desk05", PO, items)
+    sent = handover(live, "desk05", agency, items)
+    foreign = _pickup_by(live, "courier09", "+84900000039")
+    _to_desk(live, "courier09", "dispatcher05", "desk06", PO_B, [foreign])
+    handover(live, "desk06", agency_b, [foreign])
 
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page, live.base_url, "agency03")
+    sign_in(page, live.base_url, "agency06")
     page.wait_for_url("**/console/agency**")
     # Incoming from the desk: the four, with the applicant's name (no phone) and the desk.
     page.wait_for_selector(f"#list tr[data-item='{items[0]}']")
@@ -142,11 +143,11 @@ def test_agency_receives_decides_and_hands_back(live_server: LiveServer, context
         f"document.querySelector('#count-processing').textContent.trim() === '{before + 4}'"
     )
     assert (
-        live.http.get(f"/api/v1/handovers/{sent['id']}", headers=live.staff("agency03")).json()["status"]
+        live.http.get(f"/api/v1/handovers/{sent['id']}", headers=live.staff("agency06")).json()["status"]
         == "confirmed"
     )
     # The foreign dossier was not touched: still on its way to its own agency.
-    r = live.http.get(f"/api/v1/dossiers/{foreign}", headers=live.staff("desk03"))
+    r = live.http.get(f"/api/v1/dossiers/{foreign}", headers=live.staff("desk06"))
     assert r.json()["status"] == "received" and r.json()["custodian"]["kind"] == "desk"
 
     # Processing: the legal deadline in working days and the days left.
@@ -190,7 +191,7 @@ def test_agency_receives_decides_and_hands_back(live_server: LiveServer, context
     _tile(page, "supplement", items[1])
     row = page.text_content(f"#list tr[data-item='{items[1]}']") or ""
     assert "Bản sao sổ hộ khẩu" in row and "tạm dừng" in row
-    d = live.http.get(f"/api/v1/dossiers/{items[1]}", headers=live.staff("desk02")).json()
+    d = live.http.get(f"/api/v1/dossiers/{items[1]}", headers=live.staff("desk05")).json()
     assert d["status"] == "awaiting_supplement" and "Bản sao sổ hộ khẩu" in d["missing_documents"]
     assert len(d["missing_documents"]) == 2
 
@@ -206,12 +207,12 @@ def test_agency_receives_decides_and_hands_back(live_server: LiveServer, context
     page.click("#handback")
     page.wait_for_selector("a.handback-link")
     back = page.get_attribute("a.handback-link", "data-handover")
-    assert (
-        "Chờ Một cửa nhận".lower() in (page.text_content(f"#list tr[data-item='{items[0]}']") or "").lower()
+    page.wait_for_function(
+        f"document.querySelector(\"#list tr[data-item='{items[0]}']\").textContent.includes('chờ Một cửa nhận')"
     )
-    confirm(live, "desk02", str(back), [items[0], items[2]])
+    confirm(live, "desk05", str(back), [items[0], items[2]])
     for item in (items[0], items[2]):
-        d = live.http.get(f"/api/v1/dossiers/{item}", headers=live.staff("desk02")).json()
+        d = live.http.get(f"/api/v1/dossiers/{item}", headers=live.staff("desk05")).json()
         assert d["status"] == "result_ready" and d["custodian"]["org"] == desk
     _tile(page, "processing")
     _tile(page, "decided")
@@ -222,7 +223,7 @@ def test_agency_receives_decides_and_hands_back(live_server: LiveServer, context
     page.click("#lang")
     page.wait_for_function("document.getElementById('list-title').textContent.includes('Decided')")
     page.click("#lang")
-    r = live.http.get("/api/v1/console/agency/dossiers?list=supplement", headers=live.staff("agency04"))
+    r = live.http.get("/api/v1/console/agency/dossiers?list=supplement", headers=live.staff("agency07"))
     assert r.status_code == 200 and items[1] not in r.text
     assert not errors, errors
     del desk_b
