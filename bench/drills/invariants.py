@@ -1,5 +1,6 @@
 """The invariants a fault must not break, each one SQL query counting the rows that break it (0 = holds).
 
+The SQL runs on PostgreSQL and SQLite (where ids are stored as hex without dashes: compared without them).
 From the booking write path (``backend/booking/services/draft.py``, ``hoso_book`` of migration 0003,
 ``tests/api/test_booking_concurrency.py``): a booking is the appointment at version 1, its ``booked`` event
 (seq 1), its confirmation in the outbox (dedupe key ``appt:<id>:v1:booked``, ``services/events.dedupe_key``),
@@ -22,7 +23,8 @@ BOOKING = {
     """,
     "booked event without its notification": """
         SELECT count(*) FROM appointment_event e WHERE e.type = 'booked' AND NOT EXISTS (
-            SELECT 1 FROM notification n WHERE n.dedupe_key = 'appt:' || e.appointment_id || ':v1:booked')
+            SELECT 1 FROM notification n
+            WHERE replace(n.dedupe_key, '-', '') = replace('appt:' || e.appointment_id || ':v1:booked', '-', ''))
     """,
     "idempotency record without its appointment": """
         SELECT count(*) FROM booking_idempotency k WHERE NOT EXISTS (
@@ -70,8 +72,12 @@ COUNTS = {
 
 async def broken(url: str, checks: dict[str, str]) -> dict[str, int]:
     """Each invariant's count of rows that break it (all 0 when the data is whole)."""
-    return {name: int((await fetch(url, sql))[0][0]) for name, sql in checks.items()}
+    return {name: _one(await fetch(url, sql)) for name, sql in checks.items()}
 
 
 async def counts(url: str) -> dict[str, int]:
-    return {name: int((await fetch(url, sql))[0][0]) for name, sql in COUNTS.items()}
+    return {name: _one(await fetch(url, sql)) for name, sql in COUNTS.items()}
+
+
+def _one(rows: list[dict[str, object]]) -> int:
+    return int(next(iter(rows[0].values())))  # type: ignore[call-overload]
