@@ -10,11 +10,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from backend.catalogue import editing_store
+from backend.catalogue import editing_changes, editing_store
 from backend.db import session_factory
 from schemas.accounts import StaffUser
 from schemas.base import utcnow
-from schemas.catalogue_edits import CatalogueEvent, ProcedureEligibility
+from schemas.catalogue_edits import CatalogueEvent, ProcedureEligibility, ProcedureVersion
 from tests.api.test_booking_flow import free_windows, place_of, slots
 from tests.conftest import citizen_headers, staff_headers
 
@@ -471,3 +471,31 @@ async def test_another_writer_reaches_this_process_at_once_on_postgresql(
         assert await seen() == (True, True)  # no NOTIFY: still cached
         editing_store.changed()
         assert await seen() == (False, False)
+
+
+async def test_a_version_coming_due_reaches_the_catalogue_row(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The sweep (``editing_changes.apply_due``, run by the lifespan hook) shows a version on the catalogue row
+    once its day has come; here the version was stored by another writer with a start already passed."""
+    admin = await staff_headers(client, "admin")
+    code = new_code()
+    await create(client, admin, code)
+    values = {k: v for k, v in procedure_body(code).items() if k in editing_store.CONTENT_FIELDS}
+    row = ProcedureVersion(
+        procedure_code=code,
+        seq=2,
+        source="admin",
+        effective_from=utcnow(),  # after the first version's start, and passed by the sweep's time
+        **{**values, "name": "Tên mới từ hôm nay", "processing_days": 7},
+    )
+    async with engine.begin() as conn:
+        await conn.execute(ProcedureVersion.__table__.insert().values(**row.model_dump()))  # type: ignore[attr-defined]
+    assert (await client.get(f"/api/v1/procedures/{code}")).json()["name"] == "Thủ tục thử nghiệm"
+    async with session_factory(engine)() as session:
+        assert await editing_changes.apply_due(session) >= 1
+        await session.commit()
+        assert await editing_changes.apply_due(session) == 0  # nothing left to apply
+    editing_store.changed()
+    shown = (await client.get(f"/api/v1/procedures/{code}")).json()
+    assert (shown["name"], shown["processing_days"]) == ("Tên mới từ hôm nay", 7)
