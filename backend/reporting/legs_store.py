@@ -51,27 +51,29 @@ def _statement(where: list[Any]) -> sa.Select[Any]:
 
 
 async def _milestones(session: AsyncSession, stmt: sa.Select[Any]) -> list[legs.Milestones]:
-    rows = (await session.execute(stmt)).all()
+    # plain tuples in the statement's column order (a Row's attribute lookup by name is slow in bulk)
+    rows = [tuple(r) for r in (await session.execute(stmt)).all()]
     ids: set[uuid.UUID] = set()
     for r in rows:
-        ids.update(i for i in (r.post_office_id, r.desk_id, r.agency_id) if i is not None)
+        ids.update(i for i in r[3:6] if i is not None)
     codes: dict[uuid.UUID, str] = {}
     if ids:
         found = await session.exec(
             select(Organisation.id, Organisation.code).where(col(Organisation.id).in_(ids))
         )
         codes = dict(found.all())
+    names = list(legs.MILESTONE_CODES)
     out = []
-    for r in rows:
-        times = {n: getattr(r, n) for n in legs.MILESTONE_CODES if getattr(r, n) is not None}
-        if "received" not in times and r.received_at is not None:
-            times["received"] = r.received_at
+    for _id, item_id, channel, office, desk, agency, received_at, due_at, *stamps in rows:
+        times = {n: t for n, t in zip(names, stamps, strict=True) if t is not None}
+        if "received" not in times and received_at is not None:
+            times["received"] = received_at
         units = {
-            "post_office": codes.get(r.post_office_id) if r.post_office_id else None,
-            "desk": codes.get(r.desk_id) if r.desk_id else None,
-            "agency": codes.get(r.agency_id) if r.agency_id else None,
+            "post_office": codes.get(office) if office else None,
+            "desk": codes.get(desk) if desk else None,
+            "agency": codes.get(agency) if agency else None,
         }
-        out.append(legs.Milestones(r.item_id, str(r.channel), times, units, r.due_at))
+        out.append(legs.Milestones(item_id, str(channel), times, units, due_at))
     return out
 
 
