@@ -128,7 +128,7 @@ async function loadUnits() {
   const q = new URLSearchParams(query({ group_by: "month" }));
   q.set("from", end.toISOString().slice(0, 10));
   const months = await api(`${API}/reports/province/dossiers?${q}`);
-  const labels = months.rows.map((r) => r.group);
+  const labels = months.rows.map((r) => `${r.group.slice(5)}/${r.group.slice(2, 4)}`); // MM/YY: 12 fit
   const chart = lineChart(
     labels,
     [
