@@ -110,6 +110,25 @@ class Cashup(SQLModel, table=True):
     txn_id: uuid.UUID | None = Field(default=None, foreign_key="ledger_txn.id")
 
 
+class OfficeDayClose(SQLModel, table=True):
+    """An office's day closed (issue 21: "the office's day closes only when every courier has cashed up"): who
+    closed it (the office's dispatcher or an admin), when (UTC) and the safe's cash then. Written once per office
+    and day (the unique key): the row is the closing event itself, never updated; after it, cash-ups of that
+    day are refused (409 ``day_closed``)."""
+
+    __tablename__ = "office_day_close"
+    __table_args__ = (UniqueConstraint("office_code", "day", name="uq_office_day_close"),)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    office_code: str = Field(max_length=20)
+    day: date
+    closed_by: uuid.UUID = Field(foreign_key="staff_user.id")
+    closed_by_role: str = Field(max_length=20)
+    closed_at: datetime = utc_field(default_now=True)
+    place: str = Field(max_length=60)  # the office's code: where the day was closed
+    office_cash_vnd: int = Field(default=0, sa_type=BigInteger)
+    couriers: int = 0  # couriers listed on the day when it closed
+
+
 class RemittanceStatus(StrEnum):
     awaiting = "awaiting"  # sent by the post, not yet confirmed by the agency
     confirmed = "confirmed"

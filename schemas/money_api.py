@@ -133,6 +133,10 @@ class OfficeDayOut(BaseModel):
         examples=[False],
     )
     office_cash_vnd: int = PField(description="cash in the office's safe (ledger)", examples=[1200000])
+    closed_at: datetime | None = PField(
+        default=None, description="when the office's day was closed (Vietnam time); null while open"
+    )
+    closed_by: uuid.UUID | None = PField(default=None, description="the staff member who closed the day")
 
 
 class RemittanceCreate(BaseModel):

@@ -218,6 +218,8 @@ class ProblemCode(StrEnum):
     cashup_exists = "cashup_exists", 409
     cashup_mismatch = "cashup_mismatch", 422
     day_not_closable = "day_not_closable", 409
+    day_closed = "day_closed", 409
+    more_than_refund_pending = "more_than_refund_pending", 422
     already_remitted = "already_remitted", 409
     nothing_to_remit = "nothing_to_remit", 422
     # Online payments and prices people set (backend/money/online, backend/catalogue/tariff_*).

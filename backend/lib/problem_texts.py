@@ -410,6 +410,12 @@ TEXTS: dict[str, str] = {
     "day_not_closable": (
         "Còn bưu tá giữ tiền chưa kết toán / Couriers holding money have not cashed up yet"
     ),
+    "day_closed": (
+        "Ngày làm việc của bưu cục đã đóng: không kết toán thêm / The office's day is closed: no more cash-ups"
+    ),
+    "more_than_refund_pending": (
+        "Số tiền hoàn lớn hơn số đang chờ hoàn cho công dân / The refund is more than is owed back to the citizen"
+    ),
     "already_remitted": (
         "Khoản tiền này đã được chuyển cho cơ quan / This money has already been remitted"
     ),

@@ -6,7 +6,9 @@ difference needs a note. The office's dispatcher then confirms (both have signed
 row) and the ledger moves the cash: Dr ``cash:office`` counted / Cr ``cash:courier`` expected, the difference
 to ``discrepancy:courier:{id}`` (a shortfall is a debit the courier owes). One cash-up per courier and day
 (409 ``cashup_exists``, backed by the unique key). The office's day is closable when every courier who holds
-cash or collected that day has a confirmed cash-up.
+cash or collected that day has a confirmed cash-up; closing it (``close``) stores who closed it and when
+(``office_day_close``, once per office and day: again 409 ``day_closed``), and no cash-up of that day is
+declared or confirmed after (409 ``day_closed``).
 """
 
 import uuid
@@ -24,7 +26,7 @@ from backend.money.ledger import Line, Posting, balance, post
 from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.enums import Role
-from schemas.money import Cashup, CashupStatus, LedgerLine, LedgerTxn, PaymentMethod, TxnKind
+from schemas.money import Cashup, CashupStatus, LedgerLine, LedgerTxn, OfficeDayClose, PaymentMethod, TxnKind
 from schemas.money_api import CashupIn, CashupOut, CourierDay, OfficeDayOut
 from schemas.orgs import Organisation
 from schemas.vntime import to_vn, vn_day_start
@@ -39,6 +41,26 @@ async def office_for(session: AsyncSession, principal: Principal, code: str) -> 
     if principal.role != Role.admin and principal.org_id != org.id:
         raise forbidden()
     return org
+
+
+def _closed(row: OfficeDayClose) -> Problem:
+    return Problem(
+        409,
+        "Ngày của bưu cục đã đóng / the office's day is already closed",
+        code="day_closed",
+        extra={"closed_at": to_vn(row.closed_at).isoformat(), "closed_by": str(row.closed_by)},
+    )
+
+
+async def closed_row(session: AsyncSession, office: str, day: date) -> OfficeDayClose | None:
+    stmt = select(OfficeDayClose).where(OfficeDayClose.office_code == office, OfficeDayClose.day == day)
+    return (await session.exec(stmt)).first()
+
+
+async def refuse_if_closed(session: AsyncSession, office: str, day: date) -> None:
+    found = await closed_row(session, office, day)
+    if found is not None:
+        raise _closed(found)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -97,6 +119,7 @@ async def declare(
     day = data.day or to_vn(now).date()
     if day > to_vn(now).date():
         raise Problem(422, "Ngày kết toán ở tương lai / the day is in the future", code="date_out_of_range")
+    await refuse_if_closed(session, office.code, day)
     taken = select(Cashup.id).where(Cashup.courier_id == principal.id, Cashup.day == day)
     if (await session.exec(taken)).first() is not None:
         raise Problem(409, "Đã kết toán ngày này / already cashed up for this day", code="cashup_exists")
@@ -158,6 +181,7 @@ async def confirm(
         raise not_found("kết toán / cash-up", cashup_id)
     if row.status != CashupStatus.pending:
         raise Problem(409, "Kết toán đã được xác nhận / already confirmed", code="already_confirmed")
+    await refuse_if_closed(session, office.code, row.day)
     expected, counted = int(row.expected.get("cash", 0)), int(row.counted.get("cash", 0))
     lines = [
         Line(accounts.office_cash(office.code), counted),
@@ -229,10 +253,59 @@ async def office_day(session: AsyncSession, principal: Principal, code: str, day
                 cashup=out(row, name) if row else None,
             )
         )
+    closed = await closed_row(session, office.code, day)
     return OfficeDayOut(
         office=office.code,
         day=day,
         couriers=days,
         closable=closable,
         office_cash_vnd=await balance(session, accounts.office_cash(office.code)),
+        closed_at=to_vn(closed.closed_at) if closed else None,
+        closed_by=closed.closed_by if closed else None,
     )
+
+
+async def close(
+    session: AsyncSession, principal: Principal, code: str, day: date, *, now: datetime | None = None
+) -> OfficeDayOut:
+    """Close the office's day: 409 ``day_not_closable`` (listing ``couriers``) while a courier holding money or
+    collecting that day has no confirmed cash-up; 409 ``day_closed`` if it is closed already (the unique key
+    decides between two concurrent closes). The close row, with who, when and where, is written in the
+    caller's transaction."""
+    now = now or utcnow()
+    answer = await office_day(session, principal, code, day)
+    found = await closed_row(session, answer.office, day)
+    if found is not None:
+        raise _closed(found)
+    if not answer.closable:
+        missing = [
+            str(c.courier_id)
+            for c in answer.couriers
+            if (c.cash_held_vnd or c.collected_vnd) and (c.cashup is None or c.cashup.status != "confirmed")
+        ]
+        raise Problem(
+            409,
+            "Còn bưu tá chưa kết toán / couriers have not cashed up",
+            code="day_not_closable",
+            extra={"couriers": missing},
+        )
+    row = OfficeDayClose(
+        office_code=answer.office,
+        day=day,
+        closed_by=principal.id,
+        closed_by_role=principal.role.value,
+        closed_at=now,
+        place=answer.office,
+        office_cash_vnd=answer.office_cash_vnd,
+        couriers=len(answer.couriers),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        again = await closed_row(session, answer.office, day)
+        raise (
+            _closed(again) if again is not None else Problem(409, "Xung đột / conflict", code="conflict")
+        ) from None
+    return answer.model_copy(update={"closed_at": to_vn(now), "closed_by": principal.id})

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.dates import check_days
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
-from backend.lib.problems import Problem, base_url, not_found
+from backend.lib.problems import base_url, not_found
 from backend.lib.responses import LocalTimeResponse
 from backend.money import cashup, collect, receipts
 from schemas.base import utcnow
@@ -147,7 +147,8 @@ class CashupController(Controller):
             "At the end of the day a courier of the office declares what was counted (cash; transfers seen). "
             "Expected comes from the ledger; a difference needs a `note` (422 `cashup_mismatch`, with the "
             "expected amounts). The courier's signature is this request; the office's dispatcher confirms. A "
-            "second cash-up of the same courier and day: 409 `cashup_exists`. Another office: 403."
+            "second cash-up of the same courier and day: 409 `cashup_exists`; a day the office closed: 409 "
+            "`day_closed`. Another office: 403."
         ),
         responses=problems(403, 404, 409, 422),
     )
@@ -194,8 +195,9 @@ class CashupController(Controller):
         summary="Close the office's day",
         description=(
             "Checks that every courier who holds cash or collected on `day` (Vietnam date, default today) has a "
-            "confirmed cash-up and answers the day; otherwise 409 `day_not_closable` listing who has not "
-            "(`couriers`)."
+            "confirmed cash-up, then closes it: who and when are stored and answered (`closed_at`, `closed_by`); "
+            "otherwise 409 `day_not_closable` listing who has not (`couriers`). A day already closed: 409 "
+            "`day_closed`; after the close, cash-ups of that day (declared or confirmed) are 409 `day_closed`."
         ),
         responses=problems(403, 404, 409, 422),
     )
@@ -207,20 +209,8 @@ class CashupController(Controller):
         day: Annotated[date | None, QueryParameter(description="Vietnam date; default today")] = None,
     ) -> Response[OfficeDayOut]:
         check_days(day=day)
-        answer = await cashup.office_day(db_session, principal, code, day or vn_date(utcnow()))
-        if not answer.closable:
-            missing = [
-                str(c.courier_id)
-                for c in answer.couriers
-                if (c.cash_held_vnd or c.collected_vnd)
-                and (c.cashup is None or c.cashup.status != "confirmed")
-            ]
-            raise Problem(
-                409,
-                "Còn bưu tá chưa kết toán / couriers have not cashed up",
-                code="day_not_closable",
-                extra={"couriers": missing},
-            )
+        answer = await cashup.close(db_session, principal, code, day or vn_date(utcnow()))
+        await db_session.commit()
         return LocalTimeResponse(content=answer)
 
 
@@ -237,7 +227,7 @@ class CashupConfirmController(Controller):
         description=(
             "The office's dispatcher counter-signs a courier's cash-up: the cash moves from the courier to the "
             "office's safe in the ledger, a difference to the courier's discrepancy account. Twice: 409 "
-            "`already_confirmed`. Another office's: 404."
+            "`already_confirmed`; a day the office closed: 409 `day_closed`. Another office's: 404."
         ),
         responses=problems(404, 409),
     )

@@ -246,6 +246,15 @@ async def test_cashup_signed_by_both_and_day_closes(
     assert r.status_code == 200 and r.json()["closable"] is True, r.text
     idle_row = next(c for c in r.json()["couriers"] if c["courier_id"] == idle.id)
     assert idle_row["cash_held_vnd"] == 0 and idle_row["cashup"] is None  # nothing to cash up
+    # The close is stored with who and when; a second close, and any cash-up of the day after it: 409.
+    closed = r.json()
+    assert closed["closed_by"] == off.dispatcher.id and closed["closed_at"], closed
+    r = await client.post(close, headers=disp)
+    assert r.status_code == 409 and r.json()["code"] == "day_closed", r.text
+    r = await client.post(url, json={"counted_cash_vnd": 0, "day": cu["day"]}, headers=idle.headers)
+    assert r.status_code == 409 and r.json()["code"] == "day_closed", r.text
+    day = (await client.get(url, params={"day": cu["day"]}, headers=disp)).json()
+    assert day["closed_at"] == closed["closed_at"] and day["closed_by"] == off.dispatcher.id
     # Reports: the day's cash of the office, as JSON and CSV with a BOM.
     rep = await client.get("/api/v1/reports/money/cash", params={"day": cu["day"]}, headers=disp)
     assert rep.status_code == 200, rep.text

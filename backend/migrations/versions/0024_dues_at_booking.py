@@ -1,4 +1,4 @@
-"""dues_at_booking: ``hoso_book`` writes a booking's ledger rows too (issue 21)
+"""dues_at_booking: ``hoso_book`` writes a booking's ledger rows too; an office's closed day (issue 21)
 
 A visit's due (and the exemption its quote applied) is now written in the booking's own transaction
 (``backend/money/booking_money.py``). On PostgreSQL the booking is one call of ``hoso_book`` (migration 0003,
@@ -19,6 +19,9 @@ Create Date: 2026-12-06 02:20:00
 
 from collections.abc import Sequence
 
+import advanced_alchemy.types
+import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0024"
@@ -126,6 +129,22 @@ def _book(with_extra: bool) -> str:
 
 
 def upgrade() -> None:
+    # An office's closed day (schemas/money.py ``OfficeDayClose``), the same issue's gap: the close stored.
+    op.create_table(
+        "office_day_close",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("office_code", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("closed_by", sa.Uuid(), nullable=False),
+        sa.Column("closed_by_role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("closed_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("place", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("office_cash_vnd", sa.BigInteger(), nullable=False),
+        sa.Column("couriers", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["closed_by"], ["staff_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("office_code", "day", name="uq_office_day_close"),
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION IF EXISTS hoso_book_many(jsonb)")
@@ -135,6 +154,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("office_day_close")
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION IF EXISTS hoso_book_many(jsonb)")
