@@ -229,16 +229,9 @@ async def dossier_detail(
         for e in events
     ]
     row["custody"] = _chain(events, orgs)
-    if _shows_citizen(principal, dossier) and dossier.citizen_id:
-        citizen = await session.get(Citizen, dossier.citizen_id)
-        if citizen is not None:
-            # An agency decides in the applicant's name and never calls them (issue 23): the phone masked, as
-            # GET /citizens/{id} shows it to an agency (Decree 13/2023/NĐ-CP: least data for the purpose).
-            masked = principal.role == Role.agency
-            phone = (mask_phone(citizen.phone) or "") if masked else citizen.phone
-            row["citizen"] = {"phone": phone, "full_name": citizen.full_name}
-            shown = {"phone_masked" if masked else "phone"} | ({"full_name"} if citizen.full_name else set())
-            audit.record(session, principal, access, [(citizen.id, shown, dossier.item_id)])
+    contact = await _citizen_contact(session, principal, dossier, access)
+    if contact is not None:
+        row["citizen"] = contact
     pickup = (
         await session.exec(select(PickupRecord).where(PickupRecord.dossier_id == dossier.id))
     ).one_or_none()
@@ -272,6 +265,24 @@ async def dossier_detail(
             "proof_id": result.proof_id,  # GET /proofs/{id}
         }
     return row
+
+
+async def _citizen_contact(
+    session: AsyncSession, principal: Principal, dossier: Dossier, access: Access | None
+) -> dict[str, Any] | None:
+    """The citizen's name and phone for those who may see them, the read written to the audit. An agency decides
+    in the applicant's name and never calls them (issue 23): the phone masked, as GET /citizens/{id} shows it
+    to an agency (Decree 13/2023/NĐ-CP: least data for the purpose)."""
+    if not _shows_citizen(principal, dossier) or not dossier.citizen_id:
+        return None
+    citizen = await session.get(Citizen, dossier.citizen_id)
+    if citizen is None:
+        return None
+    masked = principal.role == Role.agency
+    phone = (mask_phone(citizen.phone) or "") if masked else citizen.phone
+    shown = {"phone_masked" if masked else "phone"} | ({"full_name"} if citizen.full_name else set())
+    audit.record(session, principal, access, [(citizen.id, shown, dossier.item_id)])
+    return {"phone": phone, "full_name": citizen.full_name}
 
 
 def _chain(events: list[DossierEvent], orgs: dict[uuid.UUID, Organisation]) -> list[dict[str, Any]]:
