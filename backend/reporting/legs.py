@@ -87,6 +87,9 @@ class WorkClock:
         """Working hours from ``a`` to ``b`` (0 when b is not after a)."""
         if b <= a:
             return 0.0
+        # both days in the table first: growing it backwards shifts every position already computed
+        self._index(to_vn(a).date())
+        self._index(to_vn(b).date())
         return max(0.0, self.position(b) - self.position(a)) / 60
 
 
