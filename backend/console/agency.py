@@ -277,12 +277,12 @@ async def receive(
         )
     item_row_id, handover_id = found
     # The same lock order as a handover's confirmation: the handover, then the dossier.
-    h = await session.get(Handover, handover_id, with_for_update=True)
-    dossier = await load_dossier(session, item_id, for_update=True)
-    item = await session.get(HandoverItem, item_row_id, with_for_update=True)
-    assert h is not None and item is not None
-    await session.refresh(h)
-    await session.refresh(item)
+    # Re-read under the locks (populate_existing): another scan of the same item may have committed meanwhile.
+    h = await session.get(Handover, handover_id, with_for_update=True, populate_existing=True)
+    locked = await session.get(Dossier, dossier.id, with_for_update=True, populate_existing=True)
+    item = await session.get(HandoverItem, item_row_id, with_for_update=True, populate_existing=True)
+    assert h is not None and locked is not None and item is not None
+    dossier = locked
     if h.status != HandoverStatus.pending or item.state != HandoverItemState.expected:
         raise Problem(409, "Hồ sơ vừa được nhận / received meanwhile", code="already_received")
     now = utcnow()

@@ -2,6 +2,7 @@
 on SQLite and PostgreSQL. The flow: courier01 -> 82-BD-01 -> its commune's desk (desk02) -> the commune's
 People's Committee (agency03); agency04 is another commune's."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -148,3 +149,27 @@ async def test_scopes_and_bad_queries(client: httpx.AsyncClient, demo: Any) -> N
         assert (await client.get(url, headers=headers)).status_code == 403
         r = await client.post("/api/v1/console/agency/receive", json={"item_id": "x"}, headers=headers)
         assert r.status_code == 403
+
+
+async def test_two_clerks_scanning_the_same_item_receive_it_once(
+    client: httpx.AsyncClient, demo: Any
+) -> None:
+    """Two scans of one item at the same time (two clerks, or a scanner's double read): one receipt, one
+    event, the other a 409; the handover confirmed once."""
+    items, _, agency = await _at_desk(client, demo, ("+84900000091", "+84900000092"))
+    handover = await _send(client, agency, items)
+    headers = await staff_headers(client, "agency03")
+    for item in items:
+        answers = await asyncio.gather(
+            *(
+                client.post("/api/v1/console/agency/receive", json={"item_id": item}, headers=headers)
+                for _ in range(4)
+            )
+        )
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [200, 409, 409, 409], [r.text for r in answers]
+        assert all(r.json()["code"] == "already_received" for r in answers if r.status_code == 409)
+        d = (await client.get(f"/api/v1/dossiers/{item}", headers=headers)).json()
+        assert [e["code"] for e in d["events"]].count("TCQ") == 1 and d["status"] == "processing"
+    h = (await client.get(f"/api/v1/handovers/{handover}", headers=headers)).json()
+    assert h["status"] == "confirmed" and {i["state"] for i in h["items"]} == {"received"}
