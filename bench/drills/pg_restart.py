@@ -10,6 +10,7 @@ behind the service's back is seen at once (the window's remaining places in ``GE
 
 import asyncio
 import contextlib
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -18,24 +19,42 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.drills import common
+from bench.fakes.loopthread import stop_loop_thread
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to ``target``; ``cut`` closes the listener and every tunnel."""
+    """Forwards 127.0.0.1:<port> to ``target`` from its own event loop in a thread (the drill's own loop blocks
+    while it starts the service); ``cut`` closes the listener and every tunnel, ``start`` listens again."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = common.free_port()
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="drill-tcp-proxy")
+        self.thread.start()
+
+    def _call(self, coro: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     async def start(self) -> None:
-        self.server = await asyncio.start_server(self._tunnel, "127.0.0.1", self.port, reuse_address=True)
+        await asyncio.to_thread(self._call, self._listen())
 
     async def cut(self) -> None:
+        await asyncio.to_thread(self._call, self._cut())
+
+    def close(self) -> None:
+        self._call(self._cut())
+        stop_loop_thread(self.loop, self.thread, lambda: None)
+        self.loop.close()
+
+    async def _listen(self) -> None:
+        self.server = await asyncio.start_server(self._tunnel, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _cut(self) -> None:
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
             self.server = None
         for w in list(self.writers):
             w.transport.abort()
@@ -158,7 +177,7 @@ async def run_on(url: str, cut_s: float = 6.0) -> common.Outcome:
                 seen_after = await _seen_within(c, where, slot["start"], before_change, 10)
             log = service.log_text()
     finally:
-        await proxy.cut()
+        await asyncio.to_thread(proxy.close)
     fivehundreds = [x for x in during if isinstance(x, int) and x >= 500 and x != 503]
     passed = (
         booked == 201
