@@ -71,6 +71,7 @@ def _png(n: int, seed: int) -> bytes:
 
 
 async def run_on(url: str) -> common.Outcome:
+    known = {str(r["id"]) for r in await common.fetch(url, "SELECT id FROM proof_file")}  # the demo's proofs
     with _small_disk() as (top, how, preexec):
         with common.serving(url, workers=1, preexec=preexec, UPLOAD_DIR=top) as service:
             async with httpx.AsyncClient(base_url=service.base, timeout=30) as c:
@@ -93,7 +94,11 @@ async def run_on(url: str) -> common.Outcome:
                         break
                 await upload(200 * 1024, 99)
                 health = (await c.get("/health")).status_code
-        rows = await common.fetch(url, "SELECT path, size, sha256 FROM proof_file")
+        rows = [
+            r
+            for r in await common.fetch(url, "SELECT id, path, size, sha256 FROM proof_file")
+            if str(r["id"]) not in known
+        ]
         files, used, whole = _on_disk(top, rows)
     stored = [r for r in answers if r.status_code == 201]
     refused = [r for r in answers if r.status_code != 201]
