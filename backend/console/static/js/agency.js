@@ -260,7 +260,8 @@ function submitDecide(d, kind) {
     return record(d, { code: "TBS", missing_documents: missing });
   }
   const reason = document.getElementById("decide-reason").value.trim();
-  // Decree 61/2018/NĐ-CP art. 19 (as amended by Decree 118/2025/NĐ-CP): a refusal states its reason.
+  // A refusal is returned with its reason in writing (the one-stop mechanism, Decree 118/2025/NĐ-CP); the API
+  // does not require one yet, so the console does.
   if (!reason) return decideError(tr("reasonRequired"));
   return record(d, { code: "TKQ", outcome: "refused", reason });
 }
