@@ -304,6 +304,15 @@ _ALL: tuple[Template, ...] = (
         body_en="The post office received {amount} VND. Receipt number: {receipt_no}.",
         link="/receipts/{receipt_no}",
     ),
+    Template(
+        key="money.refund_paid",
+        audience="citizen",
+        title_vi="Đã hoàn tiền - biên lai {receipt_no}",
+        body_vi="Bưu điện đã hoàn trả {amount} đồng cho quý khách. Số biên lai: {receipt_no}.",
+        title_en="Refund paid - receipt {receipt_no}",
+        body_en="The post office paid you back {amount} VND. Receipt number: {receipt_no}.",
+        link="/receipts/{receipt_no}",
+    ),
     # --- satisfaction and complaints (citizen; backend/feedback, issue 23) ------------------------------
     Template(
         key="feedback.rate_visit",

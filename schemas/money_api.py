@@ -247,3 +247,31 @@ class CollectionSyncResult(BaseModel):
     outstanding_vnd: int | None = None
     error: str | None = PField(default=None, examples=["more_than_due"])
     detail: str | None = None
+
+
+class RefundPayIn(BaseModel):
+    """A refund paid out at the office (issue 21: refunded, cancelled visit or refused dossier): what the post
+    owes a citizen back (``refund:pending``) handed over in cash at the counter or sent by bank transfer."""
+
+    client_event_id: str = PField(min_length=1, max_length=64, examples=["refund-7f3a-0101"])
+    citizen_id: uuid.UUID
+    amount_vnd: int = PField(
+        description="VND; 1 … 1,000,000,000 and at most what is owed back at this office", examples=[52000]
+    )
+    method: str = PField(
+        max_length=20,
+        description="cash_counter (cash at the counter) or bank_transfer",
+        examples=["cash_counter"],
+    )
+    note: str | None = PField(default=None, max_length=200, examples=["Hoàn tiền lịch hẹn đã hủy"])
+
+
+class RefundPaidOut(BaseModel):
+    client_event_id: str = PField(examples=["refund-7f3a-0101"])
+    duplicate: bool = PField(description="a replay of an earlier refund: nothing new", examples=[False])
+    office: str = OFFICE
+    citizen_id: uuid.UUID
+    amount_vnd: int = VND
+    method: str = PField(examples=["cash_counter"])
+    receipt_no: str | None = RECEIPT_NO
+    pending_after_vnd: int = PField(description="still owed back to the citizen at this office", examples=[0])

@@ -57,6 +57,7 @@ EFFECTS: dict[str, tuple[Step, ...]] = {
     "TKN": (
         step("require_reason"),
         notify("dossier.not_accepted", "reason"),
+        step("refund_fees"),  # issue 21: the fee and lệ phí paid are owed back (backend/money/refunds.py)
         step("return_papers", code="KQS"),
     ),
     "TCQ": (step("assign_agency"),),

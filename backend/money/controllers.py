@@ -15,7 +15,7 @@ from backend.lib.dates import check_days
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
 from backend.lib.problems import base_url, not_found
 from backend.lib.responses import LocalTimeResponse
-from backend.money import cashup, collect, receipts
+from backend.money import cashup, collect, receipts, refunds
 from schemas.base import utcnow
 from schemas.enums import Role
 from schemas.money_api import (
@@ -26,6 +26,8 @@ from schemas.money_api import (
     CollectionOut,
     OfficeDayOut,
     ReceiptOut,
+    RefundPaidOut,
+    RefundPayIn,
 )
 from schemas.vntime import vn_date
 
@@ -214,6 +216,38 @@ class CashupController(Controller):
         return LocalTimeResponse(content=answer)
 
 
+class RefundController(Controller):
+    path = "/post-offices/{code:str}"
+    dependencies = deps
+
+    @post(
+        "/refunds",
+        status_code=200,
+        guards=[requires(Role.dispatcher, Role.admin)],
+        tags=[CONSOLE],
+        summary="Pay a refund out (office staff)",
+        description=(
+            "Money the post owes a citizen back through this office (a cancelled visit, a dossier the desk did "
+            "not accept: `refund:pending`) handed over in cash at the counter (`cash_counter`, out of the "
+            "office's safe) or sent by bank transfer (`bank_transfer`), with a receipt number and a notice to "
+            "the citizen. More than is owed back at this office: 422 `more_than_refund_pending` (with "
+            "`pending_vnd`). A replay of `client_event_id` answers the same refund (`duplicate`). Another "
+            "office: 403."
+        ),
+        responses=problems(403, 404, 409, 422),
+    )
+    async def pay_refund(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        code: FromPath[str],
+        data: JSONBody[RefundPayIn],
+    ) -> Response[RefundPaidOut]:
+        answer = await refunds.pay_out(db_session, principal, code, data)
+        await db_session.commit()
+        return LocalTimeResponse(content=answer)
+
+
 class CashupConfirmController(Controller):
     path = "/cashups"
     dependencies = deps
@@ -243,5 +277,11 @@ class CashupConfirmController(Controller):
         return LocalTimeResponse(content=answer)
 
 
-ROUTES = [CollectionController, ReceiptController, CashupController, CashupConfirmController]
+ROUTES = [
+    CollectionController,
+    ReceiptController,
+    CashupController,
+    CashupConfirmController,
+    RefundController,
+]
 ROOT_ROUTES = [print_receipt]

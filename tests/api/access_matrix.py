@@ -535,6 +535,12 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/post-offices/{code}/cashups/close": Row(
         target="office", roles={"dispatcher": "org", "admin": "any"}, scopes=ORG_SCOPES, note="close the day"
     ),
+    "POST /api/v1/post-offices/{code}/refunds": Row(
+        target="office",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=ORG_SCOPES,
+        note="a refund paid out at the office; only what is owed back there",
+    ),
     "POST /api/v1/cashups/{cashup_id}/confirm": Row(
         target="cashup", roles={"dispatcher": "org"}, scopes=ORG_SCOPES, note="the office's dispatcher signs"
     ),

@@ -741,6 +741,12 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         },
         "POST /api/v1/post-offices/{code}/cashups": {"counted_cash_vnd": 0},
         "POST /api/v1/cashups/{cashup_id}/confirm": {},
+        "POST /api/v1/post-offices/{code}/refunds": {
+            "client_event_id": "matrix-refund",
+            "citizen_id": "3f2b8c1e-0000-4000-8000-000000000009",
+            "amount_vnd": 1000,
+            "method": "cash_counter",
+        },
         "POST /api/v1/remittances": {"agency": w.ids["agency"]["own"]},
         "POST /api/v1/console/agency/receive": {"item_id": target},
         "POST /api/v1/complaints": {

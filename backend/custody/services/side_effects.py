@@ -22,6 +22,7 @@ from backend.custody.services import return_offers
 from backend.custody.services.access import Actor, org_by_code, result_of
 from backend.custody.services.verification import RecipientPassed, check_recipient, require_proof
 from backend.lib.problems import Problem
+from backend.money import refunds
 from backend.settings import get_settings
 from schemas import s10
 from schemas.accounts import Citizen
@@ -116,6 +117,11 @@ async def note_reason(scan: Scan) -> None:
     """A withdrawal's reason for the citizen's notice: the one recorded, else the citizen's own request."""
     given = scan.ev.reason if scan.ev is not None else None
     scan.facts["reason"] = given or "Theo đề nghị của công dân / At the citizen's request"
+
+
+async def refund_fees(scan: Scan) -> None:
+    """The fees paid for a dossier the desk did not accept are owed back (issue 21, backend/money/refunds.py)."""
+    await refunds.on_refused(scan.session, scan.dossier, scan.actor.principal, scan.when)
 
 
 async def return_papers(scan: Scan, *, code: str) -> None:
@@ -320,6 +326,7 @@ HANDLERS: dict[str, Handler] = {
         require_reason,
         note_reason,
         return_papers,
+        refund_fees,
         collect_supplement,
         tell_result_ready,
         offer_return,
