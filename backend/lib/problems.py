@@ -6,6 +6,7 @@ slips past a service check still gets a clear answer and nothing stored is lost.
 """
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -136,6 +137,29 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
 
 
+# Where a connection to the database is made: an OS error raised from there means the database cannot be reached.
+DRIVERS = ("asyncpg", "sqlalchemy", "aiosqlite")
+
+
+def _from_database_driver(exc: BaseException) -> bool:
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith(DRIVERS)
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+def os_error_handler(request: Request[Any, Any, Any], exc: OSError) -> Response[Any]:
+    """A database that cannot be reached at all (PostgreSQL restarting or cut off: the pool's new connection
+    refused, reset or timed out) raises the OS's error from the driver, not a ``DBAPIError``: the same 503 the
+    client may retry as a connection lost mid-request (found by the PostgreSQL-cut drill, ``bench/drills``:
+    every request answered 500 while the database was away). Any other OS error is unexpected (500)."""
+    if not _from_database_driver(exc):
+        return unexpected_error_handler(request, exc)
+    log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+    detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
+    return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Đã có lỗi, vui lòng thử lại / Something went wrong, please retry"
@@ -146,6 +170,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_exception_handler,
     IntegrityError: integrity_error_handler,
     DBAPIError: database_error_handler,
+    OSError: os_error_handler,
     Exception: unexpected_error_handler,
 }
 
