@@ -91,7 +91,8 @@ def test_dispatcher_confirms_a_short_cashup_and_closes_the_day(live_server: Live
     page = context.new_page()
     sign_in(page, live.base_url, "dispatcher06")
     page.wait_for_url("**/console/dispatcher**")
-    page.goto(f"{live.base_url}/console/cashup")
+    page.locator("#cashup-link").click()  # the dispatcher's console links the cash-up screen
+    page.wait_for_url("**/console/cashup**")
     row = page.locator("#cashup-rows tr[data-status='pending']")
     row.wait_for()
     assert row.locator("[data-diff]").get_attribute("data-diff") == "-5000"

@@ -20,6 +20,7 @@ const STRINGS = {
   "tab.plan": ["Kế hoạch tuyến", "Route plan"],
   "tab.liveday": ["Trong ngày", "During the day"],
   "tab.team": ["Bưu tá & đặt lịch", "Couriers & booking"],
+  "tab.cashup": ["Kết toán cuối ngày", "End-of-day cash-up"],
   "team.shifts": ["Ca làm việc của bưu tá", "Couriers' weekly shifts"],
   "team.shifts.help": ["Mỗi ngày: các ca dạng 07:30-11:30, 13:00-17:00; để trống là nghỉ.", "Each day: shifts like 07:30-11:30, 13:00-17:00; empty means off."],
   "team.rules": ["Quy tắc đặt lịch tại nhà", "Home appointment rules"],
