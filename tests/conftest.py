@@ -161,9 +161,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     async def send(message: Any) -> None:
         await outbox.put(dict(message))
 
-    task = asyncio.create_task(
-        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
-    )  # type: ignore[arg-type]
+    scope: Any = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
     await inbox.put({"type": "lifespan.startup"})
     started = await outbox.get()
     assert started["type"] == "lifespan.startup.complete", started
@@ -204,7 +203,7 @@ _token_cache: dict[tuple[str, str], str] = {}
 
 
 async def staff_headers(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    key = (str(client.app.state.engine.url), username)
+    key = (str(client.app.state.engine.url), username)  # type: ignore[attr-defined]
     if key not in _token_cache:
         r = await client.post(
             "/api/v1/auth/staff/login", json={"username": username, "password": DEMO_PASSWORD}
@@ -215,7 +214,7 @@ async def staff_headers(client: httpx.AsyncClient, username: str) -> dict[str, s
 
 
 async def citizen_headers(client: httpx.AsyncClient, phone: str) -> dict[str, str]:
-    key = (str(client.app.state.engine.url), phone)
+    key = (str(client.app.state.engine.url), phone)  # type: ignore[attr-defined]
     if key not in _token_cache:
         r = await client.post("/api/v1/auth/citizen/verify", json={"phone": phone, "code": "123456"})
         assert r.status_code == 200, r.text
