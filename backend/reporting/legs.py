@@ -29,10 +29,10 @@ import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from backend.catalogue.calendar import WorkingCalendar
-from schemas.vntime import to_vn
+from backend.reporting.definitions import EPOCH, VN_OFFSET_S
 
 LEGS: dict[str, str] = {
     "citizen_post": "Công dân → bưu điện / Citizen → post",
@@ -50,46 +50,53 @@ def _minutes(t: time) -> int:
 
 
 class WorkClock:
-    """Office minutes between instants, from a table of office minutes per day (built as far as asked)."""
+    """Office minutes between instants. Days are numbered at Vietnam's fixed UTC+7 (``definitions.VN_OFFSET_S``);
+    a table holds, for each day asked about, the office minutes from an anchor day to that day's start, grown
+    one day at a time in either direction, so a position never changes once computed."""
 
     def __init__(self, calendar: WorkingCalendar) -> None:
         self.calendar = calendar
         self.sessions = [(_minutes(a), _minutes(b)) for a, b in calendar.hours.sessions]
-        self._days: list[date] = []  # consecutive days
-        self._before: list[int] = []  # office minutes of all listed days before each
+        self.full_day = sum(b - a for a, b in self.sessions)
+        self._start: dict[int, int] = {}  # day number -> office minutes from the anchor day to its start
+        self._working: dict[int, bool] = {}
 
-    def _day_minutes(self, day: date) -> int:
-        return sum(b - a for a, b in self.sessions) if self.calendar.is_working_day(day) else 0
+    def _is_working(self, day: int) -> bool:
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = self.calendar.is_working_day(EPOCH + timedelta(days=day))
+        return known
 
-    def _index(self, day: date) -> int:
-        if not self._days:
-            self._days, self._before = [day], [0]
-        while day < self._days[0]:
-            prev = self._days[0] - timedelta(days=1)
-            self._days.insert(0, prev)
-            shift = self._day_minutes(prev)
-            self._before = [0] + [v + shift for v in self._before]
-        while day > self._days[-1]:
-            last = self._days[-1]
-            self._days.append(last + timedelta(days=1))
-            self._before.append(self._before[-1] + self._day_minutes(last))
-        return (day - self._days[0]).days
+    def _day_start(self, day: int) -> int:
+        start = self._start
+        if not start:
+            start[day] = 0
+            return 0
+        if day in start:
+            return start[day]
+        lo, hi = min(start), max(start)
+        while day > hi:
+            start[hi + 1] = start[hi] + (self.full_day if self._is_working(hi) else 0)
+            hi += 1
+        while day < lo:
+            start[lo - 1] = start[lo] - (self.full_day if self._is_working(lo - 1) else 0)
+            lo -= 1
+        return start[day]
 
     def position(self, instant: datetime) -> float:
-        """Office minutes from the table's first day to ``instant`` (Vietnam time)."""
-        local = to_vn(instant)
-        i = self._index(local.date())
-        now = local.hour * 60 + local.minute + local.second / 60
-        inside = sum(max(0.0, min(now, b) - a) for a, b in self.sessions)
-        return self._before[i] + (inside if self.calendar.is_working_day(local.date()) else 0.0)
+        """Office minutes from the anchor day's start to ``instant``."""
+        local = instant.timestamp() + VN_OFFSET_S
+        day = int(local // 86400)
+        base = self._day_start(day)
+        if not self._is_working(day):
+            return float(base)
+        now = (local - day * 86400) / 60
+        return base + sum(max(0.0, min(now, b) - a) for a, b in self.sessions)
 
     def hours(self, a: datetime, b: datetime) -> float:
         """Working hours from ``a`` to ``b`` (0 when b is not after a)."""
         if b <= a:
             return 0.0
-        # both days in the table first: growing it backwards shifts every position already computed
-        self._index(to_vn(a).date())
-        self._index(to_vn(b).date())
         return max(0.0, self.position(b) - self.position(a)) / 60
 
 
