@@ -127,12 +127,14 @@ async def run_on(url: str, cut_s: float = 6.0) -> common.Outcome:
                 lat, lon = (await common.homes(url))[0]
                 where: dict[str, Any] = {"kind": "pickup", "lat": lat, "lon": lon}
                 items = (await c.get("/api/v1/slots", params=where)).json()["items"]
-                slot = next(s for s in items if s["remaining"] >= 5)
+                slot = max(items, key=lambda s: s["remaining"])  # room for the booking and three changes
                 body = {"kind": "pickup", "start": slot["start"], "lat": lat, "lon": lon}
                 booked = await common.book(c, token, "drill6-a", {**body, "procedure": common.PROCEDURE})
                 before = await _remaining(c, where, slot["start"])
-                rows = await common.fetch(url, "SELECT max(cost_minutes) AS m FROM appointment")
-                cost = int(rows[0]["m"])  # one more visit's courier-minutes
+                rows = await common.fetch(
+                    url, "SELECT cost_minutes AS m FROM appointment ORDER BY created_at DESC LIMIT 1"
+                )
+                cost = int(rows[0]["m"])  # the drill's booking's courier-minutes: one more such visit
                 await _fill(url, slot["start"], cost)
                 seen_before = await _seen_within(c, where, slot["start"], before, 10)
 
