@@ -47,6 +47,7 @@ async def _dispatch() -> None:
 
     from backend.custody import return_worker
     from backend.db import make_engine
+    from backend.money import scheduler as money_scheduler
     from backend.notices.worker import run
     from backend.partners import worker as partners_worker
 
@@ -61,6 +62,12 @@ async def _dispatch() -> None:
             run(engine, stop),
             partners_worker.run(engine, stop, get_settings()),
             return_worker.run(engine, stop, get_settings().return_sweep_s),
+            # Issue 21: dues backfill and remittance batches, leased (backend/money/scheduler.py).
+            *(
+                [money_scheduler.run(engine, stop, get_settings())]
+                if get_settings().money_sweep_s > 0
+                else []
+            ),
         )
     finally:
         await engine.dispose()

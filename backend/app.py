@@ -60,6 +60,7 @@ from backend.money import booking_money
 from backend.money import controllers as money
 from backend.money import refunds as money_refunds
 from backend.money import remit_controllers as money_remit
+from backend.money import scheduler as money_scheduler
 from backend.money.online import controllers as money_online
 from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
@@ -132,6 +133,7 @@ LIFESPAN_HOOKS: tuple[Callable[[Litestar], Any], ...] = (
     plan_queue.lifespan_hook,  # route solves: in this process (PLAN_QUEUE=embedded) or SAQ jobs (issue 24)
     feedback_worker.lifespan_hook,  # invitations to rate completed visits (issue 23), unless RUN_DISPATCHER=false
     catalogue_changes.lifespan_hook,  # scheduled catalogue changes applied when due (issue 23), unless RUN_DISPATCHER=false
+    money_scheduler.lifespan_hook,  # dues backfill and remittance batches, leased (issue 21), unless RUN_DISPATCHER=false
 )
 
 

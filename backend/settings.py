@@ -241,6 +241,13 @@ class Settings:
     rating_sweep_s: float = field(
         default_factory=lambda: float(_env("RATING_SWEEP_S", "0" if _env("APP_ENV") == "test" else "60"))
     )
+    # Scheduled money jobs (backend/money/scheduler.py, issue 21): every MONEY_SWEEP_S one process (a lease of
+    # MONEY_LEASE_S) posts the dues of visits booked before dues were written at booking and makes each agency's
+    # remittance batch of what is held for it. 0: not in this process (the default under APP_ENV=test).
+    money_sweep_s: float = field(
+        default_factory=lambda: float(_env("MONEY_SWEEP_S", "0" if _env("APP_ENV") == "test" else "3600"))
+    )
+    money_lease_s: float = field(default_factory=lambda: float(_env("MONEY_LEASE_S", "600")))
     # The province the demo loads (``python -m backend seed``/``run``): its code in the reference data.
     demo_province: str = field(default_factory=lambda: _env("DEMO_PROVINCE"))
     run_dispatcher: bool = field(default_factory=lambda: _bool("RUN_DISPATCHER", True))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from notifications.money_templates import MONEY_TEMPLATES
 from notifications.template_model import Audience as Audience
 from notifications.template_model import BadParamError as BadParamError
 from notifications.template_model import MissingParamsError as MissingParamsError
@@ -304,15 +305,6 @@ _ALL: tuple[Template, ...] = (
         body_en="The post office received {amount} VND. Receipt number: {receipt_no}.",
         link="/receipts/{receipt_no}",
     ),
-    Template(
-        key="money.refund_paid",
-        audience="citizen",
-        title_vi="Đã hoàn tiền - biên lai {receipt_no}",
-        body_vi="Bưu điện đã hoàn trả {amount} đồng cho quý khách. Số biên lai: {receipt_no}.",
-        title_en="Refund paid - receipt {receipt_no}",
-        body_en="The post office paid you back {amount} VND. Receipt number: {receipt_no}.",
-        link="/receipts/{receipt_no}",
-    ),
     # --- satisfaction and complaints (citizen; backend/feedback, issue 23) ------------------------------
     Template(
         key="feedback.rate_visit",
@@ -430,7 +422,7 @@ _ALL: tuple[Template, ...] = (
     ),
 )
 
-TEMPLATES: Mapping[str, Template] = {t.key: t for t in _ALL}
+TEMPLATES: Mapping[str, Template] = {t.key: t for t in (*_ALL, *MONEY_TEMPLATES)}
 
 
 def get_template(key: str) -> Template:

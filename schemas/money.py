@@ -129,6 +129,17 @@ class OfficeDayClose(SQLModel, table=True):
     couriers: int = 0  # couriers listed on the day when it closed
 
 
+class MoneyLease(SQLModel, table=True):
+    """Who runs a scheduled money job now (backend/money/scheduler.py): one row per job, taken by a process
+    until ``until``; another process takes it only once that has passed, so two never run the job at once."""
+
+    __tablename__ = "money_lease"
+    name: str = Field(max_length=40, primary_key=True)
+    holder: str = Field(max_length=64)
+    until: datetime = utc_field()
+    last_run: datetime | None = utc_field(nullable=True)
+
+
 class RemittanceStatus(StrEnum):
     awaiting = "awaiting"  # sent by the post, not yet confirmed by the agency
     confirmed = "confirmed"

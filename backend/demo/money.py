@@ -1,6 +1,7 @@
 """The demo's money (issue 21): a few days of collections at the door at two post offices, each day cashed up
 and confirmed, one courier's cash-up left open with a shortfall, and a remittance to the Department of Justice
-awaiting its confirmation. Postings go through the ledger's own functions (backend/money), dated in the past
+awaiting its confirmation, then one visit paid online (VNPay) whose agency share is held for the next batch.
+Postings go through the ledger's own functions (backend/money), dated in the past
 days; the visits are the booking demo's, their dossiers made here with their deciding agency."""
 
 import random
@@ -24,6 +25,7 @@ from schemas.dossiers import Channel, CustodianKind, Dossier
 from schemas.enums import Role
 from schemas.money import PaymentMethod, TxnKind
 from schemas.money_api import CashupIn
+from schemas.payments import OnlinePayment, OnlinePaymentEvent, OnlinePaymentStatus
 from schemas.vntime import to_vn
 
 DAYS = 3  # the days before today with money
@@ -144,4 +146,80 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
         out["remittance_vnd"] = batch.total_vnd
     except Problem:  # nothing collected for the agency: the demo simply has no batch
         out["remittance_vnd"] = 0
+    out["online_vnd"] = await _online_payment(session, ctx, agency.id, now)
     return out
+
+
+async def _online_payment(
+    session: AsyncSession, ctx: DemoContext, agency_id: uuid.UUID, now: datetime
+) -> int:
+    """One visit paid online through VNPay yesterday (what a signed IPN records: the payment succeeded, its
+    ``paid_online`` posting with a receipt), after the remittance: the agency's share is held for the next."""
+    po = ctx.post_offices[2]
+    stmt = (
+        select(Appointment)
+        .where(
+            Appointment.post_office_id == po.id,
+            col(Appointment.status).in_([AppointmentStatus.booked, AppointmentStatus.completed]),
+            col(Appointment.procedure_id).is_not(None),
+            col(Appointment.kind).in_([AppointmentKind.pickup, AppointmentKind.assisted]),
+        )
+        .order_by(col(Appointment.start), col(Appointment.id))
+    )
+    appt = next((a for a in (await session.exec(stmt)).all() if sum(dues.quote_parts(a))), None)
+    if appt is None:
+        return 0
+    at = now - timedelta(days=1)
+    await _dossier(session, appt, agency_id)
+    await dues.post_due(session, appt, actor_id=appt.citizen_id, actor_role="citizen", at=at)
+    due, paid = await dues.receivable_of(session, [appt.id])
+    amount = due - paid
+    if amount <= 0:
+        return 0
+    payment = OnlinePayment(
+        provider="vnpay",
+        reference="",
+        citizen_id=appt.citizen_id,
+        appointment_id=appt.id,
+        amount_vnd=amount,
+        status=OnlinePaymentStatus.succeeded,
+        provider_txn="14000001",
+        provider_code="00",
+        created_at=at,
+        updated_at=at,
+        expires_at=at + timedelta(minutes=15),
+        version=2,
+    )
+    payment.reference = payment.id.hex
+    dossier = await dues.dossier_of(session, appt)
+    txn = await post(
+        session,
+        Posting(
+            kind=TxnKind.paid_online,
+            lines=(
+                Line(accounts.clearing("vnpay"), amount),
+                Line(accounts.receivable(appt.citizen_id), -amount),
+            ),
+            idempotency_key=f"vnpay:{payment.reference}:14000001",
+            actor_id=None,
+            actor_role="vnpay",
+            place="online",
+            dossier_id=dossier.id if dossier else None,
+            appointment_id=appt.id,
+            payer=str(appt.citizen_id),
+            method=PaymentMethod.online_vnpay,
+            receipt_no=await receipts.allocate(session, po.code, at),
+            memo="demo: paid online",
+            at=at,
+        ),
+    )
+    payment.ledger_txn_id = txn.id
+    session.add(payment)
+    for seq, kind in ((1, "created"), (2, "succeeded")):
+        session.add(
+            OnlinePaymentEvent(
+                payment_id=payment.id, seq=seq, type=kind, at=at, actor_role="vnpay", place="online", data={}
+            )
+        )
+    await session.flush()
+    return amount

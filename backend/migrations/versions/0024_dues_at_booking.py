@@ -145,6 +145,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("office_code", "day", name="uq_office_day_close"),
     )
+    # The scheduled money jobs' lease (schemas/money.py ``MoneyLease``, backend/money/scheduler.py).
+    op.create_table(
+        "money_lease",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("until", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("last_run", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION IF EXISTS hoso_book_many(jsonb)")
@@ -154,6 +163,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("money_lease")
     op.drop_table("office_day_close")
     if op.get_bind().dialect.name != "postgresql":
         return
