@@ -36,7 +36,7 @@ async def submit(app: Litestar, plan: Plan) -> None:
 async def lifespan_hook(app: Litestar) -> AsyncIterator[None]:
     settings = app.state.settings
     if settings.plan_queue != "saq":
-        async with worker.lifespan_hook(app):
+        async with worker.embedded_runner(app):
             yield
         return
     queue = jobs.make_queue(settings)

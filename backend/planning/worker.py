@@ -315,7 +315,7 @@ def runner_of(app: Litestar) -> PlanRunner:
 
 
 @asynccontextmanager
-async def lifespan_hook(app: Litestar) -> AsyncIterator[None]:
+async def embedded_runner(app: Litestar) -> AsyncIterator[None]:
     runner = runner_of(app)
     try:
         await recover_stale(app.state.engine, runner)

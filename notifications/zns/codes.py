@@ -16,9 +16,10 @@ Zalo's docs are silent on HTTP 429 and on a ``Retry-After`` header; the sender h
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+from schemas.vntime import VN_TZ
+
+VN = VN_TZ
 
 
 class Action(StrEnum):
