@@ -215,7 +215,10 @@ class CatalogueChangePublic(BaseModel):
     id: uuid.UUID
     kind: Literal["organisation", "service_area"]
     organisation_code: str
-    data: dict[str, Any] = PydanticField(examples=[{"communes": ["29869"]}])
+    data: dict[str, Any] = PydanticField(
+        description="what changes, by kind: an organisation's new name or active flag; a service area's communes",
+        examples=[{"communes": ["29869"]}],
+    )
     basis: str
     effective_from: datetime
     applied_at: datetime | None = PydanticField(description="when it reached the catalogue; null: scheduled")

@@ -161,7 +161,6 @@ SEEN_BY = (
 
 class ComplaintsController(Controller):
     path = "/complaints"
-    tags = [CITIZEN_APP]
     dependencies = {
         "principal": Provide(provide_principal),
         "paging": Provide(provide_paging, sync_to_thread=False),
@@ -169,6 +168,7 @@ class ComplaintsController(Controller):
 
     @post(
         "",
+        tags=[CITIZEN_APP],
         guards=[requires(Role.citizen)],
         status_code=201,
         summary="File a complaint (phản ánh, kiến nghị)",
@@ -214,6 +214,7 @@ class ComplaintsController(Controller):
 
     @get(
         "/{complaint_id:uuid}",
+        tags=[CITIZEN_APP],
         guards=[requires(Role.citizen, *HANDLERS)],
         summary="Read a complaint",
         description=SEEN_BY + " With its steps (who by role, when).",
@@ -277,6 +278,7 @@ class ComplaintsController(Controller):
 
     @post(
         "/{complaint_id:uuid}/close",
+        tags=[CITIZEN_APP],
         guards=[requires(Role.citizen, *HANDLERS)],
         status_code=200,
         summary="Close an answered complaint",
@@ -297,6 +299,7 @@ class ComplaintsController(Controller):
 
     @post(
         "/{complaint_id:uuid}/reopen",
+        tags=[CITIZEN_APP],
         guards=[requires(Role.citizen)],
         status_code=200,
         summary="Reopen an answered or closed complaint",

@@ -37,7 +37,7 @@ from tests.conftest import DEMO_PASSWORD, citizen_headers, create_database, life
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-STAFF = ["admin", "dispatcher01", "courier01", "desk01", "desk02", "agency01"]
+STAFF = ["admin", "dispatcher01", "courier01", "desk01", "desk02", "agency01", "leader01"]
 CITIZEN = "+84900000001"
 # Real ids of the demo day, by the path parameter that takes them.
 REAL: dict[str, list[str]] = {
@@ -60,6 +60,13 @@ REAL: dict[str, list[str]] = {
     "cashup_id": ["SELECT id FROM cashup ORDER BY status DESC, id"],
     "remittance_id": ["SELECT id FROM remittance ORDER BY id"],
     "org": ["SELECT org_code FROM remittance ORDER BY org_code"],
+    "authorisation_id": ["SELECT id FROM authorised_person ORDER BY id"],
+    "payment_id": ["SELECT id FROM online_payment ORDER BY id"],
+    "rate_id": ["SELECT id FROM tariff_rate ORDER BY id"],
+    "fee_id": ["SELECT id FROM procedure_fee ORDER BY id"],
+    "exemption_id": ["SELECT id FROM fee_exemption ORDER BY id"],
+    "complaint_id": ["SELECT id FROM complaint ORDER BY id"],
+    "webhook_id": ["SELECT id FROM webhook_endpoint ORDER BY id"],
     # Not path parameters: body fields (see _known).
     "point": ["SELECT lat || ',' || lon FROM citizen_address ORDER BY address"],
     "desk_code": ["SELECT code FROM organisation WHERE kind = 'desk' ORDER BY code"],
