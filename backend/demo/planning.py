@@ -6,7 +6,7 @@ Solves run in this process with a short time limit (the seed is a command, not t
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -19,7 +19,7 @@ from backend.planning import courier, services
 from routing import solve
 from schemas.base import utcnow
 from schemas.enums import Role
-from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction
+from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction, StopStatus
 from schemas.vntime import vn_date
 
 log = logging.getLogger("backend.demo")
@@ -45,6 +45,14 @@ async def plan_and_publish(session: AsyncSession, po_id: uuid.UUID, day: Any, ad
     return plan
 
 
+async def _start(session: AsyncSession, me: Principal, stop: PlanStop, *, now: datetime) -> None:
+    """Start ``stop`` unless starting an earlier item of the same household visit already did (issue 20:
+    one visit, one "on the way"); the visit's items are consecutive stops of one route."""
+    await session.refresh(stop)
+    if stop.status == StopStatus.planned:
+        await courier.stop_action(session, me, stop.id, "start", StopAction(), now=now)
+
+
 async def mid_route(session: AsyncSession, plan: Plan) -> dict[str, Any]:
     """The busiest courier of ``plan`` has done two visits and is on the way to the third."""
     route = (
@@ -61,7 +69,7 @@ async def mid_route(session: AsyncSession, plan: Plan) -> dict[str, Any]:
     trail = [(route.start_lat, route.start_lon, route.start_at or route.shift_start)]
     for s in stops[:2]:
         trail.append((s.lat, s.lon, s.eta))
-        await courier.stop_action(session, me, s.id, "start", StopAction(), now=s.eta - timedelta(minutes=5))
+        await _start(session, me, s, now=s.eta - timedelta(minutes=5))
         await courier.stop_action(
             session, me, s.id, "complete", StopAction(lat=s.lat, lon=s.lon), now=s.departure
         )
@@ -69,7 +77,7 @@ async def mid_route(session: AsyncSession, plan: Plan) -> dict[str, Any]:
         nxt = stops[2]
         last = stops[1] if len(stops) > 1 else None
         at = (last.departure if last else nxt.eta) + timedelta(minutes=2)
-        await courier.stop_action(session, me, nxt.id, "start", StopAction(), now=at)
+        await _start(session, me, nxt, now=at)
         if last is not None:
             # Part of the way from the last visit to the next one.
             trail.append(((last.lat + nxt.lat) / 2, (last.lon + nxt.lon) / 2, at + timedelta(minutes=3)))
