@@ -144,7 +144,8 @@ def wire_subscriptions(settings: Settings) -> None:
     auth.install()  # cached staff accounts and citizen versions (token revocation)
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
-    catalogue_store.on_change(booking_services.invalidate_caches)  # catalogue edits in this process (issue 23)
+    # catalogue edits in this process (issue 23)
+    catalogue_store.on_change(booking_services.invalidate_caches)
     ledger_cache.install()  # booked minutes per window
     booking_changes.on_cancel(money_refunds.on_cancelled)  # a cancelled visit's due reversed, paid owed back
     booking_on_book(booking_money.at_booking)  # a visit's due and exemption written with its booking

@@ -255,7 +255,8 @@ async def confirm_handover(
     effects = Effects()
     missing: list[str] = []
     for item in items:
-        if item.state == HandoverItemState.received:  # already received one by one (the agency console's scan)
+        # already received one by one (the agency console's scan)
+        if item.state == HandoverItemState.received:
             continue
         if item.item_id not in scanned:
             item.state = HandoverItemState.missing

@@ -125,9 +125,7 @@ TEXTS: dict[str, str] = {
         "Số CCCD không hợp lệ: cần 12 chữ số, mã tỉnh có thật, năm sinh không ở tương lai; xem `reason` / "
         "Invalid CCCD number: 12 digits, a real province code, a birth year not in the future; see `reason`"
     ),
-    "national_id_missing": (
-        "Công dân chưa khai báo số CCCD / The citizen has no national id on file"
-    ),
+    "national_id_missing": ("Công dân chưa khai báo số CCCD / The citizen has no national id on file"),
     "national_id_mismatch": (
         "Số trên thẻ không khớp với số đã khai báo / The number on the card does not match the one on file"
     ),
@@ -401,24 +399,18 @@ TEXTS: dict[str, str] = {
         "Hồ sơ hoặc lịch hẹn không nằm trên tuyến của bạn / The dossier or appointment is not on your route"
     ),
     "appointment_cancelled": "Lịch hẹn đã hủy: không thu tiền / The appointment is cancelled: nothing to collect",
-    "cashup_exists": (
-        "Bưu tá đã kết toán ngày này / This courier has already cashed up for this day"
-    ),
+    "cashup_exists": ("Bưu tá đã kết toán ngày này / This courier has already cashed up for this day"),
     "cashup_mismatch": (
         "Số kiểm đếm lệch với sổ: cần ghi chú lý do / The counted amount differs: a note is required"
     ),
-    "day_not_closable": (
-        "Còn bưu tá giữ tiền chưa kết toán / Couriers holding money have not cashed up yet"
-    ),
+    "day_not_closable": ("Còn bưu tá giữ tiền chưa kết toán / Couriers holding money have not cashed up yet"),
     "day_closed": (
         "Ngày làm việc của bưu cục đã đóng: không kết toán thêm / The office's day is closed: no more cash-ups"
     ),
     "more_than_refund_pending": (
         "Số tiền hoàn lớn hơn số đang chờ hoàn cho công dân / The refund is more than is owed back to the citizen"
     ),
-    "already_remitted": (
-        "Khoản tiền này đã được chuyển cho cơ quan / This money has already been remitted"
-    ),
+    "already_remitted": ("Khoản tiền này đã được chuyển cho cơ quan / This money has already been remitted"),
     "nothing_to_remit": "Không có khoản nào chờ chuyển / Nothing is waiting to be remitted",
     "nothing_due": "Không còn khoản nào phải trả cho lịch hẹn này / Nothing is owed on this appointment",
     "payments_unconfigured": (

@@ -488,12 +488,16 @@ MATRIX: dict[str, Row] = {
         deny=(409,),
         note="one's own push token; another account's token is not moved (item 16)",
     ),
-    "DELETE /api/v1/devices/{token}": Row(target="device", roles=_all_but_leadership("self"), note="one's own push token"),
+    "DELETE /api/v1/devices/{token}": Row(
+        target="device", roles=_all_but_leadership("self"), note="one's own push token"
+    ),
     "GET /api/v1/notifications": Row(roles=_all_but_leadership("self"), note="one's own inbox"),
     "POST /api/v1/notifications/read": Row(roles=_all_but_leadership("self"), note="one's own inbox"),
     "GET /api/v1/notifications/failed": Row(roles={"admin": "any"}, note="undeliverable notifications"),
     "GET /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices"),
-    "PUT /api/v1/citizens/me/channels": Row(roles={"citizen": "self"}, note="one's own channel choices (opt-out)"),
+    "PUT /api/v1/citizens/me/channels": Row(
+        roles={"citizen": "self"}, note="one's own channel choices (opt-out)"
+    ),
     "POST /api/v1/desks/{desk}/feed-ticket": Row(
         target="desk",
         roles={"desk": "org", "admin": "any"},
@@ -584,13 +588,18 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/prices/exemptions": Row(roles={"admin": "any"}, note="exemption versions"),
     "GET /api/v1/prices/exemptions/{exemption_id}": Row(roles={"admin": "any"}, note="one exemption version"),
     # --- a catalogue people edit (issue 23) ---------------------------------------------------------
-    "POST /api/v1/catalogue/procedures": Row(roles={"admin": "any"}, note="a new procedure (national admins)"),
+    "POST /api/v1/catalogue/procedures": Row(
+        roles={"admin": "any"}, note="a new procedure (national admins)"
+    ),
     "POST /api/v1/catalogue/procedures/{code}/versions": Row(
         roles={"admin": "any"}, note="a new version of a procedure (national admins)"
     ),
-    "GET /api/v1/catalogue/procedures/{code}/versions": Row(roles={"admin": "any"}, note="a procedure's versions"),
+    "GET /api/v1/catalogue/procedures/{code}/versions": Row(
+        roles={"admin": "any"}, note="a procedure's versions"
+    ),
     "POST /api/v1/catalogue/procedures/{code}/eligibility": Row(
-        roles={"admin": "any"}, note="a province's postal eligibility (national admins, or the province's own)"
+        roles={"admin": "any"},
+        note="a province's postal eligibility (national admins, or the province's own)",
     ),
     "GET /api/v1/catalogue/procedures/{code}/eligibility": Row(
         roles={"admin": "any"}, note="provinces' postal eligibility"
