@@ -7,14 +7,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 
 from bench.fakes.esms_server import FakeEsms
 from bench.fakes.zns_server import FakeZalo
@@ -30,7 +28,8 @@ from schemas.channels import CHANNEL_TABLES, Channel, ChannelDelivery, ChannelDe
 from schemas.notifications import NOTIFICATION_TABLES, Notification
 from schemas.vntime import VN_TZ
 from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
-from tests.notifications.support import Clock, make_engine, pg_admin, pg_url
+from tests.notifications.dbfixtures import table_databases
+from tests.notifications.support import Clock, make_engine
 
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 TABLES = [
@@ -57,49 +56,7 @@ def vn_clock(hour: int, minute: int = 0) -> Clock:
     return Clock(datetime.combine(day, time(hour, minute), tzinfo=VN_TZ).astimezone(UTC))
 
 
-async def _create(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=TABLES))
-
-
-@pytest.fixture(scope="session")
-def pg_channels_url() -> Iterator[str]:
-    name = f"test_channels_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def create() -> str:
-        await pg_admin(f'CREATE DATABASE "{name}"')
-        url = pg_url(name)
-        engine = make_engine(url)
-        await _create(engine)
-        await engine.dispose()
-        return url
-
-    url = asyncio.run(create())
-    yield url
-    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(params=DATABASES)
-def channels_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'channels.db'}"
-
-        async def prepare() -> None:
-            engine = make_engine(url)
-            await _create(engine)
-            await engine.dispose()
-
-    else:
-        url = request.getfixturevalue("pg_channels_url")
-
-        async def prepare() -> None:
-            engine = make_engine(url)
-            async with engine.begin() as conn:
-                await conn.execute(text(TRUNCATE))
-            await engine.dispose()
-
-    asyncio.run(prepare())
-    return url
+pg_channels_url, channels_url = table_databases("channels", TABLES, TRUNCATE)
 
 
 @pytest_asyncio.fixture

@@ -7,22 +7,20 @@ import asyncio
 import os
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 
 from bench.fakes.zns_server import FakeZalo
 from notifications.sms.base import Outcome
 from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender, codes, webhook
 from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
-from tests.notifications.support import make_engine, pg_admin, pg_url
+from tests.notifications.dbfixtures import table_databases
+from tests.notifications.support import make_engine
 
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 TABLES = [ZnsToken.__table__, ZnsMessage.__table__, ZnsEvent.__table__]  # type: ignore[attr-defined]
@@ -30,49 +28,7 @@ TEMPLATE = "302145"
 PHONE = "+84912345678"
 
 
-async def _create(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=TABLES))
-
-
-@pytest.fixture(scope="session")
-def pg_zns_url() -> Iterator[str]:
-    name = f"test_zns_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def create() -> str:
-        await pg_admin(f'CREATE DATABASE "{name}"')
-        url = pg_url(name)
-        engine = make_engine(url)
-        await _create(engine)
-        await engine.dispose()
-        return url
-
-    url = asyncio.run(create())
-    yield url
-    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(params=DATABASES)
-def zns_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'zns.db'}"
-
-        async def prepare() -> None:
-            engine = make_engine(url)
-            await _create(engine)
-            await engine.dispose()
-
-    else:
-        url = request.getfixturevalue("pg_zns_url")
-
-        async def prepare() -> None:
-            engine = make_engine(url)
-            async with engine.begin() as conn:
-                await conn.execute(text("TRUNCATE zns_event, zns_message, zns_token"))
-            await engine.dispose()
-
-    asyncio.run(prepare())
-    return url
+pg_zns_url, zns_url = table_databases("zns", TABLES, "TRUNCATE zns_event, zns_message, zns_token")
 
 
 @pytest_asyncio.fixture
