@@ -67,6 +67,11 @@ class Citizen(SQLModel, table=True):
     preferred_language: str = Field(default="vi", max_length=2, sa_column_kwargs={"server_default": "vi"})
     national_id_verified_at: datetime | None = utc_field(nullable=True)
     national_id_verified_by: uuid.UUID | None = None
+    # Exempt citizen groups (issue 21, migration 0027; backend/custody/exempt_groups.py): only the group codes
+    # a desk clerk recorded after checking the papers at the counter, who and when; never the papers.
+    exempt_groups: list[str] | None = json_field(default_factory=list, nullable=True)
+    exempt_groups_verified_at: datetime | None = utc_field(nullable=True)
+    exempt_groups_verified_by: uuid.UUID | None = None
 
 
 class CitizenAddress(SQLModel, table=True):

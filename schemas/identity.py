@@ -11,9 +11,9 @@ compares.
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
@@ -80,6 +80,11 @@ class CitizenProfile(SQLModel):
         default=None,
         description="when a desk clerk checked the number against the card at the counter",
         schema_extra={"examples": ["2026-12-05T09:14:03+07:00"]},
+    )
+    exempt_groups: list[str] = Field(
+        default_factory=list,
+        description="exempt groups a desk clerk recorded after checking papers at the counter (fee exemptions)",
+        schema_extra={"examples": [["nguoi_co_cong"]]},
     )
 
 
@@ -156,3 +161,24 @@ class Recipients(SQLModel):
     methods: list[Literal["code", "national_id", "authorisation"]] = Field(
         schema_extra={"examples": [["code", "national_id", "authorisation"]]}
     )
+
+
+GROUP_CODE = r"^[a-z0-9_]{1,40}$"
+
+
+class ExemptGroupsSet(SQLModel):
+    """The desk's record of a citizen's exempt groups after checking the papers at the counter: the group codes
+    of the price exemptions (``FeeExemption.citizen_group``), replacing those on file; empty clears them."""
+
+    groups: list[Annotated[str, StringConstraints(pattern=GROUP_CODE)]] = Field(
+        max_length=10, schema_extra={"examples": [["nguoi_co_cong"]]}
+    )
+
+
+class ExemptGroupsView(SQLModel):
+    """A citizen's exempt groups on file, who on the desk recorded them and when (never the papers)."""
+
+    citizen_id: uuid.UUID
+    groups: list[str]
+    verified_at: datetime | None = None
+    verified_by: uuid.UUID | None = None

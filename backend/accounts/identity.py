@@ -44,6 +44,7 @@ def profile_of(citizen: Citizen) -> CitizenProfile:
         preferred_language="en" if citizen.preferred_language == "en" else "vi",
         national_id=citizen.national_id,
         national_id_verified_at=citizen.national_id_verified_at,
+        exempt_groups=list(citizen.exempt_groups or []),
     )
 
 

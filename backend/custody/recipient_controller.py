@@ -7,7 +7,7 @@ The rules are ``backend/custody/recipients.py``.
 import uuid
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, get, post, put
 from litestar.datastructures import ETag
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -16,11 +16,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import events
 from backend.audit.services import access_of
-from backend.custody import codeguard, recipients
+from backend.custody import codeguard, exempt_groups, recipients
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from schemas.enums import Role
-from schemas.identity import AuthorisationOut, CitizenIdentityView, NationalIdCheck, Recipients
+from schemas.identity import (
+    AuthorisationOut,
+    CitizenIdentityView,
+    ExemptGroupsSet,
+    ExemptGroupsView,
+    NationalIdCheck,
+    Recipients,
+)
 
 DEPS = {"principal": Provide(provide_principal)}
 AUDITED = (
@@ -152,4 +159,37 @@ async def verify_authorisation(
         )
 
 
-ROUTES: list[Any] = [list_recipients, get_authorisation_letter, verify_national_id, verify_authorisation]
+@put(
+    "/citizens/{citizen_id:uuid}/exempt-groups",
+    guards=[requires(Role.desk, Role.admin)],
+    tags=[CONSOLE],
+    dependencies=DEPS,
+    summary="Record a citizen's exempt groups",
+    description="Desk clerks whose desk has a task for the citizen (an open dossier there, or an appointment "
+    "they booked; else 404), and admins. After checking the papers at the counter the clerk records the "
+    "citizen's exempt groups: the codes of the price exemptions by citizen group (`citizen_group` of "
+    "`POST /prices/exemptions`; Circular 85/2019/TT-BTC art. 5), at most 10, each `^[a-z0-9_]{1,40}$` (else "
+    "400 `validation`). They replace the groups on file (an empty list clears them); only the codes are "
+    "stored, with who and when, never the papers. Later bookings of the citizen are quoted with the "
+    "exemptions of those groups. Idempotent; recorded as an account event.",
+    responses=problems(400, 404),
+)
+async def set_exempt_groups(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
+    citizen_id: FromPath[uuid.UUID],
+    data: JSONBody[ExemptGroupsSet],
+) -> ExemptGroupsView:
+    return await exempt_groups.set_groups(
+        db_session, principal, citizen_id, data, client_ip=events.client_ip_of(request)
+    )
+
+
+ROUTES: list[Any] = [
+    list_recipients,
+    get_authorisation_letter,
+    verify_national_id,
+    verify_authorisation,
+    set_exempt_groups,
+]

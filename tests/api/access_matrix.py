@@ -215,6 +215,12 @@ MATRIX: dict[str, Row] = {
         scopes=CITIZEN_SCOPES,
         note="a desk with a task for the citizen checks the card (number compared, never shown)",
     ),
+    "PUT /api/v1/citizens/{citizen_id}/exempt-groups": Row(
+        target="citizen",
+        roles={"desk": "org", "admin": "any"},
+        scopes=CITIZEN_SCOPES,
+        note="a desk with a task for the citizen records the exempt groups it checked (codes only, no papers)",
+    ),
     "GET /api/v1/audit/personal-data": Row(roles={"admin": "any"}, note="staff reads of citizens' data"),
     # --- calendar, reports --------------------------------------------------------------------------
     "PUT /api/v1/calendar/overrides/{day}": Row(roles={"admin": "any"}, note="government decisions"),

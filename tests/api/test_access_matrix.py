@@ -686,6 +686,7 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "PATCH /api/v1/citizens/me": {"preferred_language": "vi"},
         "POST /api/v1/citizens/{citizen_id}/national-id/verify": {"national_id": AUTHORISED},
         "POST /api/v1/authorisations/{authorisation_id}/verify": {"national_id": AUTHORISED},
+        "PUT /api/v1/citizens/{citizen_id}/exempt-groups": {"groups": ["nguoi_co_cong"]},
         "PUT /api/v1/calendar/overrides/{day}": {"kind": "off", "source": "Ma trận quyền (thử)"},
         "POST /api/v1/appointments": {
             "kind": "pickup",

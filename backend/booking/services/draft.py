@@ -137,7 +137,9 @@ async def draft(
         await session.flush()
         who.citizen_id = citizen.id
     book = await tariff_store.price_book(session, now)  # the prices in force now; the quote keeps their ids
-    return _rows(principal, data, appt_id, who, place, slot, proc, item_id, now, wrote, book)
+    on_file = None if wrote else await session.get(Citizen, who.citizen_id)
+    groups = frozenset(on_file.exempt_groups or []) if on_file is not None else frozenset()  # issue 21
+    return _rows(principal, data, appt_id, who, place, slot, proc, item_id, now, wrote, book, groups)
 
 
 async def _who(session: AsyncSession, principal: Principal, data: AppointmentCreate) -> _Who:
@@ -267,11 +269,12 @@ def _quote(
     item_id: str | None,
     book: PriceBook | None,
     province_code: str,
+    groups: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The visit's quote from the prices in force. A supplement pickup pays the postal fee only: the
     procedure's fees were paid at filing."""
     carried = None if item_id and kind == AppointmentKind.pickup else proc
-    return fees_for(kind, distance, carried, book, province_code=province_code)
+    return fees_for(kind, distance, carried, book, province_code=province_code, groups=groups)
 
 
 def _rows(
@@ -286,6 +289,7 @@ def _rows(
     now: datetime,
     wrote: bool,
     book: PriceBook | None = None,
+    groups: frozenset[str] = frozenset(),
 ) -> Draft:
     """The appointment's row, its first event and its notifications (the confirmation and reminders)."""
     org, window, citizen_id = place.office.org, slot.window, who.citizen_id
@@ -310,7 +314,7 @@ def _rows(
         address=place.address,
         note=data.note,
         distance_km=round(distance, 3),
-        fees=_quote(data.kind, distance, proc, item_id, book, org.province_code),
+        fees=_quote(data.kind, distance, proc, item_id, book, org.province_code, groups),
         channel=who.channel,
         booked_by_role=principal.role.value,
         booked_by_id=principal.id,
