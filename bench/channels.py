@@ -38,7 +38,7 @@ from notifications.sms.esms import EsmsConfig, EsmsSender
 from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender
 from notifications.zns.templates import parse as parse_zns
 from schemas.accounts import Citizen
-from schemas.channels import CHANNEL_TABLES, Channel, ChannelDelivery, ChannelPreference
+from schemas.channels import CHANNEL_TABLES, ChannelDelivery, ChannelPreference, NoticeChannel
 from schemas.notifications import NOTIFICATION_TABLES, Notification
 from schemas.vntime import VN_TZ
 from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
@@ -121,7 +121,7 @@ async def _run(url: str, rows: int, rate: float, concurrency: int) -> dict[str, 
     fakes.start()
     esms_url, zalo_url, refresh = here.recv()
     esms, zalo = FakeEsms(), FakeZalo(refresh_token=refresh)  # credentials only: the servers are in ``fakes``
-    cfg = ChannelConfig(sms_cost_gsm7_vnd=450, zns_cost_vnd=300, available=frozenset(Channel))
+    cfg = ChannelConfig(sms_cost_gsm7_vnd=450, zns_cost_vnd=300, available=frozenset(NoticeChannel))
     tokens = TokenStore(
         engine, OAuthConfig(zalo.app_id, zalo.app_secret, oauth_url=zalo_url), zalo.refresh_token
     )
@@ -133,9 +133,9 @@ async def _run(url: str, rows: int, rate: float, concurrency: int) -> dict[str, 
     noon = datetime.combine(day, datetime.min.time(), tzinfo=VN_TZ).replace(hour=10).astimezone(UTC)
     dispatcher = ChannelDispatcher(
         engine,
-        {Channel.sms: sms, Channel.zns: zns},
+        {NoticeChannel.sms: sms, NoticeChannel.zns: zns},
         cfg,
-        rates={Channel.sms: rate, Channel.zns: rate},
+        rates={NoticeChannel.sms: rate, NoticeChannel.zns: rate},
         concurrency=concurrency,
         batch_size=500,
         clock=lambda: noon,  # daytime in Vietnam: no quiet hours in the way

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 from schemas.base import new_id, utc_field
 
 
-class Channel(StrEnum):
+class NoticeChannel(StrEnum):
     push = "push"
     sms = "sms"
     zns = "zns"  # Zalo Notification Service template messages
@@ -69,7 +69,7 @@ class ChannelDelivery(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)  # also the provider's request id
     notification_id: uuid.UUID = Field(foreign_key="notification.id", ondelete="CASCADE")
-    channel: Channel = Field(sa_type=String(8))
+    channel: NoticeChannel = Field(sa_type=String(8))
     recipient_id: uuid.UUID  # the citizen (denormalised: an opt-out finds their rows without a join)
     template: str = Field(max_length=64)
     status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=String(12))
@@ -114,7 +114,7 @@ class ChannelPreference(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     citizen_id: uuid.UUID = Field(foreign_key="citizen.id", ondelete="CASCADE")
-    channel: Channel = Field(sa_type=String(8))
+    channel: NoticeChannel = Field(sa_type=String(8))
     enabled: bool = True
     updated_at: datetime = utc_field(default_now=True)
 
@@ -142,7 +142,7 @@ CHANNEL_TABLES = (
 
 
 class ChannelChoice(SQLModel):
-    channel: Channel = Field(schema_extra={"examples": ["sms"]})
+    channel: NoticeChannel = Field(schema_extra={"examples": ["sms"]})
     enabled: bool = Field(schema_extra={"examples": [False]})
 
 

@@ -18,7 +18,13 @@ from backend.accounts.events import record_account_event
 from backend.lib.auth import Principal
 from notifications.channels import store
 from schemas.base import utcnow
-from schemas.channels import Channel, ChannelChoice, ChannelPreference, ChannelSettings, ChannelSettingsIn
+from schemas.channels import (
+    ChannelChoice,
+    ChannelPreference,
+    ChannelSettings,
+    ChannelSettingsIn,
+    NoticeChannel,
+)
 
 CHANNELS_CHANGED = "channels_changed"
 NOTE_VI = (
@@ -35,9 +41,9 @@ async def current(session: AsyncSession, citizen_id: uuid.UUID) -> ChannelSettin
     rows = (
         await session.exec(select(ChannelPreference).where(ChannelPreference.citizen_id == citizen_id))
     ).all()
-    chosen = {Channel(r.channel): r.enabled for r in rows}
+    chosen = {NoticeChannel(r.channel): r.enabled for r in rows}
     return ChannelSettings(
-        channels=[ChannelChoice(channel=c, enabled=chosen.get(c, True)) for c in Channel],
+        channels=[ChannelChoice(channel=c, enabled=chosen.get(c, True)) for c in NoticeChannel],
         note_vi=NOTE_VI,
         note_en=NOTE_EN,
     )

@@ -25,7 +25,7 @@ from notifications.channels.senders import ChannelSender, SmsChannel, ZnsChannel
 from notifications.dispatcher import Dispatcher
 from notifications.push import PushSender, make_sender
 from notifications.zns.templates import parse as parse_zns_templates
-from schemas.channels import Channel
+from schemas.channels import NoticeChannel
 
 log = logging.getLogger("backend.notices")
 SWEEP_EVERY_S = 15 * 60
@@ -56,7 +56,7 @@ def sender_for(settings: Settings) -> PushSender:
     )
 
 
-def channel_config(settings: Settings, available: frozenset[Channel]) -> ChannelConfig:
+def channel_config(settings: Settings, available: frozenset[NoticeChannel]) -> ChannelConfig:
     return ChannelConfig(
         unread_after=timedelta(seconds=settings.channel_unread_after_s),
         sms_cost_gsm7_vnd=settings.sms_cost_gsm7_vnd,
@@ -69,29 +69,29 @@ def channel_config(settings: Settings, available: frozenset[Channel]) -> Channel
 def channel_dispatcher(engine: AsyncEngine, settings: Settings) -> ChannelDispatcher:
     """SMS (``SMS_PROVIDER``; the log sender sends nothing, so it is no channel) and Zalo ZNS (``ZNS_APP_ID``,
     its token store shared through the database) beside push."""
-    senders: dict[Channel, ChannelSender] = {}
-    available = {Channel.push}
+    senders: dict[NoticeChannel, ChannelSender] = {}
+    available = {NoticeChannel.push}
     if settings.sms_provider != "log":
-        available.add(Channel.sms)
+        available.add(NoticeChannel.sms)
     if settings.zns_enabled:
-        available.add(Channel.zns)
+        available.add(NoticeChannel.zns)
     config = channel_config(settings, frozenset(available))
-    if Channel.sms in available:
-        senders[Channel.sms] = SmsChannel(
+    if NoticeChannel.sms in available:
+        senders[NoticeChannel.sms] = SmsChannel(
             make_sms_sender(settings),
             config,
             unicode=settings.sms_unicode,
             max_segments=settings.sms_max_segments,
         )
-    if Channel.zns in available:
-        senders[Channel.zns] = ZnsChannel(
+    if NoticeChannel.zns in available:
+        senders[NoticeChannel.zns] = ZnsChannel(
             zns_sender(engine, settings), config, parse_zns_templates(settings.zns_templates)
         )
     return ChannelDispatcher(
         engine,
         senders,
         config,
-        rates={Channel.sms: settings.sms_rate_per_s, Channel.zns: settings.zns_rate_per_s},
+        rates={NoticeChannel.sms: settings.sms_rate_per_s, NoticeChannel.zns: settings.zns_rate_per_s},
         max_attempts=settings.channel_max_attempts,
     )
 

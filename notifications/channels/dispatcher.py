@@ -35,7 +35,7 @@ from notifications.claims import backoff_seconds, default_worker_id, engine_of
 from notifications.sms.base import Outcome as SendOutcome
 from notifications.sms.base import SendResult
 from schemas.base import utcnow
-from schemas.channels import Channel, DeliveryStatus
+from schemas.channels import DeliveryStatus, NoticeChannel
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ class ChannelDispatcher:
     def __init__(
         self,
         db: AsyncEngine | async_sessionmaker[Any],
-        senders: Mapping[Channel, ChannelSender],
+        senders: Mapping[NoticeChannel, ChannelSender],
         config: ChannelConfig,
         worker_id: str | None = None,
         *,
-        rates: Mapping[Channel, float] | None = None,
+        rates: Mapping[NoticeChannel, float] | None = None,
         batch_size: int = 200,
         concurrency: int = 20,
         lease: timedelta = timedelta(minutes=2),
@@ -126,7 +126,7 @@ class ChannelDispatcher:
             busiest = max(busiest, n)
         return busiest
 
-    async def _channel_pass(self, channel: Channel, now: datetime) -> int:
+    async def _channel_pass(self, channel: NoticeChannel, now: datetime) -> int:
         # No more than a third of the lease's worth at the channel's rate: paced sends end well inside the lease.
         rate = self.rates.get(channel, 0.0)
         batch = (
@@ -162,7 +162,7 @@ class ChannelDispatcher:
             return Outcome(c, DeliveryStatus.failed, f"no outcome after {c.attempts - 1} attempts")
         if (c.recipient_id, c.channel) in ctx.off:
             return Outcome(c, DeliveryStatus.suppressed, "the citizen switched this channel off")
-        wait_until = earliest_send(Channel(c.channel), c.template, now)
+        wait_until = earliest_send(NoticeChannel(c.channel), c.template, now)
         if wait_until > now:
             return Outcome(
                 c,
@@ -180,7 +180,7 @@ class ChannelDispatcher:
         return phone, prepared
 
     async def _send(
-        self, channel: Channel, sender: ChannelSender, ready: list[tuple[Claim, str, Prepared]]
+        self, channel: NoticeChannel, sender: ChannelSender, ready: list[tuple[Claim, str, Prepared]]
     ) -> None:
         now = self.clock()
         held = await store.fence(self.engine, [c.id for c, _, _ in ready], self.worker_id, now + self.lease)
@@ -213,7 +213,7 @@ class ChannelDispatcher:
         await asyncio.gather(*(one(i, c, p, m) for i, (c, p, m) in enumerate(ready)))
 
     async def _finish(
-        self, channel: Channel, sender: ChannelSender, answers: list[tuple[Claim, Prepared, SendResult]]
+        self, channel: NoticeChannel, sender: ChannelSender, answers: list[tuple[Claim, Prepared, SendResult]]
     ) -> None:
         now = self.clock()
         outcomes: list[Outcome] = []

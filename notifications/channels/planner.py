@@ -24,7 +24,7 @@ from notifications.channels.policy import (
     next_steps,
 )
 from notifications.channels.store import D, E, P, event
-from schemas.channels import GAVE_UP, Channel
+from schemas.channels import GAVE_UP, NoticeChannel
 from schemas.notifications import Notification
 
 N = Notification.__table__  # type: ignore[attr-defined]
@@ -68,20 +68,20 @@ async def plan(
         return 0
     ids = [r.id for r in found]
     owners = list({r.recipient_id for r in found})
-    recorded: dict[uuid.UUID, dict[Channel, str]] = {}
+    recorded: dict[uuid.UUID, dict[NoticeChannel, str]] = {}
     off: set[tuple[uuid.UUID, str]] = set()
     async with engine.begin() as conn:
         for nid, channel, status in await conn.execute(
             select(D.c.notification_id, D.c.channel, D.c.status).where(D.c.notification_id.in_(ids))
         ):
-            recorded.setdefault(nid, {})[Channel(channel)] = status
+            recorded.setdefault(nid, {})[NoticeChannel(channel)] = status
         for owner, channel in await conn.execute(
             select(P.c.citizen_id, P.c.channel).where(P.c.citizen_id.in_(owners), P.c.enabled.is_(False))
         ):
             off.add((owner, str(channel)))
         rows: list[dict[str, Any]] = []
         for r in found:
-            enabled = {ch: (r.recipient_id, ch.value) not in off for ch in Channel}
+            enabled = {ch: (r.recipient_id, ch.value) not in off for ch in NoticeChannel}
             for step in next_steps(
                 r.template, recorded.get(r.id, {}), enabled=enabled, available=config.available
             ):
@@ -95,7 +95,7 @@ async def plan(
     return len(added)
 
 
-def _row(r: Any, channel: Channel, status: str, reason: str | None, now: datetime) -> dict[str, Any]:
+def _row(r: Any, channel: NoticeChannel, status: str, reason: str | None, now: datetime) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "notification_id": r.id,

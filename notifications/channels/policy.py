@@ -26,7 +26,7 @@ report moves its status forward with an event row). ``SIGN_IN`` below states the
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from schemas.channels import GAVE_UP, Channel, DeliveryStatus
+from schemas.channels import GAVE_UP, DeliveryStatus, NoticeChannel
 from schemas.vntime import VN_TZ, to_vn
 
 # Citizen kinds where a notice not opened in time also goes by SMS/Zalo (the citizen must act or be home).
@@ -42,7 +42,7 @@ UNREAD_MATTERS: frozenset[str] = frozenset(
 )
 
 # Fallback channels in order of trial, after push.
-FALLBACK: tuple[Channel, ...] = (Channel.zns, Channel.sms)
+FALLBACK: tuple[NoticeChannel, ...] = (NoticeChannel.zns, NoticeChannel.sms)
 
 # The kinds whose text may go by SMS/ZNS at all (texts in notifications/sms/templates.py): citizen notices.
 # Reminders are left out: an SMS an hour before is noise when the push was missed, and the visit happens anyway.
@@ -76,13 +76,13 @@ QUIET_END = time(7, 0)
 
 @dataclass(frozen=True)
 class KindRule:
-    channels: tuple[Channel, ...]  # in order of trial
+    channels: tuple[NoticeChannel, ...]  # in order of trial
     unread_fallback: bool  # not opened within unread_after also moves on
     quiet_exempt: bool = False
 
 
-SIGN_IN = KindRule(channels=(Channel.sms,), unread_fallback=False, quiet_exempt=True)
-PUSH_ONLY = KindRule(channels=(Channel.push,), unread_fallback=False)
+SIGN_IN = KindRule(channels=(NoticeChannel.sms,), unread_fallback=False, quiet_exempt=True)
+PUSH_ONLY = KindRule(channels=(NoticeChannel.push,), unread_fallback=False)
 
 
 def rule_for(kind: str, recipient_kind: str) -> KindRule:
@@ -91,7 +91,7 @@ def rule_for(kind: str, recipient_kind: str) -> KindRule:
         return SIGN_IN
     if recipient_kind != "citizen" or kind not in FALLBACK_KINDS:
         return PUSH_ONLY
-    return KindRule(channels=(Channel.push, *FALLBACK), unread_fallback=kind in UNREAD_MATTERS)
+    return KindRule(channels=(NoticeChannel.push, *FALLBACK), unread_fallback=kind in UNREAD_MATTERS)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class ChannelConfig:
     sms_cost_gsm7_vnd: int = 0  # per segment
     sms_cost_ucs2_vnd: int = 0  # per segment
     zns_cost_vnd: int = 0  # per message
-    available: frozenset[Channel] = frozenset({Channel.push, Channel.sms})
+    available: frozenset[NoticeChannel] = frozenset({NoticeChannel.push, NoticeChannel.sms})
 
 
 def in_quiet_hours(now: datetime) -> bool:
@@ -120,9 +120,9 @@ def quiet_hours_end(now: datetime) -> datetime:
     return end.astimezone(now.tzinfo)
 
 
-def earliest_send(channel: Channel, kind: str, now: datetime) -> datetime:
+def earliest_send(channel: NoticeChannel, kind: str, now: datetime) -> datetime:
     """When a delivery of ``kind`` on ``channel`` may go: now, or 07:00 when it falls in quiet hours."""
-    quiet = channel in (Channel.sms, Channel.zns) and not rule_for(kind, "citizen").quiet_exempt
+    quiet = channel in (NoticeChannel.sms, NoticeChannel.zns) and not rule_for(kind, "citizen").quiet_exempt
     if quiet and in_quiet_hours(now):
         return quiet_hours_end(now)
     return now
@@ -138,17 +138,17 @@ class Step:
     """A fallback channel to record for a notification: ``status`` pending (to send), skipped (no sender) or
     suppressed (the citizen switched it off)."""
 
-    channel: Channel
+    channel: NoticeChannel
     status: str
     reason: str | None = None
 
 
 def next_steps(
     kind: str,
-    recorded: dict[Channel, str],
+    recorded: dict[NoticeChannel, str],
     *,
-    enabled: dict[Channel, bool],
-    available: frozenset[Channel],
+    enabled: dict[NoticeChannel, bool],
+    available: frozenset[NoticeChannel],
 ) -> list[Step]:
     """The fallback rows to add for a notification whose push did not reach the citizen (or was not opened):
     channels of its rule after push, in order, until one that will be sent. ``recorded`` holds the statuses of

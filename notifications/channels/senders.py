@@ -17,7 +17,7 @@ from notifications.sms.base import Outcome, SendResult, SmsSender
 from notifications.sms.templates import NOTICES, notice_text, shown_params
 from notifications.sms.text import TooLongError, fit, segments
 from notifications.zns.templates import ZnsTemplate, template_data
-from schemas.channels import Channel
+from schemas.channels import NoticeChannel
 
 # eSMS's "duplicate RequestId" (https://developers.esms.vn/en/esms-api/table-of-error-codes): our request id is
 # the delivery's id, so this answer to a re-sent delivery means eSMS already has the message.
@@ -38,7 +38,7 @@ class Prepared:
 
 @runtime_checkable
 class ChannelSender(Protocol):
-    channel: Channel
+    channel: NoticeChannel
     provider: str
 
     def prepare(self, kind: str, params: Mapping[str, Any]) -> Prepared: ...
@@ -59,7 +59,7 @@ class ZnsLike(Protocol):
 
 
 class SmsChannel:
-    channel = Channel.sms
+    channel = NoticeChannel.sms
 
     def __init__(
         self, sms: SmsSender, config: ChannelConfig, *, unicode: bool = False, max_segments: int = 2
@@ -104,7 +104,7 @@ class ZnsChannel:
     ``notifications.zns.templates.parse``) maps a notification kind to its template id and parameters, filled with
     the notification's params as the push text shows them (times in Vietnam time)."""
 
-    channel = Channel.zns
+    channel = NoticeChannel.zns
 
     def __init__(self, zns: ZnsLike, config: ChannelConfig, templates: Mapping[str, ZnsTemplate]) -> None:
         self.zns = zns

@@ -20,7 +20,7 @@ from backend.settings import Settings
 from bench.fakes.zns_server import FakeZalo, Sent
 from notifications.sms.base import Outcome
 from notifications.zns import records
-from schemas.channels import Channel, ChannelDelivery, DeliveryStatus
+from schemas.channels import ChannelDelivery, DeliveryStatus, NoticeChannel
 from schemas.notifications import Notification
 from schemas.zns import ZnsEvent, ZnsMessage
 from tests import openapi_check
@@ -198,7 +198,7 @@ async def test_events_about_a_notice_move_its_channel_delivery(world: World) -> 
         await s.flush()
         delivery = ChannelDelivery(
             notification_id=notice.id,
-            channel=Channel.zns,
+            channel=NoticeChannel.zns,
             recipient_id=citizen,
             template="dossier.result_ready",
             status=DeliveryStatus.sending,

@@ -24,7 +24,13 @@ from notifications.sms.esms import EsmsConfig, EsmsSender
 from notifications.zns import OAuthConfig, TokenStore, ZnsConfig, ZnsSender
 from notifications.zns.templates import parse as parse_zns
 from schemas.accounts import Citizen
-from schemas.channels import CHANNEL_TABLES, Channel, ChannelDelivery, ChannelDeliveryEvent, ChannelPreference
+from schemas.channels import (
+    CHANNEL_TABLES,
+    ChannelDelivery,
+    ChannelDeliveryEvent,
+    ChannelPreference,
+    NoticeChannel,
+)
 from schemas.notifications import NOTIFICATION_TABLES, Notification
 from schemas.vntime import VN_TZ
 from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
@@ -89,7 +95,7 @@ def config(**kw: Any) -> ChannelConfig:
         "sms_cost_gsm7_vnd": 450,
         "sms_cost_ucs2_vnd": 850,
         "zns_cost_vnd": 300,
-        "available": frozenset({Channel.push, Channel.sms}),
+        "available": frozenset({NoticeChannel.push, NoticeChannel.sms}),
     }
     base.update(kw)
     return ChannelConfig(**base)
@@ -114,7 +120,11 @@ def zns_channel(engine: AsyncEngine, fake: FakeZalo, cfg: ChannelConfig) -> ZnsC
 
 
 def dispatcher(
-    engine: AsyncEngine, senders: dict[Channel, ChannelSender], cfg: ChannelConfig, clock: Clock, **kw: Any
+    engine: AsyncEngine,
+    senders: dict[NoticeChannel, ChannelSender],
+    cfg: ChannelConfig,
+    clock: Clock,
+    **kw: Any,
 ) -> ChannelDispatcher:
     kw.setdefault("rates", {})
     kw.setdefault("backoff_base", timedelta(seconds=10))
@@ -177,7 +187,7 @@ async def events(engine: AsyncEngine, delivery_id: uuid.UUID) -> list[tuple[str,
         return [(str(s), str(src)) for s, src in rows]
 
 
-async def switch_off(engine: AsyncEngine, citizen: uuid.UUID, channel: Channel) -> None:
+async def switch_off(engine: AsyncEngine, citizen: uuid.UUID, channel: NoticeChannel) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             ChannelPreference.__table__.insert(),  # type: ignore[attr-defined]
@@ -217,7 +227,7 @@ def dead_worker_process(
     async def main() -> None:
         engine = make_engine(url)
         clock = Clock(datetime.fromisoformat(now_iso))
-        cfg = config(available=frozenset(Channel))
+        cfg = config(available=frozenset(NoticeChannel))
         sms = SmsChannel(
             EsmsSender(
                 EsmsConfig("esms-api-key", "esms-secret-key", "BUUDIEN", base_url=esms_url, timeout_s=5)
@@ -245,11 +255,11 @@ def dead_worker_process(
         )
         chan = dispatcher(
             engine,
-            {Channel.sms: sms, Channel.zns: zns},
+            {NoticeChannel.sms: sms, NoticeChannel.zns: zns},
             cfg,
             clock,
             worker_id="dead",
-            rates={Channel(k): v for k, v in rates.items()},
+            rates={NoticeChannel(k): v for k, v in rates.items()},
             lease=timedelta(seconds=60),
         )
         await asyncio.gather(push.run_once(), chan.run_once())

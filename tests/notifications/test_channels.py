@@ -18,7 +18,7 @@ from notifications.channels.ratelimit import R
 from notifications.channels.senders import ChannelSender
 from notifications.dispatcher import Dispatcher
 from notifications.push import FcmSender
-from schemas.channels import Channel, DeliveryStatus
+from schemas.channels import DeliveryStatus, NoticeChannel
 from schemas.notifications import Notification
 from schemas.vntime import VN_TZ
 from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
@@ -51,7 +51,7 @@ async def test_no_device_falls_back_to_sms_with_cost_and_events(cdb: AsyncEngine
     clock = vn_clock(10)
     citizen = await add_citizen(cdb, PHONE)
     nid = await add_notice(cdb, citizen, push="skipped")
-    d = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock)
     await d.run_once()
     rows = await deliveries(cdb)
     by = {r["channel"]: r for r in rows}
@@ -75,16 +75,16 @@ async def test_no_device_falls_back_to_sms_with_cost_and_events(cdb: AsyncEngine
 async def test_zalo_first_then_sms_when_zalo_refuses(
     cdb: AsyncEngine, esms: FakeEsms, zalo: FakeZalo
 ) -> None:
-    cfg = config(available=frozenset(Channel))
+    cfg = config(available=frozenset(NoticeChannel))
     clock = vn_clock(9)
     on_zalo = await add_citizen(cdb, "+84912000001")
     blocked = await add_citizen(cdb, "+84912000002")
     zalo.blocked.add("84912000002")  # this user refuses ZNS: -114, fatal
     await add_notice(cdb, on_zalo, push="failed")
     await add_notice(cdb, blocked, push="failed")
-    senders: dict[Channel, ChannelSender] = {
-        Channel.sms: sms_channel(esms, cfg),
-        Channel.zns: zns_channel(cdb, zalo, cfg),
+    senders: dict[NoticeChannel, ChannelSender] = {
+        NoticeChannel.sms: sms_channel(esms, cfg),
+        NoticeChannel.zns: zns_channel(cdb, zalo, cfg),
     }
     d = dispatcher(cdb, senders, cfg, clock)
     await d.run_once()  # ZNS to both: one taken, one refused
@@ -107,7 +107,7 @@ async def test_not_opened_in_time_goes_by_sms_unless_read(cdb: AsyncEngine, esms
     unread = await add_notice(cdb, citizen, "dossier.result_ready", push="sent", sent_at=pushed_at)
     read = await add_notice(cdb, citizen, "dossier.supplement_requested", push="sent", sent_at=pushed_at)
     minor = await add_notice(cdb, citizen, "dossier.picked_up", push="sent", sent_at=pushed_at)
-    d = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock)
     clock.advance(minutes=29)
     await d.run_once()
     assert await deliveries(cdb) == [] and esms.sent == []
@@ -126,7 +126,7 @@ async def test_quiet_hours_wait_for_seven(cdb: AsyncEngine, esms: FakeEsms) -> N
     clock = vn_clock(22, 15)
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
-    d = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock)
     await d.run_once()
     sms = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
     seven = datetime.combine(clock.now.astimezone(VN_TZ).date() + timedelta(days=1), time(7), tzinfo=VN_TZ)
@@ -149,7 +149,7 @@ async def test_a_row_retried_into_quiet_hours_is_held_without_counting_an_attemp
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
     esms.script.append((503, {"Retry-After": "120"}))
-    d = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock)
     await d.run_once()  # 20:59: tried, 503
     clock.advance(minutes=3)  # 21:02: due again, but quiet
     await d.run_once()
@@ -163,9 +163,9 @@ async def test_opt_out_suppresses_and_skips_to_the_next_channel(cdb: AsyncEngine
     clock = vn_clock(10)
     off = await add_citizen(cdb, "+84912000003")
     later = await add_citizen(cdb, "+84912000004")
-    await switch_off(cdb, off, Channel.sms)
+    await switch_off(cdb, off, NoticeChannel.sms)
     await add_notice(cdb, off)
-    d = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock)
     clock.now = clock.now.replace(hour=15)  # 22:00 Vietnam time: the SMS waits for the morning
     await add_notice(cdb, later)
     await d.run_once()
@@ -191,8 +191,8 @@ async def test_429_retry_after_pauses_the_channel_for_every_dispatcher(
     a, b = await add_citizen(cdb, "+84912000005"), await add_citizen(cdb, "+84912000006")
     await add_notice(cdb, a)
     esms.script.append((429, {"Retry-After": "120"}))
-    first = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock, worker_id="w1")
-    second = dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock, worker_id="w2")
+    first = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock, worker_id="w1")
+    second = dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock, worker_id="w2")
     await first.run_once()
     row = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
     assert row["status"] == "pending" and "HTTP 429" in row["last_error"]
@@ -212,11 +212,11 @@ async def test_429_retry_after_pauses_the_channel_for_every_dispatcher(
 
 
 async def test_provider_down_for_a_minute_then_sent_once(cdb: AsyncEngine, zalo: FakeZalo) -> None:
-    cfg = config(available=frozenset({Channel.push, Channel.zns}))
+    cfg = config(available=frozenset({NoticeChannel.push, NoticeChannel.zns}))
     clock = vn_clock(10)
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
-    d = dispatcher(cdb, {Channel.zns: zns_channel(cdb, zalo, cfg)}, cfg, clock)
+    d = dispatcher(cdb, {NoticeChannel.zns: zns_channel(cdb, zalo, cfg)}, cfg, clock)
     down_until = clock.now + timedelta(minutes=1)
     zalo.down_for(3600)  # real time: the fake answers 500 until the test says it is back
     tries = 0
@@ -237,14 +237,14 @@ async def test_provider_down_for_a_minute_then_sent_once(cdb: AsyncEngine, zalo:
 async def test_gives_up_after_max_attempts_then_next_channel(
     cdb: AsyncEngine, esms: FakeEsms, zalo: FakeZalo
 ) -> None:
-    cfg = config(available=frozenset(Channel))
+    cfg = config(available=frozenset(NoticeChannel))
     clock = vn_clock(10)
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
     zalo.down_for(3600)
-    senders: dict[Channel, ChannelSender] = {
-        Channel.sms: sms_channel(esms, cfg),
-        Channel.zns: zns_channel(cdb, zalo, cfg),
+    senders: dict[NoticeChannel, ChannelSender] = {
+        NoticeChannel.sms: sms_channel(esms, cfg),
+        NoticeChannel.zns: zns_channel(cdb, zalo, cfg),
     }
     d = dispatcher(cdb, senders, cfg, clock, max_attempts=3, backoff_cap=timedelta(seconds=40))
     for _ in range(30):
@@ -262,7 +262,7 @@ async def test_delivery_reports_out_of_order(cdb: AsyncEngine, esms: FakeEsms) -
     clock = vn_clock(10)
     citizen = await add_citizen(cdb, PHONE)
     await add_notice(cdb, citizen)
-    await dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
+    await dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
     sms = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
 
     async def report(
@@ -338,7 +338,7 @@ async def test_report_before_the_send_is_recorded_keeps_the_final_status(
         return result
 
     sender.send = send_then_report  # type: ignore[method-assign,assignment]
-    await dispatcher(cdb, {Channel.sms: sender}, cfg, clock).run_once()
+    await dispatcher(cdb, {NoticeChannel.sms: sender}, cfg, clock).run_once()
     sms = next(r for r in await deliveries(cdb) if r["channel"] == "sms")
     assert sms["status"] == "delivered" and sms["provider_message_id"] == esms.sent[0].sms_id
     assert sms["cost_vnd"] == 450
@@ -351,7 +351,7 @@ async def test_push_switched_off_is_not_pushed_and_falls_back(
     clock = vn_clock(10)
     off, on = await add_citizen(cdb, "+84912000007"), await add_citizen(cdb, "+84912000008")
     await add_devices(cdb, [("citizen", off, "tok-off", "android"), ("citizen", on, "tok-on", "android")])
-    await switch_off(cdb, off, Channel.push)
+    await switch_off(cdb, off, NoticeChannel.push)
     n_off = await add_notice(cdb, off, push="pending")
     n_on = await add_notice(cdb, on, push="pending")
     push = Dispatcher(cdb, sender, "w-push", clock=clock, honour_opt_out=True)
@@ -360,7 +360,7 @@ async def test_push_switched_off_is_not_pushed_and_falls_back(
     async with cdb.connect() as conn:
         rows = dict((await conn.execute(select(N.c.id, N.c.last_error))).tuples().all())
     assert rows[n_off] == "push switched off by the citizen" and rows[n_on] is None
-    await dispatcher(cdb, {Channel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
+    await dispatcher(cdb, {NoticeChannel.sms: sms_channel(esms, cfg)}, cfg, clock).run_once()
     assert [s.phone for s in esms.sent] == ["0912000007"]  # the one push did not reach
 
 
@@ -397,12 +397,12 @@ async def test_courier_on_the_way_reaches_zalo_with_its_tracking_link(
     cdb: AsyncEngine, esms: FakeEsms, zalo: FakeZalo
 ) -> None:
     """Issue 22: the ZNS "courier on the way" template carries the live tracking link (``track_url``), whole."""
-    cfg = config(available=frozenset(Channel))
+    cfg = config(available=frozenset(NoticeChannel))
     citizen = await add_citizen(cdb, "+84912000003")
     await add_notice(cdb, citizen, "courier.on_the_way", push="failed")
-    senders: dict[Channel, ChannelSender] = {
-        Channel.sms: sms_channel(esms, cfg),
-        Channel.zns: zns_channel(cdb, zalo, cfg),
+    senders: dict[NoticeChannel, ChannelSender] = {
+        NoticeChannel.sms: sms_channel(esms, cfg),
+        NoticeChannel.zns: zns_channel(cdb, zalo, cfg),
     }
     await dispatcher(cdb, senders, cfg, vn_clock(9)).run_once()
     [sent] = zalo.sent

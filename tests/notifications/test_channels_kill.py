@@ -26,7 +26,7 @@ from bench.fakes.zns_server import FakeZalo
 from notifications.dispatcher import Dispatcher
 from notifications.outbox import insert_rows, notification_row
 from notifications.push import FcmSender
-from schemas.channels import Channel
+from schemas.channels import NoticeChannel
 from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     PARAMS,
     add_citizen,
@@ -73,12 +73,12 @@ async def test_killed_mid_batch_with_three_channels_in_flight_none_lost_none_twi
     service_account: Path,
 ) -> None:
     clock = vn_clock(10)
-    cfg = config(available=frozenset(Channel))
+    cfg = config(available=frozenset(NoticeChannel))
     app_users = [await add_citizen(cdb, f"+8491300{i:04d}") for i in range(EACH)]
     zalo_users = [await add_citizen(cdb, f"+8491400{i:04d}") for i in range(EACH)]
     sms_users = [await add_citizen(cdb, f"+8491500{i:04d}") for i in range(EACH)]
     for u in sms_users:
-        await switch_off(cdb, u, Channel.zns)
+        await switch_off(cdb, u, NoticeChannel.zns)
     await add_devices(cdb, [("citizen", u, f"tok-{i}", "android") for i, u in enumerate(app_users)])
     fcm.script("tok-5", HANG)  # one push hangs at FCM while the worker dies
     await _write(cdb, "dossier.picked_up", app_users, None)  # push only (it reaches them)
@@ -121,7 +121,10 @@ async def test_killed_mid_batch_with_three_channels_in_flight_none_lost_none_twi
     clock.advance(seconds=61)  # the dead worker's leases run out
     push2 = Dispatcher(cdb, sender, "alive", clock=clock)
     chan2 = dispatcher(
-        cdb, {Channel.sms: sms_channel(esms, cfg), Channel.zns: zns_channel(cdb, zalo, cfg)}, cfg, clock
+        cdb,
+        {NoticeChannel.sms: sms_channel(esms, cfg), NoticeChannel.zns: zns_channel(cdb, zalo, cfg)},
+        cfg,
+        clock,
     )
     for _ in range(20):
         await push2.run_once()

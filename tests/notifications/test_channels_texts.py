@@ -18,7 +18,7 @@ from notifications.channels.policy import (
 from notifications.sms.templates import NOTICES, notice_text
 from notifications.sms.text import fit, is_gsm7, segments
 from notifications.templates import TEMPLATES
-from schemas.channels import Channel
+from schemas.channels import NoticeChannel
 from schemas.vntime import VN_TZ
 
 LONG = {
@@ -65,38 +65,47 @@ def test_quiet_hours_edges_in_vietnam_time() -> None:
     assert in_quiet_hours(vn(6, 59)) and not in_quiet_hours(vn(7, 0))
     assert quiet_hours_end(vn(23, 30)) == datetime(2026, 12, 8, 7, tzinfo=VN_TZ)
     assert quiet_hours_end(vn(3, 0)) == datetime(2026, 12, 7, 7, tzinfo=VN_TZ)
-    assert earliest_send(Channel.sms, "dossier.result_ready", vn(22)) == datetime(
+    assert earliest_send(NoticeChannel.sms, "dossier.result_ready", vn(22)) == datetime(
         2026, 12, 8, 7, tzinfo=VN_TZ
     )
-    assert earliest_send(Channel.zns, "dossier.result_ready", vn(22)) == datetime(
+    assert earliest_send(NoticeChannel.zns, "dossier.result_ready", vn(22)) == datetime(
         2026, 12, 8, 7, tzinfo=VN_TZ
     )
-    assert earliest_send(Channel.push, "dossier.result_ready", vn(22)) == vn(22)  # push is not held
-    assert earliest_send(Channel.sms, "auth.sign_in_code", vn(23)) == vn(23)  # sign-in codes never wait
-    assert SIGN_IN.channels == (Channel.sms,) and SIGN_IN.quiet_exempt
+    assert earliest_send(NoticeChannel.push, "dossier.result_ready", vn(22)) == vn(22)  # push is not held
+    assert earliest_send(NoticeChannel.sms, "auth.sign_in_code", vn(23)) == vn(23)  # sign-in codes never wait
+    assert SIGN_IN.channels == (NoticeChannel.sms,) and SIGN_IN.quiet_exempt
 
 
 def test_rules_push_first_fallbacks_for_citizens_only() -> None:
-    assert rule_for("dossier.result_ready", "citizen").channels == (Channel.push, Channel.zns, Channel.sms)
+    assert rule_for("dossier.result_ready", "citizen").channels == (
+        NoticeChannel.push,
+        NoticeChannel.zns,
+        NoticeChannel.sms,
+    )
     assert rule_for("dossier.result_ready", "citizen").unread_fallback
     assert not rule_for("dossier.picked_up", "citizen").unread_fallback
-    assert rule_for("desk.incoming_batch", "staff").channels == (Channel.push,)
-    assert rule_for("appointment.reminder_hour_before", "citizen").channels == (Channel.push,)
+    assert rule_for("desk.incoming_batch", "staff").channels == (NoticeChannel.push,)
+    assert rule_for("appointment.reminder_hour_before", "citizen").channels == (NoticeChannel.push,)
 
 
 def test_next_steps_walk_the_chain() -> None:
-    every = frozenset(Channel)
-    on = {c: True for c in Channel}
+    every = frozenset(NoticeChannel)
+    on = {c: True for c in NoticeChannel}
     steps = next_steps("dossier.result_ready", {}, enabled=on, available=every)
-    assert [(s.channel, s.status) for s in steps] == [(Channel.zns, "pending")]
-    steps = next_steps("dossier.result_ready", {Channel.zns: "failed"}, enabled=on, available=every)
-    assert [(s.channel, s.status) for s in steps] == [(Channel.sms, "pending")]
-    assert next_steps("dossier.result_ready", {Channel.zns: "sent"}, enabled=on, available=every) == []
-    assert next_steps("dossier.result_ready", {Channel.zns: "sending"}, enabled=on, available=every) == []
-    no_zns = frozenset({Channel.push, Channel.sms})
-    steps = next_steps("dossier.result_ready", {}, enabled=on | {Channel.sms: False}, available=no_zns)
-    assert [(s.channel, s.status) for s in steps] == [(Channel.zns, "skipped"), (Channel.sms, "suppressed")]
-    done = {Channel.zns: "skipped", Channel.sms: "failed"}
+    assert [(s.channel, s.status) for s in steps] == [(NoticeChannel.zns, "pending")]
+    steps = next_steps("dossier.result_ready", {NoticeChannel.zns: "failed"}, enabled=on, available=every)
+    assert [(s.channel, s.status) for s in steps] == [(NoticeChannel.sms, "pending")]
+    assert next_steps("dossier.result_ready", {NoticeChannel.zns: "sent"}, enabled=on, available=every) == []
+    assert (
+        next_steps("dossier.result_ready", {NoticeChannel.zns: "sending"}, enabled=on, available=every) == []
+    )
+    no_zns = frozenset({NoticeChannel.push, NoticeChannel.sms})
+    steps = next_steps("dossier.result_ready", {}, enabled=on | {NoticeChannel.sms: False}, available=no_zns)
+    assert [(s.channel, s.status) for s in steps] == [
+        (NoticeChannel.zns, "skipped"),
+        (NoticeChannel.sms, "suppressed"),
+    ]
+    done = {NoticeChannel.zns: "skipped", NoticeChannel.sms: "failed"}
     assert next_steps("dossier.result_ready", done, enabled=on, available=every) == []
 
 
@@ -116,7 +125,9 @@ async def test_the_worker_builds_the_channels_the_settings_configure() -> None:
 
     engine = create_async_engine("sqlite+aiosqlite://")
     plain = channel_dispatcher(engine, Settings(env="test"))
-    assert plain.senders == {} and plain.config.available == {Channel.push}  # the log sender is no channel
+    assert plain.senders == {} and plain.config.available == {
+        NoticeChannel.push
+    }  # the log sender is no channel
     full = channel_dispatcher(
         engine,
         Settings(
@@ -134,7 +145,9 @@ async def test_the_worker_builds_the_channels_the_settings_configure() -> None:
             sms_rate_per_s=7,
         ),
     )
-    assert set(full.senders) == {Channel.sms, Channel.zns} and full.config.available == set(Channel)
-    assert full.rates[Channel.sms] == 7 and full.config.sms_cost_gsm7_vnd == 450
+    assert set(full.senders) == {NoticeChannel.sms, NoticeChannel.zns} and full.config.available == set(
+        NoticeChannel
+    )
+    assert full.rates[NoticeChannel.sms] == 7 and full.config.sms_cost_gsm7_vnd == 450
     await full.aclose()
     await engine.dispose()
