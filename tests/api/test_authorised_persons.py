@@ -137,7 +137,7 @@ async def test_bad_registrations_store_nothing(
 async def test_the_desk_verifies_an_authorisation(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
 ) -> None:
-    phone = "+84920000076"
+    phone = "+84920000062"
     who = await citizen_id(client, phone)
     made = (await authorise(client, phone)).json()
     verify = f"/api/v1/authorisations/{made['id']}/verify"

@@ -56,7 +56,7 @@ async def _delivery_event(engine: AsyncEngine, item: str) -> tuple[DossierEvent,
 async def test_delivery_by_the_citizens_national_id(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
 ) -> None:
-    phone = "+84920000077"
+    phone = "+84920000063"
     who = await citizen_id(client, phone)
     item, result_id = await out_for_delivery(client, demo, phone)
     courier = await staff_headers(client, COURIER)
