@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.booking.services.caches import cached_office
 from backend.lib.auth import Principal
 from backend.money import dues, exemptions, ledger
 from schemas.booking import Appointment
@@ -27,7 +28,10 @@ async def at_booking(
     if sum(dues.quote_parts(appt)) == 0:
         return ()
     actor, role = principal.id, principal.role.value
-    due = await dues.due_posting(session, appt, actor_id=actor, actor_role=role, at=now)
+    office = (await cached_office(session, appt.post_office_id)).org.code  # the booking's checks warmed it
+    due = await dues.due_posting(
+        session, appt, actor_id=actor, actor_role=role, at=now, office=office, new_booking=True
+    )
     if due is None:  # pragma: no cover - the quote was checked above
         return ()
     postings = [due]

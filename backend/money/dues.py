@@ -87,12 +87,15 @@ async def due_posting(
     actor_role: str,
     at: datetime | None = None,
     office: str | None = None,
+    new_booking: bool = False,
 ) -> Posting | None:
-    """The visit's due as a posting (None when the quote is 0): key ``due:{appointment id}``."""
+    """The visit's due as a posting (None when the quote is 0): key ``due:{appointment id}``. ``new_booking``:
+    the visit is being booked, so no dossier names it yet; only a dossier it delivers is looked up (a pickup's
+    booking then reads nothing here and keeps up with the other bookings of its batch)."""
     agency, postal = quote_parts(appt)
     if agency + postal == 0:
         return None
-    dossier = await dossier_of(session, appt)
+    dossier = None if new_booking and not appt.dossier_item_id else await dossier_of(session, appt)
     office = office or await office_code(session, appt)
     lines = [Line(accounts.receivable(appt.citizen_id), agency + postal)]
     if agency:

@@ -156,8 +156,8 @@ async def test_bookings_arriving_together_share_one_statement(
     client: httpx.AsyncClient, demo: Any, engine: AsyncEngine
 ) -> None:
     """Six bookings at once for a window with room for two: two are made, four get the 409, and nothing of the
-    four is stored. On PostgreSQL (caches warm, no transaction open) the six go in one ``hoso_book_many``
-    statement, each decided on its own; SQLite books them one by one."""
+    four is stored. On PostgreSQL (caches warm, no transaction open) they share ``hoso_book_many``
+    statements, each decided on its own, fewer statements than bookings; SQLite books them one by one."""
     po = demo.post_offices[PO]
     lat, lon = place_of(demo, PO)
     start = (await free_windows(client, lat, lon))[-4]
@@ -194,7 +194,10 @@ async def test_bookings_arriving_together_share_one_statement(
         assert after["booking_idempotency"] == before["booking_idempotency"] + 2
         assert await set_booked(engine, po.id, begins, ends, cap) == cap  # full, not over
         if engine.dialect.name == "postgresql":
-            assert batcher.calls == calls + 1
+            # Each booking now reads its citizen's exempt groups and writes its due (issue 21) before the
+            # write, so the six no longer reach the batcher at one instant; those waiting while a statement
+            # runs still share the next one: fewer statements than bookings.
+            assert calls + 1 <= batcher.calls < calls + 6
         else:
             assert batcher.calls == calls  # SQLite never batches
     finally:
