@@ -21,8 +21,8 @@ from schemas.tracking_links import TrackingLink
 from tests.api.planning_support import PICKUP_CODE, H, next_weekday, served_points, wait_plan
 from tests.conftest import staff_headers
 
-PO = 10  # 82-BD-11: dispatcher11, courier21 and courier22
-COURIERS = ("courier21", "courier22")
+PO = 8  # 82-BD-09: dispatcher09, courier17 and courier18 (82-BD-11 is the privacy tests')
+COURIERS = ("courier17", "courier18")
 
 
 async def _visits(engine: AsyncEngine, demo: Any, day: date) -> dict[str, uuid.UUID]:
@@ -73,7 +73,7 @@ async def _visits(engine: AsyncEngine, demo: Any, day: date) -> dict[str, uuid.U
 async def test_household_visit_journey(client: httpx.AsyncClient, engine: AsyncEngine, demo: Any) -> None:
     day = next_weekday(45)
     appts = await _visits(engine, demo, day)
-    headers = await staff_headers(client, "dispatcher11")
+    headers = await staff_headers(client, "dispatcher09")
     r = await client.post(
         f"/api/v1/post-offices/{demo.post_offices[PO].id}/plans",
         json={"date": day.isoformat(), "time_limit_s": 2},
