@@ -260,6 +260,9 @@ async def receive(
     dossier = await load_dossier(session, item_id)
     found = await _incoming_item(session, scope, dossier.id)
     if found is None:
+        # Re-read: a scan of the same item may have committed between the two reads above, so the dossier
+        # read first can still show the desk's custody although its handover item is no longer expected.
+        dossier = await session.get(Dossier, dossier.id, populate_existing=True) or dossier
         held = dossier.custodian_kind == CustodianKind.agency
         if held and (scope.agency is None or dossier.custodian_org_id == scope.agency.id):
             raise Problem(
