@@ -3,7 +3,6 @@ tables; a PostgreSQL database of their own, since ``channel_delivery`` refers to
 tests truncate that), the loopback eSMS and Zalo fakes, and helpers that write notices and read deliveries."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -37,7 +36,6 @@ from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
 from tests.notifications.dbfixtures import table_databases
 from tests.notifications.support import Clock, make_engine
 
-DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 TABLES = [
     Citizen.__table__,  # type: ignore[attr-defined]
     *NOTIFICATION_TABLES,

@@ -4,7 +4,6 @@ database (SQLite and PostgreSQL), each class of Zalo error, HTTP 429 with Retry-
 the webhook signature."""
 
 import asyncio
-import os
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,6 @@ from schemas.zns import ZnsEvent, ZnsMessage, ZnsToken
 from tests.notifications.dbfixtures import table_databases
 from tests.notifications.support import make_engine
 
-DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 TABLES = [ZnsToken.__table__, ZnsMessage.__table__, ZnsEvent.__table__]  # type: ignore[attr-defined]
 TEMPLATE = "302145"
 PHONE = "+84912345678"
