@@ -12,7 +12,8 @@ law requires the applicant in person are not filed by post) AND the province's l
 narrows it: An Giang's 2019 report lists which of its procedures may go by post).
 """
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -158,17 +159,41 @@ async def postal_at(
     return pickup, back
 
 
+async def pickup_allowed(
+    session: AsyncSession, code: str, province: str | None, times: Sequence[datetime]
+) -> list[bool]:
+    """``postal_at``'s pickup flag at each of ``times`` (a listing's window starts), reading it once per span
+    between the procedure's and the province's version starts: the same answer a booking at each gets."""
+    cat = await catalogue(session)
+    starts = sorted(
+        {v.effective_from for v in cat.versions.get(code, ())}
+        | {r.effective_from for r in cat.rules if r.procedure_code == code and r.province_code == province}
+    )
+    memo: dict[int, bool] = {}
+    out: list[bool] = []
+    for t in times:
+        span = bisect.bisect_right(starts, t)
+        if span not in memo:
+            memo[span] = (await postal_at(session, code, province, t))[0]
+        out.append(memo[span])
+    return out
+
+
+def not_postal(code: str, province: str | None) -> Problem:
+    return Problem(
+        422,
+        f"Thủ tục '{code}' không nhận hồ sơ qua bưu chính tại tỉnh này / "
+        f"Procedure '{code}' is not filed by post in this province",
+        code="procedure_not_postal",
+        extra={"procedure": code, "province": province},
+    )
+
+
 async def check_postal_pickup(session: AsyncSession, code: str, province: str | None, at: datetime) -> None:
     """422 ``procedure_not_postal`` when the post may not collect ``code`` in ``province`` at ``at``."""
     pickup, _ = await postal_at(session, code, province, at)
     if not pickup:
-        raise Problem(
-            422,
-            f"Thủ tục '{code}' không nhận hồ sơ qua bưu chính tại tỉnh này / "
-            f"Procedure '{code}' is not filed by post in this province",
-            code="procedure_not_postal",
-            extra={"procedure": code, "province": province},
-        )
+        raise not_postal(code, province)
 
 
 async def procedure_on(session: AsyncSession, head: Procedure, at: datetime) -> Procedure:

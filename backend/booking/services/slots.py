@@ -18,9 +18,10 @@ from backend.booking.services.common import parse_kind
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import geocode_first, resolve_point
 from backend.booking.windows import bookable_windows, last_bookable_day, remaining
-from backend.catalogue import places, tariff_store
+from backend.catalogue import editing_store, places, tariff_store
 from backend.lib.problems import Problem
 from schemas.base import utcnow
+from schemas.booking import AppointmentKind
 from schemas.vntime import vn_date
 
 
@@ -65,6 +66,8 @@ async def list_slots(
     booked = await ledger_cache.CACHE.booked(session, off.org.id, [f.window.start for f in frame])
     cost = off.rules.cost(k.value)
     left = [remaining(f.capacity, booked.get(f.window.start, 0), cost) for f in frame]
+    if proc is not None and k in (AppointmentKind.pickup, AppointmentKind.assisted):
+        left = await _postal_only(session, proc.code, off.org.province_code, frame, left, now)
     narrow = getattr(policy, "admitted_windows", None)
     if narrow is not None:
         # Route-aware capacity: on a day that already has a plan, offer only windows the plan can absorb.
@@ -95,3 +98,17 @@ async def list_slots(
         ),
         "documents": proc.documents if proc is not None else None,
     }
+
+
+async def _postal_only(
+    session: AsyncSession, code: str, province: str, frame: list[FrameWindow], left: list[int], now: datetime
+) -> list[int]:
+    """The province's postal list in force at each window's start, as a booking of it checks
+    (``draft``): a window where the post may not collect ``code`` takes no booking; when none may (or none
+    is listed and not even now), 422 ``procedure_not_postal``, the answer a booking gets."""
+    allowed = await editing_store.pickup_allowed(
+        session, code, province, [f.window.start for f in frame] or [now]
+    )
+    if not any(allowed):
+        raise editing_store.not_postal(code, province)
+    return [n if ok else 0 for n, ok in zip(left, allowed, strict=False)]
