@@ -47,7 +47,7 @@ from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.feedback import controllers as feedback
 from backend.feedback import worker as feedback_worker
-from backend.lib import auth, pgnotify, problem_pages
+from backend.lib import answer_cache, auth, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
@@ -142,6 +142,7 @@ def wire_subscriptions(settings: Settings) -> None:
     notifications (``backend.lib.pgnotify``), the ledger cache's global ``Session`` hooks. Idempotent (every
     app built in one process shares these module-level caches); called by ``create_app``."""
     auth.install()  # cached staff accounts and citizen versions (token revocation)
+    answer_cache.install()  # rendered public answers (issue 24): NOTIFY hoso_answers and the ORM's commits
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     # catalogue edits in this process (issue 23)
@@ -252,6 +253,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ],
         plugins=[sqlalchemy_plugin(engine), channels],
         middleware=[
+            # Public reads: the per-client limit, then stored answers before anything else runs (issue 24).
+            answer_cache.PublicReadMiddleware(
+                answer_cache.ClientLimiter(settings.public_rate_per_s, settings.public_rate_burst), proxies
+            ),
             BodyTimeoutMiddleware(settings.http_body_timeout_s),
             RefuseNulMiddleware(),
             rate_limit,

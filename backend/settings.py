@@ -123,6 +123,10 @@ class Settings:
     # Sign-in requests per client IP and minute, counted apart for staff login, OTP send, OTP verify and the
     # Firebase exchange (backend/lib/ratelimit.py).
     auth_rate_per_minute: int = field(default_factory=lambda: int(_env("AUTH_RATE_PER_MINUTE", "30")))
+    # Public reads (tracking, reference data...) per client IP and second, with bursts of PUBLIC_RATE_BURST,
+    # counted per process (backend/lib/answer_cache.py). Generous: many phones share one carrier-NAT address.
+    public_rate_per_s: float = field(default_factory=lambda: float(_env("PUBLIC_RATE_PER_S", "50")))
+    public_rate_burst: int = field(default_factory=lambda: int(_env("PUBLIC_RATE_BURST", "200")))
     # Sign-in requests per phone number (OTP send, OTP verify) or staff username (login) and hour, from any IP.
     auth_account_rate_per_hour: int = field(
         default_factory=lambda: int(_env("AUTH_ACCOUNT_RATE_PER_HOUR", "20"))
@@ -372,6 +376,8 @@ class Settings:
         for name in (
             "auth_rate_per_minute",
             "auth_account_rate_per_hour",
+            "public_rate_per_s",
+            "public_rate_burst",
             "handover_code_max_failures",
             "handover_staff_max_failures_per_hour",
             "delivery_max_attempts",

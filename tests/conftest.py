@@ -27,6 +27,9 @@ os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("OTP_TEST_NUMBERS", "+84900000001-+84900000099:123456,+84920000001-+84920000099:123456")
 os.environ.setdefault("AUTH_RATE_PER_MINUTE", "1000000")
 os.environ.setdefault("AUTH_ACCOUNT_RATE_PER_HOUR", "1000000")
+# Public reads per client and second (backend/lib/answer_cache.py): every test client is one address.
+os.environ.setdefault("PUBLIC_RATE_PER_S", "1000000")
+os.environ.setdefault("PUBLIC_RATE_BURST", "1000000")
 os.environ.setdefault("RUN_DISPATCHER", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-" + "x" * 32)
 

@@ -22,6 +22,7 @@ log = logging.getLogger("backend.pgnotify")
 RECONNECT_S = 2.0
 LEDGER = "hoso_ledger"  # payload: the post office id whose windows changed
 REFERENCE = "hoso_reference"  # payload: the table that changed (rosters, booking rules, plans...)
+ANSWERS = "hoso_answers"  # payload: a tag of backend.lib.answer_cache (dossier:<id>, table:<name>)
 
 _handlers: dict[str, list[Callable[[str], None]]] = {}
 _resets: list[Callable[[str], None]] = []
@@ -80,7 +81,7 @@ async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
             conn = await asyncpg.connect(dsn)
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            for channel in (LEDGER, REFERENCE):
+            for channel in (LEDGER, REFERENCE, ANSWERS):
                 await conn.add_listener(channel, _dispatch)
             _reset(db)  # whatever changed while nobody listened is unknown
             _listening[db] = _listening.get(db, 0) + 1

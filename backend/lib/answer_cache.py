@@ -1,0 +1,409 @@
+"""Rendered answers cached per process until an event changes them (issue 24: reads at the speed of the framework).
+
+An answer is stored as it goes on the wire: the encoded JSON bytes and a strong ``ETag`` (a hash of the bytes,
+``backend.lib.etag.entity_tag``, so every process gives the same tag for the same answer). Entries are keyed by
+``(database, key)`` (``backend.db.engine_key``: two apps on two databases in one process never share) and carry
+*tags*, strings naming what the answer was made from; ``invalidate(tag)`` drops at once every entry carrying it.
+
+Tags in use (``dossier_tag``, ``table_tag``):
+
+* ``dossier:<uuid>``: a dossier's row or its events (``GET /track/{id}``).
+* ``table:<name>``: any row of that table (reference reads: ``table:procedure``, ``table:organisation``...).
+
+How an entry is dropped:
+
+* PostgreSQL, listener up (``pgnotify.listening(db)``): triggers of migration 0029 send ``NOTIFY hoso_answers``
+  with the tag at commit (``dossier:<id>`` per changed dossier or dossier event, ``table:<name>`` once per
+  statement on the reference tables), whoever wrote (another process, another machine, a migration, psql).
+  Entries then live up to ``LISTEN_TTL_S`` (or the ``ttl_s`` given). The listener connecting or dropping
+  clears that database's entries (what changed meanwhile is unknown).
+* Always, in this process: ``install()`` hooks SQLAlchemy's ``Session`` so that a commit that flushed a
+  ``Dossier``/``DossierEvent`` (or any row of a table) invalidates its tags right after the commit. Writers
+  that bypass the ORM (``insert()`` statements) may call ``invalidate`` themselves.
+* Listener down, and always on SQLite (no NOTIFY): entries live ``SHORT_TTL_S`` (1.5 s), so another process's
+  change shows within that; this process's own changes show at once (the hook above).
+
+A load that started before an invalidation of one of its tags is never stored after it (a sequence number is
+taken before the load and compared with the tags' last invalidation at store time), so a stale read cannot
+outlive the change that made it stale. Concurrent misses of one key share one load.
+
+API (H5 and others reuse it)::
+
+    from backend.lib import answer_cache
+
+    @get("/things/{id:str}", exclude_from_auth=True, **answer_cache.public("public, no-cache"))
+    async def thing(self, request: Request[Any, Any, Any], db_session: ..., id: str) -> Response[Thing]:
+        async def load() -> tuple[Thing, Iterable[str]]:
+            row = await read(db_session, id)                 # a Problem raised here is answered as usual
+            return Thing(...), [answer_cache.table_tag("thing")]
+        return await answer_cache.serve(request, load)       # 200 + ETag + Cache-Control, or 304
+
+* ``public(policy)``: route keyword arguments. The answer is the same for everyone: keyed by the request's path
+  and query string, so ``PublicReadMiddleware`` (first of the app's middleware) answers a repeated request from
+  the store before authentication, dependencies or the handler run; it also applies the per-client limit
+  (``PUBLIC_RATE_PER_S`` requests a second per client IP with bursts of ``PUBLIC_RATE_BURST``, a 429 problem
+  with ``Retry-After`` beyond) to every public read, cached or not. ``limited()`` is the limit alone.
+* ``serve(request, load, key=None, private=False, policy=None, ttl_s=None)``: the answer from the store, else
+  ``load()`` → ``(content, tags)`` rendered by the app's response class (times shown in Vietnam time) and
+  stored. ``private=True`` keys the entry by the caller too (pass ``key`` including the principal's id, e.g.
+  ``("inbox", principal.id, ...)``); private entries are never served by the middleware and their policy must
+  say ``private``. Never cache a per-user answer under a shared key.
+* ``invalidate(*tags)``: drop entries with any of the tags, in every database of this process (writers of
+  this process, for changes the ORM hook cannot see). ``clear(db=None)``: drop everything (of one database).
+* ``lookup(db, key)``, ``store(...)`` / ``sequence()``: the lower level, for callers that render by themselves.
+
+The per-client limit counts in this process's memory (a token bucket per client IP, ``backend.lib.clientip``:
+``X-Forwarded-For`` only from ``TRUSTED_PROXIES``): a cached answer costs less than a round trip to a shared
+store would, and the limit's job is that one client cannot take a process down; with ``WEB_CONCURRENCY`` N a
+client may get N times the rate from the service as a whole.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.middleware import ASGIMiddleware
+from litestar.serialization import get_serializer
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.db import engine_key
+from backend.lib import etag, pgnotify
+from backend.lib.clientip import request_client_ip
+from backend.lib.problems import Problem
+
+CHANNEL = "hoso_answers"  # NOTIFY channel of migration 0029; payload: a tag
+SHORT_TTL_S = 1.5  # nobody listens (SQLite, listener down): another process's change shows within this
+LISTEN_TTL_S = 300.0  # listener up: changes arrive as notifications; this bounds anything they miss
+MAX_ENTRIES = 20_000
+MAX_TAG_MARKS = 50_000
+OPT = (
+    "answer_cache"  # route opt: "public" (served by the middleware) or "limited" (the per-client limit only)
+)
+NO_CACHE = "public, no-cache"  # clients revalidate every time (304 when unchanged)
+
+
+def dossier_tag(dossier_id: Any) -> str:
+    return f"dossier:{dossier_id}"
+
+
+def table_tag(table: str) -> str:
+    return f"table:{table}"
+
+
+@dataclass(slots=True)
+class Entry:
+    body: bytes
+    etag: str
+    policy: str
+    tags: frozenset[str]
+    stored: float
+    ttl_s: float | None
+    private: bool
+    media_type: str = "application/json"
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"etag", self.etag.encode()), (b"cache-control", self.policy.encode())]
+
+
+_entries: dict[tuple[str, Hashable], Entry] = {}
+_by_tag: dict[str, set[tuple[str, Hashable]]] = {}
+_loading: dict[tuple[str, Hashable], asyncio.Future[Entry]] = {}
+_seq = 0  # moves on every invalidation
+_marks: dict[str, int] = {}  # tag -> the sequence number of its last invalidation
+_floor = 0  # loads that started before this are never stored (marks were forgotten, or everything cleared)
+
+
+def sequence() -> int:
+    """Take it before loading; pass it to ``store(since=...)``."""
+    return _seq
+
+
+def _fresh(db: str, entry: Entry, now: float) -> bool:
+    limit = LISTEN_TTL_S if pgnotify.listening(db) else SHORT_TTL_S
+    if entry.ttl_s is not None:
+        limit = min(limit, entry.ttl_s)
+    return now - entry.stored < limit
+
+
+def lookup(db: str, key: Hashable) -> Entry | None:
+    entry = _entries.get((db, key))
+    if entry is None or not _fresh(db, entry, time.monotonic()):
+        return None
+    return entry
+
+
+def _drop(full: tuple[str, Hashable]) -> None:
+    entry = _entries.pop(full, None)
+    if entry is None:
+        return
+    for tag in entry.tags:
+        keys = _by_tag.get(tag)
+        if keys is not None:
+            keys.discard(full)
+            if not keys:
+                del _by_tag[tag]
+
+
+def store(db: str, key: Hashable, entry: Entry, *, since: int) -> Entry:
+    """Keep ``entry`` unless one of its tags was invalidated after ``since`` (it is returned either way)."""
+    if since < _floor or any(_marks.get(tag, -1) > since for tag in entry.tags):
+        return entry
+    full = (db, key)
+    _drop(full)
+    if len(_entries) >= MAX_ENTRIES:
+        _drop(next(iter(_entries)))  # the oldest stored
+    _entries[full] = entry
+    for tag in entry.tags:
+        _by_tag.setdefault(tag, set()).add(full)
+    return entry
+
+
+def invalidate(*tags: str) -> None:
+    """Drop every entry carrying one of ``tags``, in every database (cheap when none does)."""
+    global _seq, _floor
+    _seq += 1
+    for tag in tags:
+        _marks[tag] = _seq
+        for full in list(_by_tag.get(tag, ())):
+            _drop(full)
+            _loading.pop(full, None)  # later callers load afresh instead of waiting for a stale load
+    if len(_marks) > MAX_TAG_MARKS:
+        _marks.clear()
+        _floor = _seq
+
+
+def clear(db: str | None = None) -> None:
+    global _seq, _floor
+    _seq += 1
+    _floor = _seq
+    for full in [k for k in _entries if db is None or k[0] == db]:
+        _drop(full)
+    for full in [k for k in _loading if db is None or k[0] == db]:
+        _loading.pop(full, None)
+
+
+def render(request: Request[Any, Any, Any], content: Any) -> bytes:
+    """The bytes the app would send for ``content`` (its response class: times in Vietnam time)."""
+    response = (request.app.response_class or Response)(content=content)
+    return response.render(
+        content, "application/json", get_serializer(request.route_handler.resolve_type_encoders())
+    )
+
+
+def db_of(app: Any) -> str:
+    db: str | None = getattr(app.state, "answer_db", None)
+    if db is None:
+        db = app.state.answer_db = engine_key(app.state.engine.sync_engine)
+    return db
+
+
+def public_key(scope: Scope) -> tuple[str, str, bytes]:
+    return ("public", str(scope["path"]), bytes(scope.get("query_string", b"")))
+
+
+def _not_modified(scope: Scope, entry: Entry) -> bool:
+    for name, value in scope["headers"]:
+        if name.lower() == b"if-none-match":
+            return etag.matches(value.decode("latin-1"), entry.etag)
+    return False
+
+
+def respond(request: Request[Any, Any, Any], entry: Entry) -> Response[Any]:
+    """A 200 with the stored bytes, ETag and Cache-Control, or a 304 when ``If-None-Match`` names the tag."""
+    headers = {"ETag": entry.etag, "Cache-Control": entry.policy}
+    if _not_modified(request.scope, entry):
+        return Response(content=b"", status_code=304, headers=headers)
+    return Response(content=entry.body, media_type=entry.media_type, headers=headers)
+
+
+async def entry_for(
+    request: Request[Any, Any, Any],
+    load: Callable[[], Awaitable[tuple[Any, Iterable[str]]]],
+    *,
+    key: Hashable | None = None,
+    private: bool = False,
+    policy: str | None = None,
+    ttl_s: float | None = None,
+) -> Entry:
+    """The stored entry for ``key`` (the request's path and query when public and None), else loaded."""
+    if private and key is None:
+        raise ValueError("a private answer needs a key naming its caller")
+    db = db_of(request.app)
+    full_key = key if key is not None else public_key(request.scope)
+    hit = lookup(db, full_key)
+    if hit is not None:
+        return hit
+    full = (db, full_key)
+    pending = _loading.get(full)
+    if pending is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # this caller was cancelled, not the load
+        except Exception:  # the first load failed: load for ourselves (and fail the same way)
+            pass
+    chosen = policy or request.route_handler.opt.get(etag.OPT) or NO_CACHE
+    since = sequence()
+    future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+    _loading[full] = future
+    try:
+        content, tags = await load()
+        body = render(request, content)
+        entry = Entry(
+            body=body,
+            etag=etag.entity_tag(body),
+            policy=chosen,
+            tags=frozenset(tags),
+            stored=time.monotonic(),
+            ttl_s=ttl_s,
+            private=private,
+        )
+        store(db, full_key, entry, since=since)
+        future.set_result(entry)
+        return entry
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+        raise
+    finally:
+        if _loading.get(full) is future:
+            del _loading[full]
+
+
+async def serve(
+    request: Request[Any, Any, Any],
+    load: Callable[[], Awaitable[tuple[Any, Iterable[str]]]],
+    *,
+    key: Hashable | None = None,
+    private: bool = False,
+    policy: str | None = None,
+    ttl_s: float | None = None,
+) -> Response[Any]:
+    """The answer (200 or 304) from the store, else from ``load()``; see the module's docstring."""
+    entry = await entry_for(request, load, key=key, private=private, policy=policy, ttl_s=ttl_s)
+    return respond(request, entry)
+
+
+def public(policy: str = NO_CACHE) -> dict[str, Any]:
+    """Route keyword arguments of a public cached read: ``policy`` as its Cache-Control (documented with its
+    ETag, If-None-Match and 304 by ``backend.lib.openapi.finish_document``), the middleware's fast path and the
+    per-client limit."""
+    return {"opt": {etag.OPT: policy, OPT: "public"}}
+
+
+def limited() -> dict[str, Any]:
+    """Route keyword arguments of a public operation under the per-client limit only (nothing cached)."""
+    return {"opt": {OPT: "limited"}}
+
+
+class _Bucket:
+    __slots__ = ("tokens", "at")
+
+    def __init__(self, tokens: float, at: float) -> None:
+        self.tokens = tokens
+        self.at = at
+
+
+class ClientLimiter:
+    """A token bucket per client in this process: ``rate`` a second, bursts of ``burst``."""
+
+    def __init__(self, rate: float, burst: int, max_clients: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = float(max(1, burst))
+        self.max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, client: str) -> float:
+        """0 when the request may go, else the seconds until it could."""
+        now = time.monotonic()
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            if len(self._buckets) >= self.max_clients:
+                self._buckets.clear()
+            bucket = self._buckets[client] = _Bucket(self.burst, now)
+        else:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate if self.rate > 0 else 60.0
+
+
+def too_many(retry_after: int) -> Problem:
+    return Problem(
+        429,
+        "Quá nhiều yêu cầu, vui lòng thử lại sau / Too many requests, please retry later",
+        code="rate_limited",
+        extra={"retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class PublicReadMiddleware(ASGIMiddleware):
+    """First of the app's middleware: the per-client limit of public reads, then their stored answers."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, limiter: ClientLimiter, proxies: Any) -> None:
+        self.limiter = limiter
+        self.proxies = tuple(proxies)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        handler = scope.get("route_handler")
+        mode = handler.opt.get(OPT) if handler is not None else None
+        if mode is None or scope.get("method") == "OPTIONS":
+            await next_app(scope, receive, send)
+            return
+        app: Any = scope["litestar_app"]
+        wait = self.limiter.take(request_client_ip(app.request_class(scope), self.proxies))
+        if wait > 0:
+            raise too_many(max(1, int(wait + 0.999)))
+        if mode != "public" or scope.get("method") not in ("GET", "HEAD"):
+            await next_app(scope, receive, send)
+            return
+        entry = lookup(db_of(app), public_key(scope))
+        if entry is None:
+            await next_app(scope, receive, send)
+            return
+        if _not_modified(scope, entry):
+            await send({"type": "http.response.start", "status": 304, "headers": entry.headers()})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        body = b"" if scope.get("method") == "HEAD" else entry.body
+        start: Message = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", entry.media_type.encode()),
+                (b"content-length", str(len(entry.body)).encode()),
+                *entry.headers(),
+            ],
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _on_notify(payload: str) -> None:
+    invalidate(payload)
+
+
+def _on_reference(table: str) -> None:
+    invalidate(table_tag(table))
+
+
+def install() -> None:
+    """Subscribe to the change notifications and hook the ORM's commits (idempotent; ``create_app`` calls it)."""
+    from backend.lib import answer_hooks
+
+    pgnotify.subscribe(CHANNEL, _on_notify)
+    pgnotify.subscribe(pgnotify.REFERENCE, _on_reference)
+    pgnotify.on_reset(clear)
+    answer_hooks.install(invalidate)
