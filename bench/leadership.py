@@ -6,7 +6,8 @@ Like ``bench.reporting`` (whose synthetic dossiers it reuses: a fresh database, 
 dossiers of 2025 loaded with COPY), plus custody events for each dossier (EMA/EMB before the desk's TNH for the
 postal ones, KQS after the decision, EMG/EMI for results returned by post), then times the reports the way the
 API runs them: form II.06a by commune and by month (``leadership.unit_report``), the legs and the postal share
-of the legal clock (``legs_store.legs_report``), the couriers' scorecards. Prints the figures; timings depend on
+of the legal clock (``legs_store.legs_report``, SQL aggregates; once also ``legs_report_python``, the definition
+it replaced, loading every dossier's milestones: the before and after), the couriers' scorecards. Prints the figures; timings depend on
 the machine and on whatever else runs on it. The database is dropped afterwards unless ``--keep``.
 """
 
@@ -101,7 +102,7 @@ async def _load(engine: Any, factory: Any, rows: int) -> None:
     )
 
 
-async def _reports(factory: Any, repeat: int) -> None:
+async def _reports(factory: Any, repeat: int, python_too: bool) -> None:
     year = Period(date(YEAR, 1, 1), date(YEAR, 12, 31))
     month = Period(date(YEAR, 6, 1), date(YEAR, 6, 30))
     province = leadership.ProvinceScope(code="82", name="Tỉnh Đồng Tháp")
@@ -117,10 +118,12 @@ async def _reports(factory: Any, repeat: int) -> None:
 
         return go
 
-    def legs(period: Period) -> Callable[[], Awaitable[str]]:
+    def legs(period: Period, python: bool = False) -> Callable[[], Awaitable[str]]:
+        report = legs_store.legs_report_python if python else legs_store.legs_report
+
         async def go() -> str:
             async with factory() as session:
-                r = await legs_store.legs_report(session, period, province, 10)
+                r = await report(session, period, province, 10)
             counts = " ".join(f"{s['leg']}={s['count']}" for s in r.stats)
             return f"{counts} clock {r.clock['dossiers']} dossiers, postal {r.clock['postal_share']}%"
 
@@ -135,12 +138,15 @@ async def _reports(factory: Any, repeat: int) -> None:
     await _time(f"II.06a by commune, year {YEAR}", repeat, units(year, UnitGroup.commune))
     await _time(f"II.06a by post office, year {YEAR}", repeat, units(year, UnitGroup.post_office))
     await _time(f"II.06a by month, year {YEAR}", repeat, units(year, UnitGroup.month))
-    await _time(f"legs and clock share, year {YEAR}", repeat, legs(year))
-    await _time(f"legs and clock share, June {YEAR}", repeat, legs(month))
+    await _time(f"legs and clock share, year {YEAR} (SQL)", repeat, legs(year))
+    await _time(f"legs and clock share, June {YEAR} (SQL)", repeat, legs(month))
+    if python_too:
+        await _time(f"legs, year {YEAR}, before (Python)", 1, legs(year, python=True))
+        await _time(f"legs, June {YEAR}, before (Python)", 1, legs(month, python=True))
     await _time(f"couriers' scorecards, year {YEAR}", repeat, couriers)
 
 
-async def run(rows: int, repeat: int, admin_url: str, keep: bool) -> None:
+async def run(rows: int, repeat: int, admin_url: str, keep: bool, python_too: bool = True) -> None:
     from backend.db import make_engine, session_factory
     from backend.demo.province import seed_province
     from backend.demo.reference import load_reference
@@ -161,7 +167,7 @@ async def run(rows: int, repeat: int, admin_url: str, keep: bool) -> None:
             await session.commit()
         print(f"database {name}: migrated and seeded in {time.perf_counter() - t0:.1f} s")
         await _load(engine, factory, rows)
-        await _reports(factory, repeat)
+        await _reports(factory, repeat, python_too)
     finally:
         await engine.dispose()
         if keep:
@@ -178,8 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--url", default=os.environ.get("TEST_DATABASE_URL", PG_DEFAULT))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--no-python", action="store_true", help="skip the legs computed in Python (the slow definition)"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(run(args.rows, args.repeat, args.url, args.keep))
+    asyncio.run(run(args.rows, args.repeat, args.url, args.keep, not args.no_python))
 
 
 if __name__ == "__main__":

@@ -83,6 +83,13 @@ class WorkClock:
             lo -= 1
         return start[day]
 
+    def day_start(self, day: int) -> int:
+        """Office minutes from the anchor day's start to day number ``day``'s start (``legs_sql``'s table)."""
+        return self._day_start(day)
+
+    def is_working(self, day: int) -> bool:
+        return self._is_working(day)
+
     def position(self, instant: datetime) -> float:
         """Office minutes from the anchor day's start to ``instant``."""
         local = instant.timestamp() + VN_OFFSET_S

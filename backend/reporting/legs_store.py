@@ -3,7 +3,7 @@ set: MIN(CASE code ...) per dossier), and puts the legs report together."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.calendar_service import working_calendar
-from backend.reporting import legs
+from backend.reporting import legs, legs_sql
 from backend.reporting.definitions import Period
 from backend.reporting.leadership import ProvinceScope
 from backend.reporting.query import scope_clause
@@ -87,11 +87,8 @@ class LegsResult:
     slowest: list[legs.LegTime]
 
 
-async def legs_report(
-    session: AsyncSession, period: Period, province: ProvinceScope, top: int, *, now: datetime | None = None
-) -> LegsResult:
-    generated = utcnow()
-    now = now or generated
+def _in_period_touched(province: ProvinceScope, period: Period) -> list[Any]:
+    """The province's dossiers with a custody event in the period (device or server time)."""
     ts = DateTimeUTC(timezone=True)
     start, end = sa.literal(period.start, ts), sa.literal(period.end, ts)
     in_scope = scope_clause(province.scope)
@@ -102,21 +99,33 @@ async def legs_report(
             sa.and_(col(DossierEvent.client_at) >= start, col(DossierEvent.client_at) < end),
         )
     )
+    return [in_scope, col(Dossier.id).in_(touched)]
+
+
+def _due_in_period(province: ProvinceScope, period: Period, now: datetime) -> list[Any]:
+    """The province's received dossiers whose deadline fell in the period and has passed."""
+    ts = DateTimeUTC(timezone=True)
+    in_scope = scope_clause(province.scope)
+    assert in_scope is not None
+    return [
+        in_scope,
+        col(Dossier.due_at) >= sa.literal(period.start, ts),
+        col(Dossier.due_at) < sa.literal(min(period.end, now), ts),
+        col(Dossier.received_at).is_not(None),
+    ]
+
+
+async def legs_report_python(
+    session: AsyncSession, period: Period, province: ProvinceScope, top: int, *, now: datetime | None = None
+) -> LegsResult:
+    """The report computed in Python over every dossier's milestones: the definition ``legs_report`` is checked
+    against (tests) and the benchmark's "before"; slow at scale (about 66 s per 100,000 dossiers)."""
+    generated = utcnow()
+    now = now or generated
     clock = legs.WorkClock(await working_calendar(session))
-    found = await _milestones(session, _statement([in_scope, col(Dossier.id).in_(touched)]))
+    found = await _milestones(session, _statement(_in_period_touched(province, period)))
     all_legs = [lt for m in found for lt in legs.legs_of(m, clock) if period.start <= lt.end < period.end]
-    due_end = min(period.end, now)
-    due = await _milestones(
-        session,
-        _statement(
-            [
-                in_scope,
-                col(Dossier.due_at) >= start,
-                col(Dossier.due_at) < sa.literal(due_end, ts),
-                col(Dossier.received_at).is_not(None),
-            ]
-        ),
-    )
+    due = await _milestones(session, _statement(_due_in_period(province, period, now)))
     return LegsResult(
         period=period,
         province=province,
@@ -125,3 +134,79 @@ async def legs_report(
         clock=legs.clock_share(due, clock).as_json(),
         slowest=legs.slowest(all_legs, min(top, MAX_TOP)),
     )
+
+
+FIRST_MARGIN_DAYS = 60  # the day table starts this long before the period; widened when a leg started earlier
+
+
+async def legs_report(
+    session: AsyncSession, period: Period, province: ProvinceScope, top: int, *, now: datetime | None = None
+) -> LegsResult:
+    """The report as SQL aggregates (``legs_sql``): the same figures as ``legs_report_python``."""
+    generated = utcnow()
+    now = now or generated
+    clock = legs.WorkClock(await working_calendar(session))
+    last = legs_sql.day_number(period.end)
+    first = legs_sql.day_number(period.start) - FIRST_MARGIN_DAYS
+    touched, due = _in_period_touched(province, period), _due_in_period(province, period, now)
+    while True:
+        days = legs_sql.DayTable(clock, first, last)
+        lh = legs_sql.legs_hours(legs_sql.milestones(touched), days, period.start, period.end)
+        stat_rows = [tuple(r) for r in (await session.execute(legs_sql.stats_statement(lh))).all()]
+        clock_row = tuple(
+            (await session.execute(legs_sql.clock_statement(legs_sql.milestones(due), days))).one()
+        )
+        earliest = min(
+            (d for d in [*(r[-1] for r in stat_rows), clock_row[-1]] if d is not None), default=first
+        )
+        if earliest >= first:
+            break
+        first = earliest
+    top_rows = [
+        tuple(r) for r in (await session.execute(legs_sql.slowest_statement(lh, min(top, MAX_TOP)))).all()
+    ]
+    codes = await _codes(session, {i for r in top_rows for i in r[6:8] if i is not None})
+    by_leg = {r[0]: r for r in stat_rows}
+    stats = []
+    for leg, name in legs.LEGS.items():
+        _, n, med_w, p90_w, med_h, p90_h, _ = by_leg.get(leg, (leg, 0, None, None, None, None, None))
+        stats.append(
+            {
+                "leg": leg,
+                "name": name,
+                "count": int(n),
+                "median_working_hours": _r(med_w),
+                "p90_working_hours": _r(p90_w),
+                "median_hours": _r(med_h),
+                "p90_hours": _r(p90_h),
+            }
+        )
+    n, clock_h, postal_h, med, _ = clock_row
+    figures = legs.ClockFigures(int(n), float(clock_h or 0.0), float(postal_h or 0.0))
+    answer = figures.as_json()
+    answer["median_dossier_share"] = None if med is None else round(float(med), 1)
+    slowest = [
+        legs.LegTime(item, leg, _aware(s), _aware(e), float(wh), float(h), codes.get(f), codes.get(t))
+        for item, leg, s, e, wh, h, f, t in top_rows
+    ]
+    return LegsResult(period, province, generated, stats, answer, slowest)
+
+
+def _r(v: Any) -> float | None:
+    return None if v is None else round(float(v), 2)
+
+
+def _aware(v: Any) -> datetime:
+    """A timestamp out of a CTE comes back as stored (SQLite: text, naive)."""
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+
+
+async def _codes(session: AsyncSession, ids: set[Any]) -> dict[Any, str]:
+    if not ids:
+        return {}
+    found = await session.exec(
+        select(Organisation.id, Organisation.code).where(col(Organisation.id).in_(ids))
+    )
+    return dict(found.all())
