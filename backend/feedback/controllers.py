@@ -337,14 +337,15 @@ class FeedbackReportsController(Controller):
 
     @get(
         "/ratings",
-        guards=[requires(Role.dispatcher, Role.desk, Role.admin)],
+        guards=[requires(Role.dispatcher, Role.desk, Role.leadership, Role.admin)],
         operation_class=CsvOperation,
         summary="Report visits' ratings by courier, post office or desk and month",
         description=(
             "The mean score of each SIPAS criterion and overall, and the number of ratings, per courier, post "
             "office or desk (`group_by`) and month of the visit, for visits `from`–`to` (Vietnam time; default "
             "this month up to today; at most five years). A dispatcher sees their office's, a desk clerk their "
-            "desk's, admins all. No comments, no citizens. `format=csv` answers a CSV with a BOM."
+            "desk's, province leadership its province's offices and desks, admins all. No comments, no "
+            "citizens. `format=csv` answers a CSV with a BOM."
         ),
         responses=problems(422),
     )
@@ -369,14 +370,15 @@ class FeedbackReportsController(Controller):
 
     @get(
         "/complaints",
-        guards=[requires(*HANDLERS)],
+        guards=[requires(*HANDLERS, Role.leadership)],
         operation_class=CsvOperation,
         summary="Report complaints by category, organisation and month",
         description=(
             "Complaints filed `from`–`to` (Vietnam time; default this month up to today; at most five years) by "
             "category, responsible organisation and month filed: filed, answered, answered on time (by the due "
             "day), closed, and still open past their due day. Staff see those their organisation received or "
-            "is responsible for, admins all. `format=csv` answers a CSV with a BOM."
+            "is responsible for, province leadership those of its province's organisations, admins all. "
+            "`format=csv` answers a CSV with a BOM."
         ),
         responses=problems(422),
     )

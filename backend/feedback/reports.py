@@ -3,7 +3,8 @@ and of complaints (by category, responsible organisation and month filed: filed,
 closed, open and overdue), as JSON or as CSV with a byte-order mark (Excel reads Vietnamese correctly), one
 header line "Vietnamese / English", like form II.06a's export.
 
-Scope: admins everything; a dispatcher their post office's; a desk clerk their desk's; an agency officer
+Scope: admins everything; province leadership its province's (the ratings of its post offices and desks, the
+complaints its organisations received or handle); a dispatcher their post office's; a desk clerk their desk's; an agency officer
 (complaints only) those it is responsible for. Months are Vietnam time."""
 
 import csv
@@ -57,6 +58,13 @@ def period(first: date | None, last: date | None) -> tuple[date, date]:
     return first, last
 
 
+async def _province_orgs(session: AsyncSession, principal: Principal) -> Any:
+    """Province leadership (issue 23): the organisations of its organisation's province (none without one)."""
+    own = await session.get(Organisation, principal.org_id) if principal.org_id else None
+    province = own.province_code if own is not None else None
+    return select(col(Organisation.id)).where(col(Organisation.province_code) == province)
+
+
 def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return vn_day_start(first), vn_day_start(last + timedelta(days=1))
 
@@ -80,6 +88,11 @@ async def ratings(
     stmt = select(Rating).where(col(Rating.visit_at) >= start, col(Rating.visit_at) < end)
     if principal.role == Role.dispatcher:
         stmt = stmt.where(col(Rating.post_office_id) == principal.org_id)
+    elif principal.role == Role.leadership:
+        in_province = await _province_orgs(session, principal)
+        stmt = stmt.where(
+            or_(col(Rating.post_office_id).in_(in_province), col(Rating.desk_id).in_(in_province))
+        )
     elif principal.role == Role.desk:
         stmt = stmt.where(col(Rating.desk_id) == principal.org_id)
     key_of = {
@@ -106,7 +119,12 @@ async def ratings(
 async def complaints(session: AsyncSession, principal: Principal, first: date, last: date) -> ComplaintReport:
     start, end = _bounds(first, last)
     stmt = select(Complaint).where(col(Complaint.created_at) >= start, col(Complaint.created_at) < end)
-    if principal.role != Role.admin:
+    if principal.role == Role.leadership:
+        in_province = await _province_orgs(session, principal)
+        stmt = stmt.where(
+            or_(col(Complaint.org_id).in_(in_province), col(Complaint.received_by_id).in_(in_province))
+        )
+    elif principal.role != Role.admin:
         stmt = stmt.where(
             or_(col(Complaint.org_id) == principal.org_id, col(Complaint.received_by_id) == principal.org_id)
         )

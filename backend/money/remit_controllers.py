@@ -77,6 +77,22 @@ async def _office_scope(session: AsyncSession, principal: Principal, office: str
     return own.code
 
 
+async def _report_offices(
+    session: AsyncSession, principal: Principal, office: str | None
+) -> list[Organisation]:
+    """The post offices a money report covers: province leadership (issue 23) every office of its province, or
+    the one named there (an office elsewhere: 403); else ``_office_scope``'s."""
+    if principal.role == Role.leadership:
+        own = await _org_of(session, principal)
+        if own is None:
+            raise forbidden()
+        found = await reports.offices(session, office, province=own.province_code)
+        if office is not None and not found:
+            raise forbidden()
+        return found
+    return await reports.offices(session, await _office_scope(session, principal, office))
+
+
 class RemittanceController(Controller):
     path = "/remittances"
     dependencies = {"principal": Provide(provide_principal)}
@@ -233,12 +249,13 @@ class MoneyReportController(Controller):
 
     @get(
         "/reports/money/cash",
-        guards=[requires(Role.dispatcher, Role.admin)],
+        guards=[requires(Role.dispatcher, Role.leadership, Role.admin)],
         operation_class=CsvOperation,
         summary="Report the day's cash per office and courier",
         description=(
             "What each courier collected on a day (Vietnam date, default today), cash and transfers, with the "
-            "number of receipts. A dispatcher's own office; admins one `office` or all. `format=csv` for a "
+            "number of receipts. A dispatcher's own office; province leadership the offices of its province (or "
+            "one `office` of it); admins one `office` or all. `format=csv` for a "
             "spreadsheet."
         ),
         responses=problems(403, 422),
@@ -252,8 +269,7 @@ class MoneyReportController(Controller):
         format: FromQuery[Format] = Format.json,
     ) -> Response[CashReportOut]:
         check_days(day=day)
-        scope = await _office_scope(db_session, principal, office)
-        codes = [o.code for o in await reports.offices(db_session, scope)]
+        codes = [o.code for o in await _report_offices(db_session, principal, office)]
         report = await reports.daily_cash(db_session, day or vn_date(utcnow()), codes)
         if format is Format.csv:
             return _csv(reports.to_csv(report.rows, reports.CASH_CSV), f"tien-mat-{report.day}.csv")
@@ -261,13 +277,13 @@ class MoneyReportController(Controller):
 
     @get(
         "/reports/money/outstanding",
-        guards=[requires(Role.dispatcher, Role.admin)],
+        guards=[requires(Role.dispatcher, Role.leadership, Role.admin)],
         operation_class=CsvOperation,
         summary="Report outstanding collect-on-delivery",
         description=(
             "Visits (booked or done, starting by the end of `to`, default today) with money still due: from "
-            "the ledger, or the booking's quote before anything was posted. A dispatcher's own office; admins "
-            "one `office` or all. `format=csv` for a spreadsheet."
+            "the ledger, or the booking's quote before anything was posted. A dispatcher's own office; province "
+            "leadership its province's offices; admins one `office` or all. `format=csv` for a spreadsheet."
         ),
         responses=problems(403, 422),
     )
@@ -280,8 +296,7 @@ class MoneyReportController(Controller):
         format: FromQuery[Format] = Format.json,
     ) -> Response[OutstandingOut]:
         check_days(to=to)
-        scope = await _office_scope(db_session, principal, office)
-        orgs = await reports.offices(db_session, scope)
+        orgs = await _report_offices(db_session, principal, office)
         until = vn_day_start((to or vn_date(utcnow())) + timedelta(days=1))
         report = await reports.outstanding(db_session, orgs, until)
         if format is Format.csv:
@@ -290,12 +305,13 @@ class MoneyReportController(Controller):
 
     @get(
         "/reports/money/remittances-due",
-        guards=[requires(Role.agency, Role.admin)],
+        guards=[requires(Role.agency, Role.leadership, Role.admin)],
         operation_class=CsvOperation,
         summary="Report remittances due per agency",
         description=(
             "Per agency: collected and not yet remitted, remitted and awaiting its confirmation, and how many "
-            "dossiers wait. An agency sees its own row; admins every agency with money. `format=csv`."
+            "dossiers wait. An agency sees its own row; province leadership its province's agencies; admins "
+            "every agency with money. `format=csv`."
         ),
     )
     async def remittances_due_report(
@@ -306,6 +322,9 @@ class MoneyReportController(Controller):
     ) -> Response[RemittancesDueOut]:
         if principal.role == Role.admin:
             orgs = await reports.agencies_with_money(db_session)
+        elif principal.role == Role.leadership:
+            own = await _org_of(db_session, principal)
+            orgs = await reports.agencies_with_money(db_session, own.province_code if own else "-")
         else:
             own = await _org_of(db_session, principal)
             orgs = [own] if own is not None else []

@@ -48,10 +48,12 @@ def to_csv(rows: Sequence[BaseModel], headers: Iterable[tuple[str, str]]) -> str
     return BOM + buf.getvalue()
 
 
-async def offices(session: AsyncSession, code: str | None) -> list[Organisation]:
+async def offices(session: AsyncSession, code: str | None, province: str | None = None) -> list[Organisation]:
     stmt = select(Organisation).where(Organisation.kind == OrgKind.post_office)
     if code is not None:
         stmt = stmt.where(Organisation.code == code)
+    if province is not None:
+        stmt = stmt.where(Organisation.province_code == province)
     return list((await session.exec(stmt.order_by(col(Organisation.code)))).all())
 
 
@@ -117,10 +119,12 @@ async def _due_posted(session: AsyncSession, appt_id: uuid.UUID) -> bool:
     return bool((await session.exec(stmt)).one())
 
 
-async def agencies_with_money(session: AsyncSession) -> list[Organisation]:
+async def agencies_with_money(session: AsyncSession, province: str | None = None) -> list[Organisation]:
     with_money = select(LedgerTxn.appointment_id).where(col(LedgerTxn.appointment_id).is_not(None))
     ids = select(Dossier.agency_id).where(col(Dossier.appointment_id).in_(with_money)).distinct()
     stmt = select(Organisation).where(col(Organisation.id).in_(ids)).order_by(col(Organisation.code))
+    if province is not None:
+        stmt = stmt.where(Organisation.province_code == province)
     return list((await session.exec(stmt)).all())
 
 

@@ -251,12 +251,14 @@ MATRIX: dict[str, Row] = {
     ),
     # --- satisfaction and complaints (backend/feedback, issue 23) -------------------------------------
     "GET /api/v1/reports/ratings": Row(
-        roles={"dispatcher": "org", "desk": "org", "admin": "any"},
-        note="ratings' means by courier, office or desk and month: one's own office or desk; no comments",
+        roles={"dispatcher": "org", "desk": "org", "leadership": "org", "admin": "any"},
+        note="ratings' means by courier, office or desk and month: one's own office or desk, leadership its "
+        "province's; no comments",
     ),
     "GET /api/v1/reports/complaints": Row(
-        roles={"dispatcher": "org", "desk": "org", "agency": "org", "admin": "any"},
-        note="complaints by category, organisation, month: those one's organisation received or handles",
+        roles={"dispatcher": "org", "desk": "org", "agency": "org", "leadership": "org", "admin": "any"},
+        note="complaints by category, organisation, month: those one's organisation received or handles, "
+        "leadership its province's organisations'",
     ),
     "GET /api/v1/appointments/{appointment_id}/rating": Row(
         target="appointment",
@@ -575,13 +577,16 @@ MATRIX: dict[str, Row] = {
         target="agency", roles={"agency": "org", "admin": "any"}, scopes=ORG_SCOPES, note="the agency's own"
     ),
     "GET /api/v1/reports/money/cash": Row(
-        roles={"dispatcher": "org", "admin": "any"}, note="a dispatcher's own office; admins any"
+        roles={"dispatcher": "org", "leadership": "org", "admin": "any"},
+        note="a dispatcher's own office; leadership its province's offices; admins any",
     ),
     "GET /api/v1/reports/money/outstanding": Row(
-        roles={"dispatcher": "org", "admin": "any"}, note="a dispatcher's own office; admins any"
+        roles={"dispatcher": "org", "leadership": "org", "admin": "any"},
+        note="a dispatcher's own office; leadership its province's offices; admins any",
     ),
     "GET /api/v1/reports/money/remittances-due": Row(
-        roles={"agency": "org", "admin": "any"}, note="an agency's own row; admins every agency"
+        roles={"agency": "org", "leadership": "org", "admin": "any"},
+        note="an agency's own row; leadership its province's agencies; admins every agency",
     ),
     # --- the prices people set (issue 21) -----------------------------------------------------------
     "POST /api/v1/prices/tariffs": Row(roles={"admin": "any"}, note="a new postal tariff version"),

@@ -1,7 +1,7 @@
 """The province leadership's page in a real browser (issue 23): leader01 signs in, sees form II.06a by commune
 with every commune of the province listed and the communes without dossiers counted, the month chart, the legs
-chart and the slowest legs (a home pickup carried to a commune desk today), the scorecards, and downloads the
-CSV (with its BOM)."""
+chart and the slowest legs (a home pickup carried to a commune desk today), the scorecards, the satisfaction and
+money summaries, and downloads the CSV (with its BOM)."""
 
 import asyncio
 import threading
@@ -97,6 +97,12 @@ def test_leadership_page_shows_units_legs_and_scorecards(
     assert slow.count() >= 1
     # scorecards: every courier of the province
     assert page.locator("#lead-couriers tbody tr").count() == 24
+    # the province's satisfaction and money summaries (/reports/ratings, /complaints, /money/...): filled in,
+    # with the province's units only
+    assert "lượt đánh giá" in page.locator("#lead-satisfaction").inner_text()
+    assert "Chưa thu (COD):" in page.locator("#lead-money").inner_text()
+    for key in page.locator("#lead-remit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.key)"):
+        assert key.startswith("82-"), key
     shot(page, "console-leadership")
     with page.expect_download() as info:
         page.click("#csv-units")

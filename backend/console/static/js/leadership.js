@@ -1,7 +1,8 @@
 // Province leadership's page (issue 23): form II.06a by commune, post office, agency, procedure or field with the
 // units that had no dossiers, a month-by-month chart, the time in each leg of the chain with the postal share of
 // the legal clock and the slowest legs, and the couriers' and desks' scorecards. Read-only; CSV downloads.
-// Talks to /reports/province/{dossiers,legs,scorecards}. Charts are inline SVG drawn here (no library).
+// Talks to /reports/province/{dossiers,legs,scorecards}, and for the satisfaction and money summaries to
+// /reports/{ratings,complaints} and /reports/money/{outstanding,remittances-due} (the province's, issue 23). Charts are inline SVG drawn here (no library).
 import { API, api, errorText, fmtTime, h, startPage, toast, vnDate } from "./common.js";
 import { lineChart } from "./chart.js";
 import { lang } from "./i18n.js";
@@ -41,6 +42,21 @@ const TEXT = {
   ratings: ["Đánh giá", "Ratings"],
   mean: ["Điểm TB", "Mean score"],
   noData: ["Chưa có dữ liệu", "No data yet"],
+  month: ["Tháng", "Month"],
+  overall: ["Điểm chung", "Overall"],
+  category: ["Loại", "Category"],
+  org: ["Đơn vị giải quyết", "Responsible"],
+  filed: ["Tiếp nhận", "Filed"],
+  answered: ["Đã trả lời", "Answered"],
+  answeredOnTime: ["Trả lời đúng hạn", "Answered on time"],
+  openOverdue: ["Quá hạn chưa xong", "Open, overdue"],
+  satisfaction: ["lượt đánh giá, điểm trung bình", "ratings, mean score"],
+  complaints: ["phản ánh, kiến nghị; quá hạn", "complaints; overdue"],
+  agency: ["Cơ quan", "Agency"],
+  held: ["Đang giữ (đ)", "Held (VND)"],
+  awaiting: ["Chờ xác nhận (đ)", "Awaiting (VND)"],
+  outstanding: ["Chưa thu (COD)", "Outstanding COD"],
+  remit: ["Chờ chuyển trả", "To remit"],
 };
 const tr = (key) => TEXT[key][lang() === "en" ? 1 : 0];
 const fromInput = document.getElementById("lead-from");
@@ -191,11 +207,62 @@ async function loadCards() {
   table("lead-desks", heads(tr("desk"), tr("name")), cardRows(desks.rows, false));
 }
 
+const vnd = (v) => `${Number(v || 0).toLocaleString("vi-VN")} đ`;
+
+// Satisfaction (ratings by post office) and complaints of the province: /reports/ratings, /reports/complaints.
+async function loadFeedback() {
+  const q = new URLSearchParams({ from: fromInput.value, to: toInput.value });
+  const ratings = await api(`${API}/reports/ratings?${q}&group_by=post_office`);
+  const complaints = await api(`${API}/reports/complaints?${q}`);
+  const n = ratings.rows.reduce((a, r) => a + r.ratings, 0);
+  const weighted = ratings.rows.reduce((a, r) => a + (r.overall || 0) * r.ratings, 0);
+  const filed = complaints.rows.reduce((a, r) => a + r.filed, 0);
+  const overdue = complaints.rows.reduce((a, r) => a + r.open_overdue, 0);
+  document.getElementById("lead-satisfaction").textContent =
+    `${n} ${tr("satisfaction")} ${n ? (weighted / n).toFixed(2) : "—"} · ${filed} ${tr("complaints")} ${overdue}`;
+  table(
+    "lead-ratings",
+    [tr("office"), tr("name"), tr("month"), tr("ratings"), tr("overall")],
+    ratings.rows.map((r) =>
+      h("tr", { "data-key": r.group }, h("td", {}, r.group || "—"), h("td", {}, r.name), h("td", {}, r.month),
+        h("td", { class: "num" }, num(r.ratings)), h("td", { class: "num" }, num(r.overall))),
+    ),
+  );
+  table(
+    "lead-complaints",
+    [tr("category"), tr("org"), tr("month"), tr("filed"), tr("answered"), tr("answeredOnTime"), tr("openOverdue")],
+    complaints.rows.map((r) =>
+      h("tr", { "data-key": `${r.category}:${r.org}` }, h("td", {}, r.category), h("td", {}, r.org || "—"),
+        h("td", {}, r.month), h("td", { class: "num" }, num(r.filed)), h("td", { class: "num" }, num(r.answered)),
+        h("td", { class: "num" }, num(r.answered_on_time)), h("td", { class: "num" }, num(r.open_overdue))),
+    ),
+  );
+}
+
+// Money of the province: outstanding collect-on-delivery and what agencies are owed (/reports/money/...).
+async function loadMoney() {
+  const outstanding = await api(`${API}/reports/money/outstanding`);
+  const due = await api(`${API}/reports/money/remittances-due`);
+  const held = due.rows.reduce((a, r) => a + r.held_vnd, 0);
+  document.getElementById("lead-money").textContent =
+    `${tr("outstanding")}: ${vnd(outstanding.total_vnd)} · ${tr("remit")}: ${vnd(held)}`;
+  table(
+    "lead-remit",
+    [tr("agency"), tr("held"), tr("awaiting"), tr("dossiers")],
+    due.rows.map((r) =>
+      h("tr", { "data-key": r.agency }, h("td", {}, r.agency), h("td", { class: "num" }, vnd(r.held_vnd)),
+        h("td", { class: "num" }, vnd(r.awaiting_vnd)), h("td", { class: "num" }, num(r.dossiers))),
+    ),
+  );
+}
+
 async function load() {
   try {
     await loadUnits();
     await loadLegs();
     await loadCards();
+    await loadFeedback();
+    await loadMoney();
     document.body.dataset.loaded = "yes";
   } catch (err) {
     toast(errorText(err), "error");
