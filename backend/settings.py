@@ -376,7 +376,6 @@ class Settings:
         for name in (
             "auth_rate_per_minute",
             "auth_account_rate_per_hour",
-            "public_rate_per_s",
             "public_rate_burst",
             "handover_code_max_failures",
             "handover_staff_max_failures_per_hour",
@@ -391,6 +390,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1")
+        if self.public_rate_per_s <= 0:
+            raise ConfigError("PUBLIC_RATE_PER_S must be positive")
         if min(self.return_offer_hours, self.return_sweep_s, self.return_lease_s) <= 0:
             raise ConfigError("RETURN_OFFER_HOURS, RETURN_SWEEP_S and RETURN_LEASE_S must be positive")
 

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.services import access_of
 from backend.custody import codeguard, handovers, ids, services, sync, views
+from backend.lib import answer_cache
 from backend.lib.auth import Principal, provide_principal, requires, signed_in, staff_only
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
 from backend.lib.paging import Paging, provide_paging
@@ -88,10 +89,21 @@ class TrackController(Controller):
             "(KQ…), with office names and times only — nothing about the citizen or the documents, and never "
             "the place a courier typed. An unknown or malformed id is 404 / 422."
         ),
-        responses=problems(404, 422),
+        responses=problems(404, 422, 429),
+        **answer_cache.public(),  # rendered once per change of the dossier (ETag, 304), limited per client
     )
-    async def track_item(self, db_session: NamedDependency[AsyncSession], item_id: FromPath[str]) -> Tracking:
-        return Tracking.model_validate(await views.track(db_session, item_id))
+    async def track_item(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        item_id: FromPath[str],
+    ) -> Response[Tracking]:
+        async def load() -> tuple[Tracking, list[str]]:
+            found = await views.track(db_session, item_id)
+            tags = [answer_cache.dossier_tag(found.pop("dossier_id")), answer_cache.table_tag("organisation")]
+            return Tracking.model_validate(found), tags
+
+        return await answer_cache.serve(request, load)
 
 
 class DossierController(Controller):

@@ -314,7 +314,8 @@ def _chain(events: list[DossierEvent], orgs: dict[uuid.UUID, Organisation]) -> l
 
 
 async def track(session: AsyncSession, raw_id: str) -> dict[str, Any]:
-    """Public: statuses, times and office names; nothing about the person or the documents."""
+    """Public: statuses, times and office names; nothing about the person or the documents (``dossier_id``
+    is for the caller's cache tags, not for the answer)."""
     item_id = parse_item_id(raw_id)
     try:
         dossier = await load_dossier(session, item_id)
@@ -323,6 +324,7 @@ async def track(session: AsyncSession, raw_id: str) -> dict[str, Any]:
     events = await _events(session, dossier.id)
     orgs = await _orgs(session, {e.org_id for e in events})
     return {
+        "dossier_id": dossier.id,
         "item_id": item_id,
         "kind": "result" if s10.parse(item_id).service == s10.PREFIX_RESULT else "dossier",
         "status": dossier.status,
