@@ -22,7 +22,8 @@ counts):
 * courier_sync: ``POST /events/batch`` as the courier app sends a stop done offline: a home pickup on a label the
   courier reserved, the citizen's handover code, the procedure's documents (a new dossier, its events, custody
   and outbox rows); each batch's dossier is checked in the database afterwards (a rejected pickup is an error);
-* push: outbox rows (``notification``) inserted one transaction each at their arrival times, for citizens with a
+* push: outbox rows (``notification``) inserted one transaction each at Poisson arrival times
+  (``national_rates.poisson_arrivals``, tested in tests/unit/test_national_rates.py), for citizens with a
   registered device, sent by the dispatcher process; its latency is created -> sent. The dispatcher polls every
   second when idle (``notifications/dispatcher.py``), so this kind's limit is 1.5 s (the poll and 500 ms for a
   pass), not 200 ms: what it shows is whether the dispatcher keeps up.
@@ -227,23 +228,22 @@ def sync_requests(world: World, n: int, rng: random.Random) -> tuple[list[bytes]
     return out, labels
 
 
-async def push_load(db_url: str, citizens: list[Citizen], rate: float, n: int, seed: int) -> loadgen.Result:
-    """``n`` outbox rows at Poisson arrivals of ``rate``, one transaction each (as a business event writes its
-    notice); the latencies are filled in by ``push_latency`` once the dispatcher has sent them."""
+async def push_load(db_url: str, citizens: list[Citizen], arrivals: list[float]) -> loadgen.Result:
+    """Outbox rows at ``arrivals`` (seconds from now: ``national_rates.poisson_arrivals``), one transaction each
+    (as a business event writes its notice); the latencies are filled in by ``push_latency`` once the dispatcher
+    has sent them."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from schemas.notifications import Notification
 
     table = Notification.__table__  # type: ignore[attr-defined]
     engine = create_async_engine(db_url, pool_size=4)
-    rng = random.Random(seed)
+    rng = random.Random(len(arrivals))
     result = loadgen.Result()
     try:
         t0 = time.perf_counter()
-        due = t0
-        for _ in range(n):
-            due += rng.expovariate(rate)
-            pause = due - time.perf_counter()
+        for at in arrivals:
+            pause = t0 + at - time.perf_counter()
             if pause > 0:
                 await asyncio.sleep(pause)
             c = rng.choice(citizens)
@@ -302,11 +302,65 @@ async def push_latency(
     return statuses
 
 
+async def open_loop(
+    host: str, port: int, requests: list[bytes], clients: int, arrivals: list[float]
+) -> loadgen.Result:
+    """``bench/loadgen.py``'s open loop (latency from each request's arrival, at most ``clients`` connections)
+    with the arrival times given (``national_rates.poisson_arrivals``) and connections that come and go as a
+    phone's do: one is opened when first needed, and one the server closed while idle (Granian's header timeout
+    ends idle keep-alive connections, ``backend/server.py``) is opened again and the request sent once more
+    (bookings carry an idempotency key, syncs client event ids: a resend is safe). Connecting counts in the
+    latency; a request that fails twice counts as status 0 (an error)."""
+    loop = asyncio.get_running_loop()
+    free: asyncio.Queue[Any] = asyncio.Queue()
+    for _ in range(clients):
+        free.put_nowait(None)
+    result = loadgen.Result()
+    opened: list[Any] = []
+
+    async def connect() -> Any:
+        conn = (await loop.create_connection(loadgen._Conn, host, port))[1]
+        opened.append(conn)
+        return conn
+
+    async def one(data: bytes, arrived: float) -> None:
+        conn = await free.get()
+        status = 0
+        try:
+            for _attempt in range(2):
+                try:
+                    if conn is None or conn.transport is None or conn.transport.is_closing():
+                        conn = await connect()
+                    status = await conn.send(data)
+                    break
+                except (ConnectionError, RuntimeError, OSError):
+                    conn = None
+        finally:
+            free.put_nowait(conn)
+        result.latencies_ms.append((time.perf_counter() - arrived) * 1000)
+        result.statuses[status] += 1
+
+    tasks = []
+    t0 = time.perf_counter()
+    try:
+        for data, at in zip(requests, arrivals, strict=True):
+            pause = t0 + at - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            tasks.append(asyncio.ensure_future(one(data, t0 + at)))
+        await asyncio.gather(*tasks)
+    finally:
+        loadgen._close(opened)
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
 @dataclass
 class Step:
     scale: float
     kinds: dict[str, KindResult]
     cpu_ms: dict[str, float]  # API, PostgreSQL, dispatcher, client: CPU spent during the step
+    machine: tuple[float, float]  # (ms of CPU the whole machine spent busy over the step, wall ms x cores)
     http_requests: int
     pushes: int
 
@@ -347,6 +401,22 @@ class Meter:
         }
 
 
+def _machine() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine so far (/proc/stat; (0, 0) without it)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = ticks[3] + ticks[4]
+    return sum(ticks) - idle, sum(ticks)
+
+
+def _machine_busy(before: tuple[int, int], after: tuple[int, int]) -> tuple[float, float]:
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    return (after[0] - before[0]) * tick_ms, (after[1] - before[1]) * tick_ms
+
+
 async def _accepted(db_url: str, labels: list[str]) -> set[str]:
     if not labels:
         return set()
@@ -367,8 +437,9 @@ async def step(
 ) -> Step:
     """Every kind at its national rate x ``scale`` for ``step_s`` seconds, at once."""
     rates = {k: v * scale for k, v in national_rates.national_peak().rates.items()}
-    n = {k: max(5, round(r * step_s)) for k, r in rates.items()}
     rng = random.Random(seed)
+    arrivals = {k: national_rates.poisson_arrivals(r, step_s, rng) or [step_s / 2] for k, r in rates.items()}
+    n = {k: len(v) for k, v in arrivals.items()}
     await refresh_windows(client, world)
     await reserve_labels(client, world, n["courier_sync"])
     books = booking_requests(world, n["booking"], rng)
@@ -377,11 +448,12 @@ async def step(
     at = (world.host, world.port)
     since = datetime.now(UTC)
     before = await meter.snapshot()
+    machine0 = _machine()
     got = await asyncio.gather(
-        loadgen.open_loop(*at, books, CLIENTS, rates["booking"], seed=seed + 1),
-        loadgen.open_loop(*at, tracks, CLIENTS, rates["tracking"], seed=seed + 2),
-        loadgen.open_loop(*at, syncs, CLIENTS, rates["courier_sync"], seed=seed + 3),
-        push_load(world.db_url, world.citizens, rates["push"], n["push"], seed + 4),
+        open_loop(*at, books, CLIENTS, arrivals["booking"]),
+        open_loop(*at, tracks, CLIENTS, arrivals["tracking"]),
+        open_loop(*at, syncs, CLIENTS, arrivals["courier_sync"]),
+        push_load(world.db_url, world.citizens, arrivals["push"]),
         return_exceptions=True,
     )
     kinds = {
@@ -394,7 +466,7 @@ async def step(
     made = await _accepted(world.db_url, labels)
     world.item_ids += sorted(made)
     sync = kinds["courier_sync"]
-    if len(made) < len(labels):
+    if len(made) < len(labels) and not isinstance(got[2], BaseException):
         sync.errors += len(labels) - len(made)
         sync.notes += f" refused:{len(labels) - len(made)}"
     pushed = got[3]
@@ -411,7 +483,8 @@ async def step(
             rates["push"], pushed, errors, " ".join(f"{s}:{v}" for s, v in sorted(statuses.items()))
         )
     cpu = Meter.spent(before, await meter.snapshot())
-    return Step(scale, kinds, cpu, n["booking"] + n["tracking"] + n["courier_sync"], n["push"])
+    machine = _machine_busy(machine0, _machine())
+    return Step(scale, kinds, cpu, machine, n["booking"] + n["tracking"] + n["courier_sync"], n["push"])
 
 
 def print_step(s: Step) -> None:
@@ -431,6 +504,14 @@ def print_step(s: Step) -> None:
         + ", ".join(f"{k} {v:.0f}" for k, v in s.cpu_ms.items())
         + f"; server side per operation {_server_cpu(s) / ops:.2f} ms over {ops} operations"
     )
+    busy, capacity = s.machine
+    if capacity:
+        ours = sum(s.cpu_ms.values())
+        print(
+            f"  machine: {busy / capacity:.0%} of its {os.cpu_count()} cores busy over the step, this bench's "
+            f"processes {ours / capacity:.0%}, everything else {max(0.0, busy - ours) / capacity:.0%}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 def _server_cpu(s: Step) -> float:
@@ -496,7 +577,7 @@ def conclude(steps: list[Step]) -> None:
     ops = best.http_requests + best.pushes
     per_op = _server_cpu(best) / ops
     api_pg = (best.cpu_ms["API"] + best.cpu_ms["PostgreSQL"]) / best.http_requests
-    per_push = best.cpu_ms["dispatcher"] / best.pushes
+    per_push = best.cpu_ms["dispatcher"] / max(1, best.pushes)
     nation_cores = (peak.http_per_s * api_pg + peak.rates["push"] * per_push) / 1000
     print(
         f"CPU measured at that step: {per_op:.2f} ms per operation on the server side; API + PostgreSQL "
@@ -529,6 +610,16 @@ def _fake_fcm(ctx: Any) -> tuple[Any, Connection, Any]:
 DISPATCH = "from bench.fakes import proxy; from backend.__main__ import _dispatch; proxy.run(_dispatch(), use_uvloop=True)"
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 async def bench(args: argparse.Namespace) -> None:
     import multiprocessing as mp
 
@@ -536,7 +627,7 @@ async def bench(args: argparse.Namespace) -> None:
     print(national_rates.report(peak))
     print(f"cpus={os.cpu_count()} load={os.getloadavg()[0]:.2f} API processes={args.workers}")
     fcm, pipe, info = _fake_fcm(mp.get_context("spawn"))
-    dispatcher: subprocess.Popen[bytes] | None = None
+    steps: list[Step] = []
     try:
         async with common.database("hoso_national") as (db_url, name):
             settings = {"ITEM_ID_MAX_OUTSTANDING": "1000000", "TRACKING_LINK_RATE_PER_MINUTE": "1000000"}
@@ -550,25 +641,22 @@ async def bench(args: argparse.Namespace) -> None:
                 dispatcher = subprocess.Popen(  # noqa: ASYNC220 (runs beside us)
                     [sys.executable, "-c", DISPATCH], cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL
                 )
-                async with httpx.AsyncClient(base_url=svc.base, timeout=60) as client:
-                    world = await prepare(client, db_url, svc.port)
-                    assert svc.proc is not None
-                    meter = Meter(svc.proc.pid, dispatcher.pid, name)
-                    print(
-                        f"prepared: {len(world.citizens)} citizens with a device, {len(world.couriers)} couriers, "
-                        f"{len(world.item_ids)} dossiers to track; steps of {args.step_s:g} s"
-                    )
-                    steps = await search(client, world, meter, args)
-                if dispatcher.poll() is not None:
-                    print(f"the dispatcher exited ({dispatcher.returncode}): push figures are void")
-                conclude(steps)
+                try:
+                    async with httpx.AsyncClient(base_url=svc.base, timeout=60) as client:
+                        world = await prepare(client, db_url, svc.port)
+                        assert svc.proc is not None
+                        meter = Meter(svc.proc.pid, dispatcher.pid, name)
+                        print(
+                            f"prepared: {len(world.citizens)} citizens with a device, {len(world.couriers)} "
+                            f"couriers, {len(world.item_ids)} dossiers to track; steps of {args.step_s:g} s"
+                        )
+                        steps = await search(client, world, meter, args)
+                    if dispatcher.poll() is not None:
+                        print(f"the dispatcher exited ({dispatcher.returncode}): push figures are void")
+                finally:
+                    _stop(dispatcher)  # before the database goes
+        conclude(steps)
     finally:
-        if dispatcher is not None and dispatcher.poll() is None:
-            dispatcher.terminate()
-            try:
-                dispatcher.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                dispatcher.kill()
         pipe.send("stop")
         fcm.join(timeout=10)
 
