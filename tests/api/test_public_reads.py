@@ -2,13 +2,19 @@
 API is seen by the very next read (the tracking of a dossier, the procedures), ETags and 304, a repeated read
 answered from the store, and the per-client limit (429 problem with Retry-After while other clients are served).
 
-Own phone numbers +84920000093..095 and courier23 / dispatcher12 of 82-BD-12.
+Own phone numbers +84920000093, 094 and courier23 / dispatcher12 of 82-BD-12.
 """
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
+import pytest
+import pytest_asyncio
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +23,8 @@ from backend.lib import answer_cache
 from backend.settings import Settings
 from tests import openapi_check
 from tests.api.test_custody_journey import hand, pickup
-from tests.conftest import lifespan, staff_headers
+from tests.api.test_two_instances import _instances
+from tests.conftest import DEMO_PASSWORD, create_database, lifespan, staff_headers
 
 COURIER, DISPATCHER, OFFICE = "courier23", "dispatcher12", "82-BD-12"
 
@@ -114,3 +121,67 @@ async def test_private_answers_need_a_key_naming_the_caller(client: httpx.AsyncC
         pass
     else:
         raise AssertionError("a private answer under the shared key was accepted")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def two(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
+    """Two services (``python -m backend serve``, one process each) on one fresh PostgreSQL database."""
+    from backend.db import make_engine, session_factory
+    from backend.demo.province import seed_province
+    from backend.demo.reference import load_reference
+
+    tmp = tmp_path_factory.mktemp("reads")
+    url, drop = await create_database("postgres", tmp)
+    engine = make_engine(url)
+    try:
+        factory = session_factory(engine)
+        async with factory() as session:
+            await load_reference(session)
+        async with factory() as session:
+            await seed_province(session, password=DEMO_PASSWORD, citizens=100)
+            await session.commit()
+        with _instances(url, tmp / "servers.log") as ports:
+            clients = []
+            for port in ports:
+                c = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+                c.app = SimpleNamespace(state=SimpleNamespace(engine=SimpleNamespace(url=f"reads:{port}")))  # type: ignore[attr-defined]
+                clients.append(c)
+            try:
+                yield tuple(clients)
+            finally:
+                for c in clients:
+                    await c.aclose()
+    finally:
+        await engine.dispose()
+        await drop()
+
+
+async def test_a_change_through_one_instance_is_tracked_at_the_other_within_milliseconds(
+    two: tuple[httpx.AsyncClient, ...],
+) -> None:
+    """The answer stored at A is dropped by PostgreSQL's NOTIFY of B's commit: seen well before the 1.5 s an
+    answer lives when nobody listens (the read is made just before the change, so only the NOTIFY explains
+    it)."""
+    a, b = two
+    item = (await pickup(b, "+84920000094", courier=COURIER))["item_id"]
+    r = await b.post(
+        "/api/v1/handovers", json={"to": OFFICE, "items": [item]}, headers=await staff_headers(b, COURIER)
+    )
+    assert r.status_code == 201, r.text
+    confirm = f"/api/v1/handovers/{r.json()['id']}/confirm"
+    dispatcher = await staff_headers(b, DISPATCHER)
+    url = f"/api/v1/track/{item}"
+    before = await a.get(url)
+    assert before.status_code == 200 and (await a.get(url)).content == before.content
+    r = await b.post(confirm, json={"scanned": [item]}, headers=dispatcher)
+    assert r.status_code == 200, r.text
+    changed = time.monotonic()
+    while True:
+        after = await a.get(url)
+        if after.headers["etag"] != before.headers["etag"]:
+            break
+        assert time.monotonic() - changed < answer_cache.SHORT_TTL_S / 2, (
+            "A still answers the stored tracking"
+        )
+        await asyncio.sleep(0.01)
+    assert len(after.json()["timeline"]) > len(before.json()["timeline"])
