@@ -2,10 +2,8 @@
 shifts, vehicles and skills (the shifts are what booking capacity and routing count)."""
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
-from datetime import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +14,9 @@ from backend.accounts import events
 from backend.accounts.passwords import hash_password
 from backend.accounts.phones import normalise_phone
 from backend.accounts.services import bump_token_version, staff_public
+from backend.catalogue import courier_shifts as courier_versions
 from backend.catalogue.services import organisation_by_key
+from backend.catalogue.shift_rules import check_shifts
 from backend.lib.auth import Principal, forget_account
 from backend.lib.paging import Paging, fetch_page
 from backend.lib.problems import Problem, forbidden, not_found
@@ -46,7 +46,6 @@ ROLE_ORG = {
     # cover that organisation's province
     Role.leadership: OrgKind.agency,
 }
-_HM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 async def organisation(session: AsyncSession, key: str) -> Organisation:
@@ -297,38 +296,6 @@ def _roster_changed() -> None:
         listener()
 
 
-def check_shifts(shifts: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
-    """ISO weekdays "1".."7" to ordered, non-overlapping [start, end] pairs of HH:MM (Vietnam time)."""
-    out: dict[str, list[list[str]]] = {}
-    for day, pairs in shifts.items():
-        if day not in {str(d) for d in range(1, 8)}:
-            raise Problem(422, f"Ngày '{day}' phải là 1..7 / weekday keys are 1..7", code="invalid_shifts")
-        spans: list[tuple[time, time]] = []
-        for pair in pairs:
-            if len(pair) != 2 or not all(_HM.match(t) for t in pair):
-                raise Problem(
-                    422,
-                    f"Ca '{pair}' phải là [HH:MM, HH:MM] / shift must be [HH:MM, HH:MM]",
-                    code="invalid_shifts",
-                )
-            a, b = (time.fromisoformat(t) for t in pair)
-            if a >= b:
-                raise Problem(
-                    422,
-                    f"Ca {pair}: giờ bắt đầu phải trước giờ kết thúc / start before end",
-                    code="invalid_shifts",
-                )
-            spans.append((a, b))
-        spans.sort()
-        if any(prev[1] > nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False)):
-            raise Problem(
-                422, f"Các ca ngày {day} chồng nhau / shifts of day {day} overlap", code="invalid_shifts"
-            )
-        if spans:
-            out[day] = [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in spans]
-    return out
-
-
 async def _courier(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> StaffUser:
     user = await session.get(StaffUser, user_id)
     if user is None or user.role != Role.courier:
@@ -390,6 +357,7 @@ async def put_profile(
         home_lat=data.home_lat,
         home_lon=data.home_lon,
     )
+    await courier_versions.apply_due(session, user.id)  # shifts scheduled up to today are the old ones
     old = await session.get(CourierProfile, user.id)
     was = _profile_answer(user, old) if old is not None else {}
     fresh = _profile_answer(user, row)

@@ -14,9 +14,9 @@ ledger stays in place underneath as the concurrency guard; only ``admits`` (and,
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Integer, bindparam, text, update
@@ -25,6 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking import ledger_cache
 from backend.booking.windows import Window, capacity_minutes
+from backend.catalogue import courier_shifts as courier_versions
+from backend.catalogue.shift_rules import Pending, shifts_on
 from backend.db import db_key
 from backend.lib import pgnotify
 from backend.lib.ttlcache import TtlCache
@@ -32,6 +34,7 @@ from schemas.accounts import CourierProfile, StaffUser
 from schemas.base import utcnow
 from schemas.booking import SlotCapacity
 from schemas.enums import Role
+from schemas.vntime import vn_date
 
 
 @dataclass(frozen=True)
@@ -72,18 +75,26 @@ class CourierShiftPolicy:
 
 
 class Roster(list[dict[str, Any]]):
-    """The active couriers' weekly shifts, remembering the minutes they give each window: a cached roster
-    serves every booking and listing of its post office, and the sum walks every courier's hours (~8 µs a
-    courier a window)."""
+    """The active couriers' shifts in force today, with the changes scheduled from later days (``pending``,
+    parallel to the list; ``backend/catalogue/shift_rules.py``), remembering the minutes they give each window:
+    a cached roster serves every booking and listing of its post office, and the sum walks every courier's
+    hours (~8 µs a courier a window). A window's day reads each courier's pattern in force that day."""
 
-    def __init__(self, shifts: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, shifts: Iterable[dict[str, Any]], pending: Sequence[Pending] = ()) -> None:
         super().__init__(shifts)
+        self._pending = list(pending)
         self._minutes: dict[Window, int] = {}
+
+    def on(self, day: date) -> list[Mapping[str, Any]]:
+        """Each courier's weekly pattern in force on ``day``."""
+        if not any(self._pending):
+            return list(self)
+        return [shifts_on(s, p, day) for s, p in zip(self, self._pending, strict=True)]
 
     def minutes(self, window: Window) -> int:
         got = self._minutes.get(window)
         if got is None:
-            got = self._minutes[window] = capacity_minutes(self, window)
+            got = self._minutes[window] = capacity_minutes(self.on(vn_date(window.start)), window)
         return got
 
 
@@ -108,16 +119,19 @@ async def roster(session: AsyncSession, post_office_id: uuid.UUID, *, exact: boo
 
 
 async def courier_shifts(session: AsyncSession, post_office_id: uuid.UUID) -> Roster:
-    rows = await session.exec(
-        select(CourierProfile.shifts)
-        .join(StaffUser, col(StaffUser.id) == col(CourierProfile.user_id))
-        .where(
-            StaffUser.organisation_id == post_office_id,
-            StaffUser.role == Role.courier,
-            col(StaffUser.active).is_(True),
+    rows = (
+        await session.exec(
+            select(CourierProfile.user_id, CourierProfile.shifts)
+            .join(StaffUser, col(StaffUser.id) == col(CourierProfile.user_id))
+            .where(
+                StaffUser.organisation_id == post_office_id,
+                StaffUser.role == Role.courier,
+                col(StaffUser.active).is_(True),
+            )
         )
-    )
-    return Roster(dict(s or {}) for s in rows.all())
+    ).all()
+    scheduled = await courier_versions.pending(session, [uid for uid, _ in rows])
+    return Roster((dict(s or {}) for _, s in rows), [scheduled.get(uid, ()) for uid, _ in rows])
 
 
 _policy: CapacityPolicy = CourierShiftPolicy()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue import editing_store
+from backend.catalogue import courier_shifts, editing_store
 from backend.catalogue.editing import SKEW, admin_province, event, require_province, sync_head
 from backend.db import session_factory
 from backend.lib.auth import Principal
@@ -252,7 +252,8 @@ async def apply_due(session: AsyncSession) -> int:
     ).all()
     for change in due:
         await _apply(session, change)
-    return len(due) + await _sync_procedures(session)
+    shifts = await courier_shifts.apply_due(session)  # couriers' shifts scheduled up to today (issue 23)
+    return len(due) + shifts + await _sync_procedures(session)
 
 
 async def list_changes(session: AsyncSession, code: str) -> list[CatalogueChangePublic]:
@@ -285,8 +286,8 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, every_s: float = SWEEP_S
 
 @asynccontextmanager
 async def lifespan_hook(app: Any) -> AsyncIterator[None]:
-    """Scheduled catalogue changes (renames, deactivations, service areas, procedure versions) reach the
-    catalogue when they come due."""
+    """Scheduled catalogue changes (renames, deactivations, service areas, procedure versions, couriers'
+    shifts) reach the catalogue when they come due."""
     if not app.state.settings.run_dispatcher:
         yield
         return

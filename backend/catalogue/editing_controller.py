@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue import editing, editing_changes, importer
+from backend.catalogue import editing, editing_changes, importer, shifts_controller
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.clientip import caller_ip
 from backend.lib.openapi import CONSOLE, problems
@@ -245,4 +245,4 @@ class CatalogueEditController(Controller):
         return await editing_changes.set_service_area(db_session, principal, caller_ip(request), code, data)
 
 
-ROUTES = [CatalogueEditController]
+ROUTES = [CatalogueEditController, *shifts_controller.ROUTES]

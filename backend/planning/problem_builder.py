@@ -15,6 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.booking.windows import parse_hours
+from backend.catalogue import courier_shifts as courier_versions
+from backend.catalogue.shift_rules import shifts_on
 from backend.lib.osrm import OsrmMatrix
 from backend.planning import clock
 from backend.settings import get_settings
@@ -241,9 +243,11 @@ async def couriers_on_shift(session: AsyncSession, post_office: Organisation, da
             .order_by(col(StaffUser.username))
         )
     ).all()
+    scheduled = await courier_versions.pending(session, [user.id for user, _ in rows])
     out: list[CourierInfo] = []
     for user, profile in rows:
-        spans = shift_spans((profile.shifts or {}).get(str(day.isoweekday())))
+        week = shifts_on(profile.shifts or {}, scheduled.get(user.id, ()), day)  # the day's, as booking reads
+        spans = shift_spans(week.get(str(day.isoweekday())))
         if not spans:
             continue
         start, end, breaks = spans[0][0], spans[-1][1], gaps_as_breaks(spans)

@@ -160,6 +160,24 @@ MATRIX: dict[str, Row] = {
         scopes=COURIER_SCOPES,
         note="shifts, vehicle",
     ),
+    "GET /api/v1/couriers/{user_id}/shift-versions": Row(
+        target="staff",
+        roles={"courier": "own", "dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="shifts by date: scheduled, applied, cancelled",
+    ),
+    "POST /api/v1/couriers/{user_id}/shift-versions": Row(
+        target="account",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="shifts from a day on (issue 23)",
+    ),
+    "POST /api/v1/couriers/{user_id}/shift-versions/cancel": Row(
+        target="account",
+        roles={"dispatcher": "org", "admin": "any"},
+        scopes=COURIER_SCOPES,
+        note="cancel shifts scheduled from a day",
+    ),
     "GET /api/v1/console/couriers": Row(
         roles={"dispatcher": "org", "admin": "any"}, note="couriers' last positions (own office)"
     ),

@@ -763,6 +763,9 @@ def _request(op: str, w: World, role: str, scope: str | None) -> dict[str, Any]:
         "POST /api/v1/complaints/{complaint_id}/answer": {"answer": "ma trận quyền / access matrix"},
         "PATCH /api/v1/appointments/{appointment_id}/rating": RATING,
         "POST /api/v1/appointments/{appointment_id}/rating": RATING,
+        # years ahead: a 422 after the access checks, nothing scheduled for the test's accounts
+        "POST /api/v1/couriers/{user_id}/shift-versions": {"effective_from": "2099-06-15", "shifts": {}},
+        "POST /api/v1/couriers/{user_id}/shift-versions/cancel": {"effective_from": "2099-06-15"},
     }
     if op in bodies:
         req["json"] = bodies[op]
