@@ -433,12 +433,21 @@ def _http_kind(offered: float, got: loadgen.Result | BaseException, expected: se
 
 
 async def step(
-    client: httpx.AsyncClient, world: World, meter: Meter, scale: float, step_s: float, seed: int
+    client: httpx.AsyncClient,
+    world: World,
+    meter: Meter,
+    scale: float,
+    step_s: float,
+    seed: int,
+    only: frozenset[str] = frozenset(national_rates.KINDS),
 ) -> Step:
-    """Every kind at its national rate x ``scale`` for ``step_s`` seconds, at once."""
+    """Every kind (of ``only``) at its national rate x ``scale`` for ``step_s`` seconds, at once."""
     rates = {k: v * scale for k, v in national_rates.national_peak().rates.items()}
     rng = random.Random(seed)
-    arrivals = {k: national_rates.poisson_arrivals(r, step_s, rng) or [step_s / 2] for k, r in rates.items()}
+    arrivals = {
+        k: (national_rates.poisson_arrivals(r, step_s, rng) or [step_s / 2]) if k in only else []
+        for k, r in rates.items()
+    }
     n = {k: len(v) for k, v in arrivals.items()}
     await refresh_windows(client, world)
     await reserve_labels(client, world, n["courier_sync"])
@@ -484,6 +493,7 @@ async def step(
         )
     cpu = Meter.spent(before, await meter.snapshot())
     machine = _machine_busy(machine0, _machine())
+    kinds = {k: v for k, v in kinds.items() if k in only}
     return Step(scale, kinds, cpu, machine, n["booking"] + n["tracking"] + n["courier_sync"], n["push"])
 
 
@@ -525,14 +535,14 @@ async def search(
     steps: list[Step] = []
 
     async def run(scale: float) -> Step:
-        s = await step(client, world, meter, scale, args.step_s, seed=len(steps) * 10 + 1)
+        s = await step(client, world, meter, scale, args.step_s, len(steps) * 10 + 1, args.only)
         steps.append(s)
         print_step(s)
         await asyncio.sleep(args.pause_s)  # let the dispatcher and PostgreSQL's writers settle
         return s
 
     # Warm-up, not counted: each API process's caches, connections and the dispatcher's OAuth token.
-    await step(client, world, meter, args.start / 2, min(args.step_s, 8.0), seed=99)
+    await step(client, world, meter, args.start / 2, min(args.step_s, 8.0), 99, args.only)
     if args.scales:
         for scale in args.scales:
             await run(scale)
@@ -560,8 +570,10 @@ async def search(
     return steps
 
 
-def conclude(steps: list[Step]) -> None:
+def conclude(steps: list[Step], only: frozenset[str]) -> None:
     peak = national_rates.national_peak()
+    if only != set(national_rates.KINDS):
+        print(f"\n(only {', '.join(sorted(only))} driven: the figures below count the other kinds as free)")
     held = [s for s in steps if s.held]
     print("\n" + "=" * 100)
     if not held:
@@ -576,7 +588,7 @@ def conclude(steps: list[Step]) -> None:
     )
     ops = best.http_requests + best.pushes
     per_op = _server_cpu(best) / ops
-    api_pg = (best.cpu_ms["API"] + best.cpu_ms["PostgreSQL"]) / best.http_requests
+    api_pg = (best.cpu_ms["API"] + best.cpu_ms["PostgreSQL"]) / max(1, best.http_requests)
     per_push = best.cpu_ms["dispatcher"] / max(1, best.pushes)
     nation_cores = (peak.http_per_s * api_pg + peak.rates["push"] * per_push) / 1000
     print(
@@ -655,7 +667,7 @@ async def bench(args: argparse.Namespace) -> None:
                         print(f"the dispatcher exited ({dispatcher.returncode}): push figures are void")
                 finally:
                     _stop(dispatcher)  # before the database goes
-        conclude(steps)
+        conclude(steps, args.only)
     finally:
         pipe.send("stop")
         fcm.join(timeout=10)
@@ -672,7 +684,15 @@ def main() -> None:
     ap.add_argument(
         "--scales", type=lambda v: [float(x) for x in v.split(",")], default=None, help="fixed scales"
     )
+    ap.add_argument(
+        "--only",
+        type=lambda v: frozenset(v.split(",")),
+        default=frozenset(national_rates.KINDS),
+        help="comma-separated kinds to drive (default all: " + ",".join(national_rates.KINDS) + ")",
+    )
     args = ap.parse_args()
+    if not args.only <= set(national_rates.KINDS):
+        ap.error(f"--only takes {', '.join(national_rates.KINDS)}")
     try:
         import uvloop  # the client's own overhead matters on 2 cores
 
