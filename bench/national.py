@@ -1,6 +1,7 @@
 """A national peak hour, scaled to what one machine holds (issue 24): ``python -m bench.national``.
 
     python -m bench.national [--start 0.05] [--step-s 20] [--bisect 3] [--workers 2] [--scales 0.1,0.2]
+                             [--only booking,tracking,courier_sync,push]
 
 The rates are the national peak hour's, derived from public figures in ``bench/national_rates.py`` (the
 arithmetic, per second nationally, per average and largest province) and ``bench/national_figures.json`` (each
@@ -13,8 +14,10 @@ province (``bench/drills/common.py``), ``python -m backend serve`` (Granian, ``-
 firebase-admin to the loopback FCM of ``bench/fakes`` (through its CONNECT proxy, as ``bench/notifications.py``).
 
 A step at scale ``s`` offers, for ``--step-s`` seconds and at the same time, each kind's national rate x ``s``
-as Poisson arrivals (``bench/loadgen.py`` ``open_loop``: latency from each request's arrival, so queueing
-counts):
+as Poisson arrivals (``national_rates.poisson_arrivals``, one generator per kind, tested in
+tests/unit/test_national_rates.py) through ``open_loop`` below: ``bench/loadgen.py``'s open loop (pre-built
+requests, C parser, latency from each request's arrival, so queueing counts) with connections reopened when the
+server closed them while idle. A first short step at half the start scale warms the processes up, uncounted.
 
 * booking: ``POST /appointments`` of signed-in demo citizens at their homes, into windows that had room when
   listed just before the step (409 "window full" is a real answer; it is counted apart, not as an error);
@@ -22,8 +25,7 @@ counts):
 * courier_sync: ``POST /events/batch`` as the courier app sends a stop done offline: a home pickup on a label the
   courier reserved, the citizen's handover code, the procedure's documents (a new dossier, its events, custody
   and outbox rows); each batch's dossier is checked in the database afterwards (a rejected pickup is an error);
-* push: outbox rows (``notification``) inserted one transaction each at Poisson arrival times
-  (``national_rates.poisson_arrivals``, tested in tests/unit/test_national_rates.py), for citizens with a
+* push: outbox rows (``notification``) inserted one transaction each at their arrival times, for citizens with a
   registered device, sent by the dispatcher process; its latency is created -> sent. The dispatcher polls every
   second when idle (``notifications/dispatcher.py``), so this kind's limit is 1.5 s (the poll and 500 ms for a
   pass), not 200 ms: what it shows is whether the dispatcher keeps up.
@@ -32,8 +34,9 @@ Then the search: the scale doubles from ``--start`` while every kind's p99 is un
 ``--bisect`` halvings between the last scale held and the first one not held. It prints per step and kind the
 offered and achieved rate, p50/p99 and errors, then "this machine holds X % of the national peak hour (Y req/s)",
 the CPU per operation measured over that step (API processes + PostgreSQL backends + dispatcher) and the number
-of such machines the nation would need. The machine is shared (2 cores, other sessions' tests and benches): the
-figures move from run to run.
+of such machines the nation would need. ``--only`` drives some kinds alone (their CPU per request apart).
+The machine is shared (2 cores, other sessions' tests and benches): each step prints how busy the machine was
+and how much of that was other processes; the figures move from run to run.
 """
 
 import argparse
