@@ -160,7 +160,23 @@ def os_error_handler(request: Request[Any, Any, Any], exc: OSError) -> Response[
     return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
 
 
+# SQLSTATE classes of a server that takes no connections now: 57 operator intervention (57P03 "the database system
+# is starting up" / "shutting down", 57P01 an administrator's shutdown) and 08 connection exception.
+UNAVAILABLE_CLASSES = ("57", "08")
+
+
+def _server_unavailable(exc: BaseException) -> bool:
+    """The driver's own error when the server refuses a new connection (PostgreSQL restarting: asyncpg raises
+    ``CannotConnectNowError`` from its connect, which SQLAlchemy does not wrap in a ``DBAPIError``)."""
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in UNAVAILABLE_CLASSES and _from_database_driver(exc)
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _server_unavailable(exc):  # found by the PostgreSQL-restart drill (bench/drills/pg_real_restart.py)
+        log.warning("database not accepting connections on %s %s: %r", request.method, request.url.path, exc)
+        detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
+        return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Đã có lỗi, vui lòng thử lại / Something went wrong, please retry"
     return _respond(_body(request, HTTP_500_INTERNAL_SERVER_ERROR, detail, code="internal"))
