@@ -147,7 +147,7 @@ def milestones(where: Sequence[Any]) -> Any:
         sa.select(*keys, *(v.label(k) for k, v in firsts.items()))
         .select_from(sa.outerjoin(Dossier, DossierEvent, col(DossierEvent.dossier_id) == col(Dossier.id)))
         .where(*where)
-        .group_by(*keys)
+        .group_by(col(Dossier.id))  # the other keys depend on it (the primary key)
         .cte("m")
     )
 
@@ -252,6 +252,31 @@ def slowest_statement(lh: Any, top: int) -> sa.Select[Any]:
         .order_by(lh.c.wh.desc(), lh.c.hours.desc(), lh.c.item_id, lh.c.leg)
         .limit(top)
     )
+
+
+def legs_statement(lh: Any, top: int) -> Any:
+    """The per-leg figures and the ``top`` slowest legs in one statement, so that the legs (``lh``, named twice)
+    are computed once (PostgreSQL materialises a common table expression used twice). Rows: ``kind`` 's' (a
+    leg's figures: leg, n, med_w, p90_w, med_h, p90_h, first_day) or 't' (a slow leg: leg, wh in med_w, hours
+    in med_h, item_id, start, end, from_id, to_id)."""
+    st = stats_statement(lh).subquery("st")
+    tp = slowest_statement(lh, top).subquery("tp")
+    ts = DateTimeUTC(timezone=True)
+
+    def null(type_: Any) -> Any:
+        return sa.cast(sa.null(), type_)
+
+    f, i = sa.Float(), sa.Integer()
+    no_slow = (null(sa.String()), null(ts), null(ts), null(sa.Uuid()), null(sa.Uuid()))
+    stats = sa.select(
+        sa.literal("s").label("kind"), st.c.leg, st.c.n, st.c.med_w, st.c.p90_w, st.c.med_h, st.c.p90_h,
+        st.c.first_day, *no_slow,
+    )  # fmt: skip
+    slow = sa.select(
+        sa.literal("t"), tp.c.leg, null(i), tp.c.wh, null(f), tp.c.hours, null(f), null(i),
+        tp.c.item_id, tp.c.start, tp.c.end, tp.c.from_id, tp.c.to_id,
+    )  # fmt: skip
+    return sa.union_all(stats, slow)
 
 
 def clock_statement(m: Any, days: DayTable) -> sa.Select[Any]:

@@ -62,6 +62,7 @@ async def _random_province(engine: AsyncEngine, demo: Any, seed: int) -> None:
             rng.choice([p1, p2]), desk, channel=channel, postal_pickup=channel in ("home_pickup", "post_office"),
             postal_return=postal_return, post_office_id=office.id if rng.random() < 0.8 else None,
             agency_id=agency.id, custodian_kind=CustodianKind.desk, received_at=received, due_at=due,
+            resolved_at=received + timedelta(days=rng.randrange(1, 30)),  # none carried over into others' months
         )  # fmt: skip
         dossiers.append(d)
         for seq, (code, at) in enumerate(_events(rng, channel, received, postal_return), start=1):
