@@ -212,6 +212,8 @@ async def bench(
             "SECRET_KEY": "bench-secret-" + "x" * 32,
             "OTP_TEST_NUMBERS": "+84900000001-+84900000099:123456",
             "AUTH_RATE_PER_MINUTE": "100000000",
+            "PUBLIC_RATE_PER_S": "100000000",  # every load connection is 127.0.0.1
+            "PUBLIC_RATE_BURST": "100000000",
             "RUN_DISPATCHER": "false",
             # several processes share desk feeds and limits through Redis (the service refuses otherwise)
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),

@@ -213,6 +213,8 @@ class Service:
             "SECRET_KEY": "drill-secret-" + "x" * 32,
             "OTP_TEST_NUMBERS": OTP,
             "AUTH_RATE_PER_MINUTE": "100000000",
+            "PUBLIC_RATE_PER_S": "100000000",  # every load connection is 127.0.0.1
+            "PUBLIC_RATE_BURST": "100000000",
             "AUTH_ACCOUNT_RATE_PER_HOUR": "100000000",
             "RUN_DISPATCHER": "false",
             "REDIS_URL": redis_url(),
