@@ -43,6 +43,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "cashup": ("cashup.html", "Kết toán cuối ngày", "End-of-day cash-up"),  # issue 21
     "agency": ("agency.html", "Cơ quan giải quyết", "Deciding agency"),  # issue 23
     "leadership": ("leadership.html", "Lãnh đạo tỉnh", "Province leadership"),  # issue 23
+    "complaints": ("complaints.html", "Phản ánh, kiến nghị", "Complaints"),  # issue 23
 }
 
 
@@ -95,6 +96,10 @@ class ConsolePages(Controller):
     @get("/agency")
     async def agency(self) -> Response[str]:
         return _html("agency")
+
+    @get("/complaints")
+    async def complaints(self) -> Response[str]:
+        return _html("complaints")
 
     @get("/leadership")
     async def leadership(self) -> Response[str]:

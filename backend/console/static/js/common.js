@@ -132,6 +132,10 @@ export function startPage(roles) {
   if (who) who.textContent = `${user.full_name || user.username} · ${user.organisation_name || user.organisation_code || ""}`;
   const out = document.getElementById("signout");
   out?.classList.remove("hidden");
+  // the complaints page, for the staff of organisations that handle complaints (issue 23)
+  if (["dispatcher", "desk", "agency", "admin"].includes(user.role) && document.body.dataset.page !== "complaints") {
+    document.getElementById("nav-complaints")?.classList.remove("hidden");
+  }
   out?.addEventListener("click", signOut);
   return user;
 }
