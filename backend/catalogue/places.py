@@ -81,8 +81,12 @@ async def served_area(session: AsyncSession) -> ServedArea:
 
 
 async def _load_area(session: AsyncSession) -> ServedArea:
-    links = (
-        await session.exec(select(PostOfficeCommune.commune_code, PostOfficeCommune.post_office_id))
+    links = (  # offices in service only (issue 23): a deactivated one is offered nowhere
+        await session.exec(
+            select(PostOfficeCommune.commune_code, PostOfficeCommune.post_office_id)
+            .join(Organisation, col(Organisation.id) == col(PostOfficeCommune.post_office_id))
+            .where(col(Organisation.active).is_(True))
+        )
     ).all()
     post_office_of = {code: po for code, po in links}
     provinces = (

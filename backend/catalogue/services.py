@@ -68,7 +68,11 @@ async def organisations(
     commune: str | None,
     paging: Paging,
 ) -> tuple[list[OrganisationPublic], int]:
-    stmt = select(Organisation).order_by(Organisation.kind, Organisation.code)
+    stmt = (  # organisations in service only (issue 23); one by its code still answers (its dossiers)
+        select(Organisation)
+        .where(col(Organisation.active).is_(True))
+        .order_by(Organisation.kind, Organisation.code)
+    )
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     if province:

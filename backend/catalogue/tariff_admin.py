@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue import tariff_store
+from backend.catalogue import editing_store
 from backend.lib.auth import Principal
 from backend.lib.dates import check_days
 from backend.lib.problems import Problem, not_found
@@ -61,7 +61,8 @@ async def _check_new(
 async def _save(session: AsyncSession, row: SQLModel) -> None:
     session.add(row)
     await session.commit()
-    tariff_store.invalidate()
+    # every cache made from prices in this process (quotes, rendered slot listings), not only the versions'
+    editing_store.changed()
 
 
 def _until(rows: list[Any], key: Any) -> dict[uuid.UUID, datetime | None]:

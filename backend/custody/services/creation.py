@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.phones import normalise_phone
@@ -94,13 +94,19 @@ async def default_desk(session: AsyncSession, procedure: Procedure, commune_code
         desk = (
             await session.exec(
                 select(Organisation).where(
-                    Organisation.kind == OrgKind.desk, Organisation.commune_code == commune_code
+                    Organisation.kind == OrgKind.desk,
+                    Organisation.commune_code == commune_code,
+                    col(Organisation.active).is_(True),
                 )
             )
         ).first()
         if desk is not None:
             return desk
-    stmt = select(Organisation).where(Organisation.kind == OrgKind.desk).order_by(Organisation.code)
+    stmt = (
+        select(Organisation)
+        .where(Organisation.kind == OrgKind.desk, col(Organisation.active).is_(True))
+        .order_by(Organisation.code)
+    )
     desks = list((await session.exec(stmt)).all())
     province = commune_code[:2] if commune_code else None
     ranked = sorted(
@@ -158,7 +164,7 @@ async def create_dossier(
         postal=body.channel in POSTAL_CHANNELS,
         postal_return=intake.postal_return,
     )
-    agency = await org_by_code(session, body.agency, OrgKind.agency) if body.agency else None
+    agency = receiving(await org_by_code(session, body.agency, OrgKind.agency)) if body.agency else None
     item_id = (
         await claim_reserved(session, principal.id, body.item_id, at=when)
         if body.item_id
@@ -259,7 +265,19 @@ async def _desk(
         desk = actor.org
     if desk is None:
         desk = await default_desk(session, procedure, commune)
-    return desk
+    return receiving(desk)
+
+
+def receiving(org: Organisation) -> Organisation:
+    """A new dossier goes to organisations in service only (issue 23: a deactivated one keeps its dossiers
+    but receives no new ones)."""
+    if not org.active:
+        raise Problem(
+            422,
+            f"Đơn vị '{org.code}' đã ngừng hoạt động / organisation '{org.code}' is deactivated",
+            code="unknown_org",
+        )
+    return org
 
 
 def _new_dossier(
