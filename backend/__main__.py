@@ -30,14 +30,14 @@ def _migrate() -> None:
     upgrade(get_settings().database_url)
 
 
-async def _seed() -> dict[str, object]:
+async def _seed(*, history_later: bool = False) -> dict[str, object]:
     from backend.db import make_engine
     from backend.demo import seed_all
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        return await seed_all(engine, password=settings.demo_password)
+        return await seed_all(engine, password=settings.demo_password, history_later=history_later)
     finally:
         await engine.dispose()
 
@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve()
     elif args.command == "run":
         _migrate()
-        print(asyncio.run(_seed()))
+        # The demo's two years of history are written after the service answers (backend/demo/background.py).
+        print(asyncio.run(_seed(history_later=True)))
         _print_accounts()
         return _serve()
     elif args.command == "dispatch":

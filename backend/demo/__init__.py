@@ -7,6 +7,7 @@ import the demo).
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import session_factory
-from backend.demo import booking, custody, identity, money, planning, reporting
+from backend.demo import background, booking, custody, feedback, history, identity, money, planning, reporting
 from backend.demo.province import DEFAULT_PROVINCE, DemoContext, seed_province
 from backend.demo.reference import load_reference
 from backend.settings import get_settings
@@ -29,29 +30,63 @@ SLICES: tuple[tuple[str, Callable[[AsyncSession, DemoContext], Awaitable[object]
     ("reporting", reporting.seed),
     ("money", money.seed),  # collections, cash-ups, a remittance awaiting confirmation (issue 21)
     ("identity", identity.seed),  # national ids checked at the desk, an authorised person (issue 20)
+    ("feedback", feedback.seed),  # rated visits, complaints in every state (issue 23)
 )
 
 
-async def seed_all(engine: AsyncEngine, *, password: str, province_code: str | None = None) -> dict[str, Any]:
-    """Load reference data and, once, the demo province with its day. A second run changes nothing."""
+async def seed_all(
+    engine: AsyncEngine,
+    *,
+    password: str,
+    province_code: str | None = None,
+    history_rows: int = history.HISTORY_ROWS,
+    history_later: bool = False,
+) -> dict[str, Any]:
+    """Load reference data and, once, the demo province with its day and ``history_rows`` past dossiers
+    (``backend/demo/history.py``). A second run changes nothing. ``history_later`` (``make run``): the history
+    is written by a background process (``backend/demo/background.py``) so the service answers first."""
+    started = time.perf_counter()
+    took: dict[str, float] = {}
     factory = session_factory(engine)
     async with factory() as session:
         counts = await load_reference(session)
     async with factory() as session:
         if (await session.exec(select(StaffUser).where(StaffUser.username == "admin"))).one_or_none():
             return {**counts, "demo": "already loaded"}
-        ctx = await seed_province(
-            session,
-            province_code=province_code or get_settings().demo_province or DEFAULT_PROVINCE,
-            password=password,
-        )
+        code = province_code or get_settings().demo_province or DEFAULT_PROVINCE
+        ctx = await seed_province(session, province_code=code, password=password)
         await session.commit()
+    took["province"] = time.perf_counter() - started
     for domain, seed in SLICES:
+        t = time.perf_counter()
         async with factory() as session:
             await seed(session, ctx)
             await session.commit()
-        log.info("demo: %s seeded", domain)
-    return {**counts, "demo": "loaded", "province": ctx.province.name, "post_offices": len(ctx.post_offices)}
+        took[domain] = time.perf_counter() - t
+        log.info("demo: %s seeded in %.1f s", domain, took[domain])
+    loaded: dict[str, Any] = {}
+    if history_later and history_rows > 0:
+        background.start(engine.url.render_as_string(hide_password=False), code, history_rows)
+        loaded = {"history": f"{history_rows} dossiers loading in the background"}
+    else:
+        t = time.perf_counter()
+        async with factory() as session:
+            loaded = {"history": await history.seed(session, ctx, history_rows)}
+            await session.commit()
+        took["history"] = time.perf_counter() - t
+    log.info(
+        "demo: loaded in %.1f s (%s)",
+        time.perf_counter() - started,
+        ", ".join(f"{k} {v:.1f} s" for k, v in took.items()),
+    )
+    return {
+        **counts,
+        "demo": "loaded",
+        "province": ctx.province.name,
+        "post_offices": len(ctx.post_offices),
+        **loaded,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 __all__ = ["DemoContext", "seed_all"]

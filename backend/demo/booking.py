@@ -134,7 +134,7 @@ class _Seeder:
             updated_at=booked_at,
         )
         session.add(appt)
-        events = [_event(appt, 1, "booked", channel, booked_at)]
+        events = [appointment_event(appt, 1, "booked", channel, booked_at)]
         await self._history(appt, events, window, cost)
         appt.version = len(events)
         session.add_all(events)
@@ -156,22 +156,28 @@ class _Seeder:
             else:
                 appt.status = AppointmentStatus.completed
             events.append(
-                _event(appt, 2, appt.status.value, BookingChannel.app, window.start + timedelta(minutes=40))
+                appointment_event(
+                    appt, 2, appt.status.value, BookingChannel.app, window.start + timedelta(minutes=40)
+                )
             )
             events[-1].reason_code = appt.outcome_code
         elif roll < 0.06:
             appt.status, appt.reason = AppointmentStatus.cancelled, "Người dân bận đột xuất"
-            events.append(_event(appt, 2, "cancelled", BookingChannel.app, booked_at + timedelta(hours=5)))
+            events.append(
+                appointment_event(appt, 2, "cancelled", BookingChannel.app, booked_at + timedelta(hours=5))
+            )
             events[-1].reason = appt.reason
             await capacity.release(self.session, appt.post_office_id, window.start, cost)
         elif roll < 0.14:
             old = window.start - timedelta(days=1)
-            events.append(_event(appt, 2, "rescheduled", appt.channel, booked_at + timedelta(hours=3)))
+            events.append(
+                appointment_event(appt, 2, "rescheduled", appt.channel, booked_at + timedelta(hours=3))
+            )
             events[-1].data = {"from": old.isoformat(), "to": window.start.isoformat()}
             events[-1].reason = "Đổi sang ngày thuận tiện hơn"
 
 
-def _event(
+def appointment_event(
     appt: Appointment, seq: int, type_: str, channel: BookingChannel, at: datetime
 ) -> AppointmentEvent:
     return AppointmentEvent(

@@ -103,7 +103,7 @@ async def seed_province(
 ) -> DemoContext:
     # One generator through every step, in this order: the same seed gives the same province.
     rng = random.Random(seed)
-    ctx = await _province(session, province_code, seed)
+    ctx = await province_context(session, province_code, seed)
     _seed_desks_and_agencies(session, ctx, rng)
     await _seed_post_offices(session, ctx, rng, post_offices)
     await _seed_staff(session, ctx, rng, hash_password(password), couriers_per_office)
@@ -112,7 +112,7 @@ async def seed_province(
     return ctx
 
 
-async def _province(session: AsyncSession, province_code: str, seed: int) -> DemoContext:
+async def province_context(session: AsyncSession, province_code: str, seed: int = 7) -> DemoContext:
     """The province, its communes and where its provincial centre sits."""
     province = await session.get(Province, province_code)
     if province is None:

@@ -92,7 +92,7 @@ async def test_ledger_invariants_over_the_whole_demo_and_the_scheduled_jobs(
     url, drop = await create_database(db_kind, tmp_path)
     engine = make_engine(url)
     try:
-        loaded = await seed_all(engine, password=DEMO_PASSWORD)
+        loaded = await seed_all(engine, password=DEMO_PASSWORD, history_rows=2_000)
         assert loaded["demo"] == "loaded"
         collected = await _invariants(engine)
         settings = Settings(database_url=url)

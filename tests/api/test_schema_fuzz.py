@@ -112,7 +112,7 @@ async def fuzz_client(db_kind: str, tmp_root: Path) -> AsyncIterator[httpx.Async
     url, drop = await create_database(db_kind, tmp_root)
     engine = make_engine(url)
     try:
-        await seed_all(engine, password=DEMO_PASSWORD)
+        await seed_all(engine, password=DEMO_PASSWORD, history_rows=2_000)  # a smaller history: the same code
         app = create_app(Settings(database_url=url), engine=engine)
         async with lifespan(app):
             transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
