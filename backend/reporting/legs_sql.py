@@ -145,7 +145,17 @@ def milestones(where: Sequence[Any]) -> Any:
     )
     return (
         sa.select(*keys, *(v.label(k) for k, v in firsts.items()))
-        .select_from(sa.outerjoin(Dossier, DossierEvent, col(DossierEvent.dossier_id) == col(Dossier.id)))
+        .select_from(
+            sa.outerjoin(
+                Dossier,
+                DossierEvent,
+                # only the milestones' events are joined (a dossier has many others: statuses, notes, scans)
+                sa.and_(
+                    col(DossierEvent.dossier_id) == col(Dossier.id),
+                    col(DossierEvent.code).in_(sorted(set(legs.MILESTONE_CODES.values()))),
+                ),
+            )
+        )
         .where(*where)
         .group_by(col(Dossier.id))  # the other keys depend on it (the primary key)
         .cte("m")
