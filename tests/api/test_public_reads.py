@@ -107,6 +107,18 @@ async def test_one_client_over_the_limit_gets_429_while_others_are_served(engine
         assert signed.status_code == 200, "operations that are not public reads are not limited here"
 
 
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(engine: AsyncEngine) -> None:
+    limits = {"public_rate_per_s": 0.01, "public_rate_burst": 2, "trusted_proxies": "10.0.0.0/24"}
+    app = create_app(Settings(database_url=str(engine.url), **limits), engine=engine)  # type: ignore[arg-type]
+    async with lifespan(app):
+        path = "/api/v1/units/provinces"
+        one = {"X-Forwarded-For": "198.51.100.81"}
+        seen = [(await _get(app, path, "10.0.0.1", one)).status_code for _ in range(3)]
+        assert seen == [200, 200, 429], seen
+        other = await _get(app, path, "10.0.0.1", {"X-Forwarded-For": "198.51.100.82"})
+        assert other.status_code == 200, "the proxy's other client is not limited with the first"
+
+
 async def test_private_answers_need_a_key_naming_the_caller(client: httpx.AsyncClient, app: Litestar) -> None:
     from litestar import Request
 
