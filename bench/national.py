@@ -577,40 +577,46 @@ def conclude(steps: list[Step], only: frozenset[str]) -> None:
     peak = national_rates.national_peak()
     if only != set(national_rates.KINDS):
         print(f"\n(only {', '.join(sorted(only))} driven: the figures below count the other kinds as free)")
-    held = [s for s in steps if s.held]
     print("\n" + "=" * 100)
-    if not held:
+    held = [s for s in steps if s.held]
+    best = max(held, key=lambda s: s.scale) if held else None
+    if best is None:
         print("this machine held none of the scales tried (see the steps above)")
-        return
-    best = max(held, key=lambda s: s.scale)
-    http = peak.http_per_s * best.scale
-    print(
-        f"this machine holds {best.scale:.1%} of the national peak hour ({http:.1f} HTTP req/s: "
-        + ", ".join(f"{k} {v * best.scale:.1f}/s" for k, v in peak.rates.items())
-        + ") with every kind's p99 under its limit and no error"
-    )
-    ops = best.http_requests + best.pushes
-    per_op = _server_cpu(best) / ops
-    api_pg = (best.cpu_ms["API"] + best.cpu_ms["PostgreSQL"]) / max(1, best.http_requests)
-    per_push = best.cpu_ms["dispatcher"] / max(1, best.pushes)
+    else:
+        print(
+            f"this machine holds {best.scale:.1%} of the national peak hour "
+            f"({peak.http_per_s * best.scale:.1f} HTTP req/s: "
+            + ", ".join(f"{k} {v * best.scale:.1f}/s" for k, v in peak.rates.items())
+            + ") with every kind's p99 under its limit and no error; the nation's peak would need "
+            f"{national_rates.machines_for(1.0, best.scale)} machines like this one at that latency"
+        )
+        print(
+            f"largest province ({peak.largest_province_share:.1%} of the nation): "
+            f"{'fits' if best.scale >= peak.largest_province_share else 'does not fit'} on one such machine; "
+            f"average province ({peak.average_province_share:.1%}): "
+            f"{'fits' if best.scale >= peak.average_province_share else 'does not fit'}"
+        )
+    if steps:
+        cpu_estimate(peak, best or max(steps, key=lambda s: s.http_requests + s.pushes))
+    print("(the machine is shared with other sessions' tests and benches: figures measured under contention)")
+
+
+def cpu_estimate(peak: national_rates.NationalPeak, s: Step) -> None:
+    """What the nation needs by CPU alone, from the CPU a step's operations cost (latency aside)."""
+    ops = s.http_requests + s.pushes
+    api_pg = (s.cpu_ms["API"] + s.cpu_ms["PostgreSQL"]) / max(1, s.http_requests)
+    per_push = s.cpu_ms["dispatcher"] / max(1, s.pushes)
     nation_cores = (peak.http_per_s * api_pg + peak.rates["push"] * per_push) / 1000
     print(
-        f"CPU measured at that step: {per_op:.2f} ms per operation on the server side; API + PostgreSQL "
-        f"{api_pg:.2f} ms per HTTP request, dispatcher {per_push:.2f} ms per push"
+        f"CPU measured at scale {s.scale:.2%}: {_server_cpu(s) / ops:.2f} ms per operation on the server side; "
+        f"API + PostgreSQL {api_pg:.2f} ms per HTTP request, dispatcher {per_push:.2f} ms per push (its idle "
+        "polling included)"
     )
     print(
-        f"the nation's peak hour ({peak.http_per_s:.0f} HTTP req/s + {peak.rates['push']:.0f} pushes/s) needs "
-        f"{national_rates.machines_for(1.0, best.scale)} machines like this one at the latency held here, or "
-        f"{nation_cores:.1f} cores of CPU at 100 % ({nation_cores / 2:.1f} two-core machines; at a 60 % "
-        f"target {nation_cores / 2 / 0.6:.1f}), the database included"
+        f"by CPU alone the nation's peak hour ({peak.http_per_s:.0f} HTTP req/s + {peak.rates['push']:.0f} "
+        f"pushes/s) is {nation_cores:.1f} cores busy ({nation_cores / 2:.1f} two-core machines at 100 %, "
+        f"{nation_cores / 2 / 0.6:.1f} at a 60 % target), the database included"
     )
-    print(
-        f"largest province ({peak.largest_province_share:.1%} of the nation): "
-        f"{'fits' if best.scale >= peak.largest_province_share else 'does not fit'} on one such machine; "
-        f"average province ({peak.average_province_share:.1%}): "
-        f"{'fits' if best.scale >= peak.average_province_share else 'does not fit'}"
-    )
-    print("(the machine is shared with other sessions' tests and benches: figures measured under contention)")
 
 
 def _fake_fcm(ctx: Any) -> tuple[Any, Connection, Any]:
