@@ -82,8 +82,32 @@ def _day_pg(element: day_of, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(floor(({arg} + {VN_OFFSET_S}) / {DAY_S}) AS INTEGER)"
 
 
-def _pos0(x: Any) -> Any:
-    return sa.case((x > 0, x), else_=sa.literal(0.0))
+class pos0(FunctionElement[float]):
+    """max(x, 0) without writing x twice (a CASE would evaluate it twice)."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "pos0"
+
+
+@compiles(pos0)
+def _pos0_sqlite(element: pos0, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)}, 0.0)"
+
+
+@compiles(pos0, "postgresql")
+def _pos0_pg(element: pos0, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)}, 0.0)"
+
+
+def instant(ts: Any, suffix: str) -> list[Any]:
+    """Epoch seconds ``e<suffix>``, day number ``d<suffix>`` and minute of that day ``m<suffix>`` of a timestamp,
+    as columns of the select that reads the timestamp, so that the expressions after it read them instead of
+    computing them again (PostgreSQL substitutes an inlined expression wherever a column of it is named)."""
+    epoch = epoch_s(ts)
+    day = day_of(epoch_s(ts))
+    minute = (epoch_s(ts) + VN_OFFSET_S - day_of(epoch_s(ts)) * DAY_S) / 60.0
+    return [epoch.label(f"e{suffix}"), day.label(f"d{suffix}"), minute.label(f"m{suffix}")]
 
 
 @dataclass
@@ -110,9 +134,9 @@ class DayTable:
             self._cte = sa.values(*cols, name="cal", literal_binds=True).data(rows).cte("cal")
         return self._cte.alias(name)
 
-    def position(self, table: Any, epoch: Any, day: Any) -> Any:
-        """Office minutes from the anchor to an instant (``WorkClock.position``); NULL outside the table."""
-        minute = (epoch + VN_OFFSET_S - day * DAY_S) / 60.0
+    def position(self, table: Any, minute: Any) -> Any:
+        """Office minutes from the anchor to an instant (``WorkClock.position``) given the table's row of its day
+        and its ``minute`` of the day (a column: see ``instant``); NULL outside the table."""
         inside = sum(
             (
                 sa.case((minute < a, sa.literal(float(a))), (minute > b, sa.literal(float(b))), else_=minute)
@@ -187,8 +211,8 @@ def _legs_union(m: Any, start: datetime, end: datetime) -> Any:
             e.label("end"),
             fu.label("from_id"),
             tu.label("to_id"),
-            epoch_s(s).label("es"),
-            epoch_s(e).label("ee"),
+            *instant(s, "s"),
+            *instant(e, "e"),
         ).where(s.is_not(None), e.is_not(None), e >= s, e >= lo, e < hi)
         for leg, (s, e, fu, tu) in spans.items()
     ]
@@ -198,14 +222,10 @@ def _legs_union(m: Any, start: datetime, end: datetime) -> Any:
 def legs_hours(m: Any, days: DayTable, start: datetime, end: datetime) -> Any:
     """One row per leg that ended in the period: leg, item, ends, unit ids, working and calendar hours,
     and ``first_day`` (the day the leg started, to check the day table covered it)."""
-    lu = _legs_union(m, start, end)
-    ld = sa.select(lu, day_of(lu.c.es).label("ds"), day_of(lu.c.ee).label("de")).cte("ld")
+    ld = _legs_union(m, start, end)
     cs, ce = days.values("cs"), days.values("ce")
     working = sa.case(
-        (
-            ld.c.ee > ld.c.es,
-            _pos0(days.position(ce, ld.c.ee, ld.c.de) - days.position(cs, ld.c.es, ld.c.ds)) / 60.0,
-        ),
+        (ld.c.ee > ld.c.es, pos0(days.position(ce, ld.c.me) - days.position(cs, ld.c.ms)) / 60.0),
         else_=sa.literal(0.0),
     )
     return (
@@ -299,26 +319,24 @@ def clock_statement(m: Any, days: DayTable) -> sa.Select[Any]:
     p_end = sa.case((delivered_or_due < c.due_at, delivered_or_due), else_=c.due_at)
     ep = sa.select(
         c.result_at_post.is_not(None).label("has_post"),
-        epoch_s(c.received).label("er"),
-        epoch_s(c.due_at).label("ed"),
-        epoch_s(p_start).label("eps"),
-        epoch_s(p_end).label("epe"),
+        *instant(c.received, "r"),
+        *instant(c.due_at, "d"),
+        *instant(p_start, "ps"),
+        *instant(p_end, "pe"),
     ).where(c.received.is_not(None), c.due_at.is_not(None), c.due_at > c.received)
     e = ep.cte("ce")
-    named = {k: days.values(f"d_{k}") for k in ("er", "ed", "eps", "epe")}
-    pos = {n: days.position(t, e.c[n], t.c.day) for n, t in named.items()}
+    named = {x: days.values(f"d_{x}") for x in ("r", "d", "ps", "pe")}
+    pos = {x: days.position(t, e.c[f"m{x}"]) for x, t in named.items()}
     frm: Any = e
-    for n, t in named.items():
-        frm = frm.outerjoin(t, t.c.day == day_of(e.c[n]))
-    total = _pos0(pos["ed"] - pos["er"]) / 60.0
+    for x, t in named.items():
+        frm = frm.outerjoin(t, t.c.day == e.c[f"d{x}"])
+    total = pos0(pos["d"] - pos["r"]) / 60.0
     postal = sa.case(
-        (sa.and_(e.c.has_post, e.c.epe > e.c.eps), _pos0(pos["epe"] - pos["eps"]) / 60.0),
+        (sa.and_(e.c.has_post, e.c.epe > e.c.eps), pos0(pos["pe"] - pos["ps"]) / 60.0),
         else_=sa.literal(0.0),
     )
     per = (
-        sa.select(
-            total.label("total"), postal.label("postal"), day_of(e.c.er).label("first_day")
-        ).select_from(frm)
+        sa.select(total.label("total"), postal.label("postal"), e.c.dr.label("first_day")).select_from(frm)
     ).cte("cp")
     counted = sa.select(per).where(per.c.total > 0).subquery("counted")
     k = counted.c
