@@ -78,6 +78,7 @@ CHANNEL = "hoso_answers"  # NOTIFY channel of migration 0029; payload: a tag
 SHORT_TTL_S = 1.5  # nobody listens (SQLite, listener down): another process's change shows within this
 LISTEN_TTL_S = 300.0  # listener up: changes arrive as notifications; this bounds anything they miss
 MAX_ENTRIES = 20_000
+MAX_BYTES = 64 * 1024 * 1024  # the bodies kept per process, whatever queries clients vary
 MAX_TAG_MARKS = 50_000
 OPT = (
     "answer_cache"  # route opt: "public" (served by the middleware) or "limited" (the per-client limit only)
@@ -111,6 +112,7 @@ class Entry:
 _entries: dict[tuple[str, Hashable], Entry] = {}
 _by_tag: dict[str, set[tuple[str, Hashable]]] = {}
 _loading: dict[tuple[str, Hashable], asyncio.Future[Entry]] = {}
+_bytes = 0  # the size of the bodies in _entries
 _seq = 0  # moves on every invalidation
 _marks: dict[str, int] = {}  # tag -> the sequence number of its last invalidation
 _floor = 0  # loads that started before this are never stored (marks were forgotten, or everything cleared)
@@ -136,9 +138,11 @@ def lookup(db: str, key: Hashable) -> Entry | None:
 
 
 def _drop(full: tuple[str, Hashable]) -> None:
+    global _bytes
     entry = _entries.pop(full, None)
     if entry is None:
         return
+    _bytes -= len(entry.body)
     for tag in entry.tags:
         keys = _by_tag.get(tag)
         if keys is not None:
@@ -151,11 +155,15 @@ def store(db: str, key: Hashable, entry: Entry, *, since: int) -> Entry:
     """Keep ``entry`` unless one of its tags was invalidated after ``since`` (it is returned either way)."""
     if since < _floor or any(_marks.get(tag, -1) > since for tag in entry.tags):
         return entry
+    global _bytes
     full = (db, key)
     _drop(full)
-    if len(_entries) >= MAX_ENTRIES:
-        _drop(next(iter(_entries)))  # the oldest stored
+    if len(entry.body) > MAX_BYTES // 16:
+        return entry  # too big to keep: served, not stored
+    while _entries and (len(_entries) >= MAX_ENTRIES or _bytes + len(entry.body) > MAX_BYTES):
+        _drop(next(iter(_entries)))  # the oldest stored first
     _entries[full] = entry
+    _bytes += len(entry.body)
     for tag in entry.tags:
         _by_tag.setdefault(tag, set()).add(full)
     return entry

@@ -66,3 +66,15 @@ def test_the_bucket_lets_a_burst_through_then_asks_to_wait() -> None:
     wait = limiter.take("10.0.0.1")
     assert 0.5 < wait <= 1.0
     assert limiter.take("10.0.0.2") == 0.0  # another client is still served
+
+
+def test_the_store_keeps_to_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ac, "MAX_BYTES", 1600)
+    since = ac.sequence()
+    for i in range(20):
+        ac.store(DB, ("big", i), _entry(bytes(100), f"big:{i}"), since=since)
+    assert ac.lookup(DB, ("big", 19)) is not None and ac.lookup(DB, ("big", 0)) is None, "oldest dropped first"
+    assert sum(len(e.body) for e in ac._entries.values()) <= 1600
+    ac.store(DB, "huge", _entry(bytes(200), "huge"), since=since)  # over a sixteenth of the budget: not kept
+    assert ac.lookup(DB, "huge") is None
+    ac.clear(DB)
