@@ -25,7 +25,8 @@ How an entry is dropped:
 
 A load that started before an invalidation of one of its tags is never stored after it (a sequence number is
 taken before the load and compared with the tags' last invalidation at store time), so a stale read cannot
-outlive the change that made it stale. Concurrent misses of one key share one load.
+outlive the change that made it stale. Concurrent misses of one key share one load. The store is bounded
+(``MAX_ENTRIES`` answers and ``MAX_BYTES`` of bodies per process, the oldest dropped first).
 
 API (H5 and others reuse it)::
 
