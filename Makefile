@@ -67,9 +67,9 @@ bench-routing: $(STAMP) kernels
 	$(BIN)/python -m routing.bench R1_10_1 C1_10_1 --time-limit 60 --workers 2 --solutions-dir bench-out/solutions
 
 ## drills: fault drills against the service as production runs it (Granian workers) on a throwaway PostgreSQL
-## database: kill -9 of a worker in a booking burst, Redis down, upload disk full, PostgreSQL cut, backup and
-## restore; prints a
-## table (bench/drills; DRILL_DATABASE_URL, DRILL_REDIS_DB; a few minutes)
+## database: kill -9 of a worker in a booking burst, Redis down, upload disk full, PostgreSQL cut, a private
+## PostgreSQL cluster restarted (initdb/pg_ctl), push/Zalo/SMS providers answering 500/429 for a minute, backup
+## and restore; prints a table (bench/drills; DRILL_DATABASE_URL, DRILL_REDIS_DB; about ten minutes)
 drills: $(STAMP)
 	$(BIN)/python -m bench.drills
 

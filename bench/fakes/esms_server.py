@@ -4,12 +4,15 @@
 ``POST /MainService.svc/json/SendMultipleMessage_V4_post_json/`` checks what eSMS checks — the ApiKey and
 SecretKey (else CodeResult 101), the Brandname (104), SmsType "2" (118), the phone's format (108), a RequestId
 seen before (124) — records each accepted message and answers ``{"CodeResult": "100", "SMSID": ...}``.
-``script`` holds HTTP answers to give first instead (429 with Retry-After, 500), one per request.
+``script`` holds HTTP answers to give first instead (429 with Retry-After, 500), one per request. ``outage``:
+for a while every request gets HTTP 500 and 429 with ``Retry-After`` in turn (the provider drill); ``hits``
+records every send request's arrival (monotonic time, HTTP status, RequestId).
 """
 
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +39,9 @@ class FakeEsms:
     brandname: str = "BUUDIEN"
     sent: list[Sent] = field(default_factory=list)
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)  # (HTTP status, headers)
+    down_until: float = 0.0  # monotonic time: before it, answers alternate 500 and 429 (``outage``)
+    down_retry_after: int = 5
+    hits: list[tuple[float, int, str]] = field(default_factory=list)  # (monotonic time, status, RequestId)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -44,6 +50,18 @@ class FakeEsms:
         assert self._server is not None
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def outage(self, seconds: float, retry_after: int = 5) -> None:
+        """For ``seconds`` from now answer every send with HTTP 500, then 429 with ``Retry-After``, in turn."""
+        self.down_retry_after = retry_after
+        self.down_until = time.monotonic() + seconds
+
+    def _down_answer(self) -> tuple[int, dict[str, str]] | None:
+        if time.monotonic() >= self.down_until:
+            return None
+        if sum(1 for h in self.hits if h[1] >= 429) % 2:
+            return 429, {"Retry-After": str(self.down_retry_after)}
+        return 500, {}
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("ApiKey") != self.api_key or body.get("SecretKey") != self.secret_key:
@@ -80,8 +98,18 @@ class FakeEsms:
                 if self.path != PATH:
                     self._reply(404, {"Message": "Endpoint not found."})
                     return
+                try:
+                    request_id = str(json.loads(raw).get("RequestId", ""))
+                except (ValueError, AttributeError):
+                    request_id = ""
+                down = fake._down_answer()
+                if down is not None:
+                    fake.hits.append((time.monotonic(), down[0], request_id))
+                    self._reply(down[0], {"Message": "outage"}, down[1])
+                    return
                 if fake.script:
                     status, headers = fake.script.popleft()
+                    fake.hits.append((time.monotonic(), status, request_id))
                     self._reply(status, {"Message": "scripted"}, headers)
                     return
                 try:
@@ -89,6 +117,7 @@ class FakeEsms:
                 except ValueError:
                     self._reply(400, {"Message": "bad JSON"})
                     return
+                fake.hits.append((time.monotonic(), 200, request_id))
                 self._reply(200, fake.answer(body))
 
             def _reply(

@@ -6,7 +6,8 @@ It answers what firebase-admin talks to:
 - ``POST /v1/projects/{project}/messages:send``: checks the bearer token, records the request body, and
   answers per token as scripted: success, ``UNREGISTERED`` (404), ``QUOTA_EXCEEDED`` (429 + Retry-After),
   ``UNAVAILABLE`` (503), ``INTERNAL`` (500), ``INVALID_ARGUMENT`` (400), ``SENDER_ID_MISMATCH`` (403), or
-  no answer at all (``HANG``, to freeze a worker mid-batch).
+  no answer at all (``HANG``, to freeze a worker mid-batch); ``outage`` answers every token with ``INTERNAL``
+  (500) and ``QUOTA_EXCEEDED`` (429 + Retry-After) in turn for a while (the provider drill).
 
 It runs in its own thread: a plain HTTP/1.1 keep-alive listener on 127.0.0.1 (the token endpoint, which the
 service account's ``token_uri`` names), and a TLS listener for ``fcm.googleapis.com`` speaking HTTP/2 (ALPN
@@ -18,6 +19,7 @@ service account's ``token_uri`` names), and a TLS listener for ``fcm.googleapis.
 import asyncio
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -74,6 +76,7 @@ class Recorded:
     reply: str
     protocol: str = "HTTP/1.1"
     status: int | None = None  # None: never answered (HANG)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def message(self) -> dict[str, Any]:
@@ -165,6 +168,9 @@ class FakeFcm:
         self._requests: list[Recorded] = []
         self._acked = 0
         self._hang_after: int | None = None
+        self._down_until = 0.0
+        self._down_retry_after = 5
+        self._down_answers = 0
         self._access_tokens: set[str] = set()
         self.token_requests = 0
         self.rejected_auth = 0
@@ -255,6 +261,20 @@ class FakeFcm:
         """Answer ``token``'s requests with ``replies`` in order (the last one repeats)."""
         with self._lock:
             self._scripts[token] = _Script(list(replies))
+
+    def outage(self, seconds: float, retry_after: int = 5) -> None:
+        """For ``seconds`` from now answer every send with ``INTERNAL`` (500), then ``QUOTA_EXCEEDED`` (429 with
+        ``Retry-After``), in turn, whatever the scripts say."""
+        with self._lock:
+            self._down_retry_after = retry_after
+            self._down_until = time.monotonic() + seconds
+
+    def _outage_reply(self) -> Reply | None:
+        # Called with the lock held.
+        if time.monotonic() >= self._down_until:
+            return None
+        self._down_answers += 1
+        return QUOTA(self._down_retry_after) if self._down_answers % 2 == 0 else INTERNAL
 
     def hang_after(self, acknowledged: int | None) -> None:
         """After this many successful sends, leave every further send request unanswered."""
@@ -430,7 +450,7 @@ class FakeFcm:
         token = str(parsed.get("message", {}).get("token", ""))
         with self._lock:
             hanging = self._hang_after is not None and self._acked >= self._hang_after
-            reply = HANG if hanging else self._scripts.get(token, _Script()).next()
+            reply = HANG if hanging else self._outage_reply() or self._scripts.get(token, _Script()).next()
             rec = Recorded(
                 seq=len(self._requests),
                 path=path,

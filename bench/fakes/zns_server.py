@@ -10,7 +10,9 @@
   template declares is missing), blocked users (-114); records the message and answers ``{"error": 0, "data":
   {"msg_id": ...}}``.
 - ``script``: answers given first instead, one per send request: ``(HTTP status, headers, JSON body or None)``.
-  ``down_until``: before this monotonic time every request gets HTTP 500 (``down_for``).
+  ``down_until``: before this monotonic time every request gets HTTP 500 (``down_for``); with
+  ``down_retry_after`` set, send requests get 500 and 429 with that ``Retry-After`` in turn (``outage``).
+  ``hits`` records every send request's arrival (monotonic time, HTTP status, tracking id).
 - ``event``: a signed webhook event (``X-ZEvent-Signature``) for a recorded message, to post to the service;
   ``post_event`` posts it over HTTP.
 """
@@ -56,6 +58,8 @@ class FakeZalo:
     sent: list[Sent] = field(default_factory=list)
     script: deque[tuple[int, dict[str, str], dict[str, Any] | None]] = field(default_factory=deque)
     down_until: float = 0.0
+    down_retry_after: int | None = None
+    hits: list[tuple[float, int, str]] = field(default_factory=list)  # (monotonic time, status, tracking id)
     refreshes: int = 0
     refused: int = 0  # refresh requests with a refresh token that is not (or no longer) valid
     refresh_delay_s: float = 0.0  # how long Zalo takes to answer a refresh (widens races in tests)
@@ -72,6 +76,11 @@ class FakeZalo:
 
     def down_for(self, seconds: float) -> None:
         self.down_until = time.monotonic() + seconds
+
+    def outage(self, seconds: float, retry_after: int = 5) -> None:
+        """For ``seconds`` from now answer every send with HTTP 500, then 429 with ``Retry-After``, in turn."""
+        self.down_retry_after = retry_after
+        self.down_for(seconds)
 
     def expire_access_tokens(self) -> None:
         with self._lock:
@@ -164,8 +173,28 @@ class FakeZalo:
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                tracking = ""
+                if self.path == SEND_PATH:
+                    try:
+                        tracking = str(json.loads(raw).get("tracking_id") or "")
+                    except (ValueError, AttributeError):
+                        tracking = ""
                 if time.monotonic() < fake.down_until:
-                    self._reply(500, {"error": -100, "message": "down"})
+                    quota = (
+                        fake.down_retry_after is not None
+                        and self.path == SEND_PATH
+                        and sum(1 for h in fake.hits if h[1] >= 429) % 2 == 1
+                    )
+                    if self.path == SEND_PATH:
+                        fake.hits.append((time.monotonic(), 429 if quota else 500, tracking))
+                    if quota:
+                        self._reply(
+                            429,
+                            {"error": -100, "message": "quota"},
+                            {"Retry-After": str(fake.down_retry_after)},
+                        )
+                    else:
+                        self._reply(500, {"error": -100, "message": "down"})
                     return
                 if self.path == OAUTH_PATH:
                     form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
@@ -176,6 +205,7 @@ class FakeZalo:
                     return
                 if fake.script:
                     status, headers, body = fake.script.popleft()
+                    fake.hits.append((time.monotonic(), status, tracking))
                     self._reply(status, body or {"message": "scripted"}, headers)
                     return
                 try:
@@ -183,6 +213,7 @@ class FakeZalo:
                 except ValueError:
                     self._reply(200, {"error": -122, "message": "Body not JSON"})
                     return
+                fake.hits.append((time.monotonic(), 200, tracking))
                 self._reply(200, fake.send(self.headers.get("access_token"), body))
 
             def _reply(
