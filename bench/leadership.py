@@ -8,12 +8,14 @@ postal ones, KQS after the decision, EMG/EMI for results returned by post), then
 API runs them: form II.06a by commune and by month (``leadership.unit_report``), the legs and the postal share
 of the legal clock (``legs_store.legs_report``, SQL aggregates; once also ``legs_report_python``, the definition
 it replaced, loading every dossier's milestones: the before and after), the couriers' scorecards. Prints the figures; timings depend on
-the machine and on whatever else runs on it. The database is dropped afterwards unless ``--keep``.
+the machine and on whatever else runs on it, so the legs' lines also give the CPU seconds the report took in the
+database backend (read from /proc when PostgreSQL runs on this machine) and in Python. The database is dropped afterwards unless ``--keep``.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -24,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlmodel import select
+from sqlmodel import func, select
 
 from backend.lib.pgadmin import admin_exec
 from backend.reporting import leadership, legs_store, scorecards
@@ -62,6 +64,17 @@ def synthetic_events(rows: list[tuple[Any, ...]], seed: int = 23) -> list[tuple[
         for seq, (code, at) in enumerate(steps, start=1):
             out.append((uuid.uuid4(), r[0], seq, code, "bench", 1, "staff", at, json.dumps({})))
     return out
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a local PostgreSQL backend so far, from /proc (NaN when not local): what
+    a report costs whatever else shares the machine; parallel workers' CPU is not in it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _time(label: str, repeat: int, run: Callable[[], Awaitable[str]]) -> None:
@@ -123,9 +136,12 @@ async def _reports(factory: Any, repeat: int, python_too: bool) -> None:
 
         async def go() -> str:
             async with factory() as session:
+                pid = (await session.exec(select(func.pg_backend_pid()))).one()
+                cpu0, own0 = _cpu_s(pid), time.process_time()
                 r = await report(session, period, province, 10)
+                cpu = f"CPU: database {_cpu_s(pid) - cpu0:.2f} s, Python {time.process_time() - own0:.2f} s"
             counts = " ".join(f"{s['leg']}={s['count']}" for s in r.stats)
-            return f"{counts} clock {r.clock['dossiers']} dossiers, postal {r.clock['postal_share']}%"
+            return f"{cpu} | {counts} clock {r.clock['dossiers']} dossiers, postal {r.clock['postal_share']}%"
 
         return go
 
@@ -177,8 +193,6 @@ async def run(rows: int, repeat: int, admin_url: str, keep: bool, python_too: bo
 
 
 def main(argv: list[str] | None = None) -> None:
-    import os
-
     parser = argparse.ArgumentParser(prog="python -m bench.leadership", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
