@@ -66,7 +66,10 @@ async def seed_all(
         log.info("demo: %s seeded in %.1f s", domain, took[domain])
     loaded: dict[str, Any] = {}
     if history_later and history_rows > 0:
-        background.start(engine.url.render_as_string(hide_password=False), code, history_rows)
+        settings = get_settings()
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        health = f"http://{host}:{settings.port}/health"
+        background.start(engine.url.render_as_string(hide_password=False), code, history_rows, health)
         loaded = {"history": f"{history_rows} dossiers loading in the background"}
     else:
         t = time.perf_counter()

@@ -43,7 +43,7 @@ from schemas.orgs import Organisation
 from schemas.vntime import to_vn, vn_date
 
 log = logging.getLogger("backend.demo")
-DOSSIERS_PER_OFFICE = 10
+DOSSIERS_PER_OFFICE = 6  # journeys through the services; the volume is the history's (demo/history.py)
 DAYS_BACK = 90
 
 

@@ -244,13 +244,15 @@ async def _seed_staff(
 
     staff("admin", Role.admin, None)
     n_courier = 0
+    profiles = []
     for i, po in enumerate(ctx.post_offices, start=1):
         staff(f"dispatcher{i:02d}", Role.dispatcher, po)
         for _ in range(couriers_per_office):
             n_courier += 1
             user = staff(f"courier{n_courier:02d}", Role.courier, po)
-            await session.flush()
-            session.add(_courier_profile(user, po, assisted=n_courier % 2 == 1))
+            profiles.append(_courier_profile(user, po, assisted=n_courier % 2 == 1))
+    await session.flush()  # the accounts before their profiles (no ORM relationship orders them)
+    session.add_all(profiles)
     staff("desk01", Role.desk, ctx.provincial_desk)
     for i, po in enumerate(ctx.post_offices, start=2):
         staff(f"desk{i:02d}", Role.desk, ctx.commune_desks[po.commune_code])
@@ -294,7 +296,6 @@ async def _seed_citizens(session: AsyncSession, ctx: DemoContext, rng: random.Ra
         session.add(citizen)
         radius = max(0.5, math.sqrt((commune.area_km2 or 20.0) / math.pi) * 0.6)
         lat, lon = _jitter(rng, commune.lat, commune.lon, radius)
-        await session.flush()
         address = CitizenAddress(
             citizen_id=citizen.id,
             address=street_address(rng, commune.name, commune.kind == "Phường"),
@@ -302,6 +303,7 @@ async def _seed_citizens(session: AsyncSession, ctx: DemoContext, rng: random.Ra
             lat=lat,
             lon=lon,
         )
-        session.add(address)
         ctx.citizens.append(citizen)
         ctx.addresses[citizen.id] = address
+    await session.flush()  # the citizens before their addresses, in one flush
+    session.add_all(ctx.addresses.values())
