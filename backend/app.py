@@ -64,6 +64,7 @@ from backend.money import scheduler as money_scheduler
 from backend.money.online import controllers as money_online
 from backend.notices import channel_controller as notice_channels
 from backend.notices import controllers as notices
+from backend.notices import inbox_answer as notices_inbox
 from backend.notices import sms_reports, zns_reports
 from backend.notices import worker as notices_worker
 from backend.partners import controllers as partners
@@ -143,6 +144,7 @@ def wire_subscriptions(settings: Settings) -> None:
     app built in one process shares these module-level caches); called by ``create_app``."""
     auth.install()  # cached staff accounts and citizen versions (token revocation)
     answer_cache.install()  # rendered public answers (issue 24): NOTIFY hoso_answers and the ORM's commits
+    notices_inbox.install()  # stored inbox pages: a notice committed through the ORM drops its recipient's
     booking_services.install()  # offices, shifts, windows, procedures, calendars, served area
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     # catalogue edits in this process (issue 23)

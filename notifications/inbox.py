@@ -5,6 +5,7 @@ These functions work in the caller's session and do not commit.
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,23 @@ async def list_inbox(
         .offset(offset),
     )
     return list(rows), int(total)
+
+
+async def version(session: AsyncSession, *, recipient_kind: str, recipient_id: uuid.UUID) -> tuple[Any, ...]:
+    """What the recipient's inbox shows, in one indexed read: how many entries are due, the newest, how many
+    are read and the latest read. Any change an inbox page can show (a notice written by any process or
+    statement, a reminder coming due, entries marked read, entries deleted) changes it; a rendered page kept
+    under it stays right (``backend/notices/inbox_answer.py``)."""
+    n = Notification
+    row = (
+        await execute(
+            session,
+            select(func.count(), func.max(n.created_at), func.count(n.read_at), func.max(n.read_at)).where(  # type: ignore[arg-type]
+                *_mine(recipient_kind, recipient_id)  # type: ignore[arg-type]
+            ),
+        )
+    ).one()
+    return tuple(row)
 
 
 async def unread_count(session: AsyncSession, *, recipient_kind: str, recipient_id: uuid.UUID) -> int:

@@ -10,8 +10,9 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.services import access_of
-from backend.booking import services
+from backend.booking import services, slots_answer
 from backend.booking.geocoding import Geocoder, geocoder_for
+from backend.lib import answer_cache
 from backend.lib.auth import Principal, caller, provide_principal, requires
 from backend.lib.dates import check_days
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, COURIER_APP, problems
@@ -54,8 +55,11 @@ GEOCODER = {"geocoder": Provide(provide_geocoder, sync_to_thread=False)}
     "takes (`remaining`), the post office serving the place and the fee quote (postal charge by distance zone, "
     "plus the procedure's phí and lệ phí at pickup). The place is `lat`/`lon`, else `address` (geocoded), "
     "outside the served area a 422. Days `from`..`to` (Vietnam days; default today to the office's horizon). "
-    "Public, no sign-in; read-only; every window in one page.",
-    responses=problems(422),
+    "Public, no sign-in; read-only; every window in one page. The answer carries an `ETag` (send it back in "
+    "`If-None-Match`: 304 while nothing changed) and is kept until a booking, a plan or reference data "
+    "changes it.",
+    responses=problems(422, 429),
+    **answer_cache.public(slots_answer.POLICY),
 )
 async def list_slots(
     request: Request[Any, Any, Any],
@@ -69,7 +73,8 @@ async def list_slots(
     procedure: Annotated[str | None, QueryParameter(max_length=32)] = None,
 ) -> Response[SlotPage]:
     check_days(**{"from": first, "to": last})
-    listing = await services.list_slots(
+    return await slots_answer.answer(
+        request,
         db_session,
         kind=kind,
         lat=lat,
@@ -77,14 +82,10 @@ async def list_slots(
         address=address,
         first=first,
         last=last,
-        procedure_code=procedure,
+        procedure=procedure,
         # Not a dependency: a second one makes Litestar resolve them in an anyio task group per request.
         geocoder=provide_geocoder(request),
     )
-    # The listing's times are already Vietnam-time strings: a plain response skips LocalTimeResponse's walk,
-    # and the plain dicts spare the hottest answer a model per window (the schema stays SlotPage's).
-    answer: Any = listing
-    return Response(answer)
 
 
 class AppointmentsController(Controller):

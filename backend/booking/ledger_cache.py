@@ -20,6 +20,10 @@ A listing is advisory either way: the booking itself takes the minutes with the 
 (``capacity.reserve``), so a stale count can never overbook, only show a window a few milliseconds late.
 Loads race with changes through a generation number per office: a load that started before a change is
 not kept.
+
+Rendered answers made from an office's ledger (``GET /slots``, ``backend/booking/slots_answer.py``) carry the
+tag ``ledger_tag(office)`` of ``backend.lib.answer_cache``; every change that drops the office's entry here
+(this process's commit, another's NOTIFY) drops those answers too, in the same call.
 """
 
 import logging
@@ -34,7 +38,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import db_key
-from backend.lib import pgnotify
+from backend.lib import answer_cache, pgnotify
 from schemas.base import utcnow
 from schemas.booking import SlotCapacity
 
@@ -45,6 +49,11 @@ LISTENING_TTL_S = 60.0  # belt and braces behind NOTIFY
 _TOUCHED = "ledger_offices"
 
 Booked = dict[datetime, int]
+
+
+def ledger_tag(post_office_id: uuid.UUID) -> str:
+    """The answer-cache tag of answers made from this office's ledger."""
+    return f"ledger:{post_office_id}"
 
 
 class LedgerCache:
@@ -58,6 +67,7 @@ class LedgerCache:
         self._generation[post_office_id] = self._generation.get(post_office_id, 0) + 1
         for key in [k for k in self._entries if k[1] == post_office_id]:
             del self._entries[key]
+        answer_cache.invalidate(ledger_tag(post_office_id))
 
     def forget_database(self, url: str) -> None:
         self._epoch += 1

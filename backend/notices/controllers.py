@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -25,11 +25,12 @@ from backend.lib.auth import (
     requires,
     signed_in,
 )
+from backend.lib.etag import OPT
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, problems
 from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.lib.shutdown import stopping
-from backend.notices import services
+from backend.notices import inbox_answer, services
 from notifications.feed import desk_sse_events
 from schemas.accounts import StaffUser
 from schemas.enums import OrgKind, Role
@@ -101,16 +102,19 @@ class InboxController(Controller):
         summary="List my notifications",
         description="Any signed-in account: the caller's in-app inbox (what was also pushed), newest first, in "
         "both languages, with a deep link into the app; `unread=true` lists only unread entries, and "
-        "`unread` in the answer counts them all. Read-only. Paged (`limit`, `offset`).",
+        "`unread` in the answer counts them all. Read-only. Paged (`limit`, `offset`). The answer carries an "
+        "`ETag` (send it back in `If-None-Match`: 304 while the inbox did not change).",
+        opt={OPT: inbox_answer.POLICY},
     )
     async def list_notifications(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         paging: NamedDependency[Paging],
         unread: FromQuery[bool] = False,
-    ) -> InboxPage:
-        return InboxPage.model_validate(await services.inbox_page(db_session, principal, paging, unread))
+    ) -> Response[InboxPage]:
+        return await inbox_answer.answer(request, db_session, principal, paging, unread)
 
     @post(
         "/read",

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.catalogue.calendar_service import working_calendar
 from backend.custody.transitions import Status
+from backend.lib import answer_cache
 from backend.lib.auth import Principal
 from backend.lib.paging import Paging, fetch_page, page
 from backend.lib.problems import Problem
@@ -88,11 +89,16 @@ async def inbox_page(
     }
 
 
+def inbox_tag(kind: str, recipient_id: uuid.UUID) -> str:
+    """The answer-cache tag of a recipient's stored inbox pages (``backend/notices/inbox_answer.py``)."""
+    return f"inbox:{kind}:{recipient_id}"
+
+
 async def mark_read(session: AsyncSession, principal: Principal, ids: list[uuid.UUID] | None) -> int:
-    count = await inbox.mark_read(
-        session, recipient_kind=recipient_kind(principal), recipient_id=principal.id, ids=ids
-    )
+    kind = recipient_kind(principal)
+    count = await inbox.mark_read(session, recipient_kind=kind, recipient_id=principal.id, ids=ids)
     await session.commit()
+    answer_cache.invalidate(inbox_tag(kind, principal.id))  # an UPDATE statement: no ORM hook sees it
     return count
 
 

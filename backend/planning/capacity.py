@@ -13,7 +13,7 @@ from backend.booking.capacity import CourierShiftPolicy, VisitRequest, get_polic
 from backend.db import db_key, detached
 from backend.lib import pgnotify
 from backend.lib.ttlcache import TtlCache
-from backend.planning import clock
+from backend.planning import answer_tags, clock
 from backend.planning.problem_builder import ITEM_WEIGHT_G, matrix_provider
 from routing import (
     Break,
@@ -71,8 +71,22 @@ _listing_plans: TtlCache[tuple[str, uuid.UUID, frozenset[date]], dict[date, Plan
 )
 
 
+# The plans as the solver saw them, for listings only (a few ms and three queries each): dropped with the
+# plans, and whenever a stop or route of any plan changes (``backend.planning.answer_tags``: this process's
+# commits at once, another process's through NOTIFY), else after ``PLAN_CACHE_TTL_S``.
+_listing_problems: TtlCache[tuple[str, uuid.UUID], tuple[Problem, dict[str, list[str]]]] = TtlCache(
+    PLAN_CACHE_TTL_S
+)
+
+
 def forget_plans() -> None:
     _listing_plans.clear()
+    _listing_problems.clear()
+
+
+def forget_problems() -> None:
+    """A stop or route of some plan changed: listings rebuild the plans they check visits against."""
+    _listing_problems.clear()
 
 
 def _reference_changed(table: str) -> None:
@@ -86,9 +100,12 @@ def _listener_reset(_db: str) -> None:
 
 def install() -> None:
     """Forget cached plans when another process solves or publishes one (PostgreSQL NOTIFY) or the listener
-    reconnects. Called once by ``backend.app.create_app``; calling it again changes nothing."""
+    reconnects, and cached plan problems when any stop or route changes. Called once by
+    ``backend.app.create_app``; calling it again changes nothing."""
     pgnotify.subscribe(pgnotify.REFERENCE, _reference_changed)
     pgnotify.on_reset(_listener_reset)
+    answer_tags.install()  # stops and routes: their changes drop cached answers in every process
+    answer_tags.on_change(forget_problems)
 
 
 async def listing_plans(
@@ -99,6 +116,13 @@ async def listing_plans(
         return {day: detached(plan) for day, plan in plans.items()}
 
     return await _listing_plans.get_or_load((db_key(session), post_office_id, frozenset(days)), load)
+
+
+async def listing_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
+    """``plan_problem`` through the listing cache (read-only use; a booking's own check reads it fresh)."""
+    return await _listing_problems.get_or_load(
+        (db_key(session), plan.id), lambda: plan_problem(session, plan)
+    )
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
@@ -215,6 +239,10 @@ async def insertion_check(
     return await asyncio.to_thread(can_insert, routes, problem, new)
 
 
+def _fits(routes: dict[str, list[str]], problem: Problem, stops: list[Stop]) -> list[bool]:
+    return [can_insert(routes, problem, stop).feasible for stop in stops]
+
+
 def _new_stop(day: date, start: datetime, end: datetime, lat: float, lon: float, service_s: int) -> Stop:
     return Stop(
         id=NEW_STOP,
@@ -247,14 +275,14 @@ class RouteInsertionPolicy(CourierShiftPolicy):
         planned = await listing_plans(session, post_office_id, set(day_of.values()))
         admitted = {start for start, day in day_of.items() if day not in planned}
         for day, plan in planned.items():
-            problem, routes = await plan_problem(session, plan)
+            problem, routes = await listing_problem(session, plan)
             todays = [(s, e) for s, e in windows if day_of[s] == day]
-            if not problem.vehicles:
+            if not problem.vehicles or not todays:
                 continue
-            for start, end in todays:
-                new = _new_stop(day, start, end, lat, lon, service_s)
-                if (await asyncio.to_thread(can_insert, routes, problem, new)).feasible:
-                    admitted.add(start)
+            new = [_new_stop(day, start, end, lat, lon, service_s) for start, end in todays]
+            # One thread hop per planned day, not per window (the matrix provider may be OSRM: off the loop).
+            fits = await asyncio.to_thread(_fits, routes, problem, new)
+            admitted.update(start for (start, _), ok in zip(todays, fits, strict=True) if ok)
         return admitted
 
     async def admits(self, session: AsyncSession, visit: VisitRequest) -> bool:

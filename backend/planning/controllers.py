@@ -10,13 +10,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.audit.services import access_of
 from backend.custody import codeguard
 from backend.lib.auth import Principal, provide_principal, requires
-from backend.lib.etag import cached
+from backend.lib.etag import OPT
 from backend.lib.openapi import CONSOLE, COURIER_APP, problems
 from backend.lib.responses import LocalTimeResponse
-from backend.planning import courier, services
+from backend.planning import courier, route_answer, services
 from backend.planning import queue as plan_queue
 from schemas.enums import Role
 from schemas.plan_answers import (
@@ -208,9 +207,10 @@ class CourierController(Controller):
             "(Decree 13/2023/NĐ-CP). `published: false` with no stops when there is no published plan. "
             "The items of one household visit are one stop listing them (`visit_items`). The route's "
             "`version` moves with every change a dispatcher makes; the answer carries an `ETag` (send it back "
-            "in `If-None-Match`: 304 while nothing changed), and `courier.route_updated` is pushed on a change."
+            "in `If-None-Match`: 304 while nothing changed, and a 304 shows nothing, so it is not audited), "
+            "and `courier.route_updated` is pushed on a change."
         ),
-        **cached("private, no-cache"),
+        opt={OPT: route_answer.POLICY},
     )
     async def get_courier_route(
         self,
@@ -218,9 +218,8 @@ class CourierController(Controller):
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
         day: Annotated[date | None, QueryParameter(name="date")] = None,
-    ) -> CourierRoute:
-        route = await courier.my_route(db_session, principal, day, access=access_of(request))
-        return CourierRoute.model_validate(route)
+    ) -> Response[CourierRoute]:
+        return await route_answer.answer(request, db_session, principal, day)
 
     @post(
         "/location",

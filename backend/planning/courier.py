@@ -6,6 +6,7 @@ the courier is, with the same travel-time matrix the solver used.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +51,9 @@ from schemas.planning import (
 )
 from schemas.vntime import vn_date
 
+# What one stop of a route showed of its citizen: (citizen, fields, appointment), as ``audit.record`` takes it.
+AuditRead = tuple[uuid.UUID | None, Iterable[str], str | None]
+
 # A position older than this is not "where the courier is" any more.
 FRESH_POSITION = timedelta(minutes=30)
 STOP_FAILURE_REASONS = {**NO_SHOW_REASONS, **FAILED_REASONS, "desk_closed": ("Nơi nhận đóng cửa", "Closed")}
@@ -62,9 +66,10 @@ async def my_route(
     *,
     now: datetime | None = None,
     access: audit.Access | None = None,
+    shown: list[AuditRead] | None = None,
 ) -> dict[str, Any]:
     """The courier's route of the day; what it shows of each stop's citizen (``privacy``) is written to the
-    personal-data audit."""
+    personal-data audit (and appended to ``shown``: a stored answer sent again is audited again)."""
     now = now or utcnow()
     day = day or vn_date(now)
     row = (
@@ -90,17 +95,15 @@ async def my_route(
     details = await stop_details(session, list(stops))
     citizens = {sid: d.pop("_citizen_id") for sid, d in details.items() if "_citizen_id" in d}
     today = vn_date(now)
-    shown = [courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
-    audit.record(
-        session,
-        principal,
-        access,
-        [
-            (citizens[out["id"]], fields_shown(out), str(out["appointment"]["id"]))
-            for out in shown
-            if out["id"] in citizens
-        ],
-    )
+    stops_shown = [courier_stop(s, details.get(s.id, {}), day, today) for s in stops]
+    reads: list[AuditRead] = [
+        (citizens[out["id"]], fields_shown(out), str(out["appointment"]["id"]))
+        for out in stops_shown
+        if out["id"] in citizens
+    ]
+    audit.record(session, principal, access, reads)
+    if shown is not None:
+        shown.extend(reads)
     return {
         "date": day.isoformat(),
         "published": True,
@@ -116,7 +119,7 @@ async def my_route(
             "version": route.version,
         },
         # One visit per household (issue 20): the items of a visit shown as one stop listing them.
-        "stops": households.one_stop_per_visit(shown, list(stops)),
+        "stops": households.one_stop_per_visit(stops_shown, list(stops)),
     }
 
 

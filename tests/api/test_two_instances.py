@@ -211,3 +211,36 @@ async def test_a_desk_feed_on_one_instance_hears_a_handover_made_through_the_oth
                     found = True
                     break
     assert found, "the desk feed on A did not hear the handover made through B"
+
+
+async def test_a_booking_through_one_instance_changes_the_slots_the_other_keeps(
+    world: dict[str, Any],
+) -> None:
+    """``GET /slots`` answers from rendered bytes kept per process (issue 24): a booking through A reaches B's
+    stored answer through the ledger's NOTIFY (migration 0002), delivered at A's commit, before A answers."""
+    a, b, demo = world["a"], world["b"], world["demo"]
+    po = demo.post_offices[5]
+    place = next(c for c in demo.communes if c.code in demo.served[po.id])
+    query = {"lat": place.lat, "lon": place.lon, "kind": "pickup"}
+    first = await b.get("/api/v1/slots", params=query)
+    assert first.status_code == 200, first.text
+    tag = first.headers["etag"]
+    assert (await b.get("/api/v1/slots", params=query, headers={"If-None-Match": tag})).status_code == 304
+    window = next(w for w in first.json()["items"] if w["remaining"] > 0)
+    r = await a.post("/api/v1/auth/citizen/verify", json={"phone": "+84920000081", "code": "123456"})
+    assert r.status_code == 200, r.text
+    body = {
+        "kind": "pickup",
+        "lat": place.lat,
+        "lon": place.lon,
+        "procedure": "1.004859",
+        "start": window["start"],
+    }
+    booked = await a.post(
+        "/api/v1/appointments", json=body, headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
+    assert booked.status_code == 201, booked.text
+    after = await b.get("/api/v1/slots", params=query, headers={"If-None-Match": tag})
+    assert after.status_code == 200, "B's stored answer outlived the booking made through A"
+    left = {w["start"]: w["remaining"] for w in after.json()["items"]}
+    assert left[window["start"]] < window["remaining"], (window, left)

@@ -91,8 +91,9 @@ print(json.dumps({"before": before, "once": once, "twice": state()}))
     once = got["once"]
     assert isinstance(once, dict)
     # auth, booking services and plans listen to reference changes; the ledger cache to its own channel; all
-    # four forget their entries when the listener drops or comes back.
-    assert once["subscriptions"] == {"hoso_reference": 4, "hoso_ledger": 1, "hoso_answers": 1, "reset": 5}
+    # four forget their entries when the listener drops or comes back; the answer cache and the plans' stop and
+    # route changes (backend/planning/answer_tags.py) hear the answers' channel.
+    assert once["subscriptions"] == {"hoso_reference": 4, "hoso_ledger": 1, "hoso_answers": 2, "reset": 5}
     assert once["session_hooks"] is True
     assert once["policy"] == "RouteInsertionPolicy"
     # accounts sits below booking: a staff change reaches booking's caches only through the hook app wires

@@ -6,6 +6,9 @@ paths. An edit shows within ``CACHE_TTL_S`` in every process (``invalidate_cache
 on PostgreSQL every process drops them at once, see migration 0002). What is booked is cached for listings
 only, and dropped at every change (``ledger_cache``); the shifts a booking writes into the ledger are current
 (``capacity.roster``).
+
+Rendered ``GET /slots`` answers (``backend/booking/slots_answer.py``) carry ``REFERENCE_TAG``: whatever drops
+these caches drops them too.
 """
 
 import uuid
@@ -22,12 +25,13 @@ from backend.catalogue.calendar import WorkingCalendar
 from backend.catalogue.calendar_service import generation as calendar_generation
 from backend.catalogue.calendar_service import working_calendar
 from backend.db import db_key, detached
-from backend.lib import pgnotify
+from backend.lib import answer_cache, pgnotify
 from backend.lib.ttlcache import TtlCache
 from schemas.catalogue import Procedure
 from schemas.vntime import to_vn
 
 CACHE_TTL_S = 10.0
+REFERENCE_TAG = "booking:reference"  # the answer-cache tag of answers made from these caches
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def invalidate_caches() -> None:
     editing_store.invalidate()  # procedure versions and provinces' postal eligibility (issue 23)
     capacity.forget_rosters()
     ledger_cache.CACHE.clear()
+    answer_cache.invalidate(REFERENCE_TAG)
 
 
 def _reference_changed(table: str) -> None:
