@@ -199,7 +199,9 @@ class CatalogueEditController(Controller):
         summary="Rename or deactivate an organisation",
         description="Admin (national, or of the organisation's province). A new `name` / `name_en` or "
         "`active` false from `effective_from` (now or later); a deactivated post office serves no commune from "
-        "then on. Applied at once when it starts now, else when it comes due.",
+        "then on. A deactivated organisation is not listed (`GET /organisations`), offered for booking or given "
+        "new dossiers (422 `unknown_org` when one names it); its dossiers keep going. Applied at once when it "
+        "starts now, else when it comes due.",
         responses=problems(404, 422),
     )
     async def change_catalogue_organisation(
