@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from backend.catalogue.calendar_service import working_calendar
 from backend.db import make_engine, session_factory
-from backend.demo import seed_all
+from backend.demo import background, seed_all
 from backend.demo.background import demo_context
 from backend.demo.history import SOURCE, generate
 from backend.reporting.definitions import Period
@@ -191,3 +191,18 @@ async def test_history_is_deterministic(demo_db: tuple[AsyncEngine, dict[str, An
     assert a.event_ends[-1] == len(a.events) and all(d["data"]["source"] == SOURCE for d in a.dossiers)
     c = generate(ctx, procedures, cal, 500, now)
     assert [d["id"] for d in c.dossiers[:10]] != [d["id"] for d in a.dossiers[:10]]
+
+
+async def test_background_loader_writes_more_history_in_chunks(
+    demo_db: tuple[AsyncEngine, dict[str, Any]],
+) -> None:
+    """``make run``'s loader (a child process there; called here): the rows asked for, beside those there, with
+    their events, in chunks of ``CHUNK`` dossiers."""
+    engine, _ = demo_db
+    count = select(func.count()).select_from(Dossier)
+    async with session_factory(engine)() as s:
+        before = (await s.execute(count)).scalar_one()
+    got = await background.load(engine.url.render_as_string(hide_password=False), "82", 300)
+    async with session_factory(engine)() as s:
+        after = (await s.execute(count)).scalar_one()
+    assert after - before == got["dossiers"] >= 300 and got["events"] >= 2 * got["dossiers"]
