@@ -18,8 +18,18 @@ from backend.lib.auth import Principal
 from backend.planning import courier, services
 from routing import solve
 from schemas.base import utcnow
+from schemas.booking import Appointment, AppointmentKind
 from schemas.enums import Role
-from schemas.planning import CourierPosition, Plan, PlanRoute, PlanStatus, PlanStop, StopAction, StopStatus
+from schemas.planning import (
+    CourierPosition,
+    Plan,
+    PlanRoute,
+    PlanStatus,
+    PlanStop,
+    StopAction,
+    StopFailure,
+    StopStatus,
+)
 from schemas.vntime import vn_date
 
 log = logging.getLogger("backend.demo")
@@ -87,6 +97,35 @@ async def mid_route(session: AsyncSession, plan: Plan) -> dict[str, Any]:
     return {"courier": str(route.courier_id), "done": min(2, len(stops))}
 
 
+async def with_a_failed_visit(session: AsyncSession, plan: Plan) -> dict[str, Any]:
+    """Another courier part-way: the first home pickup of the route done, the second failed (nobody home),
+    the rest still ahead."""
+    route = (
+        await session.exec(
+            select(PlanRoute).where(PlanRoute.plan_id == plan.id).order_by(col(PlanRoute.stops_count).desc())
+        )
+    ).first()
+    if route is None:
+        return {}
+    stops = (
+        await session.exec(
+            select(PlanStop)
+            .join(Appointment, col(Appointment.id) == col(PlanStop.appointment_id))
+            .where(PlanStop.route_id == route.id, Appointment.kind == AppointmentKind.pickup)
+            .order_by(col(PlanStop.seq))
+        )
+    ).all()
+    if len(stops) < 3:
+        return {}
+    me = Principal(id=route.courier_id, role=Role.courier, org_id=plan.post_office_id)
+    done, failed = stops[0], stops[1]
+    await courier.stop_action(session, me, done.id, "complete", StopAction(lat=done.lat, lon=done.lon), now=done.departure)  # fmt: skip
+    failure = StopFailure(lat=failed.lat, lon=failed.lon, reason_code="citizen_absent", note="Gọi hai lần không nghe máy")  # fmt: skip
+    await courier.stop_action(session, me, failed.id, "fail", failure, now=failed.eta + timedelta(minutes=10))
+    await session.commit()
+    return {"courier": str(route.courier_id), "done": 1, "failed": 1, "ahead": len(stops) - 2}
+
+
 async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
     admin_user = ctx.staff.get("admin")
     admin = Principal(id=admin_user.id if admin_user else uuid.uuid4(), role=Role.admin)
@@ -111,5 +150,11 @@ async def seed(session: AsyncSession, ctx: DemoContext) -> dict[str, Any]:
             )
         ).first() or await plan_and_publish(session, po.id, first, admin)
         out["mid_route"] = await mid_route(session, plan)
+    if len(ctx.post_offices) > 2:  # a third office: a courier with a visit done and one failed
+        po = ctx.post_offices[2]
+        other = (
+            await session.exec(select(Plan).where(Plan.post_office_id == po.id, Plan.service_date == first))
+        ).first() or await plan_and_publish(session, po.id, first, admin)
+        out["failed_visit"] = await with_a_failed_visit(session, other)
     log.info("planning demo: %s", out)
     return out

@@ -156,7 +156,8 @@ async def test_every_office_has_a_plan_and_a_courier_is_part_way(
     for route, status in stops:
         routes.setdefault(route, Counter())[str(status)] += 1
     part_way = [c for c in routes.values() if c["done"] and (c["planned"] or c["started"])]
-    assert part_way, routes
+    assert len(part_way) >= 2, routes
+    assert [c for c in part_way if c["failed"]], routes  # a visit failed on the way, others still ahead
 
 
 async def test_ratings_and_complaints_in_every_state(demo_db: tuple[AsyncEngine, dict[str, Any]]) -> None:
