@@ -73,7 +73,9 @@ def test_the_store_keeps_to_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> 
     since = ac.sequence()
     for i in range(20):
         ac.store(DB, ("big", i), _entry(bytes(100), f"big:{i}"), since=since)
-    assert ac.lookup(DB, ("big", 19)) is not None and ac.lookup(DB, ("big", 0)) is None, "oldest dropped first"
+    assert ac.lookup(DB, ("big", 19)) is not None and ac.lookup(DB, ("big", 0)) is None, (
+        "oldest dropped first"
+    )
     assert sum(len(e.body) for e in ac._entries.values()) <= 1600
     ac.store(DB, "huge", _entry(bytes(200), "huge"), since=since)  # over a sixteenth of the budget: not kept
     assert ac.lookup(DB, "huge") is None
