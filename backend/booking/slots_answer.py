@@ -40,6 +40,23 @@ from schemas.vntime import vn_date, vn_day_start
 POLICY = answer_cache.NO_CACHE  # public, revalidated every time (304 while unchanged)
 MAX_AGE_S = 60.0
 PLAN_TAGS = tuple(answer_cache.table_tag(t) for t in ("plan", "plan_stop", "plan_route"))
+# The reference rows a listing is made from: this process's own commit of one drops the answers at once (the
+# session hooks of backend.lib.answer_hooks), before the booking caches hear of it; e.g. a day off set by an
+# admin closes that day's windows in the very next listing, on SQLite too.
+REFERENCE_TABLE_TAGS = tuple(
+    answer_cache.table_tag(t)
+    for t in (
+        "calendar_override",
+        "booking_settings",
+        "organisation",
+        "post_office_commune",
+        "courier_profile",
+        "courier_shift_version",
+        "procedure",
+        "procedure_version",
+        "procedure_eligibility",
+    )
+)
 
 
 async def answer(
@@ -85,7 +102,9 @@ async def answer(
         body=body,
         etag=etag.entity_tag(body),
         policy=POLICY,
-        tags=frozenset((ledger_cache.ledger_tag(office_id), caches.REFERENCE_TAG, *PLAN_TAGS)),
+        tags=frozenset(
+            (ledger_cache.ledger_tag(office_id), caches.REFERENCE_TAG, *PLAN_TAGS, *REFERENCE_TABLE_TAGS)
+        ),
         stored=time.monotonic(),
         ttl_s=valid_for(listing["items"], office.rules.min_notice_minutes, now),
         private=False,
