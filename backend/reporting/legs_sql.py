@@ -148,16 +148,9 @@ class DayTable:
         return table.c.base + table.c.working * inside
 
 
-def milestones(where: Sequence[Any]) -> Any:
-    """Per dossier: ids, channel, due, and the first instant of each milestone (received falls back to the
-    dossier's ``received_at``)."""
-    at = func.coalesce(col(DossierEvent.client_at), col(DossierEvent.at))
-    firsts: dict[str, Any] = {
-        name: func.min(sa.case((col(DossierEvent.code) == code, at)))
-        for name, code in legs.MILESTONE_CODES.items()
-    }
-    firsts["received"] = func.coalesce(firsts["received"], col(Dossier.received_at))
-    keys = (
+def dossier_keys() -> tuple[Any, ...]:
+    """The dossier columns a legs row carries (and groups by), for both the SQL and the Python report."""
+    return (
         col(Dossier.id),
         col(Dossier.item_id),
         col(Dossier.channel),
@@ -167,6 +160,18 @@ def milestones(where: Sequence[Any]) -> Any:
         col(Dossier.received_at),
         col(Dossier.due_at),
     )
+
+
+def milestones(where: Sequence[Any]) -> Any:
+    """Per dossier: ids, channel, due, and the first instant of each milestone (received falls back to the
+    dossier's ``received_at``)."""
+    at = func.coalesce(col(DossierEvent.client_at), col(DossierEvent.at))
+    firsts: dict[str, Any] = {
+        name: func.min(sa.case((col(DossierEvent.code) == code, at)))
+        for name, code in legs.MILESTONE_CODES.items()
+    }
+    firsts["received"] = func.coalesce(firsts["received"], col(Dossier.received_at))
+    keys = dossier_keys()
     return (
         sa.select(*keys, *(v.label(k) for k, v in firsts.items()))
         .select_from(

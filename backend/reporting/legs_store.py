@@ -32,16 +32,7 @@ def _milestone_columns() -> list[Any]:
 
 
 def _statement(where: list[Any]) -> sa.Select[Any]:
-    keys = (
-        col(Dossier.id),
-        col(Dossier.item_id),
-        col(Dossier.channel),
-        col(Dossier.post_office_id),
-        col(Dossier.desk_id),
-        col(Dossier.agency_id),
-        col(Dossier.received_at),
-        col(Dossier.due_at),
-    )
+    keys = legs_sql.dossier_keys()
     return (
         sa.select(*keys, *_milestone_columns())
         .select_from(sa.outerjoin(Dossier, DossierEvent, col(DossierEvent.dossier_id) == col(Dossier.id)))
