@@ -8,7 +8,9 @@ to another account (the key names the signed-in courier; ``today`` because what 
 
 * ``plan:<plan id>`` of the route shown: a stop started, finished, failed or moved, a route changed
   (``backend.planning.answer_tags``: this process at once, every other through NOTIFY);
-* ``table:plan``: a plan published (or any plan row changed) may give the courier another route.
+* ``table:plan``: a plan published (or any plan row changed) may give the courier another route;
+* ``table:plan_route`` and ``table:plan_stop`` while the courier has no route that day: a stop moved to them
+  gives them one.
 
 An entry lives at most ``MAX_AGE_S`` and never past Vietnam's midnight (anything the tags do not see, such as a
 citizen's details edited, shows within that).
@@ -64,6 +66,8 @@ async def answer(
     tags = {answer_cache.table_tag("plan")}
     if route["plan_id"] is not None:
         tags.add(plan_tag(route["plan_id"]))
+    else:  # no route yet: a dispatcher moving a stop to this courier gives one without touching the plan row
+        tags.update(answer_cache.table_tag(t) for t in ("plan_route", "plan_stop"))
     midnight = (vn_day_start(today + timedelta(days=1)) - now).total_seconds()
     entry = answer_cache.Entry(
         body=body,
