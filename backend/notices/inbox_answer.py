@@ -87,6 +87,8 @@ def _after_commit(conn: Connection) -> None:
 
 
 def _after_rollback(conn: Connection) -> None:
+    if conn.invalidated:  # a lost connection: reading its info would raise inside the rollback
+        return
     conn.info.pop(_TOUCHED, None)
 
 
