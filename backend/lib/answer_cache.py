@@ -379,7 +379,7 @@ class PublicReadMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         entry = lookup(db_of(app), public_key(scope))
-        if entry is None:
+        if entry is None or entry.private:  # a private answer never leaves here (fail closed)
             await next_app(scope, receive, send)
             return
         if _not_modified(scope, entry):
