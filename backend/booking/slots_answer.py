@@ -32,7 +32,6 @@ from backend.booking import ledger_cache
 from backend.booking import services as booking_services
 from backend.booking.geocoding import Geocoder
 from backend.booking.services import caches
-from backend.catalogue import places
 from backend.lib import answer_cache, etag
 from schemas.base import utcnow
 from schemas.vntime import vn_date, vn_day_start
@@ -92,12 +91,8 @@ async def answer(
         geocoder=geocoder,
         now=now,
     )
-    office_id = places.served_place(
-        await places.served_area(session), listing["place"]["lat"], listing["place"]["lon"]
-    ).post_office_id
-    assert office_id is not None  # list_slots answered, so the place is served
-    office = await caches.cached_office(session, office_id)
-    body = answer_cache.render(request, listing)
+    office_id, rules = listing.office.org.id, listing.office.rules
+    body = answer_cache.render(request, listing.body)
     entry = answer_cache.Entry(
         body=body,
         etag=etag.entity_tag(body),
@@ -106,7 +101,7 @@ async def answer(
             (ledger_cache.ledger_tag(office_id), caches.REFERENCE_TAG, *PLAN_TAGS, *REFERENCE_TABLE_TAGS)
         ),
         stored=time.monotonic(),
-        ttl_s=valid_for(listing["items"], office.rules.min_notice_minutes, now),
+        ttl_s=valid_for(listing.body["items"], rules.min_notice_minutes, now),
         private=False,
     )
     answer_cache.store(db, key, entry, since=since)

@@ -1,5 +1,6 @@
 """``GET /slots``: the windows a place may book, with what each has left, the fees and the checklist."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from backend.booking.services.caches import (
     cached_postal_procedure,
     window_frame,
 )
-from backend.booking.services.common import parse_kind
+from backend.booking.services.common import Office, parse_kind
 from backend.booking.services.fees import fees_for
 from backend.booking.services.locate import geocode_first, resolve_point
 from backend.booking.windows import bookable_windows, last_bookable_day, remaining
@@ -23,6 +24,15 @@ from backend.lib.problems import Problem
 from schemas.base import utcnow
 from schemas.booking import AppointmentKind
 from schemas.vntime import vn_date
+
+
+@dataclass(frozen=True)
+class SlotListing:
+    """The listing as ``GET /slots`` sends it, and the office it was made for (what a stored answer is tagged
+    and timed by)."""
+
+    body: dict[str, Any]
+    office: Office
 
 
 async def list_slots(
@@ -37,7 +47,7 @@ async def list_slots(
     procedure_code: str | None,
     geocoder: Geocoder | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> SlotListing:
     now = now or utcnow()
     k = parse_kind(kind)
     geocoder = await geocode_first(geocoder, lat, lon, address)  # before the first read opens a transaction
@@ -81,7 +91,7 @@ async def list_slots(
         for f, n in zip(frame, left, strict=True)
     ]
     distance = places.distance_km(off.org.lat, off.org.lon, lat_, lon_)
-    return {
+    body = {
         "items": items,
         "total": len(items),
         "limit": len(items),
@@ -98,6 +108,7 @@ async def list_slots(
         ),
         "documents": proc.documents if proc is not None else None,
     }
+    return SlotListing(body, off)
 
 
 async def _postal_only(

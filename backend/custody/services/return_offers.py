@@ -154,7 +154,7 @@ async def open_windows(
     if lat is None or lon is None:
         return []
     try:
-        page = await list_slots(
+        listing = await list_slots(
             session,
             kind=AppointmentKind.delivery.value,
             lat=lat,
@@ -173,7 +173,7 @@ async def open_windows(
             end=datetime.fromisoformat(str(i["end"])),
             post_office=i["post_office"],
         )
-        for i in page["items"]
+        for i in listing.body["items"]
         if i["remaining"] > 0
     ][:MAX_WINDOWS]
 
