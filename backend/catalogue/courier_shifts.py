@@ -1,5 +1,6 @@
 """Couriers' shifts with effective dates (issue 23): schedule a new weekly pattern from a Vietnam day, list a
-courier's versions, cancel a scheduled one; every change a ``catalogue_event`` (who, role, when, from where).
+courier's versions, cancel a scheduled one; every change a ``catalogue_event`` (who, role, when, from where),
+a version applied on its day too (``courier_shifts_applied``, actor role ``system``, where: the province).
 
 ``courier_profile.shifts`` stays the pattern in force today (what the profile API shows and writes). A version
 from today is written into it at once; a later one waits as scheduled and ``apply_due`` writes it on its day
@@ -14,7 +15,7 @@ courier reads its own. Anyone else gets the 404 of an unknown courier.
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -28,12 +29,14 @@ from backend.lib.dates import check_days
 from backend.lib.problems import Problem, not_found
 from schemas.accounts import CourierProfile, StaffUser, spans_of
 from schemas.base import utcnow
+from schemas.catalogue_edits import CatalogueEvent
 from schemas.courier_shifts import CourierShiftVersion, CourierShiftVersionIn, CourierShiftVersionPublic
 from schemas.enums import Role
 from schemas.orgs import Organisation
 from schemas.vntime import vn_date
 
 MAX_AHEAD = timedelta(days=3 * 366)  # a roster is planned months ahead, not decades
+SYSTEM_ACTOR = "system"  # ``catalogue_event.actor_role`` of what the service does by itself (the sweep)
 
 
 def today() -> date:
@@ -94,9 +97,28 @@ async def apply_due(session: AsyncSession, courier_id: uuid.UUID | None = None) 
         session.add(profile)
         v.applied_at = now
         session.add(v)
+        session.add(await _applied_event(session, v, now))
     if due:
         await session.flush()
     return len(due)
+
+
+async def _applied_event(session: AsyncSession, v: CourierShiftVersion, now: datetime) -> CatalogueEvent:
+    """The version became the profile's shifts because its day came: the system did it, not whoever's request
+    happened to run the check (the person who scheduled it is in its ``courier_shifts_scheduled`` event).
+    Where: the courier's province (no client address: no request asked for it)."""
+    user = await session.get(StaffUser, v.courier_id)
+    office = await session.get(Organisation, user.organisation_id) if user and user.organisation_id else None
+    return CatalogueEvent(
+        type="courier_shifts_applied",
+        subject=((user.username if user else None) or str(v.courier_id))[:64],
+        province_code=office.province_code if office else None,
+        at=now,
+        actor_id=None,
+        actor_role=SYSTEM_ACTOR,
+        client_ip=None,
+        data={"courier_id": str(v.courier_id), "from": v.effective_from.isoformat(), "version": str(v.id)},
+    )
 
 
 async def _courier(

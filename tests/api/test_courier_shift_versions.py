@@ -17,6 +17,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
+from backend.catalogue import editing_changes
 from backend.db import session_factory
 from backend.lib import pgnotify
 from backend.planning.problem_builder import couriers_on_shift
@@ -235,14 +236,70 @@ async def test_shifts_from_next_week_change_next_weeks_windows_only(
             )
         ).all()
     assert sorted(e.type for e in events) == [
+        "courier_shifts_applied",  # the one from today, by the service as its day had come
         "courier_shifts_cancelled",
         "courier_shifts_scheduled",
         "courier_shifts_scheduled",
     ]
+    people = [e for e in events if e.type != "courier_shifts_applied"]
     assert all(
-        e.actor_id and e.actor_role in ("admin", "dispatcher") and e.client_ip and e.at for e in events
+        e.actor_id and e.actor_role in ("admin", "dispatcher") and e.client_ip and e.at for e in people
     )
+    (applied,) = [e for e in events if e.type == "courier_shifts_applied"]
+    assert applied.actor_role == "system" and applied.actor_id is None and applied.at
     assert {e.province_code for e in events} == {"82"}
+
+
+async def test_the_sweep_applies_a_due_version_with_its_event_in_one_transaction(
+    client: httpx.AsyncClient, engine: AsyncEngine, office: Office
+) -> None:
+    """A version whose day has come (written here as another process would) is applied by the catalogue
+    sweep's body (``editing_changes.apply_due``, then commit) with a ``courier_shifts_applied`` event: who (the
+    system), when, where (the province); rolled back, neither the profile nor the event stays."""
+    o = office
+    admin = await staff_headers(client, "admin")
+    courier = uuid.UUID(o.courier_id)
+    factory = session_factory(engine)
+    async with factory() as session:
+        row = CourierShiftVersion(courier_id=courier, effective_from=vn_date(utcnow()), shifts=AFTERNOONS)
+        session.add(row)
+        await session.commit()
+        version = str(row.id)
+
+    def applied_events() -> Any:
+        return select(CatalogueEvent).where(
+            CatalogueEvent.type == "courier_shifts_applied",
+            CatalogueEvent.data["version"].as_string() == version,  # type: ignore[index]
+        )
+
+    async with factory() as session:  # the sweep's body, rolled back: nothing of it stays
+        assert await editing_changes.apply_due(session) >= 1
+        assert len((await session.exec(applied_events())).all()) == 1
+        await session.rollback()
+    async with factory() as session:
+        assert (await session.exec(applied_events())).all() == []
+        assert (await session.get(CourierShiftVersion, uuid.UUID(version))).applied_at is None  # type: ignore[union-attr]
+
+    before = utcnow()
+    async with factory() as session:  # the sweep's body as ``editing_changes.run`` runs it
+        await editing_changes.apply_due(session)
+        await session.commit()
+    async with factory() as session:
+        (event,) = (await session.exec(applied_events())).all()
+        assert (await session.get(CourierShiftVersion, uuid.UUID(version))).applied_at is not None  # type: ignore[union-attr]
+    assert event.actor_role == "system" and event.actor_id is None and event.client_ip is None
+    assert event.province_code == "82" and event.at >= before - timedelta(seconds=1)
+    assert event.data == {
+        "courier_id": o.courier_id,
+        "from": vn_date(utcnow()).isoformat(),
+        "version": version,
+    }
+    async with factory() as session:  # applied once: a second sweep writes nothing more
+        await editing_changes.apply_due(session)
+        await session.commit()
+        assert len((await session.exec(applied_events())).all()) == 1
+    profile = (await client.get(f"/api/v1/couriers/{o.courier_id}/profile", headers=admin)).json()
+    assert profile["shifts"] == AFTERNOONS
 
 
 async def test_a_version_written_by_another_process_reaches_the_listing(
