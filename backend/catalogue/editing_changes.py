@@ -9,11 +9,10 @@ province's organisations and communes. Each change writes a ``catalogue_event``.
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete
@@ -27,6 +26,7 @@ from backend.db import session_factory
 from backend.lib.auth import Principal
 from backend.lib.dates import check_days
 from backend.lib.problems import Problem, not_found
+from backend.lib.sweeper import Sweeper, in_background
 from schemas.base import utcnow
 from schemas.catalogue import Procedure
 from schemas.catalogue_edits import (
@@ -270,32 +270,20 @@ async def list_changes(session: AsyncSession, code: str) -> list[CatalogueChange
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, every_s: float = SWEEP_S) -> None:
     factory = session_factory(engine)
-    while not stop.is_set():
-        try:
-            async with factory() as session:
-                n = await apply_due(session)
-                await session.commit()
-            if n:
-                editing_store.changed()
-                log.info("catalogue changes applied: %d", n)
-        except Exception:
-            log.exception("catalogue change sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+    async def once() -> None:
+        async with factory() as session:
+            n = await apply_due(session)
+            await session.commit()
+        if n:
+            editing_store.changed()
+            log.info("catalogue changes applied: %d", n)
+
+    await Sweeper("catalogue change sweep", once, every_s, log).run(stop)
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
     """Scheduled catalogue changes (renames, deactivations, service areas, procedure versions, couriers'
     shifts) reach the catalogue when they come due."""
-    if not app.state.settings.run_dispatcher:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
+    start = partial(run, app.state.engine)
+    return in_background(start if app.state.settings.run_dispatcher else None, grace_s=10)

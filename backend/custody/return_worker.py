@@ -3,18 +3,18 @@ and on the same switch (``RUN_DISPATCHER``): every ``RETURN_SWEEP_S`` it books t
 ``answer_by`` (``services/return_offers.sweep``). Safe with several processes: each offer is leased first."""
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.custody.services.return_offers import sweep
 from backend.db import session_factory
+from backend.lib.sweeper import Sweeper, in_background
 
 log = logging.getLogger("backend.custody.returns")
 
@@ -22,29 +22,17 @@ log = logging.getLogger("backend.custody.returns")
 async def run(engine: AsyncEngine, stop: asyncio.Event, every_s: float) -> None:
     factory = session_factory(engine)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    while not stop.is_set():
-        try:
-            async with factory() as session:
-                booked = await sweep(session, worker)
-            if booked:
-                log.info("return deliveries booked automatically: %d", booked)
-        except Exception:
-            log.exception("return-offer sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+    async def once() -> None:
+        async with factory() as session:
+            booked = await sweep(session, worker)
+        if booked:
+            log.info("return deliveries booked automatically: %d", booked)
+
+    await Sweeper("return-offer sweep", once, every_s, log).run(stop)
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
     settings = app.state.settings
-    if not settings.run_dispatcher:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop, settings.return_sweep_s))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
+    start = partial(run, app.state.engine, every_s=settings.return_sweep_s)
+    return in_background(start if settings.run_dispatcher else None, grace_s=10)

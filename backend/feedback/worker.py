@@ -3,10 +3,9 @@ RATING_SWEEP_S: in the embedded service unless ``RUN_DISPATCHER=false`` or ``RAT
 processes may run it (an invitation is keyed by its visit)."""
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import session_factory
 from backend.feedback.ratings import invite_due
+from backend.lib.sweeper import Sweeper, in_background
 from backend.settings import Settings
 
 log = logging.getLogger("backend.feedback")
@@ -21,29 +21,19 @@ log = logging.getLogger("backend.feedback")
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, settings: Settings) -> None:
     make = session_factory(engine)
-    while not stop.is_set():
-        try:
-            async with make() as session:
-                invited = await invite_due(session, settings)
-            if invited:
-                log.info("invited %d citizens to rate their visits", invited)
-        except (DBAPIError, OSError) as exc:  # the database away: try again at the next sweep
-            log.warning("rating invitations sweep failed: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.rating_sweep_s)
+
+    async def once() -> None:
+        async with make() as session:
+            invited = await invite_due(session, settings)
+        if invited:
+            log.info("invited %d citizens to rate their visits", invited)
+
+    # The database away (DBAPIError, OSError): try again at the next sweep.
+    every_s = settings.rating_sweep_s
+    await Sweeper("rating invitations sweep", once, every_s, log, (DBAPIError, OSError), brief=True).run(stop)
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
     settings: Settings = app.state.settings
-    if not settings.run_dispatcher or settings.rating_sweep_s <= 0:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop, settings))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=15)
+    on = settings.run_dispatcher and settings.rating_sweep_s > 0
+    return in_background(partial(run, app.state.engine, settings=settings) if on else None, grace_s=15)

@@ -10,12 +10,11 @@ batches at the same time; the batches' own keys (a dossier's share in one batch 
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -26,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import session_factory
 from backend.lib.problems import Problem
+from backend.lib.sweeper import Sweeper, in_background
 from backend.money import dues, remittance, reports
 from backend.settings import Settings
 from schemas.base import utcnow
@@ -100,30 +100,19 @@ async def run_once(
 
 async def run(engine: AsyncEngine, stop: asyncio.Event, settings: Settings) -> None:
     holder = f"money-{uuid.uuid4().hex[:12]}"
-    while not stop.is_set():
-        try:
-            done = await run_once(engine, holder, settings)
-            if done:
-                log.info(
-                    "money jobs: %d dues posted, %d remittance batches", done["dues"], len(done["batches"])
-                )
-        except (DBAPIError, OSError) as exc:  # the database away: try at the next sweep
-            log.warning("money jobs failed: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.money_sweep_s)
+
+    async def once() -> None:
+        done = await run_once(engine, holder, settings)
+        if done:
+            log.info("money jobs: %d dues posted, %d remittance batches", done["dues"], len(done["batches"]))
+
+    # The database away (DBAPIError, OSError): try at the next sweep.
+    await Sweeper("money jobs", once, settings.money_sweep_s, log, (DBAPIError, OSError), brief=True).run(
+        stop
+    )
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
     settings: Settings = app.state.settings
-    if not settings.run_dispatcher or settings.money_sweep_s <= 0:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop, settings))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=15)
+    on = settings.run_dispatcher and settings.money_sweep_s > 0
+    return in_background(partial(run, app.state.engine, settings=settings) if on else None, grace_s=15)

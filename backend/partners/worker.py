@@ -5,15 +5,15 @@ Runs beside the notification dispatcher: in the embedded service unless ``RUN_DI
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.lib.sweeper import in_background
 from backend.partners.delivery import Delivery
 from backend.partners.relay import Relay
 from backend.settings import Settings
@@ -43,16 +43,7 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, settings: Settings) -> N
         await delivery.aclose()
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
-    if not app.state.settings.run_dispatcher:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop, app.state.settings))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=15)
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
+    settings: Settings = app.state.settings
+    start = partial(run, app.state.engine, settings=settings)
+    return in_background(start if settings.run_dispatcher else None, grace_s=15)
