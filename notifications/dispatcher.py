@@ -132,7 +132,8 @@ class Dispatcher:
     # --- the loop -------------------------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Ask a waiting ``run_forever`` to look for work now (e.g. right after a commit that enqueued)."""
+        """Ask ``run_forever`` to look for work now (e.g. right after a commit that enqueued): at once when
+        waiting, or right after the pass under way. Wakes before the next pass are one."""
         if self._wake is not None:
             self._wake.set()
 
@@ -140,6 +141,9 @@ class Dispatcher:
         """Dispatch until ``stop`` is set. Database or sender errors are logged and retried after a pause."""
         self._wake = asyncio.Event()
         while not stop.is_set():
+            # Cleared before the pass, not after: a wake during it (a notice committed after its claim looked)
+            # makes the wait below return at once instead of leaving that notice to the next poll.
+            self._wake.clear()
             try:
                 claimed = await self.run_once()
             except Exception:
@@ -147,7 +151,6 @@ class Dispatcher:
                 claimed = 0
             if claimed >= self.batch_size:
                 continue  # more is probably waiting
-            self._wake.clear()
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)

@@ -23,6 +23,8 @@ RECONNECT_S = 2.0
 LEDGER = "hoso_ledger"  # payload: the post office id whose windows changed
 REFERENCE = "hoso_reference"  # payload: the table that changed (rosters, booking rules, plans...)
 ANSWERS = "hoso_answers"  # payload: a tag of backend.lib.answer_cache (dossier:<id>, table:<name>)
+OUTBOX = "hoso_outbox"  # no payload: notices were inserted (wakes the dispatchers, backend/notices/wake.py)
+CHANNELS = (LEDGER, REFERENCE, ANSWERS, OUTBOX)
 
 _handlers: dict[str, list[Callable[[str], None]]] = {}
 _resets: list[Callable[[str], None]] = []
@@ -68,8 +70,17 @@ def _dispatch(_conn: Any, _pid: int, channel: str, payload: str) -> None:
             log.exception("notification handler failed on %s %r", channel, payload)
 
 
-async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
-    """Keep a LISTEN connection to the engine's database until ``stop``; reconnect when it drops."""
+async def listen(
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    channels: tuple[str, ...] = CHANNELS,
+    *,
+    keeps_caches: bool = True,
+) -> None:
+    """Keep a LISTEN connection to the engine's database until ``stop``; reconnect when it drops.
+
+    ``keeps_caches=False``: a listener for wakes only (``python -m backend dispatch``, whose caches subscribe to
+    nothing), which must not tell ``listening`` that this process hears of every change."""
     import asyncpg
 
     db = engine_key(engine.sync_engine)  # the key caches store their entries under
@@ -81,11 +92,12 @@ async def listen(engine: AsyncEngine, stop: asyncio.Event) -> None:
             conn = await asyncpg.connect(dsn)
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            for channel in (LEDGER, REFERENCE, ANSWERS):
+            for channel in channels:
                 await conn.add_listener(channel, _dispatch)
             _reset(db)  # whatever changed while nobody listened is unknown
-            _listening[db] = _listening.get(db, 0) + 1
-            counted = True
+            if keeps_caches:
+                _listening[db] = _listening.get(db, 0) + 1
+                counted = True
             stopped = asyncio.ensure_future(stop.wait())
             dropped = asyncio.ensure_future(lost.wait())
             await asyncio.wait({stopped, dropped}, return_when=asyncio.FIRST_COMPLETED)

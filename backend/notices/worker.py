@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.otp import make_sms_sender
 from backend.db import session_factory
+from backend.notices import wake
 from backend.notices.services import warn_due_soon
 from backend.notices.zns_setup import zns_sender
 from backend.settings import Settings, get_settings
@@ -29,6 +30,9 @@ from schemas.channels import NoticeChannel
 
 log = logging.getLogger("backend.notices")
 SWEEP_EVERY_S = 15 * 60
+# The push dispatcher's poll when no notice wakes it: the fallback while the listener is down, and for notices
+# that come due later (reminders, retries after backoff).
+POLL_S = 1.0
 
 
 async def _sweep(engine: AsyncEngine, stop: asyncio.Event) -> None:
@@ -97,11 +101,20 @@ def channel_dispatcher(engine: AsyncEngine, settings: Settings) -> ChannelDispat
 
 
 async def run(
-    engine: AsyncEngine, stop: asyncio.Event, *, sweep: bool = True, settings: Settings | None = None
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    *,
+    sweep: bool = True,
+    settings: Settings | None = None,
+    listen: bool = True,
+    poll_s: float = POLL_S,
 ) -> None:
+    """The dispatchers until ``stop``. Notices wake the push dispatcher at once (``backend/notices/wake.py``);
+    ``listen``: open this process's own LISTEN connection for that (``python -m backend dispatch``), not where
+    the app's listener runs already (the embedded service)."""
     settings = settings or get_settings()
     sender = sender_for(settings)
-    dispatcher = Dispatcher(engine, sender, honour_opt_out=True)
+    dispatcher = Dispatcher(engine, sender, honour_opt_out=True, idle_interval=poll_s)
     channels = channel_dispatcher(engine, settings)
     log.info("notification dispatcher %s started (push: %s)", dispatcher.worker_id, type(sender).__name__)
     tasks = [
@@ -110,8 +123,11 @@ async def run(
     ]
     if sweep:
         tasks.append(asyncio.create_task(_sweep(engine, stop)))
+    if listen:
+        tasks.append(asyncio.create_task(wake.listen_for_notices(engine, stop)))
     try:
-        await asyncio.gather(*tasks)
+        with wake.awake(dispatcher):
+            await asyncio.gather(*tasks)
     finally:
         await sender.aclose()
         await channels.aclose()
@@ -123,7 +139,8 @@ async def lifespan_hook(app: Any) -> AsyncIterator[None]:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run(app.state.engine, stop, settings=app.state.settings))
+    # The app's listener (backend.lib.pgnotify.lifespan_hook) hears hoso_outbox already.
+    task = asyncio.create_task(run(app.state.engine, stop, settings=app.state.settings, listen=False))
     try:
         yield
     finally:
