@@ -157,6 +157,11 @@ def _locations(problem: Problem, depots: dict[str, Depot]) -> tuple[list[Locatio
     return locations, starts, ends
 
 
+def node_locations(problem: Problem) -> list[Location]:
+    """Every node's location in ``compile_problem``'s layout (stops, then each distinct start/end place)."""
+    return _locations(problem, {d.id: d for d in problem.depots})[0]
+
+
 def _matrices(problem: Problem, locations: list[Location], profiles: list[str]) -> list[TravelMatrix]:
     """One travel matrix per vehicle profile: rows of the given matrix, else the provider's."""
     if problem.matrix is not None:

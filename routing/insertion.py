@@ -112,14 +112,64 @@ def _through_breaks(brk: list[tuple[int, int, int]], pend: list[int], t: int, tr
     return t + rem
 
 
-def _rest_still_fits(c: Compiled, k: int, tokens: Tokens, ev: RouteEval, pos: int, x: int, t: int) -> bool:
-    """Push the schedule forward from the new stop ``x`` (left at ``t``) through the rest of the route until
-    a visit starts when it did before (everything after it is then unchanged)."""
+@dataclass(frozen=True)
+class RouteBase:
+    """What every insertion check into one route reuses, whatever the new stop: the route's tokens, its
+    schedule, the load bounds around each position and the node and time the courier leaves each position."""
+
+    tokens: Tokens
+    ev: RouteEval
+    bounds: tuple[list[int], ...]  # pre_max_i, pre_max_w, suf_max_i, suf_max_w (``_load_bounds``)
+    prev_node: list[int]
+    dep: list[int]
+
+
+@dataclass(frozen=True)
+class NewNode:
+    """The new stop as node ``x`` of route checks: travel to it from every node and from it to every node
+    (scaled, of the vehicle's profile), its window, service and signed load change."""
+
+    to_x: list[int]
+    from_x: list[int]
+    tw_start: int
+    tw_end: int
+    service: int
+    items: int
+    weight: int
+
+
+def route_base(c: Compiled, k: int, tokens: Tokens) -> RouteBase | None:
+    """The reusable part of ``tokens`` on vehicle ``k``; None if the route is itself infeasible."""
+    ev = evaluate(c, k, tokens)
+    if not ev.feasible:
+        return None
+    prev_node, dep = _departures(c, k, tokens, ev)
+    return RouteBase(tokens, ev, _load_bounds(c, k, tokens, ev), prev_node, dep)
+
+
+def new_node(c: Compiled, x: int, profile: int) -> NewNode:
+    """Node ``x`` of ``c`` as ``NewNode`` for vehicles of ``profile``."""
+    tt = c.travel_list(profile)
+    return NewNode(
+        [row[x] for row in tt],
+        tt[x],
+        int(c.tw_start[x]),
+        int(c.tw_end[x]),
+        int(c.service[x]),
+        int(c.items[x]),
+        int(c.weight[x]),
+    )
+
+
+def _rest_still_fits(c: Compiled, k: int, rb: RouteBase, pos: int, new: NewNode, t: int) -> bool:
+    """Push the schedule forward from the new stop (left at ``t``) through the rest of the route until a visit
+    starts when it did before (everything after it is then unchanged)."""
     tt = c.travel_list(c.vehicle_profile[k])
     svc, tws, twe, brk, shift_end = c.service, c.tw_start, c.tw_end, c.breaks[k], c.shift_end[k]
+    tokens, ev_start = rb.tokens, rb.ev.start
     n = len(tokens)
     end_node = c.ends[k]
-    cur = x
+    row = new.from_x  # travel from the current node: the new stop's first
     p = pos
     while p < n:
         tok = tokens[p]
@@ -130,40 +180,39 @@ def _rest_still_fits(c: Compiled, k: int, tokens: Tokens, ev: RouteEval, pos: in
                 pend2.append(-tokens[p] - 1)
                 p += 1
             nxt = tokens[p] if p < n else end_node
-            arr = _through_breaks(brk, pend2, t, tt[cur][nxt])
+            arr = _through_breaks(brk, pend2, t, row[nxt])
             if arr is None:
                 return False
             if p == n:
                 return arr <= shift_end
         else:
             nxt = tok
-            arr = t + tt[cur][nxt]
+            arr = t + row[nxt]
         st = max(arr, int(tws[nxt]))
         if st > twe[nxt]:
             return False
-        if st == ev.start[p]:
+        if st == ev_start[p]:
             return True  # unchanged from here on
         t = st + int(svc[nxt])
-        cur = nxt
+        row = tt[nxt]
         p += 1
-    return t + tt[cur][end_node] <= shift_end
+    return t + row[end_node] <= shift_end
 
 
-def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int] | None:
-    """Cheapest feasible position of node x in route k: (token position, added scaled travel)."""
+def _insert_route(c: Compiled, k: int, rb: RouteBase, new: NewNode) -> tuple[int, int] | None:
+    """Cheapest feasible position of the new stop in route k: (token position, added scaled travel)."""
     tt = c.travel_list(c.vehicle_profile[k])
-    ev = evaluate(c, k, tokens)
-    if not ev.feasible:
-        return None
+    tokens = rb.tokens
     n = len(tokens)
     # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
     # the mixed model, before it (depot delivery).
-    dx_i, dx_w = int(c.items[x]), int(c.weight[x])
+    dx_i, dx_w = new.items, new.weight
     cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
     depot_delivery = c.mixed_load and dx_i < 0
-    pre_max_i, pre_max_w, suf_max_i, suf_max_w = _load_bounds(c, k, tokens, ev)
-    prev_node, dep = _departures(c, k, tokens, ev)
-    svc, tws, twe, brk, end_node = c.service, c.tw_start, c.tw_end, c.breaks[k], c.ends[k]
+    pre_max_i, pre_max_w, suf_max_i, suf_max_w = rb.bounds
+    prev_node, dep = rb.prev_node, rb.dep
+    to_x, from_x = new.to_x, new.from_x
+    brk, end_node = c.breaks[k], c.ends[k]
     best: tuple[int, int] | None = None
     for pos in range(n + 1):
         # Insert x before tokens[pos]; breaks before pos on the same arc are taken before travelling to x.
@@ -189,18 +238,39 @@ def _insert_route(c: Compiled, k: int, tokens: Tokens, x: int) -> tuple[int, int
             pend.append(-tokens[q - 1] - 1)
             q -= 1
         pend.reverse()
-        arr = _through_breaks(brk, pend, dep[q], tt[a][x]) if pend else dep[q] + tt[a][x]
+        arr = _through_breaks(brk, pend, dep[q], to_x[a]) if pend else dep[q] + to_x[a]
         if arr is None:
             continue
-        st = max(arr, int(tws[x]))
-        if st > twe[x]:
+        st = max(arr, new.tw_start)
+        if st > new.tw_end:
             continue
-        added = tt[a][x] + tt[x][b] - tt[a][b]
+        added = to_x[a] + from_x[b] - tt[a][b]
         if best is not None and added >= best[1]:
             continue
-        if _rest_still_fits(c, k, tokens, ev, pos, x, st + int(svc[x])):
+        if _rest_still_fits(c, k, rb, pos, new, st + new.service):
             best = (pos, added)
     return best
+
+
+def best_insertion(
+    c: Compiled, routes: list[RouteBase | None], allowed: list[int] | None, new: list[NewNode]
+) -> InsertionResult:
+    """The cheapest feasible (vehicle, position) over ``routes`` (per vehicle, None: not usable) for the new
+    stop (``new``: per profile), ties to the first vehicle and position."""
+    best: tuple[int, int, int] | None = None  # (added, vehicle, token pos)
+    for k, rb in enumerate(routes):
+        if rb is None or (allowed is not None and k not in allowed):
+            continue
+        r = _insert_route(c, k, rb, new[c.vehicle_profile[k]])
+        if r is not None and (best is None or r[1] < best[0]):
+            best = (r[1], k, r[0])
+    if best is None:
+        reason = "no vehicle with skill" if allowed == [] else "no feasible position"
+        return InsertionResult(False, reason=reason)
+    added, k, pos = best
+    tokens = routes[k].tokens if routes[k] is not None else []  # type: ignore[union-attr]
+    stop_pos = sum(1 for t in tokens[:pos] if t >= 0)
+    return InsertionResult(True, c.problem.vehicles[k].id, stop_pos, added / c.scale)
 
 
 def can_insert(
@@ -221,19 +291,5 @@ def can_insert(
         pb = replace(problem, stops=[*problem.stops, new_stop], pairs=list(problem.pairs), initial_routes={})
         c = compile_problem(pb, opts.time_scale, opts.objective)
     x = c.stop_index[new_stop.id]
-    routes = _plan_tokens(c, plan)
-    allowed = c.allowed[x]
-    best: tuple[int, int, int] | None = None  # (added, vehicle, token pos)
-    for k, tokens in enumerate(routes):
-        if tokens is None or (allowed is not None and k not in allowed):
-            continue
-        r = _insert_route(c, k, tokens, x)
-        if r is not None and (best is None or r[1] < best[0]):
-            best = (r[1], k, r[0])
-    if best is None:
-        reason = "no vehicle with skill" if allowed == [] else "no feasible position"
-        return InsertionResult(False, reason=reason)
-    added, k, pos = best
-    tokens = routes[k] or []
-    stop_pos = sum(1 for t in tokens[:pos] if t >= 0)
-    return InsertionResult(True, c.problem.vehicles[k].id, stop_pos, added / c.scale)
+    routes = [None if t is None else route_base(c, k, t) for k, t in enumerate(_plan_tokens(c, plan))]
+    return best_insertion(c, routes, c.allowed[x], [new_node(c, x, p) for p in range(len(c.profiles))])

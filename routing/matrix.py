@@ -64,3 +64,27 @@ class HaversineMatrix:
         dist *= self.circuity
         speed_ms = self.speeds_kmh.get(profile, self.speeds_kmh["motorbike"]) / 3.6
         return TravelMatrix(durations=dist / speed_ms, distances=dist)
+
+    def between(
+        self, one: Location, locations: list[Location], profile: str
+    ) -> tuple[FloatArray, FloatArray]:
+        """Durations from ``one`` to each of ``locations`` and from each back to it: the row and column
+        ``matrix([*locations, one], profile)`` would hold for ``one``, equal to the bit, for a fraction of the
+        work (one place asked against a plan's stops; ``routing.prepared``)."""
+        c = _coords([one, *locations])
+        phi = np.radians(c[:, 0])
+        lam = np.radians(c[:, 1])
+        cos_phi = np.cos(phi)
+        speed_ms = self.speeds_kmh.get(profile, self.speeds_kmh["motorbike"]) / 3.6
+        out = []
+        # The same operations, in the same order, as haversine_matrix_m on the pairs (one, i) and (i, one).
+        for dphi, dlam, cc in (
+            (phi[0] - phi[1:], lam[0] - lam[1:], cos_phi[0] * cos_phi[1:]),
+            (phi[1:] - phi[0], lam[1:] - lam[0], cos_phi[1:] * cos_phi[0]),
+        ):
+            a = np.sin(dphi * 0.5) ** 2 + cc * np.sin(dlam * 0.5) ** 2
+            np.clip(a, 0.0, 1.0, out=a)
+            dist = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
+            dist *= self.circuity
+            out.append(dist / speed_ms)
+        return out[0], out[1]

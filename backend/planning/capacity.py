@@ -27,6 +27,7 @@ from routing import (
     Vehicle,
     can_insert,
 )
+from routing.prepared import PreparedPlan, prepare
 from schemas.orgs import Organisation
 from schemas.planning import Plan, PlanRoute, PlanStatus, PlanStop, StopStatus
 from schemas.vntime import vn_date
@@ -77,16 +78,21 @@ _listing_plans: TtlCache[tuple[str, uuid.UUID, frozenset[date]], dict[date, Plan
 _listing_problems: TtlCache[tuple[str, uuid.UUID], tuple[Problem, dict[str, list[str]]]] = TtlCache(
     PLAN_CACHE_TTL_S
 )
+# ... and compiled, with breaks placed and routes simulated (``routing.prepared``), kept and dropped with them:
+# a listing for a new place then costs its own travel row and the insertion scan (issue 24).
+_listing_prepared: TtlCache[tuple[str, uuid.UUID], PreparedPlan] = TtlCache(PLAN_CACHE_TTL_S)
 
 
 def forget_plans() -> None:
     _listing_plans.clear()
     _listing_problems.clear()
+    _listing_prepared.clear()
 
 
 def forget_problems() -> None:
     """A stop or route of some plan changed: listings rebuild the plans they check visits against."""
     _listing_problems.clear()
+    _listing_prepared.clear()
 
 
 def _reference_changed(table: str) -> None:
@@ -123,6 +129,16 @@ async def listing_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, d
     return await _listing_problems.get_or_load(
         (db_key(session), plan.id), lambda: plan_problem(session, plan)
     )
+
+
+async def listing_prepared(session: AsyncSession, plan: Plan) -> PreparedPlan:
+    """The listing's plan ready for many insertion checks (made off the event loop: a few ms of CPU)."""
+
+    async def load() -> PreparedPlan:
+        problem, routes = await listing_problem(session, plan)
+        return await asyncio.to_thread(prepare, routes, problem)
+
+    return await _listing_prepared.get_or_load((db_key(session), plan.id), load)
 
 
 async def plan_problem(session: AsyncSession, plan: Plan) -> tuple[Problem, dict[str, list[str]]]:
@@ -239,8 +255,8 @@ async def insertion_check(
     return await asyncio.to_thread(can_insert, routes, problem, new)
 
 
-def _fits(routes: dict[str, list[str]], problem: Problem, stops: list[Stop]) -> list[bool]:
-    return [can_insert(routes, problem, stop).feasible for stop in stops]
+def _fits(prepared: PreparedPlan, stops: list[Stop]) -> list[bool]:
+    return [r.feasible for r in prepared.can_insert_all(stops)]
 
 
 def _new_stop(day: date, start: datetime, end: datetime, lat: float, lon: float, service_s: int) -> Stop:
@@ -275,13 +291,15 @@ class RouteInsertionPolicy(CourierShiftPolicy):
         planned = await listing_plans(session, post_office_id, set(day_of.values()))
         admitted = {start for start, day in day_of.items() if day not in planned}
         for day, plan in planned.items():
-            problem, routes = await listing_problem(session, plan)
             todays = [(s, e) for s, e in windows if day_of[s] == day]
-            if not problem.vehicles or not todays:
+            if not todays:
+                continue
+            prepared = await listing_prepared(session, plan)
+            if not prepared.problem.vehicles:
                 continue
             new = [_new_stop(day, start, end, lat, lon, service_s) for start, end in todays]
             # One thread hop per planned day, not per window (the matrix provider may be OSRM: off the loop).
-            fits = await asyncio.to_thread(_fits, routes, problem, new)
+            fits = await asyncio.to_thread(_fits, prepared, new)
             admitted.update(start for (start, _), ok in zip(todays, fits, strict=True) if ok)
         return admitted
 
