@@ -16,7 +16,7 @@ column counts) over the province's dossiers (those whose desk or deciding agency
   dossiers that never went through the post are the row ``none``);
 * ``agency``: the deciding agency (every agency of the province); ``procedure`` (every procedure of the
   catalogue); ``field`` (every field); ``month``: the period cut at month ends, each month its own form (so
-  carried-over dossiers chain from month to month).
+  carried-over dossiers chain from month to month), all months in one query (``counts_by_month``).
 """
 
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,6 +150,48 @@ async def counts_by(
     return out
 
 
+def _month_table(pieces: list[Period], now: datetime) -> Any:
+    """The pieces as rows (piece number, start, end, as-of instant): a UNION ALL of one-row SELECTs, which
+    SQLite and PostgreSQL both read (SQLite has no VALUES with column names in FROM)."""
+    ts = DateTimeUTC(timezone=True)
+    rows = [
+        sa.select(
+            sa.literal(i, sa.Integer).label("piece"),
+            sa.literal(p.start, ts).label("start"),
+            sa.literal(p.end, ts).label("end"),
+            sa.literal(p.as_of(now), ts).label("as_of"),
+        )
+        for i, p in enumerate(pieces)
+    ]
+    return (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("month")
+
+
+async def counts_by_month(
+    session: AsyncSession, period: Period, scope: Scope, now: datetime
+) -> list[tuple[Period, Counts]]:
+    """Form II.06a of each month of ``period`` (``months``; each judged at its own as-of instant) in one
+    aggregate query: the dossiers joined with a table of the months, a dossier with every month whose report
+    it is in (received by its end, not resolved before its start), grouped by month. The same numbers as
+    ``counts_by`` over each month, one query instead of one a month."""
+    pieces = months(period)
+    month = _month_table(pieces, now)
+    whole, each = Terms(period), Terms(start=month.c.start, end=month.c.end)
+    frm = sa.join(Dossier, Procedure, col(Dossier.procedure_id) == col(Procedure.id)).join(
+        month, each.in_report()
+    )
+    stmt = (
+        sa.select(month.c.piece, *count_columns(each, month.c.as_of))
+        .select_from(frm)
+        .where(*base_where(whole, scope))  # the whole period first: what no month can hold is left at once
+        .group_by(month.c.piece)
+    )
+    got = {
+        int(r.piece): Counts(**{n: int(r._mapping[n]) for n in COUNT_FIELDS})
+        for r in (await session.execute(stmt)).all()
+    }
+    return [(piece, got.get(i, Counts())) for i, piece in enumerate(pieces)]
+
+
 async def units_of(session: AsyncSession, province: str, group_by: UnitGroup) -> list[tuple[str, str]]:
     """Every unit of the province for a grouping, (key, name) in key order: the rows listed even when empty."""
     if group_by is UnitGroup.commune:
@@ -193,12 +236,10 @@ async def unit_report(
     as_of = period.as_of(now or generated)
     rows: list[ReportRow] = []
     if group_by is UnitGroup.month:
-        for piece in months(period):
-            got = await counts_by(
-                session, piece, province.scope, UnitGroup.field, piece.as_of(now or generated)
+        for piece, counts in await counts_by_month(session, period, province.scope, now or generated):
+            rows.append(
+                ReportRow(group=piece.first.strftime("%Y-%m"), name=_month_name(piece), counts=counts)
             )
-            total = sum(got.values(), Counts())
-            rows.append(ReportRow(group=piece.first.strftime("%Y-%m"), name=_month_name(piece), counts=total))
         return UnitResult(period, province, group_by, as_of, generated, rows)
     got = await counts_by(session, period, province.scope, group_by, as_of)
     for key, name in await units_of(session, province.code, group_by):

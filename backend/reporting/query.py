@@ -82,12 +82,17 @@ def scope_clause(scope: Scope) -> ColumnElement[bool] | None:
 
 
 class Terms:
-    """The column expressions of one period, shared by the pair query and the aggregate."""
+    """The column expressions of one period, shared by the pair query and the aggregate. The period's bounds
+    are parameters, or (``start``/``end``) columns: the months of ``leadership.counts_by_month``."""
 
-    def __init__(self, period: Period) -> None:
+    def __init__(self, period: Period | None = None, *, start: Any = None, end: Any = None) -> None:
         ts = DateTimeUTC(timezone=True)
-        self.start = sa.bindparam("period_start", period.start, type_=ts)
-        self.end = sa.bindparam("period_end", period.end, type_=ts)
+        if period is not None:
+            start = sa.bindparam("period_start", period.start, type_=ts)
+            end = sa.bindparam("period_end", period.end, type_=ts)
+        if start is None or end is None:
+            raise TypeError("Terms needs a period, or its start and end")
+        self.start, self.end = start, end
         self.received = col(Dossier.received_at)
         raw = func.coalesce(col(Dossier.resolved_at), col(Dossier.returned_at))
         # definitions.resolution_instant: a resolution before the receipt counts at the receipt
@@ -114,9 +119,10 @@ def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(sa.case((cond, 1), else_=0)), 0)
 
 
-def count_columns(terms: Terms, as_of: datetime) -> list[Any]:
+def count_columns(terms: Terms, as_of: datetime | ColumnElement[Any]) -> list[Any]:
     """The form's counts as labelled aggregate columns, in ``definitions.COUNT_FIELDS`` order (each rule of
-    ``definitions.classify`` as a SUM(CASE ...)); the grouping is the caller's."""
+    ``definitions.classify`` as a SUM(CASE ...)); the grouping is the caller's. ``as_of``: an instant, or a
+    column of it (one per month in ``leadership.counts_by_month``)."""
     d_channel = col(Dossier.channel)
     due = col(Dossier.due_at)
     paused_at = col(Dossier.paused_at)
@@ -124,7 +130,11 @@ def count_columns(terms: Terms, as_of: datetime) -> list[Any]:
     new = sa.and_(counted, terms.received >= terms.start)
     resolved = sa.and_(counted, terms.res.is_not(None), terms.res < terms.end)
     in_progress = sa.and_(counted, sa.or_(terms.res.is_(None), terms.res >= terms.end))
-    as_of_at = sa.bindparam("as_of", as_of, type_=DateTimeUTC(timezone=True))
+    as_of_at = (
+        sa.bindparam("as_of", as_of, type_=DateTimeUTC(timezone=True))
+        if isinstance(as_of, datetime)
+        else as_of
+    )
     # definitions.overdue_at: a paused dossier is judged at the moment it was paused
     judged = sa.case((sa.and_(paused_at.is_not(None), paused_at < as_of_at), paused_at), else_=as_of_at)
     early = sa.and_(resolved, vn_day(terms.res) < vn_day(due))

@@ -20,8 +20,8 @@ from backend.db import make_engine, session_factory
 from backend.demo import background, seed_all
 from backend.demo.background import demo_context
 from backend.demo.history import SOURCE, generate
-from backend.reporting.definitions import Period
-from backend.reporting.leadership import ProvinceScope, unit_report
+from backend.reporting.definitions import Counts, Period
+from backend.reporting.leadership import ProvinceScope, counts_by, counts_by_month, months, unit_report
 from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.catalogue import Procedure
@@ -106,6 +106,35 @@ async def test_channel_mix_on_time_and_ii06a_identities(demo_db: tuple[AsyncEngi
     months = await _report(engine, UnitGroup.month)
     assert len(months.rows) >= 24 and all(r.counts.identity_errors() == [] for r in months.rows)
     assert sum(r.counts.received_new for r in months.rows) == total.received_new
+
+
+async def test_ii06a_by_month_in_one_query_equals_each_month_alone(
+    demo_db: tuple[AsyncEngine, dict[str, Any]],
+) -> None:
+    """Form II.06a by month (``counts_by_month``, one grouped query) gives, month by month, the numbers of the
+    form run on that month alone (``counts_by`` summed over its rows, one query a month): over two years of the
+    demo history, a span cut mid-month at both ends, and the running month (judged now, not at its end)."""
+    engine, _ = demo_db
+    now = utcnow()
+    today = vn_date(now)
+    scope = ProvinceScope("82", "Tỉnh Đồng Tháp").scope
+    periods = [
+        Period(first=today - timedelta(days=740), last=today),
+        Period(first=today - timedelta(days=400), last=today - timedelta(days=200)),
+        Period(first=today.replace(day=1), last=today),
+    ]
+    async with session_factory(engine)() as s:
+        for period in periods:
+            grouped = await counts_by_month(s, period, scope, now)
+            assert [piece for piece, _ in grouped] == months(period)
+            for piece, counts in grouped:
+                alone = await counts_by(s, piece, scope, UnitGroup.field, piece.as_of(now))
+                assert counts == sum(alone.values(), Counts()), (period, piece)
+        whole = await counts_by_month(s, periods[0], scope, now)
+    # the comparison is of real numbers: months with new, carried-over, late and overdue dossiers
+    assert sum(c.received_total > 0 for _, c in whole) >= len(whole) - 1  # the history starts ~2 years back
+    assert sum(c.carried_over for _, c in whole) > 0 and sum(c.resolved_late for _, c in whole) > 0
+    assert whole[-1][1].in_progress_total > 0 and sum(c.in_progress_overdue for _, c in whole) > 0
 
 
 async def test_every_desk_has_dossiers_at_several_stages(demo_db: tuple[AsyncEngine, dict[str, Any]]) -> None:
