@@ -63,6 +63,35 @@ def access_of(request: Request[Any, Any, Any]) -> Access:
     )
 
 
+def _rows(
+    principal: Principal,
+    access: Access | None,
+    reads: Iterable[tuple[uuid.UUID | None, Iterable[str], str | None]],
+) -> list[dict[str, Any]]:
+    """The audit rows of ``reads`` as column values; none for a citizen reading their own data."""
+    if not principal.is_staff:
+        return []
+    access = access or Access(route="internal")
+    now = utcnow()
+    return [
+        {
+            "id": uuid.uuid4(),
+            "at": now,
+            "staff_id": principal.id,
+            "staff_role": principal.role.value,
+            "staff_org_id": principal.org_id,
+            "citizen_id": citizen_id,
+            "fields": sorted(set(fields)),
+            "route": access.route,
+            "purpose": access.purpose,
+            "resource": resource[:64] if resource else None,
+            "client_ip": access.client_ip,
+        }
+        for citizen_id, fields, resource in reads
+        if citizen_id is not None and fields
+    ]
+
+
 def record(
     session: AsyncSession,
     principal: Principal,
@@ -72,27 +101,26 @@ def record(
     """Add one row per (citizen, fields shown, resource) a staff account was shown; nothing for a citizen
     reading their own data. Rows join the session's transaction (the request's autocommit or the service's
     own commit). Returns how many rows were added."""
-    if not principal.is_staff:
-        return 0
-    access = access or Access(route="internal")
-    now = utcnow()
-    rows = [
-        PersonalDataAccess(
-            at=now,
-            staff_id=principal.id,
-            staff_role=principal.role.value,
-            staff_org_id=principal.org_id,
-            citizen_id=citizen_id,
-            fields=sorted(set(fields)),
-            route=access.route,
-            purpose=access.purpose,
-            resource=resource[:64] if resource else None,
-            client_ip=access.client_ip,
-        )
-        for citizen_id, fields, resource in reads
-        if citizen_id is not None and fields
-    ]
-    session.add_all(rows)
+    rows = _rows(principal, access, reads)
+    session.add_all([PersonalDataAccess(**row) for row in rows])
+    return len(rows)
+
+
+_INSERT = PersonalDataAccess.__table__.insert()  # type: ignore[attr-defined]
+
+
+async def write(
+    session: AsyncSession,
+    principal: Principal,
+    access: Access | None,
+    reads: Iterable[tuple[uuid.UUID | None, Iterable[str], str | None]],
+) -> int:
+    """``record`` as one Core multi-row insert executed at once in the session's transaction (no ORM objects,
+    no flush: on PostgreSQL one ``INSERT ... VALUES (...), (...)`` through insertmanyvalues), for hot reads
+    that commit before they answer (``backend.planning.route_answer``). Returns how many rows were written."""
+    rows = _rows(principal, access, reads)
+    if rows:
+        await session.execute(_INSERT, rows)
     return len(rows)
 
 

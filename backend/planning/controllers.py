@@ -203,14 +203,20 @@ class CourierController(Controller):
             "The signed-in courier's stops on the published plan of the day (`date`, default today in Vietnam "
             "time), in order, with windows, ETAs, a navigation link and what each stop needs. Of the citizen, "
             "only what the visit needs: a name hint, the masked phone, the address of the visit, and a `tel:` "
-            "link only while the stop is open on its day; what is shown is written to the personal-data audit "
-            "(Decree 13/2023/NĐ-CP). `published: false` with no stops when there is no published plan. "
-            "The items of one household visit are one stop listing them (`visit_items`). The route's "
-            "`version` moves with every change a dispatcher makes; the answer carries an `ETag` (send it back "
-            "in `If-None-Match`: 304 while nothing changed, and a 304 shows nothing, so it is not audited), "
-            "and `courier.route_updated` is pushed on a change."
+            "link only while the stop is open on its day. `published: false` with no stops when there is no "
+            "published plan. The items of one household visit are one stop listing them (`visit_items`). The "
+            "route's `version` moves with every change a dispatcher makes; the answer carries an `ETag` (send "
+            "it back in `If-None-Match`: 304 while nothing changed) and `courier.route_updated` is pushed on a "
+            "change. Personal-data audit (Decree 13/2023/NĐ-CP, art. 3 and 27): a 200 writes one row per "
+            "citizen shown (who, whose data, which fields, when, why, from which address), committed before "
+            "the route is sent: if it cannot be written the route is not sent (503). The same answer (same "
+            "`ETag`) sent again to the same account from the same address for the same purpose, within the "
+            "minute the server keeps it and while the route is unchanged, discloses nothing new and is "
+            "recorded once; a changed route, another address or purpose, or a later minute is recorded again. "
+            "A 304 shows nothing and is not recorded."
         ),
         opt={OPT: route_answer.POLICY},
+        responses=problems(503),
     )
     async def get_courier_route(
         self,

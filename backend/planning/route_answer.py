@@ -15,21 +15,41 @@ to another account (the key names the signed-in courier; ``today`` because what 
 An entry lives at most ``MAX_AGE_S`` and never past Vietnam's midnight (anything the tags do not see, such as a
 citizen's details edited, shows within that).
 
-Personal-data audit (Decree 13/2023/NĐ-CP): each 200 writes what it shows to the audit, served from the store
-or not (the audited reads are kept beside the entry); a 304 sends nothing, so it writes no row.
+Personal-data audit (Decree 13/2023/NĐ-CP). Art. 27 asks for a record (a system log) of the processing of
+personal data, and art. 3 limits processing to its purpose and makes the controller accountable: able to show
+who was given which citizen's data, when, why and from where. What this answer discloses is its bytes, named by
+its ETag. So:
+
+* a 200 writes one ``personal_data_access`` row per citizen shown (``backend.audit.services.write``: one
+  multi-row insert) and commits it *before* the answer is returned: if the audit cannot be written the route
+  is not sent (a 503 problem, fail closed);
+* a 200 that re-sends to the same account (same role and office), from the same client address, for the same
+  operation and stated purpose, the exact answer (same ETag) that this process already sent that audience and
+  recorded, while that stored answer lives, writes nothing more: the rows already say that this account was
+  shown these fields of these citizens from that address for that purpose, at most ``MAX_AGE_S`` earlier
+  (the entry lives no longer, and is dropped at any change of the route). A repeat of the same disclosure is
+  not a new one; logging it again would only make the record larger, not more complete (art. 3: keep no more
+  than the purpose needs);
+* anything else records again: a new ETag (a stop changed), another client address or purpose, or the stored
+  answer expired, evicted, dropped, or held by another process (each process remembers only its own). So a
+  disclosure is recorded at least once, never fewer; concurrent first reads may both record;
+* a 304 sends nothing, so it writes no row.
 """
 
 import time
 from collections.abc import Hashable
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import services as audit
 from backend.lib import answer_cache, etag
 from backend.lib.auth import Principal
+from backend.lib.problems import Problem
 from backend.planning import courier
 from backend.planning.answer_tags import plan_tag
 from schemas.base import utcnow
@@ -38,9 +58,55 @@ from schemas.vntime import vn_date, vn_day_start
 
 POLICY = "private, no-cache"
 MAX_AGE_S = 60.0
-MAX_READS = 20_000
-# (database, key, ETag) -> the audit reads of that answer; an entry without them is loaded again.
-_reads: dict[tuple[str, Hashable, str], list[courier.AuditRead]] = {}
+MAX_SHOWN = 20_000
+MAX_AUDIENCES = 64  # per stored answer: beyond, forget them (each records again: more rows, never fewer)
+AUDIT_FAILED = (
+    "Không ghi được nhật ký truy cập dữ liệu cá nhân nên lộ trình không được gửi, vui lòng thử lại / The "
+    "personal-data audit could not be written, so the route was not sent; please retry"
+)
+
+# Who an answer was sent to and recorded for: the account as signed in (id, role, office, token version) and
+# where and why it read (operation, purpose, client address).
+Audience = tuple[Principal, audit.Access]
+
+
+@dataclass(slots=True)
+class _Shown:
+    """What a stored answer shows (its audit reads) and whom this process has sent it to and recorded."""
+
+    etag: str
+    stored: float  # with the ETag, names the very entry (not its bytes, which the store may evict meanwhile)
+    reads: list[courier.AuditRead]
+    recorded: set[Audience] = field(default_factory=set)
+
+    def describes(self, entry: answer_cache.Entry) -> bool:
+        return entry.etag == self.etag and entry.stored == self.stored
+
+
+# (database, answer key) -> the stored answer it describes; used only while that very entry is the one stored.
+_shown: dict[tuple[str, Hashable], _Shown] = {}
+
+
+async def _recorded(
+    session: AsyncSession,
+    principal: Principal,
+    access: audit.Access,
+    reads: list[courier.AuditRead] | None,
+) -> None:
+    """Writes ``reads`` (None: already added to the session) and commits them before the answer leaves; if
+    either fails, no route (a 503 problem) and the request's end rolls back."""
+    try:
+        if reads is not None:
+            await audit.write(session, principal, access, reads)
+        await session.commit()
+    except SQLAlchemyError as exc:
+        raise Problem(503, AUDIT_FAILED, code="service_unavailable", headers={"Retry-After": "1"}) from exc
+
+
+def _remember(shown: _Shown, audience: Audience) -> None:
+    if len(shown.recorded) >= MAX_AUDIENCES:
+        shown.recorded.clear()
+    shown.recorded.add(audience)
 
 
 async def answer(
@@ -52,23 +118,39 @@ async def answer(
     db = answer_cache.db_of(request.app)
     key = ("route", principal.id, day, today)
     access = audit.access_of(request)
+    audience = (principal, access)
     hit = answer_cache.lookup(db, key)
-    reads = _reads.get((db, key, hit.etag)) if hit is not None and hit.private else None
-    if hit is not None and reads is not None:
+    shown = _shown.get((db, key)) if hit is not None and hit.private else None
+    if hit is not None and shown is not None and shown.describes(hit):
         response = answer_cache.respond(request, hit)
-        if response.status_code != 304:  # a 304 sends nothing (the 200 may not name its status yet)
-            audit.record(session, principal, access, reads)
+        if response.status_code != 304 and audience not in shown.recorded:
+            await _recorded(session, principal, access, shown.reads)
+            _remember(shown, audience)
         return response
+    return await _load(request, session, principal, day, now, (db, key), audience)
+
+
+async def _load(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    day: date,
+    now: datetime,
+    full_key: tuple[str, Hashable],
+    audience: Audience,
+) -> Response[Any]:
+    db, key = full_key
     since = answer_cache.sequence()
-    shown: list[courier.AuditRead] = []
-    route = await courier.my_route(session, principal, day, now=now, access=access, shown=shown)
+    reads: list[courier.AuditRead] = []
+    # my_route adds the audit rows of what it shows to the session (committed below, with a 200 only).
+    route = await courier.my_route(session, principal, day, now=now, access=audience[1], shown=reads)
     body = answer_cache.render(request, CourierRoute.model_validate(route))
     tags = {answer_cache.table_tag("plan")}
     if route["plan_id"] is not None:
         tags.add(plan_tag(route["plan_id"]))
     else:  # no route yet: a dispatcher moving a stop to this courier gives one without touching the plan row
         tags.update(answer_cache.table_tag(t) for t in ("plan_route", "plan_stop"))
-    midnight = (vn_day_start(today + timedelta(days=1)) - now).total_seconds()
+    midnight = (vn_day_start(vn_date(now) + timedelta(days=1)) - now).total_seconds()
     entry = answer_cache.Entry(
         body=body,
         etag=etag.entity_tag(body),
@@ -79,7 +161,13 @@ async def answer(
         private=True,
     )
     answer_cache.store(db, key, entry, since=since)
-    if len(_reads) >= MAX_READS:
-        _reads.clear()  # bounded; an entry whose reads are gone is loaded (and audited) afresh
-    _reads[(db, key, entry.etag)] = shown
-    return answer_cache.respond(request, entry)
+    if len(_shown) >= MAX_SHOWN:
+        _shown.clear()  # bounded; an entry without its reads is loaded (and audited) afresh
+    shown = _shown[full_key] = _Shown(entry.etag, entry.stored, reads)
+    response = answer_cache.respond(request, entry)
+    if response.status_code == 304:
+        session.expunge_all()  # nothing sent, nothing recorded: the rows my_route added are dropped
+        return response
+    await _recorded(session, principal, audience[1], None)
+    _remember(shown, audience)
+    return response
