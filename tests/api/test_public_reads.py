@@ -9,7 +9,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx
@@ -23,8 +22,8 @@ from backend.lib import answer_cache
 from backend.settings import Settings
 from tests import openapi_check
 from tests.api.test_custody_journey import hand, pickup
-from tests.api.test_two_instances import _instances
-from tests.conftest import DEMO_PASSWORD, create_database, lifespan, staff_headers
+from tests.conftest import lifespan, staff_headers
+from tests.support.two_services import two_services
 
 COURIER, DISPATCHER, OFFICE = "courier23", "dispatcher12", "82-BD-12"
 
@@ -138,34 +137,8 @@ async def test_private_answers_need_a_key_naming_the_caller(client: httpx.AsyncC
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def two(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[httpx.AsyncClient, ...]]:
     """Two services (``python -m backend serve``, one process each) on one fresh PostgreSQL database."""
-    from backend.db import make_engine, session_factory
-    from backend.demo.province import seed_province
-    from backend.demo.reference import load_reference
-
-    tmp = tmp_path_factory.mktemp("reads")
-    url, drop = await create_database("postgres", tmp)
-    engine = make_engine(url)
-    try:
-        factory = session_factory(engine)
-        async with factory() as session:
-            await load_reference(session)
-        async with factory() as session:
-            await seed_province(session, password=DEMO_PASSWORD, citizens=100)
-            await session.commit()
-        with _instances(url, tmp / "servers.log") as ports:
-            clients = []
-            for port in ports:
-                c = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
-                c.app = SimpleNamespace(state=SimpleNamespace(engine=SimpleNamespace(url=f"reads:{port}")))  # type: ignore[attr-defined]
-                clients.append(c)
-            try:
-                yield tuple(clients)
-            finally:
-                for c in clients:
-                    await c.aclose()
-    finally:
-        await engine.dispose()
-        await drop()
+    async with two_services(tmp_path_factory.mktemp("reads"), citizens=100) as services:
+        yield services.clients
 
 
 async def test_a_change_through_one_instance_is_tracked_at_the_other_within_milliseconds(

@@ -9,15 +9,7 @@ first.
 """
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from types import SimpleNamespace
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -26,104 +18,18 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from tests.api.test_custody_journey import hand, pickup
-from tests.conftest import DEMO_PASSWORD, create_database, staff_headers
-
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/12"
-ACCOUNT_LIMIT = 6  # AUTH_ACCOUNT_RATE_PER_HOUR of both instances
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, "the server exited"
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
-
-
-@contextmanager
-def _instances(database_url: str, log: Path) -> Iterator[list[int]]:
-    ports = [_free_port(), _free_port()]
-    procs = []
-    for port in ports:
-        env = {
-            **os.environ,
-            "APP_ENV": "test",
-            "DATABASE_URL": database_url,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "WEB_CONCURRENCY": "1",
-            "RUN_DISPATCHER": "false",
-            "REDIS_URL": REDIS_URL,
-            "AUTH_RATE_PER_MINUTE": "1000000",
-            "AUTH_ACCOUNT_RATE_PER_HOUR": str(ACCOUNT_LIMIT),
-        }
-        with log.open("ab") as out:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "backend", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
-                )
-            )
-    try:
-        for proc, port in zip(procs, ports, strict=True):
-            _wait_up(proc, port)
-        yield ports
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+from tests.conftest import DEMO_PASSWORD, staff_headers
+from tests.support.two_services import ACCOUNT_LIMIT, REDIS_URL, two_services
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, Any]]:
-    from backend.db import make_engine, session_factory
-    from backend.demo.province import seed_province
-    from backend.demo.reference import load_reference
-
-    tmp = tmp_path_factory.mktemp("two")
-    url, drop = await create_database("postgres", tmp)
-    engine = make_engine(url)
-    try:
-        factory = session_factory(engine)
-        async with factory() as session:
-            await load_reference(session)
-        async with factory() as session:
-            ctx = await seed_province(session, password=DEMO_PASSWORD, citizens=120)
-            await session.commit()
-        r = aioredis.from_url(REDIS_URL)
-        await r.flushdb()
-        await r.aclose()
-        with _instances(url, tmp / "servers.log") as ports:
-            clients = []
-            for port in ports:
-                c = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
-                # The suite's helpers cache tokens per app: one key per instance.
-                c.app = SimpleNamespace(state=SimpleNamespace(engine=SimpleNamespace(url=f"two:{port}")))  # type: ignore[attr-defined]
-                clients.append(c)
-            try:
-                yield {"a": clients[0], "b": clients[1], "demo": ctx, "log": tmp / "servers.log"}
-            finally:
-                for c in clients:
-                    await c.aclose()
-    finally:
-        await engine.dispose()
-        await drop()
+    r = aioredis.from_url(REDIS_URL)
+    await r.flushdb()
+    await r.aclose()
+    async with two_services(tmp_path_factory.mktemp("two"), citizens=120) as two:
+        a, b = two.clients
+        yield {"a": a, "b": b, "demo": two.demo, "log": two.log}
 
 
 async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
