@@ -10,12 +10,14 @@ entries beyond a short TTL at all. SQLite has no NOTIFY: ``listening`` is never 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import engine_key
+from backend.lib.sweeper import in_background
 
 log = logging.getLogger("backend.pgnotify")
 
@@ -117,18 +119,8 @@ async def listen(
                 await asyncio.wait_for(stop.wait(), RECONNECT_S)
 
 
-@contextlib.asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
+def lifespan_hook(app: Any) -> contextlib.AbstractAsyncContextManager[None]:
     """Listen while the app runs (PostgreSQL only)."""
     engine: AsyncEngine = app.state.engine
-    if engine.url.get_backend_name() != "postgresql":
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(listen(engine, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=5)
+    postgres = engine.url.get_backend_name() == "postgresql"
+    return in_background(partial(listen, engine) if postgres else None, grace_s=5)

@@ -5,17 +5,17 @@ are claimed with ``FOR UPDATE SKIP LOCKED``) and set ``RUN_DISPATCHER=false`` on
 """
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.otp import make_sms_sender
 from backend.db import session_factory
+from backend.lib.sweeper import Sweeper, in_background
 from backend.notices import wake
 from backend.notices.services import warn_due_soon
 from backend.notices.zns_setup import zns_sender
@@ -37,16 +37,14 @@ POLL_S = 1.0
 
 async def _sweep(engine: AsyncEngine, stop: asyncio.Event) -> None:
     factory = session_factory(engine)
-    while not stop.is_set():
-        try:
-            async with factory() as session:
-                written = await warn_due_soon(session)
-            if written:
-                log.info("due-soon warnings written: %d", written)
-        except Exception:
-            log.exception("due-soon sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=SWEEP_EVERY_S)
+
+    async def once() -> None:
+        async with factory() as session:
+            written = await warn_due_soon(session)
+        if written:
+            log.info("due-soon warnings written: %d", written)
+
+    await Sweeper("due-soon sweep", once, SWEEP_EVERY_S, log).run(stop)
 
 
 def sender_for(settings: Settings) -> PushSender:
@@ -133,17 +131,8 @@ async def run(
         await channels.aclose()
 
 
-@asynccontextmanager
-async def lifespan_hook(app: Any) -> AsyncIterator[None]:
-    if not app.state.settings.run_dispatcher:
-        yield
-        return
-    stop = asyncio.Event()
+def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:
+    settings: Settings = app.state.settings
     # The app's listener (backend.lib.pgnotify.lifespan_hook) hears hoso_outbox already.
-    task = asyncio.create_task(run(app.state.engine, stop, settings=app.state.settings, listen=False))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=10)
+    start = partial(run, app.state.engine, settings=settings, listen=False)
+    return in_background(start if settings.run_dispatcher else None, grace_s=10)
