@@ -8,6 +8,7 @@ process's SQLAlchemy hooks see (as another process's insert).
 
 import asyncio
 import os
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -249,4 +250,27 @@ async def test_a_notice_committed_during_a_pass_is_not_left_to_the_poll(
         await delivered_within(fcm, second_token, WITHIN_S)
     finally:
         fcm.delay = 0.0
+        await run.close()
+
+
+async def test_a_stream_of_notices_leaves_none_to_the_poll(
+    pg: AsyncEngine, fcm: FakeFcm, service_account: Path
+) -> None:
+    """Notices committed by four connections at random moments, some while passes are under way: with a 60 s
+    poll every one still goes within seconds (a wake lost between a pass and the wait would leave one behind)."""
+    people = [await device(pg) for _ in range(60)]
+    rng = random.Random(24)
+    run = Running(pg, service_account, poll_s=LONG_POLL_S)
+
+    async def writer(mine: list[tuple[uuid.UUID, str]]) -> None:
+        for who, _token in mine:
+            await asyncio.sleep(rng.uniform(0, 0.05))
+            await insert_elsewhere(pg, who)
+
+    try:
+        await until_listening(pg)
+        await asyncio.gather(*(writer(people[i::4]) for i in range(4)))
+        for _who, token in people:
+            await delivered_within(fcm, token, WITHIN_S)
+    finally:
         await run.close()
