@@ -38,7 +38,7 @@ class Sweeper:
         while not stop.is_set():
             try:
                 await self.sweep()
-            except self.errors as exc:
+            except self.errors as exc:  # stacklevel: the record names the module whose run awaits this loop
                 if self.brief:
                     self.log.warning("%s failed: %s", self.name, exc, stacklevel=2)
                 else:

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 from backend.db import make_engine, session_factory
+from backend.lib.sweeper import Sweeper
 from backend.planning import worker
 from backend.planning.limits import DEFAULT_TIME_LIMIT_S
 from backend.settings import Settings
@@ -185,15 +186,12 @@ async def run_worker(settings: Settings) -> None:
     )
     saq_worker.context["plans"] = WorkerState(session_factory(engine), settings)  # type: ignore[index]
 
-    async def reconcile_loop() -> None:
-        while True:
-            try:
-                await reconcile(engine, queue, settings)
-            except Exception:  # Redis or the database away for a moment: next round
-                log.exception("reconcile failed")
-            await asyncio.sleep(settings.plan_sweep_s)
+    async def reconcile_once() -> None:
+        await reconcile(engine, queue, settings)
 
-    loops = asyncio.create_task(reconcile_loop())
+    # Redis or the database away for a moment: logged, next round. Never stopped: cancelled with the worker.
+    reconciling = Sweeper("reconcile", reconcile_once, settings.plan_sweep_s, log)
+    loops = asyncio.create_task(reconciling.run(asyncio.Event()))
     log.info(
         "solver worker %s on queue %s, %d at once", saq_worker.id, queue.name, settings.solver_concurrency
     )

@@ -32,8 +32,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 90
+def wait_up(proc: subprocess.Popen[bytes], port: int, *, within_s: float = 90) -> None:
+    """Until the service on ``port`` answers ``/health`` (fails if it exits or takes over ``within_s``)."""
+    deadline = time.monotonic() + within_s
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.two_services import free_port, wait_up
+
 ROOT = Path(__file__).resolve().parents[2]
 HEADER_TIMEOUT_S = 1.5
 BODY_TIMEOUT_S = 1.5
@@ -56,12 +58,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _children(pid: int) -> set[int]:
     out = subprocess.run(
         ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
@@ -69,23 +65,10 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
-def _wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, "the server exited"
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.1)
-
-
 @contextmanager
 def _serving(database: str, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """The service (one worker process under Granian's parent) with short limits, for one test."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "test",
@@ -107,7 +90,7 @@ def _serving(database: str, **settings: str) -> Iterator[tuple[subprocess.Popen[
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_up(proc, port)
+        wait_up(proc, port, within_s=60)
         yield proc, port
     finally:
         if proc.poll() is None:
@@ -251,7 +234,7 @@ def test_a_killed_worker_is_respawned_and_workers_die_with_their_parent(database
     with _serving(database) as (proc, port):
         (first,) = _children(proc.pid)
         os.kill(first, signal.SIGKILL)
-        _wait_up(proc, port)
+        wait_up(proc, port, within_s=60)
         (second,) = _children(proc.pid)
         assert second != first
         proc.kill()
@@ -267,7 +250,7 @@ def test_a_killed_worker_is_respawned_and_workers_die_with_their_parent(database
 def test_a_worker_crash_loop_stops_the_service_with_status_1(database: str) -> None:
     """Workers that die again within seconds of their respawn: the service exits non-zero (the supervisor
     restarts it whole) rather than respawning forever. Each worker is killed as soon as it appears."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "test",
