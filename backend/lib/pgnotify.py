@@ -26,7 +26,8 @@ LEDGER = "hoso_ledger"  # payload: the post office id whose windows changed
 REFERENCE = "hoso_reference"  # payload: the table that changed (rosters, booking rules, plans...)
 ANSWERS = "hoso_answers"  # payload: a tag of backend.lib.answer_cache (dossier:<id>, table:<name>)
 OUTBOX = "hoso_outbox"  # no payload: notices were inserted (wakes the dispatchers, backend/notices/wake.py)
-CHANNELS = (LEDGER, REFERENCE, ANSWERS, OUTBOX)
+CACHE_CHANNELS = (LEDGER, REFERENCE, ANSWERS)
+CHANNELS = (*CACHE_CHANNELS, OUTBOX)
 
 _handlers: dict[str, list[Callable[[str], None]]] = {}
 _resets: list[Callable[[str], None]] = []
@@ -120,7 +121,10 @@ async def listen(
 
 
 def lifespan_hook(app: Any) -> contextlib.AbstractAsyncContextManager[None]:
-    """Listen while the app runs (PostgreSQL only)."""
+    """Listen while the app runs (PostgreSQL only). hoso_outbox only where the app runs the dispatcher
+    (``RUN_DISPATCHER``): elsewhere each notice's NOTIFY would reach the process for nothing."""
     engine: AsyncEngine = app.state.engine
     postgres = engine.url.get_backend_name() == "postgresql"
-    return in_background(partial(listen, engine) if postgres else None, grace_s=5)
+    settings = getattr(app.state, "settings", None)
+    channels = CACHE_CHANNELS if settings is not None and not settings.run_dispatcher else CHANNELS
+    return in_background(partial(listen, engine, channels=channels) if postgres else None, grace_s=5)

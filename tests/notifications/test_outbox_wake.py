@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,8 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.db import engine_key
+from backend.lib import pgnotify
 from backend.migrations import upgrade_async
 from backend.notices import worker
 from backend.settings import Settings
@@ -274,3 +277,18 @@ async def test_a_stream_of_notices_leaves_none_to_the_poll(
             await delivered_within(fcm, token, WITHIN_S)
     finally:
         await run.close()
+
+
+@pytest.mark.parametrize("run_dispatcher", [True, False])
+async def test_the_app_hears_notices_only_where_it_dispatches(pg: AsyncEngine, run_dispatcher: bool) -> None:
+    """RUN_DISPATCHER=false (the API processes of a deployment with dispatch processes): the app's listener
+    keeps the caches' channels but not hoso_outbox, which would reach it for nothing at every notice."""
+    app = SimpleNamespace(state=SimpleNamespace(engine=pg, settings=Settings(run_dispatcher=run_dispatcher)))
+    db = engine_key(pg.sync_engine)
+    async with pgnotify.lifespan_hook(app):
+        for _ in range(500):
+            if pgnotify.listening(db):
+                break
+            await asyncio.sleep(0.02)
+        assert pgnotify.listening(db)
+        assert len(await listeners(pg)) == (1 if run_dispatcher else 0)
