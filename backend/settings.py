@@ -124,7 +124,9 @@ class Settings:
     # Firebase exchange (backend/lib/ratelimit.py).
     auth_rate_per_minute: int = field(default_factory=lambda: int(_env("AUTH_RATE_PER_MINUTE", "30")))
     # Public reads (tracking, reference data...) per client IP and second, with bursts of PUBLIC_RATE_BURST,
-    # counted per process (backend/lib/answer_cache.py). Generous: many phones share one carrier-NAT address.
+    # for all processes together through Redis when REDIS_URL is set (within a chunk of tokens per process),
+    # per process otherwise and while Redis is down (backend/lib/client_limit.py). Generous: many phones share
+    # one carrier-NAT address.
     public_rate_per_s: float = field(default_factory=lambda: float(_env("PUBLIC_RATE_PER_S", "50")))
     public_rate_burst: int = field(default_factory=lambda: int(_env("PUBLIC_RATE_BURST", "200")))
     # Sign-in requests per phone number (OTP send, OTP verify) or staff username (login) and hour, from any IP.

@@ -20,13 +20,29 @@ How an entry is dropped:
 * Always, in this process: ``install()`` hooks SQLAlchemy's ``Session`` so that a commit that flushed a
   ``Dossier``/``DossierEvent`` (or any row of a table) invalidates its tags right after the commit. Writers
   that bypass the ORM (``insert()`` statements) may call ``invalidate`` themselves.
-* Listener down, and always on SQLite (no NOTIFY): entries live ``SHORT_TTL_S`` (1.5 s), so another process's
-  change shows within that; this process's own changes show at once (the hook above).
+* SQLite file (no NOTIFY): ``backend.lib.sqlite_watch`` asks the file's ``PRAGMA data_version`` at most every
+  ``sqlite_watch.POLL_S`` (20 ms), on the lookups themselves. While nothing commits, entries live up to
+  ``WATCH_TTL_S``. Another connection committed and this process did not: that database's entries are dropped
+  at once (another process's change shows within ``POLL_S``). This process committed too (its own changes are
+  already dropped by tag): entries loaded before live ``SHORT_TTL_S`` at most (someone else's change in the
+  same moment shows within that). After either, entries stored during ``SETTLE_S`` (12 s) live ``SHORT_TTL_S``
+  too: an answer made from another per-process cache (booking's: 10 s TTLs on SQLite) then shows another
+  process's change within that cache's TTL plus ``SHORT_TTL_S``, as before. The file cannot be asked:
+  ``SHORT_TTL_S``. The first answer of the file (and the first after it could not be asked) resets every
+  per-process cache of the database, as PostgreSQL's listener connecting does (``pgnotify.on_reset``). So while
+  the file is written to (every ``SETTLE_S`` or more often) answers live as short as before; while it is only
+  read, long.
+* Listener down, SQLite in memory (or not watched): entries live ``SHORT_TTL_S`` (1.5 s), so another
+  process's change shows within that; this process's own changes show at once (the hook above).
+
+Each entry lives a share of its TTL drawn between ``1 - LIFE_SPREAD`` and 1 (never longer than the bounds
+above): answers stored together (a warm-up, a cleared store) then expire spread out, not in one wave of loads.
 
 A load that started before an invalidation of one of its tags is never stored after it (a sequence number is
-taken before the load and compared with the tags' last invalidation at store time), so a stale read cannot
-outlive the change that made it stale. Concurrent misses of one key share one load. The store is bounded
-(``MAX_ENTRIES`` answers and ``MAX_BYTES`` of bodies per process, the oldest dropped first).
+taken before the load and compared with the tags' last invalidation at store time, and with what the SQLite
+watch last found at lookup time), so a stale read cannot outlive the change that made it stale. Concurrent
+misses of one key share one load. The store is bounded (``MAX_ENTRIES`` answers and ``MAX_BYTES`` of bodies per
+process, the oldest dropped first).
 
 API (H5 and others reuse it)::
 
@@ -53,13 +69,14 @@ API (H5 and others reuse it)::
   this process, for changes the ORM hook cannot see). ``clear(db=None)``: drop everything (of one database).
 * ``lookup(db, key)``, ``store(...)`` / ``sequence()``: the lower level, for callers that render by themselves.
 
-The per-client limit counts in this process's memory (a token bucket per client IP, ``backend.lib.clientip``:
-``X-Forwarded-For`` only from ``TRUSTED_PROXIES``): a cached answer costs less than a round trip to a shared
-store would, and the limit's job is that one client cannot take a process down; with ``WEB_CONCURRENCY`` N a
-client may get N times the rate from the service as a whole.
+The per-client limit (a token bucket per client IP, ``backend.lib.clientip``: ``X-Forwarded-For`` only from
+``TRUSTED_PROXIES``) is ``backend.lib.client_limit``: shared by every process through Redis when ``REDIS_URL``
+is set, in chunks of tokens so that most requests never wait for Redis; in this process's memory otherwise, and
+while Redis is down.
 """
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -71,13 +88,21 @@ from litestar.serialization import get_serializer
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.db import engine_key
-from backend.lib import etag, pgnotify
+from backend.lib import etag, pgnotify, sqlite_watch
+from backend.lib.client_limit import ClientLimiter, SharedClientLimiter
 from backend.lib.clientip import request_client_ip
 from backend.lib.problems import Problem
+from backend.lib.sqlite_watch import Change
 
 CHANNEL = "hoso_answers"  # NOTIFY channel of migration 0029; payload: a tag
 SHORT_TTL_S = 1.5  # nobody listens (SQLite, listener down): another process's change shows within this
 LISTEN_TTL_S = 300.0  # listener up: changes arrive as notifications; this bounds anything they miss
+WATCH_TTL_S = 300.0  # SQLite file watched (sqlite_watch): every commit is seen; this bounds anything missed
+# After a change to a watched SQLite file, answers stored live SHORT_TTL_S for this long: per-process caches an
+# answer may be made from (booking's offices, rules, rosters, plans, tariffs: 10 s TTLs on SQLite) can still hold
+# what was there before another process's change; past their TTL, they have read it again.
+SETTLE_S = 12.0
+LIFE_SPREAD = 0.25  # an entry lives between 75 % and 100 % of its TTL (drawn when stored)
 MAX_ENTRIES = 20_000
 MAX_BYTES = 64 * 1024 * 1024  # the bodies kept per process, whatever queries clients vary
 MAX_TAG_MARKS = 50_000
@@ -105,6 +130,9 @@ class Entry:
     ttl_s: float | None
     private: bool
     media_type: str = "application/json"
+    since: int = -1  # the sequence number its load started at (set by ``store``)
+    share: float = 1.0  # the share of its TTL it lives (drawn by ``store``)
+    short: bool = False  # lives SHORT_TTL_S at most (set by ``store``: see SETTLE_S)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [(b"etag", self.etag.encode()), (b"cache-control", self.policy.encode())]
@@ -119,21 +147,74 @@ _marks: dict[str, int] = {}  # tag -> the sequence number of its last invalidati
 _floor = 0  # loads that started before this are never stored (marks were forgotten, or everything cleared)
 
 
+class _Caps:
+    """The last change to a SQLite file that may have been another connection's (at ``changed_at``, sequence
+    ``changed_seq``): loads that began before it live ``SHORT_TTL_S`` at most, and so do those stored within
+    ``SETTLE_S`` of it."""
+
+    __slots__ = ("changed_seq", "changed_at")
+
+    def __init__(self) -> None:
+        self.changed_seq = 0
+        self.changed_at = float("-inf")
+
+
+_caps: dict[str, _Caps] = {}
+
+
 def sequence() -> int:
     """Take it before loading; pass it to ``store(since=...)``."""
     return _seq
 
 
-def _fresh(db: str, entry: Entry, now: float) -> bool:
-    limit = LISTEN_TTL_S if pgnotify.listening(db) else SHORT_TTL_S
-    if entry.ttl_s is not None:
-        limit = min(limit, entry.ttl_s)
-    return now - entry.stored < limit
+def _watched_ttl(db: str, now: float) -> float | None:
+    """The TTL of a watched SQLite database after acting on what its watch found; None when not watched."""
+    watch = sqlite_watch.get(db)
+    if watch is None:
+        return None
+    change = watch.poll(now)
+    caps = _caps.get(db)
+    if change is Change.FIRST:
+        # What changed before is unknown: as when a PostgreSQL listener connects, every per-process cache of the
+        # database forgets it (booking's, accounts', plans', these answers). Once per process, or per outage.
+        for reset in pgnotify.subscriptions().get("reset", ()):
+            reset(db)
+        clear(db)
+    elif change is Change.FOREIGN or change is Change.AMBIGUOUS:
+        global _seq
+        _seq += 1
+        caps = _caps.setdefault(db, _Caps())
+        caps.changed_seq, caps.changed_at = _seq, now
+        if change is Change.FOREIGN:
+            clear(db)  # someone else wrote: these answers at once; the other caches keep their own TTLs
+    if not watch.healthy or (caps is not None and now - caps.changed_at < SETTLE_S):
+        return SHORT_TTL_S
+    return WATCH_TTL_S
+
+
+def _ttl(db: str, now: float) -> float:
+    """How long ``db``'s entries live now (asking a SQLite watch first, so a load after this starts after
+    what it found)."""
+    if pgnotify.listening(db):
+        return LISTEN_TTL_S
+    watched = _watched_ttl(db, now)
+    return SHORT_TTL_S if watched is None else watched
 
 
 def lookup(db: str, key: Hashable) -> Entry | None:
+    now = time.monotonic()
+    limit = _ttl(db, now)
     entry = _entries.get((db, key))
-    if entry is None or not _fresh(db, entry, time.monotonic()):
+    if entry is None:
+        return None
+    caps = _caps.get(db)
+    if caps is not None and entry.since < caps.changed_seq:
+        limit = SHORT_TTL_S
+    if entry.short:
+        limit = min(limit, SHORT_TTL_S)
+    if entry.ttl_s is not None:
+        limit = min(limit, entry.ttl_s)
+    if now - entry.stored >= limit * entry.share:
         return None
     return entry
 
@@ -154,7 +235,12 @@ def _drop(full: tuple[str, Hashable]) -> None:
 
 def store(db: str, key: Hashable, entry: Entry, *, since: int) -> Entry:
     """Keep ``entry`` unless one of its tags was invalidated after ``since`` (it is returned either way)."""
-    if since < _floor or any(_marks.get(tag, -1) > since for tag in entry.tags):
+    entry.since = since
+    entry.share = random.uniform(1.0 - LIFE_SPREAD, 1.0)  # not for security: spreads expiries
+    entry.short = _ttl(db, time.monotonic()) <= SHORT_TTL_S  # stored while a change settles: short for good
+    if since < _floor:
+        return entry
+    if any(_marks.get(tag, -1) > since for tag in entry.tags):
         return entry
     global _bytes
     full = (db, key)
@@ -205,7 +291,10 @@ def render(request: Request[Any, Any, Any], content: Any) -> bytes:
 def db_of(app: Any) -> str:
     db: str | None = getattr(app.state, "answer_db", None)
     if db is None:
-        db = app.state.answer_db = engine_key(app.state.engine.sync_engine)
+        engine = app.state.engine.sync_engine
+        db = app.state.answer_db = engine_key(engine)
+        if sqlite_watch.watch(db, engine.url) is not None:
+            _ttl(db, time.monotonic())  # its first answer, before anything of this app is stored
     return db
 
 
@@ -312,40 +401,6 @@ def limited() -> dict[str, Any]:
     return {"opt": {OPT: "limited"}}
 
 
-class _Bucket:
-    __slots__ = ("tokens", "at")
-
-    def __init__(self, tokens: float, at: float) -> None:
-        self.tokens = tokens
-        self.at = at
-
-
-class ClientLimiter:
-    """A token bucket per client in this process: ``rate`` a second, bursts of ``burst``."""
-
-    def __init__(self, rate: float, burst: int, max_clients: int = 100_000) -> None:
-        self.rate = rate
-        self.burst = float(max(1, burst))
-        self.max_clients = max_clients
-        self._buckets: dict[str, _Bucket] = {}
-
-    def take(self, client: str) -> float:
-        """0 when the request may go, else the seconds until it could."""
-        now = time.monotonic()
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            if len(self._buckets) >= self.max_clients:
-                self._buckets.clear()
-            bucket = self._buckets[client] = _Bucket(self.burst, now)
-        else:
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
-            bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate if self.rate > 0 else 60.0
-
-
 def too_many(retry_after: int) -> Problem:
     return Problem(
         429,
@@ -364,6 +419,13 @@ class PublicReadMiddleware(ASGIMiddleware):
     def __init__(self, limiter: ClientLimiter, proxies: Any) -> None:
         self.limiter = limiter
         self.proxies = tuple(proxies)
+        self.shared: ClientLimiter | SharedClientLimiter | None = None  # made on the first request
+
+    def _shared(self, app: Any) -> ClientLimiter | SharedClientLimiter:
+        """The limit shared through Redis when the app's settings name one (``REDIS_URL``), else this process's."""
+        redis_url = getattr(getattr(app.state, "settings", None), "redis_url", "")
+        self.shared = SharedClientLimiter(self.limiter, redis_url) if redis_url else self.limiter
+        return self.shared
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         handler = scope.get("route_handler")
@@ -372,7 +434,8 @@ class PublicReadMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         app: Any = scope["litestar_app"]
-        wait = self.limiter.take(request_client_ip(app.request_class(scope), self.proxies))
+        limiter = self.shared or self._shared(app)
+        wait = await limiter.acquire(request_client_ip(app.request_class(scope), self.proxies))
         if wait > 0:
             raise too_many(max(1, int(wait + 0.999)))
         if mode != "public" or scope.get("method") not in ("GET", "HEAD"):
@@ -415,4 +478,5 @@ def install() -> None:
     pgnotify.subscribe(CHANNEL, _on_notify)
     pgnotify.subscribe(pgnotify.REFERENCE, _on_reference)
     pgnotify.on_reset(clear)
+    sqlite_watch.install()
     answer_hooks.install(invalidate)
