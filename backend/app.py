@@ -18,7 +18,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import backend
@@ -47,7 +46,7 @@ from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.feedback import controllers as feedback
 from backend.feedback import worker as feedback_worker
-from backend.lib import answer_cache, auth, pgnotify, problem_pages
+from backend.lib import answer_cache, auth, health, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
@@ -149,6 +148,7 @@ def wire_subscriptions(settings: Settings) -> None:
     accounts_staff.on_roster_change(booking_services.invalidate_caches)  # staff edits in this process
     # catalogue edits in this process (issue 23)
     catalogue_store.on_change(booking_services.invalidate_caches)
+    catalogue_store.on_change(auth.forget_accounts)  # a deactivated organisation's staff: refused at once
     ledger_cache.install()  # booked minutes per window
     booking_changes.on_cancel(money_refunds.on_cancelled)  # a cancelled visit's due reversed, paid owed back
     booking_on_book(booking_money.at_booking)  # a visit's due and exemption written with its booking
@@ -166,15 +166,17 @@ def _flat(groups: Sequence[Sequence[Any]]) -> list[Any]:
     exclude_from_auth=True,
     summary="Check the service is up",
     description="For load balancers, container health checks and monitoring: 200 when the service answers and "
-    "its database takes a query; 503 with Retry-After when the database connection was lost (retry). No "
-    "sign-in; changes nothing.",
+    "its database takes a query; 503 with Retry-After when the database connection was lost (retry). "
+    "`demo_history` says whether the demo's two years of past dossiers (`make run` writes them in the "
+    "background after the service answers) are `loading`, `done`, `failed` or `absent` (no demo), with counts "
+    "only. No sign-in; changes nothing.",
     responses=problems(503),
 )
 async def check_health(request: Request[Any, Any, Any]) -> HealthStatus:
     engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return HealthStatus(status="ok")
+    async with engine.connect() as conn:  # the demo history's state is the database check too
+        demo_history = await health.demo_history(conn)
+    return HealthStatus(status="ok", demo_history=demo_history)
 
 
 @asynccontextmanager

@@ -56,6 +56,11 @@ class OrganisationPublic(OrganisationBase):
     served_communes: list[str] | None = Field(
         default=None, description="commune codes served (post offices only)"
     )
+    active: bool = Field(
+        default=True,
+        description="in service; false from a deactivation's effective date (lists show only those in service, "
+        "one asked for by its code answers either way)",
+    )
 
 
 class PostOfficeCommune(SQLModel, table=True):

@@ -54,7 +54,9 @@ class AuthController(Controller):
         description="Staff (couriers, dispatchers, desk clerks, agency officers, admins) sign in with username "
         "and password and get a bearer token carrying their role and organisation, with the account. No "
         "sign-in needed. Limited per username and per client IP (429 with Retry-After). Wrong username, "
-        "password or a disabled account all answer the same 401.",
+        "password or a disabled account all answer the same 401. The right password of an account whose "
+        "organisation was deactivated: 403 `organisation_inactive` (its tokens already issued are refused the "
+        "same way from the next request).",
     )
     async def sign_in_staff(
         self,

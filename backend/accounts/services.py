@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts import events
 from backend.accounts.passwords import verify_password
 from backend.catalogue import places
-from backend.lib.auth import Principal, forget_account, issue_token
+from backend.lib.auth import Principal, forget_account, issue_token, organisation_inactive
 from backend.lib.problems import Problem
 from schemas.accounts import (
     AddressCreate,
@@ -54,6 +54,8 @@ async def staff_login(session: AsyncSession, username: str, password: str) -> To
             401, "Sai tên đăng nhập hoặc mật khẩu / Wrong username or password", code="bad_credentials"
         )
     org = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    if org is not None and not org.active:  # deactivated (issue 23): its staff no longer act for it
+        raise organisation_inactive()
     token, ttl = issue_token(
         Principal(id=user.id, role=user.role, org_id=user.organisation_id, ver=user.token_version)
     )

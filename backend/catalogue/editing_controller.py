@@ -9,15 +9,17 @@ from typing import Annotated
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.catalogue import editing, editing_changes, importer, shifts_controller
+from backend.catalogue import editing, editing_changes, importer, services, shifts_controller
 from backend.lib.auth import Principal, provide_principal, requires
 from backend.lib.clientip import caller_ip
 from backend.lib.openapi import CONSOLE, problems
+from backend.lib.paging import Paging, provide_paging
 from backend.lib.problems import Problem
 from schemas.base import Instant
+from schemas.catalogue import OrganisationPage
 from schemas.catalogue_edits import (
     CatalogueChangePublic,
     EligibilityIn,
@@ -33,7 +35,7 @@ from schemas.catalogue_edits import (
     ProcedureVersionPublic,
     ServiceAreaIn,
 )
-from schemas.enums import Role
+from schemas.enums import OrgKind, Role
 
 MAX_UPLOAD_BYTES = 12 * 1024 * 1024
 NEW = (
@@ -193,6 +195,33 @@ class CatalogueEditController(Controller):
         data: JSONBody[OrganisationCreate],
     ) -> OrganisationEdited:
         return await editing_changes.create_organisation(db_session, principal, caller_ip(request), data)
+
+    @get(
+        "/organisations",
+        summary="List organisations, deactivated ones too",
+        description="Admin (a provincial admin: its province's only). Like `GET /organisations` (`kind`, "
+        "`province`, `commune`; paged) but deactivated organisations are listed too, each with `active`; "
+        "`active=false` lists only those, `active=true` only those in service. Not cached: what an admin "
+        "just changed shows at once.",
+        dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
+        responses=problems(403),
+    )
+    async def list_catalogue_organisations(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        paging: NamedDependency[Paging],
+        kind: FromQuery[OrgKind | None] = None,
+        province: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        commune: Annotated[str | None, QueryParameter(max_length=8)] = None,
+        active: FromQuery[bool | None] = None,
+    ) -> OrganisationPage:
+        mine = await editing.admin_province(db_session, principal)
+        if mine is not None and province not in (None, mine):
+            await editing.require_province(db_session, principal, province)
+        scope = mine or province
+        items, total = await services.organisations(db_session, kind, scope, commune, paging, active=active)
+        return OrganisationPage(items=items, total=total, limit=paging.limit, offset=paging.offset)
 
     @post(
         "/organisations/{code:str}/changes",

@@ -67,12 +67,14 @@ async def organisations(
     province: str | None,
     commune: str | None,
     paging: Paging,
+    *,
+    active: bool | None = True,
 ) -> tuple[list[OrganisationPublic], int]:
-    stmt = (  # organisations in service only (issue 23); one by its code still answers (its dossiers)
-        select(Organisation)
-        .where(col(Organisation.active).is_(True))
-        .order_by(Organisation.kind, Organisation.code)
-    )
+    """``active``: in service only (the public list, issue 23; one by its code still answers: its dossiers),
+    deactivated only, or both (None: admins, ``GET /catalogue/organisations``)."""
+    stmt = select(Organisation).order_by(Organisation.kind, Organisation.code)
+    if active is not None:
+        stmt = stmt.where(col(Organisation.active).is_(active))
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     if province:

@@ -21,6 +21,7 @@ from backend.demo.province import DEFAULT_PROVINCE, DemoContext, seed_province
 from backend.demo.reference import load_reference
 from backend.settings import get_settings
 from schemas.accounts import StaffUser
+from schemas.ops import DemoHistory
 
 log = logging.getLogger("backend.demo")
 SLICES: tuple[tuple[str, Callable[[AsyncSession, DemoContext], Awaitable[object]]], ...] = (
@@ -50,10 +51,14 @@ async def seed_all(
     factory = session_factory(engine)
     async with factory() as session:
         counts = await load_reference(session)
+    code = province_code or get_settings().demo_province or DEFAULT_PROVINCE
     async with factory() as session:
         if (await session.exec(select(StaffUser).where(StaffUser.username == "admin"))).one_or_none():
-            return {**counts, "demo": "already loaded"}
-        code = province_code or get_settings().demo_province or DEFAULT_PROVINCE
+            return {
+                **counts,
+                "demo": "already loaded",
+                **await _finish_history(session, engine, code, history_later),
+            }
         ctx = await seed_province(session, province_code=code, password=password)
         await session.commit()
     took["province"] = time.perf_counter() - started
@@ -66,15 +71,17 @@ async def seed_all(
         log.info("demo: %s seeded in %.1f s", domain, took[domain])
     loaded: dict[str, Any] = {}
     if history_later and history_rows > 0:
-        settings = get_settings()
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-        health = f"http://{host}:{settings.port}/health"
-        background.start(engine.url.render_as_string(hide_password=False), code, history_rows, health)
+        async with factory() as session:
+            await background.begin(session, code, history_rows)  # ``loading`` from now (GET /health)
+        _start_loader(engine, code, history_rows)
         loaded = {"history": f"{history_rows} dossiers loading in the background"}
     else:
         t = time.perf_counter()
         async with factory() as session:
-            loaded = {"history": await history.seed(session, ctx, history_rows)}
+            written = await history.seed(session, ctx, history_rows)
+            if written["dossiers"]:
+                session.add(history.done_state(code, history_rows, written))
+            loaded = {"history": written}
             await session.commit()
         took["history"] = time.perf_counter() - t
     log.info(
@@ -90,6 +97,26 @@ async def seed_all(
         **loaded,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _start_loader(engine: AsyncEngine, code: str, rows: int) -> None:
+    settings = get_settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    health = f"http://{host}:{settings.port}/health"
+    background.start(engine.url.render_as_string(hide_password=False), code, rows, health)
+
+
+async def _finish_history(
+    session: AsyncSession, engine: AsyncEngine, code: str, history_later: bool
+) -> dict[str, Any]:
+    """A demo loaded before whose history load was interrupted (``make run`` stopped, an error): started
+    again, it finishes from its last committed chunk (``backend/demo/background.py``)."""
+    state = await session.get(DemoHistory, code)
+    if not history_later or state is None or state.state == "done":
+        return {}
+    log.info("demo: history %s at %d dossiers: finishing it", state.state, state.dossiers_written)
+    _start_loader(engine, code, state.rows_asked)
+    return {"history": f"finishing in the background from {state.dossiers_written} dossiers written"}
 
 
 __all__ = ["DemoContext", "seed_all"]

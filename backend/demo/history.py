@@ -39,6 +39,7 @@ from schemas.base import utcnow
 from schemas.catalogue import Procedure
 from schemas.dossiers import CustodianKind, Dossier, DossierEvent
 from schemas.enums import AgencyLevel
+from schemas.ops import DemoHistory
 from schemas.vntime import VN_TZ, vn_date
 
 HISTORY_ROWS = 100_000
@@ -418,6 +419,21 @@ async def taken_serials(session: AsyncSession) -> frozenset[int]:
         select(Dossier.item_id).where(col(Dossier.item_id) >= low, col(Dossier.item_id) <= high)
     )
     return frozenset(int(item_id[2:10]) for item_id in found)
+
+
+def done_state(province_code: str, rows: int, written: dict[str, int]) -> DemoHistory:
+    """The ``demo_history`` row of a history written at once (``seed``): ``done`` (``GET /health``)."""
+    now = utcnow()
+    return DemoHistory(
+        province_code=province_code,
+        state="done",
+        rows_asked=rows,
+        dossiers_planned=written["dossiers"],
+        dossiers_written=written["dossiers"],
+        events_written=written["events"],
+        generated_for=now,
+        finished_at=now,
+    )
 
 
 async def seed(session: AsyncSession, ctx: DemoContext, rows: int = HISTORY_ROWS) -> dict[str, int]:

@@ -27,6 +27,7 @@ from backend.settings import get_settings
 from schemas.accounts import Citizen, StaffUser
 from schemas.base import utcnow
 from schemas.enums import STAFF_ROLES, Role
+from schemas.orgs import Organisation
 
 ALGORITHM = "HS256"
 ISSUER = "hoso-buudien"
@@ -109,11 +110,12 @@ def _decode(token: str, secret: str) -> tuple[Principal, float]:
 
 
 # A token stays valid until it expires (TOKEN_TTL_S), but a disabled account, one moved to another role or
-# organisation, or one whose tokens were revoked (its ``token_version`` bumped: password change, "sign out
-# everywhere") must lose access sooner: each request checks the account -- staff and citizens -- through a
-# short per-process cache. A change applies at once in the process that made it (``forget_account``); on
-# PostgreSQL other processes are told at once (triggers of migrations 0002 and 0005, ``pgnotify``), else they
-# see it within STAFF_CHECK_TTL_S.
+# organisation, one whose tokens were revoked (its ``token_version`` bumped: password change, "sign out
+# everywhere") or one whose organisation was deactivated (issue 23) must lose access sooner: each request checks
+# the account -- staff and citizens -- through a short per-process cache. A change applies at once in the
+# process that made it (``forget_account``, ``forget_accounts``); on PostgreSQL other processes are told at once
+# (triggers of migrations 0002 and 0005 on ``staff_user``, ``organisation`` and ``citizen``, ``pgnotify``), else
+# they see it within STAFF_CHECK_TTL_S.
 STAFF_CHECK_TTL_S = 30.0
 
 
@@ -123,8 +125,10 @@ class AccountState:
     role: Role
     org_id: uuid.UUID | None
     version: int
+    org_active: bool = True  # the account's organisation is in service (none: true)
 
-    def admits(self, principal: Principal) -> bool:
+    def matches(self, principal: Principal) -> bool:
+        """The account exists, is active and is still what the token says (role, organisation, version)."""
         return (
             self.active
             and self.role == principal.role
@@ -132,11 +136,15 @@ class AccountState:
             and self.version == principal.ver
         )
 
+    def admits(self, principal: Principal) -> bool:
+        return self.matches(principal) and self.org_active
+
 
 _GONE = AccountState(active=False, role=Role.citizen, org_id=None, version=-1)  # no such account
 _accounts: TtlCache[uuid.UUID, AccountState] = TtlCache(STAFF_CHECK_TTL_S, max_entries=100_000)
 _STAFF = StaffUser.__table__  # type: ignore[attr-defined]
 _CITIZEN = Citizen.__table__  # type: ignore[attr-defined]
+_ORG = Organisation.__table__  # type: ignore[attr-defined]
 
 
 def forget_account(user_id: uuid.UUID) -> None:
@@ -148,10 +156,17 @@ def _forget_all() -> None:
     _accounts.clear()
 
 
+def forget_accounts() -> None:
+    """Check every account against the database on its next request: after an organisation's deactivation (or
+    any catalogue edit) committed in this process, its staff's next request is refused. Rare, so dropping all
+    is cheaper than knowing whose organisation changed."""
+    _forget_all()
+
+
 def _changed_elsewhere(payload: str) -> None:
-    if (
-        payload == "staff_user"
-    ):  # statement-level trigger of migration 0002: any staff account may have changed
+    if payload in ("staff_user", "organisation"):
+        # statement-level triggers of migration 0002: any staff account, or any account's organisation
+        # (deactivated: its staff are out), may have changed
         _forget_all()
     elif payload.startswith("citizen:"):  # row-level trigger of migration 0005: one citizen's version
         try:
@@ -184,30 +199,55 @@ async def load_account(engine: AsyncEngine, principal: Principal) -> AccountStat
             row = (
                 await conn.execute(
                     select(
-                        _STAFF.c.active, _STAFF.c.role, _STAFF.c.organisation_id, _STAFF.c.token_version
-                    ).where(_STAFF.c.id == principal.id)
+                        _STAFF.c.active,
+                        _STAFF.c.role,
+                        _STAFF.c.organisation_id,
+                        _STAFF.c.token_version,
+                        _ORG.c.active.label("org_active"),
+                    )
+                    .select_from(_STAFF.outerjoin(_ORG, _ORG.c.id == _STAFF.c.organisation_id))
+                    .where(_STAFF.c.id == principal.id)
                 )
             ).first()
             state = (
                 _GONE
                 if row is None
                 else AccountState(
-                    bool(row.active), Role(row.role), row.organisation_id, int(row.token_version)
+                    bool(row.active),
+                    Role(row.role),
+                    row.organisation_id,
+                    int(row.token_version),
+                    row.organisation_id is None or bool(row.org_active),  # an unknown one: not in service
                 )
             )
     return _accounts.put(principal.id, state, since=since)
 
 
-async def account_current(app: Any, principal: Principal, *, fresh: bool = False) -> bool:
-    """Whether the caller's account still admits this token: it exists, is active, has the token's role and
-    organisation and the token's version. ``fresh`` reads the database instead of the cache."""
+async def _state(app: Any, principal: Principal, fresh: bool) -> AccountState | None:
     state = None if fresh else _accounts.get(principal.id)
     if state is None:
         engine = getattr(app.state, "engine", None)
         if engine is None:  # an app without a database (never in this service)
-            return True
+            return None
         state = await load_account(engine, principal)
-    return state.admits(principal)
+    return state
+
+
+async def account_current(app: Any, principal: Principal, *, fresh: bool = False) -> bool:
+    """Whether the caller's account still admits this token: it exists, is active, has the token's role and
+    organisation and the token's version, and its organisation is in service. ``fresh`` reads the database
+    instead of the cache."""
+    state = await _state(app, principal, fresh)
+    return state is None or state.admits(principal)
+
+
+async def account_refusal(app: Any, principal: Principal) -> Problem | None:
+    """Why this token no longer admits its caller (None: it does): the account changed (401, sign in again) or
+    its organisation was deactivated (403 ``organisation_inactive``: signing in again will not help)."""
+    state = await _state(app, principal, False)
+    if state is None or state.admits(principal):
+        return None
+    return account_changed() if not state.matches(principal) else organisation_inactive()
 
 
 ACCOUNT_CHANGED = (
@@ -225,6 +265,17 @@ def account_changed() -> Problem:
     )
 
 
+ORGANISATION_INACTIVE = (
+    "Đơn vị của tài khoản đã ngừng hoạt động; không thể đăng nhập / "
+    "The account's organisation has been deactivated; its staff cannot sign in"
+)
+
+
+def organisation_inactive() -> Problem:
+    """Staff of a deactivated organisation (issue 23): refused at sign-in and on every request after."""
+    return Problem(403, ORGANISATION_INACTIVE, code="organisation_inactive")
+
+
 class BearerAuthMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
@@ -236,8 +287,9 @@ class BearerAuthMiddleware(ASGIMiddleware):
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer" and token.strip():
                     principal = decode_token(token.strip())
-                    if not await account_current(scope["app"], principal):
-                        raise account_changed()
+                    refusal = await account_refusal(scope["app"], principal)
+                    if refusal is not None:
+                        raise refusal
                     scope["user"] = principal
                     scope["auth"] = token.strip()
                 break

@@ -5,7 +5,8 @@ one is documented as the RFC 9457 ``ProblemDetails`` below under ``application/p
 body ``backend.lib.problems`` actually sends. The statuses common to many operations are added centrally by
 ``finish_document`` when ``create_app`` builds the app, so controllers list only the ones specific to them:
 400 (malformed request) where there are parameters or a body, 401 everywhere (a bearer token that is sent is
-checked on every route), 403 where a principal is needed, 404 where the path has parameters, 408 and 413 where
+checked on every route), 403 everywhere too (a principal's role or scope where one is needed; elsewhere a sent
+token whose organisation was deactivated), 404 where the path has parameters, 408 and 413 where
 there is a body, 415 for uploads, 422 where a body holds a time (``naive_time``), 429 on the rate-limited
 sign-in routes and 503 everywhere (the database connection lost). Litestar's own error schema
 (``{status_code, detail, extra}``), which this service never sends, is replaced wherever Litestar put it.
@@ -190,6 +191,10 @@ DESCRIPTION_401_PUBLIC = (
     "Mã đăng nhập đã gửi không hợp lệ / A bearer token was sent and is invalid or revoked "
     "(sending none is fine)"
 )
+DESCRIPTION_403_PUBLIC = (
+    "Mã đăng nhập đã gửi thuộc đơn vị đã ngừng hoạt động / A bearer token was sent whose organisation was "
+    "deactivated (`organisation_inactive`; sending none is fine)"
+)
 
 
 def needs_principal(handler: HTTPRouteHandler) -> bool:
@@ -262,8 +267,7 @@ def _finish_operation(
         common[400] = None
     private = handler is not None and needs_principal(handler)
     common[401] = None if private else DESCRIPTION_401_PUBLIC
-    if private:
-        common[403] = None
+    common[403] = None if private else DESCRIPTION_403_PUBLIC
     if any(getattr(p, "param_in", None) == "path" for p in op.parameters or []):
         # Litestar's router answers a path segment of the wrong type (``{day:date}`` given "x") with 404.
         common[404] = None

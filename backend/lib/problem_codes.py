@@ -75,6 +75,7 @@ class ProblemCode(StrEnum):
     org_required = "org_required", 422
     role_org_mismatch = "role_org_mismatch", 422
     self_disable = "self_disable", 422
+    organisation_inactive = "organisation_inactive", 403
     self_role = "self_role", 422
     invalid_shifts = "invalid_shifts", 422
     invalid_skills = "invalid_skills", 422

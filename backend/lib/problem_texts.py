@@ -104,6 +104,10 @@ TEXTS: dict[str, str] = {
     "username_taken": "Tên đăng nhập đã có / The username is taken",
     "unknown_org": "Không có đơn vị này / No such organisation",
     "invalid_role": "Vai trò không dành cho nhân viên / Not a staff role",
+    "organisation_inactive": (
+        "Đơn vị của tài khoản đã ngừng hoạt động: không đăng nhập được và phiên đang mở bị từ chối / The "
+        "account's organisation has been deactivated: its staff cannot sign in and open sessions are refused"
+    ),
     "org_required": "Vai trò này cần một đơn vị / This role needs an organisation",
     "role_org_mismatch": (
         "Vai trò không thuộc loại đơn vị đã chọn / The role does not belong to that kind of organisation"

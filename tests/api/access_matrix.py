@@ -636,6 +636,10 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/catalogue/procedures/import": Row(
         roles={"admin": "any"}, note="import the national catalogue (national admins)"
     ),
+    "GET /api/v1/catalogue/organisations": Row(
+        roles={"admin": "any"},
+        note="organisations, deactivated ones too (a provincial admin: its province's)",
+    ),
     "POST /api/v1/catalogue/organisations": Row(
         roles={"admin": "any"}, note="a new organisation (national admins, or the province's own)"
     ),

@@ -159,7 +159,14 @@ async def test_openapi_and_offline_docs(client: Client) -> None:
 
 async def test_health(client: Client) -> None:
     r = await client.get("/health")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {
+        "status": "ok",
+        "demo_history": {
+            "state": "absent",
+            "dossiers_written": 0,
+            "dossiers_planned": 0,
+        },  # no demo history here
+    }
 
 
 async def test_login_endpoints_are_rate_limited(engine: object) -> None:
