@@ -5,6 +5,7 @@ forward from the insertion point and stopping as soon as a visit's start is unch
 then unchanged too: the schedule is monotone in departure times). Breaks keep their place between visits.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from routing.compile import Compiled, compile_problem
@@ -122,6 +123,9 @@ class RouteBase:
     bounds: tuple[list[int], ...]  # pre_max_i, pre_max_w, suf_max_i, suf_max_w (``_load_bounds``)
     prev_node: list[int]
     dep: list[int]
+    # Per insertion position: the arc a -> b the new stop splits, its travel, and the breaks ``pend`` (taken
+    # before travelling to the new stop) with the departure time ``dep[q]`` before them.
+    arcs: list[tuple[int, int, int, int, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,33 @@ def route_base(c: Compiled, k: int, tokens: Tokens) -> RouteBase | None:
     if not ev.feasible:
         return None
     prev_node, dep = _departures(c, k, tokens, ev)
-    return RouteBase(tokens, ev, _load_bounds(c, k, tokens, ev), prev_node, dep)
+    return RouteBase(
+        tokens, ev, _load_bounds(c, k, tokens, ev), prev_node, dep, _arcs(c, k, tokens, prev_node)
+    )
+
+
+def _arcs(
+    c: Compiled, k: int, tokens: Tokens, prev_node: list[int]
+) -> list[tuple[int, int, int, int, list[int]]]:
+    """``RouteBase.arcs``: inserting before ``tokens[pos]`` splits prev_node[pos] -> the next stop (or the
+    end); the breaks right before pos are then taken on the arc to the new stop."""
+    tt = c.travel_list(c.vehicle_profile[k])
+    n = len(tokens)
+    out = []
+    for pos in range(n + 1):
+        a = prev_node[pos]
+        nb = pos
+        while nb < n and tokens[nb] < 0:
+            nb += 1
+        b = tokens[nb] if nb < n else c.ends[k]
+        q = pos
+        pend: list[int] = []
+        while q > 0 and tokens[q - 1] < 0:
+            pend.append(-tokens[q - 1] - 1)
+            q -= 1
+        pend.reverse()
+        out.append((a, b, tt[a][b], q, pend))
+    return out
 
 
 def new_node(c: Compiled, x: int, profile: int) -> NewNode:
@@ -201,67 +231,70 @@ def _rest_still_fits(c: Compiled, k: int, rb: RouteBase, pos: int, new: NewNode,
 
 def _insert_route(c: Compiled, k: int, rb: RouteBase, new: NewNode) -> tuple[int, int] | None:
     """Cheapest feasible position of the new stop in route k: (token position, added scaled travel)."""
-    tt = c.travel_list(c.vehicle_profile[k])
-    tokens = rb.tokens
-    n = len(tokens)
-    # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
-    # the mixed model, before it (depot delivery).
-    dx_i, dx_w = new.items, new.weight
-    cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
-    depot_delivery = c.mixed_load and dx_i < 0
-    pre_max_i, pre_max_w, suf_max_i, suf_max_w = rb.bounds
-    prev_node, dep = rb.prev_node, rb.dep
     to_x, from_x = new.to_x, new.from_x
-    brk, end_node = c.breaks[k], c.ends[k]
     best: tuple[int, int] | None = None
-    for pos in range(n + 1):
-        # Insert x before tokens[pos]; breaks before pos on the same arc are taken before travelling to x.
-        if depot_delivery:
-            if cap_i is not None and pre_max_i[pos] - dx_i > cap_i:
-                continue
-            if cap_w is not None and pre_max_w[pos] - dx_w > cap_w:
-                continue
-        else:
-            if cap_i is not None and suf_max_i[pos] + dx_i > cap_i:
-                continue
-            if cap_w is not None and suf_max_w[pos] + dx_w > cap_w:
-                continue
-        a = prev_node[pos]
-        nb = pos
-        while nb < n and tokens[nb] < 0:
-            nb += 1
-        b = tokens[nb] if nb < n else end_node
-        # Breaks right before pos are now taken on the arc a -> x.
-        q = pos
-        pend: list[int] = []
-        while q > 0 and tokens[q - 1] < 0:
-            pend.append(-tokens[q - 1] - 1)
-            q -= 1
-        pend.reverse()
-        arr = _through_breaks(brk, pend, dep[q], to_x[a]) if pend else dep[q] + to_x[a]
-        if arr is None:
-            continue
-        st = max(arr, new.tw_start)
-        if st > new.tw_end:
-            continue
-        added = to_x[a] + from_x[b] - tt[a][b]
+    for pos, (a, b, ab, _, _) in enumerate(rb.arcs):
+        added = to_x[a] + from_x[b] - ab
         if best is not None and added >= best[1]:
             continue
-        if _rest_still_fits(c, k, rb, pos, new, st + new.service):
+        if position_fits(c, k, rb, new, pos):
             best = (pos, added)
     return best
 
 
+RestCheck = Callable[[Compiled, int, RouteBase, int, NewNode, int], bool]
+
+
+def position_fits(
+    c: Compiled, k: int, rb: RouteBase, new: NewNode, pos: int, rest: RestCheck | None = None
+) -> bool:
+    """Whether the new stop fits before ``rb.tokens[pos]``: load, its own window, the rest of the route
+    (``rest``: ``_rest_still_fits`` unless given)."""
+    # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
+    # the mixed model, before it (depot delivery).
+    dx_i, dx_w = new.items, new.weight
+    cap_i, cap_w = c.cap_items[k], c.cap_weight[k]
+    pre_max_i, pre_max_w, suf_max_i, suf_max_w = rb.bounds
+    if c.mixed_load and dx_i < 0:
+        if cap_i is not None and pre_max_i[pos] - dx_i > cap_i:
+            return False
+        if cap_w is not None and pre_max_w[pos] - dx_w > cap_w:
+            return False
+    else:
+        if cap_i is not None and suf_max_i[pos] + dx_i > cap_i:
+            return False
+        if cap_w is not None and suf_max_w[pos] + dx_w > cap_w:
+            return False
+    a, _, _, q, pend = rb.arcs[pos]
+    travel = new.to_x[a]
+    arr = _through_breaks(c.breaks[k], pend, rb.dep[q], travel) if pend else rb.dep[q] + travel
+    if arr is None:
+        return False
+    st = max(arr, new.tw_start)
+    if st > new.tw_end:
+        return False
+    return (rest or _rest_still_fits)(c, k, rb, pos, new, st + new.service)
+
+
+RouteScan = Callable[[Compiled, int, RouteBase, NewNode], tuple[int, int] | None]
+
+
 def best_insertion(
-    c: Compiled, routes: list[RouteBase | None], allowed: list[int] | None, new: list[NewNode]
+    c: Compiled,
+    routes: list[RouteBase | None],
+    allowed: list[int] | None,
+    new: list[NewNode],
+    scan: RouteScan | None = None,
 ) -> InsertionResult:
     """The cheapest feasible (vehicle, position) over ``routes`` (per vehicle, None: not usable) for the new
-    stop (``new``: per profile), ties to the first vehicle and position."""
+    stop (``new``: per profile), ties to the first vehicle and position. ``scan`` finds a route's cheapest
+    position (``_insert_route`` unless given)."""
+    scan = scan or _insert_route
     best: tuple[int, int, int] | None = None  # (added, vehicle, token pos)
     for k, rb in enumerate(routes):
         if rb is None or (allowed is not None and k not in allowed):
             continue
-        r = _insert_route(c, k, rb, new[c.vehicle_profile[k]])
+        r = scan(c, k, rb, new[c.vehicle_profile[k]])
         if r is not None and (best is None or r[1] < best[0]):
             best = (r[1], k, r[0])
     if best is None:

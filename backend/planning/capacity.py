@@ -298,8 +298,10 @@ class RouteInsertionPolicy(CourierShiftPolicy):
             if not prepared.problem.vehicles:
                 continue
             new = [_new_stop(day, start, end, lat, lon, service_s) for start, end in todays]
-            # One thread hop per planned day, not per window (the matrix provider may be OSRM: off the loop).
-            fits = await asyncio.to_thread(_fits, prepared, new)
+            if prepared.local:  # the place's travel row and the scan: ~0.1 ms, less than a thread hop costs
+                fits = _fits(prepared, new)
+            else:  # OSRM: off the loop, one thread hop per planned day, not per window
+                fits = await asyncio.to_thread(_fits, prepared, new)
             admitted.update(start for (start, _), ok in zip(todays, fits, strict=True) if ok)
         return admitted
 

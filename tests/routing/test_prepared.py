@@ -23,9 +23,10 @@ from routing import (
     sample_centroids,
     solve,
 )
+from routing.insertion import NewNode, position_fits
 from routing.matrix import HaversineMatrix
 from routing.model import StopKind, TravelMatrix
-from routing.prepared import prepare
+from routing.prepared import _candidates, _first_fit, prepare
 
 CENTER = (10.30, 106.70)
 H = 3600
@@ -118,6 +119,19 @@ def _plan_problem(problem: Problem, plan: dict[str, list[str]]) -> Problem:
     return replace(problem, stops=[s for s in problem.stops if s.id in kept], pairs=pairs)
 
 
+def _committed(problem: Problem, plan: dict[str, list[str]], rng: random.Random) -> Problem:
+    """Now and then a courier's first visit committed (started: the plan keeps it first) with a window it
+    already missed: the plan serves it late by design, a route the latest-start shortcut must leave alone."""
+    first = {vid: ids[0] for vid, ids in plan.items() if ids}
+    if not first or rng.random() < 0.6:
+        return problem
+    vid = rng.choice(sorted(first))
+    sid = first[vid]
+    vehicles = [replace(v, committed=(sid,)) if v.id == vid else v for v in problem.vehicles]
+    stops = [replace(s, window=TimeWindow(0, 6 * H)) if s.id == sid else s for s in problem.stops]
+    return replace(problem, vehicles=vehicles, stops=stops)
+
+
 def _new_stop(rng: random.Random, j: int, kind: str) -> Stop:
     return Stop(
         f"new{j}",
@@ -142,7 +156,7 @@ def test_prepared_answers_what_can_insert_answers(seed: int, scale: int, kind: s
     rng = random.Random(seed)
     full = _problem(rng)
     plan = _greedy_plan(full, rng)
-    problem = _plan_problem(full, plan)
+    problem = _committed(_plan_problem(full, plan), plan, rng)
     options = SolveOptions(time_scale=scale)
     prepared = prepare(plan, problem, kind, options)  # type: ignore[arg-type]
     stops = [_new_stop(rng, j, kind) for j in range(12)]
@@ -184,3 +198,31 @@ def test_other_matrices_fall_back_to_can_insert() -> None:
     for j in range(20):
         stop = _new_stop(rng, j, "pickup")
         assert prepared.can_insert(stop) == can_insert(plan, problem, stop)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), scale=st.sampled_from([1, 10]))
+def test_latest_start_is_the_push_at_its_boundary(seed: int, scale: int) -> None:
+    """The latest-start shortcut (``_first_fit``) against the push of ``can_insert`` (``position_fits``) for
+    one position at a time, at departures right around the limit (one unit either side) and elsewhere: the
+    random places of the test above rarely land on a boundary, where an off-by-one would hide."""
+    rng = random.Random(seed)
+    full = _problem(rng)
+    plan = _greedy_plan(full, rng)
+    problem = _committed(_plan_problem(full, plan), plan, rng)
+    prepared = prepare(plan, problem, "pickup", SolveOptions(time_scale=scale))
+    c = prepared.compiled
+    between = HaversineMatrix().between
+    stop = _new_stop(rng, 0, "pickup")
+    travel = prepared._travel(between, stop.location, c.profiles[0])
+    for k, (rb, latest) in enumerate(zip(prepared.routes, prepared.latest, strict=True)):
+        if rb is None or latest is None or c.vehicle_profile[k] != 0:
+            continue
+        new = NewNode(*travel, 0, 0, 0, 1, 0)
+        for cand in _candidates(c, k, rb, new, latest):
+            _, pos, arr, _, out, _, limit = cand
+            edge = (c.shift_end[k] if limit is None else limit) - out
+            for t in {edge - 1, edge, edge + 1, arr, arr + rng.randrange(0, 4 * H * scale)}:
+                at_t = replace(new, tw_start=t, tw_end=t)
+                fast = _first_fit([cand], at_t, c.breaks[k], c.shift_end[k]) is not None
+                assert fast == position_fits(c, k, rb, at_t, pos), (k, pos, t)
