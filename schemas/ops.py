@@ -39,7 +39,10 @@ class DemoHistoryStatus(SQLModel):
     state: DemoHistoryState = Field(schema_extra={"examples": ["loading"]})
     dossiers_written: int = Field(default=0, ge=0, schema_extra={"examples": [35000]})
     dossiers_planned: int = Field(
-        default=0, ge=0, description="about the rows asked for", schema_extra={"examples": [100000]}
+        default=0,
+        ge=0,
+        description="the dossiers generated to write: about the rows asked for (0 until generated)",
+        schema_extra={"examples": [100809]},
     )
 
 
