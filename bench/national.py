@@ -35,13 +35,13 @@ server closed them while idle. A first short step at half the start scale warms 
   to its poll fails it (up to 1 s of waiting alone). Measured with ``--only push --scales 0.1,0.3,1.0`` on the
   shared 2-core machine, others' work taking 82-97 % of it, runs minutes apart (p50/p99 in ms):
 
-  =========  ===================================  ===================================
+  =========  ===================================  ==============================================
   scale      polling (before migration 0030)      woken (after)
-  =========  ===================================  ===================================
-  0.1        714/1423, 632/1241                   76/215, 113/1088, 83/860
-  0.3        895/1715, 726/1515                   127/539, 286/1828, 100/449
-  1.0        2998/8197 (103/s inserted)           262/817 (55/s), 270/929 (91/s)
-  =========  ===================================  ===================================
+  =========  ===================================  ==============================================
+  0.1        714/1423, 632/1241                   76/215, 113/1088, 83/860, 58/171
+  0.3        895/1715, 726/1515                   127/539, 286/1828, 100/449, 143/703
+  1.0        2998/8197 (103/s inserted)           262/817 (55/s), 270/929 (91/s), 250/2048 (92/s)
+  =========  ===================================  ==============================================
 
   The medians are the wake's. The woken p99s move a lot from run to run with the machine (a 222-notice step's
   p99 is its third worst), not with the poll: a run with the dispatcher's poll at 30 s (``POLL_S`` of
