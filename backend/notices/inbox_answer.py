@@ -11,8 +11,9 @@ and machines) and no trigger announces them, so a stored page is trusted only as
   process, a bulk insert or the booking's PostgreSQL function shows within ``TRUST_S``;
 * in this process, a notice added through the ORM (``outbox.enqueue``) or entries marked read (``mark_read``)
   drop the recipient's pages at once (tag ``services.inbox_tag``), and any committed statement writing the
-  ``notification`` table (bulk inserts, the booking's ``hoso_book``, updates) ends every trust, so the next
-  read of every inbox reads its version again (engine hooks: a substring test per statement).
+  ``notification`` table (bulk inserts, the booking's ``hoso_book`` or its group commit ``hoso_book_many``,
+  updates) ends every trust, so the next read of every inbox reads its version again (engine hooks: a substring
+  test per statement; at its commit, or at once for a statement run in autocommit, as the group commit is).
 
 The key names the signed-in account (``backend.lib.answer_cache`` private entry: never served by the public
 middleware, never to another account); pages of a version that moved are never asked for again and age out
@@ -72,13 +73,17 @@ def _notice_tags(row: Any) -> Iterable[str]:
     return (services.inbox_tag(RecipientKind(row.recipient_kind).value, row.recipient_id),)
 
 
-_WRITES = ("INSERT INTO notification", "UPDATE notification", "DELETE FROM notification", "hoso_book(")
+# "hoso_book" covers hoso_book( and the group commit's hoso_book_many( (both write the booking's notices).
+_WRITES = ("INSERT INTO notification", "UPDATE notification", "DELETE FROM notification", "hoso_book")
 _TOUCHED = "notices.inbox_written"
 
 
 def _after_execute(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    if ("notification" in statement or "hoso_book(" in statement) and any(w in statement for w in _WRITES):
-        conn.info[_TOUCHED] = True
+    if ("notification" in statement or "hoso_book" in statement) and any(w in statement for w in _WRITES):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            _probed.clear()  # committed already, and no commit event follows (the booking group commit's call)
+        else:
+            conn.info[_TOUCHED] = True
 
 
 def _after_commit(conn: Connection) -> None:

@@ -32,6 +32,7 @@ from tests.conftest import citizen_headers, staff_headers
 PO = 1  # 82-BD-02
 ENQUEUE_ARGS = ("recipient_kind", "recipient_id", "template", "params")
 CITIZEN, OTHER_CITIZEN = "+84900000088", "+84900000089"
+BOOKER = "+84920000057"  # used by no other test
 
 
 async def _slots(
@@ -186,3 +187,26 @@ async def test_the_inbox_changes_with_each_new_notice_and_read_mark(
         "/api/v1/notifications", headers={**theirs, "If-None-Match": other.headers["etag"]}
     )
     assert still.status_code == 304
+
+
+async def test_a_booking_shows_in_the_bookers_inbox_at_once(client: httpx.AsyncClient, demo: Any) -> None:
+    """The booking's notice is written by the booking statement itself on PostgreSQL (``hoso_book``, or
+    ``hoso_book_many`` when bookings are grouped): either must end the trust in the inbox version read before,
+    so the booker's next read shows it, not a 304 for up to ``TRUST_S``."""
+    citizen = await citizen_headers(client, BOOKER)
+    first = await client.get("/api/v1/notifications", headers=citizen)
+    assert first.status_code == 200, first.text
+    _, lat, lon = served_points(demo, PO)[0]
+    day = next_weekday(12).isoformat()
+    listing = await _slots(client, {"kind": "pickup", "lat": lat, "lon": lon, "from": day, "to": day})
+    assert listing.status_code == 200, listing.text
+    window = next((w for w in listing.json()["items"] if w["remaining"] > 0), None)
+    assert window is not None, listing.json()
+    body = {"kind": "pickup", "lat": lat, "lon": lon, "procedure": PICKUP_CODE, "start": window["start"]}
+    booked = await client.post("/api/v1/appointments", json=body, headers=citizen)
+    assert booked.status_code == 201, booked.text
+    after = await client.get(
+        "/api/v1/notifications", headers={**citizen, "If-None-Match": first.headers["etag"]}
+    )
+    assert after.status_code == 200, "the stored inbox outlived the booking's notice"
+    assert after.json()["total"] == first.json()["total"] + 1
