@@ -30,7 +30,7 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, settings: Settings) -> N
 
     # The database away (DBAPIError, OSError): try again at the next sweep.
     every_s = settings.rating_sweep_s
-    await Sweeper("rating invitations sweep", once, every_s, log, (DBAPIError, OSError), brief=True).run(stop)
+    await Sweeper("rating invitations sweep", once, every_s, log, quiet=(DBAPIError, OSError)).run(stop)
 
 
 def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:

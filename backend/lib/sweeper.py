@@ -23,8 +23,8 @@ class Sweeper:
     """``sweep`` every ``every_s`` seconds until the stop event is set.
 
     ``errors``: what a sweep may raise and the loop survive (logged ``"<name> failed"``); anything else ends
-    the loop and reaches whoever awaits it. ``brief``: log those errors as one warning line (an expected outage,
-    e.g. the database away) rather than with their traceback.
+    the loop and reaches whoever awaits it. ``quiet``: those of them logged as one warning line (an expected
+    outage, e.g. the database away) rather than with their traceback; the others keep their traceback.
     """
 
     name: str
@@ -32,14 +32,14 @@ class Sweeper:
     every_s: float
     log: logging.Logger
     errors: tuple[type[Exception], ...] = ANY_ERROR
-    brief: bool = False
+    quiet: tuple[type[Exception], ...] = ()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.sweep()
             except self.errors as exc:  # stacklevel: the record names the module whose run awaits this loop
-                if self.brief:
+                if isinstance(exc, self.quiet):
                     self.log.warning("%s failed: %s", self.name, exc, stacklevel=2)
                 else:
                     self.log.exception("%s failed", self.name, stacklevel=2)

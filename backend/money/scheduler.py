@@ -107,9 +107,7 @@ async def run(engine: AsyncEngine, stop: asyncio.Event, settings: Settings) -> N
             log.info("money jobs: %d dues posted, %d remittance batches", done["dues"], len(done["batches"]))
 
     # The database away (DBAPIError, OSError): try at the next sweep.
-    await Sweeper("money jobs", once, settings.money_sweep_s, log, (DBAPIError, OSError), brief=True).run(
-        stop
-    )
+    await Sweeper("money jobs", once, settings.money_sweep_s, log, quiet=(DBAPIError, OSError)).run(stop)
 
 
 def lifespan_hook(app: Any) -> AbstractAsyncContextManager[None]:

@@ -41,14 +41,14 @@ async def test_a_stop_set_before_the_start_runs_no_sweep() -> None:
 
 
 @pytest.mark.parametrize(
-    ("brief", "level", "message"),
+    ("quiet", "level", "message"),
     [
-        (False, logging.ERROR, "test sweep failed"),  # with its traceback
-        (True, logging.WARNING, "test sweep failed: database away"),  # one line: an outage it expects
+        ((), logging.ERROR, "test sweep failed"),  # with its traceback
+        ((OSError,), logging.WARNING, "test sweep failed: database away"),  # one line: an outage it expects
     ],
 )
 async def test_logs_an_error_and_sweeps_again(
-    caplog: pytest.LogCaptureFixture, brief: bool, level: int, message: str
+    caplog: pytest.LogCaptureFixture, quiet: tuple[type[Exception], ...], level: int, message: str
 ) -> None:
     stop = asyncio.Event()
     runs = 0
@@ -61,16 +61,39 @@ async def test_logs_an_error_and_sweeps_again(
         stop.set()
 
     async def run() -> None:  # as the modules' run functions await it
-        await Sweeper("test sweep", once, 0.01, log, (OSError,), brief=brief).run(stop)
+        await Sweeper("test sweep", once, 0.01, log, (OSError,), quiet=quiet).run(stop)
 
     with caplog.at_level(logging.INFO, logger="tests.sweeper"):
         await asyncio.wait_for(run(), timeout=5)
     assert runs == 2
     [record] = [r for r in caplog.records if r.name == "tests.sweeper"]
     assert (record.levelno, record.getMessage()) == (level, message)
-    assert (record.exc_info is not None) is not brief
+    assert (record.exc_info is not None) is not bool(quiet)
     # attributed to the loop's caller (the module's run), not to backend/lib/sweeper.py
     assert record.funcName == "run" and record.module == "test_sweeper"
+
+
+async def test_by_default_an_unexpected_error_is_logged_with_its_traceback_and_the_loop_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The money jobs' loop: a database outage is one line, any other error keeps its traceback and the next
+    sweep still runs (a loop that died would stop remittances until the process restarts)."""
+    stop = asyncio.Event()
+    raised: list[Exception] = [OSError("database away"), KeyError("a bug")]
+
+    async def once() -> None:
+        if raised:
+            raise raised.pop(0)
+        stop.set()
+
+    with caplog.at_level(logging.INFO, logger="tests.sweeper"):
+        await asyncio.wait_for(Sweeper("test sweep", once, 0.01, log, quiet=(OSError,)).run(stop), timeout=5)
+    records = [r for r in caplog.records if r.name == "tests.sweeper"]
+    assert [(r.levelno, r.exc_info is not None) for r in records] == [
+        (logging.WARNING, False),
+        (logging.ERROR, True),
+    ]
+    assert stop.is_set()
 
 
 async def test_an_error_not_listed_ends_the_loop() -> None:
