@@ -242,14 +242,8 @@ def _insert_route(c: Compiled, k: int, rb: RouteBase, new: NewNode) -> tuple[int
     return best
 
 
-RestCheck = Callable[[Compiled, int, RouteBase, int, NewNode, int], bool]
-
-
-def position_fits(
-    c: Compiled, k: int, rb: RouteBase, new: NewNode, pos: int, rest: RestCheck | None = None
-) -> bool:
-    """Whether the new stop fits before ``rb.tokens[pos]``: load, its own window, the rest of the route
-    (``rest``: ``_rest_still_fits`` unless given)."""
+def position_fits(c: Compiled, k: int, rb: RouteBase, new: NewNode, pos: int) -> bool:
+    """Whether the new stop fits before ``rb.tokens[pos]``: load, its own window, the rest of the route."""
     # Capacity: the new stop's load change raises the load after it (pickup / accumulating delivery) or, in
     # the mixed model, before it (depot delivery).
     dx_i, dx_w = new.items, new.weight
@@ -273,7 +267,7 @@ def position_fits(
     st = max(arr, new.tw_start)
     if st > new.tw_end:
         return False
-    return (rest or _rest_still_fits)(c, k, rb, pos, new, st + new.service)
+    return _rest_still_fits(c, k, rb, pos, new, st + new.service)
 
 
 RouteScan = Callable[[Compiled, int, RouteBase, NewNode], tuple[int, int] | None]
