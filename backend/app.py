@@ -46,7 +46,7 @@ from backend.custody import return_worker as custody_returns
 from backend.db import make_engine, sqlalchemy_plugin
 from backend.feedback import controllers as feedback
 from backend.feedback import worker as feedback_worker
-from backend.lib import answer_cache, auth, health, pgnotify, problem_pages
+from backend.lib import answer_cache, auth, commit_problem, health, pgnotify, problem_pages
 from backend.lib.auth import BearerAuthMiddleware
 from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
@@ -255,7 +255,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 path=SWAGGER_STATIC, directories=[swagger_dir], include_in_schema=False
             ),
         ],
-        plugins=[sqlalchemy_plugin(engine), channels],
+        # A request whose commit fails answers the problem of its error, not its 2xx (backend/db.py).
+        plugins=[sqlalchemy_plugin(engine, refused=commit_problem.answer), channels],
         middleware=[
             # Public reads: the per-client limit, then stored answers before anything else runs (issue 24).
             answer_cache.PublicReadMiddleware(

@@ -69,7 +69,8 @@ async def my_route(
     shown: list[AuditRead] | None = None,
 ) -> dict[str, Any]:
     """The courier's route of the day; what it shows of each stop's citizen (``privacy``) is written to the
-    personal-data audit (and appended to ``shown``: a stored answer sent again is audited again)."""
+    personal-data audit (and appended to ``shown``, which ``backend.planning.route_answer`` records: a 200
+    unless the same account, address and purpose already got that very answer while it is stored; a 304 not)."""
     now = now or utcnow()
     day = day or vn_date(now)
     row = (
