@@ -8,11 +8,17 @@ placeholder in the new stop's node (the last stop, as ``can_insert`` puts it), s
 (a pickup in a plan of depot deliveries makes the load mixed) and every number about the plan's own stops are
 those ``can_insert`` computes; a query then fills node ``x`` alone: travel to and from the new place (from the
 matrix provider's ``between``, equal to the bit to the full matrix's row and column), window, service, load.
-Answers are ``can_insert``'s, tested on random instances (tests/routing/test_prepared.py).
+
+The scan is cheaper too. Per visit of each route the plan also keeps the latest service start the rest of the
+route allows (``_latest_starts``), so where ``can_insert`` pushes the schedule forward visit by visit, a position
+here is one comparison; a place's positions are sorted by added travel once and each window takes the first
+that fits. On the demo's published plan (21 stops, two couriers) a listing's four windows cost ~0.1 ms of CPU
+instead of ~2.5 ms (``can_insert`` per window). Answers are ``can_insert``'s, tested on random instances and at
+every limit's boundary (tests/routing/test_prepared.py).
 
 Falls back to ``can_insert`` whenever that equality cannot be kept: an explicit matrix (``Problem.matrix``), a
-provider without ``between`` (OSRM), a window ending after the plan's horizon (it would move every open window's
-end), a stop of another kind than prepared for, an id already in the plan or one of its pins.
+provider without ``between`` (OSRM), a window ending after the plan's horizon (it would move the window end of
+every node without one), a stop of another kind than prepared for, an id already in the plan or one of its pins.
 """
 
 from dataclasses import dataclass, field, replace
