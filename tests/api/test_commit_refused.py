@@ -24,14 +24,15 @@ from sqlmodel import col, select
 from backend.db import session_factory
 from schemas.audit import PersonalDataAccess
 from tests.conftest import citizen_headers, staff_headers
+from tests.support.sqlite_ddl import run_fresh
 
 PHONE = "+84920000093"  # not a demo citizen: nobody else reads this one
 
 
 async def _refuse_audit(engine: AsyncEngine, staff_id: uuid.UUID, errcode: str | None) -> None:
     """A trigger refusing this account's audit rows (with PostgreSQL's ``errcode``), or gone (None)."""
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
             await conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_commit ON personal_data_access"))
             await conn.execute(text("DROP FUNCTION IF EXISTS test_refuse_commit()"))
             if errcode is None:
@@ -49,14 +50,13 @@ async def _refuse_audit(engine: AsyncEngine, staff_id: uuid.UUID, errcode: str |
                 )
             )
             return
-        await conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_commit"))
-        if errcode is not None:  # SQLite's RAISE(ABORT) is a constraint failure: an integrity error
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER test_refuse_commit BEFORE INSERT ON personal_data_access "
-                    f"WHEN NEW.staff_id = '{staff_id.hex}' BEGIN SELECT RAISE(ABORT, 'refused (test)'); END"
-                )
-            )
+    statements = ["DROP TRIGGER IF EXISTS test_refuse_commit"]
+    if errcode is not None:  # SQLite's RAISE(ABORT) is a constraint failure: an integrity error
+        statements.append(
+            "CREATE TRIGGER test_refuse_commit BEFORE INSERT ON personal_data_access "
+            f"WHEN NEW.staff_id = '{staff_id.hex}' BEGIN SELECT RAISE(ABORT, 'refused (test)'); END"
+        )
+    run_fresh(engine, *statements)  # a pooled connection's DROP can miss a trigger it has not seen
 
 
 async def _audited(engine: AsyncEngine, staff_id: uuid.UUID, citizen_id: str) -> int:

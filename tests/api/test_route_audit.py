@@ -32,6 +32,7 @@ from schemas.vntime import vn_date
 from tests import openapi_check
 from tests.api.planning_support import H, add_appointments, next_weekday, wait_plan
 from tests.conftest import lifespan, staff_headers
+from tests.support.sqlite_ddl import run_fresh
 
 PO = 1  # 82-BD-02
 PROXY = ("10.0.0.1", 40000)
@@ -186,8 +187,8 @@ async def test_each_disclosure_is_recorded_once_per_account_address_purpose_and_
 
 async def _refuse_audit(engine: AsyncEngine, staff_id: uuid.UUID, on: bool) -> None:
     """A trigger of the database refusing this account's audit rows (on), or gone (off)."""
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
             if on:
                 await conn.execute(
                     text(
@@ -204,15 +205,14 @@ async def _refuse_audit(engine: AsyncEngine, staff_id: uuid.UUID, on: bool) -> N
             else:
                 await conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_audit ON personal_data_access"))
                 await conn.execute(text("DROP FUNCTION IF EXISTS test_refuse_audit()"))
-        elif on:
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON personal_data_access "
-                    f"WHEN NEW.staff_id = '{staff_id.hex}' BEGIN SELECT RAISE(ABORT, 'audit refused (test)'); END"
-                )
-            )
-        else:
-            await conn.execute(text("DROP TRIGGER IF EXISTS test_refuse_audit"))
+            return
+    statements = ["DROP TRIGGER IF EXISTS test_refuse_audit"]
+    if on:
+        statements.append(
+            "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON personal_data_access "
+            f"WHEN NEW.staff_id = '{staff_id.hex}' BEGIN SELECT RAISE(ABORT, 'audit refused (test)'); END"
+        )
+    run_fresh(engine, *statements)
 
 
 def _refused(r: httpx.Response) -> None:
