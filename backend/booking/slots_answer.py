@@ -15,7 +15,8 @@ public middleware then answers repeats before authentication, dependencies or th
 
 An entry also expires when the first listed window passes its notice (it would leave the list), at Vietnam's
 midnight (the default days move) and after ``MAX_AGE_S`` (anything else time-dependent: prices taking effect).
-On SQLite, or while PostgreSQL's listener is down, entries live 1.5 s (``answer_cache.SHORT_TTL_S``).
+While PostgreSQL's listener is down entries live 1.5 s (``answer_cache.SHORT_TTL_S``); on SQLite as long as the
+file is unchanged by other connections and 1.5 s while this process writes (``backend.lib.sqlite_watch``).
 
 A listing stays advisory: the booking takes the window's minutes with the ledger's conditional update, so a
 stale answer can show a window a moment too long, never overbook.
