@@ -29,7 +29,7 @@ def answer(scope: Scope, exc: Exception) -> Response[Any]:
     detail = (
         "Không hoàn tất được yêu cầu, vui lòng thử lại / The request could not be completed, please retry"
     )
-    # problems' own body and response, not a ``Problem``: its handler logs a 5xx as an error with the Problem's
-    # traceback, which says nothing; the commit's failure is logged by backend.db.
-    body = problems._body(request, 503, detail, code="service_unavailable")
-    return problems._respond(body, {"Retry-After": "1"})
+    # The problem's body and response directly, not a raised ``Problem``: its handler logs a 5xx as an error with
+    # the Problem's traceback, which says nothing; the commit's failure is logged by backend.db.
+    body = problems.problem_body(request, 503, detail, code="service_unavailable")
+    return problems.problem_response(body, {"Retry-After": "1"})

@@ -72,7 +72,9 @@ def base_url(request: Request[Any, Any, Any]) -> str:
     return getattr(settings, "public_base_url", "") or str(request.base_url).rstrip("/")
 
 
-def _body(request: Request[Any, Any, Any], status: int, detail: str | None, **extra: Any) -> dict[str, Any]:
+def problem_body(
+    request: Request[Any, Any, Any], status: int, detail: str | None, **extra: Any
+) -> dict[str, Any]:
     # RFC 9457 §3.1.1: ``type`` should resolve to documentation for people; ours is the code's own page.
     code = str(extra.pop("code", None) or for_status(status))
     body: dict[str, Any] = {
@@ -87,7 +89,7 @@ def _body(request: Request[Any, Any, Any], status: int, detail: str | None, **ex
     return body
 
 
-def _respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(content=body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -96,21 +98,27 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if status >= 500:
         log.error("server error on %s %s", request.method, request.url.path, exc_info=exc)
     if isinstance(exc, Problem):
-        return _respond(_body(request, status, exc.detail, code=exc.code, **exc.problem_extra), exc.headers)
+        return problem_response(
+            problem_body(request, status, exc.detail, code=exc.code, **exc.problem_extra), exc.headers
+        )
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else None
         if errors and all(isinstance(e, dict) and e.get("message") == NAIVE_TIME for e in errors):
             # Only times without an offset: the same 422 the services give for them, naming the fields.
-            return _respond(_body(request, 422, NAIVE_TIME, code="naive_time", errors=errors), exc.headers)
+            return problem_response(
+                problem_body(request, 422, NAIVE_TIME, code="naive_time", errors=errors), exc.headers
+            )
         detail = "Dữ liệu gửi lên không hợp lệ / The request is invalid"
-        return _respond(_body(request, 400, detail, code="validation", errors=errors), exc.headers)
-    return _respond(_body(request, status, exc.detail, code=for_status(status)), exc.headers)
+        return problem_response(
+            problem_body(request, 400, detail, code="validation", errors=errors), exc.headers
+        )
+    return problem_response(problem_body(request, status, exc.detail, code=for_status(status)), exc.headers)
 
 
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     log.warning("integrity error on %s: %s", request.url.path, exc.orig)
     detail = "Dữ liệu xung đột với dữ liệu đã có / Conflicts with existing data"
-    return _respond(_body(request, HTTP_409_CONFLICT, detail, code="conflict"))
+    return problem_response(problem_body(request, HTTP_409_CONFLICT, detail, code="conflict"))
 
 
 # PostgreSQL refusing a value the request carried (SQLSTATE class 22, data exception): a NUL character in
@@ -129,12 +137,14 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
             "Dữ liệu chứa ký tự hoặc giá trị không lưu được / The request holds a character or value "
             "that cannot be stored"
         )
-        return _respond(_body(request, 400, detail, code="unstorable_value"))
+        return problem_response(problem_body(request, 400, detail, code="unstorable_value"))
     if not exc.connection_invalidated:
         return unexpected_error_handler(request, exc)
     log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc.orig)
     detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
-    return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
+    return problem_response(
+        problem_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"}
+    )
 
 
 # Where a connection to the database is made: an OS error raised from there means the database cannot be reached.
@@ -157,7 +167,9 @@ def os_error_handler(request: Request[Any, Any, Any], exc: OSError) -> Response[
         return unexpected_error_handler(request, exc)
     log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
     detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
-    return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
+    return problem_response(
+        problem_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"}
+    )
 
 
 # SQLSTATE classes of a server that takes no connections now: 57 operator intervention (57P03 "the database system
@@ -176,10 +188,12 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     if _server_unavailable(exc):  # found by the PostgreSQL-restart drill (bench/drills/pg_real_restart.py)
         log.warning("database not accepting connections on %s %s: %r", request.method, request.url.path, exc)
         detail = "Mất kết nối cơ sở dữ liệu, vui lòng thử lại / Database connection lost, please retry"
-        return _respond(_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"})
+        return problem_response(
+            problem_body(request, 503, detail, code="database_unavailable"), {"Retry-After": "1"}
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Đã có lỗi, vui lòng thử lại / Something went wrong, please retry"
-    return _respond(_body(request, HTTP_500_INTERNAL_SERVER_ERROR, detail, code="internal"))
+    return problem_response(problem_body(request, HTTP_500_INTERNAL_SERVER_ERROR, detail, code="internal"))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
