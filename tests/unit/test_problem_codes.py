@@ -2,7 +2,7 @@
 
 The source is read, not run: each call that builds a problem -- ``backend.lib.problems.Problem`` under
 any alias, its subclasses, booking's ``WindowError(code, ...)`` and the error handlers'
-``_body(..., code=...)`` -- must name its code as a literal that the enum lists.
+``problem_body(..., code=...)`` -- must name its code as a literal that the enum lists.
 """
 
 import ast
@@ -16,7 +16,7 @@ SOURCES = [ROOT / d for d in ("backend", "notifications", "schemas", "routing")]
 
 def _problem_names(tree: ast.Module) -> set[str]:
     """Names under which this module calls a problem constructor."""
-    names = {"_body"}
+    names = {"problem_body"}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "backend.lib.problems":
             names |= {a.asname or a.name for a in node.names if a.name == "Problem"}
@@ -70,7 +70,7 @@ def test_the_scan_sees_the_ways_problems_are_built() -> None:
     assert "plan_in_progress" in found  # imported as HttpProblem
     assert "too_many_wrong_codes" in found  # CodeRefused, a subclass
     assert "not_a_window" in found  # WindowError("not_a_window", ...)
-    assert "database_unavailable" in found  # the handlers' _body(...)
+    assert "database_unavailable" in found  # the handlers' problem_body(...)
 
 
 def test_every_code_is_explained_with_a_real_status() -> None:
