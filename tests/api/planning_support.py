@@ -85,6 +85,30 @@ async def wait_plan(client: httpx.AsyncClient, headers: dict[str, str], plan_id:
     raise AssertionError(f"plan {plan_id} still {body.get('status')}")
 
 
+async def publish_busiest_route(
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    demo: Any,
+    po_index: int,
+    day: date,
+    windows: list[tuple[str, int, int]],
+    dispatcher: dict[str, str],
+) -> dict[str, Any]:
+    """Adds ``windows`` (kind, start, end in seconds) as appointments of the office's ``day``, plans the day
+    (1 s, fewest couriers) as ``dispatcher``, publishes it and returns the route with the most stops."""
+    await add_appointments(engine, demo, po_index, day, windows)
+    r = await client.post(
+        f"/api/v1/post-offices/{demo.post_offices[po_index].id}/plans",
+        json={"date": day.isoformat(), "time_limit_s": 1, "minimize_couriers": True},
+        headers=dispatcher,
+    )
+    assert r.status_code == 202, r.text
+    plan = await wait_plan(client, dispatcher, r.json()["id"])
+    assert plan["status"] == "done", plan
+    assert (await client.post(f"/api/v1/plans/{plan['id']}/publish", headers=dispatcher)).status_code == 200
+    return max(plan["routes"], key=lambda x: len(x["stops"]))  # type: ignore[no-any-return]
+
+
 def parse(ts: str) -> datetime:
     assert ts.endswith("+07:00"), ts
     return datetime.fromisoformat(ts)

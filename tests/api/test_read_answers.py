@@ -19,14 +19,7 @@ from sqlmodel import col, select
 from backend.db import session_factory
 from notifications.outbox import enqueue, insert_rows, notification_row
 from schemas.audit import PersonalDataAccess
-from tests.api.planning_support import (
-    PICKUP_CODE,
-    H,
-    add_appointments,
-    next_weekday,
-    served_points,
-    wait_plan,
-)
+from tests.api.planning_support import PICKUP_CODE, H, next_weekday, publish_busiest_route, served_points
 from tests.conftest import citizen_headers, staff_headers
 
 PO = 1  # 82-BD-02
@@ -77,18 +70,9 @@ async def _audit_rows(engine: AsyncEngine, staff_id: uuid.UUID) -> int:
 
 
 async def _published(client: httpx.AsyncClient, engine: AsyncEngine, demo: Any, day: date) -> dict[str, Any]:
-    await add_appointments(engine, demo, PO, day, [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H)])
     dispatcher = await staff_headers(client, "dispatcher02")
-    r = await client.post(
-        f"/api/v1/post-offices/{demo.post_offices[PO].id}/plans",
-        json={"date": day.isoformat(), "time_limit_s": 1, "minimize_couriers": True},
-        headers=dispatcher,
-    )
-    assert r.status_code == 202, r.text
-    plan = await wait_plan(client, dispatcher, r.json()["id"])
-    assert plan["status"] == "done", plan
-    assert (await client.post(f"/api/v1/plans/{plan['id']}/publish", headers=dispatcher)).status_code == 200
-    return max(plan["routes"], key=lambda x: len(x["stops"]))  # type: ignore[no-any-return]
+    windows = [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H)]
+    return await publish_busiest_route(client, engine, demo, PO, day, windows, dispatcher)
 
 
 async def test_the_courier_route_is_kept_per_courier_until_a_stop_changes(

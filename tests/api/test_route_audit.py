@@ -30,7 +30,7 @@ from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.vntime import vn_date
 from tests import openapi_check
-from tests.api.planning_support import H, add_appointments, next_weekday, wait_plan
+from tests.api.planning_support import H, next_weekday, publish_busiest_route
 from tests.conftest import lifespan, staff_headers
 from tests.support.sqlite_ddl import run_fresh
 
@@ -59,24 +59,9 @@ async def _proxied(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _published(client: httpx.AsyncClient, engine: AsyncEngine, demo: Any, day: date) -> str:
     """Plans and publishes the office's day; the courier who got the stops."""
-    await add_appointments(
-        engine,
-        demo,
-        PO,
-        day,
-        [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H), ("pickup", 13 * H, 15 * H)],
-    )
+    windows = [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H), ("pickup", 13 * H, 15 * H)]
     dispatcher = await staff_headers(client, "dispatcher02")
-    r = await client.post(
-        f"/api/v1/post-offices/{demo.post_offices[PO].id}/plans",
-        json={"date": day.isoformat(), "time_limit_s": 1, "minimize_couriers": True},
-        headers=dispatcher,
-    )
-    assert r.status_code == 202, r.text
-    plan = await wait_plan(client, dispatcher, r.json()["id"])
-    assert plan["status"] == "done", plan
-    assert (await client.post(f"/api/v1/plans/{plan['id']}/publish", headers=dispatcher)).status_code == 200
-    route = max(plan["routes"], key=lambda x: len(x["stops"]))
+    route = await publish_busiest_route(client, engine, demo, PO, day, windows, dispatcher)
     return next(u for u in ("courier03", "courier04") if str(demo.staff[u].id) == route["courier"]["id"])
 
 

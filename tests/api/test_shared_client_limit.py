@@ -5,10 +5,8 @@ port) each still limits it on its own and keeps answering (no 500), saying so on
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from tests.conftest import create_database
+from tests.support.two_services import free_port, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -24,28 +23,9 @@ BURST = 8
 PATH = "/api/v1/track/HS000000000VN"  # malformed: 422, a public read all the same (limited, nothing stored)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_up(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, "the server exited"
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
-
-
 @contextmanager
 def _services(database_url: str, redis_url: str, log: Path) -> Iterator[list[str]]:
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = []
     env = {
         **os.environ,
@@ -71,7 +51,7 @@ def _services(database_url: str, redis_url: str, log: Path) -> Iterator[list[str
             )
     try:
         for proc, port in zip(procs, ports, strict=True):
-            _wait_up(proc, port)
+            wait_up(proc, port)
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for proc in procs:
@@ -104,7 +84,7 @@ async def test_one_client_over_two_processes_is_refused_at_the_shared_limit(tmp_
 
 async def test_redis_unreachable_limits_per_process_and_keeps_answering(tmp_path: Path) -> None:
     url, _drop = await create_database("sqlite", tmp_path)
-    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    closed = f"redis://127.0.0.1:{free_port()}/0"
     log = tmp_path / "servers.log"
     with _services(url, closed, log) as bases:
         seen = await _spread(bases, 3 * BURST)
