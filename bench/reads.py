@@ -61,7 +61,7 @@ class Endpoint:
 
 ENDPOINTS: list[Endpoint] = []
 # Modules of other domains that register their endpoints at import (e.g. slots, the courier's route, the inbox).
-EXTRA_MODULES: list[str] = []
+EXTRA_MODULES: list[str] = ["bench.reads_private"]
 
 
 def register(name: str, targets: Callable[[Context], Awaitable[list[Target]]]) -> None:
@@ -313,6 +313,12 @@ async def _sqlite_database() -> Any:
 async def main(args: argparse.Namespace) -> None:
     for module in EXTRA_MODULES:
         importlib.import_module(module)
+    # Run as ``python -m bench.reads`` this module is ``__main__``: the modules above registered with the
+    # ``bench.reads`` they imported, a second copy of it.
+    imported = sys.modules.get("bench.reads")
+    if imported is not None and imported is not sys.modules[__name__]:
+        for endpoint in imported.ENDPOINTS:
+            register(endpoint.name, endpoint.targets)
     print(
         f"bench.reads: {args.clients} connections, {args.requests} requests per endpoint, one service process; "
         f"shared machine ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}): figures under contention",
