@@ -153,7 +153,8 @@ def _print_accounts() -> None:
 def _serve() -> int:
     from backend.server import serve
 
-    return serve(get_settings())
+    settings = get_settings()
+    return serve(settings, log_access=settings.access_log)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,8 @@ communes, organisations, calendar); other domains' modules call ``register`` at 
 ``EXTRA_MODULES`` (imported by ``main``).
 
 Per-client limits are lifted for the run (``PUBLIC_RATE_PER_S``): every connection comes from 127.0.0.1.
+The service runs without its access log (``ACCESS_LOG=false``), as the bare endpoint runs (``granian --no-log``);
+``--access-log`` keeps it (one log line per request: a fixed cost that weighs most on the cheapest reads).
 The machine is shared (2 cores, several engineers' tests and benchmarks): figures vary with what else runs;
 compare the rows of one run.
 """
@@ -279,6 +281,10 @@ async def _service_rows(
 ) -> list[Row]:
     rows = []
     lifted = {"PUBLIC_RATE_PER_S": "1000000000", "PUBLIC_RATE_BURST": "1000000000"}
+    if (
+        not args.access_log
+    ):  # like the bare endpoint (granian --no-log): the same work per request around the app
+        lifted["ACCESS_LOG"] = "false"
     loop = asyncio.get_running_loop()
     service = common.Service(url, 1, None, **lifted)
     await loop.run_in_executor(None, service.start)
@@ -348,6 +354,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--only", default="", type=lambda s: [n for n in s.split(",") if n])
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="keep the service's access log (off by default: the bare endpoint runs without one)",
+    )
     return p.parse_args(argv)
 
 
