@@ -4,9 +4,6 @@ spreading its reads over both is refused at the shared limit, not twice it; with
 port) each still limits it on its own and keeps answering (no 500), saying so once in its log.
 """
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +12,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from tests.conftest import create_database
-from tests.support.two_services import free_port, wait_up
+from tests.support.two_services import free_port, instances
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -25,43 +22,12 @@ PATH = "/api/v1/track/HS000000000VN"  # malformed: 422, a public read all the sa
 
 @contextmanager
 def _services(database_url: str, redis_url: str, log: Path) -> Iterator[list[str]]:
-    ports = [free_port(), free_port()]
-    procs = []
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": database_url,
-        "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "1",
-        "RUN_DISPATCHER": "false",
-        "REDIS_URL": redis_url,
-        "PUBLIC_RATE_PER_S": "0.01",  # a token every 100 s: none comes back during the test
+    limit = {
+        "PUBLIC_RATE_PER_S": "0.01",
         "PUBLIC_RATE_BURST": str(BURST),
-    }
-    for port in ports:
-        with log.open("ab") as out:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "backend", "serve"],
-                    cwd=ROOT,
-                    env={**env, "PORT": str(port)},
-                    stdout=out,
-                    stderr=out,
-                )
-            )
-    try:
-        for proc, port in zip(procs, ports, strict=True):
-            wait_up(proc, port)
+    }  # a token every 100 s: none comes back
+    with instances(database_url, log, REDIS_URL=redis_url, **limit) as ports:
         yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
 
 
 async def _spread(bases: list[str], n: int) -> list[int]:

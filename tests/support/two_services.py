@@ -47,8 +47,9 @@ def wait_up(proc: subprocess.Popen[bytes], port: int, *, within_s: float = 90) -
 
 
 @contextmanager
-def instances(database_url: str, log: Path) -> Iterator[list[int]]:
-    """Two services on ``database_url``, up (``/health`` answers) when this yields their ports."""
+def instances(database_url: str, log: Path, **settings: str) -> Iterator[list[int]]:
+    """Two services on ``database_url``, up (``/health`` answers) when this yields their ports; ``settings``
+    (environment variables) override the defaults here, e.g. another ``REDIS_URL``."""
     ports = [free_port(), free_port()]
     procs = []
     for port in ports:
@@ -63,6 +64,7 @@ def instances(database_url: str, log: Path) -> Iterator[list[int]]:
             "REDIS_URL": REDIS_URL,
             "AUTH_RATE_PER_MINUTE": "1000000",
             "AUTH_ACCOUNT_RATE_PER_HOUR": str(ACCOUNT_LIMIT),
+            **settings,
         }
         with log.open("ab") as out:
             procs.append(
