@@ -52,6 +52,7 @@ from backend.lib.body_timeout import BodyTimeoutMiddleware
 from backend.lib.clientip import parse_networks
 from backend.lib.nul_guard import RefuseNulMiddleware
 from backend.lib.openapi import PARTNERS, OperationIds, audience_tags, finish_document, problems
+from backend.lib.private_reads import PrivateReadMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from backend.lib.ratelimit import AuthRateLimitMiddleware
 from backend.lib.responses import LocalTimeResponse
@@ -266,6 +267,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             RefuseNulMiddleware(),
             rate_limit,
             BearerAuthMiddleware(),
+            # Private polled reads: a stored answer that may be sent as is, once the token is verified.
+            PrivateReadMiddleware(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,

@@ -302,7 +302,7 @@ def public_key(scope: Scope) -> tuple[str, str, bytes]:
     return ("public", str(scope["path"]), bytes(scope.get("query_string", b"")))
 
 
-def _not_modified(scope: Scope, entry: Entry) -> bool:
+def not_modified(scope: Scope, entry: Entry) -> bool:
     for name, value in scope["headers"]:
         if name.lower() == b"if-none-match":
             return etag.matches(value.decode("latin-1"), entry.etag)
@@ -312,9 +312,30 @@ def _not_modified(scope: Scope, entry: Entry) -> bool:
 def respond(request: Request[Any, Any, Any], entry: Entry) -> Response[Any]:
     """A 200 with the stored bytes, ETag and Cache-Control, or a 304 when ``If-None-Match`` names the tag."""
     headers = {"ETag": entry.etag, "Cache-Control": entry.policy}
-    if _not_modified(request.scope, entry):
+    if not_modified(request.scope, entry):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=entry.body, media_type=entry.media_type, headers=headers)
+
+
+async def send_entry(scope: Scope, send: Send, entry: Entry) -> None:
+    """Sends ``entry`` on the wire as ``respond`` would (200 with its bytes, or 304 when ``If-None-Match`` names
+    it; no body for HEAD), for the middleware that answer before the handler runs."""
+    if not_modified(scope, entry):
+        await send({"type": "http.response.start", "status": 304, "headers": entry.headers()})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    start: Message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            (b"content-type", entry.media_type.encode()),
+            (b"content-length", str(len(entry.body)).encode()),
+            *entry.headers(),
+        ],
+    }
+    await send(start)
+    body = b"" if scope.get("method") == "HEAD" else entry.body
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def entry_for(
@@ -445,22 +466,7 @@ class PublicReadMiddleware(ASGIMiddleware):
         if entry is None or entry.private:  # a private answer never leaves here (fail closed)
             await next_app(scope, receive, send)
             return
-        if _not_modified(scope, entry):
-            await send({"type": "http.response.start", "status": 304, "headers": entry.headers()})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
-        body = b"" if scope.get("method") == "HEAD" else entry.body
-        start: Message = {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", entry.media_type.encode()),
-                (b"content-length", str(len(entry.body)).encode()),
-                *entry.headers(),
-            ],
-        }
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_entry(scope, send, entry)
 
 
 def _on_notify(payload: str) -> None:

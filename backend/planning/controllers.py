@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.custody import codeguard
+from backend.lib import private_reads
 from backend.lib.auth import Principal, caller, provide_principal, requires
 from backend.lib.etag import OPT
 from backend.lib.openapi import CONSOLE, COURIER_APP, problems
@@ -215,7 +216,7 @@ class CourierController(Controller):
             "recorded once; a changed route, another address or purpose, or a later minute is recorded again. "
             "A 304 shows nothing and is not recorded."
         ),
-        opt={OPT: route_answer.POLICY},
+        opt={OPT: route_answer.POLICY, private_reads.OPT: route_answer.stored},
         responses=problems(503),
     )
     async def get_courier_route(

@@ -32,11 +32,18 @@ its ETag. So:
   than the purpose needs);
 * anything else records again: a new ETag (a stop changed), another client address or purpose, or the stored
   answer expired, evicted, dropped, or held by another process (each process remembers only its own). So a
-  disclosure is recorded at least once, never fewer; concurrent first reads may both record;
+  disclosure is recorded at least once, never fewer. Concurrent misses of one route in one process share
+  one load: the first records its audience, the others wait for it and record theirs unless it is the same;
 * a 304 sends nothing, so it writes no row.
+
+A repeat that may be sent as is (a 304, or a 200 already recorded for its audience) is sent by
+``backend.lib.private_reads`` before the handler runs (``stored``), once the token is verified and the guards
+admit the caller; anything else reaches ``answer``.
 """
 
+import asyncio
 import time
+import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -47,7 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit import services as audit
-from backend.lib import answer_cache, etag
+from backend.lib import answer_cache, etag, private_reads
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
 from backend.planning import courier
@@ -85,6 +92,9 @@ class _Shown:
 
 # (database, answer key) -> the stored answer it describes; used only while that very entry is the one stored.
 _shown: dict[tuple[str, Hashable], _Shown] = {}
+# (database, answer key) -> a load in progress: concurrent misses of one route share it (one load, one audit
+# write for its audience) instead of each loading the route and writing its rows.
+_loading: dict[tuple[str, Hashable], asyncio.Future[None]] = {}
 
 
 async def _recorded(
@@ -109,25 +119,69 @@ def _remember(shown: _Shown, audience: Audience) -> None:
     shown.recorded.add(audience)
 
 
+def _key(principal: Principal, day: date | None, now: datetime) -> tuple[str, uuid.UUID, date, date]:
+    today = vn_date(now)
+    return ("route", principal.id, day or today, today)
+
+
+def _stored(db: str, key: Hashable) -> tuple[answer_cache.Entry, _Shown] | None:
+    """The stored answer under ``key`` with what it shows, when this process still knows both."""
+    hit = answer_cache.lookup(db, key)
+    shown = _shown.get((db, key)) if hit is not None and hit.private else None
+    if hit is None or shown is None or not shown.describes(hit):
+        return None
+    return hit, shown
+
+
+def stored(request: Request[Any, Any, Any], principal: Principal) -> answer_cache.Entry | None:
+    """The stored answer this request may be sent as is, before the handler runs
+    (``backend.lib.private_reads``): a 304, or a 200 this audience was already recorded for; else None (the
+    handler answers, recording what it must)."""
+    query = private_reads.plain_query(request.scope, ("date", "purpose"))
+    if query is None:
+        return None
+    day = None
+    if "date" in query:
+        day = private_reads.plain_day(query["date"])
+        if day is None:
+            return None
+    found = _stored(answer_cache.db_of(request.app), _key(principal, day, utcnow()))
+    if found is None:
+        return None
+    hit, shown = found
+    if answer_cache.not_modified(request.scope, hit):
+        return hit
+    return hit if (principal, audit.access_of(request)) in shown.recorded else None
+
+
 async def answer(
     request: Request[Any, Any, Any], session: AsyncSession, principal: Principal, day: date | None
 ) -> Response[Any]:
     now = utcnow()
-    today = vn_date(now)
-    day = day or today
     db = answer_cache.db_of(request.app)
-    key = ("route", principal.id, day, today)
+    key = _key(principal, day, now)
     access = audit.access_of(request)
     audience = (principal, access)
-    hit = answer_cache.lookup(db, key)
-    shown = _shown.get((db, key)) if hit is not None and hit.private else None
-    if hit is not None and shown is not None and shown.describes(hit):
+    found = _stored(db, key)
+    pending = _loading.get((db, key)) if found is None else None
+    if pending is not None:  # the same route is being loaded: its answer, not another load of its own
+        await asyncio.shield(pending)
+        found = _stored(db, key)
+    if found is not None:
+        hit, shown = found
         response = answer_cache.respond(request, hit)
         if response.status_code != 304 and audience not in shown.recorded:
             await _recorded(session, principal, access, shown.reads)
             _remember(shown, audience)
         return response
-    return await _load(request, session, principal, day, now, (db, key), audience)
+    future = _loading[(db, key)] = asyncio.get_running_loop().create_future()
+    try:
+        return await _load(request, session, principal, key[2], now, (db, key), audience)
+    finally:
+        # Stored and recorded (or refused): callers that waited look it up, and record their own audience.
+        if _loading.get((db, key)) is future:
+            del _loading[(db, key)]
+        future.set_result(None)
 
 
 async def _load(
