@@ -9,6 +9,7 @@ so this module is the only place a forwarded header is read.
 ``TRUSTED_PROXIES`` is parsed by ``backend.settings.parse_networks`` (the settings check it at start).
 """
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"
 
 
+@functools.lru_cache(maxsize=4096)  # every request parses its peer: the same few strings, immutable results
 def parse_address(raw: str) -> Address | None:
     """An address as proxies write it: ``1.2.3.4``, ``1.2.3.4:5678``, ``::1``, ``[::1]:80``; None otherwise."""
     value = raw.strip().strip('"')
