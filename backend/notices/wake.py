@@ -8,9 +8,10 @@ after the commit that wrote it. Two ways now wake it at once; the poll stays as 
   the embedded service, ``listen_for_notices`` in ``python -m backend dispatch``) hands it to ``_on_notice``.
   When that listener connects or drops, the dispatchers make a pass at once: whatever was inserted while nobody
   listened is found then rather than at the next poll.
-* this process's own commits: a connection that inserted into ``notification`` (or called ``hoso_book``, which
-  writes the booking's notices in PostgreSQL) is marked, and when it goes back to the pool after its commit the
-  dispatchers are woken. SQLite has no NOTIFY: there (the embedded ``make run``) this is the only way in.
+* this process's own commits: after a commit that inserted into ``notification`` (or called ``hoso_book`` or
+  ``hoso_book_many``, which write the booking's notices in PostgreSQL; at once for the group commit's autocommit
+  call) the dispatchers are woken (``backend.lib.table_writes``: once the commit is over, so the pass sees the
+  row). SQLite has no NOTIFY: there (the embedded ``make run``) this is the only way in.
 
 Wakes are coalesced by the dispatcher (an event), so a burst of notices costs one pass, not one per notice.
 """
@@ -19,21 +20,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import Pool
 
-from backend.lib import pgnotify
+from backend.lib import pgnotify, table_writes
 
 log = logging.getLogger("backend.notices")
-
-# What a statement that writes notices contains: a Core or ORM insert ("INSERT INTO notification (...",
-# never notification_delivery, hence the space) or the booking functions (hoso_book, hoso_book_many).
-_WRITES = ("INSERT INTO notification ", "hoso_book")
-_MARK = "notices.outbox_written"
 
 
 class Wakeable(Protocol):
@@ -60,35 +53,13 @@ def _on_listener_reset(_db: str) -> None:
     wake_all()
 
 
-def _after_execute(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    if _live and any(w in statement for w in _WRITES):
-        conn.info[_MARK] = True
-
-
-def _after_rollback(conn: Connection) -> None:
-    if conn.invalidated:  # a lost connection: reading its info would raise inside the rollback
-        return
-    conn.info.pop(_MARK, None)
-
-
-def _after_checkin(_dbapi_conn: Any, record: Any) -> None:
-    # Back in the pool: its transaction is over. A mark that survived it was committed (a rollback pops it).
-    if record is not None and record.info.pop(_MARK, False):
-        wake_all()
-
-
 def install() -> None:
     """Subscribe to NOTIFY hoso_outbox and the listener's resets, and hook this process's commits (idempotent;
     the hooks do nothing while no dispatcher runs here)."""
     pgnotify.subscribe(pgnotify.OUTBOX, _on_notice)
     pgnotify.on_reset(_on_listener_reset)
-    for target, name, hook in (
-        (Engine, "after_cursor_execute", _after_execute),
-        (Engine, "rollback", _after_rollback),
-        (Pool, "checkin", _after_checkin),
-    ):
-        if not event.contains(target, name, hook):
-            event.listen(target, name, hook)
+    # Inserts only: an update of a notice (sent, read) is no new work; notification_delivery is another table.
+    table_writes.on_commit(wake_all, inserts=("notification",), calls=("hoso_book", "hoso_book_many"))
 
 
 @contextlib.contextmanager
