@@ -8,21 +8,17 @@ plans it 90 days ahead); citizens +84900000088 and +84900000089 are used by no o
 """
 
 import uuid
-from datetime import date
 from typing import Any
 
 import httpx
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 
 from backend.db import session_factory
 from notifications.outbox import enqueue, insert_rows, notification_row
-from schemas.audit import PersonalDataAccess
-from tests.api.planning_support import PICKUP_CODE, H, next_weekday, publish_busiest_route, served_points
+from tests.api.planning_support import PICKUP_CODE, H, next_weekday, served_points
 from tests.conftest import citizen_headers, staff_headers
+from tests.support.route_reads import PO, audit_rows, published_courier
 
-PO = 1  # 82-BD-02
 ENQUEUE_ARGS = ("recipient_kind", "recipient_id", "template", "params")
 CITIZEN, OTHER_CITIZEN = "+84900000088", "+84900000089"
 BOOKER = "+84920000057"  # used by no other test
@@ -59,28 +55,12 @@ async def test_a_booking_changes_the_next_slots_answer_at_once(client: httpx.Asy
     assert left[window["start"]] < window["remaining"], (window, left)
 
 
-async def _audit_rows(engine: AsyncEngine, staff_id: uuid.UUID) -> int:
-    async with session_factory(engine)() as session:
-        stmt = (
-            select(func.count())
-            .select_from(PersonalDataAccess)
-            .where(col(PersonalDataAccess.staff_id) == staff_id)
-        )
-        return int((await session.exec(stmt)).one())
-
-
-async def _published(client: httpx.AsyncClient, engine: AsyncEngine, demo: Any, day: date) -> dict[str, Any]:
-    dispatcher = await staff_headers(client, "dispatcher02")
-    windows = [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H)]
-    return await publish_busiest_route(client, engine, demo, PO, day, windows, dispatcher)
-
-
 async def test_the_courier_route_is_kept_per_courier_until_a_stop_changes(
     client: httpx.AsyncClient, engine: AsyncEngine, demo: Any
 ) -> None:
     day = next_weekday(16)
-    route = await _published(client, engine, demo, day)
-    username = next(u for u in ("courier03", "courier04") if str(demo.staff[u].id) == route["courier"]["id"])
+    windows = [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H)]
+    username = await published_courier(client, engine, demo, day, windows)
     other = "courier04" if username == "courier03" else "courier03"
     me, them = await staff_headers(client, username), await staff_headers(client, other)
     url = f"/api/v1/couriers/me/route?date={day.isoformat()}"
@@ -98,10 +78,10 @@ async def test_the_courier_route_is_kept_per_courier_until_a_stop_changes(
     # a 304 shows nothing and is not recorded.
     again = await client.get(url, headers=me)
     assert again.status_code == 200 and again.content == first.content
-    audited = await _audit_rows(engine, demo.staff[username].id)
+    audited = len(await audit_rows(engine, demo.staff[username].id))
     unchanged = await client.get(url, headers={**me, "If-None-Match": tag})
     assert unchanged.status_code == 304 and unchanged.content == b""
-    assert await _audit_rows(engine, demo.staff[username].id) == audited
+    assert len(await audit_rows(engine, demo.staff[username].id)) == audited
 
     r = await client.post(f"/api/v1/couriers/me/stops/{stops[0]['id']}/start", headers=me)
     assert r.status_code == 200, r.text

@@ -30,11 +30,11 @@ from schemas.base import utcnow
 from schemas.booking import Appointment
 from schemas.vntime import vn_date
 from tests import openapi_check
-from tests.api.planning_support import H, next_weekday, publish_busiest_route
+from tests.api.planning_support import H, next_weekday
 from tests.conftest import lifespan, staff_headers
+from tests.support.route_reads import audit_rows, published_courier
 from tests.support.sqlite_ddl import run_fresh
 
-PO = 1  # 82-BD-02
 PROXY = ("10.0.0.1", 40000)
 HERE, THERE = "198.51.100.31", "198.51.100.32"
 ROUTE = "GET /api/v1/couriers/me/route"
@@ -60,18 +60,12 @@ async def _proxied(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
 async def _published(client: httpx.AsyncClient, engine: AsyncEngine, demo: Any, day: date) -> str:
     """Plans and publishes the office's day; the courier who got the stops."""
     windows = [("pickup", 8 * H, 10 * H), ("pickup", 9 * H, 11 * H), ("pickup", 13 * H, 15 * H)]
-    dispatcher = await staff_headers(client, "dispatcher02")
-    route = await publish_busiest_route(client, engine, demo, PO, day, windows, dispatcher)
-    return next(u for u in ("courier03", "courier04") if str(demo.staff[u].id) == route["courier"]["id"])
+    return await published_courier(client, engine, demo, day, windows)
 
 
 async def _rows(engine: AsyncEngine, staff_id: uuid.UUID, before: set[uuid.UUID]) -> list[PersonalDataAccess]:
     """The account's audit rows of the route but those of ``before`` (ids)."""
-    async with session_factory(engine)() as session:
-        stmt = select(PersonalDataAccess).where(
-            col(PersonalDataAccess.staff_id) == staff_id, col(PersonalDataAccess.route) == ROUTE
-        )
-        return [r for r in (await session.exec(stmt)).all() if r.id not in before]
+    return [r for r in await audit_rows(engine, staff_id, ROUTE) if r.id not in before]
 
 
 async def _mark(engine: AsyncEngine, staff_id: uuid.UUID) -> set[uuid.UUID]:

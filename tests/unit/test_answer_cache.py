@@ -6,26 +6,15 @@ import time
 import pytest
 
 from backend.lib import answer_cache as ac
+from tests.support.answers import entry
 
 DB = "sqlite+aiosqlite:///answer-cache-unit"
 
 
-def _entry(body: bytes, *tags: str) -> ac.Entry:
-    return ac.Entry(
-        body=body,
-        etag=ac.etag.entity_tag(body),
-        policy=ac.NO_CACHE,
-        tags=frozenset(tags),
-        stored=time.monotonic(),
-        ttl_s=None,
-        private=False,
-    )
-
-
 def test_a_tag_drops_its_entries_only() -> None:
     since = ac.sequence()
-    ac.store(DB, "a", _entry(b"1", "dossier:a", "table:organisation"), since=since)
-    ac.store(DB, "b", _entry(b"2", "dossier:b"), since=since)
+    ac.store(DB, "a", entry(b"1", "dossier:a", "table:organisation"), since=since)
+    ac.store(DB, "b", entry(b"2", "dossier:b"), since=since)
     ac.invalidate("dossier:a")
     assert ac.lookup(DB, "a") is None
     hit = ac.lookup(DB, "b")
@@ -37,16 +26,16 @@ def test_a_tag_drops_its_entries_only() -> None:
 def test_a_load_older_than_an_invalidation_is_not_kept() -> None:
     since = ac.sequence()
     ac.invalidate("dossier:raced")  # the change commits while the load runs
-    ac.store(DB, "raced", _entry(b"old", "dossier:raced"), since=since)
+    ac.store(DB, "raced", entry(b"old", "dossier:raced"), since=since)
     assert ac.lookup(DB, "raced") is None
-    ac.store(DB, "raced", _entry(b"new", "dossier:raced"), since=ac.sequence())
+    ac.store(DB, "raced", entry(b"new", "dossier:raced"), since=ac.sequence())
     assert ac.lookup(DB, "raced") is not None
 
 
 def test_clear_drops_one_database() -> None:
     since = ac.sequence()
-    ac.store(DB, "x", _entry(b"x", "t"), since=since)
-    ac.store(DB + "-other", "x", _entry(b"y", "t"), since=since)
+    ac.store(DB, "x", entry(b"x", "t"), since=since)
+    ac.store(DB + "-other", "x", entry(b"y", "t"), since=since)
     ac.clear(DB)
     assert ac.lookup(DB, "x") is None
     assert ac.lookup(DB + "-other", "x") is not None
@@ -54,7 +43,7 @@ def test_clear_drops_one_database() -> None:
 
 
 def test_entries_live_a_short_ttl_when_nobody_listens(monkeypatch: pytest.MonkeyPatch) -> None:
-    ac.store(DB, "ttl", _entry(b"t", "ttl"), since=ac.sequence())
+    ac.store(DB, "ttl", entry(b"t", "ttl"), since=ac.sequence())
     assert ac.lookup(DB, "ttl") is not None
     monkeypatch.setattr(ac.time, "monotonic", lambda: time.time() + 10**9)
     assert ac.lookup(DB, "ttl") is None
@@ -72,11 +61,11 @@ def test_the_store_keeps_to_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(ac, "MAX_BYTES", 1600)
     since = ac.sequence()
     for i in range(20):
-        ac.store(DB, ("big", i), _entry(bytes(100), f"big:{i}"), since=since)
+        ac.store(DB, ("big", i), entry(bytes(100), f"big:{i}"), since=since)
     assert ac.lookup(DB, ("big", 19)) is not None and ac.lookup(DB, ("big", 0)) is None, (
         "oldest dropped first"
     )
     assert sum(len(e.body) for e in ac._entries.values()) <= 1600
-    ac.store(DB, "huge", _entry(bytes(200), "huge"), since=since)  # over a sixteenth of the budget: not kept
+    ac.store(DB, "huge", entry(bytes(200), "huge"), since=since)  # over a sixteenth of the budget: not kept
     assert ac.lookup(DB, "huge") is None
     ac.clear(DB)

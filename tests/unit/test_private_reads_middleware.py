@@ -1,7 +1,6 @@
 """``PrivateReadMiddleware`` on a small app of its own: a stored answer is sent only to a caller the handler's guards
 admit, only when it is a private entry, only for GET, and the handler answers everything else."""
 
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from backend.lib.auth import Principal, requires
 from backend.lib.private_reads import OPT, PrivateReadMiddleware
 from backend.lib.problems import EXCEPTION_HANDLERS
 from schemas.enums import Role
+from tests.support.answers import entry
 
 STORED = b'{"stored":true}'
 
@@ -31,21 +31,13 @@ class _SignedIn(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-def _entry(private: bool) -> answer_cache.Entry:
-    return answer_cache.Entry(
-        body=STORED,
-        etag='"s"',
-        policy="private, no-cache",
-        tags=frozenset(),
-        stored=time.monotonic(),
-        ttl_s=None,
-        private=private,
-    )
-
-
 def _stored(request: Request[Any, Any, Any], principal: Principal) -> answer_cache.Entry | None:
     kind = request.query_params.get("kind")
-    return None if kind == "none" else _entry(kind != "shared")
+    return (
+        None
+        if kind == "none"
+        else entry(STORED, private=kind != "shared", policy="private, no-cache", etag='"s"')
+    )
 
 
 @get("/r", guards=[requires(Role.courier)], opt={OPT: _stored}, sync_to_thread=False)

@@ -13,18 +13,7 @@ from sqlalchemy.engine import make_url
 
 from backend.lib import answer_cache as ac
 from backend.lib import sqlite_watch
-
-
-def _entry(body: bytes, *tags: str) -> ac.Entry:
-    return ac.Entry(
-        body=body,
-        etag=ac.etag.entity_tag(body),
-        policy=ac.NO_CACHE,
-        tags=frozenset(tags),
-        stored=time.monotonic(),
-        ttl_s=None,
-        private=False,
-    )
+from tests.support.answers import entry
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def test_answers_outlive_the_short_ttl_while_nothing_commits(
     watched: tuple[str, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, _other = watched
-    ac.store(db, "k", _entry(b"v", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v", "table:t"), since=ac.sequence())
     _later(monkeypatch, ac.SHORT_TTL_S * 10)
     assert ac.lookup(db, "k") is not None, "nothing changed: the answer is still good"
     _later(monkeypatch, ac.WATCH_TTL_S + 1)
@@ -65,17 +54,17 @@ def test_another_connections_commit_drops_the_answers_within_a_poll(
     watched: tuple[str, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, other = watched
-    ac.store(db, "k", _entry(b"v", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v", "table:t"), since=ac.sequence())
     time.sleep(sqlite_watch.POLL_S * 1.5)
     assert ac.lookup(db, "k") is not None
     other.execute("INSERT INTO t VALUES (1)")  # another process, the sqlite3 shell...
     time.sleep(sqlite_watch.POLL_S * 1.5)
     assert ac.lookup(db, "k") is None, "another connection committed: the answer is dropped"
-    ac.store(db, "k", _entry(b"v2", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v2", "table:t"), since=ac.sequence())
     _later(monkeypatch, ac.SHORT_TTL_S + 0.01)
     assert ac.lookup(db, "k") is None, "stored while the change settles (other caches may lag): short"
     _later(monkeypatch, ac.SETTLE_S + 0.01)
-    ac.store(db, "k", _entry(b"v3", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v3", "table:t"), since=ac.sequence())
     _later(monkeypatch, ac.SETTLE_S + ac.SHORT_TTL_S * 3)
     assert ac.lookup(db, "k") is not None, "settled: long again"
 
@@ -105,9 +94,9 @@ def test_a_load_that_began_before_a_foreign_commit_is_not_kept(
     other.execute("INSERT INTO t VALUES (2)")  # someone else commits while it reads
     time.sleep(sqlite_watch.POLL_S * 1.5)
     assert ac.lookup(db, "other key") is None  # any lookup asks the watch
-    ac.store(db, "k", _entry(b"old", "table:t"), since=since)
+    ac.store(db, "k", entry(b"old", "table:t"), since=since)
     assert ac.lookup(db, "k") is None
-    ac.store(db, "k", _entry(b"new", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"new", "table:t"), since=ac.sequence())
     assert ac.lookup(db, "k") is not None
 
 
@@ -118,17 +107,17 @@ def test_a_commit_of_this_process_gives_answers_the_short_ttl_until_it_settles(
     else's too; answers loaded before live at most SHORT_TTL_S, as SQLite always allowed, not dropped; so do
     answers stored for SETTLE_S after (other per-process caches may still hold what was there before)."""
     db, other = watched
-    ac.store(db, "old", _entry(b"o", "table:t"), since=ac.sequence())
+    ac.store(db, "old", entry(b"o", "table:t"), since=ac.sequence())
     sqlite_watch._before_commit(None)  # a connection of this process commits
     other.execute("INSERT INTO t VALUES (3)")
     time.sleep(sqlite_watch.POLL_S * 1.5)
     assert ac.lookup(db, "old") is not None, "not dropped at once"
-    ac.store(db, "settling", _entry(b"n", "table:t"), since=ac.sequence())
+    ac.store(db, "settling", entry(b"n", "table:t"), since=ac.sequence())
     _later(monkeypatch, ac.SHORT_TTL_S + 0.01)
     assert ac.lookup(db, "old") is None, "loaded before the change: the short TTL"
     assert ac.lookup(db, "settling") is None, "stored while the change settles: the short TTL"
     _later(monkeypatch, ac.SETTLE_S + 0.01)
-    ac.store(db, "settled", _entry(b"s", "table:t"), since=ac.sequence())
+    ac.store(db, "settled", entry(b"s", "table:t"), since=ac.sequence())
     _later(monkeypatch, ac.SETTLE_S + ac.SHORT_TTL_S * 3)
     assert ac.lookup(db, "settled") is not None, "stored once settled: lives long again"
     assert ac.lookup(db, "old") is None and ac.lookup(db, "settling") is None, "and the others stay gone"
@@ -138,7 +127,7 @@ def test_an_unreadable_file_falls_back_to_the_short_ttl(
     watched: tuple[str, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, _other = watched
-    ac.store(db, "k", _entry(b"v", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v", "table:t"), since=ac.sequence())
 
     watch = sqlite_watch.get(db)
     assert watch is not None
@@ -146,7 +135,7 @@ def test_an_unreadable_file_falls_back_to_the_short_ttl(
     watch.path = str(Path(db.split("///", 1)[1]).parent / "gone" / "watched.db")  # cannot be opened
     _later(monkeypatch, ac.SHORT_TTL_S * 2)
     assert ac.lookup(db, "k") is None and not watch.healthy
-    ac.store(db, "k", _entry(b"v", "table:t"), since=ac.sequence())
+    ac.store(db, "k", entry(b"v", "table:t"), since=ac.sequence())
     assert ac.lookup(db, "k") is not None
     _later(monkeypatch, ac.SHORT_TTL_S * 3.01)
     assert ac.lookup(db, "k") is None, "stored while the file could not be asked: the short TTL"
@@ -156,7 +145,7 @@ def test_answers_stored_together_expire_spread_out(monkeypatch: pytest.MonkeyPat
     db = "sqlite+aiosqlite:///answer-cache-spread"  # not watched: the short TTL
     since = ac.sequence()
     for i in range(200):
-        ac.store(db, ("spread", i), _entry(b"s", f"s:{i}"), since=since)
+        ac.store(db, ("spread", i), entry(b"s", f"s:{i}"), since=since)
     _later(monkeypatch, ac.SHORT_TTL_S * (1 - ac.LIFE_SPREAD / 2))
     alive = sum(ac.lookup(db, ("spread", i)) is not None for i in range(200))
     assert 40 < alive < 160, alive
