@@ -464,7 +464,21 @@ async def step(
     seed: int,
     only: frozenset[str] = frozenset(national_rates.KINDS),
 ) -> Step:
-    """Every kind (of ``only``) at its national rate x ``scale`` for ``step_s`` seconds, at once."""
+    """Every kind (of ``only``) at its national rate x ``scale`` for ``step_s`` seconds, at once, with the
+    client's collector paused (``loadgen.collector_paused``: its own full collections showed as server p99)."""
+    with loadgen.collector_paused():
+        return await _step(client, world, meter, scale, step_s, seed, only)
+
+
+async def _step(
+    client: httpx.AsyncClient,
+    world: World,
+    meter: Meter,
+    scale: float,
+    step_s: float,
+    seed: int,
+    only: frozenset[str],
+) -> Step:
     rates = {k: v * scale for k, v in national_rates.national_peak().rates.items()}
     rng = random.Random(seed)
     arrivals = {

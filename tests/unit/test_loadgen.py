@@ -1,6 +1,7 @@
 """The benchmarks' load generator counts what a server answered, in both loads."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
@@ -58,3 +59,17 @@ async def test_open_loop_answers_every_arrival(server: tuple[int, list[bytes]]) 
     result = await loadgen.open_loop("127.0.0.1", port, requests, clients=3, rate=300.0)
     assert result.statuses == {200: 30} and len(seen) == 30
     assert len(result.latencies_ms) == 30 and min(result.latencies_ms) >= 0
+
+
+def test_the_collector_is_paused_while_measuring_and_restored_after() -> None:
+    assert gc.isenabled()
+    with loadgen.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with loadgen.collector_paused():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
