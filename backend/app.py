@@ -77,7 +77,7 @@ from backend.planning import stop_controller as plan_stops
 from backend.planning import tracking_link_controller as tracking_links
 from backend.reporting import controllers as reporting
 from backend.reporting import leadership_controllers as reporting_leadership
-from backend.settings import Settings, get_settings
+from backend.settings import Network, Settings, get_settings
 from notifications.feed import make_channels_plugin
 from schemas.ops import HealthStatus
 
@@ -193,6 +193,24 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
 
 
+def middleware(settings: Settings, proxies: Sequence[Network]) -> list[Any]:
+    """The app's middleware, outermost first (CORS and exception handling are Litestar's, around all of it)."""
+    return [
+        # Public reads: the per-client limit, then stored answers before anything else runs (issue 24).
+        answer_cache.PublicReadMiddleware(
+            answer_cache.ClientLimiter(settings.public_rate_per_s, settings.public_rate_burst), proxies
+        ),
+        BodyTimeoutMiddleware(settings.http_body_timeout_s),
+        RefuseNulMiddleware(),
+        # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the
+        # per-phone and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
+        AuthRateLimitMiddleware(settings.auth_rate_per_minute, proxies),
+        BearerAuthMiddleware(),
+        # Private polled reads: a stored answer that may be sent as is, once the token is verified (issue 24).
+        PrivateReadMiddleware(),
+    ]
+
+
 def rate_limit_stores(settings: Settings) -> dict[str, Any] | None:
     """Rate limits must be shared by every instance in production: Redis when configured, memory embedded."""
     if not settings.redis_url:
@@ -243,10 +261,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         operation_id_creator=OperationIds(),
         webhooks=partners_openapi.webhooks(),  # what partners' endpoints receive (backend/partners/openapi.py)
     )
-    # Sign-in limits per client IP (X-Forwarded-For only from TRUSTED_PROXIES) and route group; the per-phone
-    # and per-username ones are counted by the auth handlers (backend/lib/ratelimit.py).
     proxies = parse_networks(settings.trusted_proxies)
-    rate_limit = AuthRateLimitMiddleware(settings.auth_rate_per_minute, proxies)
     app = Litestar(
         route_handlers=[
             api,
@@ -258,18 +273,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ],
         # A request whose commit fails answers the problem of its error, not its 2xx (backend/db.py).
         plugins=[sqlalchemy_plugin(engine, refused=commit_problem.answer), channels],
-        middleware=[
-            # Public reads: the per-client limit, then stored answers before anything else runs (issue 24).
-            answer_cache.PublicReadMiddleware(
-                answer_cache.ClientLimiter(settings.public_rate_per_s, settings.public_rate_burst), proxies
-            ),
-            BodyTimeoutMiddleware(settings.http_body_timeout_s),
-            RefuseNulMiddleware(),
-            rate_limit,
-            BearerAuthMiddleware(),
-            # Private polled reads: a stored answer that may be sent as is, once the token is verified.
-            PrivateReadMiddleware(),
-        ],
+        middleware=middleware(settings, proxies),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=CORSConfig(

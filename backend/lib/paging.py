@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from schemas.common import MAX_LIMIT, MAX_OFFSET
 
 T = TypeVar("T")
+DEFAULT_LIMIT = 50  # when a request names no limit
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Paging:
 
 
 def provide_paging(
-    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Paging:
     return Paging(limit=limit, offset=offset)

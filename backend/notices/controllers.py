@@ -16,6 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import tickets
+from backend.lib import private_reads
 from backend.lib.auth import (
     STAFF_CHECK_TTL_S,
     Principal,
@@ -28,7 +29,7 @@ from backend.lib.auth import (
 )
 from backend.lib.etag import OPT
 from backend.lib.openapi import CITIZEN_APP, CONSOLE, problems
-from backend.lib.paging import Paging, provide_paging
+from backend.lib.paging import DEFAULT_LIMIT, Paging, provide_paging
 from backend.lib.problems import Problem, forbidden, not_found
 from backend.lib.shutdown import stopping
 from backend.notices import inbox_answer, services
@@ -106,13 +107,13 @@ class InboxController(Controller):
         "both languages, with a deep link into the app; `unread=true` lists only unread entries, and "
         "`unread` in the answer counts them all. Read-only. Paged (`limit`, `offset`). The answer carries an "
         "`ETag` (send it back in `If-None-Match`: 304 while the inbox did not change).",
-        opt={OPT: inbox_answer.POLICY},
+        opt={OPT: inbox_answer.POLICY, private_reads.OPT: inbox_answer.stored},
     )
     async def list_notifications(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         unread: FromQuery[bool] = False,
     ) -> Response[InboxPage]:

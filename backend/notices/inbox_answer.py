@@ -12,8 +12,12 @@ and machines) and no trigger announces them, so a stored page is trusted only as
 * in this process, a notice added through the ORM (``outbox.enqueue``) or entries marked read (``mark_read``)
   drop the recipient's pages at once (tag ``services.inbox_tag``), and any committed statement writing the
   ``notification`` table (bulk inserts, the booking's ``hoso_book`` or its group commit ``hoso_book_many``,
-  updates) ends every trust, so the next read of every inbox reads its version again (engine hooks: a substring
-  test per statement; at its commit, or at once for a statement run in autocommit, as the group commit is).
+  updates) ends every trust, so the next read of every inbox reads its version again
+  (``backend.lib.table_writes``: once its commit is over, or at once for a statement run in autocommit, as the
+  group commit is).
+
+A trusted page is sent before the handler runs (``stored``, through ``backend.lib.private_reads``) once the token
+is verified and the guards admit the caller; a page whose version must be read again reaches ``answer``.
 
 The key names the signed-in account (``backend.lib.answer_cache`` private entry: never served by the public
 middleware, never to another account); pages of a version that moved are never asked for again and age out
@@ -25,15 +29,14 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from litestar import Request, Response
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.lib import answer_cache, answer_hooks
+from backend.lib import answer_cache, answer_hooks, private_reads, table_writes
 from backend.lib.auth import Principal
-from backend.lib.paging import Paging
+from backend.lib.paging import DEFAULT_LIMIT, Paging
 from backend.notices import services
 from notifications import inbox
+from schemas.common import MAX_LIMIT, MAX_OFFSET
 from schemas.notifications import InboxPage, RecipientKind
 
 POLICY = "private, no-cache"
@@ -44,6 +47,30 @@ MAX_PROBES = 50_000
 _probed: dict[tuple[Hashable, ...], tuple[float, tuple[Any, ...]]] = {}
 
 
+def _trusted(db: str, page: tuple[Hashable, ...], now: float) -> answer_cache.Entry | None:
+    """The page stored under the version this process read for it less than ``TRUST_S`` ago."""
+    probed = _probed.get((db, *page))
+    if probed is None or now - probed[0] >= TRUST_S:
+        return None
+    hit = answer_cache.lookup(db, ("inbox", *page, probed[1]))
+    return hit if hit is not None and hit.private else None
+
+
+def stored(request: Request[Any, Any, Any], principal: Principal) -> answer_cache.Entry | None:
+    """The trusted stored page for this request, sent before the handler runs (``backend.lib.private_reads``);
+    None when there is none or the query is not in the plain form the apps send (the handler decides)."""
+    query = private_reads.plain_query(request.scope, ("limit", "offset", "unread"))
+    if query is None:
+        return None
+    limit = private_reads.plain_count(query.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = private_reads.plain_count(query.get("offset"), 0, 0, MAX_OFFSET)
+    unread = private_reads.plain_flag(query.get("unread"))
+    if limit is None or offset is None or unread is None:
+        return None
+    page = (services.recipient_kind(principal), principal.id, limit, offset, unread)
+    return _trusted(answer_cache.db_of(request.app), page, time.monotonic())
+
+
 async def answer(
     request: Request[Any, Any, Any], session: AsyncSession, principal: Principal, paging: Paging, unread: bool
 ) -> Response[Any]:
@@ -51,11 +78,9 @@ async def answer(
     kind = services.recipient_kind(principal)
     page = (kind, principal.id, paging.limit, paging.offset, unread)
     now = time.monotonic()
-    probed = _probed.get((db, *page))
-    if probed is not None and now - probed[0] < TRUST_S:
-        hit = answer_cache.lookup(db, ("inbox", *page, probed[1]))
-        if hit is not None and hit.private:
-            return answer_cache.respond(request, hit)
+    hit = _trusted(db, page, now)
+    if hit is not None:
+        return answer_cache.respond(request, hit)
     version = await inbox.version(session, recipient_kind=kind, recipient_id=principal.id)
     if len(_probed) >= MAX_PROBES:
         _probed.clear()
@@ -73,41 +98,13 @@ def _notice_tags(row: Any) -> Iterable[str]:
     return (services.inbox_tag(RecipientKind(row.recipient_kind).value, row.recipient_id),)
 
 
-# "hoso_book" covers hoso_book( and the group commit's hoso_book_many( (both write the booking's notices).
-_WRITES = ("INSERT INTO notification", "UPDATE notification", "DELETE FROM notification", "hoso_book")
-_TOUCHED = "notices.inbox_written"
-
-
-def _after_execute(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    if ("notification" in statement or "hoso_book" in statement) and any(w in statement for w in _WRITES):
-        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            _probed.clear()  # committed already, and no commit event follows (the booking group commit's call)
-        else:
-            conn.info[_TOUCHED] = True
-
-
-def _after_commit(conn: Connection) -> None:
-    if conn.info.pop(_TOUCHED, False):
-        _probed.clear()
-
-
-def _after_rollback(conn: Connection) -> None:
-    if conn.invalidated:  # a lost connection: reading its info would raise inside the rollback
-        return
-    conn.info.pop(_TOUCHED, None)
-
-
-_ENGINE_HOOKS = (
-    ("after_cursor_execute", _after_execute),
-    ("commit", _after_commit),
-    ("rollback", _after_rollback),
-)
+def _end_trust() -> None:
+    _probed.clear()
 
 
 def install() -> None:
     """A notice committed through the ORM in this process drops its recipient's pages; any committed write of
-    the notification table here ends the trust in versions read before it (idempotent)."""
+    the notification table here (or call of the booking's functions, which write its notices; the group
+    commit's in autocommit, at once) ends the trust in versions read before it (idempotent)."""
     answer_hooks.tag_rows("notification", _notice_tags)
-    for name, hook in _ENGINE_HOOKS:
-        if not event.contains(Engine, name, hook):
-            event.listen(Engine, name, hook)
+    table_writes.on_commit(_end_trust, writes=("notification",), calls=("hoso_book", "hoso_book_many"))
