@@ -8,7 +8,9 @@ and machines) and no trigger announces them, so a stored page is trusted only as
   read, the latest read): any change a page can show moves it, whoever wrote it;
 * a request reads the version, unless this process read it for the same page less than ``TRUST_S`` ago: then
   the page stored under that version is answered without reading the database. A notice written by another
-  process, a bulk insert or the booking's PostgreSQL function shows within ``TRUST_S``;
+  process, a bulk insert or the booking's PostgreSQL function shows within ``TRUST_S``. Requests needing the
+  same page's version at the same moment share one read of it; a version read while a write ended the trust
+  (below) answers its requests but is not trusted;
 * in this process, a notice added through the ORM (``outbox.enqueue``) or entries marked read (``mark_read``)
   drop the recipient's pages at once (tag ``services.inbox_tag``), and any committed statement writing the
   ``notification`` table (bulk inserts, the booking's ``hoso_book`` or its group commit ``hoso_book_many``,
@@ -24,7 +26,9 @@ middleware, never to another account); pages of a version that moved are never a
 (``MAX_AGE_S``). The answer carries an ``ETag``; ``If-None-Match`` gives 304.
 """
 
+import asyncio
 import time
+import uuid
 from collections.abc import Hashable, Iterable
 from typing import Any
 
@@ -45,6 +49,9 @@ TRUST_S = 1.0
 MAX_PROBES = 50_000
 # (database, kind, account, limit, offset, unread) -> (when its version was read, the version)
 _probed: dict[tuple[Hashable, ...], tuple[float, tuple[Any, ...]]] = {}
+# The same key -> a version read in progress, shared by the requests that arrive meanwhile.
+_probing: dict[tuple[Hashable, ...], asyncio.Future[tuple[Any, ...]]] = {}
+_trust = [0]  # moves whenever a write ends the trust (``_end_trust``)
 
 
 def _trusted(db: str, page: tuple[Hashable, ...], now: float) -> answer_cache.Entry | None:
@@ -81,10 +88,7 @@ async def answer(
     hit = _trusted(db, page, now)
     if hit is not None:
         return answer_cache.respond(request, hit)
-    version = await inbox.version(session, recipient_kind=kind, recipient_id=principal.id)
-    if len(_probed) >= MAX_PROBES:
-        _probed.clear()
-    _probed[(db, *page)] = (now, version)
+    version = await _version(session, (db, *page), kind, principal.id, now)
 
     async def load() -> tuple[InboxPage, Iterable[str]]:
         content = InboxPage.model_validate(await services.inbox_page(session, principal, paging, unread))
@@ -98,8 +102,48 @@ def _notice_tags(row: Any) -> Iterable[str]:
     return (services.inbox_tag(RecipientKind(row.recipient_kind).value, row.recipient_id),)
 
 
+async def _version(
+    session: AsyncSession, probe: tuple[Hashable, ...], kind: str, account: uuid.UUID, now: float
+) -> tuple[Any, ...]:
+    """The page's inbox version, read once for all the requests that need it at the same moment (a polled inbox
+    asked by many connections would otherwise read it once per request each second); trusted for ``TRUST_S``
+    unless a write ended the trust while it was read."""
+    pending = _probing.get(probe)
+    if pending is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # this caller was cancelled, not the read
+        except Exception:  # the shared read failed: read for ourselves (and fail the same way)
+            pass
+    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+    _probing[probe] = future
+    generation = _trust[0]
+    try:
+        version = await inbox.version(session, recipient_kind=kind, recipient_id=account)
+        future.set_result(version)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+        raise
+    finally:
+        if _probing.get(probe) is future:
+            del _probing[probe]
+    if generation == _trust[0]:  # no write ended the trust meanwhile: this version may be trusted
+        if len(_probed) >= MAX_PROBES:
+            _probed.clear()
+        _probed[probe] = (now, version)
+    return version
+
+
 def _end_trust() -> None:
+    _trust[0] += 1
     _probed.clear()
+    _probing.clear()  # later requests read the version afresh instead of joining a read begun before the write
 
 
 def install() -> None:

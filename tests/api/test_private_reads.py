@@ -4,7 +4,7 @@ status, bytes and headers the handler gives; never to a revoked token, another a
 refuse; never when the personal-data audit must first record the read; and a query the middleware does not read
 plainly goes to the handler (whose validation answers it).
 
-Office 82-BD-02 on days no other test plans there (50 and 56 days ahead); citizens +84920000097 and +84920000098 are used by no other test
+Office 82-BD-02 on days no other test plans there (50 and 56 days ahead); citizens +84920000095, +84920000097 and +84920000098 are used by no other test
 (its token is signed out below, so it is made here, not taken from the shared token cache).
 """
 
@@ -21,6 +21,7 @@ from backend.db import session_factory
 from backend.lib import answer_cache, private_reads
 from backend.notices import inbox_answer
 from backend.planning import courier, route_answer
+from notifications import inbox
 from notifications.outbox import enqueue
 from tests.api.planning_support import H, next_weekday
 from tests.conftest import citizen_headers, staff_headers
@@ -248,3 +249,44 @@ def _counted_loads(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
 
     monkeypatch.setattr(courier, "my_route", counting)
     return lambda: calls[0]
+
+
+def _counted_versions(
+    monkeypatch: pytest.MonkeyPatch, during: Callable[[], None] = lambda: None
+) -> Callable[[], int]:
+    """Counts the reads of an inbox's version, each held a moment (``during`` runs meanwhile)."""
+    calls = [0]
+    real = inbox.version
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        version = await real(*args, **kwargs)
+        await asyncio.sleep(0.05)
+        during()
+        return version
+
+    monkeypatch.setattr(inbox, "version", counting)
+    return lambda: calls[0]
+
+
+async def test_concurrent_inbox_reads_share_one_version_read(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = await citizen_headers(client, "+84920000095")
+    assert (await client.get(INBOX, headers=mine)).status_code == 200
+    monkeypatch.setattr(inbox_answer, "TRUST_S", 0.0)  # every request must know the version
+    versions = _counted_versions(monkeypatch)
+    answers = await asyncio.gather(*(client.get(INBOX, headers=mine) for _ in range(12)))
+    assert {r.status_code for r in answers} == {200} and len({r.content for r in answers}) == 1
+    assert versions() == 1, "each concurrent request read the version itself"
+
+
+async def test_a_version_read_while_a_write_ends_the_trust_is_not_trusted(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = await citizen_headers(client, "+84920000095")
+    monkeypatch.setattr(inbox_answer, "_probed", {})  # nothing trusted yet
+    versions = _counted_versions(monkeypatch, during=inbox_answer._end_trust)  # a write commits meanwhile
+    assert (await client.get(INBOX, headers=mine)).status_code == 200
+    assert (await client.get(INBOX, headers=mine)).status_code == 200
+    assert versions() == 2, "a version read before a write was trusted after it"
