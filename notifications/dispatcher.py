@@ -101,9 +101,11 @@ class Dispatcher:
         backoff_base: timedelta = timedelta(seconds=15),
         backoff_cap: timedelta = timedelta(hours=1),
         on_sent: OnSent | None = None,
+        after_settle: Callable[[list[Settled]], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         idle_interval: float = 1.0,
+        gather: float = 0.0,
         heartbeat: float | None = None,
         honour_opt_out: bool = False,
     ) -> None:
@@ -117,9 +119,15 @@ class Dispatcher:
         self.backoff_base = backoff_base.total_seconds()
         self.backoff_cap = backoff_cap.total_seconds()
         self.on_sent = on_sent
+        # Told every outcome once it is committed (in the loop, keep it quick): the worker wakes the channel
+        # dispatcher with it when a citizen's push did not reach them (backend/notices/worker.py).
+        self.after_settle = after_settle
         self.clock = clock
         self.rng = rng or random.Random()
         self.idle_interval = idle_interval
+        # Seconds a wake waits before its pass, so that notices committed together (a burst of one-notice
+        # transactions) are claimed by one pass instead of a pass each (see ``run_forever``).
+        self.gather = gather
         # Real seconds between lease extensions while a chunk is in flight (a third of the lease).
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         # Citizens who switched push off (channel_preference, notifications/channels) get none: their rows are
@@ -138,7 +146,8 @@ class Dispatcher:
             self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Dispatch until ``stop`` is set. Database or sender errors are logged and retried after a pause."""
+        """Dispatch until ``stop`` is set. Database or sender errors are logged and retried after a pause. A wake
+        starts a pass ``gather`` seconds later (a poll at once)."""
         self._wake = asyncio.Event()
         while not stop.is_set():
             # Cleared before the pass, not after: a wake during it (a notice committed after its claim looked)
@@ -151,12 +160,22 @@ class Dispatcher:
                 claimed = 0
             if claimed >= self.batch_size:
                 continue  # more is probably waiting
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waits:
-                    w.cancel()
+            if await self._idle(stop) and self.gather > 0:
+                # Woken by a notice: the notices committed in the next moment go in the same pass. A wake
+                # always comes after its notice's commit, so whatever woke us is visible to the claim.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.gather)
+
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        """Wait for a wake, ``stop`` or the poll interval; True when a wake ended it."""
+        assert self._wake is not None
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return self._wake.is_set() and not stop.is_set()
 
     async def run_once(self) -> int:
         """Claim up to ``batch_size`` due rows and settle them. Returns how many rows were claimed."""
@@ -401,6 +420,11 @@ class Dispatcher:
             if others:
                 lost += await self._update_each(conn, others, now)
         self._count(settled, len(set(dead)), lost)
+        if self.after_settle is not None:
+            try:
+                self.after_settle(settled)
+            except Exception:  # the outcome is committed: a hook's failure must not fail the pass
+                log.exception("after_settle hook failed")
         if self.on_sent is not None:
             done = [s for s in settled if s.status in (NotificationStatus.sent, NotificationStatus.skipped)]
             if done:

@@ -90,6 +90,7 @@ class ChannelDispatcher:
         self._wake: asyncio.Event | None = None
 
     def wake(self) -> None:
+        """Ask ``run_forever`` to look for work now: at once when waiting, or right after the pass under way."""
         if self._wake is not None:
             self._wake.set()
 
@@ -97,6 +98,9 @@ class ChannelDispatcher:
         """Dispatch until ``stop`` is set; errors are logged and the pass retried after a pause."""
         self._wake = asyncio.Event()
         while not stop.is_set():
+            # Cleared before the pass, not after: a wake during it (a push that just failed to reach a citizen)
+            # makes the wait below return at once instead of leaving that notice to the next poll.
+            self._wake.clear()
             try:
                 busy = await self.run_once()
             except Exception:
@@ -104,7 +108,6 @@ class ChannelDispatcher:
                 busy = 0
             if busy >= self.batch_size:
                 continue
-            self._wake.clear()
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)

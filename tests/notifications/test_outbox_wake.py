@@ -184,6 +184,14 @@ async def test_after_the_listener_is_back_a_pass_runs_at_once(
             assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await conn.close()
+        # The drop wakes the dispatchers too: its pass is over before the notice is committed, else that pass
+        # (a woken pass waits worker.GATHER_S first) rather than the reconnection's may be the one to find it.
+        for _ in range(100):
+            if pid not in await listeners(pg):
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+        assert await listeners(pg) == []  # still down: it reconnects after pgnotify.RECONNECT_S (2 s)
         await insert_elsewhere(pg, who)
         await delivered_within(fcm, token, WITHIN_S)  # reconnects after pgnotify.RECONNECT_S (2 s)
         assert [p for p in await listeners(pg) if p != pid]  # a new listening session
