@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from backend.lib.auth import Principal
 from backend.lib.dates import check_days
 from backend.lib.problems import Problem, not_found
 from backend.lib.sweeper import Sweeper, in_background
+from schemas.accounts import StaffUser
 from schemas.base import utcnow
 from schemas.catalogue import Procedure
 from schemas.catalogue_edits import (
@@ -206,6 +207,16 @@ async def _apply(session: AsyncSession, change: CatalogueChange) -> None:
             await session.exec(
                 delete(PostOfficeCommune).where(col(PostOfficeCommune.post_office_id) == org.id)
             )  # type: ignore[call-overload]
+            # Its staff's tokens are revoked, not only refused while it is out of service: reactivating it
+            # (a mistake undone, a merger reverted) must not bring back sessions opened before (fail closed;
+            # they sign in again). PostgreSQL tells every process (migration 0002's trigger); this process's
+            # cached checks go with the catalogue change (``catalogue_store.on_change`` in ``backend/app.py``).
+            staff = StaffUser.__table__  # type: ignore[attr-defined]
+            await session.execute(
+                update(staff)
+                .where(staff.c.organisation_id == org.id)
+                .values(token_version=staff.c.token_version + 1)
+            )
     elif change.kind == "service_area":
         communes = list(change.data.get("communes", []))
         await session.exec(delete(PostOfficeCommune).where(col(PostOfficeCommune.post_office_id) == org.id))  # type: ignore[call-overload]

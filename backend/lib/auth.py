@@ -247,7 +247,11 @@ async def account_refusal(app: Any, principal: Principal) -> Problem | None:
     state = await _state(app, principal, False)
     if state is None or state.admits(principal):
         return None
-    return account_changed() if not state.matches(principal) else organisation_inactive()
+    if state.active and not state.org_active and state.org_id == principal.org_id:
+        # Said before a revocation: deactivating an organisation also revokes its staff's tokens, and "sign in
+        # again" would not help them.
+        return organisation_inactive()
+    return account_changed()
 
 
 ACCOUNT_CHANGED = (

@@ -106,11 +106,14 @@ async def test_deactivated_organisation_refuses_sign_in_and_existing_tokens(
     dispatcher = await staff_headers(client, "dispatcher01")
     assert (await client.get(url, headers=dispatcher)).status_code == 403
 
-    # active again: the same token works (it was never revoked, its organisation was out of service)
+    # active again: the token issued before stays revoked (deactivating revoked its staff's sessions); a new
+    # sign-in works
     change = {"active": True, "basis": BASIS, "effective_from": at(timedelta(0))}
     r = await client.post(f"/api/v1/catalogue/organisations/{code}/changes", json=change, headers=admin)
     assert r.status_code == 201, r.text
-    assert (await client.get("/api/v1/me", headers=token)).status_code == 200
+    r = await client.get("/api/v1/me", headers=token)
+    assert r.status_code == 401 and r.json()["code"] == "account_changed", r.text
+    assert (await client.get("/api/v1/me", headers=await _login_ok(client, username))).status_code == 200
 
 
 async def test_a_deactivation_made_by_another_process_refuses_tokens(
