@@ -53,6 +53,7 @@ from notifications.claims import (
     send_chunks,
 )
 from notifications.push import Outcome, PushMessage, PushResult, PushSender
+from notifications.wakes import woken
 from schemas.base import utcnow
 from schemas.channels import ChannelPreference
 from schemas.notifications import (
@@ -160,22 +161,11 @@ class Dispatcher:
                 claimed = 0
             if claimed >= self.batch_size:
                 continue  # more is probably waiting
-            if await self._idle(stop) and self.gather > 0:
+            if await woken(self._wake, stop, self.idle_interval) and self.gather > 0:
                 # Woken by a notice: the notices committed in the next moment go in the same pass. A wake
                 # always comes after its notice's commit, so whatever woke us is visible to the claim.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.gather)
-
-    async def _idle(self, stop: asyncio.Event) -> bool:
-        """Wait for a wake, ``stop`` or the poll interval; True when a wake ended it."""
-        assert self._wake is not None
-        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-        return self._wake.is_set() and not stop.is_set()
 
     async def run_once(self) -> int:
         """Claim up to ``batch_size`` due rows and settle them. Returns how many rows were claimed."""

@@ -34,6 +34,7 @@ from notifications.channels.store import Claim, Outcome
 from notifications.claims import backoff_seconds, default_worker_id, engine_of
 from notifications.sms.base import Outcome as SendOutcome
 from notifications.sms.base import SendResult
+from notifications.wakes import woken
 from schemas.base import utcnow
 from schemas.channels import DeliveryStatus, NoticeChannel
 
@@ -108,12 +109,7 @@ class ChannelDispatcher:
                 busy = 0
             if busy >= self.batch_size:
                 continue
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waits, timeout=self.idle_interval, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waits:
-                    w.cancel()
+            await woken(self._wake, stop, self.idle_interval)
 
     async def run_once(self) -> int:
         """Plan fallbacks, then claim and send each channel's due rows. Returns the most rows one channel claimed."""

@@ -12,7 +12,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.outbox import enqueue
 from schemas.base import utcnow
 from schemas.notifications import NOTIFICATION_TABLES, DeviceTarget, Notification
 
@@ -123,3 +125,16 @@ async def eventually(predicate: Callable[[], bool], limit_s: float = 60.0) -> No
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def enqueue_result_ready(engine: AsyncEngine, citizen_id: uuid.UUID) -> None:
+    """A "result ready" notice for the citizen, enqueued through the ORM and committed (as most writers do)."""
+    async with AsyncSession(engine) as session:
+        enqueue(
+            session,
+            recipient_kind="citizen",
+            recipient_id=citizen_id,
+            template="dossier.result_ready",
+            params={"item_id": "HS123456785VN"},
+        )
+        await session.commit()

@@ -18,14 +18,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.notices import worker
 from backend.settings import Settings
 from bench.fakes.esms_server import FakeEsms
 from notifications.channels.dispatcher import ChannelDispatcher
 from notifications.channels.senders import Prepared, SmsChannel
-from notifications.outbox import enqueue
 from notifications.sms.base import SendResult
 from schemas.channels import NoticeChannel
 from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
@@ -39,7 +37,7 @@ from tests.notifications.channels_fixtures import (  # noqa: F401 (fixtures)
     sms_channel,
     vn_clock,
 )
-from tests.notifications.support import make_engine
+from tests.notifications.support import enqueue_result_ready, make_engine
 from tests.notifications.test_outbox_wake import (  # noqa: F401 (fixtures)
     DATABASES,
     LONG_POLL_S,
@@ -128,15 +126,7 @@ async def test_a_commit_in_this_process_reaches_sms_without_the_poll(
         run = Running(engine, esms_settings(url, service_account, esms), listen=False)
         try:
             await asyncio.sleep(0.5)  # the first passes are over: both dispatchers wait for a wake or 60 s
-            async with AsyncSession(engine) as session:
-                enqueue(
-                    session,
-                    recipient_kind="citizen",
-                    recipient_id=who,
-                    template="dossier.result_ready",
-                    params={"item_id": "HS123456785VN"},
-                )
-                await session.commit()
+            await enqueue_result_ready(engine, who)
             await texted_within(esms, phone, WITHIN_S)
         finally:
             await run.close()

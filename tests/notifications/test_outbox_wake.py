@@ -21,7 +21,6 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.db import engine_key
 from backend.lib import pgnotify
@@ -29,8 +28,7 @@ from backend.migrations import upgrade_async
 from backend.notices import worker
 from backend.settings import Settings
 from bench.fakes.fcm_server import FakeFcm
-from notifications.outbox import enqueue
-from tests.notifications.support import add_devices, make_engine, pg_admin, pg_url
+from tests.notifications.support import add_devices, enqueue_result_ready, make_engine, pg_admin, pg_url
 
 DATABASES = [d.strip() for d in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if d.strip()]
 WITHIN_S = 10.0  # far under the 60 s poll: only a wake delivers in time
@@ -225,15 +223,7 @@ async def test_a_commit_in_this_process_wakes_its_dispatcher(
         run = Running(engine, service_account, listen=False, poll_s=LONG_POLL_S)
         try:
             await asyncio.sleep(0.5)  # the first pass is over: the worker waits for a wake or 60 s
-            async with AsyncSession(engine) as session:
-                enqueue(
-                    session,
-                    recipient_kind="citizen",
-                    recipient_id=who,
-                    template="dossier.result_ready",
-                    params={"item_id": "HS123456785VN"},
-                )
-                await session.commit()
+            await enqueue_result_ready(engine, who)
             await delivered_within(fcm, token, WITHIN_S)
         finally:
             await run.close()
