@@ -464,21 +464,8 @@ async def step(
     seed: int,
     only: frozenset[str] = frozenset(national_rates.KINDS),
 ) -> Step:
-    """Every kind (of ``only``) at its national rate x ``scale`` for ``step_s`` seconds, at once, with the
-    client's collector paused (``loadgen.collector_paused``: its own full collections showed as server p99)."""
-    with loadgen.collector_paused():
-        return await _step(client, world, meter, scale, step_s, seed, only)
-
-
-async def _step(
-    client: httpx.AsyncClient,
-    world: World,
-    meter: Meter,
-    scale: float,
-    step_s: float,
-    seed: int,
-    only: frozenset[str],
-) -> Step:
+    """Every kind (of ``only``) at its national rate x ``scale`` for ``step_s`` seconds, at once. Run it inside
+    ``loadgen.collector_paused()`` (``search`` does): the client's own full collections showed as server p99."""
     rates = {k: v * scale for k, v in national_rates.national_peak().rates.items()}
     rng = random.Random(seed)
     arrivals = {
@@ -572,7 +559,8 @@ async def search(
     steps: list[Step] = []
 
     async def run(scale: float) -> Step:
-        s = await step(client, world, meter, scale, args.step_s, len(steps) * 10 + 1, args.only)
+        with loadgen.collector_paused():  # the client's own full collections would show as server p99
+            s = await step(client, world, meter, scale, args.step_s, len(steps) * 10 + 1, args.only)
         steps.append(s)
         print_step(s)
         await asyncio.sleep(args.pause_s)  # let the dispatcher and PostgreSQL's writers settle

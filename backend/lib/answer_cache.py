@@ -75,7 +75,6 @@ is set, in chunks of tokens so that most requests never wait for Redis; in this 
 while Redis is down.
 """
 
-import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -92,6 +91,7 @@ from backend.lib import etag, pgnotify, sqlite_watch
 from backend.lib.client_limit import ClientLimiter, SharedClientLimiter
 from backend.lib.clientip import request_client_ip
 from backend.lib.problems import Problem
+from backend.lib.single_flight import SingleFlight
 from backend.lib.sqlite_watch import Change
 
 CHANNEL = "hoso_answers"  # NOTIFY channel of migration 0029; payload: a tag
@@ -140,7 +140,7 @@ class Entry:
 
 _entries: dict[tuple[str, Hashable], Entry] = {}
 _by_tag: dict[str, set[tuple[str, Hashable]]] = {}
-_loading: dict[tuple[str, Hashable], asyncio.Future[Entry]] = {}
+_loading: SingleFlight[tuple[str, Hashable], Entry] = SingleFlight()  # concurrent misses of a key: one load
 _bytes = 0  # the size of the bodies in _entries
 _seq = 0  # moves on every invalidation
 _marks: dict[str, int] = {}  # tag -> the sequence number of its last invalidation
@@ -264,7 +264,7 @@ def invalidate(*tags: str) -> None:
         _marks[tag] = _seq
         for full in list(_by_tag.get(tag, ())):
             _drop(full)
-            _loading.pop(full, None)  # later callers load afresh instead of waiting for a stale load
+            _loading.forget(full)  # later callers load afresh instead of waiting for a stale load
     if len(_marks) > MAX_TAG_MARKS:
         _marks.clear()
         _floor = _seq
@@ -276,8 +276,7 @@ def clear(db: str | None = None) -> None:
     _floor = _seq
     for full in [k for k in _entries if db is None or k[0] == db]:
         _drop(full)
-    for full in [k for k in _loading if db is None or k[0] == db]:
-        _loading.pop(full, None)
+    _loading.forget_where(lambda full: db is None or full[0] == db)
 
 
 def render(request: Request[Any, Any, Any], content: Any) -> bytes:
@@ -355,21 +354,10 @@ async def entry_for(
     hit = lookup(db, full_key)
     if hit is not None:
         return hit
-    full = (db, full_key)
-    pending = _loading.get(full)
-    if pending is not None:
-        try:
-            return await asyncio.shield(pending)
-        except asyncio.CancelledError:
-            if not pending.cancelled():
-                raise  # this caller was cancelled, not the load
-        except Exception:  # the first load failed: load for ourselves (and fail the same way)
-            pass
     chosen = policy or request.route_handler.opt.get(etag.OPT) or NO_CACHE
-    since = sequence()
-    future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-    _loading[full] = future
-    try:
+
+    async def loaded() -> Entry:
+        since = sequence()
         content, tags = await load()
         body = render(request, content)
         entry = Entry(
@@ -381,19 +369,9 @@ async def entry_for(
             ttl_s=ttl_s,
             private=private,
         )
-        store(db, full_key, entry, since=since)
-        future.set_result(entry)
-        return entry
-    except asyncio.CancelledError:
-        future.cancel()
-        raise
-    except Exception as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-        raise
-    finally:
-        if _loading.get(full) is future:
-            del _loading[full]
+        return store(db, full_key, entry, since=since)
+
+    return await _loading.run((db, full_key), loaded)
 
 
 async def serve(

@@ -26,7 +26,6 @@ middleware, never to another account); pages of a version that moved are never a
 (``MAX_AGE_S``). The answer carries an ``ETag``; ``If-None-Match`` gives 304.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import Hashable, Iterable
@@ -38,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.lib import answer_cache, answer_hooks, private_reads, table_writes
 from backend.lib.auth import Principal
 from backend.lib.paging import DEFAULT_LIMIT, Paging
+from backend.lib.single_flight import SingleFlight
 from backend.notices import services
 from notifications import inbox
 from schemas.common import MAX_LIMIT, MAX_OFFSET
@@ -50,7 +50,7 @@ MAX_PROBES = 50_000
 # (database, kind, account, limit, offset, unread) -> (when its version was read, the version)
 _probed: dict[tuple[Hashable, ...], tuple[float, tuple[Any, ...]]] = {}
 # The same key -> a version read in progress, shared by the requests that arrive meanwhile.
-_probing: dict[tuple[Hashable, ...], asyncio.Future[tuple[Any, ...]]] = {}
+_probing: SingleFlight[tuple[Hashable, ...], tuple[Any, ...]] = SingleFlight()
 _trust = [0]  # moves whenever a write ends the trust (``_end_trust``)
 
 
@@ -108,31 +108,10 @@ async def _version(
     """The page's inbox version, read once for all the requests that need it at the same moment (a polled inbox
     asked by many connections would otherwise read it once per request each second); trusted for ``TRUST_S``
     unless a write ended the trust while it was read."""
-    pending = _probing.get(probe)
-    if pending is not None:
-        try:
-            return await asyncio.shield(pending)
-        except asyncio.CancelledError:
-            if not pending.cancelled():
-                raise  # this caller was cancelled, not the read
-        except Exception:  # the shared read failed: read for ourselves (and fail the same way)
-            pass
-    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-    _probing[probe] = future
     generation = _trust[0]
-    try:
-        version = await inbox.version(session, recipient_kind=kind, recipient_id=account)
-        future.set_result(version)
-    except asyncio.CancelledError:
-        future.cancel()
-        raise
-    except Exception as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-        raise
-    finally:
-        if _probing.get(probe) is future:
-            del _probing[probe]
+    version = await _probing.run(
+        probe, lambda: inbox.version(session, recipient_kind=kind, recipient_id=account)
+    )
     if generation == _trust[0]:  # no write ended the trust meanwhile: this version may be trusted
         if len(_probed) >= MAX_PROBES:
             _probed.clear()
@@ -143,7 +122,9 @@ async def _version(
 def _end_trust() -> None:
     _trust[0] += 1
     _probed.clear()
-    _probing.clear()  # later requests read the version afresh instead of joining a read begun before the write
+    _probing.forget_where(
+        lambda _: True
+    )  # later requests read the version afresh instead of joining a read begun before the write
 
 
 def install() -> None:

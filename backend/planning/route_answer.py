@@ -41,12 +41,12 @@ A repeat that may be sent as is (a 304, or a 200 already recorded for its audien
 admit the caller; anything else reaches ``answer``.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response
@@ -57,6 +57,7 @@ from backend.audit import services as audit
 from backend.lib import answer_cache, etag, private_reads
 from backend.lib.auth import Principal
 from backend.lib.problems import Problem
+from backend.lib.single_flight import SingleFlight
 from backend.planning import courier
 from backend.planning.answer_tags import plan_tag
 from schemas.base import utcnow
@@ -94,7 +95,7 @@ class _Shown:
 _shown: dict[tuple[str, Hashable], _Shown] = {}
 # (database, answer key) -> a load in progress: concurrent misses of one route share it (one load, one audit
 # write for its audience) instead of each loading the route and writing its rows.
-_loading: dict[tuple[str, Hashable], asyncio.Future[None]] = {}
+_loading: SingleFlight[tuple[str, Hashable], Response[Any]] = SingleFlight()
 
 
 async def _recorded(
@@ -163,9 +164,7 @@ async def answer(
     access = audit.access_of(request)
     audience = (principal, access)
     found = _stored(db, key)
-    pending = _loading.get((db, key)) if found is None else None
-    if pending is not None:  # the same route is being loaded: its answer, not another load of its own
-        await asyncio.shield(pending)
+    if found is None and await _loading.waited((db, key)):  # being loaded: its answer, not another load
         found = _stored(db, key)
     if found is not None:
         hit, shown = found
@@ -174,14 +173,10 @@ async def answer(
             await _recorded(session, principal, access, shown.reads)
             _remember(shown, audience)
         return response
-    future = _loading[(db, key)] = asyncio.get_running_loop().create_future()
-    try:
-        return await _load(request, session, principal, key[2], now, (db, key), audience)
-    finally:
-        # Stored and recorded (or refused): callers that waited look it up, and record their own audience.
-        if _loading.get((db, key)) is future:
-            del _loading[(db, key)]
-        future.set_result(None)
+    # Stored and recorded (or refused) when it ends: callers that waited look it up, and record their audience.
+    # join=False: a response (and its audit) is this caller's own, never another's.
+    load = partial(_load, request, session, principal, key[2], now, (db, key), audience)
+    return await _loading.run((db, key), load, join=False)
 
 
 async def _load(
