@@ -63,7 +63,7 @@ class Endpoint:
 
 ENDPOINTS: list[Endpoint] = []
 # Modules of other domains that register their endpoints at import (e.g. slots, the courier's route, the inbox).
-EXTRA_MODULES: list[str] = ["bench.reads_private"]
+EXTRA_MODULES: list[str] = ["bench.reads_private", "bench.reads_slots"]
 
 
 def register(name: str, targets: Callable[[Context], Awaitable[list[Target]]]) -> None:
