@@ -10,7 +10,7 @@ before anything else runs.
 verified the token and refused a revoked one, an account changed or an organisation deactivated. A route handler
 opts in with ``opt={OPT: stored}``, where ``stored(request, principal)`` returns the stored entry that this
 request may be sent *as is* (a 200 of its bytes, or a 304 when ``If-None-Match`` names it) or None. Only then,
-and only after the handler's guards admit the caller (``resolve_guards``, run as Litestar runs them), the
+and only after the handler's guards admit the caller (``authorize_connection``, Litestar's own check), the
 middleware sends it; otherwise (no entry, a query it does not read plainly, an answer that must first be
 recorded in the personal-data audit) the request goes on to the handler as before, which answers it the same
 way it always did. So the fast path never decides anything the handler would decide differently: it only skips
@@ -98,11 +98,7 @@ class PrivateReadMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
-        # The handler's guards (a 403 problem when one refuses), called as ``authorize_connection`` calls them
-        # but with the handler itself rather than a copy per guard (a tenth of this path's CPU): the guards of
-        # this app only read it.
-        for guard in handler.resolve_guards():
-            await guard(request, handler)  # type: ignore[misc]
+        await handler.authorize_connection(request)  # the handler's guards, as Litestar runs them (403)
         entry = stored(request, principal)
         if entry is None or not entry.private:  # only a private entry keyed by this caller (fail closed)
             await next_app(scope, receive, send)
