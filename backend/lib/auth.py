@@ -152,31 +152,28 @@ def forget_account(user_id: uuid.UUID) -> None:
     _accounts.forget(user_id)
 
 
-def _forget_all() -> None:
-    _accounts.clear()
-
-
 def forget_accounts() -> None:
     """Check every account against the database on its next request: after an organisation's deactivation (or
-    any catalogue edit) committed in this process, its staff's next request is refused. Rare, so dropping all
-    is cheaper than knowing whose organisation changed."""
-    _forget_all()
+    any catalogue edit) committed in this process, its staff's next request is refused; after another process
+    changed staff or organisations, or the listener reconnected. Rare, so dropping all is cheaper than knowing
+    whose account changed."""
+    _accounts.clear()
 
 
 def _changed_elsewhere(payload: str) -> None:
     if payload in ("staff_user", "organisation"):
         # statement-level triggers of migration 0002: any staff account, or any account's organisation
         # (deactivated: its staff are out), may have changed
-        _forget_all()
+        forget_accounts()
     elif payload.startswith("citizen:"):  # row-level trigger of migration 0005: one citizen's version
         try:
             forget_account(uuid.UUID(payload.removeprefix("citizen:")))
         except ValueError:
-            _forget_all()
+            forget_accounts()
 
 
 def _listener_reset(_db: str) -> None:
-    _forget_all()
+    forget_accounts()
 
 
 def install() -> None:

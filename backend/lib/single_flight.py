@@ -4,10 +4,11 @@ otherwise load it once per request, each holding a database connection, and queu
 
 ``run(key, make)``: the first caller runs ``make()``; callers arriving while it runs get its result. If that run
 fails or is cancelled, a waiting caller runs ``make()`` itself (and fails the same way, or not); a waiting caller
-that is itself cancelled is. ``forget`` and ``forget_where`` make later callers start a run of their own instead
-of joining one begun before something changed (the run goes on for those already waiting). ``waited(key)``
-only waits for a run in progress, for callers that must do their own work after it, and ``run(..., join=False)``
-runs for this caller alone (the route's audit: each caller's answer records its own audience).
+that is itself cancelled is. ``forget``, ``forget_where`` and ``forget_all`` make later callers start a run of
+their own instead of joining one begun before something changed (the run goes on for those already waiting).
+``waited(key)`` only waits for a run in progress, for callers that must do their own work after it, and
+``run(..., join=False)`` runs for this caller alone (the route's audit: each caller's answer records its own
+audience).
 """
 
 import asyncio
@@ -68,6 +69,9 @@ class SingleFlight(Generic[K, V]):
 
     def forget(self, key: K) -> None:
         self._running.pop(key, None)
+
+    def forget_all(self) -> None:
+        self._running.clear()
 
     def forget_where(self, test: Callable[[K], bool]) -> None:
         for key in [k for k in self._running if test(k)]:

@@ -93,8 +93,9 @@ def hits(statement: str) -> int:
     """The subscriptions ``statement`` concerns, as a bit mask (bit i: the i-th subscription); 0 for most.
 
     One ``in`` per watched name for a statement naming none (nearly all); a statement seen before is looked up
-    (``_known``); otherwise each place a name stands is looked at alone: a whole identifier (``notification_delivery``, ``my_hoso_book`` are others), a function
-    followed by ``(``, a table preceded by ``INSERT INTO``, ``UPDATE`` or ``DELETE FROM``."""
+    (``_known``); otherwise each place a name stands is looked at alone: a whole identifier
+    (``notification_delivery``, ``my_hoso_book`` are others), a function followed by ``(``, a table preceded by
+    ``INSERT INTO``, ``UPDATE`` or ``DELETE FROM``."""
     for name in _names:
         if name in statement:
             break

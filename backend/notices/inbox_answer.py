@@ -122,9 +122,7 @@ async def _version(
 def _end_trust() -> None:
     _trust[0] += 1
     _probed.clear()
-    _probing.forget_where(
-        lambda _: True
-    )  # later requests read the version afresh instead of joining a read begun before the write
+    _probing.forget_all()  # later requests read the version afresh instead of joining a read begun before the write
 
 
 def install() -> None:

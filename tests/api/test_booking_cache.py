@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.booking import ledger_cache
-from backend.lib import pgnotify
 from tests import openapi_check
 from tests.api.test_booking_flow import place_of, set_booked, slots
 from tests.conftest import _pg_admin_url
+from tests.support.listener import listener_up
 
 PO = 8
 
@@ -34,13 +34,8 @@ async def test_a_ledger_change_made_elsewhere_reaches_the_listing(
     assert await _remaining(client, lat, lon, window["start"]) == window["remaining"]  # now from the cache
 
     listening = engine.dialect.name == "postgresql"
-    if listening:  # the app's listener is up (it connects at startup)
-        db = str(engine.url)
-        for _ in range(100):
-            if pgnotify.listening(db):
-                break
-            await asyncio.sleep(0.05)
-        assert pgnotify.listening(db)
+    if listening:
+        await listener_up(engine)
     before = await set_booked(engine, po.id, start, end, 10_000)  # earlier tests may have booked it
     try:
         # PostgreSQL: NOTIFY drops the entry long before its 60 s safety TTL; SQLite: the 2 s local TTL.

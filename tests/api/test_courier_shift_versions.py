@@ -19,7 +19,6 @@ from sqlmodel import select
 
 from backend.catalogue import editing_changes
 from backend.db import session_factory
-from backend.lib import pgnotify
 from backend.planning.problem_builder import couriers_on_shift
 from schemas.base import utcnow
 from schemas.catalogue_edits import CatalogueEvent
@@ -29,6 +28,7 @@ from schemas.vntime import to_vn, vn_date
 from tests.api.test_booking_flow import PICKUP_CODE
 from tests.api.test_catalogue_edits import BASIS, at
 from tests.conftest import citizen_headers, staff_headers
+from tests.support.listener import listener_up
 
 LENDER = 1  # demo office lending a commune
 MORNINGS = {str(d): [["07:30", "11:30"]] for d in range(1, 7)}
@@ -309,12 +309,7 @@ async def test_a_version_written_by_another_process_reaches_the_listing(
     SQLite has no NOTIFY: there the rosters' 10 s TTL bounds it, which this test does not wait for."""
     if engine.dialect.name != "postgresql":
         return
-    db = str(engine.url)
-    for _ in range(100):
-        if pgnotify.listening(db):
-            break
-        await asyncio.sleep(0.05)
-    assert pgnotify.listening(db)
+    await listener_up(engine)
     o = office
     start = _weekday_from(vn_date(utcnow()) + timedelta(days=8))
     assert _pattern(await _items(client, o), start) == ({True}, {True})

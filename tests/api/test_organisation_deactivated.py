@@ -16,11 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import make_engine
-from backend.lib import auth, pgnotify
-from backend.lib.ttlcache import TtlCache
 from schemas.orgs import Organisation
 from tests.api.test_catalogue_edits import BASIS, at
 from tests.conftest import staff_headers
+from tests.support.listener import account_checks_follow_others
 
 PASSWORD = "mat-khau-don-vi-1"
 
@@ -123,15 +122,7 @@ async def test_a_deactivation_made_by_another_process_refuses_tokens(
     of another instance does. PostgreSQL: the table's NOTIFY (migration 0002) drops this process's cached
     checks at once. SQLite has no NOTIFY: the cached check expires (TTL shortened to 1 s here, 30 s in
     service)."""
-    db = str(engine.url)
-    if engine.dialect.name == "postgresql":
-        for _ in range(100):
-            if pgnotify.listening(db):
-                break
-            await asyncio.sleep(0.05)
-        assert pgnotify.listening(db)
-    else:
-        monkeypatch.setattr(auth, "_accounts", TtlCache(1.0, max_entries=1000))
+    await account_checks_follow_others(engine, monkeypatch)
     code, username, token = await _office_with_dispatcher(client, demo)
     assert (await client.get("/api/v1/me", headers=token)).status_code == 200  # cached
     elsewhere = make_engine(engine.url.render_as_string(hide_password=False))

@@ -16,12 +16,12 @@ from litestar import Litestar
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.lib import pgnotify
 from backend.settings import get_settings
 from schemas.accounts import Citizen, StaffUser, StreamTicket
 from schemas.base import utcnow
 from tests.api.test_notices import _free_port
 from tests.conftest import staff_headers
+from tests.support.listener import account_checks_follow_others
 
 PASSWORD = "mat-khau-dai-1"
 TICKETS = StreamTicket.__table__  # type: ignore[attr-defined]
@@ -290,18 +290,8 @@ async def test_a_revocation_made_by_another_process_is_seen_at_once(
     STAFF_CHECK_TTL_S. SQLite has no NOTIFY: the cached check expires instead (its TTL shortened to 1 s here so
     the test stays short; the mechanism is the same at 30 s)."""
     from backend.db import make_engine
-    from backend.lib import auth
-    from backend.lib.ttlcache import TtlCache
 
-    db = str(engine.url)
-    if engine.dialect.name == "postgresql":
-        for _ in range(100):
-            if pgnotify.listening(db):
-                break
-            await asyncio.sleep(0.05)
-        assert pgnotify.listening(db)
-    else:
-        monkeypatch.setattr(auth, "_accounts", TtlCache(1.0, max_entries=1000))
+    await account_checks_follow_others(engine, monkeypatch)
     citizen = await _citizen(client, "+84900000095")
     staff = await _new_staff(client, "courier", demo.post_offices[3].code)
     clerk = await _login(client, staff["username"])
